@@ -1,0 +1,106 @@
+//! Server functions: the UI's calls into the engine. Each takes the `Accounts` port from
+//! context, calls it and maps the error to words for the page.
+
+use leptos::prelude::*;
+use switchboard::Me;
+
+/// Signs in with email and password; on success sets the session cookie and goes to the inbox.
+#[server(prefix = "/_fn", endpoint = "login")]
+pub async fn login(email: String, password: String) -> Result<(), ServerFnError> {
+    use ssr::*;
+    let accounts = accounts()?;
+    let outcome = accounts.login(&email, &password, &client_addr()).await.map_err(to_server_error)?;
+    set_cookie(&accounts.session_cookie(&outcome));
+    leptos_axum::redirect("/inbox");
+    Ok(())
+}
+
+/// Signs out: revokes the session, clears the cookie and goes to the sign-in page.
+#[server(prefix = "/_fn", endpoint = "logout")]
+pub async fn logout() -> Result<(), ServerFnError> {
+    use ssr::*;
+    let accounts = accounts()?;
+    if let Some(token) = session_token() {
+        accounts.logout(&token).await.map_err(to_server_error)?;
+    }
+    set_cookie(&accounts.clear_session_cookie());
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// The signed-in user and their workspaces.
+#[server(prefix = "/_fn", endpoint = "me")]
+pub async fn current_user() -> Result<Me, ServerFnError> {
+    use ssr::*;
+    let token = session_token().ok_or_else(|| to_server_error(switchboard::auth::AuthError::Unauthenticated))?;
+    accounts()?.me(&token).await.map_err(to_server_error)
+}
+
+/// The message a server function error should show to a person.
+pub fn error_text(err: &ServerFnError) -> String {
+    match err {
+        ServerFnError::ServerError(message) => message.clone(),
+        _ => "Could not reach the server. Check your connection and try again.".to_owned(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use std::sync::Arc;
+
+    use leptos::prelude::*;
+    use switchboard::auth::{Accounts, AuthError, ClientAddr, token_from_cookie_header};
+
+    pub fn accounts() -> Result<Arc<dyn Accounts>, ServerFnError> {
+        use_context::<Arc<dyn Accounts>>().ok_or_else(|| ServerFnError::new("the accounts service is not available"))
+    }
+
+    pub fn client_addr() -> String {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<ClientAddr>().map(|a| a.0.clone()))
+            .unwrap_or_else(|| "unknown".to_owned())
+    }
+
+    pub fn session_token() -> Option<String> {
+        let parts = use_context::<http::request::Parts>()?;
+        parts
+            .headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|h| token_from_cookie_header(h).map(str::to_owned))
+    }
+
+    pub fn set_cookie(cookie: &str) {
+        if let (Some(response), Ok(value)) =
+            (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(cookie))
+        {
+            response.append_header(http::header::SET_COOKIE, value);
+        }
+    }
+
+    /// Capitalizes the first letter and ends with a full stop.
+    fn sentence(text: &str) -> String {
+        let mut chars = text.chars();
+        let mut out: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+        out.push_str(chars.as_str());
+        if !out.ends_with('.') {
+            out.push('.');
+        }
+        out
+    }
+
+    pub fn to_server_error(err: AuthError) -> ServerFnError {
+        if matches!(err, AuthError::RateLimited { .. }) {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(http::StatusCode::TOO_MANY_REQUESTS);
+            }
+        }
+        ServerFnError::ServerError(match err {
+            AuthError::InvalidCredentials => "Invalid email or password.".to_owned(),
+            AuthError::Unauthenticated => "You are not signed in.".to_owned(),
+            AuthError::Internal => "Something went wrong on our side. Please try again.".to_owned(),
+            other => sentence(&other.to_string()),
+        })
+    }
+}

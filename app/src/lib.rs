@@ -1,0 +1,51 @@
+//! Switchboard's UI: Leptos pages rendered on the server and hydrated in the browser.
+//!
+//! Server functions (in [`api`]) are thin: they take the engine's ports from context (provided
+//! by the server during SSR) and call them. Nothing here touches the database.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+pub mod api;
+mod pages;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The root component: routes to the sign-in page and the inbox.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/switchboard.css" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Switchboard".to_owned() } else { format!("{page} · Switchboard") }
+        } />
+        <Router>
+            <Routes fallback=pages::NotFound>
+                <Route path=path!("/") view=|| view! { <Redirect path="/inbox" /> } />
+                <Route path=path!("/login") view=pages::login::LoginPage />
+                <Route path=path!("/inbox") view=pages::inbox::InboxPage />
+            </Routes>
+        </Router>
+    }
+}

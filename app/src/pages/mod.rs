@@ -1,0 +1,26 @@
+//! The pages of the app, one module each.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+pub mod inbox;
+pub mod login;
+
+/// Shown for any path no route matches.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found" />
+        <div class="center-page">
+            <div class="card">
+                <h1>"Page not found"</h1>
+                <p>"There is nothing at this address."</p>
+                <a href="/inbox">"Go to the inbox"</a>
+            </div>
+        </div>
+    }
+}

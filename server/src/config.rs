@@ -1,0 +1,188 @@
+//! The command line: `switchboard [serve] | migrate | user create`. Every flag also reads an
+//! environment variable (shown in `--help`). Parsed once in `main` and passed down.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use switchboard::MemberRole;
+
+/// Switchboard: a self-hosted multi-channel inbox and chat engine.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of `serve`, which runs when no subcommand is given.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(CommonArgs),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (and the workspace, when it does not exist) and give them a role there.
+    /// An existing user keeps their password and is given the role.
+    Create(UserCreateArgs),
+}
+
+/// Options every subcommand shares: the database, the data dir and logging.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Database URL: `sqlite://PATH` or `postgres://USER@HOST/DB`. Default: SQLite at
+    /// DATA_DIR/switchboard.db.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Directory for the SQLite database and the generated secret key.
+    #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "SWITCHBOARD_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    pub db_max_connections: u32,
+    /// Log format: human-readable text or one JSON object per line.
+    #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl CommonArgs {
+    /// The configured URL, or the default SQLite file in the data dir.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => url.trim().to_owned(),
+            _ => format!("sqlite://{}", self.data_dir.join("switchboard.db").display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Options of `switchboard serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the chosen URL is printed).
+    #[arg(long, env = "SWITCHBOARD_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Seed the demo workspace "Acme Support" with alice@example.com (owner) and
+    /// bob@example.com (agent), password `demo-password` (idempotent).
+    #[arg(long, env = "SWITCHBOARD_DEMO")]
+    pub demo: bool,
+    /// The server secret (64 hex characters). Default: DATA_DIR/secret.key, generated on first
+    /// start with mode 0600.
+    #[arg(long, env = "SWITCHBOARD_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Mark the session cookie `Secure` (set when serving over HTTPS).
+    #[arg(long, env = "SWITCHBOARD_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
+    #[arg(long, env = "SWITCHBOARD_TRUST_PROXY")]
+    pub trust_proxy: bool,
+    /// Hours a sign-in stays valid.
+    #[arg(long, env = "SWITCHBOARD_SESSION_HOURS", default_value_t = 168)]
+    pub session_hours: u64,
+    /// Sign-in attempts allowed per client address per minute.
+    #[arg(long, env = "SWITCHBOARD_LOGIN_PER_CLIENT_PER_MINUTE", default_value_t = 20)]
+    pub login_per_client_per_minute: u32,
+    /// Failed sign-in attempts allowed per email per 15 minutes.
+    #[arg(long, env = "SWITCHBOARD_LOGIN_FAILURES_PER_EMAIL", default_value_t = 10)]
+    pub login_failures_per_email: u32,
+    /// Directory of the built site (WASM, JS, CSS, assets), as cargo-leptos writes it.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// Seconds to wait for open requests to finish after SIGTERM/SIGINT.
+    #[arg(long, env = "SWITCHBOARD_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+}
+
+/// Options of `switchboard user create`.
+#[derive(Debug, Clone, Args)]
+pub struct UserCreateArgs {
+    /// The user's email (their sign-in name).
+    #[arg(long, env = "SWITCHBOARD_USER_EMAIL")]
+    pub email: String,
+    /// The user's password (at least 8 characters). Prefer the env var: arguments are visible
+    /// to other local users.
+    #[arg(long, env = "SWITCHBOARD_USER_PASSWORD", hide_env_values = true)]
+    pub password: String,
+    /// The workspace's name; created when it does not exist.
+    #[arg(long, env = "SWITCHBOARD_USER_WORKSPACE")]
+    pub workspace: String,
+    /// The user's role in the workspace.
+    #[arg(long, env = "SWITCHBOARD_USER_ROLE", default_value = "agent", value_parser = parse_role)]
+    pub role: MemberRole,
+    /// Display name (default: the part of the email before `@`).
+    #[arg(long, env = "SWITCHBOARD_USER_NAME")]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+fn parse_role(raw: &str) -> Result<MemberRole, String> {
+    raw.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_subcommand_means_serve_with_defaults() {
+        let cli = Cli::try_parse_from(["switchboard"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(cli.serve.common.database_url(), "sqlite://./data/switchboard.db");
+    }
+
+    #[test]
+    fn help_documents_every_flag_with_its_env_var() {
+        let mut serve = Cli::command();
+        let help = serve.find_subcommand_mut("serve").unwrap().render_long_help().to_string();
+        for env in [
+            "SWITCHBOARD_ADDR",
+            "DATABASE_URL",
+            "SWITCHBOARD_DATA_DIR",
+            "SWITCHBOARD_DEMO",
+            "SWITCHBOARD_LOG_FORMAT",
+            "SWITCHBOARD_SECRET_KEY",
+        ] {
+            assert!(help.contains(env), "serve --help does not mention {env}:\n{help}");
+        }
+        let mut cli = Cli::command();
+        let user = cli.find_subcommand_mut("user").unwrap().find_subcommand_mut("create").unwrap();
+        let help = user.render_long_help().to_string();
+        for flag in ["--email", "--password", "--workspace", "--role", "--database-url", "DATABASE_URL"] {
+            assert!(help.contains(flag), "user create --help does not mention {flag}");
+        }
+    }
+
+    #[test]
+    fn roles_are_checked_at_parse_time() {
+        let err = Cli::try_parse_from([
+            "switchboard", "user", "create", "--email", "a@b.c", "--password", "p", "--workspace", "W", "--role", "root",
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown role"), "{err}");
+    }
+}

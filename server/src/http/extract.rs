@@ -1,0 +1,114 @@
+//! Extractors: who is calling, from where, and a `Json` whose rejections use our error shape.
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use std::sync::Arc;
+use switchboard::auth::{ClientAddr, token_from_cookie_header};
+
+use super::error::ApiError;
+use super::AppState;
+use crate::services::accounts::{AccountService, Authenticated};
+
+/// `axum::Json`, but a malformed, mistyped or oversized body answers in our error shape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    let status = rejection.status();
+    let code = match &rejection {
+        JsonRejection::JsonDataError(_) => "invalid_body",
+        JsonRejection::JsonSyntaxError(_) => "invalid_json",
+        JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        _ => "bad_request",
+    };
+    let message = match code {
+        "payload_too_large" => "The request body is too large.".to_owned(),
+        "unsupported_media_type" => "Send the body as JSON with `Content-Type: application/json`.".to_owned(),
+        _ => rejection.body_text(),
+    };
+    ApiError::new(status, code, message)
+}
+
+/// The bearer token (`Authorization: Bearer …`) or else the session cookie.
+pub fn request_token(parts: &Parts) -> Option<String> {
+    if let Some(auth) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        if let Some(token) = auth.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()) {
+            return Some(token.to_owned());
+        }
+    }
+    cookie_token(&parts.headers)
+}
+
+/// The session cookie's token, if the request carries one.
+pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|h| token_from_cookie_header(h).map(str::to_owned))
+}
+
+/// The signed-in caller; rejects with 401 in our error shape.
+#[derive(Clone, Debug)]
+pub struct CurrentUser(pub Authenticated);
+
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    Arc<AccountService>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let token = request_token(parts).ok_or_else(ApiError::unauthenticated)?;
+        let accounts = Arc::<AccountService>::from_ref(state);
+        let who = accounts.authenticate(&token).await.map_err(ApiError::from)?;
+        tracing::Span::current().record("user_id", tracing::field::display(who.user.id));
+        Ok(CurrentUser(who))
+    }
+}
+
+/// Middleware: decides the client's address once and stores it as [`ClientAddr`].
+pub async fn client_addr(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let forwarded = state
+        .http
+        .trust_proxy
+        .then(|| req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()))
+        .flatten()
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
+    let addr = forwarded.or(peer).unwrap_or_else(|| "unknown".to_owned());
+    req.extensions_mut().insert(ClientAddr(addr));
+    next.run(req).await
+}

@@ -1,0 +1,80 @@
+//! HTTP: the REST API under `/api/v1`, the probes, and the Leptos pages and server functions.
+//! [`router`] builds the whole app from an [`AppState`], so tests drive it without a socket.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use leptos::config::LeptosOptions;
+use switchboard::Store;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::services::AccountService;
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod web;
+
+pub use error::ApiError;
+
+/// Largest JSON body the API accepts.
+pub const API_BODY_LIMIT: usize = 64 * 1024;
+/// Largest body a page form or server function may send.
+pub const SITE_BODY_LIMIT: usize = 256 * 1024;
+
+/// HTTP-level settings.
+#[derive(Clone, Debug, Default)]
+pub struct HttpConfig {
+    /// Trust `X-Forwarded-For` for the client address.
+    pub trust_proxy: bool,
+}
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub accounts: Arc<AccountService>,
+    pub leptos: LeptosOptions,
+    pub http: Arc<HttpConfig>,
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(auth::router())
+        .fallback(|| async { ApiError::not_found() })
+        .layer(DefaultBodyLimit::max(API_BODY_LIMIT));
+
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(health::router())
+        .merge(web::router(&state))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), extract::client_addr))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                // The matched route, never the raw URI: query strings can carry tokens.
+                let route = req.extensions().get::<MatchedPath>().map_or("-", |p| p.as_str()).to_owned();
+                tracing::info_span!("request", method = %req.method(), route, user_id = tracing::field::Empty)
+            }),
+        )
+        .layer(security_header("x-content-type-options", "nosniff"))
+        .layer(security_header("x-frame-options", "DENY"))
+        .layer(security_header("referrer-policy", "same-origin"))
+        .layer(CatchPanicLayer::custom(|_| panic_response()))
+        .with_state(state)
+}
+
+fn security_header(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(HeaderName::from_static(name), HeaderValue::from_static(value))
+}
+
+fn panic_response() -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.").into_response()
+}

@@ -1,0 +1,125 @@
+//! `switchboard serve`: open the store, seed the demo when asked, listen, and shut down
+//! gracefully on SIGTERM/SIGINT.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use leptos::config::LeptosOptions;
+use tokio::net::TcpListener;
+
+use crate::config::ServeArgs;
+use crate::http::{self, AppState, HttpConfig};
+use crate::secret::SecretKey;
+use crate::services::provision::{self, DEMO_PASSWORD, DEMO_USERS, DEMO_WORKSPACE};
+use crate::services::ratelimit::Quota;
+use crate::services::{AccountService, AuthConfig};
+
+/// Builds the application state the router runs on (migrating the store on the way).
+pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
+    let store = crate::open_store(&args.common).await?;
+    let secret = SecretKey::load(args.secret_key.as_deref(), &args.common.data_dir)?;
+    let auth = AuthConfig {
+        session_ttl: Duration::from_secs(args.session_hours.max(1) * 3600),
+        secure_cookies: args.secure_cookies,
+        per_client: Quota::new(args.login_per_client_per_minute, Duration::from_secs(60)),
+        per_email: Quota::new(args.login_failures_per_email, Duration::from_secs(15 * 60)),
+    };
+    let accounts = Arc::new(AccountService::new(store.clone(), &secret, auth));
+    Ok(AppState { store, accounts, leptos: leptos_options(args), http: Arc::new(HttpConfig { trust_proxy: args.trust_proxy }) })
+}
+
+/// Where the built site lives and what the bundle is called (set by cargo-leptos at build time).
+fn leptos_options(args: &ServeArgs) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(env!("LEPTOS_OUTPUT_NAME"))
+        .site_root(args.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(args.addr)
+        .build()
+}
+
+/// Runs the server until SIGTERM or SIGINT.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    crate::telemetry::init(args.common.log_format);
+    let state = build_state(&args).await?;
+    if args.demo {
+        provision::seed_demo(state.store.as_ref()).await.context("cannot seed the demo workspace")?;
+    }
+
+    let listener = TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
+    let addr = listener.local_addr()?;
+    announce(addr, args.demo);
+    tracing::info!(%addr, database = %crate::store::redact_url(&args.common.database_url()), "listening");
+
+    let sweeper = tokio::spawn(sweep_sessions(state.store.clone()));
+    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let grace = Duration::from_secs(args.shutdown_grace_secs);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing open requests");
+        let _ = stop_tx.send(true);
+    });
+    let deadline = async move {
+        let mut stop_rx = stop_rx;
+        let _ = stop_rx.wait_for(|stop| *stop).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result.context("server error")?,
+        () = deadline => tracing::warn!("requests still open after the grace period; exiting anyway"),
+    }
+    sweeper.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Prints where to go and, in demo mode, how to sign in. On stdout, so scripts can read it.
+fn announce(addr: SocketAddr, demo: bool) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "Switchboard is listening on http://{addr}");
+    if demo {
+        let _ = writeln!(out, "Demo workspace \"{DEMO_WORKSPACE}\" — sign in with:");
+        for (email, _, role) in DEMO_USERS {
+            let _ = writeln!(out, "  {email} / {DEMO_PASSWORD} ({role})");
+        }
+    }
+    let _ = out.flush();
+}
+
+/// Deletes expired sessions once an hour.
+async fn sweep_sessions(store: Arc<dyn switchboard::Store>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match store.delete_expired_sessions(switchboard::time::now()).await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "expired sessions deleted"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot delete expired sessions"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,239 @@
+//! Sign-in, sessions and tokens: the server's implementation of the `Accounts` port.
+//!
+//! A sign-in creates a `session` row and a JWT (HS256, key derived from the server secret)
+//! naming it. The same token is the API's bearer token and the browser's HttpOnly cookie.
+//! Every check reads the session row, so signing out revokes the token at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use async_trait::async_trait;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use switchboard::auth::{Accounts, AuthError, LoginOutcome, SESSION_COOKIE};
+use switchboard::store::StoreError;
+use switchboard::validate::{self, Email};
+use switchboard::{Me, Session, SessionId, Store, User};
+
+use super::ratelimit::{KeyedLimiter, Quota};
+use crate::secret::SecretKey;
+
+/// Who may sign in how often, and how long a session lasts.
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
+    /// Lifetime of a session (token and cookie).
+    pub session_ttl: Duration,
+    /// Mark the cookie `Secure` (serve over HTTPS).
+    pub secure_cookies: bool,
+    /// Sign-in attempts per client address.
+    pub per_client: Quota,
+    /// Failed sign-in attempts per email.
+    pub per_email: Quota,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl: Duration::from_secs(7 * 24 * 3600),
+            secure_cookies: false,
+            per_client: Quota::new(20, Duration::from_secs(60)),
+            per_email: Quota::new(10, Duration::from_secs(15 * 60)),
+        }
+    }
+}
+
+/// The claims inside a session token.
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    /// The user id.
+    sub: String,
+    /// The session id; the row decides whether the token still works.
+    sid: String,
+    aud: String,
+    iat: i64,
+    exp: i64,
+}
+
+const AUDIENCE: &str = "switchboard";
+
+/// A verified caller: the user and the session their token names.
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    pub user: User,
+    pub session_id: SessionId,
+}
+
+/// Signs users in and out; verifies tokens.
+pub struct AccountService {
+    store: Arc<dyn Store>,
+    config: AuthConfig,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    per_client: KeyedLimiter,
+    per_email: KeyedLimiter,
+    /// Verified against when the email is unknown, so both failures take the same time.
+    dummy_hash: String,
+}
+
+impl std::fmt::Debug for AccountService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountService").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl AccountService {
+    pub fn new(store: Arc<dyn Store>, secret: &SecretKey, config: AuthConfig) -> Self {
+        let key = secret.derive("session-jwt");
+        Self {
+            store,
+            per_client: KeyedLimiter::new(config.per_client),
+            per_email: KeyedLimiter::new(config.per_email),
+            config,
+            encoding: EncodingKey::from_secret(&key),
+            decoding: DecodingKey::from_secret(&key),
+            dummy_hash: hash_blocking("not a real password; equalizes timing"),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    /// Verifies a token and its session; `Unauthenticated` for anything wrong with it.
+    pub async fn authenticate(&self, token: &str) -> Result<Authenticated, AuthError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[AUDIENCE]);
+        validation.leeway = 0;
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map_err(|_| AuthError::Unauthenticated)?
+            .claims;
+        let session_id: SessionId = claims.sid.parse().map_err(|_| AuthError::Unauthenticated)?;
+        let session = self.store.session(session_id).await.map_err(internal)?.ok_or(AuthError::Unauthenticated)?;
+        if !session.is_active(switchboard::time::now()) || session.user_id.to_string() != claims.sub {
+            return Err(AuthError::Unauthenticated);
+        }
+        let user = self.store.user(session.user_id).await.map_err(internal)?.ok_or(AuthError::Unauthenticated)?;
+        Ok(Authenticated { user, session_id })
+    }
+
+    /// The user and their workspaces.
+    pub async fn me_of(&self, user: User) -> Result<Me, AuthError> {
+        let workspaces = self.store.memberships(user.id).await.map_err(internal)?;
+        Ok(Me { user, workspaces })
+    }
+
+    /// Revokes one session.
+    pub async fn revoke(&self, session_id: SessionId) -> Result<(), AuthError> {
+        self.store.revoke_session(session_id, switchboard::time::now()).await.map_err(internal)?;
+        Ok(())
+    }
+
+    fn issue_token(&self, session: &Session) -> Result<String, AuthError> {
+        let claims = Claims {
+            sub: session.user_id.to_string(),
+            sid: session.id.to_string(),
+            aud: AUDIENCE.to_owned(),
+            iat: session.created_at.timestamp(),
+            exp: session.expires_at.timestamp(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
+            tracing::error!(error = %e, "cannot sign a session token");
+            AuthError::Internal
+        })
+    }
+
+    async fn verify_password(&self, password: &str, hash: Option<String>) -> Result<bool, AuthError> {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| self.dummy_hash.clone());
+        let password = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&hash)
+                .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+                .unwrap_or(false)
+        })
+        .await
+        .map_err(|_| AuthError::Internal)?;
+        Ok(ok && known)
+    }
+}
+
+fn internal(err: StoreError) -> AuthError {
+    tracing::error!(error = %err, "store error during authentication");
+    AuthError::Internal
+}
+
+fn rate_limited(retry: Duration) -> AuthError {
+    AuthError::RateLimited { retry_after_secs: retry.as_secs_f64().ceil().max(1.0) as u64 }
+}
+
+fn hash_blocking(password: &str) -> String {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 hashes any input").to_string()
+}
+
+/// Hashes a password with argon2id (default parameters) off the async runtime.
+pub async fn hash_password(password: &str) -> anyhow::Result<String> {
+    let password = password.to_owned();
+    Ok(tokio::task::spawn_blocking(move || hash_blocking(&password)).await?)
+}
+
+#[async_trait]
+impl Accounts for AccountService {
+    async fn login(&self, email: &str, password: &str, client: &str) -> Result<LoginOutcome, AuthError> {
+        self.per_client.check(client).map_err(rate_limited)?;
+        let email = Email::parse(email)?;
+        validate::login_password(password)?;
+        self.per_email.peek(email.as_str()).map_err(rate_limited)?;
+
+        let found = self.store.user_credentials(&email).await.map_err(internal)?;
+        let (user, hash) = match found {
+            Some((user, hash)) => (Some(user), Some(hash)),
+            None => (None, None),
+        };
+        let verified = self.verify_password(password, hash).await?;
+        let Some(user) = user.filter(|_| verified) else {
+            // Count the failure against the email; a refusal here still reads as a wrong password.
+            let _ = self.per_email.check(email.as_str());
+            tracing::info!(client, "sign-in refused: invalid credentials");
+            return Err(AuthError::InvalidCredentials);
+        };
+
+        let now = switchboard::time::now();
+        let ttl = chrono::Duration::from_std(self.config.session_ttl).map_err(|_| AuthError::Internal)?;
+        let session = Session { id: SessionId::new(), user_id: user.id, created_at: now, expires_at: now + ttl, revoked_at: None };
+        let session = self.store.create_session(session).await.map_err(internal)?;
+        let token = self.issue_token(&session)?;
+        tracing::info!(user_id = %user.id, session_id = %session.id, "signed in");
+        Ok(LoginOutcome { token, expires_in: self.config.session_ttl.as_secs(), me: self.me_of(user).await? })
+    }
+
+    async fn me(&self, token: &str) -> Result<Me, AuthError> {
+        let who = self.authenticate(token).await?;
+        self.me_of(who.user).await
+    }
+
+    async fn logout(&self, token: &str) -> Result<(), AuthError> {
+        match self.authenticate(token).await {
+            Ok(who) => self.revoke(who.session_id).await,
+            Err(AuthError::Unauthenticated) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn session_cookie(&self, outcome: &LoginOutcome) -> String {
+        let secure = if self.config.secure_cookies { "; Secure" } else { "" };
+        format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", outcome.token, outcome.expires_in)
+    }
+
+    fn clear_session_cookie(&self) -> String {
+        let secure = if self.config.secure_cookies { "; Secure" } else { "" };
+        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+    }
+}
+

@@ -1,0 +1,107 @@
+//! Creating workspaces, users and memberships: shared by `switchboard user create` and the
+//! demo seed. Idempotent, so running either twice changes nothing.
+
+use switchboard::store::{NewUser, StoreError};
+use switchboard::validate::{self, Email, ValidationError};
+use switchboard::{MemberRole, Store, User, UserId, Workspace, WorkspaceId};
+
+use super::accounts::hash_password;
+
+/// What to provision.
+#[derive(Clone, Debug)]
+pub struct UserSpec {
+    pub email: String,
+    pub password: String,
+    /// Display name; defaults to the part of the email before `@`.
+    pub name: Option<String>,
+    pub workspace: String,
+    pub role: MemberRole,
+}
+
+/// What provisioning did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provisioned {
+    pub user: User,
+    pub workspace: Workspace,
+    pub role: MemberRole,
+    pub created_user: bool,
+    pub created_workspace: bool,
+}
+
+/// Why provisioning failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+/// Gets or creates the workspace by name.
+pub async fn ensure_workspace(store: &dyn Store, name: &str) -> Result<(Workspace, bool), ProvisionError> {
+    let name = validate::name("workspace", name)?;
+    if let Some(found) = store.workspace_by_name(&name).await? {
+        return Ok((found, false));
+    }
+    let workspace = Workspace { id: WorkspaceId::new(), name: name.clone(), created_at: switchboard::time::now() };
+    match store.create_workspace(workspace).await {
+        Ok(created) => Ok((created, true)),
+        // Lost a race with another provisioner: take theirs.
+        Err(StoreError::Conflict { .. }) => {
+            Ok((store.workspace_by_name(&name).await?.ok_or(StoreError::NotFound)?, false))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Creates the workspace and the user when missing and sets the user's role in it. An
+/// existing user keeps their password and name.
+pub async fn ensure_user(store: &dyn Store, spec: &UserSpec) -> Result<Provisioned, ProvisionError> {
+    let email = Email::parse(&spec.email)?;
+    let (workspace, created_workspace) = ensure_workspace(store, &spec.workspace).await?;
+    let (user, created_user) = match store.user_by_email(&email).await? {
+        Some(user) => (user, false),
+        None => {
+            validate::new_password(&spec.password)?;
+            let default_name = email.as_str().split('@').next().unwrap_or_default().to_owned();
+            let name = validate::name("name", spec.name.as_deref().unwrap_or(&default_name))?;
+            let password_hash = hash_password(&spec.password).await.map_err(|e| ProvisionError::Hash(e.to_string()))?;
+            let new = NewUser { id: UserId::new(), email: email.clone(), name, password_hash, created_at: switchboard::time::now() };
+            match store.create_user(new).await {
+                Ok(user) => (user, true),
+                Err(StoreError::Conflict { .. }) => (store.user_by_email(&email).await?.ok_or(StoreError::NotFound)?, false),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    store.put_member(workspace.id, user.id, spec.role, switchboard::time::now()).await?;
+    Ok(Provisioned { user, workspace, role: spec.role, created_user, created_workspace })
+}
+
+/// The demo workspace's name.
+pub const DEMO_WORKSPACE: &str = "Acme Support";
+/// The demo users' password.
+pub const DEMO_PASSWORD: &str = "demo-password";
+/// The demo users: email, name, role.
+pub const DEMO_USERS: [(&str, &str, MemberRole); 2] = [
+    ("alice@example.com", "Alice Martin", MemberRole::Owner),
+    ("bob@example.com", "Bob Chen", MemberRole::Agent),
+];
+
+/// Seeds the demo workspace and its users (idempotent).
+pub async fn seed_demo(store: &dyn Store) -> Result<Vec<Provisioned>, ProvisionError> {
+    let mut out = Vec::new();
+    for (email, name, role) in DEMO_USERS {
+        let spec = UserSpec {
+            email: email.to_owned(),
+            password: DEMO_PASSWORD.to_owned(),
+            name: Some(name.to_owned()),
+            workspace: DEMO_WORKSPACE.to_owned(),
+            role,
+        };
+        out.push(ensure_user(store, &spec).await?);
+    }
+    Ok(out)
+}

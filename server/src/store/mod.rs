@@ -1,0 +1,160 @@
+//! The `Store` port's implementations: SQLite (the default, one file under the data dir, WAL)
+//! and PostgreSQL (`postgres://…`). Both share one body of SQL (see [`sql`]); each has its own
+//! migrations folder, embedded in the binary.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard::store::StoreError;
+use switchboard::Store;
+
+mod postgres;
+mod rows;
+mod sql;
+mod sqlite;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// How to open the database.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// `sqlite://path`, `sqlite::memory:` or `postgres://…`.
+    pub url: String,
+    /// Upper bound on pooled connections.
+    pub max_connections: u32,
+    /// How long a caller waits for a pooled connection before `Unavailable`.
+    pub acquire_timeout: Duration,
+}
+
+impl StoreOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { url: url.into(), max_connections: 10, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// Opens the database the URL names. Does not migrate: call [`migrate`] (or use [`open`]).
+pub async fn connect(options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
+    if is_postgres(&options.url) {
+        Ok(Arc::new(PgStore::connect(options).await?))
+    } else if options.url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(options).await?))
+    } else {
+        Err(StoreError::Unavailable(format!(
+            "unsupported database URL scheme in `{}` (expected sqlite: or postgres://)",
+            redact_url(&options.url)
+        )))
+    }
+}
+
+/// Opens the database and applies any pending migrations.
+pub async fn open(options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
+    if is_postgres(&options.url) {
+        let store = PgStore::connect(options).await?;
+        store.migrate().await?;
+        Ok(Arc::new(store))
+    } else {
+        let store = SqliteStore::connect(options).await?;
+        store.migrate().await?;
+        Ok(Arc::new(store))
+    }
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// The URL with any password replaced, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Maps a sqlx error to the port's error. Unique violations carry the constraint name
+/// (PostgreSQL names it; SQLite's message names the columns, which our naming rule turns into
+/// the same `{table}_{columns}_key`).
+pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            let constraint = db.constraint().map(str::to_owned).unwrap_or_else(|| sqlite_constraint(db.message()));
+            StoreError::Conflict { constraint }
+        }
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            StoreError::Unavailable(err.to_string())
+        }
+        _ => StoreError::Internal(err.to_string()),
+    }
+}
+
+/// `UNIQUE constraint failed: user_account.email` → `user_account_email_key`.
+fn sqlite_constraint(message: &str) -> String {
+    let Some(columns) = message.strip_prefix("UNIQUE constraint failed: ") else {
+        return "unknown".to_owned();
+    };
+    let mut parts = columns.split(", ").filter_map(|c| c.split_once('.'));
+    let Some((table, first)) = parts.next() else { return "unknown".to_owned() };
+    let mut name = format!("{table}_{first}");
+    for (_, column) in parts {
+        name.push('_');
+        name.push_str(column);
+    }
+    name.push_str("_key");
+    name
+}
+
+fn migrate_err(err: sqlx::migrate::MigrateError) -> StoreError {
+    match err {
+        sqlx::migrate::MigrateError::Execute(e) => map_err(e),
+        other => StoreError::Internal(format!("migration failed: {other}")),
+    }
+}
+
+/// Checks that every migration of `migrator` is recorded as applied.
+pub(crate) fn check_applied(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> Result<(), StoreError> {
+    let missing: Vec<i64> = migrator
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .map(|m| m.version)
+        .filter(|v| !applied.contains(v))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::NotMigrated(format!("pending migrations: {missing:?}")))
+    }
+}
+
+pub(crate) fn parse_sqlite_options(url: &str) -> Result<sqlx::sqlite::SqliteConnectOptions, StoreError> {
+    sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_unique_messages_map_to_postgres_style_names() {
+        assert_eq!(sqlite_constraint("UNIQUE constraint failed: user_account.email"), "user_account_email_key");
+        assert_eq!(sqlite_constraint("UNIQUE constraint failed: member.workspace_id, member.user_id"), "member_workspace_id_user_id_key");
+        assert_eq!(sqlite_constraint("something else"), "unknown");
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+}

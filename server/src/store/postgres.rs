@@ -1,0 +1,46 @@
+//! PostgreSQL: the store for several nodes sharing one database.
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use switchboard::store::{Backend, StoreError};
+
+use super::{StoreOptions, migrate_err, sql::impl_store};
+
+/// The PostgreSQL implementation of [`switchboard::Store`].
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pub(crate) pool: PgPool,
+}
+
+impl PgStore {
+    pub(crate) const BACKEND: Backend = Backend::Postgres;
+    /// The migrations embedded in the binary.
+    pub fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
+
+    /// Connects a pool; fails with `Unavailable` if the server cannot be reached.
+    pub async fn connect(options: &StoreOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect(&options.url)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", super::redact_url(&options.url))))?;
+        Ok(Self { pool })
+    }
+
+    /// Applies pending migrations (sqlx takes an advisory lock, so concurrent nodes are safe).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await.map_err(migrate_err)
+    }
+
+    /// The pool, for tests that inspect raw rows.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+impl_store!(PgStore);

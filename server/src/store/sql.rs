@@ -1,0 +1,299 @@
+//! The SQL both backends share. SQLite and PostgreSQL accept the same `$n` placeholders,
+//! `on conflict`, and `returning`, so each query is written once and [`impl_store!`] stamps
+//! the repository impls onto a store type holding `pool` (a `sqlx::Pool` of that backend).
+//! Backend-specific statements (locking, pragmas) live in `sqlite.rs` / `postgres.rs`.
+
+macro_rules! impl_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl switchboard::store::UserRepo for $store {
+            async fn create_user(
+                &self,
+                user: switchboard::store::NewUser,
+            ) -> Result<switchboard::User, switchboard::StoreError> {
+                sqlx::query(
+                    "insert into user_account (user_id, email, name, password_hash, created_at, updated_at)
+                     values ($1, $2, $3, $4, $5, $5)",
+                )
+                .bind(user.id.as_uuid())
+                .bind(user.email.as_str())
+                .bind(&user.name)
+                .bind(&user.password_hash)
+                .bind(user.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(switchboard::User {
+                    id: user.id,
+                    email: user.email.as_str().to_owned(),
+                    name: user.name,
+                    created_at: user.created_at,
+                })
+            }
+
+            async fn user(
+                &self,
+                id: switchboard::UserId,
+            ) -> Result<Option<switchboard::User>, switchboard::StoreError> {
+                let row: Option<$crate::store::rows::UserRow> =
+                    sqlx::query_as("select user_id, email, name, created_at from user_account where user_id = $1")
+                        .bind(id.as_uuid())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err($crate::store::map_err)?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn user_credentials(
+                &self,
+                email: &switchboard::validate::Email,
+            ) -> Result<Option<(switchboard::User, String)>, switchboard::StoreError> {
+                let row: Option<$crate::store::rows::CredentialsRow> = sqlx::query_as(
+                    "select user_id, email, name, created_at, password_hash from user_account where email = $1",
+                )
+                .bind(email.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(row.map(|r| (r.user.into(), r.password_hash)))
+            }
+
+            async fn set_password_hash(
+                &self,
+                id: switchboard::UserId,
+                password_hash: &str,
+            ) -> Result<(), switchboard::StoreError> {
+                let done = sqlx::query("update user_account set password_hash = $2, updated_at = $3 where user_id = $1")
+                    .bind(id.as_uuid())
+                    .bind(password_hash)
+                    .bind(switchboard::time::now())
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                if done.rows_affected() == 0 { Err(switchboard::StoreError::NotFound) } else { Ok(()) }
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl switchboard::store::WorkspaceRepo for $store {
+            async fn create_workspace(
+                &self,
+                workspace: switchboard::Workspace,
+            ) -> Result<switchboard::Workspace, switchboard::StoreError> {
+                sqlx::query(
+                    "insert into workspace (workspace_id, name, created_at, updated_at) values ($1, $2, $3, $3)",
+                )
+                .bind(workspace.id.as_uuid())
+                .bind(&workspace.name)
+                .bind(workspace.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(workspace)
+            }
+
+            async fn workspace(
+                &self,
+                id: switchboard::WorkspaceId,
+            ) -> Result<Option<switchboard::Workspace>, switchboard::StoreError> {
+                let row: Option<$crate::store::rows::WorkspaceRow> =
+                    sqlx::query_as("select workspace_id, name, created_at from workspace where workspace_id = $1")
+                        .bind(id.as_uuid())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err($crate::store::map_err)?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn workspace_by_name(
+                &self,
+                name: &str,
+            ) -> Result<Option<switchboard::Workspace>, switchboard::StoreError> {
+                let row: Option<$crate::store::rows::WorkspaceRow> =
+                    sqlx::query_as("select workspace_id, name, created_at from workspace where name = $1")
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err($crate::store::map_err)?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn put_member(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                user_id: switchboard::UserId,
+                role: switchboard::MemberRole,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<switchboard::Member, switchboard::StoreError> {
+                let row: $crate::store::rows::MemberRow = sqlx::query_as(
+                    "insert into member (workspace_id, user_id, role, created_at, updated_at)
+                     values ($1, $2, $3, $4, $4)
+                     on conflict (workspace_id, user_id) do update set role = excluded.role, updated_at = excluded.updated_at
+                     returning workspace_id, user_id, role, created_at",
+                )
+                .bind(workspace_id.as_uuid())
+                .bind(user_id.as_uuid())
+                .bind(role.as_str())
+                .bind(at)
+                .fetch_one(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                row.try_into()
+            }
+
+            async fn member(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                user_id: switchboard::UserId,
+            ) -> Result<Option<switchboard::Member>, switchboard::StoreError> {
+                let row: Option<$crate::store::rows::MemberRow> = sqlx::query_as(
+                    "select workspace_id, user_id, role, created_at from member where workspace_id = $1 and user_id = $2",
+                )
+                .bind(workspace_id.as_uuid())
+                .bind(user_id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn members(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+            ) -> Result<Vec<(switchboard::Member, switchboard::User)>, switchboard::StoreError> {
+                let rows: Vec<$crate::store::rows::MemberUserRow> = sqlx::query_as(
+                    "select m.workspace_id, m.user_id, m.role, m.created_at,
+                            u.email, u.name, u.created_at as user_created_at
+                     from member m join user_account u on u.user_id = m.user_id
+                     where m.workspace_id = $1
+                     order by u.email",
+                )
+                .bind(workspace_id.as_uuid())
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                rows.into_iter()
+                    .map(|r| {
+                        let user = switchboard::User {
+                            id: r.member.user_id.into(),
+                            email: r.email,
+                            name: r.name,
+                            created_at: r.user_created_at,
+                        };
+                        Ok((r.member.try_into()?, user))
+                    })
+                    .collect()
+            }
+
+            async fn memberships(
+                &self,
+                user_id: switchboard::UserId,
+            ) -> Result<Vec<switchboard::Membership>, switchboard::StoreError> {
+                let rows: Vec<$crate::store::rows::MembershipRow> = sqlx::query_as(
+                    "select w.workspace_id, w.name, w.created_at, m.role
+                     from member m join workspace w on w.workspace_id = m.workspace_id
+                     where m.user_id = $1
+                     order by w.name",
+                )
+                .bind(user_id.as_uuid())
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                rows.into_iter()
+                    .map(|r| {
+                        Ok(switchboard::Membership {
+                            role: $crate::store::rows::role(&r.role)?,
+                            workspace: r.workspace.into(),
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl switchboard::store::SessionRepo for $store {
+            async fn create_session(
+                &self,
+                session: switchboard::Session,
+            ) -> Result<switchboard::Session, switchboard::StoreError> {
+                sqlx::query(
+                    "insert into session (session_id, user_id, created_at, expires_at, revoked_at)
+                     values ($1, $2, $3, $4, $5)",
+                )
+                .bind(session.id.as_uuid())
+                .bind(session.user_id.as_uuid())
+                .bind(session.created_at)
+                .bind(session.expires_at)
+                .bind(session.revoked_at)
+                .execute(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(session)
+            }
+
+            async fn session(
+                &self,
+                id: switchboard::SessionId,
+            ) -> Result<Option<switchboard::Session>, switchboard::StoreError> {
+                let row: Option<$crate::store::rows::SessionRow> = sqlx::query_as(
+                    "select session_id, user_id, created_at, expires_at, revoked_at from session where session_id = $1",
+                )
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn revoke_session(
+                &self,
+                id: switchboard::SessionId,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, switchboard::StoreError> {
+                let done = sqlx::query("update session set revoked_at = $2 where session_id = $1 and revoked_at is null")
+                    .bind(id.as_uuid())
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_expired_sessions(
+                &self,
+                before: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, switchboard::StoreError> {
+                let done = sqlx::query("delete from session where expires_at < $1")
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                Ok(done.rows_affected())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl switchboard::Store for $store {
+            fn backend(&self) -> switchboard::store::Backend {
+                Self::BACKEND
+            }
+
+            async fn readiness(&self) -> Result<(), switchboard::StoreError> {
+                let applied: Vec<i64> =
+                    match sqlx::query_scalar("select version from _sqlx_migrations where success = true")
+                        .fetch_all(&self.pool)
+                        .await
+                    {
+                        Ok(applied) => applied,
+                        Err(sqlx::Error::Database(e)) => {
+                            return Err(switchboard::StoreError::NotMigrated(e.message().to_owned()));
+                        }
+                        Err(e) => return Err($crate::store::map_err(e)),
+                    };
+                $crate::store::check_applied(Self::migrator(), &applied)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;

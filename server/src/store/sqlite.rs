@@ -1,0 +1,58 @@
+//! SQLite: the default store, one file under the data dir, in WAL mode so readers never block
+//! the writer.
+
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use switchboard::store::{Backend, StoreError};
+
+use super::{StoreOptions, migrate_err, parse_sqlite_options, sql::impl_store};
+
+/// The SQLite implementation of [`switchboard::Store`].
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pub(crate) pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub(crate) const BACKEND: Backend = Backend::Sqlite;
+    /// The migrations embedded in the binary.
+    pub fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
+
+    /// Opens (creating if missing) the database file.
+    pub async fn connect(options: &StoreOptions) -> Result<Self, StoreError> {
+        let in_memory = options.url.contains(":memory:") || options.url.contains("mode=memory");
+        let connect = parse_sqlite_options(&options.url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5))
+            .synchronous(SqliteSynchronous::Normal)
+            .journal_mode(if in_memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal });
+        // An in-memory database exists per connection: one connection, or each sees its own.
+        let max = if in_memory { 1 } else { options.max_connections.max(1) };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(Self { pool })
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await.map_err(migrate_err)
+    }
+
+    /// The pool, for tests that inspect raw rows.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+impl_store!(SqliteStore);

@@ -1,0 +1,143 @@
+//! Test helpers: stores on both backends, an app state with fast settings, request helpers.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, Response, header};
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use switchboard::Store;
+use switchboard_server::http::{AppState, HttpConfig};
+use switchboard_server::secret::SecretKey;
+use switchboard_server::services::ratelimit::Quota;
+use switchboard_server::services::{AccountService, AuthConfig};
+use switchboard_server::store::{PgStore, SqliteStore, StoreOptions};
+use tower::ServiceExt;
+
+/// The PostgreSQL server the suite runs against. Never skipped: if it cannot be reached, the
+/// test fails (scripts/test.sh starts it).
+pub fn postgres_base_url() -> String {
+    std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A SQLite store in a fresh temporary file (kept alive by the returned dir), not migrated.
+pub async fn sqlite_unmigrated() -> (SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let store = SqliteStore::connect(&StoreOptions::new(url)).await.expect("open SQLite");
+    (store, dir)
+}
+
+/// A migrated SQLite store in a fresh temporary file.
+pub async fn sqlite() -> (SqliteStore, tempfile::TempDir) {
+    let (store, dir) = sqlite_unmigrated().await;
+    store.migrate().await.expect("migrate SQLite");
+    (store, dir)
+}
+
+/// A fresh, empty PostgreSQL database (named `sb_test_…`; scripts/test.sh drops old ones).
+pub async fn postgres_url() -> String {
+    let base = postgres_base_url();
+    let admin = sqlx::PgPool::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {base} for this test: {e}"));
+    let name = format!("sb_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}"))).execute(&admin).await.expect("create test database");
+    admin.close().await;
+    let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
+    format!("{prefix}/{name}")
+}
+
+/// A PostgreSQL store on a fresh database, not migrated.
+pub async fn postgres_unmigrated() -> PgStore {
+    let mut options = StoreOptions::new(postgres_url().await);
+    options.max_connections = 5;
+    PgStore::connect(&options).await.expect("connect PostgreSQL")
+}
+
+/// A migrated PostgreSQL store on a fresh database.
+pub async fn postgres() -> PgStore {
+    let store = postgres_unmigrated().await;
+    store.migrate().await.expect("migrate PostgreSQL");
+    store
+}
+
+/// Settings for router tests: small, known rate limits.
+pub fn test_auth_config() -> AuthConfig {
+    AuthConfig {
+        session_ttl: Duration::from_secs(3600),
+        secure_cookies: false,
+        per_client: Quota::new(50, Duration::from_secs(60)),
+        per_email: Quota::new(5, Duration::from_secs(900)),
+    }
+}
+
+/// An app state on `store`, trusting `X-Forwarded-For` so tests can vary the client address.
+pub fn state_with(store: Arc<dyn Store>, auth: AuthConfig) -> AppState {
+    let secret = SecretKey::from_hex(&"ab".repeat(32)).unwrap();
+    AppState {
+        accounts: Arc::new(AccountService::new(store.clone(), &secret, auth)),
+        store,
+        leptos: LeptosOptions::builder().output_name("switchboard").site_root("target/site").build(),
+        http: Arc::new(HttpConfig { trust_proxy: true }),
+    }
+}
+
+/// A SQLite-backed app with the demo workspace seeded.
+pub async fn demo_app() -> (AppState, tempfile::TempDir) {
+    let (store, dir) = sqlite().await;
+    let store: Arc<dyn Store> = Arc::new(store);
+    switchboard_server::services::provision::seed_demo(store.as_ref()).await.unwrap();
+    (state_with(store, test_auth_config()), dir)
+}
+
+/// Sends one request through the whole router.
+pub async fn send(state: &AppState, request: Request<Body>) -> Response<Body> {
+    switchboard_server::http::router(state.clone()).oneshot(request).await.unwrap()
+}
+
+/// A JSON POST from `client`.
+pub fn post_json(uri: &str, client: &str, body: &str) -> Request<Body> {
+    Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("x-forwarded-for", client)
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+/// A GET with an optional bearer token.
+pub fn get(uri: &str, bearer: Option<&str>) -> Request<Body> {
+    let mut req = Request::get(uri);
+    if let Some(token) = bearer {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    req.body(Body::empty()).unwrap()
+}
+
+pub async fn body_text(response: Response<Body>) -> String {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+pub async fn body_json(response: Response<Body>) -> serde_json::Value {
+    let text = body_text(response).await;
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts the API's error shape and returns the code.
+#[track_caller]
+pub fn error_code(json: &serde_json::Value) -> String {
+    let error = json.get("error").unwrap_or_else(|| panic!("no `error` object in {json}"));
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "error without a message: {json}");
+    error["code"].as_str().unwrap_or_else(|| panic!("error without a code: {json}")).to_owned()
+}
+
+/// Signs in through the API and returns the token.
+pub async fn login(state: &AppState, email: &str, password: &str) -> String {
+    let body = serde_json::json!({ "email": email, "password": password }).to_string();
+    let response = send(state, post_json("/api/v1/auth/login", "10.0.0.1", &body)).await;
+    assert_eq!(response.status(), 200, "sign-in of {email} failed");
+    body_json(response).await["token"].as_str().unwrap().to_owned()
+}

@@ -1,0 +1,147 @@
+//! Accounts: users, workspaces, members (a user's role in a workspace) and sign-in sessions.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{SessionId, UserId, WorkspaceId};
+
+/// A person who signs in. The password hash never leaves the server: it is not part of this
+/// type (see [`crate::store::UserRepo::password_hash`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    /// Lowercased and trimmed (see [`crate::validate::Email`]).
+    pub email: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A tenant: everything else belongs to exactly one workspace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workspace {
+    pub id: WorkspaceId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a member may do in a workspace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberRole {
+    /// Answers conversations.
+    Agent,
+    /// Also manages channels, members (except owners) and settings.
+    Admin,
+    /// Also manages owners and can delete the workspace.
+    Owner,
+}
+
+impl MemberRole {
+    /// All roles, least privileged first.
+    pub const ALL: [MemberRole; 3] = [MemberRole::Agent, MemberRole::Admin, MemberRole::Owner];
+
+    /// The stable name used in the API, the database and the CLI.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MemberRole::Agent => "agent",
+            MemberRole::Admin => "admin",
+            MemberRole::Owner => "owner",
+        }
+    }
+
+    /// True for owners and admins: they manage channels and members.
+    pub fn is_admin(&self) -> bool {
+        *self >= MemberRole::Admin
+    }
+}
+
+impl std::fmt::Display for MemberRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for MemberRole {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "agent" => Ok(MemberRole::Agent),
+            "admin" => Ok(MemberRole::Admin),
+            "owner" => Ok(MemberRole::Owner),
+            other => Err(format!("unknown role `{other}` (expected owner, admin or agent)")),
+        }
+    }
+}
+
+/// A user's membership in a workspace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub role: MemberRole,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A workspace as seen by one of its members.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub workspace: Workspace,
+    pub role: MemberRole,
+}
+
+/// A sign-in session. Bearer tokens and the browser cookie both name one; signing out
+/// revokes it, so a stolen token stops working at sign-out rather than at expiry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl Session {
+    /// A session is usable until it expires or is revoked.
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at
+    }
+}
+
+/// The signed-in user and the workspaces they belong to (`GET /api/v1/me`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub user: User,
+    pub workspaces: Vec<Membership>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_order_by_privilege() {
+        assert!(MemberRole::Owner.is_admin());
+        assert!(MemberRole::Admin.is_admin());
+        assert!(!MemberRole::Agent.is_admin());
+        for role in MemberRole::ALL {
+            assert_eq!(role.as_str().parse::<MemberRole>().unwrap(), role);
+        }
+        assert!("root".parse::<MemberRole>().is_err());
+    }
+
+    #[test]
+    fn revoked_or_expired_sessions_are_inactive() {
+        let now = Utc::now();
+        let mut s = Session {
+            id: SessionId::new(),
+            user_id: UserId::new(),
+            created_at: now,
+            expires_at: now + chrono::Duration::hours(1),
+            revoked_at: None,
+        };
+        assert!(s.is_active(now));
+        assert!(!s.is_active(now + chrono::Duration::hours(2)));
+        s.revoked_at = Some(now);
+        assert!(!s.is_active(now));
+    }
+}

@@ -1,0 +1,22 @@
+//! Switchboard's domain: the vocabulary of the product and the ports the engine implements.
+//!
+//! This crate is pure: no tokio, sqlx, axum or leptos. It builds for `wasm32-unknown-unknown`
+//! so the UI shares the same types as the server (checked by `scripts/test.sh`).
+//!
+//! - [`ids`]: newtype ids (UUIDv7, time-sortable).
+//! - [`account`]: users, workspaces, members and roles, sessions.
+//! - [`validate`]: input validation shared by every entry point (REST, server fns, CLI).
+//! - [`store`]: the `Store` port, implemented for SQLite and PostgreSQL in `server/`.
+//! - [`time`]: timestamps at the precision every store keeps.
+//! - [`auth`]: the sign-in port the UI calls through context during SSR.
+
+pub mod account;
+pub mod auth;
+pub mod ids;
+pub mod store;
+pub mod time;
+pub mod validate;
+
+pub use account::{Me, Member, MemberRole, Membership, Session, User, Workspace};
+pub use ids::{SessionId, UserId, WorkspaceId};
+pub use store::{Store, StoreError};

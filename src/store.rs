@@ -1,0 +1,102 @@
+//! The `Store` port: everything the engine persists, one repository trait per aggregate,
+//! combined into [`Store`]. Implemented for SQLite and PostgreSQL in `server/store`, and
+//! checked by one conformance suite that runs every behaviour against both.
+//!
+//! Every query on tenant data is scoped by workspace: methods that read tenant data take the
+//! `WorkspaceId` as their first argument.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::account::{Member, MemberRole, Membership, Session, User, Workspace};
+use crate::ids::{SessionId, UserId, WorkspaceId};
+use crate::validate::Email;
+
+/// Why a store call failed. `Send + Sync` so it crosses tasks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken; `constraint` names it (e.g. `user_email_key`).
+    #[error("conflict on {constraint}")]
+    Conflict { constraint: String },
+    /// The row the call needs does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The database could not be reached (or timed out handing out a connection).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Migrations are missing: the schema is older than this binary.
+    #[error("database schema is not migrated: {0}")]
+    NotMigrated(String),
+    /// Anything else; the text is for logs, never for API responses.
+    #[error("database error: {0}")]
+    Internal(String),
+}
+
+/// A user to insert, with the password already hashed.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub id: UserId,
+    pub email: Email,
+    pub name: String,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Users and their credentials.
+#[async_trait]
+pub trait UserRepo: Send + Sync {
+    /// Inserts a user; `Conflict { constraint: "user_email_key" }` if the email is taken.
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError>;
+    async fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// The user with this email and their password hash, for sign-in.
+    async fn user_credentials(&self, email: &Email) -> Result<Option<(User, String)>, StoreError>;
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        Ok(self.user_credentials(email).await?.map(|(u, _)| u))
+    }
+    /// Replaces a user's password hash; `NotFound` if there is no such user.
+    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> Result<(), StoreError>;
+}
+
+/// Workspaces and their members.
+#[async_trait]
+pub trait WorkspaceRepo: Send + Sync {
+    /// Inserts a workspace; `Conflict { constraint: "workspace_name_key" }` if the name is taken.
+    async fn create_workspace(&self, workspace: Workspace) -> Result<Workspace, StoreError>;
+    async fn workspace(&self, id: WorkspaceId) -> Result<Option<Workspace>, StoreError>;
+    async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError>;
+    /// Adds a member, or changes the role of an existing one. `NotFound` if the user or the
+    /// workspace does not exist.
+    async fn put_member(&self, workspace_id: WorkspaceId, user_id: UserId, role: MemberRole, at: DateTime<Utc>)
+    -> Result<Member, StoreError>;
+    async fn member(&self, workspace_id: WorkspaceId, user_id: UserId) -> Result<Option<Member>, StoreError>;
+    /// The members of a workspace with their users, ordered by email.
+    async fn members(&self, workspace_id: WorkspaceId) -> Result<Vec<(Member, User)>, StoreError>;
+    /// The workspaces a user belongs to, ordered by name.
+    async fn memberships(&self, user_id: UserId) -> Result<Vec<Membership>, StoreError>;
+}
+
+/// Sign-in sessions.
+#[async_trait]
+pub trait SessionRepo: Send + Sync {
+    async fn create_session(&self, session: Session) -> Result<Session, StoreError>;
+    async fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
+    /// Marks a session revoked. Returns false when it was unknown or already revoked.
+    async fn revoke_session(&self, id: SessionId, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Deletes sessions that expired before `before`; returns how many.
+    async fn delete_expired_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// Which database a store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Everything the engine persists.
+#[async_trait]
+pub trait Store: UserRepo + WorkspaceRepo + SessionRepo + Send + Sync {
+    fn backend(&self) -> Backend;
+    /// Ok when the database answers and every migration this binary knows is applied.
+    async fn readiness(&self) -> Result<(), StoreError>;
+}
