@@ -66,8 +66,13 @@ pub trait WorkspaceRepo: Send + Sync {
     async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError>;
     /// Adds a member, or changes the role of an existing one. `NotFound` if the user or the
     /// workspace does not exist.
-    async fn put_member(&self, workspace_id: WorkspaceId, user_id: UserId, role: MemberRole, at: DateTime<Utc>)
-    -> Result<Member, StoreError>;
+    async fn put_member(
+        &self,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        role: MemberRole,
+        at: DateTime<Utc>,
+    ) -> Result<Member, StoreError>;
     async fn member(&self, workspace_id: WorkspaceId, user_id: UserId) -> Result<Option<Member>, StoreError>;
     /// The members of a workspace with their users, ordered by email.
     async fn members(&self, workspace_id: WorkspaceId) -> Result<Vec<(Member, User)>, StoreError>;

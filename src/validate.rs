@@ -95,7 +95,10 @@ pub fn login_password(raw: &str) -> Result<(), ValidationError> {
 pub fn new_password(raw: &str) -> Result<(), ValidationError> {
     login_password(raw)?;
     if raw.chars().count() < MIN_PASSWORD_LEN {
-        return Err(ValidationError::new("password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
+        return Err(ValidationError::new(
+            "password",
+            format!("must be at least {MIN_PASSWORD_LEN} characters"),
+        ));
     }
     Ok(())
 }

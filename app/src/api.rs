@@ -32,7 +32,8 @@ pub async fn logout() -> Result<(), ServerFnError> {
 #[server(prefix = "/_fn", endpoint = "me")]
 pub async fn current_user() -> Result<Me, ServerFnError> {
     use ssr::*;
-    let token = session_token().ok_or_else(|| to_server_error(switchboard::auth::AuthError::Unauthenticated))?;
+    let token =
+        session_token().ok_or_else(|| to_server_error(switchboard::auth::AuthError::Unauthenticated))?;
     accounts()?.me(&token).await.map_err(to_server_error)
 }
 
@@ -52,7 +53,8 @@ mod ssr {
     use switchboard::auth::{Accounts, AuthError, ClientAddr, token_from_cookie_header};
 
     pub fn accounts() -> Result<Arc<dyn Accounts>, ServerFnError> {
-        use_context::<Arc<dyn Accounts>>().ok_or_else(|| ServerFnError::new("the accounts service is not available"))
+        use_context::<Arc<dyn Accounts>>()
+            .ok_or_else(|| ServerFnError::new("the accounts service is not available"))
     }
 
     pub fn client_addr() -> String {
@@ -90,10 +92,19 @@ mod ssr {
         out
     }
 
+    /// Maps a refusal to words for the page and a 4xx status for the response (server
+    /// function errors would otherwise answer 500).
     pub fn to_server_error(err: AuthError) -> ServerFnError {
-        if matches!(err, AuthError::RateLimited { .. }) {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(http::StatusCode::TOO_MANY_REQUESTS);
+        let status = match &err {
+            AuthError::InvalidCredentials | AuthError::Unauthenticated => http::StatusCode::UNAUTHORIZED,
+            AuthError::RateLimited { .. } => http::StatusCode::TOO_MANY_REQUESTS,
+            AuthError::Invalid(_) => http::StatusCode::UNPROCESSABLE_ENTITY,
+            AuthError::Internal => http::StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(status);
+            if let AuthError::RateLimited { retry_after_secs } = &err {
+                response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(*retry_after_secs));
             }
         }
         ServerFnError::ServerError(match err {

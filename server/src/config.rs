@@ -180,7 +180,17 @@ mod tests {
     #[test]
     fn roles_are_checked_at_parse_time() {
         let err = Cli::try_parse_from([
-            "switchboard", "user", "create", "--email", "a@b.c", "--password", "p", "--workspace", "W", "--role", "root",
+            "switchboard",
+            "user",
+            "create",
+            "--email",
+            "a@b.c",
+            "--password",
+            "p",
+            "--workspace",
+            "W",
+            "--role",
+            "root",
         ])
         .unwrap_err();
         assert!(err.to_string().contains("unknown role"), "{err}");

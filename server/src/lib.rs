@@ -59,5 +59,7 @@ pub async fn open_store(common: &CommonArgs) -> anyhow::Result<Arc<dyn switchboa
     }
     let mut options = StoreOptions::new(url.clone());
     options.max_connections = common.db_max_connections;
-    store::open(&options).await.with_context(|| format!("cannot open the database {}", store::redact_url(&url)))
+    store::open(&options)
+        .await
+        .with_context(|| format!("cannot open the database {}", store::redact_url(&url)))
 }

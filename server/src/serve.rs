@@ -28,7 +28,12 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         per_email: Quota::new(args.login_failures_per_email, Duration::from_secs(15 * 60)),
     };
     let accounts = Arc::new(AccountService::new(store.clone(), &secret, auth));
-    Ok(AppState { store, accounts, leptos: leptos_options(args), http: Arc::new(HttpConfig { trust_proxy: args.trust_proxy }) })
+    Ok(AppState {
+        store,
+        accounts,
+        leptos: leptos_options(args),
+        http: Arc::new(HttpConfig { trust_proxy: args.trust_proxy }),
+    })
 }
 
 /// Where the built site lives and what the bundle is called (set by cargo-leptos at build time).
@@ -49,7 +54,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         provision::seed_demo(state.store.as_ref()).await.context("cannot seed the demo workspace")?;
     }
 
-    let listener = TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
+    let listener =
+        TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
     let addr = listener.local_addr()?;
     announce(addr, args.demo);
     tracing::info!(%addr, database = %crate::store::redact_url(&args.common.database_url()), "listening");

@@ -40,9 +40,16 @@ async fn emails_are_matched_case_insensitively() {
 #[tokio::test]
 async fn wrong_password_and_unknown_email_get_the_same_401() {
     let (app, _dir) = demo_app().await;
-    let wrong = send(&app, post_json("/api/v1/auth/login", "10.0.0.1", r#"{"email":"alice@example.com","password":"nope"}"#)).await;
-    let unknown =
-        send(&app, post_json("/api/v1/auth/login", "10.0.0.2", r#"{"email":"mallory@example.com","password":"nope"}"#)).await;
+    let wrong = send(
+        &app,
+        post_json("/api/v1/auth/login", "10.0.0.1", r#"{"email":"alice@example.com","password":"nope"}"#),
+    )
+    .await;
+    let unknown = send(
+        &app,
+        post_json("/api/v1/auth/login", "10.0.0.2", r#"{"email":"mallory@example.com","password":"nope"}"#),
+    )
+    .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
     assert!(wrong.headers().get(header::SET_COOKIE).is_none());
@@ -62,7 +69,10 @@ async fn me_accepts_the_bearer_token_and_the_cookie() {
     assert_eq!(me["user"]["email"], "bob@example.com");
     assert_eq!(me["workspaces"][0]["role"], "agent");
 
-    let by_cookie = Request::get("/api/v1/me").header(header::COOKIE, format!("theme=dark; sb_session={token}")).body(Body::empty()).unwrap();
+    let by_cookie = Request::get("/api/v1/me")
+        .header(header::COOKIE, format!("theme=dark; sb_session={token}"))
+        .body(Body::empty())
+        .unwrap();
     let by_cookie = send(&app, by_cookie).await;
     assert_eq!(by_cookie.status(), StatusCode::OK);
     assert_eq!(body_json(by_cookie).await, me);
@@ -91,14 +101,21 @@ async fn missing_forged_and_revoked_tokens_get_401() {
         switchboard_server::services::provision::seed_demo(store.as_ref()).await.unwrap();
         let secret = switchboard_server::secret::SecretKey::from_hex(&"cd".repeat(32)).unwrap();
         let mut state = state_with(store.clone(), test_auth_config());
-        state.accounts = std::sync::Arc::new(switchboard_server::services::AccountService::new(store, &secret, test_auth_config()));
+        state.accounts = std::sync::Arc::new(switchboard_server::services::AccountService::new(
+            store,
+            &secret,
+            test_auth_config(),
+        ));
         (state, dir)
     };
     let foreign = login(&other, "alice@example.com", "demo-password").await;
     assert_eq!(send(&app, get("/api/v1/me", Some(&foreign))).await.status(), StatusCode::UNAUTHORIZED);
 
     // Sign-out revokes the token at once.
-    let logout = Request::post("/api/v1/auth/logout").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
+    let logout = Request::post("/api/v1/auth/logout")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
     let logout = send(&app, logout).await;
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
     let cleared = logout.headers()[header::SET_COOKIE].to_str().unwrap();
@@ -111,20 +128,35 @@ async fn bad_bodies_get_4xx_in_the_error_shape() {
     let (app, _dir) = demo_app().await;
     let cases: [(Request<Body>, StatusCode, &str); 6] = [
         (post_json("/api/v1/auth/login", "10.0.0.1", "{not json"), StatusCode::BAD_REQUEST, "invalid_json"),
-        (post_json("/api/v1/auth/login", "10.0.0.1", r#"{"email":"a@b.c"}"#), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        (post_json("/api/v1/auth/login", "10.0.0.1", r#"{"email":1,"password":2}"#), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        (
+            post_json("/api/v1/auth/login", "10.0.0.1", r#"{"email":"a@b.c"}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            post_json("/api/v1/auth/login", "10.0.0.1", r#"{"email":1,"password":2}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
         (
             post_json("/api/v1/auth/login", "10.0.0.1", r#"{"email":"not-an-email","password":"x"}"#),
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         ),
         (
-            Request::post("/api/v1/auth/login").header(header::CONTENT_TYPE, "text/plain").body(Body::from(ALICE)).unwrap(),
+            Request::post("/api/v1/auth/login")
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body(Body::from(ALICE))
+                .unwrap(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
         ),
         (
-            post_json("/api/v1/auth/login", "10.0.0.1", &format!(r#"{{"email":"a@b.c","password":"{}"}}"#, "x".repeat(100_000))),
+            post_json(
+                "/api/v1/auth/login",
+                "10.0.0.1",
+                &format!(r#"{{"email":"a@b.c","password":"{}"}}"#, "x".repeat(100_000)),
+            ),
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
         ),
@@ -147,11 +179,15 @@ async fn sign_in_is_rate_limited_per_client_with_retry_after() {
     let store: std::sync::Arc<dyn switchboard::Store> = std::sync::Arc::new(store);
     switchboard_server::services::provision::seed_demo(store.as_ref()).await.unwrap();
     let mut auth = test_auth_config();
-    auth.per_client = switchboard_server::services::ratelimit::Quota::new(3, std::time::Duration::from_secs(60));
+    auth.per_client =
+        switchboard_server::services::ratelimit::Quota::new(3, std::time::Duration::from_secs(60));
     let app = state_with(store, auth);
     let bad = r#"{"email":"alice@example.com","password":"wrong"}"#;
     for _ in 0..3 {
-        assert_eq!(send(&app, post_json("/api/v1/auth/login", "192.0.2.7", bad)).await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            send(&app, post_json("/api/v1/auth/login", "192.0.2.7", bad)).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
     // Even the right password is refused now, from this address only.
     let limited = send(&app, post_json("/api/v1/auth/login", "192.0.2.7", ALICE)).await;
@@ -159,7 +195,10 @@ async fn sign_in_is_rate_limited_per_client_with_retry_after() {
     let retry: u64 = limited.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
     assert!((1..=20).contains(&retry), "Retry-After {retry}");
     assert_eq!(error_code(&body_json(limited).await), "rate_limited");
-    assert_eq!(send(&app, post_json("/api/v1/auth/login", "192.0.2.8", ALICE)).await.status(), StatusCode::OK);
+    assert_eq!(
+        send(&app, post_json("/api/v1/auth/login", "192.0.2.8", ALICE)).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -168,14 +207,20 @@ async fn failed_sign_ins_are_rate_limited_per_email_across_clients() {
     let bad = r#"{"email":"bob@example.com","password":"wrong"}"#;
     for i in 0..5 {
         let client = format!("198.51.100.{i}");
-        assert_eq!(send(&app, post_json("/api/v1/auth/login", &client, bad)).await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            send(&app, post_json("/api/v1/auth/login", &client, bad)).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
     let bob = r#"{"email":"bob@example.com","password":"demo-password"}"#;
     let limited = send(&app, post_json("/api/v1/auth/login", "198.51.100.99", bob)).await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.headers().contains_key(header::RETRY_AFTER));
     // Other accounts are unaffected.
-    assert_eq!(send(&app, post_json("/api/v1/auth/login", "198.51.100.99", ALICE)).await.status(), StatusCode::OK);
+    assert_eq!(
+        send(&app, post_json("/api/v1/auth/login", "198.51.100.99", ALICE)).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]

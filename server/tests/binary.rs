@@ -51,7 +51,10 @@ fn start(data_dir: &std::path::Path, extra: &[&str]) -> Server {
 async fn http_get(base: &str, path: &str) -> (u16, String) {
     let addr = base.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
     let mut raw = String::new();
     stream.read_to_string(&mut raw).await.unwrap();
     let status = raw.split(' ').nth(1).unwrap().parse().unwrap();
@@ -113,19 +116,48 @@ fn migrate_and_user_create_work_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new(BIN).args(args).args(["--data-dir", data]).env_remove("DATABASE_URL").output().unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+        let out = Command::new(BIN)
+            .args(args)
+            .args(["--data-dir", data])
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
     };
     let (ok, out) = run(&["migrate"]);
     assert!(ok, "{out}");
-    let create = ["user", "create", "--email", "carol@example.com", "--password", "s3cret-pass", "--workspace", "Globex", "--role", "admin"];
+    let create = [
+        "user",
+        "create",
+        "--email",
+        "carol@example.com",
+        "--password",
+        "s3cret-pass",
+        "--workspace",
+        "Globex",
+        "--role",
+        "admin",
+    ];
     let (ok, out) = run(&create);
     assert!(ok && out.contains("Created user carol@example.com") && out.contains("(new workspace)"), "{out}");
     let (ok, out) = run(&create);
     assert!(ok && out.contains("User exists"), "running it twice changes nothing: {out}");
-    let (ok, out) = run(&["user", "create", "--email", "dave@example.com", "--password", "short", "--workspace", "Globex"]);
+    let (ok, out) = run(&[
+        "user",
+        "create",
+        "--email",
+        "dave@example.com",
+        "--password",
+        "short",
+        "--workspace",
+        "Globex",
+    ]);
     assert!(!ok && out.contains("at least 8 characters"), "{out}");
-    let (ok, out) = run(&["user", "create", "--email", "nope", "--password", "long-enough", "--workspace", "Globex"]);
+    let (ok, out) =
+        run(&["user", "create", "--email", "nope", "--password", "long-enough", "--workspace", "Globex"]);
     assert!(!ok && out.contains("not an email address"), "{out}");
 
     let help = Command::new(BIN).arg("--help").output().unwrap();
@@ -139,7 +171,18 @@ fn migrate_and_user_create_work_from_the_command_line() {
 async fn user_create_targets_postgresql_with_database_url() {
     let url = common::postgres_url().await;
     let out = Command::new(BIN)
-        .args(["user", "create", "--email", "erin@example.com", "--password", "long-enough", "--workspace", "Initech", "--role", "owner"])
+        .args([
+            "user",
+            "create",
+            "--email",
+            "erin@example.com",
+            "--password",
+            "long-enough",
+            "--workspace",
+            "Initech",
+            "--role",
+            "owner",
+        ])
         .env("DATABASE_URL", &url)
         .output()
         .unwrap();
@@ -153,6 +196,7 @@ async fn user_create_targets_postgresql_with_database_url() {
     .await
     .unwrap();
     assert_eq!(role, "owner");
-    let hash: String = sqlx::query_scalar("select password_hash from user_account").fetch_one(&pool).await.unwrap();
+    let hash: String =
+        sqlx::query_scalar("select password_hash from user_account").fetch_one(&pool).await.unwrap();
     assert!(hash.starts_with("$argon2id$"), "passwords are stored as argon2id hashes");
 }

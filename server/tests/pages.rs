@@ -42,7 +42,9 @@ async fn the_inbox_shows_the_user_and_the_three_panes() {
     let response = send(&app, page("/inbox", Some(&token))).await;
     assert_eq!(response.status(), StatusCode::OK);
     let html = body_text(response).await;
-    for needle in ["Alice Martin", "Acme Support", "Sign out", "Channels", "Conversations", "Select a conversation"] {
+    for needle in
+        ["Alice Martin", "Acme Support", "Sign out", "Channels", "Conversations", "Select a conversation"]
+    {
         assert!(html.contains(needle), "inbox lacks {needle:?}");
     }
     // Signed in, the sign-in page sends you on to the inbox.
@@ -71,7 +73,8 @@ fn form_post(uri: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
 #[tokio::test]
 async fn the_login_server_function_sets_the_cookie_and_logout_clears_it() {
     let (app, _dir) = demo_app().await;
-    let response = send(&app, form_post("/_fn/login", "email=alice%40example.com&password=demo-password", None)).await;
+    let response =
+        send(&app, form_post("/_fn/login", "email=alice%40example.com&password=demo-password", None)).await;
     assert!(response.status().is_success() || response.status().is_redirection(), "{}", response.status());
     let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
@@ -87,8 +90,14 @@ async fn the_login_server_function_sets_the_cookie_and_logout_clears_it() {
 #[tokio::test]
 async fn the_login_server_function_refuses_a_wrong_password_in_words() {
     let (app, _dir) = demo_app().await;
-    let response = send(&app, form_post("/_fn/login", "email=alice%40example.com&password=wrong", None)).await;
+    let response =
+        send(&app, form_post("/_fn/login", "email=alice%40example.com&password=wrong", None)).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "a refusal is a 4xx, never a 500");
     assert!(response.headers().get(header::SET_COOKIE).is_none());
     let text = body_text(response).await;
     assert!(text.contains("Invalid email or password."), "{text}");
+
+    let response = send(&app, form_post("/_fn/login", "email=nope&password=x", None)).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body_text(response).await.contains("Email: is not an email address."));
 }

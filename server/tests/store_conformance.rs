@@ -53,13 +53,21 @@ async fn user(store: &dyn Store, email: &str) -> User {
 }
 
 async fn workspace(store: &dyn Store, name: &str) -> Workspace {
-    store.create_workspace(Workspace { id: WorkspaceId::new(), name: name.to_owned(), created_at: now() }).await.unwrap()
+    store
+        .create_workspace(Workspace { id: WorkspaceId::new(), name: name.to_owned(), created_at: now() })
+        .await
+        .unwrap()
 }
 
 async fn users_round_trip(store: &dyn Store) {
     let created = user(store, "ada@example.com").await;
-    assert_eq!(store.user(created.id).await.unwrap(), Some(created.clone()), "read back equals what was written");
-    let (found, hash) = store.user_credentials(&Email::parse("ADA@example.com").unwrap()).await.unwrap().unwrap();
+    assert_eq!(
+        store.user(created.id).await.unwrap(),
+        Some(created.clone()),
+        "read back equals what was written"
+    );
+    let (found, hash) =
+        store.user_credentials(&Email::parse("ADA@example.com").unwrap()).await.unwrap().unwrap();
     assert_eq!(found, created);
     assert_eq!(hash, "hash-of-ada@example.com");
     assert_eq!(store.user_by_email(&Email::parse("nobody@example.com").unwrap()).await.unwrap(), None);
@@ -93,7 +101,9 @@ async fn workspaces_round_trip_and_names_are_unique(store: &dyn Store) {
     assert_eq!(store.workspace(ws.id).await.unwrap(), Some(ws.clone()));
     assert_eq!(store.workspace_by_name("Acme").await.unwrap(), Some(ws.clone()));
     assert_eq!(store.workspace_by_name("acme").await.unwrap(), None, "names are exact");
-    let dup = store.create_workspace(Workspace { id: WorkspaceId::new(), name: "Acme".into(), created_at: now() }).await;
+    let dup = store
+        .create_workspace(Workspace { id: WorkspaceId::new(), name: "Acme".into(), created_at: now() })
+        .await;
     assert_eq!(dup, Err(StoreError::Conflict { constraint: "workspace_name_key".into() }));
 }
 
@@ -121,7 +131,8 @@ async fn members_are_upserted_and_scoped_by_workspace(store: &dyn Store) {
     assert_eq!(members[1].1, zoe);
     assert_eq!(store.members(globex.id).await.unwrap().len(), 1);
 
-    let zoes: Vec<_> = store.memberships(zoe.id).await.unwrap().into_iter().map(|m| (m.workspace.name, m.role)).collect();
+    let zoes: Vec<_> =
+        store.memberships(zoe.id).await.unwrap().into_iter().map(|m| (m.workspace.name, m.role)).collect();
     assert_eq!(zoes, [("Acme".to_owned(), MemberRole::Admin), ("Globex".to_owned(), MemberRole::Agent)]);
     assert!(store.memberships(UserId::new()).await.unwrap().is_empty());
 }
@@ -129,14 +140,26 @@ async fn members_are_upserted_and_scoped_by_workspace(store: &dyn Store) {
 async fn members_need_existing_users_and_workspaces(store: &dyn Store) {
     let ws = workspace(store, "Acme").await;
     let u = user(store, "x@example.com").await;
-    assert_eq!(store.put_member(ws.id, UserId::new(), MemberRole::Agent, now()).await, Err(StoreError::NotFound));
-    assert_eq!(store.put_member(WorkspaceId::new(), u.id, MemberRole::Agent, now()).await, Err(StoreError::NotFound));
+    assert_eq!(
+        store.put_member(ws.id, UserId::new(), MemberRole::Agent, now()).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.put_member(WorkspaceId::new(), u.id, MemberRole::Agent, now()).await,
+        Err(StoreError::NotFound)
+    );
 }
 
 async fn sessions_are_revoked_once_and_expired_ones_swept(store: &dyn Store) {
     let u = user(store, "s@example.com").await;
     let t = now();
-    let live = Session { id: SessionId::new(), user_id: u.id, created_at: t, expires_at: t + Duration::hours(1), revoked_at: None };
+    let live = Session {
+        id: SessionId::new(),
+        user_id: u.id,
+        created_at: t,
+        expires_at: t + Duration::hours(1),
+        revoked_at: None,
+    };
     let old = Session {
         id: SessionId::new(),
         user_id: u.id,

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_navigate;
 use switchboard::Me;
 
 use crate::api::{Logout, current_user};
@@ -29,6 +30,13 @@ pub fn InboxPage() -> impl IntoView {
 #[component]
 fn InboxShell(me: Me) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
+    // The server answers with a redirect; follow it here too, like the sign-in page does.
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            navigate("/login", Default::default());
+        }
+    });
     let workspace = me.workspaces.first().map(|m| m.workspace.name.clone()).unwrap_or_default();
     let role = me.workspaces.first().map(|m| m.role.as_str()).unwrap_or("");
     view! {

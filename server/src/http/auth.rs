@@ -1,16 +1,16 @@
 //! Sign-in endpoints: `POST /api/v1/auth/login`, `POST /api/v1/auth/logout`, `GET /api/v1/me`.
 
+use axum::Router;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 use switchboard::auth::{Accounts, ClientAddr};
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::{CurrentUser, Json};
-use super::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,16 +35,23 @@ async fn post_login(
     let outcome = state.accounts.login(&body.email, &body.password, &client.0).await?;
     let cookie = state.accounts.session_cookie(&outcome);
     let mut response = Json(outcome).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
     Ok(response)
 }
 
 /// Signs out: revokes the session (token and cookie alike) and clears the cookie.
-async fn post_logout(State(state): State<AppState>, CurrentUser(who): CurrentUser) -> Result<Response, ApiError> {
+async fn post_logout(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+) -> Result<Response, ApiError> {
     state.accounts.revoke(who.session_id).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     let cookie = state.accounts.clear_session_cookie();
-    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
     Ok(response)
 }
 

@@ -40,7 +40,11 @@ impl ApiError {
     }
 
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Sign in first: the token is missing, expired or revoked.")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Sign in first: the token is missing, expired or revoked.",
+        )
     }
 
     pub fn not_found() -> Self {
@@ -56,7 +60,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body { error: Inner { code: self.code, message: &self.message, field: self.field.as_deref() } };
+        let body =
+            Body { error: Inner { code: self.code, message: &self.message, field: self.field.as_deref() } };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -90,7 +95,9 @@ impl From<AuthError> for ApiError {
             }
             AuthError::Invalid(v) => v.into(),
             AuthError::Unauthenticated => Self::unauthenticated(),
-            AuthError::Internal => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side."),
+            AuthError::Internal => {
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.")
+            }
         }
     }
 }
@@ -99,12 +106,18 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound => Self::not_found(),
-            StoreError::Conflict { constraint } => {
-                Self::new(StatusCode::CONFLICT, "conflict", format!("This would duplicate an existing record ({constraint})."))
-            }
+            StoreError::Conflict { constraint } => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("This would duplicate an existing record ({constraint})."),
+            ),
             StoreError::Unavailable(cause) => {
                 tracing::error!(error = %cause, "database unavailable");
-                let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The database is unavailable; try again shortly.");
+                let mut e = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "The database is unavailable; try again shortly.",
+                );
                 e.retry_after = Some(5);
                 e
             }

@@ -12,8 +12,8 @@ use serde::Serialize;
 use std::sync::Arc;
 use switchboard::auth::{ClientAddr, token_from_cookie_header};
 
-use super::error::ApiError;
 use super::AppState;
+use super::error::ApiError;
 use crate::services::accounts::{AccountService, Authenticated};
 
 /// `axum::Json`, but a malformed, mistyped or oversized body answers in our error shape.
@@ -60,10 +60,15 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
 
 /// The bearer token (`Authorization: Bearer …`) or else the session cookie.
 pub fn request_token(parts: &Parts) -> Option<String> {
-    if let Some(auth) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        if let Some(token) = auth.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()) {
-            return Some(token.to_owned());
-        }
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    if let Some(token) = bearer {
+        return Some(token.to_owned());
     }
     cookie_token(&parts.headers)
 }
@@ -107,7 +112,8 @@ pub async fn client_addr(State(state): State<AppState>, mut req: Request, next: 
         .and_then(|v| v.split(',').next())
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty());
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
+    let peer =
+        req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
     let addr = forwarded.or(peer).unwrap_or_else(|| "unknown".to_owned());
     req.extensions_mut().insert(ClientAddr(addr));
     next.run(req).await

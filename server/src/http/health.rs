@@ -1,15 +1,15 @@
 //! Liveness and readiness probes.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 use serde_json::json;
 use switchboard::store::{Backend, StoreError};
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::Json;
-use super::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(get_health)).route("/readyz", get(get_ready))

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use leptos::config::LeptosOptions;
 use switchboard::Store;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -56,13 +56,11 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(web::router(&state))
         .layer(axum::middleware::from_fn_with_state(state.clone(), extract::client_addr))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                // The matched route, never the raw URI: query strings can carry tokens.
-                let route = req.extensions().get::<MatchedPath>().map_or("-", |p| p.as_str()).to_owned();
-                tracing::info_span!("request", method = %req.method(), route, user_id = tracing::field::Empty)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The matched route, never the raw URI: query strings can carry tokens.
+            let route = req.extensions().get::<MatchedPath>().map_or("-", |p| p.as_str()).to_owned();
+            tracing::info_span!("request", method = %req.method(), route, user_id = tracing::field::Empty)
+        }))
         .layer(security_header("x-content-type-options", "nosniff"))
         .layer(security_header("x-frame-options", "DENY"))
         .layer(security_header("referrer-policy", "same-origin"))
@@ -76,5 +74,6 @@ fn security_header(name: &'static str, value: &'static str) -> SetResponseHeader
 
 fn panic_response() -> Response {
     tracing::error!("a request handler panicked");
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.").into_response()
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.")
+        .into_response()
 }

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use async_trait::async_trait;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -114,11 +114,13 @@ impl AccountService {
             .map_err(|_| AuthError::Unauthenticated)?
             .claims;
         let session_id: SessionId = claims.sid.parse().map_err(|_| AuthError::Unauthenticated)?;
-        let session = self.store.session(session_id).await.map_err(internal)?.ok_or(AuthError::Unauthenticated)?;
+        let session =
+            self.store.session(session_id).await.map_err(internal)?.ok_or(AuthError::Unauthenticated)?;
         if !session.is_active(switchboard::time::now()) || session.user_id.to_string() != claims.sub {
             return Err(AuthError::Unauthenticated);
         }
-        let user = self.store.user(session.user_id).await.map_err(internal)?.ok_or(AuthError::Unauthenticated)?;
+        let user =
+            self.store.user(session.user_id).await.map_err(internal)?.ok_or(AuthError::Unauthenticated)?;
         Ok(Authenticated { user, session_id })
     }
 
@@ -206,7 +208,13 @@ impl Accounts for AccountService {
 
         let now = switchboard::time::now();
         let ttl = chrono::Duration::from_std(self.config.session_ttl).map_err(|_| AuthError::Internal)?;
-        let session = Session { id: SessionId::new(), user_id: user.id, created_at: now, expires_at: now + ttl, revoked_at: None };
+        let session = Session {
+            id: SessionId::new(),
+            user_id: user.id,
+            created_at: now,
+            expires_at: now + ttl,
+            revoked_at: None,
+        };
         let session = self.store.create_session(session).await.map_err(internal)?;
         let token = self.issue_token(&session)?;
         tracing::info!(user_id = %user.id, session_id = %session.id, "signed in");
@@ -228,7 +236,10 @@ impl Accounts for AccountService {
 
     fn session_cookie(&self, outcome: &LoginOutcome) -> String {
         let secure = if self.config.secure_cookies { "; Secure" } else { "" };
-        format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", outcome.token, outcome.expires_in)
+        format!(
+            "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            outcome.token, outcome.expires_in
+        )
     }
 
     fn clear_session_cookie(&self) -> String {
@@ -236,4 +247,3 @@ impl Accounts for AccountService {
         format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
     }
 }
-

@@ -45,7 +45,8 @@ pub async fn ensure_workspace(store: &dyn Store, name: &str) -> Result<(Workspac
     if let Some(found) = store.workspace_by_name(&name).await? {
         return Ok((found, false));
     }
-    let workspace = Workspace { id: WorkspaceId::new(), name: name.clone(), created_at: switchboard::time::now() };
+    let workspace =
+        Workspace { id: WorkspaceId::new(), name: name.clone(), created_at: switchboard::time::now() };
     match store.create_workspace(workspace).await {
         Ok(created) => Ok((created, true)),
         // Lost a race with another provisioner: take theirs.
@@ -67,11 +68,20 @@ pub async fn ensure_user(store: &dyn Store, spec: &UserSpec) -> Result<Provision
             validate::new_password(&spec.password)?;
             let default_name = email.as_str().split('@').next().unwrap_or_default().to_owned();
             let name = validate::name("name", spec.name.as_deref().unwrap_or(&default_name))?;
-            let password_hash = hash_password(&spec.password).await.map_err(|e| ProvisionError::Hash(e.to_string()))?;
-            let new = NewUser { id: UserId::new(), email: email.clone(), name, password_hash, created_at: switchboard::time::now() };
+            let password_hash =
+                hash_password(&spec.password).await.map_err(|e| ProvisionError::Hash(e.to_string()))?;
+            let new = NewUser {
+                id: UserId::new(),
+                email: email.clone(),
+                name,
+                password_hash,
+                created_at: switchboard::time::now(),
+            };
             match store.create_user(new).await {
                 Ok(user) => (user, true),
-                Err(StoreError::Conflict { .. }) => (store.user_by_email(&email).await?.ok_or(StoreError::NotFound)?, false),
+                Err(StoreError::Conflict { .. }) => {
+                    (store.user_by_email(&email).await?.ok_or(StoreError::NotFound)?, false)
+                }
                 Err(e) => return Err(e.into()),
             }
         }

@@ -6,8 +6,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard::store::StoreError;
 use switchboard::Store;
+use switchboard::store::StoreError;
 
 mod postgres;
 mod rows;
@@ -85,7 +85,8 @@ pub fn redact_url(url: &str) -> String {
 pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
     match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
-            let constraint = db.constraint().map(str::to_owned).unwrap_or_else(|| sqlite_constraint(db.message()));
+            let constraint =
+                db.constraint().map(str::to_owned).unwrap_or_else(|| sqlite_constraint(db.message()));
             StoreError::Conflict { constraint }
         }
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
@@ -146,8 +147,14 @@ mod tests {
 
     #[test]
     fn sqlite_unique_messages_map_to_postgres_style_names() {
-        assert_eq!(sqlite_constraint("UNIQUE constraint failed: user_account.email"), "user_account_email_key");
-        assert_eq!(sqlite_constraint("UNIQUE constraint failed: member.workspace_id, member.user_id"), "member_workspace_id_user_id_key");
+        assert_eq!(
+            sqlite_constraint("UNIQUE constraint failed: user_account.email"),
+            "user_account_email_key"
+        );
+        assert_eq!(
+            sqlite_constraint("UNIQUE constraint failed: member.workspace_id, member.user_id"),
+            "member_workspace_id_user_id_key"
+        );
         assert_eq!(sqlite_constraint("something else"), "unknown");
     }
 

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use switchboard::store::{Backend, StoreError};
 
 use super::{StoreOptions, migrate_err, parse_sqlite_options, sql::impl_store};

@@ -19,7 +19,8 @@ use tower::ServiceExt;
 /// The PostgreSQL server the suite runs against. Never skipped: if it cannot be reached, the
 /// test fails (scripts/test.sh starts it).
 pub fn postgres_base_url() -> String {
-    std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
 /// A SQLite store in a fresh temporary file (kept alive by the returned dir), not migrated.
@@ -44,7 +45,10 @@ pub async fn postgres_url() -> String {
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {base} for this test: {e}"));
     let name = format!("sb_test_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}"))).execute(&admin).await.expect("create test database");
+    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+        .execute(&admin)
+        .await
+        .expect("create test database");
     admin.close().await;
     let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
     format!("{prefix}/{name}")

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, the pure-domain wasm check, clippy, unit and router
+# tests, store conformance on SQLite AND PostgreSQL, the binary's own tests, and the
+# end-to-end tests in Chromium against the real binary. Installs what is missing first.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+
+"$ROOT/scripts/bootstrap.sh"
+
+step "PostgreSQL (required: the conformance suite never skips it)"
+"$ROOT/scripts/postgres.sh"
+export SWITCHBOARD_TEST_POSTGRES_URL="${SWITCHBOARD_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "domain crate builds for wasm32 and stays pure"
+"$ROOT/scripts/check-domain.sh"
+
+step "cargo leptos build (site + server)"
+cargo leptos build
+
+step "clippy (server side, and the hydrate bundle for wasm32)"
+cargo clippy --all-targets -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "cargo test (unit, router, store conformance on SQLite and PostgreSQL, binary)"
+cargo test
+
+step "end-to-end (Playwright, Debian Chromium, the real binary)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+e2e_data="$(mktemp -d -t switchboard-e2e-XXXXXX)"
+trap 'rm -rf "$e2e_data"' EXIT
+(cd end2end && SWITCHBOARD_BIN="$CARGO_TARGET_DIR/debug/switchboard" SWITCHBOARD_E2E_PORT="$port" \
+  SWITCHBOARD_E2E_DATA="$e2e_data" npx playwright test)
+
+step "all tests passed"
