@@ -71,6 +71,10 @@ id_type!(
     /// A sign-in session; revoked on sign-out.
     SessionId
 );
+id_type!(
+    /// A connected messaging account of a workspace.
+    ChannelId
+);
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@
 //!
 //! - [`ids`]: newtype ids (UUIDv7, time-sortable).
 //! - [`account`]: users, workspaces, members and roles, sessions.
+//! - [`channel`]: connected messaging accounts, their providers and statuses.
 //! - [`validate`]: input validation shared by every entry point (REST, server fns, CLI).
 //! - [`store`]: the `Store` port, implemented for SQLite and PostgreSQL in `server/`.
 //! - [`time`]: timestamps at the precision every store keeps.
@@ -12,11 +13,13 @@
 
 pub mod account;
 pub mod auth;
+pub mod channel;
 pub mod ids;
 pub mod store;
 pub mod time;
 pub mod validate;
 
 pub use account::{Me, Member, MemberRole, Membership, Session, User, Workspace};
-pub use ids::{SessionId, UserId, WorkspaceId};
+pub use channel::{Channel, ChannelStatus, ProviderKind};
+pub use ids::{ChannelId, SessionId, UserId, WorkspaceId};
 pub use store::{Store, StoreError};

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::account::{Member, MemberRole, Membership, Session, User, Workspace};
-use crate::ids::{SessionId, UserId, WorkspaceId};
+use crate::channel::{Channel, ChannelStatus};
+use crate::ids::{ChannelId, SessionId, UserId, WorkspaceId};
 use crate::validate::Email;
 
 /// Why a store call failed. `Send + Sync` so it crosses tasks.
@@ -91,6 +92,52 @@ pub trait SessionRepo: Send + Sync {
     async fn delete_expired_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
+/// Channels and their sealed credentials. Every call but [`ChannelRepo::channels_with_status`]
+/// (used at boot, across workspaces) is scoped by workspace.
+#[async_trait]
+pub trait ChannelRepo: Send + Sync {
+    async fn create_channel(&self, channel: Channel) -> Result<Channel, StoreError>;
+    async fn channel(&self, workspace_id: WorkspaceId, id: ChannelId) -> Result<Option<Channel>, StoreError>;
+    /// The workspace's channels, oldest first.
+    async fn channels(&self, workspace_id: WorkspaceId) -> Result<Vec<Channel>, StoreError>;
+    /// Changes the name and/or the config; `NotFound` if the channel is not in the workspace.
+    async fn update_channel(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ChannelId,
+        name: Option<String>,
+        config: Option<serde_json::Value>,
+        at: DateTime<Utc>,
+    ) -> Result<Channel, StoreError>;
+    /// Deletes the channel; false if it was not there.
+    async fn delete_channel(&self, workspace_id: WorkspaceId, id: ChannelId) -> Result<bool, StoreError>;
+    /// Records a status change and its reason.
+    async fn set_channel_status(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ChannelId,
+        status: ChannelStatus,
+        last_error: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<Channel, StoreError>;
+    /// Stores (or with `None`, forgets) the channel's credentials, already sealed.
+    async fn set_channel_credentials(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ChannelId,
+        sealed: Option<Vec<u8>>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The sealed credentials, if any.
+    async fn channel_credentials(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ChannelId,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Channels in any of these statuses, across workspaces (the runtime registry's boot list).
+    async fn channels_with_status(&self, statuses: &[ChannelStatus]) -> Result<Vec<Channel>, StoreError>;
+}
+
 /// Which database a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -100,7 +147,7 @@ pub enum Backend {
 
 /// Everything the engine persists.
 #[async_trait]
-pub trait Store: UserRepo + WorkspaceRepo + SessionRepo + Send + Sync {
+pub trait Store: UserRepo + WorkspaceRepo + SessionRepo + ChannelRepo + Send + Sync {
     fn backend(&self) -> Backend;
     /// Ok when the database answers and every migration this binary knows is applied.
     async fn readiness(&self) -> Result<(), StoreError>;

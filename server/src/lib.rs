@@ -4,6 +4,7 @@
 //! it without a socket.
 
 pub mod config;
+pub mod crypto;
 pub mod http;
 pub mod secret;
 pub mod services;

@@ -15,7 +15,7 @@ use crate::http::{self, AppState, HttpConfig};
 use crate::secret::SecretKey;
 use crate::services::provision::{self, DEMO_PASSWORD, DEMO_USERS, DEMO_WORKSPACE};
 use crate::services::ratelimit::Quota;
-use crate::services::{AccountService, AuthConfig};
+use crate::services::{AccountService, AuthConfig, ChannelService};
 
 /// Builds the application state the router runs on (migrating the store on the way).
 pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
@@ -28,9 +28,11 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         per_email: Quota::new(args.login_failures_per_email, Duration::from_secs(15 * 60)),
     };
     let accounts = Arc::new(AccountService::new(store.clone(), &secret, auth));
+    let channels = Arc::new(ChannelService::new(store.clone(), &secret));
     Ok(AppState {
         store,
         accounts,
+        channels,
         leptos: leptos_options(args),
         http: Arc::new(HttpConfig { trust_proxy: args.trust_proxy }),
     })

@@ -7,7 +7,10 @@ use chrono::Duration;
 use switchboard::store::{NewUser, StoreError};
 use switchboard::time::now;
 use switchboard::validate::Email;
-use switchboard::{MemberRole, Session, SessionId, Store, User, UserId, Workspace, WorkspaceId};
+use switchboard::{
+    Channel, ChannelId, ChannelStatus, MemberRole, ProviderKind, Session, SessionId, Store, User, UserId,
+    Workspace, WorkspaceId,
+};
 
 /// Runs each named behaviour against both backends.
 macro_rules! store_test {
@@ -37,6 +40,8 @@ store_test!(
     members_need_existing_users_and_workspaces,
     sessions_are_revoked_once_and_expired_ones_swept,
     readiness_holds_after_migration,
+    channels_round_trip_scoped_by_workspace,
+    channel_status_and_credentials_change_in_place,
 );
 
 async fn user(store: &dyn Store, email: &str) -> User {
@@ -212,4 +217,89 @@ async fn postgres_unreachable_is_reported_as_unavailable() {
     options.acquire_timeout = std::time::Duration::from_secs(2);
     let err = switchboard_server::store::connect(&options).await.err().expect("port 1 has no PostgreSQL");
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+}
+
+fn new_channel(workspace_id: WorkspaceId, name: &str) -> Channel {
+    let t = now();
+    Channel {
+        id: ChannelId::new(),
+        workspace_id,
+        provider: ProviderKind::Mock,
+        name: name.to_owned(),
+        status: ChannelStatus::Disconnected,
+        config: serde_json::json!({"contacts": 2, "nested": {"a": [1, 2]}}),
+        last_error: None,
+        created_at: t,
+        updated_at: t,
+    }
+}
+
+async fn channels_round_trip_scoped_by_workspace(store: &dyn Store) {
+    let acme = workspace(store, "Acme").await;
+    let globex = workspace(store, "Globex").await;
+    let a1 = store.create_channel(new_channel(acme.id, "A1")).await.unwrap();
+    let a2 = store.create_channel(new_channel(acme.id, "A2")).await.unwrap();
+    let g1 = store.create_channel(new_channel(globex.id, "G1")).await.unwrap();
+
+    assert_eq!(
+        store.channel(acme.id, a1.id).await.unwrap(),
+        Some(a1.clone()),
+        "read back equals what was written"
+    );
+    assert_eq!(store.channel(globex.id, a1.id).await.unwrap(), None, "another workspace cannot read it");
+    assert_eq!(store.channels(acme.id).await.unwrap(), vec![a1.clone(), a2.clone()]);
+    assert_eq!(store.channels(globex.id).await.unwrap(), vec![g1.clone()]);
+
+    let at = now();
+    let renamed = store.update_channel(acme.id, a1.id, Some("Renamed".into()), None, at).await.unwrap();
+    assert_eq!((renamed.name.as_str(), &renamed.config, renamed.updated_at), ("Renamed", &a1.config, at));
+    let reconfigured = store
+        .update_channel(acme.id, a1.id, None, Some(serde_json::json!({"x": true})), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (reconfigured.name.as_str(), &reconfigured.config),
+        ("Renamed", &serde_json::json!({"x": true}))
+    );
+    assert_eq!(
+        store.update_channel(globex.id, a1.id, Some("Hijack".into()), None, now()).await,
+        Err(StoreError::NotFound)
+    );
+
+    assert!(!store.delete_channel(globex.id, a2.id).await.unwrap(), "another workspace cannot delete it");
+    assert!(store.delete_channel(acme.id, a2.id).await.unwrap());
+    assert!(!store.delete_channel(acme.id, a2.id).await.unwrap());
+    assert_eq!(store.channels(acme.id).await.unwrap().len(), 1);
+}
+
+async fn channel_status_and_credentials_change_in_place(store: &dyn Store) {
+    let acme = workspace(store, "Acme").await;
+    let other = workspace(store, "Other").await;
+    let c = store.create_channel(new_channel(acme.id, "C")).await.unwrap();
+    let d = store.create_channel(new_channel(acme.id, "D")).await.unwrap();
+
+    let failed = store
+        .set_channel_status(acme.id, c.id, ChannelStatus::Failed, Some("token revoked".into()), now())
+        .await
+        .unwrap();
+    assert_eq!((failed.status, failed.last_error.as_deref()), (ChannelStatus::Failed, Some("token revoked")));
+    store.set_channel_status(acme.id, d.id, ChannelStatus::Connected, None, now()).await.unwrap();
+    assert_eq!(
+        store.set_channel_status(other.id, c.id, ChannelStatus::Connected, None, now()).await,
+        Err(StoreError::NotFound)
+    );
+
+    let live =
+        store.channels_with_status(&[ChannelStatus::Connected, ChannelStatus::Degraded]).await.unwrap();
+    assert_eq!(live.iter().map(|c| c.id).collect::<Vec<_>>(), [d.id]);
+    let all = store.channels_with_status(&ChannelStatus::ALL).await.unwrap();
+    assert_eq!(all.len(), 2);
+
+    assert_eq!(store.channel_credentials(acme.id, c.id).await.unwrap(), None);
+    store.set_channel_credentials(acme.id, c.id, Some(vec![1, 2, 3, 0, 255]), now()).await.unwrap();
+    assert_eq!(store.channel_credentials(acme.id, c.id).await.unwrap(), Some(vec![1, 2, 3, 0, 255]));
+    assert_eq!(store.channel_credentials(other.id, c.id).await, Err(StoreError::NotFound));
+    assert_eq!(store.set_channel_credentials(other.id, c.id, None, now()).await, Err(StoreError::NotFound));
+    store.set_channel_credentials(acme.id, c.id, None, now()).await.unwrap();
+    assert_eq!(store.channel_credentials(acme.id, c.id).await.unwrap(), None);
 }

@@ -125,3 +125,25 @@ impl From<StoreError> for ApiError {
         }
     }
 }
+
+impl From<crate::services::ServiceError> for ApiError {
+    fn from(err: crate::services::ServiceError) -> Self {
+        use crate::services::ServiceError;
+        match err {
+            ServiceError::Invalid(v) => v.into(),
+            ServiceError::Unprocessable(code, message) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
+            ServiceError::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
+            ServiceError::NotFound(what) => {
+                let mut what = what.to_owned();
+                if let Some(first) = what.get_mut(0..1) {
+                    first.make_ascii_uppercase();
+                }
+                Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found."))
+            }
+            ServiceError::Store(e) => e.into(),
+            ServiceError::Internal(cause) => Self::internal(cause),
+        }
+    }
+}

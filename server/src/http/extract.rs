@@ -118,3 +118,66 @@ pub async fn client_addr(State(state): State<AppState>, mut req: Request, next: 
     req.extensions_mut().insert(ClientAddr(addr));
     next.run(req).await
 }
+
+/// The header naming the workspace a call acts in. Optional for users with one workspace.
+pub const WORKSPACE_HEADER: &str = "x-workspace-id";
+
+/// The signed-in caller as a member of the workspace the request acts in: the one named by
+/// `X-Workspace-Id`, or the caller's only workspace. 400 when ambiguous, 403 for non-members.
+#[derive(Clone, Debug)]
+pub struct CurrentMember {
+    pub who: Authenticated,
+    pub actor: crate::services::Actor,
+}
+
+impl FromRequestParts<AppState> for CurrentMember {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let CurrentUser(who) = CurrentUser::from_request_parts(parts, state).await?;
+        let memberships = state.store.memberships(who.user.id).await?;
+        let named = match parts.headers.get(WORKSPACE_HEADER) {
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .ok()
+                    .and_then(|v| v.trim().parse::<switchboard::WorkspaceId>().ok())
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_workspace",
+                            "X-Workspace-Id must be a workspace id.",
+                        )
+                    })?,
+            ),
+            None => None,
+        };
+        let membership = match named {
+            Some(id) => memberships.into_iter().find(|m| m.workspace.id == id).ok_or_else(|| {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", "You are not a member of this workspace.")
+            })?,
+            None if memberships.len() == 1 => memberships.into_iter().next().expect("one membership"),
+            None if memberships.is_empty() => {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "You are not a member of any workspace.",
+                ));
+            }
+            None => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "workspace_required",
+                    "You belong to several workspaces: name one with the X-Workspace-Id header.",
+                ));
+            }
+        };
+        tracing::Span::current().record("workspace_id", tracing::field::display(membership.workspace.id));
+        let actor = crate::services::Actor {
+            user_id: who.user.id,
+            workspace_id: membership.workspace.id,
+            role: membership.role,
+        };
+        Ok(CurrentMember { who, actor })
+    }
+}

@@ -13,9 +13,10 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::services::AccountService;
+use crate::services::{AccountService, ChannelService};
 
 pub mod auth;
+pub mod channels;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -40,6 +41,7 @@ pub struct HttpConfig {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub accounts: Arc<AccountService>,
+    pub channels: Arc<ChannelService>,
     pub leptos: LeptosOptions,
     pub http: Arc<HttpConfig>,
 }
@@ -48,6 +50,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
+        .merge(channels::router())
         .fallback(|| async { ApiError::not_found() })
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT));
 
@@ -59,7 +62,13 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The matched route, never the raw URI: query strings can carry tokens.
             let route = req.extensions().get::<MatchedPath>().map_or("-", |p| p.as_str()).to_owned();
-            tracing::info_span!("request", method = %req.method(), route, user_id = tracing::field::Empty)
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                route,
+                user_id = tracing::field::Empty,
+                workspace_id = tracing::field::Empty
+            )
         }))
         .layer(security_header("x-content-type-options", "nosniff"))
         .layer(security_header("x-frame-options", "DENY"))

@@ -2,7 +2,47 @@
 //! whatever door it came in by (REST, server functions, the CLI).
 
 pub mod accounts;
+pub mod channels;
 pub mod provision;
 pub mod ratelimit;
 
 pub use accounts::{AccountService, AuthConfig};
+pub use channels::{Actor, ChannelService};
+
+use switchboard::StoreError;
+use switchboard::validate::ValidationError;
+
+/// Why a service call was refused or failed; the HTTP layer maps each to a status and a code.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// A well-formed request the service cannot carry out (code, message).
+    #[error("{1}")]
+    Unprocessable(&'static str, String),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The named thing does not exist in the caller's workspace.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        ServiceError::Store(err)
+    }
+}
+
+impl ServiceError {
+    /// Names what a store `NotFound` was about.
+    pub fn not_found_as(self, what: &'static str) -> Self {
+        match self {
+            ServiceError::Store(StoreError::NotFound) => ServiceError::NotFound(what),
+            other => other,
+        }
+    }
+}

@@ -101,3 +101,33 @@ impl From<SessionRow> for Session {
         }
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub struct ChannelRow {
+    pub channel_id: Uuid,
+    pub workspace_id: Uuid,
+    pub provider: String,
+    pub name: String,
+    pub status: String,
+    pub config: sqlx::types::Json<serde_json::Value>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<ChannelRow> for switchboard::Channel {
+    type Error = StoreError;
+    fn try_from(r: ChannelRow) -> Result<Self, StoreError> {
+        Ok(switchboard::Channel {
+            id: r.channel_id.into(),
+            workspace_id: r.workspace_id.into(),
+            provider: r.provider.parse().map_err(StoreError::Internal)?,
+            name: r.name,
+            status: r.status.parse().map_err(StoreError::Internal)?,
+            config: r.config.0,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}

@@ -273,6 +273,183 @@ macro_rules! impl_store {
         }
 
         #[async_trait::async_trait]
+        impl switchboard::store::ChannelRepo for $store {
+            async fn create_channel(
+                &self,
+                channel: switchboard::Channel,
+            ) -> Result<switchboard::Channel, switchboard::StoreError> {
+                sqlx::query(
+                    "insert into channel (channel_id, workspace_id, provider, name, status, config, last_error, created_at, updated_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(channel.id.as_uuid())
+                .bind(channel.workspace_id.as_uuid())
+                .bind(channel.provider.as_str())
+                .bind(&channel.name)
+                .bind(channel.status.as_str())
+                .bind(sqlx::types::Json(&channel.config))
+                .bind(&channel.last_error)
+                .bind(channel.created_at)
+                .bind(channel.updated_at)
+                .execute(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(channel)
+            }
+
+            async fn channel(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                id: switchboard::ChannelId,
+            ) -> Result<Option<switchboard::Channel>, switchboard::StoreError> {
+                let row: Option<$crate::store::rows::ChannelRow> = sqlx::query_as(
+                    "select channel_id, workspace_id, provider, name, status, config, last_error, created_at, updated_at
+                     from channel where workspace_id = $1 and channel_id = $2",
+                )
+                .bind(workspace_id.as_uuid())
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn channels(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+            ) -> Result<Vec<switchboard::Channel>, switchboard::StoreError> {
+                let rows: Vec<$crate::store::rows::ChannelRow> = sqlx::query_as(
+                    "select channel_id, workspace_id, provider, name, status, config, last_error, created_at, updated_at
+                     from channel where workspace_id = $1 order by channel_id",
+                )
+                .bind(workspace_id.as_uuid())
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn update_channel(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                id: switchboard::ChannelId,
+                name: Option<String>,
+                config: Option<serde_json::Value>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<switchboard::Channel, switchboard::StoreError> {
+                let row: Option<$crate::store::rows::ChannelRow> = sqlx::query_as(
+                    "update channel set name = coalesce($3, name), config = coalesce($4, config), updated_at = $5
+                     where workspace_id = $1 and channel_id = $2
+                     returning channel_id, workspace_id, provider, name, status, config, last_error, created_at, updated_at",
+                )
+                .bind(workspace_id.as_uuid())
+                .bind(id.as_uuid())
+                .bind(name)
+                .bind(config.map(sqlx::types::Json))
+                .bind(at)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                row.ok_or(switchboard::StoreError::NotFound)?.try_into()
+            }
+
+            async fn delete_channel(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                id: switchboard::ChannelId,
+            ) -> Result<bool, switchboard::StoreError> {
+                let done = sqlx::query("delete from channel where workspace_id = $1 and channel_id = $2")
+                    .bind(workspace_id.as_uuid())
+                    .bind(id.as_uuid())
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn set_channel_status(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                id: switchboard::ChannelId,
+                status: switchboard::ChannelStatus,
+                last_error: Option<String>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<switchboard::Channel, switchboard::StoreError> {
+                let row: Option<$crate::store::rows::ChannelRow> = sqlx::query_as(
+                    "update channel set status = $3, last_error = $4, updated_at = $5
+                     where workspace_id = $1 and channel_id = $2
+                     returning channel_id, workspace_id, provider, name, status, config, last_error, created_at, updated_at",
+                )
+                .bind(workspace_id.as_uuid())
+                .bind(id.as_uuid())
+                .bind(status.as_str())
+                .bind(last_error)
+                .bind(at)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                row.ok_or(switchboard::StoreError::NotFound)?.try_into()
+            }
+
+            async fn set_channel_credentials(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                id: switchboard::ChannelId,
+                sealed: Option<Vec<u8>>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), switchboard::StoreError> {
+                let done = sqlx::query(
+                    "update channel set credentials = $3, updated_at = $4 where workspace_id = $1 and channel_id = $2",
+                )
+                .bind(workspace_id.as_uuid())
+                .bind(id.as_uuid())
+                .bind(sealed)
+                .bind(at)
+                .execute(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                if done.rows_affected() == 0 { Err(switchboard::StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn channel_credentials(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                id: switchboard::ChannelId,
+            ) -> Result<Option<Vec<u8>>, switchboard::StoreError> {
+                let row: Option<(Option<Vec<u8>>,)> =
+                    sqlx::query_as("select credentials from channel where workspace_id = $1 and channel_id = $2")
+                        .bind(workspace_id.as_uuid())
+                        .bind(id.as_uuid())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err($crate::store::map_err)?;
+                row.map(|(c,)| c).ok_or(switchboard::StoreError::NotFound)
+            }
+
+            async fn channels_with_status(
+                &self,
+                statuses: &[switchboard::ChannelStatus],
+            ) -> Result<Vec<switchboard::Channel>, switchboard::StoreError> {
+                let mut out = Vec::new();
+                for status in statuses {
+                    let rows: Vec<$crate::store::rows::ChannelRow> = sqlx::query_as(
+                        "select channel_id, workspace_id, provider, name, status, config, last_error, created_at, updated_at
+                         from channel where status = $1",
+                    )
+                    .bind(status.as_str())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                    for row in rows {
+                        out.push(row.try_into()?);
+                    }
+                }
+                out.sort_by_key(|c: &switchboard::Channel| c.id);
+                Ok(out)
+            }
+        }
+
+        #[async_trait::async_trait]
         impl switchboard::Store for $store {
             fn backend(&self) -> switchboard::store::Backend {
                 Self::BACKEND

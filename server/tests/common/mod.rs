@@ -1,5 +1,5 @@
 //! Test helpers: stores on both backends, an app state with fast settings, request helpers.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use switchboard::Store;
 use switchboard_server::http::{AppState, HttpConfig};
 use switchboard_server::secret::SecretKey;
 use switchboard_server::services::ratelimit::Quota;
-use switchboard_server::services::{AccountService, AuthConfig};
+use switchboard_server::services::{AccountService, AuthConfig, ChannelService};
 use switchboard_server::store::{PgStore, SqliteStore, StoreOptions};
 use tower::ServiceExt;
 
@@ -83,6 +83,7 @@ pub fn state_with(store: Arc<dyn Store>, auth: AuthConfig) -> AppState {
     let secret = SecretKey::from_hex(&"ab".repeat(32)).unwrap();
     AppState {
         accounts: Arc::new(AccountService::new(store.clone(), &secret, auth)),
+        channels: Arc::new(ChannelService::new(store.clone(), &secret)),
         store,
         leptos: LeptosOptions::builder().output_name("switchboard").site_root("target/site").build(),
         http: Arc::new(HttpConfig { trust_proxy: true }),
@@ -92,9 +93,101 @@ pub fn state_with(store: Arc<dyn Store>, auth: AuthConfig) -> AppState {
 /// A SQLite-backed app with the demo workspace seeded.
 pub async fn demo_app() -> (AppState, tempfile::TempDir) {
     let (store, dir) = sqlite().await;
-    let store: Arc<dyn Store> = Arc::new(store);
+    (demo_state(Arc::new(store)).await, dir)
+}
+
+/// A PostgreSQL-backed app (fresh database) with the demo workspace seeded.
+pub async fn demo_app_postgres() -> AppState {
+    demo_state(Arc::new(postgres().await)).await
+}
+
+/// An app on `store` with the demo workspace seeded.
+pub async fn demo_state(store: Arc<dyn Store>) -> AppState {
     switchboard_server::services::provision::seed_demo(store.as_ref()).await.unwrap();
-    (state_with(store, test_auth_config()), dir)
+    state_with(store, test_auth_config())
+}
+
+/// Runs each named `async fn(AppState, Backend)` test against SQLite and PostgreSQL.
+macro_rules! app_test {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let (store, _dir) = crate::common::sqlite().await;
+                let raw = crate::common::Raw::Sqlite(store.pool().clone());
+                let app = crate::common::demo_state(std::sync::Arc::new(store)).await;
+                crate::$name(app, raw).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let store = crate::common::postgres().await;
+                let raw = crate::common::Raw::Postgres(store.pool().clone());
+                let app = crate::common::demo_state(std::sync::Arc::new(store)).await;
+                crate::$name(app, raw).await;
+            }
+        }
+    )*};
+}
+
+/// Direct access to the database under a test, to check what is really stored.
+pub enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Raw {
+    /// Every byte of every column of the table's rows, concatenated (text and blobs alike).
+    pub async fn table_bytes(&self, table: &str) -> Vec<u8> {
+        let sql = sqlx::AssertSqlSafe(format!("select * from {table}"));
+        let mut out = Vec::new();
+        match self {
+            Raw::Sqlite(pool) => {
+                use sqlx::{Row, ValueRef};
+                for row in sqlx::query(sql).fetch_all(pool).await.unwrap() {
+                    for i in 0..row.columns().len() {
+                        let value = row.try_get_raw(i).unwrap();
+                        if value.is_null() {
+                            continue;
+                        }
+                        if let Ok(bytes) = row.try_get::<Vec<u8>, _>(i) {
+                            out.extend(bytes);
+                        } else if let Ok(text) = row.try_get::<String, _>(i) {
+                            out.extend(text.into_bytes());
+                        }
+                    }
+                }
+            }
+            Raw::Postgres(pool) => {
+                // Cast every column to text: bytea shows as hex, so also fetch bytea raw.
+                use sqlx::Row;
+                let sql = sqlx::AssertSqlSafe(format!("select row_to_json(t)::text from {table} t"));
+                for row in sqlx::query(sql).fetch_all(pool).await.unwrap() {
+                    out.extend(row.get::<String, _>(0).into_bytes());
+                }
+                let cols = sqlx::AssertSqlSafe(format!(
+                    "select column_name::text from information_schema.columns where table_name = '{table}' and data_type = 'bytea'"
+                ));
+                for col in sqlx::query_scalar::<_, String>(cols).fetch_all(pool).await.unwrap() {
+                    let q = sqlx::AssertSqlSafe(format!("select {col} from {table} where {col} is not null"));
+                    for bytes in sqlx::query_scalar::<_, Vec<u8>>(q).fetch_all(pool).await.unwrap() {
+                        out.extend(bytes);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A request with a bearer token, a method and an optional JSON body.
+pub fn authed(method: &str, uri: &str, token: &str, body: Option<serde_json::Value>) -> Request<Body> {
+    let builder = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json");
+    builder.body(body.map(|b| Body::from(b.to_string())).unwrap_or_default()).unwrap()
 }
 
 /// Sends one request through the whole router.

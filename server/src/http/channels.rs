@@ -1,0 +1,65 @@
+//! Channel administration: `/api/v1/channels…` (owners and admins; agents get 403).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use switchboard::channel::{CreateChannel, UpdateChannel};
+use switchboard::{Channel, ChannelId};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{CurrentMember, Json};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/channels", get(list_channels).post(create_channel))
+        .route("/channels/{id}", get(get_channel).patch(update_channel).delete(delete_channel))
+}
+
+fn channel_id(raw: &str) -> Result<ChannelId, ApiError> {
+    raw.parse().map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Channel not found."))
+}
+
+async fn create_channel(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Json(req): Json<CreateChannel>,
+) -> Result<Response, ApiError> {
+    let channel = state.channels.create(member.actor, req).await?;
+    Ok((StatusCode::CREATED, Json(channel)).into_response())
+}
+
+async fn list_channels(
+    State(state): State<AppState>,
+    member: CurrentMember,
+) -> Result<Json<Vec<Channel>>, ApiError> {
+    Ok(Json(state.channels.list(member.actor).await?))
+}
+
+async fn get_channel(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path(id): Path<String>,
+) -> Result<Json<Channel>, ApiError> {
+    Ok(Json(state.channels.get(member.actor, channel_id(&id)?).await?))
+}
+
+async fn update_channel(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path(id): Path<String>,
+    Json(req): Json<UpdateChannel>,
+) -> Result<Json<Channel>, ApiError> {
+    Ok(Json(state.channels.update(member.actor, channel_id(&id)?, req).await?))
+}
+
+async fn delete_channel(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.channels.delete(member.actor, channel_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,189 @@
+//! Channels: the messaging accounts a workspace connects (a WhatsApp number, a Telegram bot,
+//! an in-app chat app, a Mock account), and the commands that create and change them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ChannelId, WorkspaceId};
+use crate::validate::{self, ValidationError};
+
+/// The network adapter a channel speaks through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// The simulated network: the demo and every test run on it.
+    Mock,
+    WhatsappCloud,
+    Whapi,
+    Telegram,
+    Inapp,
+}
+
+impl ProviderKind {
+    pub const ALL: [ProviderKind; 5] = [
+        ProviderKind::Mock,
+        ProviderKind::WhatsappCloud,
+        ProviderKind::Whapi,
+        ProviderKind::Telegram,
+        ProviderKind::Inapp,
+    ];
+
+    /// The stable name used in the API and the database.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProviderKind::Mock => "mock",
+            ProviderKind::WhatsappCloud => "whatsapp_cloud",
+            ProviderKind::Whapi => "whapi",
+            ProviderKind::Telegram => "telegram",
+            ProviderKind::Inapp => "inapp",
+        }
+    }
+}
+
+impl std::str::FromStr for ProviderKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ProviderKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            format!("unknown provider `{s}` (expected one of mock, whatsapp_cloud, whapi, telegram, inapp)")
+        })
+    }
+}
+
+/// Where a channel stands with its network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelStatus {
+    /// Created or logged out: no session with the network.
+    Disconnected,
+    /// An auth flow is under way (a QR shown, a code waiting).
+    PendingAuth,
+    /// Working.
+    Connected,
+    /// Working but limited (rate limited, retrying).
+    Degraded,
+    /// Not working; `last_error` says why.
+    Failed,
+}
+
+impl ChannelStatus {
+    pub const ALL: [ChannelStatus; 5] = [
+        ChannelStatus::Disconnected,
+        ChannelStatus::PendingAuth,
+        ChannelStatus::Connected,
+        ChannelStatus::Degraded,
+        ChannelStatus::Failed,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ChannelStatus::Disconnected => "disconnected",
+            ChannelStatus::PendingAuth => "pending_auth",
+            ChannelStatus::Connected => "connected",
+            ChannelStatus::Degraded => "degraded",
+            ChannelStatus::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for ChannelStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ChannelStatus::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown channel status `{s}`"))
+    }
+}
+
+/// A connected (or connecting) messaging account. Credentials are never part of this type:
+/// they stay encrypted in the store and inside the server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub workspace_id: WorkspaceId,
+    pub provider: ProviderKind,
+    pub name: String,
+    pub status: ChannelStatus,
+    /// Provider settings that are not secret (the Mock's knobs, a phone number id, …).
+    pub config: serde_json::Value,
+    /// Why the channel last failed or degraded, in words.
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Largest provider config accepted, serialized.
+pub const MAX_CONFIG_BYTES: usize = 16 * 1024;
+
+/// `POST /api/v1/channels`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChannel {
+    pub provider: ProviderKind,
+    pub name: String,
+    #[serde(default = "empty_object")]
+    pub config: serde_json::Value,
+}
+
+/// `PATCH /api/v1/channels/{id}`: fields left out stay as they are.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateChannel {
+    pub name: Option<String>,
+    pub config: Option<serde_json::Value>,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(Default::default())
+}
+
+/// Checks a channel name.
+pub fn channel_name(raw: &str) -> Result<String, ValidationError> {
+    validate::name("name", raw)
+}
+
+/// Checks the shape shared by every provider's config: a JSON object of bounded size.
+pub fn channel_config(config: &serde_json::Value) -> Result<(), ValidationError> {
+    if !config.is_object() {
+        return Err(ValidationError::new("config", "must be a JSON object"));
+    }
+    if serde_json::to_vec(config).map(|v| v.len()).unwrap_or(usize::MAX) > MAX_CONFIG_BYTES {
+        return Err(ValidationError::new("config", format!("is larger than {MAX_CONFIG_BYTES} bytes")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for kind in ProviderKind::ALL {
+            assert_eq!(kind.as_str().parse::<ProviderKind>().unwrap(), kind);
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        for status in ChannelStatus::ALL {
+            assert_eq!(status.as_str().parse::<ChannelStatus>().unwrap(), status);
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        assert!("signal".parse::<ProviderKind>().is_err());
+    }
+
+    #[test]
+    fn configs_must_be_bounded_objects() {
+        assert!(channel_config(&serde_json::json!({"a": 1})).is_ok());
+        assert_eq!(channel_config(&serde_json::json!([1])).unwrap_err().field, "config");
+        let big = serde_json::json!({ "x": "y".repeat(MAX_CONFIG_BYTES) });
+        assert!(channel_config(&big).is_err());
+    }
+
+    #[test]
+    fn create_requests_default_to_an_empty_config() {
+        let req: CreateChannel = serde_json::from_str(r#"{"provider":"mock","name":"Mock"}"#).unwrap();
+        assert_eq!(req.config, serde_json::json!({}));
+        assert!(
+            serde_json::from_str::<CreateChannel>(r#"{"provider":"mock","name":"x","secret":1}"#).is_err()
+        );
+    }
+}
