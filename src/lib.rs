@@ -6,6 +6,7 @@
 //! - [`ids`]: newtype ids (UUIDv7, time-sortable).
 //! - [`account`]: users, workspaces, members and roles, sessions.
 //! - [`channel`]: connected messaging accounts, their providers and statuses.
+//! - [`provider`]: the contract every network adapter implements.
 //! - [`validate`]: input validation shared by every entry point (REST, server fns, CLI).
 //! - [`store`]: the `Store` port, implemented for SQLite and PostgreSQL in `server/`.
 //! - [`time`]: timestamps at the precision every store keeps.
@@ -15,6 +16,7 @@ pub mod account;
 pub mod auth;
 pub mod channel;
 pub mod ids;
+pub mod provider;
 pub mod store;
 pub mod time;
 pub mod validate;

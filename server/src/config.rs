@@ -76,6 +76,10 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the chosen URL is printed).
     #[arg(long, env = "SWITCHBOARD_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
+    /// The address people and phones reach this server at (pairing links, QR codes).
+    /// Default: http://ADDR.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
     #[command(flatten)]
     pub common: CommonArgs,
     /// Seed the demo workspace "Acme Support" with alice@example.com (owner) and

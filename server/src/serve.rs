@@ -12,13 +12,14 @@ use tokio::net::TcpListener;
 
 use crate::config::ServeArgs;
 use crate::http::{self, AppState, HttpConfig};
+use crate::providers::Providers;
 use crate::secret::SecretKey;
 use crate::services::provision::{self, DEMO_PASSWORD, DEMO_USERS, DEMO_WORKSPACE};
 use crate::services::ratelimit::Quota;
 use crate::services::{AccountService, AuthConfig, ChannelService};
 
 /// Builds the application state the router runs on (migrating the store on the way).
-pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
+pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<AppState> {
     let store = crate::open_store(&args.common).await?;
     let secret = SecretKey::load(args.secret_key.as_deref(), &args.common.data_dir)?;
     let auth = AuthConfig {
@@ -28,11 +29,13 @@ pub async fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
         per_email: Quota::new(args.login_failures_per_email, Duration::from_secs(15 * 60)),
     };
     let accounts = Arc::new(AccountService::new(store.clone(), &secret, auth));
-    let channels = Arc::new(ChannelService::new(store.clone(), &secret));
+    let (providers, mock) = Providers::new(public_url);
+    let channels = Arc::new(ChannelService::new(store.clone(), &secret, providers));
     Ok(AppState {
         store,
         accounts,
         channels,
+        mock,
         leptos: leptos_options(args),
         http: Arc::new(HttpConfig { trust_proxy: args.trust_proxy }),
     })
@@ -51,14 +54,14 @@ fn leptos_options(args: &ServeArgs) -> LeptosOptions {
 /// Runs the server until SIGTERM or SIGINT.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     crate::telemetry::init(args.common.log_format);
-    let state = build_state(&args).await?;
-    if args.demo {
-        provision::seed_demo(state.store.as_ref()).await.context("cannot seed the demo workspace")?;
-    }
-
     let listener =
         TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
     let addr = listener.local_addr()?;
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let state = build_state(&args, &public_url).await?;
+    if args.demo {
+        provision::seed_demo(state.store.as_ref()).await.context("cannot seed the demo workspace")?;
+    }
     announce(addr, args.demo);
     tracing::info!(%addr, database = %crate::store::redact_url(&args.common.database_url()), "listening");
 

@@ -20,6 +20,7 @@ pub mod channels;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod mock;
 pub mod web;
 
 pub use error::ApiError;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub accounts: Arc<AccountService>,
     pub channels: Arc<ChannelService>,
+    /// The simulated network, for its pairing pages.
+    pub mock: Arc<crate::providers::mock::MockNetwork>,
     pub leptos: LeptosOptions,
     pub http: Arc<HttpConfig>,
 }
@@ -57,6 +60,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(health::router())
+        .merge(mock::router())
         .merge(web::router(&state))
         .layer(axum::middleware::from_fn_with_state(state.clone(), extract::client_addr))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {

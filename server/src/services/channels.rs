@@ -6,8 +6,14 @@ use std::sync::Arc;
 use switchboard::channel::{self, CreateChannel, UpdateChannel};
 use switchboard::{Channel, ChannelId, ChannelStatus, MemberRole, ProviderKind, Store, UserId, WorkspaceId};
 
+use serde::Serialize;
+use switchboard::provider::{
+    AuthMethod, AuthProgress, AuthPrompt, AuthStatus, AuthSubmission, Provider, ProviderError,
+};
+
 use super::ServiceError;
 use crate::crypto::Sealer;
+use crate::providers::Providers;
 use crate::secret::SecretKey;
 
 /// Who is acting, in which workspace, with which role (from the HTTP extractor or a server fn).
@@ -28,31 +34,43 @@ impl Actor {
     }
 }
 
-/// Providers this build can run. The others are part of the vocabulary and arrive one module
-/// at a time.
-pub const AVAILABLE_PROVIDERS: [ProviderKind; 1] = [ProviderKind::Mock];
+/// Where a channel's sign-in stands: the answer of every auth endpoint.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuthState {
+    pub status: AuthStatus,
+    /// The prompt to show while pending.
+    pub prompt: Option<AuthPrompt>,
+    /// Why the last attempt failed, in words.
+    pub error: Option<String>,
+    pub channel: Channel,
+}
 
 /// Channel administration and sealed credentials.
 pub struct ChannelService {
     store: Arc<dyn Store>,
     sealer: Sealer,
+    providers: Providers,
 }
 
 impl ChannelService {
-    pub fn new(store: Arc<dyn Store>, secret: &SecretKey) -> Self {
-        Self { store, sealer: Sealer::new(secret, "channel-credentials") }
+    pub fn new(store: Arc<dyn Store>, secret: &SecretKey, providers: Providers) -> Self {
+        Self { store, sealer: Sealer::new(secret, "channel-credentials"), providers }
+    }
+
+    fn provider(&self, kind: ProviderKind) -> Result<&Arc<dyn Provider>, ServiceError> {
+        self.providers.get(kind).ok_or_else(|| {
+            ServiceError::Unprocessable(
+                "provider_unavailable",
+                format!("The {} provider is not available in this build yet.", kind.as_str()),
+            )
+        })
     }
 
     pub async fn create(&self, actor: Actor, req: CreateChannel) -> Result<Channel, ServiceError> {
         actor.require_admin()?;
         let name = channel::channel_name(&req.name)?;
         channel::channel_config(&req.config)?;
-        if !AVAILABLE_PROVIDERS.contains(&req.provider) {
-            return Err(ServiceError::Unprocessable(
-                "provider_unavailable",
-                format!("The {} provider is not available in this build yet.", req.provider.as_str()),
-            ));
-        }
+        self.provider(req.provider)?.validate_config(&req.config)?;
         let now = switchboard::time::now();
         let channel = Channel {
             id: ChannelId::new(),
@@ -90,6 +108,8 @@ impl ChannelService {
         let name = req.name.as_deref().map(channel::channel_name).transpose()?;
         if let Some(config) = &req.config {
             channel::channel_config(config)?;
+            let current = self.get(actor, id).await?;
+            self.provider(current.provider)?.validate_config(config)?;
         }
         self.store
             .update_channel(actor.workspace_id, id, name, req.config, switchboard::time::now())
@@ -141,5 +161,133 @@ impl ChannelService {
             .open(id.as_uuid().as_bytes(), &sealed)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         serde_json::from_slice(&plaintext).map(Some).map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+}
+
+impl ChannelService {
+    /// Begins signing the channel in with `method`; the channel becomes `pending_auth`.
+    pub async fn start_auth(
+        &self,
+        actor: Actor,
+        id: ChannelId,
+        method: AuthMethod,
+        phone: Option<String>,
+    ) -> Result<AuthState, ServiceError> {
+        let channel = self.get(actor, id).await?;
+        let provider = self.provider(channel.provider)?;
+        if !provider.capabilities().auth_methods.contains(&method) {
+            return Err(switchboard::validate::ValidationError::new(
+                "method",
+                "this provider does not sign in that way",
+            )
+            .into());
+        }
+        let prompt = provider.start_auth(&channel, method, phone.as_deref()).await.map_err(provider_error)?;
+        let channel = self.set_status(&channel, ChannelStatus::PendingAuth, None).await?;
+        Ok(AuthState { status: AuthStatus::Pending, prompt: Some(prompt), error: None, channel })
+    }
+
+    /// Answers the prompt under way.
+    pub async fn submit_auth(
+        &self,
+        actor: Actor,
+        id: ChannelId,
+        submission: AuthSubmission,
+    ) -> Result<AuthState, ServiceError> {
+        let channel = self.get(actor, id).await?;
+        let provider = self.provider(channel.provider)?;
+        let progress = provider.submit_auth(&channel, submission).await.map_err(provider_error)?;
+        self.settle(channel, progress).await
+    }
+
+    /// Where the sign-in stands now (finishing it when the network has confirmed).
+    pub async fn auth_state(&self, actor: Actor, id: ChannelId) -> Result<AuthState, ServiceError> {
+        let channel = self.get(actor, id).await?;
+        let progress = self.provider(channel.provider)?.auth_progress(&channel).await;
+        self.settle(channel, progress).await
+    }
+
+    /// Called when the network confirms on its own (the Mock's pairing page): finishes the
+    /// sign-in of a channel the caller did not name through an actor.
+    pub async fn network_confirmed(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ChannelId,
+    ) -> Result<AuthState, ServiceError> {
+        let channel = self.store.channel(workspace_id, id).await?.ok_or(ServiceError::NotFound("channel"))?;
+        let progress = self.provider(channel.provider)?.auth_progress(&channel).await;
+        self.settle(channel, progress).await
+    }
+
+    /// Signs the channel out of its network, forgets its credentials, marks it disconnected.
+    pub async fn logout(&self, actor: Actor, id: ChannelId) -> Result<Channel, ServiceError> {
+        let channel = self.get(actor, id).await?;
+        let credentials = self.credentials(channel.workspace_id, channel.id).await?;
+        self.provider(channel.provider)?
+            .logout(&channel, credentials.as_ref())
+            .await
+            .map_err(provider_error)?;
+        self.store
+            .set_channel_credentials(channel.workspace_id, channel.id, None, switchboard::time::now())
+            .await?;
+        tracing::info!(channel_id = %channel.id, "channel logged out");
+        self.set_status(&channel, ChannelStatus::Disconnected, None).await
+    }
+
+    /// Applies what the provider reported: keep the credentials when authenticated.
+    async fn settle(&self, channel: Channel, progress: AuthProgress) -> Result<AuthState, ServiceError> {
+        let status = progress.status();
+        let (channel, prompt, error) = match progress {
+            AuthProgress::Authenticated { credentials } => {
+                if channel.status != ChannelStatus::Connected {
+                    self.set_credentials(channel.workspace_id, channel.id, &credentials).await?;
+                    tracing::info!(channel_id = %channel.id, "channel signed in");
+                }
+                (self.set_status(&channel, ChannelStatus::Connected, None).await?, None, None)
+            }
+            AuthProgress::Pending(prompt) => (channel, Some(prompt), None),
+            AuthProgress::Idle => (channel, None, None),
+            AuthProgress::Expired => {
+                let message = "The sign-in expired before it was confirmed. Start again.".to_owned();
+                (self.set_status(&channel, ChannelStatus::Disconnected, None).await?, None, Some(message))
+            }
+            AuthProgress::Failed(message) => (
+                self.set_status(&channel, ChannelStatus::Failed, Some(message.clone())).await?,
+                None,
+                Some(message),
+            ),
+        };
+        Ok(AuthState { status, prompt, error, channel })
+    }
+
+    async fn set_status(
+        &self,
+        channel: &Channel,
+        status: ChannelStatus,
+        error: Option<String>,
+    ) -> Result<Channel, ServiceError> {
+        if channel.status == status && channel.last_error == error {
+            return Ok(channel.clone());
+        }
+        let updated = self
+            .store
+            .set_channel_status(channel.workspace_id, channel.id, status, error, switchboard::time::now())
+            .await?;
+        tracing::info!(channel_id = %channel.id, from = channel.status.as_str(), to = status.as_str(), "channel status");
+        Ok(updated)
+    }
+}
+
+fn provider_error(err: ProviderError) -> ServiceError {
+    match err {
+        ProviderError::Invalid(v) => v.into(),
+        ProviderError::Permanent { message } => ServiceError::Unprocessable("provider_refused", message),
+        ProviderError::RateLimited { retry_after_secs } => ServiceError::Unprocessable(
+            "provider_rate_limited",
+            format!("The network asks us to wait {retry_after_secs} seconds."),
+        ),
+        ProviderError::Retryable { message, .. } => {
+            ServiceError::Unprocessable("provider_unavailable", message)
+        }
     }
 }

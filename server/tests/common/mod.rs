@@ -68,6 +68,9 @@ pub async fn postgres() -> PgStore {
     store
 }
 
+/// The public URL router tests pretend to be served at.
+pub const PUBLIC_URL: &str = "http://switchboard.test";
+
 /// Settings for router tests: small, known rate limits.
 pub fn test_auth_config() -> AuthConfig {
     AuthConfig {
@@ -81,9 +84,11 @@ pub fn test_auth_config() -> AuthConfig {
 /// An app state on `store`, trusting `X-Forwarded-For` so tests can vary the client address.
 pub fn state_with(store: Arc<dyn Store>, auth: AuthConfig) -> AppState {
     let secret = SecretKey::from_hex(&"ab".repeat(32)).unwrap();
+    let (providers, mock) = switchboard_server::providers::Providers::new(PUBLIC_URL);
     AppState {
         accounts: Arc::new(AccountService::new(store.clone(), &secret, auth)),
-        channels: Arc::new(ChannelService::new(store.clone(), &secret)),
+        channels: Arc::new(ChannelService::new(store.clone(), &secret, providers)),
+        mock,
         store,
         leptos: LeptosOptions::builder().output_name("switchboard").site_root("target/site").build(),
         http: Arc::new(HttpConfig { trust_proxy: true }),

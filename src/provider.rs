@@ -1,0 +1,253 @@
+//! The provider contract: what every network adapter (Mock, WhatsApp, Telegram, in-app) offers,
+//! so services and the UI never know a provider's internals. Provider-specific payloads stay
+//! inside the adapter; what comes out are the canonical types here.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::channel::{Channel, ProviderKind};
+use crate::validate::ValidationError;
+
+/// How a user proves to the network that the channel is theirs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// Scan a QR code with the phone.
+    Qr,
+    /// Type a one-time code the network sends.
+    Otp,
+    /// Type a code shown here into the phone (needs the phone number first).
+    PairingCode,
+    /// Paste a token (a bot token, an API key).
+    Token,
+}
+
+/// What a provider can do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    pub auth_methods: Vec<AuthMethod>,
+    /// Reports contacts' online state.
+    pub presence: bool,
+    /// Can load older messages.
+    pub history: bool,
+    /// Inbound traffic arrives by webhook (else over a connection the runtime keeps).
+    pub webhook_driven: bool,
+    /// The pairing-code method needs the account's phone number first.
+    pub pairing_needs_phone: bool,
+}
+
+/// What the one auth page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AuthPrompt {
+    /// Encode `value` as a QR code; renew it at `expires_at`.
+    Qr { value: String, expires_at: DateTime<Utc> },
+    /// A code the network sent, to confirm before `expires_at`.
+    Otp { code: String, expires_at: DateTime<Utc> },
+    /// A code to type into the phone before `expires_at`.
+    PairingCode { code: String, expires_at: DateTime<Utc> },
+    /// Ask for a token; `masked` inputs hide what is typed.
+    Token { label: String, placeholder: String, masked: bool },
+}
+
+/// The user's answer to a prompt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AuthSubmission {
+    Otp { value: String },
+    Token { value: String },
+    PairingCode { value: String },
+}
+
+/// Where an auth flow stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthStatus {
+    Idle,
+    Pending,
+    Authenticated,
+    Expired,
+    Failed,
+}
+
+/// The state of a channel's auth flow as the provider sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AuthProgress {
+    /// Nothing under way.
+    Idle,
+    /// Waiting for the user (or the phone); the current prompt.
+    Pending(AuthPrompt),
+    /// Done: the credentials to keep (sealed by the server, never shown).
+    Authenticated { credentials: serde_json::Value },
+    /// The prompt expired before it was answered.
+    Expired,
+    /// The network refused; why, in words.
+    Failed(String),
+}
+
+impl AuthProgress {
+    pub fn status(&self) -> AuthStatus {
+        match self {
+            AuthProgress::Idle => AuthStatus::Idle,
+            AuthProgress::Pending(_) => AuthStatus::Pending,
+            AuthProgress::Authenticated { .. } => AuthStatus::Authenticated,
+            AuthProgress::Expired => AuthStatus::Expired,
+            AuthProgress::Failed(_) => AuthStatus::Failed,
+        }
+    }
+}
+
+/// Why a provider call failed, and whether and when to try again.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// A transient failure: try again (after `after_secs` when the network said so).
+    #[error("temporary failure: {message}")]
+    Retryable { message: String, after_secs: Option<u64> },
+    /// The network asked us to slow down: pause this channel until `retry_after_secs` pass.
+    #[error("rate limited; retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// Retrying will not help (bad recipient, revoked account, …).
+    #[error("{message}")]
+    Permanent { message: String },
+    /// The user's input (config, token, code, method) is not acceptable; safe to show.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+}
+
+/// A party on the other side of a channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// The network's id (a WhatsApp `wa_id`, a Telegram chat id, …).
+    pub external_id: String,
+    pub name: String,
+}
+
+/// Whether a message went out from us or came in from the contact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// A message as a provider reports it (history, inbound).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderMessage {
+    pub external_id: String,
+    pub contact_id: String,
+    pub direction: Direction,
+    pub text: String,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// A message to send.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundMessage {
+    /// Stable across retries, so a network that deduplicates never delivers twice.
+    pub idempotency_key: String,
+    pub contact_id: String,
+    pub text: String,
+}
+
+/// Delivery progress of an outbound message, as the network reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+}
+
+/// A canonical event from a channel's runtime. Each channel has its own stream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChannelEvent {
+    Connected,
+    Disconnected { reason: String },
+    Error { message: String },
+    ContactsUpdated { contacts: Vec<Contact> },
+    History { contact_id: String, messages: Vec<ProviderMessage> },
+    MessageReceived { message: ProviderMessage },
+    MessageStatus { external_id: String, status: DeliveryStatus },
+    Presence { contact_id: String, online: bool },
+    AuthStatus { status: AuthStatus },
+    AuthPrompt { prompt: AuthPrompt },
+    AuthError { message: String },
+    AuthCompleted,
+    Logout,
+}
+
+/// Where a connected provider delivers its events (the channel's runtime).
+pub trait EventSink: Send + Sync {
+    fn emit(&self, event: ChannelEvent);
+}
+
+/// One network adapter. Stateless per call: the channel (id, config) and, once authenticated,
+/// its credentials are passed in; anything the adapter keeps between calls is keyed by the
+/// channel id.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    fn kind(&self) -> ProviderKind;
+    fn capabilities(&self) -> Capabilities;
+    /// Checks the provider-specific part of a channel's config.
+    fn validate_config(&self, config: &serde_json::Value) -> Result<(), ValidationError>;
+
+    /// Begins an auth flow and returns the first prompt.
+    async fn start_auth(
+        &self,
+        channel: &Channel,
+        method: AuthMethod,
+        phone: Option<&str>,
+    ) -> Result<AuthPrompt, ProviderError>;
+    /// Answers the current prompt.
+    async fn submit_auth(
+        &self,
+        channel: &Channel,
+        submission: AuthSubmission,
+    ) -> Result<AuthProgress, ProviderError>;
+    /// Where the flow stands now (renewing an expired QR when the method renews).
+    async fn auth_progress(&self, channel: &Channel) -> AuthProgress;
+    /// Ends the session with the network and forgets any flow under way.
+    async fn logout(
+        &self,
+        channel: &Channel,
+        credentials: Option<&serde_json::Value>,
+    ) -> Result<(), ProviderError>;
+
+    /// Starts delivering the channel's events to `sink` until [`disconnect`](Self::disconnect).
+    async fn connect(
+        &self,
+        channel: &Channel,
+        credentials: &serde_json::Value,
+        sink: std::sync::Arc<dyn EventSink>,
+    ) -> Result<(), ProviderError>;
+    async fn disconnect(&self, channel: &Channel);
+
+    async fn list_contacts(&self, channel: &Channel) -> Result<Vec<Contact>, ProviderError>;
+    /// Up to `limit` messages with the contact older than `before` (newest first).
+    async fn load_history(
+        &self,
+        channel: &Channel,
+        contact_id: &str,
+        before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<ProviderMessage>, ProviderError>;
+    /// Sends a message; returns the network's message id.
+    async fn send(&self, channel: &Channel, message: OutboundMessage) -> Result<String, ProviderError>;
+
+    /// For webhook networks: checks the request's signature or secret.
+    fn verify_webhook(
+        &self,
+        _channel: &Channel,
+        _headers: &[(String, String)],
+        _body: &[u8],
+    ) -> Result<(), ProviderError> {
+        Err(ProviderError::Permanent { message: "this provider does not receive webhooks".into() })
+    }
+    /// For webhook networks: turns a verified request into canonical events.
+    fn parse_webhook(&self, _channel: &Channel, _body: &[u8]) -> Result<Vec<ChannelEvent>, ProviderError> {
+        Err(ProviderError::Permanent { message: "this provider does not receive webhooks".into() })
+    }
+}
