@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use crate::config::ServeArgs;
 use crate::http::{self, AppState, HttpConfig};
 use crate::providers::Providers;
+use crate::runtime::RuntimeConfig;
 use crate::secret::SecretKey;
 use crate::services::provision::{self, DEMO_PASSWORD, DEMO_USERS, DEMO_WORKSPACE};
 use crate::services::ratelimit::Quota;
@@ -30,7 +31,7 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
     };
     let accounts = Arc::new(AccountService::new(store.clone(), &secret, auth));
     let (providers, mock) = Providers::new(public_url);
-    let channels = Arc::new(ChannelService::new(store.clone(), &secret, providers));
+    let channels = Arc::new(ChannelService::new(store.clone(), &secret, providers, RuntimeConfig::default()));
     Ok(AppState {
         store,
         accounts,
@@ -65,7 +66,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     announce(addr, args.demo);
     tracing::info!(%addr, database = %crate::store::redact_url(&args.common.database_url()), "listening");
 
+    let started = state.channels.start_runtimes().await.context("cannot start the channels")?;
+    tracing::info!(channels = started, "channel runtimes started");
     let sweeper = tokio::spawn(sweep_sessions(state.store.clone()));
+    let runtimes = state.channels.runtimes().clone();
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -84,6 +88,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         () = deadline => tracing::warn!("requests still open after the grace period; exiting anyway"),
     }
     sweeper.abort();
+    runtimes.stop_all();
     tracing::info!("stopped");
     Ok(())
 }

@@ -8,6 +8,8 @@
 //! - `auth_confirm_after_ms` (default none): the network confirms a pending OTP or pairing code
 //!   by itself after this delay, as a phone would.
 //! - `contacts` (default 3, at most 50): how many contacts the account has.
+//! - `connect_failures` (default 0): the first N connection attempts fail, to exercise the
+//!   runtime's restart with backoff.
 //!
 //! Tokens look like `mock_` followed by at least 24 letters or digits.
 //! Pairing: the QR's value is `{public_url}/mock/pair/{token}` (opening it is "the phone
@@ -34,11 +36,19 @@ pub struct MockConfig {
     pub code_ttl_secs: u64,
     pub auth_confirm_after_ms: Option<u64>,
     pub contacts: u32,
+    /// The first N connection attempts of the channel fail (a flaky network).
+    pub connect_failures: u32,
 }
 
 impl Default for MockConfig {
     fn default() -> Self {
-        Self { qr_ttl_secs: 60, code_ttl_secs: 120, auth_confirm_after_ms: None, contacts: 3 }
+        Self {
+            qr_ttl_secs: 60,
+            code_ttl_secs: 120,
+            auth_confirm_after_ms: None,
+            contacts: 3,
+            connect_failures: 0,
+        }
     }
 }
 
@@ -85,6 +95,10 @@ pub struct MockNetwork {
     public_url: String,
     flows: Mutex<HashMap<ChannelId, Flow>>,
     connected: Mutex<HashSet<ChannelId>>,
+    /// Where each connected channel's events go.
+    sinks: Mutex<HashMap<ChannelId, Arc<dyn EventSink>>>,
+    /// Connection attempts per channel, for `connect_failures`.
+    attempts: Mutex<HashMap<ChannelId, u32>>,
 }
 
 const NAMES: [&str; 10] = [
@@ -110,6 +124,22 @@ impl MockNetwork {
             public_url: public_url.trim_end_matches('/').to_owned(),
             flows: Mutex::new(HashMap::new()),
             connected: Mutex::new(HashSet::new()),
+            sinks: Mutex::new(HashMap::new()),
+            attempts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether the channel holds a live connection to the network.
+    pub fn is_connected(&self, channel_id: ChannelId) -> bool {
+        self.sinks.lock().expect("mock lock").contains_key(&channel_id)
+    }
+
+    /// Simulates the network dropping the channel's connection.
+    pub fn sever(&self, channel_id: ChannelId) {
+        self.connected.lock().expect("mock lock").remove(&channel_id);
+        let sink = self.sinks.lock().expect("mock lock").remove(&channel_id);
+        if let Some(sink) = sink {
+            sink.emit(ChannelEvent::Disconnected { reason: "the network dropped the connection".into() });
         }
     }
 
@@ -357,8 +387,21 @@ impl Provider for MockNetwork {
         sink: Arc<dyn EventSink>,
     ) -> Result<(), ProviderError> {
         let config = config_of(channel)?;
+        let attempt = {
+            let mut attempts = self.attempts.lock().expect("mock lock");
+            let n = attempts.entry(channel.id).or_default();
+            *n += 1;
+            *n
+        };
+        if attempt <= config.connect_failures {
+            return Err(ProviderError::Retryable {
+                message: format!("simulated failure {attempt} of {}", config.connect_failures),
+                after_secs: None,
+            });
+        }
         self.flows.lock().expect("mock lock").remove(&channel.id);
         self.connected.lock().expect("mock lock").insert(channel.id);
+        self.sinks.lock().expect("mock lock").insert(channel.id, sink.clone());
         sink.emit(ChannelEvent::Connected);
         sink.emit(ChannelEvent::ContactsUpdated { contacts: (0..config.contacts).map(contact).collect() });
         Ok(())
@@ -366,6 +409,7 @@ impl Provider for MockNetwork {
 
     async fn disconnect(&self, channel: &Channel) {
         self.connected.lock().expect("mock lock").remove(&channel.id);
+        self.sinks.lock().expect("mock lock").remove(&channel.id);
     }
 
     async fn list_contacts(&self, channel: &Channel) -> Result<Vec<Contact>, ProviderError> {

@@ -14,6 +14,7 @@ use switchboard::provider::{
 use super::ServiceError;
 use crate::crypto::Sealer;
 use crate::providers::Providers;
+use crate::runtime::{RuntimeConfig, Runtimes};
 use crate::secret::SecretKey;
 
 /// Who is acting, in which workspace, with which role (from the HTTP extractor or a server fn).
@@ -50,11 +51,44 @@ pub struct ChannelService {
     store: Arc<dyn Store>,
     sealer: Sealer,
     providers: Providers,
+    runtimes: Arc<Runtimes>,
 }
 
 impl ChannelService {
-    pub fn new(store: Arc<dyn Store>, secret: &SecretKey, providers: Providers) -> Self {
-        Self { store, sealer: Sealer::new(secret, "channel-credentials"), providers }
+    pub fn new(
+        store: Arc<dyn Store>,
+        secret: &SecretKey,
+        providers: Providers,
+        runtime: RuntimeConfig,
+    ) -> Self {
+        let runtimes = Arc::new(Runtimes::new(store.clone(), providers.clone(), runtime));
+        Self { store, sealer: Sealer::new(secret, "channel-credentials"), providers, runtimes }
+    }
+
+    /// The running channels.
+    pub fn runtimes(&self) -> &Arc<Runtimes> {
+        &self.runtimes
+    }
+
+    /// Starts the runtime of every channel that was signed in when the server last stopped.
+    pub async fn start_runtimes(&self) -> Result<usize, ServiceError> {
+        let live = [ChannelStatus::Connected, ChannelStatus::Degraded, ChannelStatus::Failed];
+        let mut started = 0;
+        for channel in self.store.channels_with_status(&live).await? {
+            match self.credentials(channel.workspace_id, channel.id).await {
+                Ok(Some(credentials)) => {
+                    self.runtimes.start(channel, credentials);
+                    started += 1;
+                }
+                Ok(None) => {
+                    tracing::warn!(channel_id = %channel.id, "signed-in channel without credentials; not started")
+                }
+                Err(e) => {
+                    tracing::error!(channel_id = %channel.id, error = %e, "cannot open the channel's credentials")
+                }
+            }
+        }
+        Ok(started)
     }
 
     fn provider(&self, kind: ProviderKind) -> Result<&Arc<dyn Provider>, ServiceError> {
@@ -119,6 +153,9 @@ impl ChannelService {
 
     pub async fn delete(&self, actor: Actor, id: ChannelId) -> Result<(), ServiceError> {
         actor.require_admin()?;
+        if let Some(channel) = self.store.channel(actor.workspace_id, id).await? {
+            self.runtimes.stop(&channel).await;
+        }
         if self.store.delete_channel(actor.workspace_id, id).await? {
             tracing::info!(channel_id = %id, "channel deleted");
             Ok(())
@@ -223,6 +260,7 @@ impl ChannelService {
     pub async fn logout(&self, actor: Actor, id: ChannelId) -> Result<Channel, ServiceError> {
         let channel = self.get(actor, id).await?;
         let credentials = self.credentials(channel.workspace_id, channel.id).await?;
+        self.runtimes.stop(&channel).await;
         self.provider(channel.provider)?
             .logout(&channel, credentials.as_ref())
             .await
@@ -236,14 +274,24 @@ impl ChannelService {
 
     /// Applies what the provider reported: keep the credentials when authenticated.
     async fn settle(&self, channel: Channel, progress: AuthProgress) -> Result<AuthState, ServiceError> {
-        let status = progress.status();
+        let mut status = progress.status();
+        if progress == AuthProgress::Idle
+            && matches!(channel.status, ChannelStatus::Connected | ChannelStatus::Degraded)
+        {
+            // Nothing under way because the sign-in is done (and the runtime connected).
+            status = AuthStatus::Authenticated;
+        }
         let (channel, prompt, error) = match progress {
             AuthProgress::Authenticated { credentials } => {
-                if channel.status != ChannelStatus::Connected {
+                if self.runtimes.is_running(channel.id) {
+                    (channel, None, None)
+                } else {
                     self.set_credentials(channel.workspace_id, channel.id, &credentials).await?;
                     tracing::info!(channel_id = %channel.id, "channel signed in");
+                    let channel = self.set_status(&channel, ChannelStatus::Connected, None).await?;
+                    self.runtimes.start(channel.clone(), credentials);
+                    (channel, None, None)
                 }
-                (self.set_status(&channel, ChannelStatus::Connected, None).await?, None, None)
             }
             AuthProgress::Pending(prompt) => (channel, Some(prompt), None),
             AuthProgress::Idle => (channel, None, None),

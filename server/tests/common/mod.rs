@@ -71,6 +71,15 @@ pub async fn postgres() -> PgStore {
 /// The public URL router tests pretend to be served at.
 pub const PUBLIC_URL: &str = "http://switchboard.test";
 
+/// Runtimes that retry within milliseconds.
+pub fn fast_runtimes() -> switchboard_server::runtime::RuntimeConfig {
+    switchboard_server::runtime::RuntimeConfig {
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(400),
+        stream_capacity: 256,
+    }
+}
+
 /// Settings for router tests: small, known rate limits.
 pub fn test_auth_config() -> AuthConfig {
     AuthConfig {
@@ -87,7 +96,7 @@ pub fn state_with(store: Arc<dyn Store>, auth: AuthConfig) -> AppState {
     let (providers, mock) = switchboard_server::providers::Providers::new(PUBLIC_URL);
     AppState {
         accounts: Arc::new(AccountService::new(store.clone(), &secret, auth)),
-        channels: Arc::new(ChannelService::new(store.clone(), &secret, providers)),
+        channels: Arc::new(ChannelService::new(store.clone(), &secret, providers, fast_runtimes())),
         mock,
         store,
         leptos: LeptosOptions::builder().output_name("switchboard").site_root("target/site").build(),
