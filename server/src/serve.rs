@@ -62,6 +62,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = build_state(&args, &public_url).await?;
     if args.demo {
         provision::seed_demo(state.store.as_ref()).await.context("cannot seed the demo workspace")?;
+        provision::seed_demo_channel(state.store.as_ref(), &state.channels)
+            .await
+            .context("cannot seed the demo channel")?;
     }
     announce(addr, args.demo);
     tracing::info!(%addr, database = %crate::store::redact_url(&args.common.database_url()), "listening");

@@ -187,3 +187,24 @@ async fn runtimes_start_at_boot_and_stop_on_logout_and_delete(app: AppState, _ra
         "a stopped runtime does not write a status back"
     );
 }
+
+#[tokio::test]
+async fn the_demo_channel_is_seeded_once_and_connects_at_boot() {
+    use switchboard_server::services::provision::{DEMO_CHANNEL, seed_demo_channel};
+    let (store, _dir) = sqlite().await;
+    let app = demo_state(std::sync::Arc::new(store)).await;
+    let first = seed_demo_channel(app.store.as_ref(), &app.channels).await.unwrap();
+    let again = seed_demo_channel(app.store.as_ref(), &app.channels).await.unwrap();
+    assert_eq!(first.id, again.id, "seeding twice keeps one channel");
+    assert_eq!(first.name, DEMO_CHANNEL);
+    assert_eq!(app.store.channels(first.workspace_id).await.unwrap().len(), 1);
+    assert_eq!(app.channels.start_runtimes().await.unwrap(), 1);
+    for _ in 0..500 {
+        if app.mock.is_connected(first.id) {
+            assert!(app.channels.runtimes().is_running(first.id));
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the demo channel never connected");
+}

@@ -37,6 +37,8 @@ pub enum ProvisionError {
     Store(#[from] StoreError),
     #[error("password hashing failed: {0}")]
     Hash(String),
+    #[error(transparent)]
+    Service(#[from] super::ServiceError),
 }
 
 /// Gets or creates the workspace by name.
@@ -114,4 +116,40 @@ pub async fn seed_demo(store: &dyn Store) -> Result<Vec<Provisioned>, ProvisionE
         out.push(ensure_user(store, &spec).await?);
     }
     Ok(out)
+}
+
+/// The demo's Mock channel.
+pub const DEMO_CHANNEL: &str = "Mock WhatsApp";
+
+/// Seeds one connected Mock channel in the demo workspace (idempotent): signed in with a
+/// demo token, five contacts, their history served by the Mock network.
+pub async fn seed_demo_channel(
+    store: &dyn Store,
+    channels: &super::ChannelService,
+) -> Result<switchboard::Channel, ProvisionError> {
+    let (workspace, _) = ensure_workspace(store, DEMO_WORKSPACE).await?;
+    if let Some(found) = store.channels(workspace.id).await?.into_iter().find(|c| c.name == DEMO_CHANNEL) {
+        return Ok(found);
+    }
+    let now = switchboard::time::now();
+    let channel = switchboard::Channel {
+        id: switchboard::ChannelId::new(),
+        workspace_id: workspace.id,
+        provider: switchboard::ProviderKind::Mock,
+        name: DEMO_CHANNEL.to_owned(),
+        status: switchboard::ChannelStatus::Connected,
+        config: serde_json::json!({ "contacts": 5 }),
+        last_error: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let channel = store.create_channel(channel).await?;
+    channels
+        .set_credentials(
+            workspace.id,
+            channel.id,
+            &serde_json::json!({ "token": "mock_demo0000000000000000000000" }),
+        )
+        .await?;
+    Ok(channel)
 }
