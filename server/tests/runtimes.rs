@@ -14,6 +14,8 @@ use switchboard_server::http::AppState;
 use switchboard_server::runtime::RuntimeEvent;
 
 app_test!(
+    mock_contacts_answer_and_receipts_follow,
+    mock_faults_are_injected_from_config,
     three_runtimes_keep_their_events_apart,
     crashed_runtimes_restart_with_backoff_showing_failed,
     runtimes_start_at_boot_and_stop_on_logout_and_delete,
@@ -207,4 +209,93 @@ async fn the_demo_channel_is_seeded_once_and_connects_at_boot() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("the demo channel never connected");
+}
+
+async fn channel_of(app: &AppState, id: ChannelId) -> switchboard::Channel {
+    let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
+    app.store.channel(ws, id).await.unwrap().unwrap()
+}
+
+fn outbound(key: &str, to: &str, text: &str) -> switchboard::provider::OutboundMessage {
+    switchboard::provider::OutboundMessage {
+        idempotency_key: key.into(),
+        contact_id: to.into(),
+        text: text.into(),
+    }
+}
+
+async fn mock_contacts_answer_and_receipts_follow(app: AppState, _raw: Raw) {
+    use switchboard::provider::{DeliveryStatus, Direction, Provider};
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let config = json!({"delivered_after_ms": 20, "read_after_ms": 40, "reply_after_ms": 60, "reply_text": "echo: {text}"});
+    let id = connected_channel(&app, &alice, "Chatty", config).await;
+    let channel = channel_of(&app, id).await;
+    let mut rx = app.channels.runtimes().subscribe(id).unwrap();
+
+    let sent = app.mock.send(&channel, outbound("k-1", "+15550000001", "hello")).await.unwrap();
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        let e =
+            tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("events arrive").unwrap();
+        assert_eq!(e.channel_id, id);
+        got.push(e.event);
+    }
+    assert_eq!(
+        got[0],
+        ChannelEvent::MessageStatus { external_id: sent.clone(), status: DeliveryStatus::Delivered }
+    );
+    assert_eq!(
+        got[1],
+        ChannelEvent::MessageStatus { external_id: sent.clone(), status: DeliveryStatus::Read }
+    );
+    match &got[2] {
+        ChannelEvent::MessageReceived { message } => {
+            assert_eq!((message.text.as_str(), message.contact_id.as_str()), ("echo: hello", "+15550000001"));
+            assert_eq!(message.direction, Direction::Inbound);
+        }
+        other => panic!("expected the contact's answer, got {other:?}"),
+    }
+
+    // The same idempotency key again: the same id, and the contact does not answer twice.
+    assert_eq!(app.mock.send(&channel, outbound("k-1", "+15550000001", "hello")).await.unwrap(), sent);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(rx.try_recv().is_err(), "a repeated send produced new events");
+}
+
+async fn mock_faults_are_injected_from_config(app: AppState, _raw: Raw) {
+    use switchboard::provider::{Provider, ProviderError};
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let quiet = json!({"reply_after_ms": null});
+
+    let mut limited = quiet.clone();
+    limited["rate_limit_next"] = json!(2);
+    limited["rate_limit_retry_after_secs"] = json!(7);
+    limited["reject_contacts"] = json!(["+15550000002"]);
+    let ch = channel_of(&app, connected_channel(&app, &alice, "Limited", limited).await).await;
+    for n in 0..2 {
+        let err = app.mock.send(&ch, outbound(&format!("r{n}"), "+15550000001", "x")).await.unwrap_err();
+        assert_eq!(err, ProviderError::RateLimited { retry_after_secs: 7 });
+    }
+    app.mock.send(&ch, outbound("r2", "+15550000001", "x")).await.expect("the third send passes");
+    let refused = app.mock.send(&ch, outbound("r3", "+15550000002", "x")).await.unwrap_err();
+    assert!(matches!(refused, ProviderError::Permanent { .. }), "{refused:?}");
+
+    let mut flaky = quiet.clone();
+    flaky["failure_rate"] = json!(1.0);
+    let ch = channel_of(&app, connected_channel(&app, &alice, "Flaky sends", flaky).await).await;
+    assert!(matches!(
+        app.mock.send(&ch, outbound("f", "+15550000001", "x")).await,
+        Err(ProviderError::Retryable { .. })
+    ));
+
+    let mut down = quiet.clone();
+    down["outage_until"] = json!((chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339());
+    let ch = channel_of(&app, connected_channel(&app, &alice, "Down", down).await).await;
+    assert!(matches!(
+        app.mock.send(&ch, outbound("o", "+15550000001", "x")).await,
+        Err(ProviderError::Retryable { .. })
+    ));
+
+    let body = json!({"provider": "mock", "name": "Bad", "config": {"failure_rate": 1.5}});
+    assert_eq!(send(&app, authed("POST", "/api/v1/channels", &alice, Some(body))).await.status(), 422);
 }

@@ -10,6 +10,12 @@
 //! - `contacts` (default 3, at most 50): how many contacts the account has.
 //! - `connect_failures` (default 0): the first N connection attempts fail, to exercise the
 //!   runtime's restart with backoff.
+//! - `delivered_after_ms` (500), `read_after_ms` (1500): receipts for each outbound message.
+//! - `reply_after_ms` (2000; `null` for silence), `reply_text` (`{text}` = the message): the
+//!   contact's answer.
+//! - Faults: `failure_rate` (0.0–1.0, retryable), `rate_limit_next` (the next N sends get 429
+//!   with `rate_limit_retry_after_secs`, default 30), `outage_until` (RFC 3339 time; sends fail
+//!   until then), `reject_contacts` (external ids that refuse every message, permanently).
 //!
 //! Tokens look like `mock_` followed by at least 24 letters or digits.
 //! Pairing: the QR's value is `{public_url}/mock/pair/{token}` (opening it is "the phone
@@ -22,8 +28,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use switchboard::provider::{
-    AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, Capabilities, ChannelEvent, Contact, Direction,
-    EventSink, OutboundMessage, Provider, ProviderError, ProviderMessage,
+    AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, Capabilities, ChannelEvent, Contact,
+    DeliveryStatus, Direction, EventSink, OutboundMessage, Provider, ProviderError, ProviderMessage,
 };
 use switchboard::validate::ValidationError;
 use switchboard::{Channel, ChannelId, ProviderKind, WorkspaceId};
@@ -38,6 +44,23 @@ pub struct MockConfig {
     pub contacts: u32,
     /// The first N connection attempts of the channel fail (a flaky network).
     pub connect_failures: u32,
+    /// A contact answers each outbound message after this delay (`null`: never answers).
+    pub reply_after_ms: Option<u64>,
+    /// The answer's text; `{text}` is replaced by the message answered.
+    pub reply_text: String,
+    /// An outbound message is reported delivered after this delay.
+    pub delivered_after_ms: u64,
+    /// …and read after this delay (counted from the send).
+    pub read_after_ms: u64,
+    /// Share of sends (0.0 to 1.0) that fail with a retryable error.
+    pub failure_rate: f64,
+    /// The next N sends are refused with 429 and `Retry-After: rate_limit_retry_after_secs`.
+    pub rate_limit_next: u32,
+    pub rate_limit_retry_after_secs: u64,
+    /// Sends fail (retryably) until this time: a network outage.
+    pub outage_until: Option<DateTime<Utc>>,
+    /// Contacts that permanently refuse messages.
+    pub reject_contacts: Vec<String>,
 }
 
 impl Default for MockConfig {
@@ -48,6 +71,15 @@ impl Default for MockConfig {
             auth_confirm_after_ms: None,
             contacts: 3,
             connect_failures: 0,
+            reply_after_ms: Some(2000),
+            reply_text: "Thanks, got it: \"{text}\"".into(),
+            delivered_after_ms: 500,
+            read_after_ms: 1500,
+            failure_rate: 0.0,
+            rate_limit_next: 0,
+            rate_limit_retry_after_secs: 30,
+            outage_until: None,
+            reject_contacts: Vec::new(),
         }
     }
 }
@@ -63,6 +95,12 @@ impl MockConfig {
             .map_err(|e| ValidationError::new("config", e.to_string()))?;
         if parsed.contacts > MAX_CONTACTS {
             return Err(ValidationError::new("config", format!("contacts must be at most {MAX_CONTACTS}")));
+        }
+        if !(0.0..=1.0).contains(&parsed.failure_rate) {
+            return Err(ValidationError::new("config", "failure_rate must be between 0 and 1"));
+        }
+        if parsed.reply_text.len() > 4096 {
+            return Err(ValidationError::new("config", "reply_text is longer than 4096 bytes"));
         }
         if parsed.qr_ttl_secs == 0 || parsed.code_ttl_secs == 0 {
             return Err(ValidationError::new("config", "ttl values must be at least 1 second"));
@@ -99,6 +137,14 @@ pub struct MockNetwork {
     sinks: Mutex<HashMap<ChannelId, Arc<dyn EventSink>>>,
     /// Connection attempts per channel, for `connect_failures`.
     attempts: Mutex<HashMap<ChannelId, u32>>,
+    /// Per channel: sends refused with 429 so far, and the idempotency keys already sent.
+    sends: Mutex<HashMap<ChannelId, SendLog>>,
+}
+
+#[derive(Default)]
+struct SendLog {
+    rate_limited: u32,
+    sent: HashSet<String>,
 }
 
 const NAMES: [&str; 10] = [
@@ -126,6 +172,7 @@ impl MockNetwork {
             connected: Mutex::new(HashSet::new()),
             sinks: Mutex::new(HashMap::new()),
             attempts: Mutex::new(HashMap::new()),
+            sends: Mutex::new(HashMap::new()),
         }
     }
 
@@ -225,6 +272,54 @@ impl MockNetwork {
         }
         flow.state = FlowState::Authenticated(serde_json::json!({ "session": random_hex(24) }));
         Some((flow.workspace_id, *id))
+    }
+}
+
+impl MockNetwork {
+    /// The contact's phone: receipts, then an answer, each after its configured delay.
+    fn simulate_recipient(
+        &self,
+        config: &MockConfig,
+        sink: Arc<dyn EventSink>,
+        external_id: &str,
+        contact: &Contact,
+        text: &str,
+    ) {
+        let ms = std::time::Duration::from_millis;
+        let mut plan = vec![
+            (
+                ms(config.delivered_after_ms),
+                ChannelEvent::MessageStatus {
+                    external_id: external_id.to_owned(),
+                    status: DeliveryStatus::Delivered,
+                },
+            ),
+            (
+                ms(config.read_after_ms.max(config.delivered_after_ms)),
+                ChannelEvent::MessageStatus {
+                    external_id: external_id.to_owned(),
+                    status: DeliveryStatus::Read,
+                },
+            ),
+        ];
+        if let Some(after) = config.reply_after_ms {
+            let reply = ProviderMessage {
+                external_id: format!("{external_id}-reply"),
+                contact_id: contact.external_id.clone(),
+                direction: Direction::Inbound,
+                text: config.reply_text.replace("{text}", text),
+                sent_at: switchboard::time::now() + Duration::milliseconds(after as i64),
+            };
+            plan.push((ms(after), ChannelEvent::MessageReceived { message: reply }));
+        }
+        plan.sort_by_key(|(delay, _)| *delay);
+        tokio::spawn(async move {
+            let start = tokio::time::Instant::now();
+            for (delay, event) in plan {
+                tokio::time::sleep_until(start + delay).await;
+                sink.emit(event);
+            }
+        });
     }
 }
 
@@ -440,20 +535,54 @@ impl Provider for MockNetwork {
     }
 
     async fn send(&self, channel: &Channel, message: OutboundMessage) -> Result<String, ProviderError> {
-        if !self.connected.lock().expect("mock lock").contains(&channel.id) {
+        let config = config_of(channel)?;
+        let Some(sink) = self.sinks.lock().expect("mock lock").get(&channel.id).cloned() else {
             return Err(ProviderError::Retryable {
                 message: "the channel is not connected".into(),
                 after_secs: None,
             });
-        }
+        };
         let contacts = self.list_contacts(channel).await?;
-        if !contacts.iter().any(|c| c.external_id == message.contact_id) {
+        let Some(contact) = contacts.into_iter().find(|c| c.external_id == message.contact_id) else {
             return Err(ProviderError::Permanent {
                 message: format!("unknown contact {}", message.contact_id),
             });
+        };
+        if config.reject_contacts.contains(&contact.external_id) {
+            return Err(ProviderError::Permanent {
+                message: format!("{} does not accept messages", contact.name),
+            });
         }
         // The idempotency key makes the network's id stable: a retried send is the same message.
-        Ok(format!("mock-{}", message.idempotency_key))
+        let external_id = format!("mock-{}", message.idempotency_key);
+        {
+            let mut sends = self.sends.lock().expect("mock lock");
+            let log = sends.entry(channel.id).or_default();
+            if log.sent.contains(&message.idempotency_key) {
+                return Ok(external_id);
+            }
+            if config.outage_until.is_some_and(|until| switchboard::time::now() < until) {
+                return Err(ProviderError::Retryable {
+                    message: "the network is down".into(),
+                    after_secs: None,
+                });
+            }
+            if log.rate_limited < config.rate_limit_next {
+                log.rate_limited += 1;
+                return Err(ProviderError::RateLimited {
+                    retry_after_secs: config.rate_limit_retry_after_secs,
+                });
+            }
+            if config.failure_rate > 0.0 && rand::random::<f64>() < config.failure_rate {
+                return Err(ProviderError::Retryable {
+                    message: "simulated send failure".into(),
+                    after_secs: None,
+                });
+            }
+            log.sent.insert(message.idempotency_key.clone());
+        }
+        self.simulate_recipient(&config, sink, &external_id, &contact, &message.text);
+        Ok(external_id)
     }
 }
 
