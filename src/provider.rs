@@ -165,18 +165,46 @@ pub enum DeliveryStatus {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChannelEvent {
     Connected,
-    Disconnected { reason: String },
-    Error { message: String },
-    ContactsUpdated { contacts: Vec<Contact> },
-    History { contact_id: String, messages: Vec<ProviderMessage> },
-    MessageReceived { message: ProviderMessage },
-    MessageStatus { external_id: String, status: DeliveryStatus },
-    Presence { contact_id: String, online: bool },
-    AuthStatus { status: AuthStatus },
-    AuthPrompt { prompt: AuthPrompt },
-    AuthError { message: String },
+    Disconnected {
+        reason: String,
+    },
+    Error {
+        message: String,
+    },
+    ContactsUpdated {
+        contacts: Vec<Contact>,
+    },
+    History {
+        contact_id: String,
+        messages: Vec<ProviderMessage>,
+    },
+    MessageReceived {
+        message: ProviderMessage,
+    },
+    MessageStatus {
+        external_id: String,
+        status: DeliveryStatus,
+    },
+    Presence {
+        contact_id: String,
+        online: bool,
+    },
+    AuthStatus {
+        status: AuthStatus,
+    },
+    AuthPrompt {
+        prompt: AuthPrompt,
+    },
+    AuthError {
+        message: String,
+    },
     AuthCompleted,
     Logout,
+    /// The channel's persisted status changed.
+    StatusChanged {
+        status: crate::channel::ChannelStatus,
+        last_error: Option<String>,
+    },
 }
 
 /// Where a connected provider delivers its events (the channel's runtime).

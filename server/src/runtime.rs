@@ -43,7 +43,6 @@ pub struct RuntimeEvent {
 }
 
 struct Handle {
-    events: broadcast::Sender<RuntimeEvent>,
     task: JoinHandle<()>,
 }
 
@@ -53,6 +52,8 @@ pub struct Runtimes {
     providers: Providers,
     config: RuntimeConfig,
     running: Mutex<HashMap<ChannelId, Handle>>,
+    /// One stream per channel, running or not (auth events flow before the runtime starts).
+    streams: Mutex<HashMap<ChannelId, broadcast::Sender<RuntimeEvent>>>,
 }
 
 /// Feeds a provider's events into the runtime: to subscribers, and to the supervisor, which
@@ -73,7 +74,32 @@ impl EventSink for Sink {
 
 impl Runtimes {
     pub fn new(store: Arc<dyn Store>, providers: Providers, config: RuntimeConfig) -> Self {
-        Self { store, providers, config, running: Mutex::new(HashMap::new()) }
+        Self {
+            store,
+            providers,
+            config,
+            running: Mutex::new(HashMap::new()),
+            streams: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn stream(&self, id: ChannelId) -> broadcast::Sender<RuntimeEvent> {
+        self.streams
+            .lock()
+            .expect("runtime streams lock")
+            .entry(id)
+            .or_insert_with(|| broadcast::channel(self.config.stream_capacity).0)
+            .clone()
+    }
+
+    /// Publishes an event on the channel's stream (auth progress, status changes).
+    pub fn publish(&self, id: ChannelId, event: ChannelEvent) {
+        let _ = self.stream(id).send(RuntimeEvent { channel_id: id, event });
+    }
+
+    /// Forgets the channel's stream (the channel was deleted).
+    pub fn forget(&self, id: ChannelId) {
+        self.streams.lock().expect("runtime streams lock").remove(&id);
     }
 
     /// Starts (or restarts) the channel's runtime with these credentials.
@@ -82,14 +108,11 @@ impl Runtimes {
             tracing::warn!(channel_id = %channel.id, "no provider for this channel; not started");
             return;
         };
+        let events = self.stream(channel.id);
         let mut running = self.running.lock().expect("runtime registry lock");
-        let events = match running.remove(&channel.id) {
-            Some(old) => {
-                old.task.abort();
-                old.events
-            }
-            None => broadcast::channel(self.config.stream_capacity).0,
-        };
+        if let Some(old) = running.remove(&channel.id) {
+            old.task.abort();
+        }
         let supervisor = Supervisor {
             store: self.store.clone(),
             provider,
@@ -100,7 +123,7 @@ impl Runtimes {
         };
         let id = supervisor.channel.id;
         let task = tokio::spawn(supervisor.run());
-        running.insert(id, Handle { events, task });
+        running.insert(id, Handle { task });
     }
 
     /// Stops the channel's runtime (logout, delete). Does nothing if it is not running.
@@ -111,16 +134,13 @@ impl Runtimes {
             if let Some(provider) = self.providers.get(channel.provider) {
                 provider.disconnect(channel).await;
             }
-            let _ = handle.events.send(RuntimeEvent {
-                channel_id: channel.id,
-                event: ChannelEvent::Disconnected { reason: "stopped".into() },
-            });
+            self.publish(channel.id, ChannelEvent::Disconnected { reason: "stopped".into() });
         }
     }
 
-    /// The channel's event stream; `None` if it is not running.
-    pub fn subscribe(&self, id: ChannelId) -> Option<broadcast::Receiver<RuntimeEvent>> {
-        self.running.lock().expect("runtime registry lock").get(&id).map(|h| h.events.subscribe())
+    /// The channel's event stream (whether or not its runtime is running).
+    pub fn subscribe(&self, id: ChannelId) -> broadcast::Receiver<RuntimeEvent> {
+        self.stream(id).subscribe()
     }
 
     pub fn is_running(&self, id: ChannelId) -> bool {

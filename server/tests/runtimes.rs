@@ -14,6 +14,7 @@ use switchboard_server::http::AppState;
 use switchboard_server::runtime::RuntimeEvent;
 
 app_test!(
+    auth_progress_and_status_changes_flow_on_the_channel_stream,
     mock_contacts_answer_and_receipts_follow,
     mock_faults_are_injected_from_config,
     three_runtimes_keep_their_events_apart,
@@ -104,7 +105,7 @@ async fn three_runtimes_keep_their_events_apart(app: AppState, _raw: Raw) {
         connected_channel(&app, &alice, "Six", json!({"contacts": 6, "qr_ttl_secs": 30})).await,
     ];
     let runtimes = app.channels.runtimes();
-    let mut streams: Vec<_> = ids.iter().map(|id| runtimes.subscribe(*id).expect("running")).collect();
+    let mut streams: Vec<_> = ids.iter().map(|id| runtimes.subscribe(*id)).collect();
     // All three networks drop at once; each runtime reconnects on its own.
     for id in ids {
         app.mock.sever(id);
@@ -143,7 +144,7 @@ async fn crashed_runtimes_restart_with_backoff_showing_failed(app: AppState, _ra
     assert_eq!(status(&app, id).await.1, None, "the error clears once connected");
 
     // A dropped connection: failed meanwhile, then connected again.
-    let mut rx = app.channels.runtimes().subscribe(id).unwrap();
+    let mut rx = app.channels.runtimes().subscribe(id);
     app.mock.sever(id);
     let events = until_contacts(&mut rx).await;
     let kinds: Vec<_> = events.iter().map(|e| std::mem::discriminant(&e.event)).collect();
@@ -230,7 +231,7 @@ async fn mock_contacts_answer_and_receipts_follow(app: AppState, _raw: Raw) {
     let config = json!({"delivered_after_ms": 20, "read_after_ms": 40, "reply_after_ms": 60, "reply_text": "echo: {text}"});
     let id = connected_channel(&app, &alice, "Chatty", config).await;
     let channel = channel_of(&app, id).await;
-    let mut rx = app.channels.runtimes().subscribe(id).unwrap();
+    let mut rx = app.channels.runtimes().subscribe(id);
 
     let sent = app.mock.send(&channel, outbound("k-1", "+15550000001", "hello")).await.unwrap();
     let mut got = Vec::new();
@@ -298,4 +299,94 @@ async fn mock_faults_are_injected_from_config(app: AppState, _raw: Raw) {
 
     let body = json!({"provider": "mock", "name": "Bad", "config": {"failure_rate": 1.5}});
     assert_eq!(send(&app, authed("POST", "/api/v1/channels", &alice, Some(body))).await.status(), 422);
+}
+
+async fn auth_progress_and_status_changes_flow_on_the_channel_stream(app: AppState, _raw: Raw) {
+    use switchboard::provider::AuthStatus;
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let created = body_json(
+        send(
+            &app,
+            authed("POST", "/api/v1/channels", &alice, Some(json!({"provider": "mock", "name": "S"}))),
+        )
+        .await,
+    )
+    .await;
+    let id: ChannelId = created["id"].as_str().unwrap().parse().unwrap();
+    let mut rx = app.channels.runtimes().subscribe(id);
+    let other = body_json(
+        send(
+            &app,
+            authed("POST", "/api/v1/channels", &alice, Some(json!({"provider": "mock", "name": "T"}))),
+        )
+        .await,
+    )
+    .await;
+    let other: ChannelId = other["id"].as_str().unwrap().parse().unwrap();
+
+    let uri = format!("/api/v1/channels/{id}/auth");
+    send(&app, authed("POST", &format!("{uri}/start"), &alice, Some(json!({"method": "otp"})))).await;
+    send(
+        &app,
+        authed(
+            "POST",
+            &format!("/api/v1/channels/{other}/auth/start"),
+            &alice,
+            Some(json!({"method": "qr"})),
+        ),
+    )
+    .await;
+    send(
+        &app,
+        authed("POST", &format!("{uri}/submit"), &alice, Some(json!({"kind": "otp", "value": "wrong"}))),
+    )
+    .await;
+    let code = body_json(send(&app, authed("GET", &uri, &alice, None)).await).await["prompt"]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&app, authed("POST", &format!("{uri}/submit"), &alice, Some(json!({"kind": "otp", "value": code}))))
+        .await;
+
+    let mut got = Vec::new();
+    while !got.contains(&ChannelEvent::Connected) {
+        let e =
+            tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("events arrive").unwrap();
+        assert_eq!(e.channel_id, id, "another channel's auth leaked into this stream");
+        got.push(e.event);
+    }
+    let pos = |wanted: &dyn Fn(&ChannelEvent) -> bool| {
+        got.iter().position(|e| wanted(e)).unwrap_or_else(|| panic!("missing in {got:?}"))
+    };
+    let prompt = pos(&|e| matches!(e, ChannelEvent::AuthPrompt { .. }));
+    let pending = pos(&|e| *e == ChannelEvent::AuthStatus { status: AuthStatus::Pending });
+    let refused = pos(&|e| matches!(e, ChannelEvent::AuthError { .. }));
+    let completed = pos(&|e| *e == ChannelEvent::AuthCompleted);
+    let connected_status =
+        pos(&|e| matches!(e, ChannelEvent::StatusChanged { status: ChannelStatus::Connected, .. }));
+    assert!(
+        prompt < pending && pending < refused && refused < completed && completed < connected_status,
+        "{got:?}"
+    );
+    assert_eq!(
+        got.iter().filter(|e| matches!(e, ChannelEvent::AuthPrompt { .. })).count(),
+        1,
+        "the prompt is announced once: {got:?}"
+    );
+
+    send(&app, authed("POST", &format!("/api/v1/channels/{id}/logout"), &alice, None)).await;
+    let mut tail = Vec::new();
+    while !tail
+        .iter()
+        .any(|e| matches!(e, ChannelEvent::StatusChanged { status: ChannelStatus::Disconnected, .. }))
+    {
+        tail.push(
+            tokio::time::timeout(Duration::from_secs(5), rx.recv())
+                .await
+                .expect("events arrive")
+                .unwrap()
+                .event,
+        );
+    }
+    assert!(tail.contains(&ChannelEvent::Logout), "{tail:?}");
 }

@@ -8,7 +8,7 @@ use switchboard::{Channel, ChannelId, ChannelStatus, MemberRole, ProviderKind, S
 
 use serde::Serialize;
 use switchboard::provider::{
-    AuthMethod, AuthProgress, AuthPrompt, AuthStatus, AuthSubmission, Provider, ProviderError,
+    AuthMethod, AuthProgress, AuthPrompt, AuthStatus, AuthSubmission, ChannelEvent, Provider, ProviderError,
 };
 
 use super::ServiceError;
@@ -52,6 +52,8 @@ pub struct ChannelService {
     sealer: Sealer,
     providers: Providers,
     runtimes: Arc<Runtimes>,
+    /// The prompt last announced per channel, so a renewed QR is announced once.
+    last_prompt: std::sync::Mutex<std::collections::HashMap<ChannelId, AuthPrompt>>,
 }
 
 impl ChannelService {
@@ -62,7 +64,13 @@ impl ChannelService {
         runtime: RuntimeConfig,
     ) -> Self {
         let runtimes = Arc::new(Runtimes::new(store.clone(), providers.clone(), runtime));
-        Self { store, sealer: Sealer::new(secret, "channel-credentials"), providers, runtimes }
+        Self {
+            store,
+            sealer: Sealer::new(secret, "channel-credentials"),
+            providers,
+            runtimes,
+            last_prompt: Default::default(),
+        }
     }
 
     /// The running channels.
@@ -158,6 +166,8 @@ impl ChannelService {
         }
         if self.store.delete_channel(actor.workspace_id, id).await? {
             tracing::info!(channel_id = %id, "channel deleted");
+            self.runtimes.forget(id);
+            self.last_prompt.lock().expect("prompt lock").remove(&id);
             Ok(())
         } else {
             Err(ServiceError::NotFound("channel"))
@@ -219,7 +229,12 @@ impl ChannelService {
             )
             .into());
         }
-        let prompt = provider.start_auth(&channel, method, phone.as_deref()).await.map_err(provider_error)?;
+        let prompt = match provider.start_auth(&channel, method, phone.as_deref()).await {
+            Ok(prompt) => prompt,
+            Err(e) => return Err(self.auth_error(channel.id, e)),
+        };
+        self.announce_prompt(channel.id, &prompt);
+        self.runtimes.publish(channel.id, ChannelEvent::AuthStatus { status: AuthStatus::Pending });
         let channel = self.set_status(&channel, ChannelStatus::PendingAuth, None).await?;
         Ok(AuthState { status: AuthStatus::Pending, prompt: Some(prompt), error: None, channel })
     }
@@ -233,7 +248,10 @@ impl ChannelService {
     ) -> Result<AuthState, ServiceError> {
         let channel = self.get(actor, id).await?;
         let provider = self.provider(channel.provider)?;
-        let progress = provider.submit_auth(&channel, submission).await.map_err(provider_error)?;
+        let progress = match provider.submit_auth(&channel, submission).await {
+            Ok(progress) => progress,
+            Err(e) => return Err(self.auth_error(channel.id, e)),
+        };
         self.settle(channel, progress).await
     }
 
@@ -269,6 +287,7 @@ impl ChannelService {
             .set_channel_credentials(channel.workspace_id, channel.id, None, switchboard::time::now())
             .await?;
         tracing::info!(channel_id = %channel.id, "channel logged out");
+        self.runtimes.publish(channel.id, ChannelEvent::Logout);
         self.set_status(&channel, ChannelStatus::Disconnected, None).await
     }
 
@@ -288,22 +307,32 @@ impl ChannelService {
                 } else {
                     self.set_credentials(channel.workspace_id, channel.id, &credentials).await?;
                     tracing::info!(channel_id = %channel.id, "channel signed in");
+                    self.last_prompt.lock().expect("prompt lock").remove(&channel.id);
+                    self.runtimes.publish(channel.id, ChannelEvent::AuthCompleted);
+                    self.runtimes
+                        .publish(channel.id, ChannelEvent::AuthStatus { status: AuthStatus::Authenticated });
                     let channel = self.set_status(&channel, ChannelStatus::Connected, None).await?;
                     self.runtimes.start(channel.clone(), credentials);
                     (channel, None, None)
                 }
             }
-            AuthProgress::Pending(prompt) => (channel, Some(prompt), None),
+            AuthProgress::Pending(prompt) => {
+                self.announce_prompt(channel.id, &prompt);
+                (channel, Some(prompt), None)
+            }
             AuthProgress::Idle => (channel, None, None),
             AuthProgress::Expired => {
                 let message = "The sign-in expired before it was confirmed. Start again.".to_owned();
+                self.runtimes.publish(channel.id, ChannelEvent::AuthStatus { status: AuthStatus::Expired });
+                self.runtimes.publish(channel.id, ChannelEvent::AuthError { message: message.clone() });
                 (self.set_status(&channel, ChannelStatus::Disconnected, None).await?, None, Some(message))
             }
-            AuthProgress::Failed(message) => (
-                self.set_status(&channel, ChannelStatus::Failed, Some(message.clone())).await?,
-                None,
-                Some(message),
-            ),
+            AuthProgress::Failed(message) => {
+                self.runtimes.publish(channel.id, ChannelEvent::AuthStatus { status: AuthStatus::Failed });
+                self.runtimes.publish(channel.id, ChannelEvent::AuthError { message: message.clone() });
+                let channel = self.set_status(&channel, ChannelStatus::Failed, Some(message.clone())).await?;
+                (channel, None, Some(message))
+            }
         };
         Ok(AuthState { status, prompt, error, channel })
     }
@@ -322,7 +351,26 @@ impl ChannelService {
             .set_channel_status(channel.workspace_id, channel.id, status, error, switchboard::time::now())
             .await?;
         tracing::info!(channel_id = %channel.id, from = channel.status.as_str(), to = status.as_str(), "channel status");
+        self.runtimes.publish(
+            channel.id,
+            ChannelEvent::StatusChanged { status: updated.status, last_error: updated.last_error.clone() },
+        );
         Ok(updated)
+    }
+
+    /// Publishes a prompt on the channel's stream when it is new (first shown, or renewed).
+    fn announce_prompt(&self, id: ChannelId, prompt: &AuthPrompt) {
+        let mut last = self.last_prompt.lock().expect("prompt lock");
+        if last.get(&id) != Some(prompt) {
+            last.insert(id, prompt.clone());
+            self.runtimes.publish(id, ChannelEvent::AuthPrompt { prompt: prompt.clone() });
+        }
+    }
+
+    /// Publishes a provider's refusal on the stream and maps it for the caller.
+    fn auth_error(&self, id: ChannelId, err: ProviderError) -> ServiceError {
+        self.runtimes.publish(id, ChannelEvent::AuthError { message: err.to_string() });
+        provider_error(err)
     }
 }
 
