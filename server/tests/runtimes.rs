@@ -356,7 +356,7 @@ async fn auth_progress_and_status_changes_flow_on_the_channel_stream(app: AppSta
         got.push(e.event);
     }
     let pos = |wanted: &dyn Fn(&ChannelEvent) -> bool| {
-        got.iter().position(|e| wanted(e)).unwrap_or_else(|| panic!("missing in {got:?}"))
+        got.iter().position(wanted).unwrap_or_else(|| panic!("missing in {got:?}"))
     };
     let prompt = pos(&|e| matches!(e, ChannelEvent::AuthPrompt { .. }));
     let pending = pos(&|e| *e == ChannelEvent::AuthStatus { status: AuthStatus::Pending });
