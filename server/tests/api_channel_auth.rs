@@ -43,6 +43,11 @@ async fn call(
     (status, body_json(response).await)
 }
 
+/// Starts the channel's sign-in with `body` (`{"method": …}`); returns status and answer.
+async fn start(app: &AppState, token: &str, id: &str, body: Value) -> (StatusCode, Value) {
+    call(app, token, "POST", &format!("/api/v1/channels/{id}/auth/start"), Some(body)).await
+}
+
 async fn channel_status(app: &AppState, token: &str, id: &str) -> String {
     call(app, token, "GET", &format!("/api/v1/channels/{id}"), None).await.1["status"]
         .as_str()
@@ -68,14 +73,7 @@ async fn type_code_on_phone(app: &AppState, code: &str) -> (StatusCode, String) 
 
 async fn connect_by_token_then_log_out(app: AppState, raw: Raw) {
     let (alice, id) = setup(&app, json!({})).await;
-    let (status, started) = call(
-        &app,
-        &alice,
-        "POST",
-        &format!("/api/v1/channels/{id}/auth/start"),
-        Some(json!({"method": "token"})),
-    )
-    .await;
+    let (status, started) = start(&app, &alice, &id, json!({"method": "token"})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(started["status"], "pending");
     assert_eq!(started["prompt"]["kind"], "token");
@@ -124,14 +122,7 @@ async fn connect_by_token_then_log_out(app: AppState, raw: Raw) {
 
 async fn connect_by_qr_opened_on_the_phone(app: AppState, _raw: Raw) {
     let (alice, id) = setup(&app, json!({})).await;
-    let (_, started) = call(
-        &app,
-        &alice,
-        "POST",
-        &format!("/api/v1/channels/{id}/auth/start"),
-        Some(json!({"method": "qr"})),
-    )
-    .await;
+    let (_, started) = start(&app, &alice, &id, json!({"method": "qr"})).await;
     assert_eq!(started["prompt"]["kind"], "qr");
     let link = started["prompt"]["value"].as_str().unwrap().to_owned();
     assert!(link.starts_with(&format!("{PUBLIC_URL}/mock/pair/")), "{link}");
@@ -152,14 +143,7 @@ async fn connect_by_qr_opened_on_the_phone(app: AppState, _raw: Raw) {
 
 async fn expired_qr_is_renewed(app: AppState, _raw: Raw) {
     let (alice, id) = setup(&app, json!({"qr_ttl_secs": 1})).await;
-    let (_, started) = call(
-        &app,
-        &alice,
-        "POST",
-        &format!("/api/v1/channels/{id}/auth/start"),
-        Some(json!({"method": "qr"})),
-    )
-    .await;
+    let (_, started) = start(&app, &alice, &id, json!({"method": "qr"})).await;
     let first = started["prompt"]["value"].as_str().unwrap().to_owned();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (_, renewed) = call(&app, &alice, "GET", &format!("/api/v1/channels/{id}/auth"), None).await;
@@ -195,14 +179,7 @@ async fn connect_by_pairing_code_typed_on_the_phone(app: AppState, _raw: Raw) {
 
 async fn connect_by_otp_submitted_or_confirmed_after_a_delay(app: AppState, _raw: Raw) {
     let (alice, id) = setup(&app, json!({})).await;
-    let (_, started) = call(
-        &app,
-        &alice,
-        "POST",
-        &format!("/api/v1/channels/{id}/auth/start"),
-        Some(json!({"method": "otp"})),
-    )
-    .await;
+    let (_, started) = start(&app, &alice, &id, json!({"method": "otp"})).await;
     let code = started["prompt"]["code"].as_str().unwrap().to_owned();
     let submit = format!("/api/v1/channels/{id}/auth/submit");
     let (status, _) =
@@ -239,14 +216,7 @@ async fn connect_by_otp_submitted_or_confirmed_after_a_delay(app: AppState, _raw
 
 async fn expired_codes_disconnect_and_say_so(app: AppState, _raw: Raw) {
     let (alice, id) = setup(&app, json!({"code_ttl_secs": 1})).await;
-    let (_, started) = call(
-        &app,
-        &alice,
-        "POST",
-        &format!("/api/v1/channels/{id}/auth/start"),
-        Some(json!({"method": "otp"})),
-    )
-    .await;
+    let (_, started) = start(&app, &alice, &id, json!({"method": "otp"})).await;
     let code = started["prompt"]["code"].as_str().unwrap().to_owned();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (status, expired) = call(

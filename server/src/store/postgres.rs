@@ -4,7 +4,8 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use switchboard::store::{Backend, StoreError};
 
-use super::{StoreOptions, migrate_err, sql::impl_store};
+use super::sql::{channel_columns, impl_store};
+use super::{StoreOptions, migrate_err};
 
 /// The PostgreSQL implementation of [`switchboard::Store`].
 #[derive(Clone, Debug)]

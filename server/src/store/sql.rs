@@ -3,6 +3,14 @@
 //! the repository impls onto a store type holding `pool` (a `sqlx::Pool` of that backend).
 //! Backend-specific statements (locking, pragmas) live in `sqlite.rs` / `postgres.rs`.
 
+/// The columns of a channel row, in `rows::ChannelRow`'s order (a macro so `concat!` can splice
+/// it into static SQL).
+macro_rules! channel_columns {
+    () => {
+        "channel_id, workspace_id, provider, name, status, config, last_error, created_at, updated_at"
+    };
+}
+
 macro_rules! impl_store {
     ($store:ty) => {
         #[async_trait::async_trait]
@@ -303,8 +311,8 @@ macro_rules! impl_store {
                 id: switchboard::ChannelId,
             ) -> Result<Option<switchboard::Channel>, switchboard::StoreError> {
                 let row: Option<$crate::store::rows::ChannelRow> = sqlx::query_as(
-                    "select channel_id, workspace_id, provider, name, status, config, last_error, created_at, updated_at
-                     from channel where workspace_id = $1 and channel_id = $2",
+                    concat!("select ", channel_columns!(), "
+                     from channel where workspace_id = $1 and channel_id = $2"),
                 )
                 .bind(workspace_id.as_uuid())
                 .bind(id.as_uuid())
@@ -319,8 +327,8 @@ macro_rules! impl_store {
                 workspace_id: switchboard::WorkspaceId,
             ) -> Result<Vec<switchboard::Channel>, switchboard::StoreError> {
                 let rows: Vec<$crate::store::rows::ChannelRow> = sqlx::query_as(
-                    "select channel_id, workspace_id, provider, name, status, config, last_error, created_at, updated_at
-                     from channel where workspace_id = $1 order by channel_id",
+                    concat!("select ", channel_columns!(), "
+                     from channel where workspace_id = $1 order by channel_id"),
                 )
                 .bind(workspace_id.as_uuid())
                 .fetch_all(&self.pool)
@@ -338,9 +346,9 @@ macro_rules! impl_store {
                 at: chrono::DateTime<chrono::Utc>,
             ) -> Result<switchboard::Channel, switchboard::StoreError> {
                 let row: Option<$crate::store::rows::ChannelRow> = sqlx::query_as(
-                    "update channel set name = coalesce($3, name), config = coalesce($4, config), updated_at = $5
+                    concat!("update channel set name = coalesce($3, name), config = coalesce($4, config), updated_at = $5
                      where workspace_id = $1 and channel_id = $2
-                     returning channel_id, workspace_id, provider, name, status, config, last_error, created_at, updated_at",
+                     returning ", channel_columns!()),
                 )
                 .bind(workspace_id.as_uuid())
                 .bind(id.as_uuid())
@@ -376,9 +384,9 @@ macro_rules! impl_store {
                 at: chrono::DateTime<chrono::Utc>,
             ) -> Result<switchboard::Channel, switchboard::StoreError> {
                 let row: Option<$crate::store::rows::ChannelRow> = sqlx::query_as(
-                    "update channel set status = $3, last_error = $4, updated_at = $5
+                    concat!("update channel set status = $3, last_error = $4, updated_at = $5
                      where workspace_id = $1 and channel_id = $2
-                     returning channel_id, workspace_id, provider, name, status, config, last_error, created_at, updated_at",
+                     returning ", channel_columns!()),
                 )
                 .bind(workspace_id.as_uuid())
                 .bind(id.as_uuid())
@@ -433,8 +441,8 @@ macro_rules! impl_store {
                 let mut out = Vec::new();
                 for status in statuses {
                     let rows: Vec<$crate::store::rows::ChannelRow> = sqlx::query_as(
-                        "select channel_id, workspace_id, provider, name, status, config, last_error, created_at, updated_at
-                         from channel where status = $1",
+                        concat!("select ", channel_columns!(), "
+                         from channel where status = $1"),
                     )
                     .bind(status.as_str())
                     .fetch_all(&self.pool)
@@ -473,4 +481,5 @@ macro_rules! impl_store {
     };
 }
 
+pub(crate) use channel_columns;
 pub(crate) use impl_store;

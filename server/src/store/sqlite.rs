@@ -7,7 +7,8 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use switchboard::store::{Backend, StoreError};
 
-use super::{StoreOptions, migrate_err, parse_sqlite_options, sql::impl_store};
+use super::sql::{channel_columns, impl_store};
+use super::{StoreOptions, migrate_err, parse_sqlite_options};
 
 /// The SQLite implementation of [`switchboard::Store`].
 #[derive(Clone, Debug)]
