@@ -68,14 +68,7 @@ async fn admins_create_list_read_update_and_delete_channels(app: AppState, _raw:
 
 async fn agents_get_403_and_strangers_401(app: AppState, _raw: Raw) {
     let alice = login(&app, "alice@example.com", "demo-password").await;
-    let created = body_json(
-        send(
-            &app,
-            authed("POST", "/api/v1/channels", &alice, Some(json!({"provider": "mock", "name": "M"}))),
-        )
-        .await,
-    )
-    .await;
+    let created = create_channel(&app, &alice, json!({"provider": "mock", "name": "M"})).await;
     let id = created["id"].as_str().unwrap();
     let bob = login(&app, "bob@example.com", "demo-password").await;
     let calls = [
@@ -196,14 +189,7 @@ async fn bad_channel_requests_get_4xx(app: AppState, _raw: Raw) {
 
 async fn credentials_are_sealed_at_rest_and_never_returned(app: AppState, raw: Raw) {
     let alice = login(&app, "alice@example.com", "demo-password").await;
-    let created = body_json(
-        send(
-            &app,
-            authed("POST", "/api/v1/channels", &alice, Some(json!({"provider": "mock", "name": "M"}))),
-        )
-        .await,
-    )
-    .await;
+    let created = create_channel(&app, &alice, json!({"provider": "mock", "name": "M"})).await;
     let id: ChannelId = created["id"].as_str().unwrap().parse().unwrap();
     let workspace = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
     let secret = "mock_tok_SUPERSECRET_4242";

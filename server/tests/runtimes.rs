@@ -159,14 +159,7 @@ async fn runtimes_start_at_boot_and_stop_on_logout_and_delete(app: AppState, _ra
     let alice = login(&app, "alice@example.com", "demo-password").await;
     let a = connected_channel(&app, &alice, "A", json!({})).await;
     let b = connected_channel(&app, &alice, "B", json!({})).await;
-    let idle = body_json(
-        send(
-            &app,
-            authed("POST", "/api/v1/channels", &alice, Some(json!({"provider": "mock", "name": "Idle"}))),
-        )
-        .await,
-    )
-    .await;
+    let idle = create_channel(&app, &alice, json!({"provider": "mock", "name": "Idle"})).await;
     let idle: ChannelId = idle["id"].as_str().unwrap().parse().unwrap();
 
     // A second server on the same database: boot starts the signed-in channels only.
@@ -304,24 +297,10 @@ async fn mock_faults_are_injected_from_config(app: AppState, _raw: Raw) {
 async fn auth_progress_and_status_changes_flow_on_the_channel_stream(app: AppState, _raw: Raw) {
     use switchboard::provider::AuthStatus;
     let alice = login(&app, "alice@example.com", "demo-password").await;
-    let created = body_json(
-        send(
-            &app,
-            authed("POST", "/api/v1/channels", &alice, Some(json!({"provider": "mock", "name": "S"}))),
-        )
-        .await,
-    )
-    .await;
+    let created = create_channel(&app, &alice, json!({"provider": "mock", "name": "S"})).await;
     let id: ChannelId = created["id"].as_str().unwrap().parse().unwrap();
     let mut rx = app.channels.runtimes().subscribe(id);
-    let other = body_json(
-        send(
-            &app,
-            authed("POST", "/api/v1/channels", &alice, Some(json!({"provider": "mock", "name": "T"}))),
-        )
-        .await,
-    )
-    .await;
+    let other = create_channel(&app, &alice, json!({"provider": "mock", "name": "T"})).await;
     let other: ChannelId = other["id"].as_str().unwrap().parse().unwrap();
 
     let uri = format!("/api/v1/channels/{id}/auth");

@@ -252,3 +252,10 @@ pub async fn login(state: &AppState, email: &str, password: &str) -> String {
     assert_eq!(response.status(), 200, "sign-in of {email} failed");
     body_json(response).await["token"].as_str().unwrap().to_owned()
 }
+
+/// Creates a channel through the API (asserting 201) and returns its JSON.
+pub async fn create_channel(app: &AppState, token: &str, body: serde_json::Value) -> serde_json::Value {
+    let response = send(app, authed("POST", "/api/v1/channels", token, Some(body))).await;
+    assert_eq!(response.status(), 201, "creating a channel");
+    body_json(response).await
+}
