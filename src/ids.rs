@@ -75,6 +75,22 @@ id_type!(
     /// A connected messaging account of a workspace.
     ChannelId
 );
+id_type!(
+    /// A party on the other side of a channel.
+    ContactId
+);
+id_type!(
+    /// A thread of messages in one channel.
+    ConversationId
+);
+id_type!(
+    /// One message; time-sortable, so history pages by id.
+    MessageId
+);
+id_type!(
+    /// One persisted event.
+    EventId
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@
 //! - [`ids`]: newtype ids (UUIDv7, time-sortable).
 //! - [`account`]: users, workspaces, members and roles, sessions.
 //! - [`channel`]: connected messaging accounts, their providers and statuses.
+//! - [`message`]: conversations, messages, the send command and the event envelope.
 //! - [`provider`]: the contract every network adapter implements.
 //! - [`validate`]: input validation shared by every entry point (REST, server fns, CLI).
 //! - [`store`]: the `Store` port, implemented for SQLite and PostgreSQL in `server/`.
@@ -16,6 +17,7 @@ pub mod account;
 pub mod auth;
 pub mod channel;
 pub mod ids;
+pub mod message;
 pub mod provider;
 pub mod store;
 pub mod time;
@@ -23,5 +25,6 @@ pub mod validate;
 
 pub use account::{Me, Member, MemberRole, Membership, Session, User, Workspace};
 pub use channel::{Channel, ChannelStatus, ProviderKind};
-pub use ids::{ChannelId, SessionId, UserId, WorkspaceId};
+pub use ids::{ChannelId, ContactId, ConversationId, EventId, MessageId, SessionId, UserId, WorkspaceId};
+pub use message::{Conversation, Event, Message, MessageStatus};
 pub use store::{Store, StoreError};

@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 
 use crate::account::{Member, MemberRole, Membership, Session, User, Workspace};
 use crate::channel::{Channel, ChannelStatus};
-use crate::ids::{ChannelId, SessionId, UserId, WorkspaceId};
+use crate::ids::{ChannelId, ConversationId, MessageId, SessionId, UserId, WorkspaceId};
+use crate::message::{Conversation, Event, Message};
+use crate::provider::{Contact, ProviderMessage};
 use crate::validate::Email;
 
 /// Why a store call failed. `Send + Sync` so it crosses tasks.
@@ -138,6 +140,80 @@ pub trait ChannelRepo: Send + Sync {
     async fn channels_with_status(&self, statuses: &[ChannelStatus]) -> Result<Vec<Channel>, StoreError>;
 }
 
+/// An inbound message to record (from a webhook or a connected runtime).
+#[derive(Clone, Debug)]
+pub struct NewInbound {
+    pub workspace_id: WorkspaceId,
+    pub channel_id: ChannelId,
+    pub contact: Contact,
+    pub message: ProviderMessage,
+    pub trace_id: Option<String>,
+}
+
+/// What recording an inbound message wrote.
+#[derive(Clone, Debug)]
+pub struct Ingested {
+    pub message: Message,
+    pub conversation: Conversation,
+    /// In the order written; publish them after commit.
+    pub events: Vec<Event>,
+}
+
+/// An outbound message to record and queue for the provider.
+#[derive(Clone, Debug)]
+pub struct NewOutbound {
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: ConversationId,
+    pub sender: UserId,
+    /// Already validated.
+    pub text: String,
+    /// The idempotency key: the same key in the same conversation returns the first message.
+    pub client_message_id: Option<String>,
+    pub trace_id: Option<String>,
+}
+
+/// What a send wrote (or found, when `created` is false).
+#[derive(Clone, Debug)]
+pub struct Sent {
+    pub message: Message,
+    pub created: bool,
+    pub events: Vec<Event>,
+}
+
+/// Conversations, messages, the event log and the outbox. Each write is one transaction:
+/// state change, events with the next offsets of their topics, outbox rows.
+#[async_trait]
+pub trait MessageRepo: Send + Sync {
+    /// Records an inbound message: upserts the contact, finds or creates the conversation,
+    /// inserts the message unique by `(channel_id, external_id)`. `None` when it was already
+    /// recorded (a replayed webhook changes nothing).
+    async fn ingest_inbound(&self, inbound: NewInbound) -> Result<Option<Ingested>, StoreError>;
+    /// Records an outbound message as `pending` with its events and its outbox row;
+    /// idempotent by `client_message_id`. `NotFound` if the conversation is not in the workspace.
+    async fn send_message(&self, outbound: NewOutbound) -> Result<Sent, StoreError>;
+    async fn conversation(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+    ) -> Result<Option<Conversation>, StoreError>;
+    /// The workspace's conversations, most recent activity first (optionally of one channel).
+    async fn conversations(
+        &self,
+        workspace_id: WorkspaceId,
+        channel_id: Option<ChannelId>,
+    ) -> Result<Vec<Conversation>, StoreError>;
+    /// Up to `limit` messages older than `before` (by id), newest first.
+    async fn messages(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// Up to `limit` events of `topic` with an offset above `after`, in order.
+    async fn events_after(&self, topic: &str, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
+}
+
 /// Which database a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -147,7 +223,7 @@ pub enum Backend {
 
 /// Everything the engine persists.
 #[async_trait]
-pub trait Store: UserRepo + WorkspaceRepo + SessionRepo + ChannelRepo + Send + Sync {
+pub trait Store: UserRepo + WorkspaceRepo + SessionRepo + ChannelRepo + MessageRepo + Send + Sync {
     fn backend(&self) -> Backend;
     /// Ok when the database answers and every migration this binary knows is applied.
     async fn readiness(&self) -> Result<(), StoreError>;

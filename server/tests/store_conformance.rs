@@ -42,6 +42,11 @@ store_test!(
     readiness_holds_after_migration,
     channels_round_trip_scoped_by_workspace,
     channel_status_and_credentials_change_in_place,
+    inbound_messages_are_recorded_once,
+    sends_are_idempotent_even_when_concurrent,
+    topic_offsets_are_gapless_under_concurrent_writes,
+    history_pages_by_id_without_gaps_or_duplicates,
+    messaging_is_scoped_by_workspace,
 );
 
 async fn user(store: &dyn Store, email: &str) -> User {
@@ -302,4 +307,176 @@ async fn channel_status_and_credentials_change_in_place(store: &dyn Store) {
     assert_eq!(store.set_channel_credentials(other.id, c.id, None, now()).await, Err(StoreError::NotFound));
     store.set_channel_credentials(acme.id, c.id, None, now()).await.unwrap();
     assert_eq!(store.channel_credentials(acme.id, c.id).await.unwrap(), None);
+}
+
+fn inbound(
+    workspace_id: WorkspaceId,
+    channel_id: ChannelId,
+    contact: &str,
+    external_id: &str,
+    text: &str,
+) -> switchboard::store::NewInbound {
+    use switchboard::provider::{Contact, Direction, ProviderMessage};
+    switchboard::store::NewInbound {
+        workspace_id,
+        channel_id,
+        contact: Contact { external_id: contact.into(), name: format!("Contact {contact}") },
+        message: ProviderMessage {
+            external_id: external_id.into(),
+            contact_id: contact.into(),
+            direction: Direction::Inbound,
+            text: text.into(),
+            sent_at: now(),
+        },
+        trace_id: Some("trace-1".into()),
+    }
+}
+
+fn outbound(
+    ws: WorkspaceId,
+    conversation_id: switchboard::ConversationId,
+    sender: UserId,
+    text: &str,
+    key: Option<&str>,
+) -> switchboard::store::NewOutbound {
+    switchboard::store::NewOutbound {
+        workspace_id: ws,
+        conversation_id,
+        sender,
+        text: text.into(),
+        client_message_id: key.map(str::to_owned),
+        trace_id: None,
+    }
+}
+
+/// A workspace with a channel, a user and a conversation opened by an inbound message.
+async fn messaging_fixture(
+    store: &dyn Store,
+    name: &str,
+) -> (WorkspaceId, ChannelId, UserId, switchboard::ConversationId) {
+    let ws = workspace(store, name).await;
+    let ch = store.create_channel(new_channel(ws.id, "Mock")).await.unwrap();
+    let u = user(store, &format!("agent@{}.example", name.to_lowercase())).await;
+    let first =
+        store.ingest_inbound(inbound(ws.id, ch.id, "+1555", "ext-0", "hello")).await.unwrap().unwrap();
+    (ws.id, ch.id, u.id, first.conversation.id)
+}
+
+async fn inbound_messages_are_recorded_once(store: &dyn Store) {
+    let ws = workspace(store, "Acme").await;
+    let ch = store.create_channel(new_channel(ws.id, "Mock")).await.unwrap();
+    let first =
+        store.ingest_inbound(inbound(ws.id, ch.id, "+1555", "ext-1", "hi")).await.unwrap().expect("recorded");
+    assert_eq!(first.message.text, "hi");
+    assert_eq!(first.message.status, switchboard::MessageStatus::Delivered);
+    let kinds: Vec<_> =
+        first.events.iter().map(|e| (e.kind.as_str(), e.topic.starts_with("inbox:"))).collect();
+    assert_eq!(
+        kinds,
+        [("conversation.created", true), ("message.created", false), ("conversation.updated", true)]
+    );
+    assert!(first.events.iter().all(|e| e.trace_id.as_deref() == Some("trace-1") && e.schema_version == 1));
+
+    assert!(
+        store.ingest_inbound(inbound(ws.id, ch.id, "+1555", "ext-1", "hi")).await.unwrap().is_none(),
+        "a replay changes nothing"
+    );
+    let second =
+        store.ingest_inbound(inbound(ws.id, ch.id, "+1555", "ext-2", "again")).await.unwrap().unwrap();
+    assert_eq!(second.conversation.id, first.conversation.id, "the same contact's chat is one conversation");
+    assert_eq!(second.events.len(), 2, "no second conversation.created");
+    let messages = store.messages(ws.id, first.conversation.id, None, 50).await.unwrap();
+    assert_eq!(messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["again", "hi"]);
+    let convs = store.conversations(ws.id, Some(ch.id)).await.unwrap();
+    assert_eq!(convs.len(), 1);
+    assert_eq!(convs[0].last_message_preview.as_deref(), Some("again"));
+    assert_eq!(convs[0].title, "Contact +1555");
+}
+
+async fn sends_are_idempotent_even_when_concurrent(store: &dyn Store) {
+    let (ws, _, agent, conv) = messaging_fixture(store, "Acme").await;
+    let first = store.send_message(outbound(ws, conv, agent, "hello", Some("k-1"))).await.unwrap();
+    assert!(first.created);
+    assert_eq!(
+        (first.message.status, first.message.direction),
+        (switchboard::MessageStatus::Pending, switchboard::provider::Direction::Outbound)
+    );
+    let again = store.send_message(outbound(ws, conv, agent, "hello", Some("k-1"))).await.unwrap();
+    assert!(!again.created && again.events.is_empty());
+    assert_eq!(again.message, first.message);
+
+    let send = || store.send_message(outbound(ws, conv, agent, "race", Some("k-race")));
+    let results = tokio::join!(send(), send(), send(), send(), send(), send(), send(), send());
+    let all = [results.0, results.1, results.2, results.3, results.4, results.5, results.6, results.7];
+    let all: Vec<_> = all.into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(all.iter().filter(|s| s.created).count(), 1, "exactly one request creates the message");
+    assert!(
+        all.iter().all(|s| s.message.id == all[0].message.id),
+        "every request answers with the same message"
+    );
+    let texts: Vec<_> =
+        store.messages(ws, conv, None, 50).await.unwrap().into_iter().filter(|m| m.text == "race").collect();
+    assert_eq!(texts.len(), 1);
+}
+
+async fn topic_offsets_are_gapless_under_concurrent_writes(store: &dyn Store) {
+    let (ws, _, agent, conv) = messaging_fixture(store, "Acme").await;
+    let keys: Vec<String> = (0..8).map(|n| format!("g-{n}")).collect();
+    let send = |k: &str| store.send_message(outbound(ws, conv, agent, "x", Some(k)));
+    let r = tokio::join!(
+        send(&keys[0]),
+        send(&keys[1]),
+        send(&keys[2]),
+        send(&keys[3]),
+        send(&keys[4]),
+        send(&keys[5]),
+        send(&keys[6]),
+        send(&keys[7])
+    );
+    for res in [r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7] {
+        res.unwrap();
+    }
+    let topic = switchboard::message::conversation_topic(conv);
+    let events = store.events_after(&topic, 0, 100).await.unwrap();
+    let offsets: Vec<i64> = events.iter().map(|e| e.offset).collect();
+    assert_eq!(offsets, (1..=9).collect::<Vec<_>>(), "one inbound + eight sends, gapless and ordered");
+    let tail = store.events_after(&topic, 7, 100).await.unwrap();
+    assert_eq!(tail.iter().map(|e| e.offset).collect::<Vec<_>>(), [8, 9], "reading after an offset");
+    let inbox = store.events_after(&switchboard::message::inbox_topic(ws), 0, 100).await.unwrap();
+    assert_eq!(inbox.iter().map(|e| e.offset).collect::<Vec<_>>(), (1..=10).collect::<Vec<_>>());
+}
+
+async fn history_pages_by_id_without_gaps_or_duplicates(store: &dyn Store) {
+    let (ws, _, agent, conv) = messaging_fixture(store, "Acme").await;
+    for n in 0..24 {
+        store.send_message(outbound(ws, conv, agent, &format!("m{n}"), None)).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.messages(ws, conv, before, 10).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.windows(2).all(|w| w[0].id > w[1].id), "newest first within a page");
+        before = Some(page.last().unwrap().id);
+        seen.extend(page);
+    }
+    assert_eq!(seen.len(), 25, "24 sends + the inbound, each once");
+    let mut ids: Vec<_> = seen.iter().map(|m| m.id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 25);
+}
+
+async fn messaging_is_scoped_by_workspace(store: &dyn Store) {
+    let (ws, _, agent, conv) = messaging_fixture(store, "Acme").await;
+    let (other, _, _, _) = messaging_fixture(store, "Globex").await;
+    assert_eq!(
+        store.send_message(outbound(other, conv, agent, "x", None)).await.unwrap_err(),
+        StoreError::NotFound
+    );
+    assert_eq!(store.conversation(other, conv).await.unwrap(), None);
+    assert!(store.messages(other, conv, None, 10).await.unwrap().is_empty());
+    assert_eq!(store.conversations(ws, None).await.unwrap().len(), 1);
+    assert_eq!(store.conversations(other, None).await.unwrap().len(), 1);
 }

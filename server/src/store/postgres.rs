@@ -4,6 +4,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use switchboard::store::{Backend, StoreError};
 
+use super::messages::{conversation_columns, impl_messages, message_columns};
 use super::sql::{channel_columns, impl_store};
 use super::{StoreOptions, migrate_err};
 
@@ -31,6 +32,11 @@ impl PgStore {
         Ok(Self { pool })
     }
 
+    /// A write transaction (row locks serialize writers to the same topic).
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        self.pool.begin().await.map_err(super::map_err)
+    }
+
     /// Applies pending migrations (sqlx takes an advisory lock, so concurrent nodes are safe).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await.map_err(migrate_err)
@@ -45,3 +51,4 @@ impl PgStore {
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
 impl_store!(PgStore);
+impl_messages!(PgStore, sqlx::Postgres);

@@ -131,3 +131,101 @@ impl TryFrom<ChannelRow> for switchboard::Channel {
         })
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub struct ConversationRow {
+    pub conversation_id: Uuid,
+    pub workspace_id: Uuid,
+    pub channel_id: Uuid,
+    pub contact_id: Option<Uuid>,
+    pub external_chat_id: String,
+    pub title: String,
+    pub last_message_at: Option<DateTime<Utc>>,
+    pub last_message_preview: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ConversationRow> for switchboard::Conversation {
+    fn from(r: ConversationRow) -> Self {
+        switchboard::Conversation {
+            id: r.conversation_id.into(),
+            workspace_id: r.workspace_id.into(),
+            channel_id: r.channel_id.into(),
+            contact_id: r.contact_id.map(Into::into),
+            external_chat_id: r.external_chat_id,
+            title: r.title,
+            last_message_at: r.last_message_at,
+            last_message_preview: r.last_message_preview,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct MessageRow {
+    pub message_id: Uuid,
+    pub workspace_id: Uuid,
+    pub conversation_id: Uuid,
+    pub channel_id: Uuid,
+    pub direction: String,
+    pub status: String,
+    pub text: String,
+    pub external_id: Option<String>,
+    pub client_message_id: Option<String>,
+    pub sender_user_id: Option<Uuid>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<MessageRow> for switchboard::Message {
+    type Error = StoreError;
+    fn try_from(r: MessageRow) -> Result<Self, StoreError> {
+        use switchboard::provider::Direction;
+        Ok(switchboard::Message {
+            id: r.message_id.into(),
+            workspace_id: r.workspace_id.into(),
+            conversation_id: r.conversation_id.into(),
+            channel_id: r.channel_id.into(),
+            direction: match r.direction.as_str() {
+                "inbound" => Direction::Inbound,
+                "outbound" => Direction::Outbound,
+                other => return Err(StoreError::Internal(format!("unknown direction `{other}`"))),
+            },
+            status: r.status.parse().map_err(StoreError::Internal)?,
+            text: r.text,
+            external_id: r.external_id,
+            client_message_id: r.client_message_id,
+            sender_user_id: r.sender_user_id.map(Into::into),
+            error: r.error,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct EventRow {
+    pub event_id: Uuid,
+    pub topic: String,
+    pub topic_offset: i64,
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub schema_version: i32,
+    pub occurred_at: DateTime<Utc>,
+    pub trace_id: Option<String>,
+    pub payload: sqlx::types::Json<serde_json::Value>,
+}
+
+impl From<EventRow> for switchboard::Event {
+    fn from(r: EventRow) -> Self {
+        switchboard::Event {
+            id: r.event_id.into(),
+            kind: r.kind,
+            schema_version: r.schema_version as u32,
+            occurred_at: r.occurred_at,
+            trace_id: r.trace_id,
+            topic: r.topic,
+            offset: r.topic_offset,
+            payload: r.payload.0,
+        }
+    }
+}

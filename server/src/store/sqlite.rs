@@ -7,6 +7,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use switchboard::store::{Backend, StoreError};
 
+use super::messages::{conversation_columns, impl_messages, message_columns};
 use super::sql::{channel_columns, impl_store};
 use super::{StoreOptions, migrate_err, parse_sqlite_options};
 
@@ -43,6 +44,12 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
+    /// A write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so two writers
+    /// queue on the busy timeout instead of failing when a read lock cannot be upgraded.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(super::map_err)
+    }
+
     /// Applies pending migrations.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await.map_err(migrate_err)
@@ -57,3 +64,4 @@ impl SqliteStore {
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
 impl_store!(SqliteStore);
+impl_messages!(SqliteStore, sqlx::Sqlite);

@@ -1,0 +1,392 @@
+//! The messaging write path and reads, shared by both backends (see `sql.rs` for why one body
+//! of SQL serves both). Every write is one transaction: the state change, its events with the
+//! next offsets of their topics, and its outbox rows.
+
+/// Columns of a message row, in `rows::MessageRow`'s order.
+macro_rules! message_columns {
+    () => {
+        "message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, \
+         client_message_id, sender_user_id, error, created_at"
+    };
+}
+
+/// Columns of a conversation row, in `rows::ConversationRow`'s order.
+macro_rules! conversation_columns {
+    () => {
+        "conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, last_message_at, \
+         last_message_preview, created_at"
+    };
+}
+
+macro_rules! impl_messages {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            /// Appends one event to `topic` with the topic's next offset, inside `tx`.
+            async fn append_event(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                workspace_id: switchboard::WorkspaceId,
+                topic: String,
+                kind: &str,
+                payload: serde_json::Value,
+                trace_id: Option<&str>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<switchboard::Event, switchboard::StoreError> {
+                let (offset,): (i64,) = sqlx::query_as(
+                    "insert into topic_offset (topic, last_offset) values ($1, 1)
+                     on conflict (topic) do update set last_offset = topic_offset.last_offset + 1
+                     returning last_offset",
+                )
+                .bind(&topic)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                let event = switchboard::Event {
+                    id: switchboard::EventId::new(),
+                    kind: kind.to_owned(),
+                    schema_version: switchboard::message::EVENT_SCHEMA_VERSION,
+                    occurred_at: at,
+                    trace_id: trace_id.map(str::to_owned),
+                    topic,
+                    offset,
+                    payload,
+                };
+                sqlx::query(
+                    "insert into event (event_id, workspace_id, topic, topic_offset, type, schema_version, occurred_at, trace_id, payload)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(event.id.as_uuid())
+                .bind(workspace_id.as_uuid())
+                .bind(&event.topic)
+                .bind(event.offset)
+                .bind(&event.kind)
+                .bind(event.schema_version as i32)
+                .bind(event.occurred_at)
+                .bind(&event.trace_id)
+                .bind(sqlx::types::Json(&event.payload))
+                .execute(&mut **tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(event)
+            }
+
+            async fn message_in(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                id: switchboard::MessageId,
+            ) -> Result<switchboard::Message, switchboard::StoreError> {
+                let row: $crate::store::rows::MessageRow =
+                    sqlx::query_as(concat!("select ", message_columns!(), " from message where message_id = $1"))
+                        .bind(id.as_uuid())
+                        .fetch_one(&mut **tx)
+                        .await
+                        .map_err($crate::store::map_err)?;
+                row.try_into()
+            }
+
+            async fn message_by_client_id(
+                &self,
+                conversation_id: switchboard::ConversationId,
+                client_message_id: &str,
+            ) -> Result<Option<switchboard::Message>, switchboard::StoreError> {
+                let row: Option<$crate::store::rows::MessageRow> = sqlx::query_as(concat!(
+                    "select ",
+                    message_columns!(),
+                    " from message where conversation_id = $1 and client_message_id = $2"
+                ))
+                .bind(conversation_id.as_uuid())
+                .bind(client_message_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl switchboard::store::MessageRepo for $store {
+            async fn ingest_inbound(
+                &self,
+                inbound: switchboard::store::NewInbound,
+            ) -> Result<Option<switchboard::store::Ingested>, switchboard::StoreError> {
+                use switchboard::message::{conversation_topic, inbox_topic, preview};
+                let at = switchboard::time::now();
+                let ws = inbound.workspace_id;
+                let mut tx = self.begin_write().await?;
+
+                let (contact_id,): (uuid::Uuid,) = sqlx::query_as(
+                    "insert into contact (contact_id, workspace_id, channel_id, external_id, name, created_at, updated_at)
+                     values ($1, $2, $3, $4, $5, $6, $6)
+                     on conflict (channel_id, external_id) do update set name = excluded.name, updated_at = excluded.updated_at
+                     returning contact_id",
+                )
+                .bind(switchboard::ContactId::new().as_uuid())
+                .bind(ws.as_uuid())
+                .bind(inbound.channel_id.as_uuid())
+                .bind(&inbound.contact.external_id)
+                .bind(&inbound.contact.name)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+
+                let created_conversation = sqlx::query(
+                    "insert into conversation (conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, created_at, updated_at)
+                     values ($1, $2, $3, $4, $5, $6, $7, $7)
+                     on conflict (channel_id, external_chat_id) do nothing",
+                )
+                .bind(switchboard::ConversationId::new().as_uuid())
+                .bind(ws.as_uuid())
+                .bind(inbound.channel_id.as_uuid())
+                .bind(contact_id)
+                .bind(&inbound.message.contact_id)
+                .bind(&inbound.contact.name)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?
+                .rows_affected()
+                    == 1;
+                let conversation: $crate::store::rows::ConversationRow = sqlx::query_as(concat!(
+                    "select ",
+                    conversation_columns!(),
+                    " from conversation where channel_id = $1 and external_chat_id = $2"
+                ))
+                .bind(inbound.channel_id.as_uuid())
+                .bind(&inbound.message.contact_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                let conversation: switchboard::Conversation = conversation.into();
+
+                let message_id = switchboard::MessageId::new();
+                let inserted = sqlx::query(
+                    "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, created_at, updated_at)
+                     values ($1, $2, $3, $4, 'inbound', 'delivered', $5, $6, $7, $7)
+                     on conflict (channel_id, external_id) do nothing",
+                )
+                .bind(message_id.as_uuid())
+                .bind(ws.as_uuid())
+                .bind(conversation.id.as_uuid())
+                .bind(inbound.channel_id.as_uuid())
+                .bind(&inbound.message.text)
+                .bind(&inbound.message.external_id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?
+                .rows_affected();
+                if inserted == 0 {
+                    // Already recorded: a replay changes nothing.
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    return Ok(None);
+                }
+                let message = Self::message_in(&mut tx, message_id).await?;
+                let conversation = Self::touch_conversation(&mut tx, &conversation, &message, at).await?;
+
+                let trace = inbound.trace_id.as_deref();
+                let mut events = Vec::new();
+                if created_conversation {
+                    let payload = serde_json::to_value(&conversation).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
+                    events.push(Self::append_event(&mut tx, ws, inbox_topic(ws), "conversation.created", payload, trace, at).await?);
+                }
+                let payload = serde_json::to_value(&message).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
+                events.push(Self::append_event(&mut tx, ws, conversation_topic(conversation.id), "message.created", payload, trace, at).await?);
+                let payload = serde_json::json!({
+                    "conversation_id": conversation.id,
+                    "last_message_at": conversation.last_message_at,
+                    "last_message_preview": preview(&message.text),
+                });
+                events.push(Self::append_event(&mut tx, ws, inbox_topic(ws), "conversation.updated", payload, trace, at).await?);
+                tx.commit().await.map_err($crate::store::map_err)?;
+                Ok(Some(switchboard::store::Ingested { message, conversation, events }))
+            }
+
+            async fn send_message(
+                &self,
+                out: switchboard::store::NewOutbound,
+            ) -> Result<switchboard::store::Sent, switchboard::StoreError> {
+                use switchboard::message::{conversation_topic, inbox_topic, preview};
+                let ws = out.workspace_id;
+                if let Some(key) = &out.client_message_id {
+                    if let Some(found) = self.message_by_client_id(out.conversation_id, key).await? {
+                        if found.workspace_id == ws {
+                            return Ok(switchboard::store::Sent { message: found, created: false, events: Vec::new() });
+                        }
+                        return Err(switchboard::StoreError::NotFound);
+                    }
+                }
+                let at = switchboard::time::now();
+                let mut tx = self.begin_write().await?;
+                let conversation: Option<$crate::store::rows::ConversationRow> = sqlx::query_as(concat!(
+                    "select ",
+                    conversation_columns!(),
+                    " from conversation where workspace_id = $1 and conversation_id = $2"
+                ))
+                .bind(ws.as_uuid())
+                .bind(out.conversation_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                let conversation: switchboard::Conversation = conversation.ok_or(switchboard::StoreError::NotFound)?.into();
+
+                let message_id = switchboard::MessageId::new();
+                let inserted = sqlx::query(
+                    "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, client_message_id, sender_user_id, created_at, updated_at)
+                     values ($1, $2, $3, $4, 'outbound', 'pending', $5, $6, $7, $8, $8)",
+                )
+                .bind(message_id.as_uuid())
+                .bind(ws.as_uuid())
+                .bind(conversation.id.as_uuid())
+                .bind(conversation.channel_id.as_uuid())
+                .bind(&out.text)
+                .bind(&out.client_message_id)
+                .bind(out.sender.as_uuid())
+                .bind(at)
+                .execute(&mut *tx)
+                .await;
+                if let Err(err) = inserted {
+                    let err = $crate::store::map_err(err);
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    // A concurrent request with the same key won: answer with its message.
+                    if let (switchboard::StoreError::Conflict { .. }, Some(key)) = (&err, &out.client_message_id) {
+                        if let Some(found) = self.message_by_client_id(out.conversation_id, key).await? {
+                            return Ok(switchboard::store::Sent { message: found, created: false, events: Vec::new() });
+                        }
+                    }
+                    return Err(err);
+                }
+                let message = Self::message_in(&mut tx, message_id).await?;
+                let conversation = Self::touch_conversation(&mut tx, &conversation, &message, at).await?;
+                sqlx::query(
+                    "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at)
+                     values ($1, $2, $3, $4, $5, 'queued', $5, $5)",
+                )
+                .bind(uuid::Uuid::now_v7())
+                .bind(ws.as_uuid())
+                .bind(conversation.channel_id.as_uuid())
+                .bind(message.id.as_uuid())
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+
+                let trace = out.trace_id.as_deref();
+                let payload = serde_json::to_value(&message).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
+                let mut events = vec![
+                    Self::append_event(&mut tx, ws, conversation_topic(conversation.id), "message.created", payload, trace, at).await?,
+                ];
+                let payload = serde_json::json!({
+                    "conversation_id": conversation.id,
+                    "last_message_at": conversation.last_message_at,
+                    "last_message_preview": preview(&message.text),
+                });
+                events.push(Self::append_event(&mut tx, ws, inbox_topic(ws), "conversation.updated", payload, trace, at).await?);
+                tx.commit().await.map_err($crate::store::map_err)?;
+                Ok(switchboard::store::Sent { message, created: true, events })
+            }
+
+            async fn conversation(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                id: switchboard::ConversationId,
+            ) -> Result<Option<switchboard::Conversation>, switchboard::StoreError> {
+                let row: Option<$crate::store::rows::ConversationRow> = sqlx::query_as(concat!(
+                    "select ",
+                    conversation_columns!(),
+                    " from conversation where workspace_id = $1 and conversation_id = $2"
+                ))
+                .bind(workspace_id.as_uuid())
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn conversations(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                channel_id: Option<switchboard::ChannelId>,
+            ) -> Result<Vec<switchboard::Conversation>, switchboard::StoreError> {
+                let rows: Vec<$crate::store::rows::ConversationRow> = sqlx::query_as(concat!(
+                    "select ",
+                    conversation_columns!(),
+                    " from conversation where workspace_id = $1 and ($2 is null or channel_id = $2)
+                      order by case when last_message_at is null then 1 else 0 end, last_message_at desc, conversation_id desc"
+                ))
+                .bind(workspace_id.as_uuid())
+                .bind(channel_id.map(|c| c.as_uuid()))
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn messages(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                conversation_id: switchboard::ConversationId,
+                before: Option<switchboard::MessageId>,
+                limit: u32,
+            ) -> Result<Vec<switchboard::Message>, switchboard::StoreError> {
+                let rows: Vec<$crate::store::rows::MessageRow> = sqlx::query_as(concat!(
+                    "select ",
+                    message_columns!(),
+                    " from message where workspace_id = $1 and conversation_id = $2 and ($3 is null or message_id < $3)
+                      order by message_id desc limit $4"
+                ))
+                .bind(workspace_id.as_uuid())
+                .bind(conversation_id.as_uuid())
+                .bind(before.map(|b| b.as_uuid()))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn events_after(
+                &self,
+                topic: &str,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<switchboard::Event>, switchboard::StoreError> {
+                let rows: Vec<$crate::store::rows::EventRow> = sqlx::query_as(
+                    "select event_id, topic, topic_offset, type, schema_version, occurred_at, trace_id, payload
+                     from event where topic = $1 and topic_offset > $2 order by topic_offset limit $3",
+                )
+                .bind(topic)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+        }
+
+        impl $store {
+            /// Moves the conversation's last activity to this message (never backwards).
+            async fn touch_conversation(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                conversation: &switchboard::Conversation,
+                message: &switchboard::Message,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<switchboard::Conversation, switchboard::StoreError> {
+                let row: $crate::store::rows::ConversationRow = sqlx::query_as(concat!(
+                    "update conversation set last_message_at = $2, last_message_preview = $3, updated_at = $2
+                     where conversation_id = $1 returning ",
+                    conversation_columns!()
+                ))
+                .bind(conversation.id.as_uuid())
+                .bind(at)
+                .bind(switchboard::message::preview(&message.text))
+                .fetch_one(&mut **tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(row.into())
+            }
+        }
+    };
+}
+
+pub(crate) use {conversation_columns, impl_messages, message_columns};

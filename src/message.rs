@@ -1,0 +1,199 @@
+//! Conversations and messages: the model, the send command and its validation, and the
+//! canonical event envelope every change is recorded as.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ChannelId, ContactId, ConversationId, EventId, MessageId, UserId, WorkspaceId};
+use crate::provider::Direction;
+use crate::validate::ValidationError;
+
+/// Longest message text, in characters.
+pub const MAX_TEXT_CHARS: usize = 4096;
+/// Longest client message id / idempotency key.
+pub const MAX_CLIENT_ID_LEN: usize = 128;
+
+/// Delivery state of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    Pending,
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+}
+
+impl MessageStatus {
+    pub const ALL: [MessageStatus; 5] = [
+        MessageStatus::Pending,
+        MessageStatus::Sent,
+        MessageStatus::Delivered,
+        MessageStatus::Read,
+        MessageStatus::Failed,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MessageStatus::Pending => "pending",
+            MessageStatus::Sent => "sent",
+            MessageStatus::Delivered => "delivered",
+            MessageStatus::Read => "read",
+            MessageStatus::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for MessageStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MessageStatus::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown message status `{s}`"))
+    }
+}
+
+/// A party on the other side of a channel, as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactRecord {
+    pub id: ContactId,
+    pub workspace_id: WorkspaceId,
+    pub channel_id: ChannelId,
+    pub external_id: String,
+    pub name: String,
+}
+
+/// A thread of messages in one channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub workspace_id: WorkspaceId,
+    pub channel_id: ChannelId,
+    pub contact_id: Option<ContactId>,
+    /// The network's chat id (the contact's id for one-to-one chats).
+    pub external_chat_id: String,
+    pub title: String,
+    pub last_message_at: Option<DateTime<Utc>>,
+    pub last_message_preview: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One entry of a conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: ConversationId,
+    pub channel_id: ChannelId,
+    pub direction: Direction,
+    pub status: MessageStatus,
+    pub text: String,
+    /// The network's id, once known.
+    pub external_id: Option<String>,
+    /// The sender's own id for the message (the idempotency key of a send).
+    pub client_message_id: Option<String>,
+    /// The member who sent an outbound message.
+    pub sender_user_id: Option<UserId>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The canonical, persisted record of a change, as published on a topic.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: EventId,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub schema_version: u32,
+    pub occurred_at: DateTime<Utc>,
+    pub trace_id: Option<String>,
+    pub topic: String,
+    /// Gapless and increasing within the topic.
+    pub offset: i64,
+    pub payload: serde_json::Value,
+}
+
+/// The schema version of the payloads this build writes.
+pub const EVENT_SCHEMA_VERSION: u32 = 1;
+
+/// The realtime topic of a conversation.
+pub fn conversation_topic(id: ConversationId) -> String {
+    format!("conversation:{id}")
+}
+
+/// The realtime topic of a workspace's inbox.
+pub fn inbox_topic(id: WorkspaceId) -> String {
+    format!("inbox:{id}")
+}
+
+/// `POST /api/v1/conversations/{id}/messages`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessage {
+    pub text: String,
+    /// The client's own id for the message; the `Idempotency-Key` header does the same.
+    pub client_message_id: Option<String>,
+}
+
+/// Checks and normalizes a message text: trimmed, non-empty, bounded.
+pub fn message_text(raw: &str) -> Result<String, ValidationError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(ValidationError::new("text", "is empty"));
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ValidationError::new("text", format!("is longer than {MAX_TEXT_CHARS} characters")));
+    }
+    Ok(text.to_owned())
+}
+
+/// Checks a client message id / idempotency key.
+pub fn client_message_id(raw: &str) -> Result<String, ValidationError> {
+    let id = raw.trim();
+    if id.is_empty() || id.len() > MAX_CLIENT_ID_LEN || id.chars().any(|c| c.is_control()) {
+        return Err(ValidationError::new(
+            "client_message_id",
+            format!("must be 1 to {MAX_CLIENT_ID_LEN} printable characters"),
+        ));
+    }
+    Ok(id.to_owned())
+}
+
+/// The short preview of a text shown in conversation lists.
+pub fn preview(text: &str) -> String {
+    const MAX: usize = 120;
+    let mut out: String = text.chars().take(MAX).collect();
+    if text.chars().count() > MAX {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_are_trimmed_non_empty_and_bounded() {
+        assert_eq!(message_text("  hi \n").unwrap(), "hi");
+        assert_eq!(message_text(" \n\t ").unwrap_err().field, "text");
+        assert!(message_text(&"x".repeat(MAX_TEXT_CHARS)).is_ok());
+        assert!(message_text(&"x".repeat(MAX_TEXT_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn client_ids_are_bounded_and_printable() {
+        assert_eq!(client_message_id(" abc-1 ").unwrap(), "abc-1");
+        assert!(client_message_id("").is_err());
+        assert!(client_message_id("a\nb").is_err());
+        assert!(client_message_id(&"k".repeat(MAX_CLIENT_ID_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn previews_are_short() {
+        assert_eq!(preview("short"), "short");
+        let long = "y".repeat(300);
+        assert_eq!(preview(&long).chars().count(), 121);
+    }
+}
