@@ -184,11 +184,19 @@ impl Supervisor {
                 Ok(Ok(())) => {
                     self.set_status(ChannelStatus::Connected, None).await;
                     backoff = self.config.initial_backoff;
-                    // Follow the connection until the provider reports it gone.
+                    // Follow the connection until the provider reports it gone; inbound
+                    // messages take the same ingestion path as webhooks.
+                    let mut names: HashMap<String, String> = HashMap::new();
                     loop {
                         match rx.recv().await {
                             Some(ChannelEvent::Disconnected { reason }) => {
                                 break format!("connection lost: {reason}");
+                            }
+                            Some(ChannelEvent::ContactsUpdated { contacts }) => {
+                                names.extend(contacts.into_iter().map(|c| (c.external_id, c.name)));
+                            }
+                            Some(ChannelEvent::MessageReceived { message }) => {
+                                self.ingest(&names, message).await
                             }
                             Some(_) => continue,
                             None => break "connection closed".to_owned(),
@@ -207,6 +215,16 @@ impl Supervisor {
             self.set_status(ChannelStatus::Failed, Some(reason)).await;
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(self.config.max_backoff);
+        }
+    }
+
+    async fn ingest(&self, names: &HashMap<String, String>, message: switchboard::provider::ProviderMessage) {
+        let name = names.get(&message.contact_id).cloned().unwrap_or_else(|| message.contact_id.clone());
+        let contact = switchboard::provider::Contact { external_id: message.contact_id.clone(), name };
+        if let Err(e) =
+            crate::services::messages::ingest(self.store.as_ref(), &self.channel, contact, message).await
+        {
+            tracing::error!(channel_id = %self.channel.id, error = %e, "cannot record an inbound message");
         }
     }
 

@@ -17,7 +17,7 @@ use crate::runtime::RuntimeConfig;
 use crate::secret::SecretKey;
 use crate::services::provision::{self, DEMO_PASSWORD, DEMO_USERS, DEMO_WORKSPACE};
 use crate::services::ratelimit::Quota;
-use crate::services::{AccountService, AuthConfig, ChannelService};
+use crate::services::{AccountService, AuthConfig, ChannelService, MessageService};
 
 /// Builds the application state the router runs on (migrating the store on the way).
 pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<AppState> {
@@ -32,7 +32,9 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
     let accounts = Arc::new(AccountService::new(store.clone(), &secret, auth));
     let (providers, mock) = Providers::new(public_url);
     let channels = Arc::new(ChannelService::new(store.clone(), &secret, providers, RuntimeConfig::default()));
+    let messages = Arc::new(MessageService::new(store.clone()));
     Ok(AppState {
+        messages,
         store,
         accounts,
         channels,

@@ -13,10 +13,11 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::services::{AccountService, ChannelService};
+use crate::services::{AccountService, ChannelService, MessageService};
 
 pub mod auth;
 pub mod channels;
+pub mod conversations;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -43,6 +44,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub accounts: Arc<AccountService>,
     pub channels: Arc<ChannelService>,
+    pub messages: Arc<MessageService>,
     /// The simulated network, for its pairing pages.
     pub mock: Arc<crate::providers::mock::MockNetwork>,
     pub leptos: LeptosOptions,
@@ -54,6 +56,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
         .merge(channels::router())
+        .merge(conversations::router())
         .fallback(|| async { ApiError::not_found() })
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT));
 

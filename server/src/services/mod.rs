@@ -3,11 +3,13 @@
 
 pub mod accounts;
 pub mod channels;
+pub mod messages;
 pub mod provision;
 pub mod ratelimit;
 
 pub use accounts::{AccountService, AuthConfig};
 pub use channels::{Actor, ChannelService};
+pub use messages::MessageService;
 
 use switchboard::StoreError;
 use switchboard::validate::ValidationError;

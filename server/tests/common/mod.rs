@@ -97,6 +97,7 @@ pub fn state_with(store: Arc<dyn Store>, auth: AuthConfig) -> AppState {
     AppState {
         accounts: Arc::new(AccountService::new(store.clone(), &secret, auth)),
         channels: Arc::new(ChannelService::new(store.clone(), &secret, providers, fast_runtimes())),
+        messages: Arc::new(switchboard_server::services::MessageService::new(store.clone())),
         mock,
         store,
         leptos: LeptosOptions::builder().output_name("switchboard").site_root("target/site").build(),

@@ -1,0 +1,93 @@
+//! Conversations and messages: `/api/v1/conversations…`, for every member of the workspace.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use switchboard::message::SendMessage;
+use switchboard::{ChannelId, Conversation, ConversationId, Message, MessageId};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{CurrentMember, Json};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/conversations", get(list_conversations))
+        .route("/conversations/{id}/messages", get(list_messages).post(send_message))
+}
+
+fn parse<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found.")))
+}
+
+fn query_id<T: std::str::FromStr>(raw: Option<&str>, field: &'static str) -> Result<Option<T>, ApiError> {
+    raw.map(|r| {
+        r.parse().map_err(|_| {
+            let mut e = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                format!("{field}: is not an id"),
+            );
+            e.field = Some(field.to_owned());
+            e
+        })
+    })
+    .transpose()
+}
+
+#[derive(Deserialize)]
+struct ConversationQuery {
+    channel_id: Option<String>,
+}
+
+async fn list_conversations(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Query(q): Query<ConversationQuery>,
+) -> Result<Json<Vec<Conversation>>, ApiError> {
+    let channel: Option<ChannelId> = query_id(q.channel_id.as_deref(), "channel_id")?;
+    Ok(Json(state.messages.conversations(member.actor, channel).await?))
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    before: Option<String>,
+    limit: Option<u32>,
+}
+
+/// History, newest first; page with `before` = the last id of the previous page.
+async fn list_messages(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path(id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Json<Vec<Message>>, ApiError> {
+    let conversation: ConversationId = parse(&id, "Conversation")?;
+    let before: Option<MessageId> = query_id(q.before.as_deref(), "before")?;
+    Ok(Json(state.messages.history(member.actor, conversation, before, q.limit).await?))
+}
+
+/// Sends a message: 201 with the stored message, or 200 with the first one when the
+/// `Idempotency-Key` (or `client_message_id`) was seen before.
+async fn send_message(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(req): Json<SendMessage>,
+) -> Result<Response, ApiError> {
+    let conversation: ConversationId = parse(&id, "Conversation")?;
+    let key = headers.get("idempotency-key").map(|v| v.to_str().unwrap_or("\u{0}"));
+    let trace = headers
+        .get("x-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
+    let sent = state.messages.send(member.actor, conversation, req, key, Some(trace)).await?;
+    let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(sent.message)).into_response())
+}

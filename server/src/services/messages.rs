@@ -1,0 +1,116 @@
+//! The messaging service: the one way messages are written, whatever door they come in by
+//! (REST now; server functions and realtime RPC call the same methods), and the inbound path
+//! every provider's traffic takes (webhooks and connected runtimes alike).
+
+use std::sync::Arc;
+
+use switchboard::message::{self, SendMessage};
+use switchboard::provider::{Contact, ProviderMessage};
+use switchboard::store::{Ingested, NewInbound, NewOutbound, Sent};
+use switchboard::{Channel, ChannelId, Conversation, ConversationId, Message, MessageId, Store};
+
+use super::{Actor, ServiceError};
+
+/// Default and largest history page.
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 200;
+
+pub struct MessageService {
+    store: Arc<dyn Store>,
+}
+
+impl MessageService {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// Sends a message into a conversation: validated, written with its events and outbox row
+    /// in one transaction, idempotent by the client's id (or the `Idempotency-Key`).
+    pub async fn send(
+        &self,
+        actor: Actor,
+        conversation_id: ConversationId,
+        req: SendMessage,
+        idempotency_key: Option<&str>,
+        trace_id: Option<String>,
+    ) -> Result<Sent, ServiceError> {
+        let text = message::message_text(&req.text)?;
+        let body_key = req.client_message_id.as_deref().map(message::client_message_id).transpose()?;
+        let header_key = idempotency_key.map(message::client_message_id).transpose()?;
+        let key = match (header_key, body_key) {
+            (Some(h), Some(b)) if h != b => {
+                return Err(switchboard::validate::ValidationError::new(
+                    "client_message_id",
+                    "differs from the Idempotency-Key header",
+                )
+                .into());
+            }
+            (h, b) => h.or(b),
+        };
+        let outbound = NewOutbound {
+            workspace_id: actor.workspace_id,
+            conversation_id,
+            sender: actor.user_id,
+            text,
+            client_message_id: key,
+            trace_id,
+        };
+        self.store
+            .send_message(outbound)
+            .await
+            .map_err(|e| ServiceError::from(e).not_found_as("conversation"))
+    }
+
+    /// The workspace's conversations, most recent activity first.
+    pub async fn conversations(
+        &self,
+        actor: Actor,
+        channel_id: Option<ChannelId>,
+    ) -> Result<Vec<Conversation>, ServiceError> {
+        Ok(self.store.conversations(actor.workspace_id, channel_id).await?)
+    }
+
+    /// A page of a conversation's history, newest first, older than `before`.
+    pub async fn history(
+        &self,
+        actor: Actor,
+        conversation_id: ConversationId,
+        before: Option<MessageId>,
+        limit: Option<u32>,
+    ) -> Result<Vec<Message>, ServiceError> {
+        let limit = limit.unwrap_or(DEFAULT_PAGE);
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(switchboard::validate::ValidationError::new(
+                "limit",
+                format!("must be 1 to {MAX_PAGE}"),
+            )
+            .into());
+        }
+        if self.store.conversation(actor.workspace_id, conversation_id).await?.is_none() {
+            return Err(ServiceError::NotFound("conversation"));
+        }
+        Ok(self.store.messages(actor.workspace_id, conversation_id, before, limit).await?)
+    }
+}
+
+/// Records one inbound message of a channel: the path webhooks and connected runtimes share.
+/// `None` when the message was already recorded.
+pub async fn ingest(
+    store: &dyn Store,
+    channel: &Channel,
+    contact: Contact,
+    message: ProviderMessage,
+) -> Result<Option<Ingested>, ServiceError> {
+    let inbound = NewInbound {
+        workspace_id: channel.workspace_id,
+        channel_id: channel.id,
+        contact,
+        message,
+        trace_id: None,
+    };
+    let done = store.ingest_inbound(inbound).await?;
+    if let Some(done) = &done {
+        tracing::info!(channel_id = %channel.id, conversation_id = %done.conversation.id, message_id = %done.message.id, "inbound message recorded");
+    }
+    Ok(done)
+}

@@ -1,0 +1,220 @@
+//! Conversations and messages over the REST API, and inbound traffic from a connected Mock
+//! runtime landing in the inbox, on SQLite and PostgreSQL.
+
+#[macro_use]
+mod common;
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use common::*;
+use serde_json::{Value, json};
+use switchboard::provider::{Contact, Direction, ProviderMessage};
+use switchboard::{Channel, ChannelId};
+use switchboard_server::http::AppState;
+
+app_test!(
+    send_is_idempotent_and_history_pages,
+    bad_sends_get_4xx_and_write_nothing,
+    inbound_mock_traffic_lands_in_the_inbox,
+);
+
+async fn channel(app: &AppState, token: &str, config: Value) -> Channel {
+    let created =
+        create_channel(app, token, json!({"provider": "mock", "name": "Mock", "config": config})).await;
+    let id: ChannelId = created["id"].as_str().unwrap().parse().unwrap();
+    let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
+    app.store.channel(ws, id).await.unwrap().unwrap()
+}
+
+/// Opens a conversation the way a contact does: with an inbound message.
+async fn conversation(app: &AppState, ch: &Channel, contact: &str) -> String {
+    let message = ProviderMessage {
+        external_id: format!("in-{contact}"),
+        contact_id: contact.into(),
+        direction: Direction::Inbound,
+        text: "hello there".into(),
+        sent_at: switchboard::time::now(),
+    };
+    let contact = Contact { external_id: contact.into(), name: "Maria".into() };
+    let done = switchboard_server::services::messages::ingest(app.store.as_ref(), ch, contact, message)
+        .await
+        .unwrap()
+        .unwrap();
+    done.conversation.id.to_string()
+}
+
+fn post_message(
+    token: &str,
+    conv: &str,
+    body: Value,
+    key: Option<&str>,
+) -> axum::http::Request<axum::body::Body> {
+    let mut req = authed("POST", &format!("/api/v1/conversations/{conv}/messages"), token, Some(body));
+    if let Some(key) = key {
+        req.headers_mut().insert("idempotency-key", key.parse().unwrap());
+    }
+    req
+}
+
+async fn send_is_idempotent_and_history_pages(app: AppState, _raw: Raw) {
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let ch = channel(&app, &alice, json!({})).await;
+    let conv = conversation(&app, &ch, "+15550000001").await;
+
+    let first = send(&app, post_message(&alice, &conv, json!({"text": "  Hi Maria  "}), Some("key-1"))).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first = body_json(first).await;
+    assert_eq!(
+        (first["text"].as_str(), first["status"].as_str(), first["direction"].as_str()),
+        (Some("Hi Maria"), Some("pending"), Some("outbound"))
+    );
+    let again = send(&app, post_message(&alice, &conv, json!({"text": "Hi Maria"}), Some("key-1"))).await;
+    assert_eq!(again.status(), StatusCode::OK, "the same key answers 200 with the first message");
+    assert_eq!(body_json(again).await, first);
+    let by_body =
+        send(&app, post_message(&alice, &conv, json!({"text": "x", "client_message_id": "key-1"}), None))
+            .await;
+    assert_eq!(by_body.status(), StatusCode::OK, "client_message_id is the same key");
+
+    let bob = login(&app, "bob@example.com", "demo-password").await;
+    for n in 0..5 {
+        let r = send(&app, post_message(&bob, &conv, json!({"text": format!("agent {n}")}), None)).await;
+        assert_eq!(r.status(), StatusCode::CREATED, "agents answer conversations");
+    }
+
+    let page = body_json(
+        send(&app, authed("GET", &format!("/api/v1/conversations/{conv}/messages?limit=4"), &alice, None))
+            .await,
+    )
+    .await;
+    let texts: Vec<_> =
+        page.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(texts, ["agent 4", "agent 3", "agent 2", "agent 1"]);
+    let last = page[3]["id"].as_str().unwrap();
+    let rest = body_json(
+        send(
+            &app,
+            authed("GET", &format!("/api/v1/conversations/{conv}/messages?before={last}"), &alice, None),
+        )
+        .await,
+    )
+    .await;
+    let texts: Vec<_> = rest.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["agent 0", "Hi Maria", "hello there"]);
+
+    let list = body_json(send(&app, authed("GET", "/api/v1/conversations", &bob, None)).await).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["last_message_preview"], "agent 4");
+    assert_eq!(list[0]["title"], "Maria");
+    let filtered = body_json(
+        send(
+            &app,
+            authed("GET", &format!("/api/v1/conversations?channel_id={}", ChannelId::new()), &bob, None),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(filtered, json!([]));
+}
+
+async fn bad_sends_get_4xx_and_write_nothing(app: AppState, _raw: Raw) {
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let ch = channel(&app, &alice, json!({})).await;
+    let conv = conversation(&app, &ch, "+15550000002").await;
+    let cases = [
+        (json!({"text": "   "}), None, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+        (json!({"text": "x".repeat(4097)}), None, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+        (json!({"txt": "typo"}), None, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        (
+            json!({"text": "x", "client_message_id": "a"}),
+            Some("b"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (json!({"text": "x"}), Some(""), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+    ];
+    for (body, key, status, code) in cases {
+        let response = send(&app, post_message(&alice, &conv, body.clone(), key)).await;
+        assert_eq!(response.status(), status, "{body}");
+        assert_eq!(error_code(&body_json(response).await), code, "{body}");
+    }
+    let unknown = send(
+        &app,
+        post_message(&alice, &switchboard::ConversationId::new().to_string(), json!({"text": "x"}), None),
+    )
+    .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        send(&app, post_message(&alice, "nope", json!({"text": "x"}), None)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    for query in ["limit=0", "limit=201", "before=not-an-id"] {
+        let r = send(
+            &app,
+            authed("GET", &format!("/api/v1/conversations/{conv}/messages?{query}"), &alice, None),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+    }
+    let history = body_json(
+        send(&app, authed("GET", &format!("/api/v1/conversations/{conv}/messages"), &alice, None)).await,
+    )
+    .await;
+    assert_eq!(history.as_array().unwrap().len(), 1, "nothing but the inbound message was written");
+    assert_eq!(
+        send(&app, authed("GET", &format!("/api/v1/conversations/{conv}/messages"), "bad", None))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn inbound_mock_traffic_lands_in_the_inbox(app: AppState, _raw: Raw) {
+    use switchboard::provider::{OutboundMessage, Provider};
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let ch =
+        channel(&app, &alice, json!({"reply_after_ms": 30, "reply_text": "echo: {text}", "contacts": 2}))
+            .await;
+    let id = ch.id.to_string();
+    send(
+        &app,
+        authed(
+            "POST",
+            &format!("/api/v1/channels/{id}/auth/start"),
+            &alice,
+            Some(json!({"method": "token"})),
+        ),
+    )
+    .await;
+    let token = json!({"kind": "token", "value": "mock_abcdefghijklmnopqrstuvwxyz0123"});
+    send(&app, authed("POST", &format!("/api/v1/channels/{id}/auth/submit"), &alice, Some(token))).await;
+    for _ in 0..500 {
+        if app.mock.is_connected(ch.id) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The contact writes back on the network; the runtime records it through the inbound path.
+    let out =
+        OutboundMessage { idempotency_key: "k".into(), contact_id: "+15550000002".into(), text: "hi".into() };
+    app.mock.send(&ch, out).await.unwrap();
+    for _ in 0..500 {
+        let list = body_json(send(&app, authed("GET", "/api/v1/conversations", &alice, None)).await).await;
+        if let Some(conv) = list.as_array().unwrap().first() {
+            assert_eq!(conv["title"], "Tom Becker", "the contact's name from the network");
+            assert_eq!(conv["last_message_preview"], "echo: hi");
+            let conv_id = conv["id"].as_str().unwrap();
+            let messages = body_json(
+                send(&app, authed("GET", &format!("/api/v1/conversations/{conv_id}/messages"), &alice, None))
+                    .await,
+            )
+            .await;
+            assert_eq!(messages[0]["direction"], "inbound");
+            assert_eq!(messages[0]["external_id"], "mock-k-reply");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the contact's answer never reached the inbox");
+}
