@@ -294,6 +294,14 @@ async fn channel_status_and_credentials_change_in_place(store: &dyn Store) {
         Err(StoreError::NotFound)
     );
 
+    // Each change is an event on the workspace's inbox topic.
+    let events = store.events_after(&switchboard::message::inbox_topic(acme.id), 0, 10).await.unwrap();
+    let changes: Vec<_> =
+        events.iter().map(|e| (e.kind.as_str(), e.payload["status"].as_str().unwrap())).collect();
+    assert_eq!(changes, [("channel.status", "failed"), ("channel.status", "connected")]);
+    assert_eq!(events[0].payload["last_error"], "token revoked");
+    assert_eq!(events[0].payload["channel_id"], serde_json::json!(c.id));
+
     let live =
         store.channels_with_status(&[ChannelStatus::Connected, ChannelStatus::Degraded]).await.unwrap();
     assert_eq!(live.iter().map(|c| c.id).collect::<Vec<_>>(), [d.id]);

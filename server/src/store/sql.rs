@@ -383,6 +383,7 @@ macro_rules! impl_store {
                 last_error: Option<String>,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> Result<switchboard::Channel, switchboard::StoreError> {
+                let mut tx = self.begin_write().await?;
                 let row: Option<$crate::store::rows::ChannelRow> = sqlx::query_as(
                     concat!("update channel set status = $3, last_error = $4, updated_at = $5
                      where workspace_id = $1 and channel_id = $2
@@ -393,10 +394,20 @@ macro_rules! impl_store {
                 .bind(status.as_str())
                 .bind(last_error)
                 .bind(at)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err($crate::store::map_err)?;
-                row.ok_or(switchboard::StoreError::NotFound)?.try_into()
+                let channel: switchboard::Channel = row.ok_or(switchboard::StoreError::NotFound)?.try_into()?;
+                // The change is an event on the workspace's inbox topic, in the same transaction.
+                let payload = serde_json::json!({
+                    "channel_id": channel.id,
+                    "status": channel.status,
+                    "last_error": channel.last_error,
+                });
+                let topic = switchboard::message::inbox_topic(workspace_id);
+                Self::append_event(&mut tx, workspace_id, topic, "channel.status", payload, None, at).await?;
+                tx.commit().await.map_err($crate::store::map_err)?;
+                Ok(channel)
             }
 
             async fn set_channel_credentials(
