@@ -14,6 +14,7 @@ use switchboard_server::http::AppState;
 use switchboard_server::runtime::RuntimeEvent;
 
 app_test!(
+    the_demo_channel_is_seeded_once_and_connects_at_boot,
     auth_progress_and_status_changes_flow_on_the_channel_stream,
     mock_contacts_answer_and_receipts_follow,
     mock_faults_are_injected_from_config,
@@ -184,11 +185,8 @@ async fn runtimes_start_at_boot_and_stop_on_logout_and_delete(app: AppState, _ra
     );
 }
 
-#[tokio::test]
-async fn the_demo_channel_is_seeded_once_and_connects_at_boot() {
+async fn the_demo_channel_is_seeded_once_and_connects_at_boot(app: AppState, _raw: Raw) {
     use switchboard_server::services::provision::{DEMO_CHANNEL, seed_demo_channel};
-    let (store, _dir) = sqlite().await;
-    let app = demo_state(std::sync::Arc::new(store)).await;
     let first = seed_demo_channel(app.store.as_ref(), &app.channels).await.unwrap();
     let again = seed_demo_channel(app.store.as_ref(), &app.channels).await.unwrap();
     assert_eq!(first.id, again.id, "seeding twice keeps one channel");

@@ -498,7 +498,16 @@ impl Provider for MockNetwork {
         self.connected.lock().expect("mock lock").insert(channel.id);
         self.sinks.lock().expect("mock lock").insert(channel.id, sink.clone());
         sink.emit(ChannelEvent::Connected);
-        sink.emit(ChannelEvent::ContactsUpdated { contacts: (0..config.contacts).map(contact).collect() });
+        let contacts: Vec<Contact> = (0..config.contacts).map(contact).collect();
+        sink.emit(ChannelEvent::ContactsUpdated { contacts: contacts.clone() });
+        // Every other contact is online; each contact's recent history follows.
+        for (n, c) in contacts.iter().enumerate() {
+            sink.emit(ChannelEvent::Presence { contact_id: c.external_id.clone(), online: n % 2 == 0 });
+        }
+        for c in &contacts {
+            let messages = self.load_history(channel, &c.external_id, None, 10).await?;
+            sink.emit(ChannelEvent::History { contact_id: c.external_id.clone(), messages });
+        }
         Ok(())
     }
 
@@ -646,6 +655,19 @@ mod tests {
         let events = sink.0.lock().unwrap().clone();
         assert_eq!(events[0], ChannelEvent::Connected);
         assert!(matches!(&events[1], ChannelEvent::ContactsUpdated { contacts } if contacts.len() == 3));
+        let presence: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                ChannelEvent::Presence { contact_id, online } => Some((contact_id.as_str(), *online)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(presence, [("+15550000001", true), ("+15550000002", false), ("+15550000003", true)]);
+        let histories = events
+            .iter()
+            .filter(|e| matches!(e, ChannelEvent::History { messages, .. } if messages.len() == 10))
+            .count();
+        assert_eq!(histories, 3, "each contact's history is delivered on connect");
 
         let first = net.send(&ch, msg.clone()).await.unwrap();
         assert_eq!(
