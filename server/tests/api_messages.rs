@@ -177,18 +177,7 @@ async fn inbound_mock_traffic_lands_in_the_inbox(app: AppState, _raw: Raw) {
         channel(&app, &alice, json!({"reply_after_ms": 30, "reply_text": "echo: {text}", "contacts": 2}))
             .await;
     let id = ch.id.to_string();
-    send(
-        &app,
-        authed(
-            "POST",
-            &format!("/api/v1/channels/{id}/auth/start"),
-            &alice,
-            Some(json!({"method": "token"})),
-        ),
-    )
-    .await;
-    let token = json!({"kind": "token", "value": "mock_abcdefghijklmnopqrstuvwxyz0123"});
-    send(&app, authed("POST", &format!("/api/v1/channels/{id}/auth/submit"), &alice, Some(token))).await;
+    sign_in_by_token(&app, &alice, &id).await;
     for _ in 0..500 {
         if app.mock.is_connected(ch.id) {
             break;

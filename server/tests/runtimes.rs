@@ -23,8 +23,6 @@ app_test!(
     runtimes_start_at_boot_and_stop_on_logout_and_delete,
 );
 
-const TOKEN: &str = "mock_abcdefghijklmnopqrstuvwxyz0123";
-
 /// A signed-in Mock channel whose runtime holds a live connection.
 async fn connected_channel(app: &AppState, alice: &str, name: &str, config: Value) -> ChannelId {
     let id = signed_in_channel(app, alice, name, config).await;
@@ -42,22 +40,7 @@ async fn signed_in_channel(app: &AppState, alice: &str, name: &str, config: Valu
     let body = json!({"provider": "mock", "name": name, "config": config});
     let created = body_json(send(app, authed("POST", "/api/v1/channels", alice, Some(body))).await).await;
     let id = created["id"].as_str().unwrap().to_owned();
-    send(
-        app,
-        authed("POST", &format!("/api/v1/channels/{id}/auth/start"), alice, Some(json!({"method": "token"}))),
-    )
-    .await;
-    let done = send(
-        app,
-        authed(
-            "POST",
-            &format!("/api/v1/channels/{id}/auth/submit"),
-            alice,
-            Some(json!({"kind": "token", "value": TOKEN})),
-        ),
-    )
-    .await;
-    assert_eq!(done.status(), 200);
+    sign_in_by_token(app, alice, &id).await;
     id.parse().unwrap()
 }
 

@@ -107,7 +107,7 @@ macro_rules! impl_messages {
                 &self,
                 inbound: switchboard::store::NewInbound,
             ) -> Result<Option<switchboard::store::Ingested>, switchboard::StoreError> {
-                use switchboard::message::{conversation_topic, inbox_topic, preview};
+                use switchboard::message::inbox_topic;
                 let at = switchboard::time::now();
                 let ws = inbound.workspace_id;
                 let mut tx = self.begin_write().await?;
@@ -188,14 +188,7 @@ macro_rules! impl_messages {
                     let payload = serde_json::to_value(&conversation).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
                     events.push(Self::append_event(&mut tx, ws, inbox_topic(ws), "conversation.created", payload, trace, at).await?);
                 }
-                let payload = serde_json::to_value(&message).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
-                events.push(Self::append_event(&mut tx, ws, conversation_topic(conversation.id), "message.created", payload, trace, at).await?);
-                let payload = serde_json::json!({
-                    "conversation_id": conversation.id,
-                    "last_message_at": conversation.last_message_at,
-                    "last_message_preview": preview(&message.text),
-                });
-                events.push(Self::append_event(&mut tx, ws, inbox_topic(ws), "conversation.updated", payload, trace, at).await?);
+                events.extend(Self::message_events(&mut tx, &conversation, &message, trace, at).await?);
                 tx.commit().await.map_err($crate::store::map_err)?;
                 Ok(Some(switchboard::store::Ingested { message, conversation, events }))
             }
@@ -204,7 +197,6 @@ macro_rules! impl_messages {
                 &self,
                 out: switchboard::store::NewOutbound,
             ) -> Result<switchboard::store::Sent, switchboard::StoreError> {
-                use switchboard::message::{conversation_topic, inbox_topic, preview};
                 let ws = out.workspace_id;
                 if let Some(key) = &out.client_message_id {
                     if let Some(found) = self.message_by_client_id(out.conversation_id, key).await? {
@@ -270,16 +262,7 @@ macro_rules! impl_messages {
                 .map_err($crate::store::map_err)?;
 
                 let trace = out.trace_id.as_deref();
-                let payload = serde_json::to_value(&message).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
-                let mut events = vec![
-                    Self::append_event(&mut tx, ws, conversation_topic(conversation.id), "message.created", payload, trace, at).await?,
-                ];
-                let payload = serde_json::json!({
-                    "conversation_id": conversation.id,
-                    "last_message_at": conversation.last_message_at,
-                    "last_message_preview": preview(&message.text),
-                });
-                events.push(Self::append_event(&mut tx, ws, inbox_topic(ws), "conversation.updated", payload, trace, at).await?);
+                let events = Self::message_events(&mut tx, &conversation, &message, trace, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 Ok(switchboard::store::Sent { message, created: true, events })
             }
@@ -365,6 +348,28 @@ macro_rules! impl_messages {
         }
 
         impl $store {
+            /// A new message's events: `message.created` on the conversation's topic and
+            /// `conversation.updated` (the list's preview) on the workspace's inbox topic.
+            async fn message_events(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                conversation: &switchboard::Conversation,
+                message: &switchboard::Message,
+                trace: Option<&str>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Vec<switchboard::Event>, switchboard::StoreError> {
+                use switchboard::message::{conversation_topic, inbox_topic, preview};
+                let ws = conversation.workspace_id;
+                let payload = serde_json::to_value(message).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
+                let created = Self::append_event(tx, ws, conversation_topic(conversation.id), "message.created", payload, trace, at).await?;
+                let payload = serde_json::json!({
+                    "conversation_id": conversation.id,
+                    "last_message_at": conversation.last_message_at,
+                    "last_message_preview": preview(&message.text),
+                });
+                let updated = Self::append_event(tx, ws, inbox_topic(ws), "conversation.updated", payload, trace, at).await?;
+                Ok(vec![created, updated])
+            }
+
             /// Moves the conversation's last activity to this message (never backwards).
             async fn touch_conversation(
                 tx: &mut sqlx::Transaction<'static, $db>,

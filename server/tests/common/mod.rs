@@ -260,3 +260,26 @@ pub async fn create_channel(app: &AppState, token: &str, body: serde_json::Value
     assert_eq!(response.status(), 201, "creating a channel");
     body_json(response).await
 }
+
+/// The token every Mock sign-in in the tests uses.
+pub const MOCK_TOKEN: &str = "mock_abcdefghijklmnopqrstuvwxyz0123";
+
+/// Signs a Mock channel in by token through the API (asserting success).
+pub async fn sign_in_by_token(app: &AppState, token: &str, channel_id: &str) {
+    let start = send(
+        app,
+        authed(
+            "POST",
+            &format!("/api/v1/channels/{channel_id}/auth/start"),
+            token,
+            Some(serde_json::json!({"method": "token"})),
+        ),
+    )
+    .await;
+    assert_eq!(start.status(), 200);
+    let body = serde_json::json!({"kind": "token", "value": MOCK_TOKEN});
+    let done =
+        send(app, authed("POST", &format!("/api/v1/channels/{channel_id}/auth/submit"), token, Some(body)))
+            .await;
+    assert_eq!(done.status(), 200);
+}
