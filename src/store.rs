@@ -180,6 +180,61 @@ pub struct Sent {
     pub events: Vec<Event>,
 }
 
+/// A claimed outbox row: what to send, through which channel, on which attempt.
+#[derive(Clone, Debug)]
+pub struct OutboxJob {
+    pub outbox_id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub channel_id: ChannelId,
+    pub message: Message,
+    /// The network's chat id to send to.
+    pub to: String,
+    /// This attempt's number (1 for the first).
+    pub attempt: u32,
+    pub max_attempts: u32,
+}
+
+/// The outbox: claimed by workers, settled per attempt.
+#[async_trait]
+pub trait OutboxRepo: Send + Sync {
+    /// Leases up to `limit` due rows (queued and due, or sending with an expired lease) until
+    /// `lease_until`, counting the attempt. Rows another worker holds are skipped.
+    async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxJob>, StoreError>;
+    /// The provider took the message: row `sent`, message `sent` with its external id, a
+    /// `message.status` event.
+    async fn outbox_sent(&self, job: &OutboxJob, external_id: &str) -> Result<Vec<Event>, StoreError>;
+    /// Try again at `next_attempt_at`. `count_attempt: false` gives the attempt back (a 429 is
+    /// the network pacing us, not a failure of the message).
+    async fn outbox_retry(
+        &self,
+        job: &OutboxJob,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+        count_attempt: bool,
+    ) -> Result<(), StoreError>;
+    /// Give up: row and message `failed` with the error, a `message.status` event.
+    async fn outbox_failed(&self, job: &OutboxJob, error: &str) -> Result<Vec<Event>, StoreError>;
+    /// Holds the channel's queued rows until `until` (the network said Retry-After).
+    async fn pause_channel_outbox(
+        &self,
+        channel_id: ChannelId,
+        until: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+    /// Applies a receipt from the network to the message with this external id, only moving it
+    /// forward (sent → delivered → read). `None` if unknown or not an advance.
+    async fn apply_delivery(
+        &self,
+        channel_id: ChannelId,
+        external_id: &str,
+        status: crate::message::MessageStatus,
+    ) -> Result<Option<(Message, Vec<Event>)>, StoreError>;
+}
+
 /// Conversations, messages, the event log and the outbox. Each write is one transaction:
 /// state change, events with the next offsets of their topics, outbox rows.
 #[async_trait]
@@ -223,7 +278,9 @@ pub enum Backend {
 
 /// Everything the engine persists.
 #[async_trait]
-pub trait Store: UserRepo + WorkspaceRepo + SessionRepo + ChannelRepo + MessageRepo + Send + Sync {
+pub trait Store:
+    UserRepo + WorkspaceRepo + SessionRepo + ChannelRepo + MessageRepo + OutboxRepo + Send + Sync
+{
     fn backend(&self) -> Backend;
     /// Ok when the database answers and every migration this binary knows is applied.
     async fn readiness(&self) -> Result<(), StoreError>;

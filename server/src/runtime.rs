@@ -198,6 +198,9 @@ impl Supervisor {
                             Some(ChannelEvent::MessageReceived { message }) => {
                                 self.ingest(&names, message).await
                             }
+                            Some(ChannelEvent::MessageStatus { external_id, status }) => {
+                                self.receipt(&external_id, status).await;
+                            }
                             Some(_) => continue,
                             None => break "connection closed".to_owned(),
                         }
@@ -225,6 +228,20 @@ impl Supervisor {
             crate::services::messages::ingest(self.store.as_ref(), &self.channel, contact, message).await
         {
             tracing::error!(channel_id = %self.channel.id, error = %e, "cannot record an inbound message");
+        }
+    }
+
+    async fn receipt(&self, external_id: &str, status: switchboard::provider::DeliveryStatus) {
+        use switchboard::MessageStatus;
+        use switchboard::provider::DeliveryStatus;
+        let status = match status {
+            DeliveryStatus::Sent => MessageStatus::Sent,
+            DeliveryStatus::Delivered => MessageStatus::Delivered,
+            DeliveryStatus::Read => MessageStatus::Read,
+            DeliveryStatus::Failed => return,
+        };
+        if let Err(e) = self.store.apply_delivery(self.channel.id, external_id, status).await {
+            tracing::error!(channel_id = %self.channel.id, error = %e, "cannot record a receipt");
         }
     }
 

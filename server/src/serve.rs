@@ -74,6 +74,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let started = state.channels.start_runtimes().await.context("cannot start the channels")?;
     tracing::info!(channels = started, "channel runtimes started");
     let sweeper = tokio::spawn(sweep_sessions(state.store.clone()));
+    let outbox = tokio::spawn(
+        crate::services::outbox::OutboxWorker::new(
+            state.store.clone(),
+            state.channels.providers().clone(),
+            Default::default(),
+        )
+        .run(),
+    );
     let runtimes = state.channels.runtimes().clone();
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let grace = Duration::from_secs(args.shutdown_grace_secs);
@@ -93,6 +101,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         () = deadline => tracing::warn!("requests still open after the grace period; exiting anyway"),
     }
     sweeper.abort();
+    outbox.abort();
     runtimes.stop_all();
     tracing::info!("stopped");
     Ok(())

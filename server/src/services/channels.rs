@@ -73,6 +73,11 @@ impl ChannelService {
         }
     }
 
+    /// The provider adapters.
+    pub fn providers(&self) -> &Providers {
+        &self.providers
+    }
+
     /// The running channels.
     pub fn runtimes(&self) -> &Arc<Runtimes> {
         &self.runtimes

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod channels;
 pub mod messages;
+pub mod outbox;
 pub mod provision;
 pub mod ratelimit;
 

@@ -10,6 +10,7 @@ use switchboard::Store;
 use switchboard::store::StoreError;
 
 mod messages;
+mod outbox;
 mod postgres;
 mod rows;
 mod sql;

@@ -5,6 +5,7 @@ use sqlx::postgres::PgPoolOptions;
 use switchboard::store::{Backend, StoreError};
 
 use super::messages::{conversation_columns, impl_messages, message_columns};
+use super::outbox::impl_outbox;
 use super::sql::{channel_columns, impl_store};
 use super::{StoreOptions, migrate_err};
 
@@ -52,3 +53,4 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgre
 
 impl_store!(PgStore);
 impl_messages!(PgStore, sqlx::Postgres);
+impl_outbox!(PgStore, sqlx::Postgres, " for update skip locked");

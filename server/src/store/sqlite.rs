@@ -8,6 +8,7 @@ use sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use switchboard::store::{Backend, StoreError};
 
 use super::messages::{conversation_columns, impl_messages, message_columns};
+use super::outbox::impl_outbox;
 use super::sql::{channel_columns, impl_store};
 use super::{StoreOptions, migrate_err, parse_sqlite_options};
 
@@ -65,3 +66,4 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite"
 
 impl_store!(SqliteStore);
 impl_messages!(SqliteStore, sqlx::Sqlite);
+impl_outbox!(SqliteStore, sqlx::Sqlite, "");

@@ -1,0 +1,234 @@
+//! The outbox's SQL, shared by both backends. `$lock` is what each backend appends to the claim
+//! query: PostgreSQL skips rows another worker holds (`for update skip locked`); SQLite has one
+//! writer at a time (`BEGIN IMMEDIATE`), so its claimer is single by construction.
+
+macro_rules! impl_outbox {
+    ($store:ty, $db:ty, $lock:literal) => {
+        impl $store {
+            /// A message's status change as an event on its conversation's topic.
+            async fn status_event(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                message: &switchboard::Message,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<switchboard::Event, switchboard::StoreError> {
+                let payload = serde_json::json!({
+                    "message_id": message.id,
+                    "conversation_id": message.conversation_id,
+                    "status": message.status,
+                    "external_id": message.external_id,
+                    "error": message.error,
+                });
+                let topic = switchboard::message::conversation_topic(message.conversation_id);
+                Self::append_event(tx, message.workspace_id, topic, "message.status", payload, None, at).await
+            }
+
+            async fn set_message_status(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                id: switchboard::MessageId,
+                status: switchboard::MessageStatus,
+                external_id: Option<&str>,
+                error: Option<&str>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<switchboard::Message, switchboard::StoreError> {
+                let row: $crate::store::rows::MessageRow = sqlx::query_as(concat!(
+                    "update message set status = $2, external_id = coalesce($3, external_id), error = $4, updated_at = $5
+                     where message_id = $1 returning ",
+                    message_columns!()
+                ))
+                .bind(id.as_uuid())
+                .bind(status.as_str())
+                .bind(external_id)
+                .bind(error)
+                .bind(at)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                row.try_into()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl switchboard::store::OutboxRepo for $store {
+            async fn claim_outbox(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+                lease_until: chrono::DateTime<chrono::Utc>,
+                limit: u32,
+            ) -> Result<Vec<switchboard::store::OutboxJob>, switchboard::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let due: Vec<(uuid::Uuid,)> = sqlx::query_as(concat!(
+                    "select outbox_id from outbox
+                     where (status = 'queued' and next_attempt_at <= $1) or (status = 'sending' and lease_until < $1)
+                     order by priority desc, next_attempt_at, outbox_id limit $2",
+                    $lock
+                ))
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                let mut jobs = Vec::with_capacity(due.len());
+                for (outbox_id,) in due {
+                    let (workspace_id, channel_id, message_id, attempts, max_attempts): (uuid::Uuid, uuid::Uuid, uuid::Uuid, i32, i32) =
+                        sqlx::query_as(
+                            "update outbox set status = 'sending', attempts = attempts + 1, lease_until = $2, updated_at = $3
+                             where outbox_id = $1
+                             returning workspace_id, channel_id, message_id, attempts, max_attempts",
+                        )
+                        .bind(outbox_id)
+                        .bind(lease_until)
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err($crate::store::map_err)?;
+                    let message = Self::message_in(&mut tx, message_id.into()).await?;
+                    let (to,): (String,) = sqlx::query_as("select external_chat_id from conversation where conversation_id = $1")
+                        .bind(message.conversation_id.as_uuid())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err($crate::store::map_err)?;
+                    jobs.push(switchboard::store::OutboxJob {
+                        outbox_id,
+                        workspace_id: workspace_id.into(),
+                        channel_id: channel_id.into(),
+                        message,
+                        to,
+                        attempt: attempts.max(0) as u32,
+                        max_attempts: max_attempts.max(1) as u32,
+                    });
+                }
+                tx.commit().await.map_err($crate::store::map_err)?;
+                Ok(jobs)
+            }
+
+            async fn outbox_sent(
+                &self,
+                job: &switchboard::store::OutboxJob,
+                external_id: &str,
+            ) -> Result<Vec<switchboard::Event>, switchboard::StoreError> {
+                let at = switchboard::time::now();
+                let mut tx = self.begin_write().await?;
+                sqlx::query("update outbox set status = 'sent', last_error = null, lease_until = null, updated_at = $2 where outbox_id = $1")
+                    .bind(job.outbox_id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                // A receipt may have raced ahead of us; never move a message backwards.
+                let current = Self::message_in(&mut tx, job.message.id).await?;
+                let status = if current.status == switchboard::MessageStatus::Pending || current.status == switchboard::MessageStatus::Failed {
+                    switchboard::MessageStatus::Sent
+                } else {
+                    current.status
+                };
+                let message = Self::set_message_status(&mut tx, job.message.id, status, Some(external_id), None, at).await?;
+                let event = Self::status_event(&mut tx, &message, at).await?;
+                tx.commit().await.map_err($crate::store::map_err)?;
+                Ok(vec![event])
+            }
+
+            async fn outbox_retry(
+                &self,
+                job: &switchboard::store::OutboxJob,
+                error: &str,
+                next_attempt_at: chrono::DateTime<chrono::Utc>,
+                count_attempt: bool,
+            ) -> Result<(), switchboard::StoreError> {
+                sqlx::query(
+                    "update outbox set status = 'queued', last_error = $2, next_attempt_at = $3, lease_until = null,
+                            attempts = case when $4 then attempts else attempts - 1 end, updated_at = $5
+                     where outbox_id = $1",
+                )
+                .bind(job.outbox_id)
+                .bind(error)
+                .bind(next_attempt_at)
+                .bind(count_attempt)
+                .bind(switchboard::time::now())
+                .execute(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(())
+            }
+
+            async fn outbox_failed(
+                &self,
+                job: &switchboard::store::OutboxJob,
+                error: &str,
+            ) -> Result<Vec<switchboard::Event>, switchboard::StoreError> {
+                let at = switchboard::time::now();
+                let mut tx = self.begin_write().await?;
+                sqlx::query("update outbox set status = 'failed', last_error = $2, lease_until = null, updated_at = $3 where outbox_id = $1")
+                    .bind(job.outbox_id)
+                    .bind(error)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                let message = Self::set_message_status(&mut tx, job.message.id, switchboard::MessageStatus::Failed, None, Some(error), at).await?;
+                let event = Self::status_event(&mut tx, &message, at).await?;
+                tx.commit().await.map_err($crate::store::map_err)?;
+                Ok(vec![event])
+            }
+
+            async fn pause_channel_outbox(
+                &self,
+                channel_id: switchboard::ChannelId,
+                until: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, switchboard::StoreError> {
+                let done = sqlx::query(
+                    "update outbox set next_attempt_at = $2, updated_at = $3
+                     where channel_id = $1 and status = 'queued' and next_attempt_at < $2",
+                )
+                .bind(channel_id.as_uuid())
+                .bind(until)
+                .bind(switchboard::time::now())
+                .execute(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn apply_delivery(
+                &self,
+                channel_id: switchboard::ChannelId,
+                external_id: &str,
+                status: switchboard::MessageStatus,
+            ) -> Result<Option<(switchboard::Message, Vec<switchboard::Event>)>, switchboard::StoreError> {
+                fn rank(s: switchboard::MessageStatus) -> u8 {
+                    use switchboard::MessageStatus::*;
+                    match s {
+                        Pending => 0,
+                        Sent => 1,
+                        Delivered => 2,
+                        Read => 3,
+                        Failed => 0,
+                    }
+                }
+                let at = switchboard::time::now();
+                let mut tx = self.begin_write().await?;
+                let found: Option<(uuid::Uuid,)> =
+                    sqlx::query_as("select message_id from message where channel_id = $1 and external_id = $2")
+                        .bind(channel_id.as_uuid())
+                        .bind(external_id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err($crate::store::map_err)?;
+                let Some((id,)) = found else {
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    return Ok(None);
+                };
+                let current = Self::message_in(&mut tx, id.into()).await?;
+                if status == switchboard::MessageStatus::Failed || rank(status) <= rank(current.status) {
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    return Ok(None);
+                }
+                let message = Self::set_message_status(&mut tx, current.id, status, None, None, at).await?;
+                let event = Self::status_event(&mut tx, &message, at).await?;
+                tx.commit().await.map_err($crate::store::map_err)?;
+                Ok(Some((message, vec![event])))
+            }
+        }
+    };
+}
+
+pub(crate) use impl_outbox;

@@ -1,0 +1,240 @@
+//! The outbox worker against the Mock network's receipts and faults, on SQLite and PostgreSQL.
+
+#[macro_use]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{Value, json};
+use switchboard::provider::{Contact, Direction, ProviderMessage};
+use switchboard::{Channel, ChannelId, ConversationId, Message, MessageStatus};
+use switchboard_server::http::AppState;
+use switchboard_server::services::outbox::{OutboxConfig, OutboxWorker};
+
+app_test!(
+    sent_messages_follow_receipts_to_read,
+    a_429_storm_and_flaky_sends_end_sent_or_failed_never_twice,
+    permanent_refusals_and_exhausted_retries_fail_the_message,
+    a_crashed_claim_is_reclaimed_after_its_lease,
+);
+
+fn worker(app: &AppState) -> OutboxWorker {
+    let config = OutboxConfig {
+        poll: Duration::from_millis(10),
+        lease: Duration::from_millis(300),
+        backoff_base: Duration::from_millis(10),
+        backoff_cap: Duration::from_millis(40),
+        batch: 32,
+    };
+    OutboxWorker::new(app.store.clone(), app.channels.providers().clone(), config)
+}
+
+/// A connected Mock channel with `config` and a conversation with contact +15550000001.
+async fn setup(app: &AppState, config: Value) -> (String, Channel, ConversationId) {
+    let alice = login(app, "alice@example.com", "demo-password").await;
+    let created =
+        create_channel(app, &alice, json!({"provider": "mock", "name": "Mock", "config": config})).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    sign_in_by_token(app, &alice, &id).await;
+    let channel_id: ChannelId = id.parse().unwrap();
+    for _ in 0..500 {
+        if app.mock.is_connected(channel_id) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
+    let channel = app.store.channel(ws, channel_id).await.unwrap().unwrap();
+    let hello = ProviderMessage {
+        external_id: "in-1".into(),
+        contact_id: "+15550000001".into(),
+        direction: Direction::Inbound,
+        text: "hello".into(),
+        sent_at: switchboard::time::now(),
+    };
+    let contact = Contact { external_id: "+15550000001".into(), name: "Maria".into() };
+    let done = switchboard_server::services::messages::ingest(app.store.as_ref(), &channel, contact, hello)
+        .await
+        .unwrap()
+        .unwrap();
+    (alice, channel, done.conversation.id)
+}
+
+async fn send_text(app: &AppState, token: &str, conv: ConversationId, text: &str) -> Message {
+    let response = send(
+        app,
+        authed("POST", &format!("/api/v1/conversations/{conv}/messages"), token, Some(json!({"text": text}))),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    serde_json::from_value(body_json(response).await).unwrap()
+}
+
+async fn outbound(app: &AppState, channel: &Channel, conv: ConversationId) -> Vec<Message> {
+    let mut all = app.store.messages(channel.workspace_id, conv, None, 200).await.unwrap();
+    all.retain(|m| m.direction == Direction::Outbound);
+    all
+}
+
+/// Ticks the worker until `done` holds (bounded).
+async fn drive(
+    app: &AppState,
+    w: &OutboxWorker,
+    channel: &Channel,
+    conv: ConversationId,
+    within: Duration,
+    done: impl Fn(&[Message]) -> bool,
+) -> Vec<Message> {
+    let deadline = Instant::now() + within;
+    loop {
+        w.tick().await.unwrap();
+        let messages = outbound(app, channel, conv).await;
+        if done(&messages) {
+            return messages;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not settled in time: {:?}",
+            messages.iter().map(|m| m.status).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn sent_messages_follow_receipts_to_read(app: AppState, _raw: Raw) {
+    let (alice, channel, conv) =
+        setup(&app, json!({"delivered_after_ms": 20, "read_after_ms": 40, "reply_after_ms": null})).await;
+    let message = send_text(&app, &alice, conv, "Your order shipped").await;
+    let w = worker(&app);
+    assert_eq!(w.tick().await.unwrap(), 1);
+    let sent = &outbound(&app, &channel, conv).await[0];
+    assert_eq!(sent.status, MessageStatus::Sent);
+    assert_eq!(
+        sent.external_id.as_deref(),
+        Some(format!("mock-{}", message.id).as_str()),
+        "the message id is the provider's idempotency key"
+    );
+    let read =
+        drive(&app, &w, &channel, conv, Duration::from_secs(5), |m| m[0].status == MessageStatus::Read).await;
+    assert_eq!(read.len(), 1);
+
+    let topic = switchboard::message::conversation_topic(conv);
+    let statuses: Vec<String> = app
+        .store
+        .events_after(&topic, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "message.status")
+        .map(|e| e.payload["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["sent", "delivered", "read"]);
+}
+
+async fn a_429_storm_and_flaky_sends_end_sent_or_failed_never_twice(app: AppState, _raw: Raw) {
+    let config = json!({"rate_limit_next": 3, "rate_limit_retry_after_secs": 1, "failure_rate": 0.3, "reply_after_ms": null, "delivered_after_ms": 600000});
+    let (alice, channel, conv) = setup(&app, config).await;
+    for n in 0..10 {
+        send_text(&app, &alice, conv, &format!("m{n}")).await;
+    }
+    let w = worker(&app);
+    let settled =
+        |m: &[Message]| m.iter().all(|m| matches!(m.status, MessageStatus::Sent | MessageStatus::Failed));
+    let messages = drive(&app, &w, &channel, conv, Duration::from_secs(20), settled).await;
+    assert_eq!(messages.len(), 10);
+    let sent: Vec<_> = messages.iter().filter(|m| m.status == MessageStatus::Sent).collect();
+    assert!(!sent.is_empty(), "most messages get through");
+    for m in &sent {
+        assert_eq!(m.external_id.as_deref(), Some(format!("mock-{}", m.id).as_str()));
+    }
+    for m in messages.iter().filter(|m| m.status == MessageStatus::Failed) {
+        assert!(m.error.as_deref().is_some_and(|e| e.contains("simulated")), "{m:?}");
+    }
+    // The storm degraded the channel; the next success brought it back.
+    let inbox = app
+        .store
+        .events_after(&switchboard::message::inbox_topic(channel.workspace_id), 0, 1000)
+        .await
+        .unwrap();
+    let statuses: Vec<_> = inbox
+        .iter()
+        .filter(|e| e.kind == "channel.status")
+        .map(|e| e.payload["status"].as_str().unwrap().to_owned())
+        .collect();
+    let degraded = statuses.iter().position(|s| s == "degraded").expect("the 429s degraded the channel");
+    assert!(statuses[degraded..].iter().any(|s| s == "connected"), "{statuses:?}");
+    let now = app.store.channel(channel.workspace_id, channel.id).await.unwrap().unwrap();
+    assert_eq!(now.status, switchboard::ChannelStatus::Connected);
+}
+
+async fn permanent_refusals_and_exhausted_retries_fail_the_message(app: AppState, _raw: Raw) {
+    let (alice, channel, conv) =
+        setup(&app, json!({"reject_contacts": ["+15550000001"], "reply_after_ms": null})).await;
+    send_text(&app, &alice, conv, "x").await;
+    let w = worker(&app);
+    w.tick().await.unwrap();
+    let failed = &outbound(&app, &channel, conv).await[0];
+    assert_eq!(failed.status, MessageStatus::Failed, "a permanent refusal fails at once");
+    assert!(failed.error.as_deref().unwrap().contains("does not accept"));
+
+    let (alice, channel, conv) =
+        setup_second(&app, &alice, json!({"failure_rate": 1.0, "reply_after_ms": null})).await;
+    send_text(&app, &alice, conv, "y").await;
+    let messages =
+        drive(&app, &w, &channel, conv, Duration::from_secs(10), |m| m[0].status == MessageStatus::Failed)
+            .await;
+    assert!(messages[0].error.as_deref().unwrap().contains("simulated send failure"));
+}
+
+/// A second channel and conversation in the same app.
+async fn setup_second(app: &AppState, alice: &str, config: Value) -> (String, Channel, ConversationId) {
+    let created =
+        create_channel(app, alice, json!({"provider": "mock", "name": "Second", "config": config})).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    sign_in_by_token(app, alice, &id).await;
+    let channel_id: ChannelId = id.parse().unwrap();
+    for _ in 0..500 {
+        if app.mock.is_connected(channel_id) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
+    let channel = app.store.channel(ws, channel_id).await.unwrap().unwrap();
+    let hello = ProviderMessage {
+        external_id: "in-2".into(),
+        contact_id: "+15550000002".into(),
+        direction: Direction::Inbound,
+        text: "hi".into(),
+        sent_at: switchboard::time::now(),
+    };
+    let contact = Contact { external_id: "+15550000002".into(), name: "Tom".into() };
+    let done = switchboard_server::services::messages::ingest(app.store.as_ref(), &channel, contact, hello)
+        .await
+        .unwrap()
+        .unwrap();
+    (alice.to_owned(), channel, done.conversation.id)
+}
+
+async fn a_crashed_claim_is_reclaimed_after_its_lease(app: AppState, _raw: Raw) {
+    let (alice, channel, conv) = setup(&app, json!({"reply_after_ms": null})).await;
+    let message = send_text(&app, &alice, conv, "x").await;
+    // A worker claims the row and dies before settling it.
+    let now = switchboard::time::now();
+    let claimed = app.store.claim_outbox(now, now + chrono::Duration::milliseconds(200), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(
+        app.store.claim_outbox(now, now, 10).await.unwrap().is_empty(),
+        "a leased row is not claimed twice"
+    );
+    let w = worker(&app);
+    assert_eq!(w.tick().await.unwrap(), 0, "still leased");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(w.tick().await.unwrap(), 1, "reclaimed after the lease");
+    let sent = &outbound(&app, &channel, conv).await[0];
+    assert_eq!(
+        (sent.status, sent.external_id.clone()),
+        (MessageStatus::Sent, Some(format!("mock-{}", message.id)))
+    );
+}
