@@ -225,6 +225,14 @@ pub trait OutboxRepo: Send + Sync {
         channel_id: ChannelId,
         until: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
+    /// Re-queues a `failed` outbound message: the message is `pending` again, its outbox row
+    /// starts over, and a `message.status` event is written. `NotFound` if the message is not in
+    /// the workspace; `Conflict { constraint: "message_not_failed" }` unless it failed.
+    async fn retry_message(
+        &self,
+        workspace_id: WorkspaceId,
+        id: MessageId,
+    ) -> Result<(Message, Vec<Event>), StoreError>;
     /// Applies a receipt from the network to the message with this external id, only moving it
     /// forward (sent → delivered → read). `None` if unknown or not an advance.
     async fn apply_delivery(

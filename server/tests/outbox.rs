@@ -185,6 +185,30 @@ async fn permanent_refusals_and_exhausted_retries_fail_the_message(app: AppState
         drive(&app, &w, &channel, conv, Duration::from_secs(10), |m| m[0].status == MessageStatus::Failed)
             .await;
     assert!(messages[0].error.as_deref().unwrap().contains("simulated send failure"));
+
+    // The user retries: pending again, and once the network recovers it is sent.
+    let id = messages[0].id;
+    let retried = send(&app, authed("POST", &format!("/api/v1/messages/{id}/retry"), &alice, None)).await;
+    assert_eq!(retried.status(), 200);
+    let retried = body_json(retried).await;
+    assert_eq!((retried["status"].as_str(), &retried["error"]), (Some("pending"), &Value::Null));
+    let again = send(&app, authed("POST", &format!("/api/v1/messages/{id}/retry"), &alice, None)).await;
+    assert_eq!(again.status(), 409, "only a failed message can be retried");
+    let ws = channel.workspace_id;
+    app.store
+        .update_channel(ws, channel.id, None, Some(json!({"reply_after_ms": null})), switchboard::time::now())
+        .await
+        .unwrap();
+    let sent =
+        drive(&app, &w, &channel, conv, Duration::from_secs(10), |m| m[0].status == MessageStatus::Sent)
+            .await;
+    assert_eq!(sent[0].id, id, "the same message, not a copy");
+    let missing = send(
+        &app,
+        authed("POST", &format!("/api/v1/messages/{}/retry", switchboard::MessageId::new()), &alice, None),
+    )
+    .await;
+    assert_eq!(missing.status(), 404);
 }
 
 /// A second channel and conversation in the same app.

@@ -4,7 +4,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use switchboard::message::SendMessage;
 use switchboard::{ChannelId, Conversation, ConversationId, Message, MessageId};
@@ -17,6 +17,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/conversations", get(list_conversations))
         .route("/conversations/{id}/messages", get(list_messages).post(send_message))
+        .route("/messages/{id}/retry", post(retry_message))
 }
 
 fn parse<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, ApiError> {
@@ -90,4 +91,14 @@ async fn send_message(
     let sent = state.messages.send(member.actor, conversation, req, key, Some(trace)).await?;
     let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(sent.message)).into_response())
+}
+
+/// Re-queues a failed message; answers it as `pending`.
+async fn retry_message(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path(id): Path<String>,
+) -> Result<Json<Message>, ApiError> {
+    let id: MessageId = parse(&id, "Message")?;
+    Ok(Json(state.messages.retry(member.actor, id).await?))
 }

@@ -135,6 +135,7 @@ impl From<crate::services::ServiceError> for ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
             }
             ServiceError::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
+            ServiceError::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
             ServiceError::NotFound(what) => {
                 let mut what = what.to_owned();
                 if let Some(first) = what.get_mut(0..1) {

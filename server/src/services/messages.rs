@@ -61,6 +61,17 @@ impl MessageService {
             .map_err(|e| ServiceError::from(e).not_found_as("conversation"))
     }
 
+    /// Sends a failed message again (from the start of its retry schedule).
+    pub async fn retry(&self, actor: Actor, id: MessageId) -> Result<Message, ServiceError> {
+        match self.store.retry_message(actor.workspace_id, id).await {
+            Ok((message, _events)) => Ok(message),
+            Err(switchboard::StoreError::Conflict { .. }) => {
+                Err(ServiceError::Conflict("Only a failed outbound message can be retried."))
+            }
+            Err(e) => Err(ServiceError::from(e).not_found_as("message")),
+        }
+    }
+
     /// The workspace's conversations, most recent activity first.
     pub async fn conversations(
         &self,

@@ -25,6 +25,9 @@ pub enum ServiceError {
     Unprocessable(&'static str, String),
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(&'static str),
     /// The named thing does not exist in the caller's workspace.
     #[error("{0} not found")]
     NotFound(&'static str),

@@ -188,6 +188,42 @@ macro_rules! impl_outbox {
                 Ok(done.rows_affected())
             }
 
+            async fn retry_message(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                id: switchboard::MessageId,
+            ) -> Result<(switchboard::Message, Vec<switchboard::Event>), switchboard::StoreError> {
+                let at = switchboard::time::now();
+                let mut tx = self.begin_write().await?;
+                let found: Option<(String, String)> =
+                    sqlx::query_as("select status, direction from message where workspace_id = $1 and message_id = $2")
+                        .bind(workspace_id.as_uuid())
+                        .bind(id.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err($crate::store::map_err)?;
+                match found {
+                    None => return Err(switchboard::StoreError::NotFound),
+                    Some((status, direction)) if status != "failed" || direction != "outbound" => {
+                        return Err(switchboard::StoreError::Conflict { constraint: "message_not_failed".into() });
+                    }
+                    Some(_) => {}
+                }
+                sqlx::query(
+                    "update outbox set status = 'queued', attempts = 0, next_attempt_at = $2, last_error = null, lease_until = null, updated_at = $2
+                     where message_id = $1",
+                )
+                .bind(id.as_uuid())
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                let message = Self::set_message_status(&mut tx, id, switchboard::MessageStatus::Pending, None, None, at).await?;
+                let event = Self::status_event(&mut tx, &message, at).await?;
+                tx.commit().await.map_err($crate::store::map_err)?;
+                Ok((message, vec![event]))
+            }
+
             async fn apply_delivery(
                 &self,
                 channel_id: switchboard::ChannelId,
