@@ -79,6 +79,27 @@ pub struct Conversation {
     pub created_at: DateTime<Utc>,
 }
 
+/// A conversation as one member sees it in the list: with their unread count.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    pub unread_count: u32,
+}
+
+/// The realtime topic of one user (their read state, their notifications).
+pub fn user_topic(id: UserId) -> String {
+    format!("user:{id}")
+}
+
+/// `POST /api/v1/conversations/{id}/read`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkRead {
+    /// Everything up to and including this message is read.
+    pub up_to: MessageId,
+}
+
 /// One entry of a conversation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {

@@ -259,12 +259,24 @@ pub trait MessageRepo: Send + Sync {
         workspace_id: WorkspaceId,
         id: ConversationId,
     ) -> Result<Option<Conversation>, StoreError>;
-    /// The workspace's conversations, most recent activity first (optionally of one channel).
+    /// The workspace's conversations, most recent activity first (optionally of one channel),
+    /// each with `user_id`'s unread count (from the flags, not the messages).
     async fn conversations(
         &self,
         workspace_id: WorkspaceId,
+        user_id: UserId,
         channel_id: Option<ChannelId>,
-    ) -> Result<Vec<Conversation>, StoreError>;
+    ) -> Result<Vec<crate::message::ConversationSummary>, StoreError>;
+    /// Marks `user_id`'s messages of the conversation up to `up_to` read. Returns how many
+    /// changed, the unread count left, and a `read.updated` event on the user's topic (none
+    /// when nothing changed). `NotFound` if the conversation is not in the workspace.
+    async fn mark_read(
+        &self,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        conversation_id: ConversationId,
+        up_to: MessageId,
+    ) -> Result<(u64, u32, Vec<Event>), StoreError>;
     /// Up to `limit` messages older than `before` (by id), newest first.
     async fn messages(
         &self,

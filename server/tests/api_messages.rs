@@ -107,6 +107,23 @@ async fn send_is_idempotent_and_history_pages(app: AppState, _raw: Raw) {
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["last_message_preview"], "agent 4");
     assert_eq!(list[0]["title"], "Maria");
+    assert_eq!(list[0]["unread_count"], 2, "bob has read neither the inbound message nor alice's");
+    let alice_list = body_json(send(&app, authed("GET", "/api/v1/conversations", &alice, None)).await).await;
+    assert_eq!(alice_list[0]["unread_count"], 6, "alice has not read bob's five nor the inbound one");
+    let newest = page[0]["id"].as_str().unwrap();
+    let read = send(
+        &app,
+        authed("POST", &format!("/api/v1/conversations/{conv}/read"), &alice, Some(json!({"up_to": newest}))),
+    )
+    .await;
+    assert_eq!(read.status(), StatusCode::OK);
+    assert_eq!(body_json(read).await["unread_count"], 0);
+    let bad = send(
+        &app,
+        authed("POST", &format!("/api/v1/conversations/{conv}/read"), &alice, Some(json!({"up_to": "x"}))),
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let filtered = body_json(
         send(
             &app,

@@ -47,6 +47,7 @@ store_test!(
     topic_offsets_are_gapless_under_concurrent_writes,
     history_pages_by_id_without_gaps_or_duplicates,
     messaging_is_scoped_by_workspace,
+    unread_counts_come_from_flags_and_mark_read_clears_them,
 );
 
 async fn user(store: &dyn Store, email: &str) -> User {
@@ -395,10 +396,10 @@ async fn inbound_messages_are_recorded_once(store: &dyn Store) {
     assert_eq!(second.events.len(), 2, "no second conversation.created");
     let messages = store.messages(ws.id, first.conversation.id, None, 50).await.unwrap();
     assert_eq!(messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["again", "hi"]);
-    let convs = store.conversations(ws.id, Some(ch.id)).await.unwrap();
+    let convs = store.conversations(ws.id, UserId::new(), Some(ch.id)).await.unwrap();
     assert_eq!(convs.len(), 1);
-    assert_eq!(convs[0].last_message_preview.as_deref(), Some("again"));
-    assert_eq!(convs[0].title, "Contact +1555");
+    assert_eq!(convs[0].conversation.last_message_preview.as_deref(), Some("again"));
+    assert_eq!(convs[0].conversation.title, "Contact +1555");
 }
 
 async fn sends_are_idempotent_even_when_concurrent(store: &dyn Store) {
@@ -485,6 +486,46 @@ async fn messaging_is_scoped_by_workspace(store: &dyn Store) {
     );
     assert_eq!(store.conversation(other, conv).await.unwrap(), None);
     assert!(store.messages(other, conv, None, 10).await.unwrap().is_empty());
-    assert_eq!(store.conversations(ws, None).await.unwrap().len(), 1);
-    assert_eq!(store.conversations(other, None).await.unwrap().len(), 1);
+    assert_eq!(store.conversations(ws, UserId::new(), None).await.unwrap().len(), 1);
+    assert_eq!(store.conversations(other, UserId::new(), None).await.unwrap().len(), 1);
+}
+
+async fn unread_counts_come_from_flags_and_mark_read_clears_them(store: &dyn Store) {
+    let ws = workspace(store, "Acme").await;
+    let a = user(store, "a@example.com").await;
+    let b = user(store, "b@example.com").await;
+    store.put_member(ws.id, a.id, MemberRole::Agent, now()).await.unwrap();
+    store.put_member(ws.id, b.id, MemberRole::Agent, now()).await.unwrap();
+    let ch = store.create_channel(new_channel(ws.id, "Mock")).await.unwrap();
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let done = store
+            .ingest_inbound(inbound(ws.id, ch.id, "+1555", &format!("e{n}"), "x"))
+            .await
+            .unwrap()
+            .unwrap();
+        ids.push(done.message.id);
+    }
+    let conv = store.conversations(ws.id, a.id, None).await.unwrap()[0].conversation.id;
+    let unread =
+        |u: UserId| async move { store.conversations(ws.id, u, None).await.unwrap()[0].unread_count };
+    assert_eq!((unread(a.id).await, unread(b.id).await), (3, 3));
+    store.send_message(outbound(ws.id, conv, a.id, "reply", None)).await.unwrap();
+    assert_eq!(
+        (unread(a.id).await, unread(b.id).await),
+        (3, 4),
+        "your own message is read; others see it unread"
+    );
+
+    let (changed, left, events) = store.mark_read(ws.id, a.id, conv, ids[1]).await.unwrap();
+    assert_eq!((changed, left), (2, 1));
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, "read.updated");
+    assert_eq!(events[0].topic, switchboard::message::user_topic(a.id));
+    assert_eq!(events[0].payload["unread_count"], 1);
+    let (changed, _, events) = store.mark_read(ws.id, a.id, conv, ids[1]).await.unwrap();
+    assert_eq!((changed, events.len()), (0, 0), "nothing new: no event");
+    assert_eq!(unread(b.id).await, 4, "b's flags are b's own");
+    let other = workspace(store, "Other").await;
+    assert_eq!(store.mark_read(other.id, a.id, conv, ids[2]).await.unwrap_err(), StoreError::NotFound);
 }

@@ -6,8 +6,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use switchboard::message::SendMessage;
-use switchboard::{ChannelId, Conversation, ConversationId, Message, MessageId};
+use switchboard::message::{ConversationSummary, MarkRead, SendMessage};
+use switchboard::{ChannelId, ConversationId, Message, MessageId};
 
 use super::AppState;
 use super::error::ApiError;
@@ -18,6 +18,7 @@ pub fn router() -> Router<AppState> {
         .route("/conversations", get(list_conversations))
         .route("/conversations/{id}/messages", get(list_messages).post(send_message))
         .route("/messages/{id}/retry", post(retry_message))
+        .route("/conversations/{id}/read", post(mark_read))
 }
 
 fn parse<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, ApiError> {
@@ -48,7 +49,7 @@ async fn list_conversations(
     State(state): State<AppState>,
     member: CurrentMember,
     Query(q): Query<ConversationQuery>,
-) -> Result<Json<Vec<Conversation>>, ApiError> {
+) -> Result<Json<Vec<ConversationSummary>>, ApiError> {
     let channel: Option<ChannelId> = query_id(q.channel_id.as_deref(), "channel_id")?;
     Ok(Json(state.messages.conversations(member.actor, channel).await?))
 }
@@ -101,4 +102,16 @@ async fn retry_message(
 ) -> Result<Json<Message>, ApiError> {
     let id: MessageId = parse(&id, "Message")?;
     Ok(Json(state.messages.retry(member.actor, id).await?))
+}
+
+/// Marks the caller's messages read up to `up_to`; answers `{unread_count}`.
+async fn mark_read(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path(id): Path<String>,
+    Json(req): Json<MarkRead>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let conversation: ConversationId = parse(&id, "Conversation")?;
+    let unread = state.messages.mark_read(member.actor, conversation, req.up_to).await?;
+    Ok(Json(serde_json::json!({ "unread_count": unread })))
 }

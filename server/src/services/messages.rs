@@ -4,10 +4,11 @@
 
 use std::sync::Arc;
 
+use switchboard::message::ConversationSummary;
 use switchboard::message::{self, SendMessage};
 use switchboard::provider::{Contact, ProviderMessage};
 use switchboard::store::{Ingested, NewInbound, NewOutbound, Sent};
-use switchboard::{Channel, ChannelId, Conversation, ConversationId, Message, MessageId, Store};
+use switchboard::{Channel, ChannelId, ConversationId, Message, MessageId, Store};
 
 use super::{Actor, ServiceError};
 
@@ -72,13 +73,30 @@ impl MessageService {
         }
     }
 
-    /// The workspace's conversations, most recent activity first.
+    /// The workspace's conversations, most recent activity first, with the caller's unread
+    /// counts.
     pub async fn conversations(
         &self,
         actor: Actor,
         channel_id: Option<ChannelId>,
-    ) -> Result<Vec<Conversation>, ServiceError> {
-        Ok(self.store.conversations(actor.workspace_id, channel_id).await?)
+    ) -> Result<Vec<ConversationSummary>, ServiceError> {
+        Ok(self.store.conversations(actor.workspace_id, actor.user_id, channel_id).await?)
+    }
+
+    /// Marks the caller's messages of the conversation read up to `up_to`; returns the unread
+    /// count left.
+    pub async fn mark_read(
+        &self,
+        actor: Actor,
+        conversation_id: ConversationId,
+        up_to: MessageId,
+    ) -> Result<u32, ServiceError> {
+        let (_, unread, _events) = self
+            .store
+            .mark_read(actor.workspace_id, actor.user_id, conversation_id, up_to)
+            .await
+            .map_err(|e| ServiceError::from(e).not_found_as("conversation"))?;
+        Ok(unread)
     }
 
     /// A page of a conversation's history, newest first, older than `before`.

@@ -181,6 +181,7 @@ macro_rules! impl_messages {
                 }
                 let message = Self::message_in(&mut tx, message_id).await?;
                 let conversation = Self::touch_conversation(&mut tx, &conversation, &message, at).await?;
+                Self::write_flags(&mut tx, &message, None).await?;
 
                 let trace = inbound.trace_id.as_deref();
                 let mut events = Vec::new();
@@ -248,6 +249,7 @@ macro_rules! impl_messages {
                 }
                 let message = Self::message_in(&mut tx, message_id).await?;
                 let conversation = Self::touch_conversation(&mut tx, &conversation, &message, at).await?;
+                Self::write_flags(&mut tx, &message, Some(out.sender)).await?;
                 sqlx::query(
                     "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at)
                      values ($1, $2, $3, $4, $5, 'queued', $5, $5)",
@@ -288,20 +290,89 @@ macro_rules! impl_messages {
             async fn conversations(
                 &self,
                 workspace_id: switchboard::WorkspaceId,
+                user_id: switchboard::UserId,
                 channel_id: Option<switchboard::ChannelId>,
-            ) -> Result<Vec<switchboard::Conversation>, switchboard::StoreError> {
-                let rows: Vec<$crate::store::rows::ConversationRow> = sqlx::query_as(concat!(
+            ) -> Result<Vec<switchboard::message::ConversationSummary>, switchboard::StoreError> {
+                #[derive(sqlx::FromRow)]
+                struct Row {
+                    #[sqlx(flatten)]
+                    conversation: $crate::store::rows::ConversationRow,
+                    unread_count: i64,
+                }
+                let rows: Vec<Row> = sqlx::query_as(concat!(
                     "select ",
                     conversation_columns!(),
-                    " from conversation where workspace_id = $1 and ($2 is null or channel_id = $2)
+                    ", (select count(*) from message_flag f
+                        where f.user_id = $3 and f.conversation_id = conversation.conversation_id and f.is_read = false) as unread_count
+                      from conversation where workspace_id = $1 and ($2 is null or channel_id = $2)
                       order by case when last_message_at is null then 1 else 0 end, last_message_at desc, conversation_id desc"
                 ))
                 .bind(workspace_id.as_uuid())
                 .bind(channel_id.map(|c| c.as_uuid()))
+                .bind(user_id.as_uuid())
                 .fetch_all(&self.pool)
                 .await
                 .map_err($crate::store::map_err)?;
-                Ok(rows.into_iter().map(Into::into).collect())
+                Ok(rows
+                    .into_iter()
+                    .map(|r| switchboard::message::ConversationSummary {
+                        conversation: r.conversation.into(),
+                        unread_count: r.unread_count.max(0) as u32,
+                    })
+                    .collect())
+            }
+
+            async fn mark_read(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                user_id: switchboard::UserId,
+                conversation_id: switchboard::ConversationId,
+                up_to: switchboard::MessageId,
+            ) -> Result<(u64, u32, Vec<switchboard::Event>), switchboard::StoreError> {
+                let at = switchboard::time::now();
+                let mut tx = self.begin_write().await?;
+                let exists: Option<(uuid::Uuid,)> =
+                    sqlx::query_as("select conversation_id from conversation where workspace_id = $1 and conversation_id = $2")
+                        .bind(workspace_id.as_uuid())
+                        .bind(conversation_id.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err($crate::store::map_err)?;
+                if exists.is_none() {
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    return Err(switchboard::StoreError::NotFound);
+                }
+                let changed = sqlx::query(
+                    "update message_flag set is_read = true
+                     where user_id = $1 and conversation_id = $2 and message_id <= $3 and is_read = false",
+                )
+                .bind(user_id.as_uuid())
+                .bind(conversation_id.as_uuid())
+                .bind(up_to.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?
+                .rows_affected();
+                let (unread,): (i64,) = sqlx::query_as(
+                    "select count(*) from message_flag where user_id = $1 and conversation_id = $2 and is_read = false",
+                )
+                .bind(user_id.as_uuid())
+                .bind(conversation_id.as_uuid())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                let mut events = Vec::new();
+                if changed > 0 {
+                    let payload = serde_json::json!({
+                        "conversation_id": conversation_id,
+                        "up_to": up_to,
+                        "unread_count": unread,
+                    });
+                    let topic = switchboard::message::user_topic(user_id);
+                    events.push(Self::append_event(&mut tx, workspace_id, topic, "read.updated", payload, None, at).await?);
+                }
+                tx.commit().await.map_err($crate::store::map_err)?;
+                Ok((changed, unread.max(0) as u32, events))
             }
 
             async fn messages(
@@ -368,6 +439,26 @@ macro_rules! impl_messages {
                 });
                 let updated = Self::append_event(tx, ws, inbox_topic(ws), "conversation.updated", payload, trace, at).await?;
                 Ok(vec![created, updated])
+            }
+
+            /// One flags row per member of the workspace; the sender (if a member) has read it.
+            async fn write_flags(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                message: &switchboard::Message,
+                sender: Option<switchboard::UserId>,
+            ) -> Result<(), switchboard::StoreError> {
+                sqlx::query(
+                    "insert into message_flag (user_id, message_id, workspace_id, conversation_id, is_read)
+                     select user_id, $2, $1, $3, coalesce(user_id = $4, false) from member where workspace_id = $1",
+                )
+                .bind(message.workspace_id.as_uuid())
+                .bind(message.id.as_uuid())
+                .bind(message.conversation_id.as_uuid())
+                .bind(sender.map(|s| s.as_uuid()))
+                .execute(&mut **tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(())
             }
 
             /// Moves the conversation's last activity to this message (never backwards).
