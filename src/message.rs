@@ -87,6 +87,36 @@ pub struct ConversationSummary {
     pub unread_count: u32,
 }
 
+/// Which conversations a list shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConversationFilter {
+    pub channel_id: Option<crate::ids::ChannelId>,
+    /// Case-insensitive substring of the title (the contact's name).
+    pub search: Option<String>,
+    /// Only conversations with unread messages for the caller.
+    pub unread_only: bool,
+}
+
+/// Longest search text.
+pub const MAX_SEARCH_CHARS: usize = 100;
+
+impl ConversationFilter {
+    /// The search as a SQL `like` pattern (lowercased, wildcards escaped with `\`).
+    pub fn like_pattern(&self) -> Option<String> {
+        self.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| {
+            let escaped: String = s
+                .to_lowercase()
+                .chars()
+                .flat_map(|c| match c {
+                    '%' | '_' | '\\' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            format!("%{escaped}%")
+        })
+    }
+}
+
 /// The realtime topic of one user (their read state, their notifications).
 pub fn user_topic(id: UserId) -> String {
     format!("user:{id}")

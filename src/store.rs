@@ -265,7 +265,7 @@ pub trait MessageRepo: Send + Sync {
         &self,
         workspace_id: WorkspaceId,
         user_id: UserId,
-        channel_id: Option<ChannelId>,
+        filter: &crate::message::ConversationFilter,
     ) -> Result<Vec<crate::message::ConversationSummary>, StoreError>;
     /// Marks `user_id`'s messages of the conversation up to `up_to` read. Returns how many
     /// changed, the unread count left, and a `read.updated` event on the user's topic (none

@@ -118,6 +118,16 @@ async fn send_is_idempotent_and_history_pages(app: AppState, _raw: Raw) {
     .await;
     assert_eq!(read.status(), StatusCode::OK);
     assert_eq!(body_json(read).await["unread_count"], 0);
+    let found = body_json(send(&app, authed("GET", "/api/v1/conversations?q=mar", &alice, None)).await).await;
+    assert_eq!(found.as_array().unwrap().len(), 1, "search by contact name");
+    let none = body_json(send(&app, authed("GET", "/api/v1/conversations?q=zzz", &alice, None)).await).await;
+    assert_eq!(none, json!([]));
+    let unread =
+        body_json(send(&app, authed("GET", "/api/v1/conversations?unread=true", &alice, None)).await).await;
+    assert_eq!(unread, json!([]), "alice has read everything");
+    let long = "q".repeat(101);
+    let too_long = send(&app, authed("GET", &format!("/api/v1/conversations?q={long}"), &alice, None)).await;
+    assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let bad = send(
         &app,
         authed("POST", &format!("/api/v1/conversations/{conv}/read"), &alice, Some(json!({"up_to": "x"}))),

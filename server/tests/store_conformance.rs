@@ -48,6 +48,7 @@ store_test!(
     history_pages_by_id_without_gaps_or_duplicates,
     messaging_is_scoped_by_workspace,
     unread_counts_come_from_flags_and_mark_read_clears_them,
+    conversation_lists_filter_by_channel_search_and_unread,
 );
 
 async fn user(store: &dyn Store, email: &str) -> User {
@@ -396,7 +397,14 @@ async fn inbound_messages_are_recorded_once(store: &dyn Store) {
     assert_eq!(second.events.len(), 2, "no second conversation.created");
     let messages = store.messages(ws.id, first.conversation.id, None, 50).await.unwrap();
     assert_eq!(messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["again", "hi"]);
-    let convs = store.conversations(ws.id, UserId::new(), Some(ch.id)).await.unwrap();
+    let convs = store
+        .conversations(
+            ws.id,
+            UserId::new(),
+            &switchboard::message::ConversationFilter { channel_id: Some(ch.id), ..Default::default() },
+        )
+        .await
+        .unwrap();
     assert_eq!(convs.len(), 1);
     assert_eq!(convs[0].conversation.last_message_preview.as_deref(), Some("again"));
     assert_eq!(convs[0].conversation.title, "Contact +1555");
@@ -486,8 +494,8 @@ async fn messaging_is_scoped_by_workspace(store: &dyn Store) {
     );
     assert_eq!(store.conversation(other, conv).await.unwrap(), None);
     assert!(store.messages(other, conv, None, 10).await.unwrap().is_empty());
-    assert_eq!(store.conversations(ws, UserId::new(), None).await.unwrap().len(), 1);
-    assert_eq!(store.conversations(other, UserId::new(), None).await.unwrap().len(), 1);
+    assert_eq!(store.conversations(ws, UserId::new(), &Default::default()).await.unwrap().len(), 1);
+    assert_eq!(store.conversations(other, UserId::new(), &Default::default()).await.unwrap().len(), 1);
 }
 
 async fn unread_counts_come_from_flags_and_mark_read_clears_them(store: &dyn Store) {
@@ -506,9 +514,10 @@ async fn unread_counts_come_from_flags_and_mark_read_clears_them(store: &dyn Sto
             .unwrap();
         ids.push(done.message.id);
     }
-    let conv = store.conversations(ws.id, a.id, None).await.unwrap()[0].conversation.id;
-    let unread =
-        |u: UserId| async move { store.conversations(ws.id, u, None).await.unwrap()[0].unread_count };
+    let conv = store.conversations(ws.id, a.id, &Default::default()).await.unwrap()[0].conversation.id;
+    let unread = |u: UserId| async move {
+        store.conversations(ws.id, u, &Default::default()).await.unwrap()[0].unread_count
+    };
     assert_eq!((unread(a.id).await, unread(b.id).await), (3, 3));
     store.send_message(outbound(ws.id, conv, a.id, "reply", None)).await.unwrap();
     assert_eq!(
@@ -528,4 +537,67 @@ async fn unread_counts_come_from_flags_and_mark_read_clears_them(store: &dyn Sto
     assert_eq!(unread(b.id).await, 4, "b's flags are b's own");
     let other = workspace(store, "Other").await;
     assert_eq!(store.mark_read(other.id, a.id, conv, ids[2]).await.unwrap_err(), StoreError::NotFound);
+}
+
+async fn conversation_lists_filter_by_channel_search_and_unread(store: &dyn Store) {
+    use switchboard::message::ConversationFilter;
+    use switchboard::provider::Contact;
+    let ws = workspace(store, "Acme").await;
+    let a = user(store, "a@example.com").await;
+    store.put_member(ws.id, a.id, MemberRole::Agent, now()).await.unwrap();
+    let one = store.create_channel(new_channel(ws.id, "One")).await.unwrap();
+    let two = store.create_channel(new_channel(ws.id, "Two")).await.unwrap();
+    for (ch, contact, name) in
+        [(one.id, "+1", "Maria Lopez"), (one.id, "+2", "100%_Real"), (two.id, "+3", "Mario Rossi")]
+    {
+        let mut msg = inbound(ws.id, ch, contact, &format!("x{contact}"), "hi");
+        msg.contact = Contact { external_id: contact.into(), name: name.into() };
+        store.ingest_inbound(msg).await.unwrap().unwrap();
+    }
+    let titles = |f: ConversationFilter| async move {
+        let mut t: Vec<String> = store
+            .conversations(ws.id, a.id, &f)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.conversation.title)
+            .collect();
+        t.sort();
+        t
+    };
+    assert_eq!(
+        titles(ConversationFilter { search: Some("mari".into()), ..Default::default() }).await,
+        ["Maria Lopez", "Mario Rossi"]
+    );
+    assert_eq!(
+        titles(ConversationFilter { search: Some("MARIA".into()), ..Default::default() }).await,
+        ["Maria Lopez"]
+    );
+    assert_eq!(
+        titles(ConversationFilter { search: Some("%".into()), ..Default::default() }).await,
+        ["100%_Real"],
+        "wildcards are literal"
+    );
+    assert_eq!(
+        titles(ConversationFilter { search: Some("0_".into()), ..Default::default() }).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        titles(ConversationFilter { channel_id: Some(two.id), ..Default::default() }).await,
+        ["Mario Rossi"]
+    );
+    let maria = store
+        .conversations(
+            ws.id,
+            a.id,
+            &ConversationFilter { search: Some("lopez".into()), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    let last = store.messages(ws.id, maria[0].conversation.id, None, 1).await.unwrap()[0].id;
+    store.mark_read(ws.id, a.id, maria[0].conversation.id, last).await.unwrap();
+    assert_eq!(
+        titles(ConversationFilter { unread_only: true, ..Default::default() }).await,
+        ["100%_Real", "Mario Rossi"]
+    );
 }

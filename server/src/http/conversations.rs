@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use switchboard::message::{ConversationSummary, MarkRead, SendMessage};
+use switchboard::message::{ConversationFilter, ConversationSummary, MarkRead, SendMessage};
 use switchboard::{ChannelId, ConversationId, Message, MessageId};
 
 use super::AppState;
@@ -43,6 +43,10 @@ fn query_id<T: std::str::FromStr>(raw: Option<&str>, field: &'static str) -> Res
 #[derive(Deserialize)]
 struct ConversationQuery {
     channel_id: Option<String>,
+    /// Search by contact name.
+    q: Option<String>,
+    /// `true`: only conversations with unread messages.
+    unread: Option<bool>,
 }
 
 async fn list_conversations(
@@ -51,7 +55,9 @@ async fn list_conversations(
     Query(q): Query<ConversationQuery>,
 ) -> Result<Json<Vec<ConversationSummary>>, ApiError> {
     let channel: Option<ChannelId> = query_id(q.channel_id.as_deref(), "channel_id")?;
-    Ok(Json(state.messages.conversations(member.actor, channel).await?))
+    let filter =
+        ConversationFilter { channel_id: channel, search: q.q, unread_only: q.unread.unwrap_or(false) };
+    Ok(Json(state.messages.conversations(member.actor, filter).await?))
 }
 
 #[derive(Deserialize)]

@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use switchboard::message::ConversationSummary;
 use switchboard::message::{self, SendMessage};
+use switchboard::message::{ConversationFilter, ConversationSummary};
 use switchboard::provider::{Contact, ProviderMessage};
 use switchboard::store::{Ingested, NewInbound, NewOutbound, Sent};
-use switchboard::{Channel, ChannelId, ConversationId, Message, MessageId, Store};
+use switchboard::{Channel, ConversationId, Message, MessageId, Store};
 
 use super::{Actor, ServiceError};
 
@@ -78,9 +78,13 @@ impl MessageService {
     pub async fn conversations(
         &self,
         actor: Actor,
-        channel_id: Option<ChannelId>,
+        filter: ConversationFilter,
     ) -> Result<Vec<ConversationSummary>, ServiceError> {
-        Ok(self.store.conversations(actor.workspace_id, actor.user_id, channel_id).await?)
+        if filter.search.as_deref().is_some_and(|s| s.chars().count() > message::MAX_SEARCH_CHARS) {
+            let why = format!("is longer than {} characters", message::MAX_SEARCH_CHARS);
+            return Err(switchboard::validate::ValidationError::new("q", why).into());
+        }
+        Ok(self.store.conversations(actor.workspace_id, actor.user_id, &filter).await?)
     }
 
     /// Marks the caller's messages of the conversation read up to `up_to`; returns the unread

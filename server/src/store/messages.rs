@@ -291,7 +291,7 @@ macro_rules! impl_messages {
                 &self,
                 workspace_id: switchboard::WorkspaceId,
                 user_id: switchboard::UserId,
-                channel_id: Option<switchboard::ChannelId>,
+                filter: &switchboard::message::ConversationFilter,
             ) -> Result<Vec<switchboard::message::ConversationSummary>, switchboard::StoreError> {
                 #[derive(sqlx::FromRow)]
                 struct Row {
@@ -305,11 +305,16 @@ macro_rules! impl_messages {
                     ", (select count(*) from message_flag f
                         where f.user_id = $3 and f.conversation_id = conversation.conversation_id and f.is_read = false) as unread_count
                       from conversation where workspace_id = $1 and ($2 is null or channel_id = $2)
+                        and ($4 is null or lower(title) like $4 escape '\\')
+                        and ($5 = false or exists (select 1 from message_flag u
+                            where u.user_id = $3 and u.conversation_id = conversation.conversation_id and u.is_read = false))
                       order by case when last_message_at is null then 1 else 0 end, last_message_at desc, conversation_id desc"
                 ))
                 .bind(workspace_id.as_uuid())
-                .bind(channel_id.map(|c| c.as_uuid()))
+                .bind(filter.channel_id.map(|c| c.as_uuid()))
                 .bind(user_id.as_uuid())
+                .bind(filter.like_pattern())
+                .bind(filter.unread_only)
                 .fetch_all(&self.pool)
                 .await
                 .map_err($crate::store::map_err)?;
