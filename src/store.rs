@@ -136,6 +136,9 @@ pub trait ChannelRepo: Send + Sync {
         workspace_id: WorkspaceId,
         id: ChannelId,
     ) -> Result<Option<Vec<u8>>, StoreError>;
+    /// A channel by id alone, across workspaces: only for routing an inbound webhook, whose URL
+    /// names the channel before anything is authenticated.
+    async fn channel_for_webhook(&self, id: ChannelId) -> Result<Option<Channel>, StoreError>;
     /// Channels in any of these statuses, across workspaces (the runtime registry's boot list).
     async fn channels_with_status(&self, statuses: &[ChannelStatus]) -> Result<Vec<Channel>, StoreError>;
 }

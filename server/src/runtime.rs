@@ -13,6 +13,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::providers::Providers;
+use crate::services::messages::InboundRouter;
 
 /// How runtimes retry.
 #[derive(Clone, Copy, Debug)]
@@ -186,22 +187,17 @@ impl Supervisor {
                     backoff = self.config.initial_backoff;
                     // Follow the connection until the provider reports it gone; inbound
                     // messages take the same ingestion path as webhooks.
-                    let mut names: HashMap<String, String> = HashMap::new();
+                    let mut inbound = InboundRouter::new(self.store.as_ref(), &self.channel);
                     loop {
                         match rx.recv().await {
                             Some(ChannelEvent::Disconnected { reason }) => {
                                 break format!("connection lost: {reason}");
                             }
-                            Some(ChannelEvent::ContactsUpdated { contacts }) => {
-                                names.extend(contacts.into_iter().map(|c| (c.external_id, c.name)));
+                            Some(event) => {
+                                if let Err(e) = inbound.route(event).await {
+                                    tracing::error!(channel_id = %self.channel.id, error = %e, "cannot record an inbound event");
+                                }
                             }
-                            Some(ChannelEvent::MessageReceived { message }) => {
-                                self.ingest(&names, message).await
-                            }
-                            Some(ChannelEvent::MessageStatus { external_id, status }) => {
-                                self.receipt(&external_id, status).await;
-                            }
-                            Some(_) => continue,
                             None => break "connection closed".to_owned(),
                         }
                     }
@@ -218,30 +214,6 @@ impl Supervisor {
             self.set_status(ChannelStatus::Failed, Some(reason)).await;
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(self.config.max_backoff);
-        }
-    }
-
-    async fn ingest(&self, names: &HashMap<String, String>, message: switchboard::provider::ProviderMessage) {
-        let name = names.get(&message.contact_id).cloned().unwrap_or_else(|| message.contact_id.clone());
-        let contact = switchboard::provider::Contact { external_id: message.contact_id.clone(), name };
-        if let Err(e) =
-            crate::services::messages::ingest(self.store.as_ref(), &self.channel, contact, message).await
-        {
-            tracing::error!(channel_id = %self.channel.id, error = %e, "cannot record an inbound message");
-        }
-    }
-
-    async fn receipt(&self, external_id: &str, status: switchboard::provider::DeliveryStatus) {
-        use switchboard::MessageStatus;
-        use switchboard::provider::DeliveryStatus;
-        let status = match status {
-            DeliveryStatus::Sent => MessageStatus::Sent,
-            DeliveryStatus::Delivered => MessageStatus::Delivered,
-            DeliveryStatus::Read => MessageStatus::Read,
-            DeliveryStatus::Failed => return,
-        };
-        if let Err(e) = self.store.apply_delivery(self.channel.id, external_id, status).await {
-            tracing::error!(channel_id = %self.channel.id, error = %e, "cannot record a receipt");
         }
     }
 

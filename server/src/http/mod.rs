@@ -23,6 +23,7 @@ pub mod extract;
 pub mod health;
 pub mod mock;
 pub mod web;
+pub mod webhooks;
 
 pub use error::ApiError;
 
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(health::router())
         .merge(mock::router())
+        .merge(webhooks::router())
         .merge(web::router(&state))
         .layer(axum::middleware::from_fn_with_state(state.clone(), extract::client_addr))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {

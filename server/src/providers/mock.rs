@@ -61,6 +61,9 @@ pub struct MockConfig {
     pub outage_until: Option<DateTime<Utc>>,
     /// Contacts that permanently refuse messages.
     pub reject_contacts: Vec<String>,
+    /// Enables `POST /webhooks/mock/{channel_id}`: requests must carry
+    /// `X-Mock-Signature: sha256=<hex HMAC-SHA256 of the body under this secret>`.
+    pub webhook_secret: Option<String>,
 }
 
 impl Default for MockConfig {
@@ -80,6 +83,7 @@ impl Default for MockConfig {
             rate_limit_retry_after_secs: 30,
             outage_until: None,
             reject_contacts: Vec::new(),
+            webhook_secret: None,
         }
     }
 }
@@ -541,6 +545,69 @@ impl Provider for MockNetwork {
             sent_at: end - Duration::hours(n as i64),
         });
         Ok(all.filter(|m| before.is_none_or(|b| m.sent_at < b)).take(limit).collect())
+    }
+
+    fn verify_webhook(
+        &self,
+        channel: &Channel,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<(), ProviderError> {
+        use hmac::{Hmac, Mac};
+        let refuse = |why: &str| ProviderError::Permanent { message: why.to_owned() };
+        let secret = config_of(channel)?
+            .webhook_secret
+            .ok_or_else(|| refuse("webhooks are not enabled for this channel"))?;
+        let given = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("x-mock-signature"))
+            .and_then(|(_, v)| v.strip_prefix("sha256="))
+            .and_then(|hex_sig| hex::decode(hex_sig).ok())
+            .ok_or_else(|| refuse("missing or malformed signature"))?;
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+        mac.update(body);
+        // Constant-time comparison.
+        mac.verify_slice(&given).map_err(|_| refuse("bad signature"))
+    }
+
+    fn parse_webhook(&self, _channel: &Channel, body: &[u8]) -> Result<Vec<ChannelEvent>, ProviderError> {
+        #[derive(Deserialize)]
+        #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+        enum Hook {
+            Message { id: String, from: String, name: Option<String>, text: String },
+            Status { id: String, status: DeliveryStatus },
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Body {
+            events: Vec<Hook>,
+        }
+        let body: Body =
+            serde_json::from_slice(body).map_err(|e| ValidationError::new("body", e.to_string()))?;
+        let mut out = Vec::new();
+        for hook in body.events {
+            match hook {
+                Hook::Message { id, from, name, text } => {
+                    if let Some(name) = name {
+                        out.push(ChannelEvent::ContactsUpdated {
+                            contacts: vec![Contact { external_id: from.clone(), name }],
+                        });
+                    }
+                    let message = ProviderMessage {
+                        external_id: id,
+                        contact_id: from,
+                        direction: Direction::Inbound,
+                        text,
+                        sent_at: switchboard::time::now(),
+                    };
+                    out.push(ChannelEvent::MessageReceived { message });
+                }
+                Hook::Status { id, status } => {
+                    out.push(ChannelEvent::MessageStatus { external_id: id, status })
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn send(&self, channel: &Channel, message: OutboundMessage) -> Result<String, ProviderError> {

@@ -147,3 +147,49 @@ pub async fn ingest(
     }
     Ok(done)
 }
+
+/// Routes a channel's canonical inbound events (from a webhook or a connected runtime) to the
+/// store: messages are ingested, receipts advance message statuses, contact names are
+/// remembered for the messages that follow. Everything else is not stored.
+pub struct InboundRouter<'a> {
+    store: &'a dyn Store,
+    channel: &'a Channel,
+    names: std::collections::HashMap<String, String>,
+}
+
+impl<'a> InboundRouter<'a> {
+    pub fn new(store: &'a dyn Store, channel: &'a Channel) -> Self {
+        Self { store, channel, names: Default::default() }
+    }
+
+    /// Applies one event; true when it changed something.
+    pub async fn route(&mut self, event: switchboard::provider::ChannelEvent) -> Result<bool, ServiceError> {
+        use switchboard::MessageStatus;
+        use switchboard::provider::{ChannelEvent, DeliveryStatus};
+        match event {
+            ChannelEvent::ContactsUpdated { contacts } => {
+                self.names.extend(contacts.into_iter().map(|c| (c.external_id, c.name)));
+                Ok(false)
+            }
+            ChannelEvent::MessageReceived { message } => {
+                let name = self
+                    .names
+                    .get(&message.contact_id)
+                    .cloned()
+                    .unwrap_or_else(|| message.contact_id.clone());
+                let contact = Contact { external_id: message.contact_id.clone(), name };
+                Ok(ingest(self.store, self.channel, contact, message).await?.is_some())
+            }
+            ChannelEvent::MessageStatus { external_id, status } => {
+                let status = match status {
+                    DeliveryStatus::Sent => MessageStatus::Sent,
+                    DeliveryStatus::Delivered => MessageStatus::Delivered,
+                    DeliveryStatus::Read => MessageStatus::Read,
+                    DeliveryStatus::Failed => return Ok(false),
+                };
+                Ok(self.store.apply_delivery(self.channel.id, &external_id, status).await?.is_some())
+            }
+            _ => Ok(false),
+        }
+    }
+}

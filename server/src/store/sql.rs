@@ -445,6 +445,19 @@ macro_rules! impl_store {
                 row.map(|(c,)| c).ok_or(switchboard::StoreError::NotFound)
             }
 
+            async fn channel_for_webhook(
+                &self,
+                id: switchboard::ChannelId,
+            ) -> Result<Option<switchboard::Channel>, switchboard::StoreError> {
+                let row: Option<$crate::store::rows::ChannelRow> =
+                    sqlx::query_as(concat!("select ", channel_columns!(), " from channel where channel_id = $1"))
+                        .bind(id.as_uuid())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err($crate::store::map_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
             async fn channels_with_status(
                 &self,
                 statuses: &[switchboard::ChannelStatus],

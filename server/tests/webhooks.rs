@@ -1,0 +1,108 @@
+//! Inbound webhooks: verified, parsed, idempotent, and without side effects when refused.
+//! On SQLite and PostgreSQL.
+
+#[macro_use]
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::*;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use switchboard_server::http::AppState;
+
+app_test!(signed_webhooks_are_ingested_once, refused_webhooks_change_nothing,);
+
+const SECRET: &str = "whsec_test_secret";
+
+fn sign(body: &str, secret: &str) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn hook(path: &str, body: &str, signature: Option<String>) -> Request<Body> {
+    let mut req = Request::post(path).header("content-type", "application/json");
+    if let Some(sig) = signature {
+        req = req.header("x-mock-signature", sig);
+    }
+    req.body(Body::from(body.to_owned())).unwrap()
+}
+
+async fn setup(app: &AppState, config: Value) -> (String, String) {
+    let alice = login(app, "alice@example.com", "demo-password").await;
+    let created =
+        create_channel(app, &alice, json!({"provider": "mock", "name": "Hooked", "config": config})).await;
+    (alice, created["id"].as_str().unwrap().to_owned())
+}
+
+async fn message_count(app: &AppState, token: &str) -> usize {
+    let list = body_json(send(app, authed("GET", "/api/v1/conversations", token, None)).await).await;
+    let mut n = 0;
+    for conv in list.as_array().unwrap() {
+        let id = conv["id"].as_str().unwrap();
+        let messages = body_json(
+            send(app, authed("GET", &format!("/api/v1/conversations/{id}/messages"), token, None)).await,
+        )
+        .await;
+        n += messages.as_array().unwrap().len();
+    }
+    n
+}
+
+async fn signed_webhooks_are_ingested_once(app: AppState, _raw: Raw) {
+    let (alice, id) = setup(&app, json!({"webhook_secret": SECRET})).await;
+    let path = format!("/webhooks/mock/{id}");
+    let body = json!({"events": [
+        {"type": "message", "id": "wamid.1", "from": "+4915100000", "name": "Lena Novak", "text": "Is my order on the way?"},
+        {"type": "status", "id": "unknown-outbound", "status": "delivered"}
+    ]})
+    .to_string();
+    let response = send(&app, hook(&path, &body, Some(sign(&body, SECRET)))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_json(response).await["applied"], 1, "the message; the receipt names no message of ours");
+
+    let list = body_json(send(&app, authed("GET", "/api/v1/conversations", &alice, None)).await).await;
+    assert_eq!(list[0]["title"], "Lena Novak");
+    assert_eq!(list[0]["last_message_preview"], "Is my order on the way?");
+
+    // Delivered again, and twice at once: nothing new.
+    let again = send(&app, hook(&path, &body, Some(sign(&body, SECRET)))).await;
+    assert_eq!(body_json(again).await["applied"], 0);
+    let (a, b) = tokio::join!(
+        send(&app, hook(&path, &body, Some(sign(&body, SECRET)))),
+        send(&app, hook(&path, &body, Some(sign(&body, SECRET))))
+    );
+    assert_eq!((a.status(), b.status()), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(message_count(&app, &alice).await, 1);
+}
+
+async fn refused_webhooks_change_nothing(app: AppState, _raw: Raw) {
+    let (alice, id) = setup(&app, json!({"webhook_secret": SECRET})).await;
+    let (_, closed) = setup(&app, json!({})).await;
+    let body = json!({"events": [{"type": "message", "id": "m1", "from": "+1", "text": "hi"}]}).to_string();
+    let cases = [
+        (format!("/webhooks/mock/{id}"), Some(sign(&body, "wrong-secret")), StatusCode::UNAUTHORIZED),
+        (format!("/webhooks/mock/{id}"), None, StatusCode::UNAUTHORIZED),
+        (format!("/webhooks/mock/{id}"), Some("sha256=zz".to_owned()), StatusCode::UNAUTHORIZED),
+        (format!("/webhooks/mock/{closed}"), Some(sign(&body, SECRET)), StatusCode::UNAUTHORIZED),
+        (format!("/webhooks/telegram/{id}"), Some(sign(&body, SECRET)), StatusCode::NOT_FOUND),
+        (
+            format!("/webhooks/mock/{}", switchboard::ChannelId::new()),
+            Some(sign(&body, SECRET)),
+            StatusCode::NOT_FOUND,
+        ),
+        ("/webhooks/mock/not-an-id".to_owned(), Some(sign(&body, SECRET)), StatusCode::NOT_FOUND),
+    ];
+    for (path, sig, status) in cases {
+        let response = send(&app, hook(&path, &body, sig)).await;
+        assert_eq!(response.status(), status, "{path}");
+        error_code(&body_json(response).await);
+    }
+    for bad in ["{not json", r#"{"events":[{"type":"poke"}]}"#] {
+        let response = send(&app, hook(&format!("/webhooks/mock/{id}"), bad, Some(sign(bad, SECRET)))).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(error_code(&body_json(response).await), "invalid_body");
+    }
+    assert_eq!(message_count(&app, &alice).await, 0, "no refused request wrote anything");
+}
