@@ -49,6 +49,7 @@ store_test!(
     messaging_is_scoped_by_workspace,
     unread_counts_come_from_flags_and_mark_read_clears_them,
     conversation_lists_filter_by_channel_search_and_unread,
+    history_paging_is_exact_while_messages_keep_arriving,
 );
 
 async fn user(store: &dyn Store, email: &str) -> User {
@@ -600,4 +601,44 @@ async fn conversation_lists_filter_by_channel_search_and_unread(store: &dyn Stor
         titles(ConversationFilter { unread_only: true, ..Default::default() }).await,
         ["100%_Real", "Mario Rossi"]
     );
+}
+
+/// Property: whatever the page size, paging backwards from the newest message while others
+/// keep arriving returns every message that existed when paging began, once, newest first.
+async fn history_paging_is_exact_while_messages_keep_arriving(store: &dyn Store) {
+    let (ws, _, agent, conv) = messaging_fixture(store, "Acme").await;
+    for n in 0..30 {
+        store.send_message(outbound(ws, conv, agent, &format!("before {n}"), None)).await.unwrap();
+    }
+    let existing: Vec<_> =
+        store.messages(ws, conv, None, 200).await.unwrap().into_iter().map(|m| m.id).collect();
+    assert_eq!(existing.len(), 31);
+    for (round, page_size) in [1u32, 2, 3, 7, 10, 31, 50].into_iter().enumerate() {
+        let writer = async {
+            for n in 0..10 {
+                store
+                    .send_message(outbound(ws, conv, agent, &format!("during {round}.{n}"), None))
+                    .await
+                    .unwrap();
+                tokio::task::yield_now().await;
+            }
+        };
+        let reader = async {
+            let mut seen = Vec::new();
+            let mut before = existing.first().copied();
+            // Start from the newest message that existed before the writer began.
+            seen.push(before.unwrap());
+            loop {
+                let page = store.messages(ws, conv, before, page_size).await.unwrap();
+                if page.is_empty() {
+                    break seen;
+                }
+                before = Some(page.last().unwrap().id);
+                seen.extend(page.into_iter().map(|m| m.id));
+                tokio::task::yield_now().await;
+            }
+        };
+        let ((), seen) = tokio::join!(writer, reader);
+        assert_eq!(seen, existing, "page size {page_size}: no gap, no duplicate, newest first");
+    }
 }
