@@ -288,6 +288,15 @@ pub trait MessageRepo: Send + Sync {
         before: Option<MessageId>,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError>;
+    /// Up to `limit` of the workspace's events after position `after` of its log, in commit
+    /// order, leaving out other users' private topics. Each comes with its log position.
+    async fn events_since(
+        &self,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Event)>, StoreError>;
     /// Up to `limit` events of `topic` with an offset above `after`, in order.
     async fn events_after(&self, topic: &str, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
 }

@@ -14,6 +14,7 @@ use switchboard::{Channel, ChannelId};
 use switchboard_server::http::AppState;
 
 app_test!(
+    sync_returns_what_the_caller_may_see_in_commit_order,
     send_is_idempotent_and_history_pages,
     bad_sends_get_4xx_and_write_nothing,
     inbound_mock_traffic_lands_in_the_inbox,
@@ -233,4 +234,66 @@ async fn inbound_mock_traffic_lands_in_the_inbox(app: AppState, _raw: Raw) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("the contact's answer never reached the inbox");
+}
+
+async fn sync_returns_what_the_caller_may_see_in_commit_order(app: AppState, _raw: Raw) {
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let bob = login(&app, "bob@example.com", "demo-password").await;
+    let ch = channel(&app, &alice, json!({})).await;
+    let conv = conversation(&app, &ch, "+15550000003").await;
+    let mut last = String::new();
+    for n in 0..3 {
+        let sent =
+            body_json(send(&app, post_message(&alice, &conv, json!({"text": format!("s{n}")}), None)).await)
+                .await;
+        last = sent["id"].as_str().unwrap().to_owned();
+    }
+    send(
+        &app,
+        authed("POST", &format!("/api/v1/conversations/{conv}/read"), &alice, Some(json!({"up_to": last}))),
+    )
+    .await;
+
+    let pull = |token: String| {
+        let app = app.clone();
+        async move {
+            let mut since = 0;
+            let mut all = Vec::new();
+            loop {
+                let page = body_json(
+                    send(&app, authed("GET", &format!("/api/v1/sync?since={since}&limit=2"), &token, None))
+                        .await,
+                )
+                .await;
+                let events = page["events"].as_array().unwrap().clone();
+                assert!(events.len() <= 2);
+                all.extend(events);
+                since = page["next"].as_i64().unwrap();
+                if !page["has_more"].as_bool().unwrap() {
+                    return (all, since);
+                }
+            }
+        }
+    };
+    let (bobs, bob_next) = pull(bob.clone()).await;
+    let kinds: Vec<_> = bobs.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds[..3], ["conversation.created", "message.created", "conversation.updated"]);
+    assert_eq!(kinds.iter().filter(|k| **k == "message.created").count(), 4);
+    assert!(!kinds.contains(&"read.updated"), "alice's read state is hers alone");
+    let (alices, alice_next) = pull(alice.clone()).await;
+    assert_eq!(alices.last().unwrap()["type"], "read.updated");
+    assert_eq!(alices.len(), bobs.len() + 1);
+    assert_eq!(alice_next, bob_next + 1, "one log for the workspace");
+    let empty =
+        body_json(send(&app, authed("GET", &format!("/api/v1/sync?since={alice_next}"), &alice, None)).await)
+            .await;
+    assert_eq!((empty["events"].as_array().unwrap().len(), empty["has_more"].as_bool()), (0, Some(false)));
+    for bad in ["limit=0", "limit=501", "since=-1", "since=abc"] {
+        let r = send(&app, authed("GET", &format!("/api/v1/sync?{bad}"), &alice, None)).await;
+        assert!(r.status().is_client_error(), "{bad}: {}", r.status());
+        error_code(&body_json(r).await);
+    }
+    let r = send(&app, authed("GET", "/api/v1/conversations?unread=maybe", &alice, None)).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&body_json(r).await), "invalid_query");
 }

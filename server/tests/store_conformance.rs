@@ -460,6 +460,13 @@ async fn topic_offsets_are_gapless_under_concurrent_writes(store: &dyn Store) {
     assert_eq!(offsets, (1..=9).collect::<Vec<_>>(), "one inbound + eight sends, gapless and ordered");
     let tail = store.events_after(&topic, 7, 100).await.unwrap();
     assert_eq!(tail.iter().map(|e| e.offset).collect::<Vec<_>>(), [8, 9], "reading after an offset");
+    // The workspace's log is gapless too, and in commit order.
+    let log = store.events_since(ws, agent, 0, 100).await.unwrap();
+    assert_eq!(
+        log.iter().map(|(pos, _)| *pos).collect::<Vec<_>>(),
+        (1..=log.len() as i64).collect::<Vec<_>>()
+    );
+    assert_eq!(log.len(), 1 + 2 + 16, "conversation.created + the inbound's two + two per send");
     let inbox = store.events_after(&switchboard::message::inbox_topic(ws), 0, 100).await.unwrap();
     assert_eq!(inbox.iter().map(|e| e.offset).collect::<Vec<_>>(), (1..=10).collect::<Vec<_>>());
 }

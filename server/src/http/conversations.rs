@@ -1,7 +1,7 @@
 //! Conversations and messages: `/api/v1/conversations…`, for every member of the workspace.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -11,7 +11,7 @@ use switchboard::{ChannelId, ConversationId, Message, MessageId};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{CurrentMember, Json};
+use super::extract::{CurrentMember, Json, Query};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/conversations/{id}/messages", get(list_messages).post(send_message))
         .route("/messages/{id}/retry", post(retry_message))
         .route("/conversations/{id}/read", post(mark_read))
+        .route("/sync", get(get_sync))
 }
 
 fn parse<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, ApiError> {
@@ -120,4 +121,19 @@ async fn mark_read(
     let conversation: ConversationId = parse(&id, "Conversation")?;
     let unread = state.messages.mark_read(member.actor, conversation, req.up_to).await?;
     Ok(Json(serde_json::json!({ "unread_count": unread })))
+}
+
+#[derive(Deserialize)]
+struct SyncQuery {
+    since: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// Every event the caller may see after `since`, in commit order, paginated.
+async fn get_sync(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Query(q): Query<SyncQuery>,
+) -> Result<Json<crate::services::messages::SyncPage>, ApiError> {
+    Ok(Json(state.messages.sync(member.actor, q.since.unwrap_or(0), q.limit).await?))
 }

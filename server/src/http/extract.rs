@@ -181,3 +181,24 @@ impl FromRequestParts<AppState> for CurrentMember {
         Ok(CurrentMember { who, actor })
     }
 }
+
+/// `axum::extract::Query`, but a malformed query string answers in our error shape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(rejection) => {
+                Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text()))
+            }
+        }
+    }
+}

@@ -12,6 +12,18 @@ use switchboard::{Channel, ConversationId, Message, MessageId, Store};
 
 use super::{Actor, ServiceError};
 
+/// Largest sync page.
+pub const MAX_SYNC_PAGE: u32 = 500;
+
+/// A page of `GET /api/v1/sync`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SyncPage {
+    pub events: Vec<switchboard::Event>,
+    /// Pass as `since` next time.
+    pub next: i64,
+    pub has_more: bool,
+}
+
 /// Default and largest history page.
 pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 200;
@@ -101,6 +113,22 @@ impl MessageService {
             .await
             .map_err(|e| ServiceError::from(e).not_found_as("conversation"))?;
         Ok(unread)
+    }
+
+    /// Every event the caller may see after `since` (a position in the workspace's log), in
+    /// commit order: for offline clients and recovery. `next` is the cursor for the next call.
+    pub async fn sync(&self, actor: Actor, since: i64, limit: Option<u32>) -> Result<SyncPage, ServiceError> {
+        let limit = limit.unwrap_or(100);
+        if limit == 0 || limit > MAX_SYNC_PAGE || since < 0 {
+            let why = format!("limit must be 1 to {MAX_SYNC_PAGE} and since at least 0");
+            return Err(switchboard::validate::ValidationError::new("limit", why).into());
+        }
+        // One more than asked tells whether there is more.
+        let mut rows = self.store.events_since(actor.workspace_id, actor.user_id, since, limit + 1).await?;
+        let has_more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next = rows.last().map(|(pos, _)| *pos).unwrap_or(since);
+        Ok(SyncPage { events: rows.into_iter().map(|(_, e)| e).collect(), next, has_more })
     }
 
     /// A page of a conversation's history, newest first, older than `before`.

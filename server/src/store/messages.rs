@@ -21,6 +21,21 @@ macro_rules! conversation_columns {
 macro_rules! impl_messages {
     ($store:ty, $db:ty) => {
         impl $store {
+            /// Hands out the next offset of a counter (a topic, or a workspace's log), locking its
+            /// row until the transaction ends.
+            async fn next_offset(tx: &mut sqlx::Transaction<'static, $db>, key: &str) -> Result<i64, switchboard::StoreError> {
+                let (offset,): (i64,) = sqlx::query_as(
+                    "insert into topic_offset (topic, last_offset) values ($1, 1)
+                     on conflict (topic) do update set last_offset = topic_offset.last_offset + 1
+                     returning last_offset",
+                )
+                .bind(key)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(offset)
+            }
+
             /// Appends one event to `topic` with the topic's next offset, inside `tx`.
             async fn append_event(
                 tx: &mut sqlx::Transaction<'static, $db>,
@@ -31,15 +46,10 @@ macro_rules! impl_messages {
                 trace_id: Option<&str>,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> Result<switchboard::Event, switchboard::StoreError> {
-                let (offset,): (i64,) = sqlx::query_as(
-                    "insert into topic_offset (topic, last_offset) values ($1, 1)
-                     on conflict (topic) do update set last_offset = topic_offset.last_offset + 1
-                     returning last_offset",
-                )
-                .bind(&topic)
-                .fetch_one(&mut **tx)
-                .await
-                .map_err($crate::store::map_err)?;
+                // The workspace's log first, then the topic: every transaction takes these
+                // counters in the same order, so writers never deadlock on them.
+                let workspace_offset = Self::next_offset(tx, &format!("log:{workspace_id}")).await?;
+                let offset = Self::next_offset(tx, &topic).await?;
                 let event = switchboard::Event {
                     id: switchboard::EventId::new(),
                     kind: kind.to_owned(),
@@ -51,8 +61,8 @@ macro_rules! impl_messages {
                     payload,
                 };
                 sqlx::query(
-                    "insert into event (event_id, workspace_id, topic, topic_offset, type, schema_version, occurred_at, trace_id, payload)
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    "insert into event (event_id, workspace_id, topic, topic_offset, type, schema_version, occurred_at, trace_id, payload, workspace_offset)
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(event.id.as_uuid())
                 .bind(workspace_id.as_uuid())
@@ -63,6 +73,7 @@ macro_rules! impl_messages {
                 .bind(event.occurred_at)
                 .bind(&event.trace_id)
                 .bind(sqlx::types::Json(&event.payload))
+                .bind(workspace_offset)
                 .execute(&mut **tx)
                 .await
                 .map_err($crate::store::map_err)?;
@@ -401,6 +412,34 @@ macro_rules! impl_messages {
                 .await
                 .map_err($crate::store::map_err)?;
                 rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn events_since(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                user_id: switchboard::UserId,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<(i64, switchboard::Event)>, switchboard::StoreError> {
+                #[derive(sqlx::FromRow)]
+                struct Row {
+                    workspace_offset: i64,
+                    #[sqlx(flatten)]
+                    event: $crate::store::rows::EventRow,
+                }
+                let rows: Vec<Row> = sqlx::query_as(
+                    "select workspace_offset, event_id, topic, topic_offset, type, schema_version, occurred_at, trace_id, payload
+                     from event where workspace_id = $1 and workspace_offset > $2 and (topic not like 'user:%' or topic = $3)
+                     order by workspace_offset limit $4",
+                )
+                .bind(workspace_id.as_uuid())
+                .bind(after)
+                .bind(switchboard::message::user_topic(user_id))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(rows.into_iter().map(|r| (r.workspace_offset, r.event.into())).collect())
             }
 
             async fn events_after(
