@@ -148,6 +148,12 @@ async fn a_429_storm_and_flaky_sends_end_sent_or_failed_never_twice(app: AppStat
     for m in &sent {
         assert_eq!(m.external_id.as_deref(), Some(format!("mock-{}", m.id).as_str()));
     }
+    // Order per conversation: the network took the messages in the order they were written,
+    // each at most once.
+    let accepted = app.mock.accepted(channel.id);
+    let mut in_order: Vec<String> = sent.iter().map(|m| m.id.to_string()).collect();
+    in_order.sort();
+    assert_eq!(accepted, in_order, "accepted out of order or twice");
     for m in messages.iter().filter(|m| m.status == MessageStatus::Failed) {
         assert!(m.error.as_deref().is_some_and(|e| e.contains("simulated")), "{m:?}");
     }

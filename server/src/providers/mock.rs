@@ -149,6 +149,8 @@ pub struct MockNetwork {
 struct SendLog {
     rate_limited: u32,
     sent: HashSet<String>,
+    /// Idempotency keys in the order the network accepted them.
+    order: Vec<String>,
 }
 
 const NAMES: [&str; 10] = [
@@ -178,6 +180,11 @@ impl MockNetwork {
             attempts: Mutex::new(HashMap::new()),
             sends: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The idempotency keys of the channel's accepted sends, in the order the network took them.
+    pub fn accepted(&self, channel_id: ChannelId) -> Vec<String> {
+        self.sends.lock().expect("mock lock").get(&channel_id).map(|l| l.order.clone()).unwrap_or_default()
     }
 
     /// Whether the channel holds a live connection to the network.
@@ -656,6 +663,7 @@ impl Provider for MockNetwork {
                 });
             }
             log.sent.insert(message.idempotency_key.clone());
+            log.order.push(message.idempotency_key.clone());
         }
         self.simulate_recipient(&config, sink, &external_id, &contact, &message.text);
         Ok(external_id)

@@ -57,9 +57,14 @@ macro_rules! impl_outbox {
             ) -> Result<Vec<switchboard::store::OutboxJob>, switchboard::StoreError> {
                 let mut tx = self.begin_write().await?;
                 let due: Vec<(uuid::Uuid,)> = sqlx::query_as(concat!(
-                    "select outbox_id from outbox
-                     where (status = 'queued' and next_attempt_at <= $1) or (status = 'sending' and lease_until < $1)
-                     order by priority desc, next_attempt_at, outbox_id limit $2",
+                    "select o.outbox_id from outbox o join message m on m.message_id = o.message_id
+                     where ((o.status = 'queued' and o.next_attempt_at <= $1) or (o.status = 'sending' and o.lease_until < $1))
+                       -- Order per conversation: an earlier message still on its way holds the later ones.
+                       and not exists (
+                           select 1 from outbox o2 join message m2 on m2.message_id = o2.message_id
+                           where m2.conversation_id = m.conversation_id and o2.message_id < o.message_id
+                             and o2.status in ('queued', 'sending', 'paused'))
+                     order by o.priority desc, o.next_attempt_at, o.outbox_id limit $2",
                     $lock
                 ))
                 .bind(now)

@@ -53,4 +53,4 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgre
 
 impl_store!(PgStore);
 impl_messages!(PgStore, sqlx::Postgres);
-impl_outbox!(PgStore, sqlx::Postgres, " for update skip locked");
+impl_outbox!(PgStore, sqlx::Postgres, " for update of o skip locked");
