@@ -33,10 +33,27 @@ fn worker(app: &AppState) -> OutboxWorker {
 /// A connected Mock channel with `config` and a conversation with contact +15550000001.
 async fn setup(app: &AppState, config: Value) -> (String, Channel, ConversationId) {
     let alice = login(app, "alice@example.com", "demo-password").await;
+    connected_conversation(app, &alice, "Mock", config, "+15550000001").await
+}
+
+/// A second channel and conversation in the same app (contact +15550000002).
+async fn setup_second(app: &AppState, alice: &str, config: Value) -> (String, Channel, ConversationId) {
+    connected_conversation(app, alice, "Second", config, "+15550000002").await
+}
+
+/// Creates a Mock channel, signs it in, waits for its runtime, and opens a conversation with
+/// `contact` by an inbound message.
+async fn connected_conversation(
+    app: &AppState,
+    alice: &str,
+    name: &str,
+    config: Value,
+    contact: &str,
+) -> (String, Channel, ConversationId) {
     let created =
-        create_channel(app, &alice, json!({"provider": "mock", "name": "Mock", "config": config})).await;
+        create_channel(app, alice, json!({"provider": "mock", "name": name, "config": config})).await;
     let id = created["id"].as_str().unwrap().to_owned();
-    sign_in_by_token(app, &alice, &id).await;
+    sign_in_by_token(app, alice, &id).await;
     let channel_id: ChannelId = id.parse().unwrap();
     for _ in 0..500 {
         if app.mock.is_connected(channel_id) {
@@ -47,18 +64,18 @@ async fn setup(app: &AppState, config: Value) -> (String, Channel, ConversationI
     let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
     let channel = app.store.channel(ws, channel_id).await.unwrap().unwrap();
     let hello = ProviderMessage {
-        external_id: "in-1".into(),
-        contact_id: "+15550000001".into(),
+        external_id: format!("in-{contact}"),
+        contact_id: contact.into(),
         direction: Direction::Inbound,
         text: "hello".into(),
         sent_at: switchboard::time::now(),
     };
-    let contact = Contact { external_id: "+15550000001".into(), name: "Maria".into() };
-    let done = switchboard_server::services::messages::ingest(app.store.as_ref(), &channel, contact, hello)
+    let who = Contact { external_id: contact.into(), name: format!("Contact {contact}") };
+    let done = switchboard_server::services::messages::ingest(app.store.as_ref(), &channel, who, hello)
         .await
         .unwrap()
         .unwrap();
-    (alice, channel, done.conversation.id)
+    (alice.to_owned(), channel, done.conversation.id)
 }
 
 async fn send_text(app: &AppState, token: &str, conv: ConversationId, text: &str) -> Message {
@@ -215,36 +232,6 @@ async fn permanent_refusals_and_exhausted_retries_fail_the_message(app: AppState
     )
     .await;
     assert_eq!(missing.status(), 404);
-}
-
-/// A second channel and conversation in the same app.
-async fn setup_second(app: &AppState, alice: &str, config: Value) -> (String, Channel, ConversationId) {
-    let created =
-        create_channel(app, alice, json!({"provider": "mock", "name": "Second", "config": config})).await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    sign_in_by_token(app, alice, &id).await;
-    let channel_id: ChannelId = id.parse().unwrap();
-    for _ in 0..500 {
-        if app.mock.is_connected(channel_id) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
-    let channel = app.store.channel(ws, channel_id).await.unwrap().unwrap();
-    let hello = ProviderMessage {
-        external_id: "in-2".into(),
-        contact_id: "+15550000002".into(),
-        direction: Direction::Inbound,
-        text: "hi".into(),
-        sent_at: switchboard::time::now(),
-    };
-    let contact = Contact { external_id: "+15550000002".into(), name: "Tom".into() };
-    let done = switchboard_server::services::messages::ingest(app.store.as_ref(), &channel, contact, hello)
-        .await
-        .unwrap()
-        .unwrap();
-    (alice.to_owned(), channel, done.conversation.id)
 }
 
 async fn a_crashed_claim_is_reclaimed_after_its_lease(app: AppState, _raw: Raw) {
