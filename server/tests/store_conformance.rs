@@ -302,6 +302,11 @@ async fn channel_status_and_credentials_change_in_place(store: &dyn Store) {
     let changes: Vec<_> =
         events.iter().map(|e| (e.kind.as_str(), e.payload["status"].as_str().unwrap())).collect();
     assert_eq!(changes, [("channel.status", "failed"), ("channel.status", "connected")]);
+    let before = store.channel(acme.id, d.id).await.unwrap().unwrap();
+    let same = store.set_channel_status(acme.id, d.id, ChannelStatus::Connected, None, now()).await.unwrap();
+    assert_eq!(same, before, "re-asserting a status changes nothing");
+    let after = store.events_after(&switchboard::message::inbox_topic(acme.id), 0, 10).await.unwrap();
+    assert_eq!(after.len(), 2, "and writes no event");
     assert_eq!(events[0].payload["last_error"], "token revoked");
     assert_eq!(events[0].payload["channel_id"], serde_json::json!(c.id));
 

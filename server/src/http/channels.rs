@@ -12,7 +12,7 @@ use switchboard::{Channel, ChannelId};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{CurrentMember, Json};
+use super::extract::{CurrentMember, Json, path_id};
 use crate::services::channels::AuthState;
 
 pub fn router() -> Router<AppState> {
@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn channel_id(raw: &str) -> Result<ChannelId, ApiError> {
-    raw.parse().map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Channel not found."))
+    path_id(raw, "Channel")
 }
 
 async fn create_channel(

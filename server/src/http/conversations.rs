@@ -11,7 +11,7 @@ use switchboard::{ChannelId, ConversationId, Message, MessageId};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{CurrentMember, Json, Query};
+use super::extract::{CurrentMember, Json, Query, path_id};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -20,10 +20,6 @@ pub fn router() -> Router<AppState> {
         .route("/messages/{id}/retry", post(retry_message))
         .route("/conversations/{id}/read", post(mark_read))
         .route("/sync", get(get_sync))
-}
-
-fn parse<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, ApiError> {
-    raw.parse().map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found.")))
 }
 
 fn query_id<T: std::str::FromStr>(raw: Option<&str>, field: &'static str) -> Result<Option<T>, ApiError> {
@@ -74,7 +70,7 @@ async fn list_messages(
     Path(id): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<Vec<Message>>, ApiError> {
-    let conversation: ConversationId = parse(&id, "Conversation")?;
+    let conversation: ConversationId = path_id(&id, "Conversation")?;
     let before: Option<MessageId> = query_id(q.before.as_deref(), "before")?;
     Ok(Json(state.messages.history(member.actor, conversation, before, q.limit).await?))
 }
@@ -88,7 +84,7 @@ async fn send_message(
     headers: HeaderMap,
     Json(req): Json<SendMessage>,
 ) -> Result<Response, ApiError> {
-    let conversation: ConversationId = parse(&id, "Conversation")?;
+    let conversation: ConversationId = path_id(&id, "Conversation")?;
     let key = headers.get("idempotency-key").map(|v| v.to_str().unwrap_or("\u{0}"));
     let trace = headers
         .get("x-trace-id")
@@ -107,7 +103,7 @@ async fn retry_message(
     member: CurrentMember,
     Path(id): Path<String>,
 ) -> Result<Json<Message>, ApiError> {
-    let id: MessageId = parse(&id, "Message")?;
+    let id: MessageId = path_id(&id, "Message")?;
     Ok(Json(state.messages.retry(member.actor, id).await?))
 }
 
@@ -118,7 +114,7 @@ async fn mark_read(
     Path(id): Path<String>,
     Json(req): Json<MarkRead>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let conversation: ConversationId = parse(&id, "Conversation")?;
+    let conversation: ConversationId = path_id(&id, "Conversation")?;
     let unread = state.messages.mark_read(member.actor, conversation, req.up_to).await?;
     Ok(Json(serde_json::json!({ "unread_count": unread })))
 }

@@ -136,6 +136,11 @@ impl From<crate::services::ServiceError> for ApiError {
             }
             ServiceError::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
             ServiceError::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            ServiceError::Unavailable(message) => {
+                let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable", message);
+                e.retry_after = Some(5);
+                e
+            }
             ServiceError::NotFound(what) => {
                 let mut what = what.to_owned();
                 if let Some(first) = what.get_mut(0..1) {

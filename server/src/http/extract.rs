@@ -202,3 +202,8 @@ where
         }
     }
 }
+
+/// Parses an id from the path; anything unparsable is simply not found (`what` names it).
+pub fn path_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found.")))
+}

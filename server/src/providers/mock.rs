@@ -201,7 +201,8 @@ impl MockNetwork {
         }
     }
 
-    fn new_flow(&self, channel: &Channel, method: AuthMethod, config: &MockConfig) -> (Flow, AuthPrompt) {
+    /// A fresh flow for `method`: a new secret (QR token or code) and its expiry.
+    fn new_flow(&self, channel: &Channel, method: AuthMethod, config: &MockConfig) -> Flow {
         let now = switchboard::time::now();
         let (secret, ttl) = match method {
             AuthMethod::Qr => (random_hex(16), config.qr_ttl_secs),
@@ -212,28 +213,14 @@ impl MockNetwork {
             }
             AuthMethod::Token => (String::new(), u64::MAX / 4_000_000),
         };
-        let expires_at = now + Duration::seconds(ttl as i64);
-        let prompt = match method {
-            AuthMethod::Qr => {
-                AuthPrompt::Qr { value: format!("{}/mock/pair/{secret}", self.public_url), expires_at }
-            }
-            AuthMethod::Otp => AuthPrompt::Otp { code: secret.clone(), expires_at },
-            AuthMethod::PairingCode => AuthPrompt::PairingCode { code: secret.clone(), expires_at },
-            AuthMethod::Token => AuthPrompt::Token {
-                label: "Mock API token".into(),
-                placeholder: format!("mock_{}", "x".repeat(TOKEN_MIN_LEN)),
-                masked: true,
-            },
-        };
-        let flow = Flow {
+        Flow {
             workspace_id: channel.workspace_id,
             method,
             started_at: now,
-            expires_at,
+            expires_at: now + Duration::seconds(ttl as i64),
             secret,
             state: FlowState::Pending,
-        };
-        (flow, prompt)
+        }
     }
 
     fn prompt_of(&self, flow: &Flow) -> AuthPrompt {
@@ -395,7 +382,8 @@ impl Provider for MockNetwork {
                 .into());
             }
         }
-        let (flow, prompt) = self.new_flow(channel, method, &config);
+        let flow = self.new_flow(channel, method, &config);
+        let prompt = self.prompt_of(&flow);
         self.flows.lock().expect("mock lock").insert(channel.id, flow);
         Ok(prompt)
     }
@@ -460,7 +448,7 @@ impl Provider for MockNetwork {
             } else if now >= flow.expires_at {
                 if flow.method == AuthMethod::Qr {
                     // A QR is renewed, like a phone app shows a fresh one.
-                    let (renewed, _) = self.new_flow(channel, AuthMethod::Qr, &config);
+                    let renewed = self.new_flow(channel, AuthMethod::Qr, &config);
                     *flow = renewed;
                 } else {
                     flow.state = FlowState::Expired;

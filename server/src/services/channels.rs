@@ -387,8 +387,6 @@ fn provider_error(err: ProviderError) -> ServiceError {
             "provider_rate_limited",
             format!("The network asks us to wait {retry_after_secs} seconds."),
         ),
-        ProviderError::Retryable { message, .. } => {
-            ServiceError::Unprocessable("provider_unavailable", message)
-        }
+        ProviderError::Retryable { message, .. } => ServiceError::Unavailable(message),
     }
 }

@@ -25,6 +25,9 @@ pub enum ServiceError {
     Unprocessable(&'static str, String),
     #[error("{0}")]
     Forbidden(&'static str),
+    /// A network the request depends on is temporarily unavailable; try again later.
+    #[error("{0}")]
+    Unavailable(String),
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(&'static str),

@@ -384,6 +384,20 @@ macro_rules! impl_store {
                 at: chrono::DateTime<chrono::Utc>,
             ) -> Result<switchboard::Channel, switchboard::StoreError> {
                 let mut tx = self.begin_write().await?;
+                // Not a change: no write and no event (runtimes re-assert their status freely).
+                let current: Option<$crate::store::rows::ChannelRow> = sqlx::query_as(concat!(
+                    "select ", channel_columns!(), " from channel where workspace_id = $1 and channel_id = $2"
+                ))
+                .bind(workspace_id.as_uuid())
+                .bind(id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                let current: switchboard::Channel = current.ok_or(switchboard::StoreError::NotFound)?.try_into()?;
+                if current.status == status && current.last_error == last_error {
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    return Ok(current);
+                }
                 let row: Option<$crate::store::rows::ChannelRow> = sqlx::query_as(
                     concat!("update channel set status = $3, last_error = $4, updated_at = $5
                      where workspace_id = $1 and channel_id = $2
