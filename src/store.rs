@@ -299,6 +299,17 @@ pub trait MessageRepo: Send + Sync {
     ) -> Result<Vec<(i64, Event)>, StoreError>;
     /// Up to `limit` events of `topic` with an offset above `after`, in order.
     async fn events_after(&self, topic: &str, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
+    /// The offset of the topic's newest event (0 when it has none).
+    async fn topic_position(&self, topic: &str) -> Result<i64, StoreError>;
+    /// The log's epoch: a random string made once per database. Offsets are only comparable
+    /// within one epoch (a restored or recreated database gets a new one).
+    async fn log_epoch(&self) -> Result<String, StoreError>;
+}
+
+/// Told about the events of each write right after it commits; the realtime hub publishes
+/// them. It must not block: it hands the events on and returns.
+pub trait CommitListener: Send + Sync {
+    fn committed(&self, events: &[Event]);
 }
 
 /// Which database a store runs on.
@@ -314,6 +325,8 @@ pub trait Store:
     UserRepo + WorkspaceRepo + SessionRepo + ChannelRepo + MessageRepo + OutboxRepo + Send + Sync
 {
     fn backend(&self) -> Backend;
+    /// Sets who hears about committed events (replacing any earlier listener).
+    fn listen(&self, listener: std::sync::Arc<dyn CommitListener>);
     /// Ok when the database answers and every migration this binary knows is applied.
     async fn readiness(&self) -> Result<(), StoreError>;
 }

@@ -111,6 +111,21 @@ pub struct ServeArgs {
     /// Seconds to wait for open requests to finish after SIGTERM/SIGINT.
     #[arg(long, env = "SWITCHBOARD_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
+    /// NATS server for realtime fan-out between several nodes (e.g. nats://127.0.0.1:4222).
+    /// Without it, events reach the clients of this node only.
+    #[arg(long, env = "SWITCHBOARD_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// Seconds between the realtime server's pings (a client silent until the next ping is
+    /// disconnected).
+    #[arg(long, env = "SWITCHBOARD_PING_SECS", default_value_t = 25)]
+    pub ping_secs: u64,
+    /// Frames a realtime connection may have queued before it is disconnected as slow.
+    #[arg(long, env = "SWITCHBOARD_REALTIME_QUEUE", default_value_t = 1024)]
+    pub realtime_queue: usize,
+    /// Most missed publications a reconnecting subscriber may recover; further behind, it is
+    /// told to refetch.
+    #[arg(long, env = "SWITCHBOARD_RECOVERY_LIMIT", default_value_t = 2000)]
+    pub recovery_limit: u32,
 }
 
 /// Options of `switchboard user create`.

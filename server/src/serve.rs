@@ -33,7 +33,20 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
     let (providers, mock) = Providers::new(public_url);
     let channels = Arc::new(ChannelService::new(store.clone(), &secret, providers, RuntimeConfig::default()));
     let messages = Arc::new(MessageService::new(store.clone()));
+    let realtime = crate::realtime::Realtime::new(
+        store.clone(),
+        crate::realtime::RealtimeConfig {
+            ping_interval: Duration::from_secs(args.ping_secs.max(1)),
+            queue_capacity: args.realtime_queue.max(16),
+            recovery_limit: args.recovery_limit,
+            ..Default::default()
+        },
+    );
+    if let Some(url) = &args.nats_url {
+        realtime.connect_nats(url).await?;
+    }
     Ok(AppState {
+        realtime,
         messages,
         store,
         accounts,

@@ -22,6 +22,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod mock;
+pub mod realtime;
 pub mod web;
 pub mod webhooks;
 
@@ -50,6 +51,8 @@ pub struct AppState {
     pub mock: Arc<crate::providers::mock::MockNetwork>,
     pub leptos: LeptosOptions,
     pub http: Arc<HttpConfig>,
+    /// The realtime gateway (hub, broker, settings).
+    pub realtime: Arc<crate::realtime::Realtime>,
 }
 
 /// The whole application.
@@ -58,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(channels::router())
         .merge(conversations::router())
+        .merge(realtime::router())
         .fallback(|| async { ApiError::not_found() })
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT));
 
@@ -66,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(mock::router())
         .merge(webhooks::router())
+        .route("/connection/websocket", axum::routing::get(crate::realtime::connection::endpoint))
         .merge(web::router(&state))
         .layer(axum::middleware::from_fn_with_state(state.clone(), extract::client_addr))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {

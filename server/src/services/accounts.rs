@@ -57,12 +57,25 @@ struct Claims {
 }
 
 const AUDIENCE: &str = "switchboard";
+/// Realtime connection tokens are a different audience: a session token is never accepted
+/// in their place, nor the other way round.
+const REALTIME_AUDIENCE: &str = "switchboard-realtime";
+
+/// Why a realtime token was refused: an expired one is worth refreshing, anything else not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRefusal {
+    Expired,
+    Invalid,
+    Internal,
+}
 
 /// A verified caller: the user and the session their token names.
 #[derive(Clone, Debug)]
 pub struct Authenticated {
     pub user: User,
     pub session_id: SessionId,
+    /// When the session ends on its own.
+    pub session_expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Signs users in and out; verifies tokens.
@@ -107,12 +120,59 @@ impl AccountService {
 
     /// Verifies a token and its session; `Unauthenticated` for anything wrong with it.
     pub async fn authenticate(&self, token: &str) -> Result<Authenticated, AuthError> {
+        let claims = self.decode(token, AUDIENCE).map_err(|_| AuthError::Unauthenticated)?;
+        self.session_of(&claims).await
+    }
+
+    /// A short-lived token for the realtime endpoint, bound to the caller's session (signing
+    /// out kills it) and never outliving it. Returns the token and its expiry (Unix seconds).
+    pub fn issue_realtime_token(
+        &self,
+        who: &Authenticated,
+        ttl: Duration,
+    ) -> Result<(String, i64), AuthError> {
+        let now = switchboard::time::now();
+        let exp = (now.timestamp() + ttl.as_secs() as i64).min(who.session_expires_at.timestamp());
+        let claims = Claims {
+            sub: who.user.id.to_string(),
+            sid: who.session_id.to_string(),
+            aud: REALTIME_AUDIENCE.to_owned(),
+            iat: now.timestamp(),
+            exp,
+        };
+        let token = self.sign(&claims)?;
+        Ok((token, exp))
+    }
+
+    /// Verifies a realtime token and its session; answers the caller and the token's expiry.
+    pub async fn authenticate_realtime(&self, token: &str) -> Result<(Authenticated, i64), TokenRefusal> {
+        let claims = self.decode(token, REALTIME_AUDIENCE).map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenRefusal::Expired,
+            _ => TokenRefusal::Invalid,
+        })?;
+        let who = self.session_of(&claims).await.map_err(|e| match e {
+            AuthError::Internal => TokenRefusal::Internal,
+            _ => TokenRefusal::Invalid,
+        })?;
+        Ok((who, claims.exp))
+    }
+
+    fn decode(&self, token: &str, audience: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_audience(&[AUDIENCE]);
+        validation.set_audience(&[audience]);
         validation.leeway = 0;
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .map_err(|_| AuthError::Unauthenticated)?
-            .claims;
+        Ok(jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)?.claims)
+    }
+
+    fn sign(&self, claims: &Claims) -> Result<String, AuthError> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding).map_err(|e| {
+            tracing::error!(error = %e, "cannot sign a token");
+            AuthError::Internal
+        })
+    }
+
+    /// The live session and user a token's claims name.
+    async fn session_of(&self, claims: &Claims) -> Result<Authenticated, AuthError> {
         let session_id: SessionId = claims.sid.parse().map_err(|_| AuthError::Unauthenticated)?;
         let session =
             self.store.session(session_id).await.map_err(internal)?.ok_or(AuthError::Unauthenticated)?;
@@ -121,7 +181,7 @@ impl AccountService {
         }
         let user =
             self.store.user(session.user_id).await.map_err(internal)?.ok_or(AuthError::Unauthenticated)?;
-        Ok(Authenticated { user, session_id })
+        Ok(Authenticated { user, session_id, session_expires_at: session.expires_at })
     }
 
     /// The user and their workspaces.
@@ -144,10 +204,7 @@ impl AccountService {
             iat: session.created_at.timestamp(),
             exp: session.expires_at.timestamp(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
-            tracing::error!(error = %e, "cannot sign a session token");
-            AuthError::Internal
-        })
+        self.sign(&claims)
     }
 
     async fn verify_password(&self, password: &str, hash: Option<String>) -> Result<bool, AuthError> {

@@ -202,6 +202,7 @@ macro_rules! impl_messages {
                 }
                 events.extend(Self::message_events(&mut tx, &conversation, &message, trace, at).await?);
                 tx.commit().await.map_err($crate::store::map_err)?;
+                self.listener.committed(&events);
                 Ok(Some(switchboard::store::Ingested { message, conversation, events }))
             }
 
@@ -277,6 +278,7 @@ macro_rules! impl_messages {
                 let trace = out.trace_id.as_deref();
                 let events = Self::message_events(&mut tx, &conversation, &message, trace, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
+                self.listener.committed(&events);
                 Ok(switchboard::store::Sent { message, created: true, events })
             }
 
@@ -388,6 +390,7 @@ macro_rules! impl_messages {
                     events.push(Self::append_event(&mut tx, workspace_id, topic, "read.updated", payload, None, at).await?);
                 }
                 tx.commit().await.map_err($crate::store::map_err)?;
+                self.listener.committed(&events);
                 Ok((changed, unread.max(0) as u32, events))
             }
 
@@ -440,6 +443,29 @@ macro_rules! impl_messages {
                 .await
                 .map_err($crate::store::map_err)?;
                 Ok(rows.into_iter().map(|r| (r.workspace_offset, r.event.into())).collect())
+            }
+
+            async fn topic_position(&self, topic: &str) -> Result<i64, switchboard::StoreError> {
+                let last: Option<i64> = sqlx::query_scalar("select last_offset from topic_offset where topic = $1")
+                    .bind(topic)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                Ok(last.unwrap_or(0))
+            }
+
+            async fn log_epoch(&self) -> Result<String, switchboard::StoreError> {
+                // The first caller's value wins, even when two nodes start at once.
+                let fresh = hex::encode(rand::random::<[u8; 8]>());
+                sqlx::query("insert into instance_meta (key, value) values ('log_epoch', $1) on conflict (key) do nothing")
+                    .bind(&fresh)
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                sqlx::query_scalar("select value from instance_meta where key = 'log_epoch'")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err($crate::store::map_err)
             }
 
             async fn events_after(

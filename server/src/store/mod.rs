@@ -19,6 +19,32 @@ mod sqlite;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
+/// The store's commit listener, shared by its clones.
+#[derive(Clone, Default)]
+pub(crate) struct Listener(Arc<std::sync::RwLock<Option<Arc<dyn switchboard::store::CommitListener>>>>);
+
+impl Listener {
+    pub(crate) fn set(&self, listener: Arc<dyn switchboard::store::CommitListener>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(listener);
+    }
+
+    /// Hands committed events on (nothing to do for a write without events).
+    pub(crate) fn committed(&self, events: &[switchboard::Event]) {
+        if events.is_empty() {
+            return;
+        }
+        if let Some(listener) = self.0.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            listener.committed(events);
+        }
+    }
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Listener")
+    }
+}
+
 /// How to open the database.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {

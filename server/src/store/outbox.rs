@@ -129,6 +129,7 @@ macro_rules! impl_outbox {
                 let message = Self::set_message_status(&mut tx, job.message.id, status, Some(external_id), None, at).await?;
                 let event = Self::status_event(&mut tx, &message, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
+                self.listener.committed(std::slice::from_ref(&event));
                 Ok(vec![event])
             }
 
@@ -172,6 +173,7 @@ macro_rules! impl_outbox {
                 let message = Self::set_message_status(&mut tx, job.message.id, switchboard::MessageStatus::Failed, None, Some(error), at).await?;
                 let event = Self::status_event(&mut tx, &message, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
+                self.listener.committed(std::slice::from_ref(&event));
                 Ok(vec![event])
             }
 
@@ -226,6 +228,7 @@ macro_rules! impl_outbox {
                 let message = Self::set_message_status(&mut tx, id, switchboard::MessageStatus::Pending, None, None, at).await?;
                 let event = Self::status_event(&mut tx, &message, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
+                self.listener.committed(std::slice::from_ref(&event));
                 Ok((message, vec![event]))
             }
 
@@ -266,6 +269,7 @@ macro_rules! impl_outbox {
                 let message = Self::set_message_status(&mut tx, current.id, status, None, None, at).await?;
                 let event = Self::status_event(&mut tx, &message, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
+                self.listener.committed(std::slice::from_ref(&event));
                 Ok(Some((message, vec![event])))
             }
         }

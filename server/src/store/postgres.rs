@@ -13,6 +13,7 @@ use super::{StoreOptions, migrate_err};
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pub(crate) pool: PgPool,
+    pub(crate) listener: super::Listener,
 }
 
 impl PgStore {
@@ -30,7 +31,7 @@ impl PgStore {
             .connect(&options.url)
             .await
             .map_err(|e| StoreError::Unavailable(format!("{}: {e}", super::redact_url(&options.url))))?;
-        Ok(Self { pool })
+        Ok(Self { pool, listener: Default::default() })
     }
 
     /// A write transaction (row locks serialize writers to the same topic).

@@ -419,8 +419,9 @@ macro_rules! impl_store {
                     "last_error": channel.last_error,
                 });
                 let topic = switchboard::message::inbox_topic(workspace_id);
-                Self::append_event(&mut tx, workspace_id, topic, "channel.status", payload, None, at).await?;
+                let event = Self::append_event(&mut tx, workspace_id, topic, "channel.status", payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
+                self.listener.committed(std::slice::from_ref(&event));
                 Ok(channel)
             }
 
@@ -499,6 +500,10 @@ macro_rules! impl_store {
         impl switchboard::Store for $store {
             fn backend(&self) -> switchboard::store::Backend {
                 Self::BACKEND
+            }
+
+            fn listen(&self, listener: std::sync::Arc<dyn switchboard::store::CommitListener>) {
+                self.listener.set(listener);
             }
 
             async fn readiness(&self) -> Result<(), switchboard::StoreError> {

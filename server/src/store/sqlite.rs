@@ -16,6 +16,7 @@ use super::{StoreOptions, migrate_err, parse_sqlite_options};
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    pub(crate) listener: super::Listener,
 }
 
 impl SqliteStore {
@@ -42,7 +43,7 @@ impl SqliteStore {
             .connect_with(connect)
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self { pool, listener: Default::default() })
     }
 
     /// A write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so two writers

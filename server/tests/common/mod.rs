@@ -16,6 +16,8 @@ use switchboard_server::services::{AccountService, AuthConfig, ChannelService};
 use switchboard_server::store::{PgStore, SqliteStore, StoreOptions};
 use tower::ServiceExt;
 
+pub mod ws;
+
 /// The PostgreSQL server the suite runs against. Never skipped: if it cannot be reached, the
 /// test fails (scripts/test.sh starts it).
 pub fn postgres_base_url() -> String {
@@ -98,6 +100,7 @@ pub fn state_with(store: Arc<dyn Store>, auth: AuthConfig) -> AppState {
         accounts: Arc::new(AccountService::new(store.clone(), &secret, auth)),
         channels: Arc::new(ChannelService::new(store.clone(), &secret, providers, fast_runtimes())),
         messages: Arc::new(switchboard_server::services::MessageService::new(store.clone())),
+        realtime: switchboard_server::realtime::Realtime::new(store.clone(), Default::default()),
         mock,
         store,
         leptos: LeptosOptions::builder().output_name("switchboard").site_root("target/site").build(),

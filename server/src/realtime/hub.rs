@@ -1,0 +1,286 @@
+//! The hub: which local connection listens to which topic, and the cluster's presence.
+//!
+//! Everything that reaches subscribers arrives as a [`BusMessage`] (from this node or, with
+//! NATS, from another). The hub serializes each publication **once** into the frame every
+//! subscriber gets, and hands it to the per-connection queues without waiting: a full queue
+//! means a slow consumer, which is disconnected with the protocol's "slow" code so it
+//! reconnects and recovers. Nothing is skipped silently.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use switchboard::{Event, UserId, WorkspaceId};
+use tokio::sync::{Notify, mpsc};
+
+use super::protocol::{self, ClientInfo, Disconnect};
+
+/// What travels between the places events are made and the hubs of every node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BusMessage {
+    /// A committed event of the log.
+    Event {
+        event: Event,
+    },
+    /// Something not stored (typing, online/offline): delivered to the topic's current
+    /// subscribers, except the connection it came from.
+    Ephemeral {
+        topic: String,
+        data: serde_json::Value,
+        except: Option<String>,
+    },
+    /// A connection subscribed to / left a topic.
+    Join {
+        topic: String,
+        info: ClientInfo,
+    },
+    Leave {
+        topic: String,
+        info: ClientInfo,
+    },
+    /// A connection of a user opened / closed (in each of the user's workspaces).
+    Online {
+        workspaces: Vec<WorkspaceId>,
+        user: UserId,
+        client: String,
+    },
+    Offline {
+        workspaces: Vec<WorkspaceId>,
+        user: UserId,
+        client: String,
+    },
+}
+
+/// An item on a connection's outgoing queue.
+#[derive(Debug)]
+pub enum Out {
+    /// A reply, a ping or a push outside any ordering.
+    Frame(Bytes),
+    /// A publication of `topic`; `offset` is set for log events, which the connection keeps
+    /// in order and without duplicates.
+    Pub { topic: Arc<str>, offset: Option<i64>, frame: Bytes },
+    /// A subscribe is under way: hold this topic's publications until it is active.
+    Pending(Arc<str>),
+    /// The subscribe reply (already holding what was recovered); `last` is the offset the
+    /// client has after it.
+    Activate { topic: Arc<str>, last: i64, reply: Bytes },
+    /// The topic was left.
+    Deactivate(Arc<str>),
+}
+
+/// Closes a connection from anywhere (the hub, the writer), once.
+#[derive(Debug, Default)]
+pub struct Kill {
+    fired: AtomicBool,
+    reason: Mutex<Option<Disconnect>>,
+    notify: Notify,
+}
+
+impl Kill {
+    pub fn fire(&self, reason: Disconnect) {
+        if !self.fired.swap(true, Ordering::AcqRel) {
+            *self.reason.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
+            self.notify.notify_one();
+        }
+    }
+
+    pub fn is_fired(&self) -> bool {
+        self.fired.load(Ordering::Acquire)
+    }
+
+    /// Waits until fired; answers why.
+    pub async fn fired(&self) -> Disconnect {
+        loop {
+            if let Some(reason) = *self.reason.lock().unwrap_or_else(|e| e.into_inner()) {
+                return reason;
+            }
+            self.notify.notified().await;
+        }
+    }
+}
+
+/// A local connection as the hub sees it.
+#[derive(Clone, Debug)]
+pub struct ConnHandle {
+    pub client: Arc<str>,
+    pub tx: mpsc::Sender<Out>,
+    pub kill: Arc<Kill>,
+}
+
+impl ConnHandle {
+    /// Queues without waiting; a full queue disconnects the consumer as slow.
+    fn offer(&self, item: Out) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(item) {
+            self.kill.fire(Disconnect::SLOW);
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// topic → local subscribers by client id.
+    topics: HashMap<Arc<str>, HashMap<Arc<str>, ConnHandle>>,
+    /// topic → every subscriber in the cluster (client id → info).
+    presence: HashMap<String, HashMap<String, ClientInfo>>,
+    /// (workspace, user) → the user's open connections in the cluster.
+    online: HashMap<(WorkspaceId, UserId), HashSet<String>>,
+}
+
+/// The node's hub.
+#[derive(Default)]
+pub struct Hub {
+    state: RwLock<State>,
+}
+
+impl Hub {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a local subscriber. False if that client already listens to the topic.
+    pub fn subscribe(&self, topic: &Arc<str>, conn: ConnHandle) -> bool {
+        let mut state = self.write();
+        let subs = state.topics.entry(topic.clone()).or_default();
+        if subs.contains_key(&conn.client) {
+            return false;
+        }
+        subs.insert(conn.client.clone(), conn);
+        true
+    }
+
+    pub fn unsubscribe(&self, topic: &str, client: &str) {
+        let mut state = self.write();
+        if let Some(subs) = state.topics.get_mut(topic) {
+            subs.remove(client);
+            if subs.is_empty() {
+                state.topics.remove(topic);
+            }
+        }
+    }
+
+    /// How many local connections listen to the topic.
+    pub fn local_subscribers(&self, topic: &str) -> usize {
+        self.read().topics.get(topic).map_or(0, HashMap::len)
+    }
+
+    /// Everyone subscribed to the topic across the cluster.
+    pub fn presence(&self, topic: &str) -> HashMap<String, ClientInfo> {
+        self.read().presence.get(topic).cloned().unwrap_or_default()
+    }
+
+    /// Whether the user has a connection open anywhere in the cluster.
+    pub fn is_online(&self, workspace: WorkspaceId, user: UserId) -> bool {
+        self.read().online.get(&(workspace, user)).is_some_and(|c| !c.is_empty())
+    }
+
+    /// Applies a bus message: delivers it to local subscribers and updates presence.
+    pub fn apply(&self, message: &BusMessage) {
+        match message {
+            BusMessage::Event { event } => {
+                let data = serde_json::to_string(event).unwrap_or_else(|_| "null".to_owned());
+                let frame =
+                    protocol::pub_push(&event.topic, &protocol::publication(&data, Some(event.offset)));
+                self.deliver(&event.topic, Some(event.offset), frame, None);
+            }
+            BusMessage::Ephemeral { topic, data, except } => {
+                let frame = protocol::pub_push(topic, &protocol::publication(&data.to_string(), None));
+                self.deliver(topic, None, frame, except.as_deref());
+            }
+            BusMessage::Join { topic, info } => {
+                let first = {
+                    let mut state = self.write();
+                    state.presence.entry(topic.clone()).or_default().insert(info.client.clone(), info.clone())
+                };
+                if first.is_none() {
+                    self.deliver(
+                        topic,
+                        None,
+                        protocol::presence_push(topic, "join", info),
+                        Some(&info.client),
+                    );
+                }
+            }
+            BusMessage::Leave { topic, info } => {
+                let was = {
+                    let mut state = self.write();
+                    let removed = state.presence.get_mut(topic.as_str()).and_then(|p| p.remove(&info.client));
+                    if state.presence.get(topic.as_str()).is_some_and(HashMap::is_empty) {
+                        state.presence.remove(topic.as_str());
+                    }
+                    removed
+                };
+                if was.is_some() {
+                    self.deliver(
+                        topic,
+                        None,
+                        protocol::presence_push(topic, "leave", info),
+                        Some(&info.client),
+                    );
+                }
+            }
+            BusMessage::Online { workspaces, user, client } => {
+                for ws in workspaces {
+                    let first = {
+                        let mut state = self.write();
+                        let set = state.online.entry((*ws, *user)).or_default();
+                        set.insert(client.clone()) && set.len() == 1
+                    };
+                    if first {
+                        self.announce(*ws, *user, "presence.online", client);
+                    }
+                }
+            }
+            BusMessage::Offline { workspaces, user, client } => {
+                for ws in workspaces {
+                    let last = {
+                        let mut state = self.write();
+                        let set = state.online.entry((*ws, *user)).or_default();
+                        let removed = set.remove(client);
+                        let empty = set.is_empty();
+                        if empty {
+                            state.online.remove(&(*ws, *user));
+                        }
+                        removed && empty
+                    };
+                    if last {
+                        self.announce(*ws, *user, "presence.offline", client);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The user's first connection opened or last one closed: told on the workspace's inbox.
+    fn announce(&self, ws: WorkspaceId, user: UserId, kind: &str, client: &str) {
+        let topic = switchboard::message::inbox_topic(ws);
+        let data = serde_json::json!({ "type": kind, "payload": { "user_id": user } });
+        let frame = protocol::pub_push(&topic, &protocol::publication(&data.to_string(), None));
+        self.deliver(&topic, None, frame, Some(client));
+    }
+
+    /// Hands one pre-serialized frame to every local subscriber of the topic.
+    fn deliver(&self, topic: &str, offset: Option<i64>, frame: String, except: Option<&str>) {
+        let state = self.read();
+        let Some((topic, subs)) = state.topics.get_key_value(topic) else {
+            return;
+        };
+        let frame = Bytes::from(frame);
+        for (client, conn) in subs {
+            if except == Some(&**client) {
+                continue;
+            }
+            conn.offer(Out::Pub { topic: topic.clone(), offset, frame: frame.clone() });
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+}

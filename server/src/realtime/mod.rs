@@ -1,0 +1,178 @@
+//! The realtime gateway: `/connection/websocket` speaking the Centrifugo client protocol v2
+//! (JSON), topics authorized on every subscribe, recovery from the event log, presence,
+//! typing, and the broker that carries events between nodes (in-process, or NATS).
+//!
+//! Events reach the gateway through the store's commit listener: every write that commits
+//! events hands them to [`Realtime::committed`], so no write path can forget to publish.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use switchboard::store::CommitListener;
+use switchboard::{Event, Store};
+use tokio::sync::mpsc;
+
+pub mod connection;
+pub mod hub;
+pub mod protocol;
+pub mod topics;
+
+pub use hub::{BusMessage, Hub};
+
+/// Settings of the gateway.
+#[derive(Clone, Debug)]
+pub struct RealtimeConfig {
+    /// How often the server pings; a client that has not answered by the next ping is closed.
+    pub ping_interval: Duration,
+    /// Frames a connection may have waiting before it counts as slow and is disconnected.
+    pub queue_capacity: usize,
+    /// How many missed publications a subscribe may recover; further behind, the client is
+    /// told to refetch (`recovered: false`).
+    pub recovery_limit: u32,
+    /// Lifetime of a token from `GET /api/v1/realtime/token`.
+    pub token_ttl: Duration,
+    /// How long a new socket may take to send `connect`.
+    pub connect_timeout: Duration,
+    /// Subscriptions per connection.
+    pub max_subscriptions: usize,
+    /// How long a connection waits for a publication that arrived out of order before reading
+    /// the gap from the log.
+    pub gap_wait: Duration,
+    /// Largest incoming frame.
+    pub max_frame_bytes: usize,
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        Self {
+            ping_interval: Duration::from_secs(25),
+            queue_capacity: 1024,
+            recovery_limit: 2000,
+            token_ttl: Duration::from_secs(15 * 60),
+            connect_timeout: Duration::from_secs(10),
+            max_subscriptions: 512,
+            gap_wait: Duration::from_millis(200),
+            max_frame_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// The gateway's shared state: the hub, the broker and the services commands call.
+pub struct Realtime {
+    pub hub: Hub,
+    pub config: RealtimeConfig,
+    /// This process's id on the bus (its own messages come back from NATS and are skipped).
+    pub node: String,
+    store: Arc<dyn Store>,
+    epoch: tokio::sync::OnceCell<String>,
+    /// Messages for the other nodes, when NATS is configured.
+    nats: std::sync::OnceLock<mpsc::Sender<Bytes>>,
+}
+
+/// The NATS subject every node publishes its bus messages on.
+pub const NATS_SUBJECT: &str = "switchboard.bus";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Envelope {
+    node: String,
+    message: BusMessage,
+}
+
+impl std::fmt::Debug for Realtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Realtime").field("node", &self.node).finish_non_exhaustive()
+    }
+}
+
+impl Realtime {
+    /// A gateway on `store`, which it registers with as the commit listener.
+    pub fn new(store: Arc<dyn Store>, config: RealtimeConfig) -> Arc<Self> {
+        let realtime = Arc::new(Self {
+            hub: Hub::new(),
+            config,
+            node: uuid::Uuid::now_v7().simple().to_string(),
+            store: store.clone(),
+            epoch: tokio::sync::OnceCell::new(),
+            nats: std::sync::OnceLock::new(),
+        });
+        store.listen(realtime.clone());
+        realtime
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The log's epoch (read once).
+    pub async fn epoch(&self) -> Result<String, switchboard::StoreError> {
+        self.epoch.get_or_try_init(|| self.store.log_epoch()).await.cloned()
+    }
+
+    /// Delivers on this node at once and, with NATS, to every other node.
+    pub fn publish(&self, message: BusMessage) {
+        self.hub.apply(&message);
+        if let Some(nats) = self.nats.get() {
+            let envelope = Envelope { node: self.node.clone(), message };
+            match serde_json::to_vec(&envelope) {
+                Ok(bytes) => {
+                    if nats.try_send(Bytes::from(bytes)).is_err() {
+                        // The other nodes fill the gap from the log on the topic's next event,
+                        // and reconnecting clients recover it.
+                        tracing::warn!("the NATS queue is full; a bus message was not forwarded");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "cannot encode a bus message"),
+            }
+        }
+    }
+
+    /// Joins the NATS cluster at `url`: forwards this node's bus messages and applies the
+    /// other nodes'. Fails if NATS cannot be reached now (it reconnects by itself later).
+    pub async fn connect_nats(self: &Arc<Self>, url: &str) -> anyhow::Result<()> {
+        use futures_util::StreamExt;
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("switchboard-{}", self.node))
+            .connect(url)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot connect to NATS at {url}: {e}"))?;
+        let mut subscription = client
+            .subscribe(NATS_SUBJECT)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot subscribe to NATS: {e}"))?;
+        client.flush().await.map_err(|e| anyhow::anyhow!("cannot reach NATS: {e}"))?;
+        let (tx, mut rx) = mpsc::channel::<Bytes>(64 * 1024);
+        if self.nats.set(tx).is_err() {
+            anyhow::bail!("NATS is already connected");
+        }
+        let publisher = client.clone();
+        tokio::spawn(async move {
+            while let Some(bytes) = rx.recv().await {
+                if let Err(e) = publisher.publish(NATS_SUBJECT, bytes).await {
+                    tracing::warn!(error = %e, "cannot publish to NATS");
+                }
+            }
+        });
+        let me = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Some(message) = subscription.next().await {
+                let Some(realtime) = me.upgrade() else { break };
+                match serde_json::from_slice::<Envelope>(&message.payload) {
+                    Ok(envelope) if envelope.node != realtime.node => realtime.hub.apply(&envelope.message),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "ignoring a malformed bus message"),
+                }
+            }
+        });
+        tracing::info!(url = %crate::store::redact_url(url), "realtime fan-out over NATS");
+        Ok(())
+    }
+}
+
+impl CommitListener for Realtime {
+    fn committed(&self, events: &[Event]) {
+        for event in events {
+            self.publish(BusMessage::Event { event: event.clone() });
+        }
+    }
+}
