@@ -129,6 +129,7 @@ pub async fn seed_demo_channel(
 ) -> Result<switchboard::Channel, ProvisionError> {
     let (workspace, _) = ensure_workspace(store, DEMO_WORKSPACE).await?;
     if let Some(found) = store.channels(workspace.id).await?.into_iter().find(|c| c.name == DEMO_CHANNEL) {
+        seed_demo_conversations(store, channels, &found).await?;
         return Ok(found);
     }
     let now = switchboard::time::now();
@@ -151,5 +152,39 @@ pub async fn seed_demo_channel(
             &serde_json::json!({ "token": "mock_demo0000000000000000000000" }),
         )
         .await?;
+    seed_demo_conversations(store, channels, &channel).await?;
     Ok(channel)
+}
+
+/// What the demo's contacts open their conversations with.
+const DEMO_OPENERS: [&str; 5] = [
+    "Hi! My order #1042 hasn't arrived yet, can you check?",
+    "Do you ship to Canada?",
+    "The app logs me out every time I close it.",
+    "Can I change the delivery address on my order?",
+    "Thanks for the quick help yesterday!",
+];
+
+/// One opening message from each of the demo channel's contacts, so the demo inbox has
+/// conversations from the start. Idempotent: each has a fixed network id.
+async fn seed_demo_conversations(
+    store: &dyn Store,
+    channels: &super::ChannelService,
+    channel: &switchboard::Channel,
+) -> Result<(), ProvisionError> {
+    let Some(provider) = channels.providers().get(channel.provider) else { return Ok(()) };
+    let contacts = provider.list_contacts(channel).await.unwrap_or_default();
+    for (n, contact) in contacts.into_iter().enumerate() {
+        let message = switchboard::provider::ProviderMessage {
+            external_id: format!("demo-opener-{}", contact.external_id),
+            contact_id: contact.external_id.clone(),
+            direction: switchboard::provider::Direction::Inbound,
+            text: DEMO_OPENERS[n % DEMO_OPENERS.len()].to_owned(),
+            sent_at: switchboard::time::now(),
+        };
+        super::messages::ingest(store, channel, contact, message)
+            .await
+            .map_err(|e| ProvisionError::Store(StoreError::Internal(e.to_string())))?;
+    }
+    Ok(())
 }
