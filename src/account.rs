@@ -8,6 +8,7 @@ use crate::ids::{SessionId, UserId, WorkspaceId};
 /// A person who signs in. The password hash never leaves the server: it is not part of this
 /// type (see [`crate::store::UserRepo::password_hash`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: UserId,
     /// Lowercased and trimmed (see [`crate::validate::Email`]).
@@ -18,6 +19,7 @@ pub struct User {
 
 /// A tenant: everything else belongs to exactly one workspace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Workspace {
     pub id: WorkspaceId,
     pub name: String,
@@ -26,6 +28,7 @@ pub struct Workspace {
 
 /// What a member may do in a workspace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MemberRole {
     /// Answers conversations.
@@ -75,6 +78,7 @@ impl std::str::FromStr for MemberRole {
 
 /// A user's membership in a workspace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     pub workspace_id: WorkspaceId,
     pub user_id: UserId,
@@ -84,6 +88,7 @@ pub struct Member {
 
 /// A workspace as seen by one of its members.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Membership {
     pub workspace: Workspace,
     pub role: MemberRole,
@@ -92,6 +97,7 @@ pub struct Membership {
 /// A sign-in session. Bearer tokens and the browser cookie both name one; signing out
 /// revokes it, so a stolen token stops working at sign-out rather than at expiry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub id: SessionId,
     pub user_id: UserId,
@@ -109,6 +115,7 @@ impl Session {
 
 /// The signed-in user and the workspaces they belong to (`GET /api/v1/me`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub user: User,
     pub workspaces: Vec<Membership>,

@@ -9,6 +9,7 @@ use crate::validate::ValidationError;
 
 /// A successful sign-in: the bearer token (also set as the browser's session cookie) and who.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginOutcome {
     pub token: String,
     /// Seconds until the token expires.

@@ -9,6 +9,7 @@ use crate::validate::{self, ValidationError};
 
 /// The network adapter a channel speaks through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProviderKind {
     /// The simulated network: the demo and every test run on it.
@@ -51,6 +52,7 @@ impl std::str::FromStr for ProviderKind {
 
 /// Where a channel stands with its network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelStatus {
     /// Created or logged out: no session with the network.
@@ -98,6 +100,7 @@ impl std::str::FromStr for ChannelStatus {
 /// A connected (or connecting) messaging account. Credentials are never part of this type:
 /// they stay encrypted in the store and inside the server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Channel {
     pub id: ChannelId,
     pub workspace_id: WorkspaceId,
@@ -117,6 +120,7 @@ pub const MAX_CONFIG_BYTES: usize = 16 * 1024;
 
 /// `POST /api/v1/channels`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateChannel {
     pub provider: ProviderKind,
@@ -127,6 +131,7 @@ pub struct CreateChannel {
 
 /// `PATCH /api/v1/channels/{id}`: fields left out stay as they are.
 #[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateChannel {
     pub name: Option<String>,

@@ -15,6 +15,7 @@ pub const MAX_CLIENT_ID_LEN: usize = 128;
 
 /// Delivery state of a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
     Pending,
@@ -54,8 +55,40 @@ impl std::str::FromStr for MessageStatus {
     }
 }
 
+/// Whether a conversation still needs attention.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    #[default]
+    Open,
+    Resolved,
+}
+
+impl ConversationStatus {
+    pub const ALL: [ConversationStatus; 2] = [ConversationStatus::Open, ConversationStatus::Resolved];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ConversationStatus::Open => "open",
+            ConversationStatus::Resolved => "resolved",
+        }
+    }
+}
+
+impl std::str::FromStr for ConversationStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ConversationStatus::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown conversation status `{s}` (open or resolved)"))
+    }
+}
+
 /// A party on the other side of a channel, as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactRecord {
     pub id: ContactId,
     pub workspace_id: WorkspaceId,
@@ -66,6 +99,7 @@ pub struct ContactRecord {
 
 /// A thread of messages in one channel.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     pub id: ConversationId,
     pub workspace_id: WorkspaceId,
@@ -76,11 +110,14 @@ pub struct Conversation {
     pub title: String,
     pub last_message_at: Option<DateTime<Utc>>,
     pub last_message_preview: Option<String>,
+    /// Open until an agent resolves it; a new inbound message opens it again.
+    pub status: ConversationStatus,
     pub created_at: DateTime<Utc>,
 }
 
 /// A conversation as one member sees it in the list: with their unread count.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationSummary {
     #[serde(flatten)]
     pub conversation: Conversation,
@@ -95,6 +132,7 @@ pub struct ConversationFilter {
     pub search: Option<String>,
     /// Only conversations with unread messages for the caller.
     pub unread_only: bool,
+    pub status: Option<ConversationStatus>,
 }
 
 /// Longest search text.
@@ -124,6 +162,7 @@ pub fn user_topic(id: UserId) -> String {
 
 /// `POST /api/v1/conversations/{id}/read`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MarkRead {
     /// Everything up to and including this message is read.
@@ -132,6 +171,7 @@ pub struct MarkRead {
 
 /// One entry of a conversation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     pub id: MessageId,
     pub workspace_id: WorkspaceId,
@@ -148,10 +188,15 @@ pub struct Message {
     pub sender_user_id: Option<UserId>,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When the text last changed (by its sender or, for inbound messages, by the network).
+    pub edited_at: Option<DateTime<Utc>>,
+    /// When it was deleted; a deleted message keeps its place with an empty text.
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 /// The canonical, persisted record of a change, as published on a topic.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub id: EventId,
     #[serde(rename = "type")]
@@ -180,11 +225,35 @@ pub fn inbox_topic(id: WorkspaceId) -> String {
 
 /// `POST /api/v1/conversations/{id}/messages`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
     pub text: String,
     /// The client's own id for the message; the `Idempotency-Key` header does the same.
     pub client_message_id: Option<String>,
+}
+
+/// `PATCH /api/v1/messages/{id}`.
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EditMessage {
+    pub text: String,
+}
+
+/// `PATCH /api/v1/conversations/{id}`.
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConversation {
+    pub status: ConversationStatus,
+}
+
+/// Which message a change is about: ours by id (in a workspace), or the network's by its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessageRef {
+    Id { workspace_id: WorkspaceId, id: MessageId },
+    External { channel_id: ChannelId, external_id: String },
 }
 
 /// Checks and normalizes a message text: trimmed, non-empty, bounded.

@@ -11,6 +11,7 @@ use crate::validate::ValidationError;
 
 /// How a user proves to the network that the channel is theirs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
     /// Scan a QR code with the phone.
@@ -25,6 +26,7 @@ pub enum AuthMethod {
 
 /// What a provider can do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Capabilities {
     pub auth_methods: Vec<AuthMethod>,
     /// Reports contacts' online state.
@@ -39,6 +41,7 @@ pub struct Capabilities {
 
 /// What the one auth page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AuthPrompt {
     /// Encode `value` as a QR code; renew it at `expires_at`.
@@ -53,6 +56,7 @@ pub enum AuthPrompt {
 
 /// The user's answer to a prompt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AuthSubmission {
     Otp { value: String },
@@ -62,6 +66,7 @@ pub enum AuthSubmission {
 
 /// Where an auth flow stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuthStatus {
     Idle,
@@ -117,6 +122,7 @@ pub enum ProviderError {
 
 /// A party on the other side of a channel.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contact {
     /// The network's id (a WhatsApp `wa_id`, a Telegram chat id, …).
     pub external_id: String,
@@ -125,6 +131,7 @@ pub struct Contact {
 
 /// Whether a message went out from us or came in from the contact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Inbound,
@@ -133,6 +140,7 @@ pub enum Direction {
 
 /// A message as a provider reports it (history, inbound).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderMessage {
     pub external_id: String,
     pub contact_id: String,
@@ -143,6 +151,7 @@ pub struct ProviderMessage {
 
 /// A message to send.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutboundMessage {
     /// Stable across retries, so a network that deduplicates never delivers twice.
     pub idempotency_key: String,
@@ -152,6 +161,7 @@ pub struct OutboundMessage {
 
 /// Delivery progress of an outbound message, as the network reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     Sent,
@@ -162,6 +172,7 @@ pub enum DeliveryStatus {
 
 /// A canonical event from a channel's runtime. Each channel has its own stream.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChannelEvent {
     Connected,
@@ -184,6 +195,15 @@ pub enum ChannelEvent {
     MessageStatus {
         external_id: String,
         status: DeliveryStatus,
+    },
+    /// The sender changed a message's text on the network.
+    MessageEdited {
+        external_id: String,
+        text: String,
+    },
+    /// The sender deleted ("revoked") a message for everyone.
+    MessageRevoked {
+        external_id: String,
     },
     Presence {
         contact_id: String,

@@ -297,6 +297,29 @@ pub trait MessageRepo: Send + Sync {
         after: i64,
         limit: u32,
     ) -> Result<Vec<(i64, Event)>, StoreError>;
+    /// Changes a message's text (stamping `edited_at`) with a `message.updated` event.
+    /// `None` when the message is unknown (by network id) or the text is unchanged;
+    /// `NotFound` for an unknown id; `Conflict { constraint: "message_deleted" }` if deleted.
+    async fn edit_message(
+        &self,
+        target: crate::message::MessageRef,
+        text: &str,
+    ) -> Result<Option<(Message, Vec<Event>)>, StoreError>;
+    /// Deletes a message (empty text, `deleted_at`) with a `message.deleted` event. `None`
+    /// when unknown by network id or already deleted; `NotFound` for an unknown id.
+    async fn delete_message(
+        &self,
+        target: crate::message::MessageRef,
+    ) -> Result<Option<(Message, Vec<Event>)>, StoreError>;
+    /// Opens or resolves a conversation, with a `conversation.updated` event when it changed.
+    async fn set_conversation_status(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+        status: crate::message::ConversationStatus,
+    ) -> Result<(Conversation, Vec<Event>), StoreError>;
+    /// A message by id within a workspace.
+    async fn message(&self, workspace_id: WorkspaceId, id: MessageId) -> Result<Option<Message>, StoreError>;
     /// Up to `limit` events of `topic` with an offset above `after`, in order.
     async fn events_after(&self, topic: &str, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
     /// The offset of the topic's newest event (0 when it has none).

@@ -14,6 +14,7 @@ pub const MAX_NAME_LEN: usize = 120;
 
 /// A validation failure: which field and why, in words a person can act on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{field}: {message}")]
 pub struct ValidationError {
     pub field: String,
@@ -28,6 +29,7 @@ impl ValidationError {
 
 /// A normalized email address (trimmed, lowercased, one `@` with text on both sides).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
 

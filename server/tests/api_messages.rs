@@ -18,6 +18,8 @@ app_test!(
     send_is_idempotent_and_history_pages,
     bad_sends_get_4xx_and_write_nothing,
     inbound_mock_traffic_lands_in_the_inbox,
+    senders_edit_and_delete_their_messages,
+    conversations_resolve_and_reopen,
 );
 
 async fn channel(app: &AppState, token: &str, config: Value) -> Channel {
@@ -30,11 +32,16 @@ async fn channel(app: &AppState, token: &str, config: Value) -> Channel {
 
 /// Opens a conversation the way a contact does: with an inbound message.
 async fn conversation(app: &AppState, ch: &Channel, contact: &str) -> String {
+    conversation_message(app, ch, contact, "hello there").await
+}
+
+/// An inbound message from `contact`; answers its conversation's id.
+async fn conversation_message(app: &AppState, ch: &Channel, contact: &str, text: &str) -> String {
     let message = ProviderMessage {
-        external_id: format!("in-{contact}"),
+        external_id: format!("in-{contact}-{}", uuid::Uuid::now_v7()),
         contact_id: contact.into(),
         direction: Direction::Inbound,
-        text: "hello there".into(),
+        text: text.into(),
         sent_at: switchboard::time::now(),
     };
     let contact = Contact { external_id: contact.into(), name: "Maria".into() };
@@ -296,4 +303,120 @@ async fn sync_returns_what_the_caller_may_see_in_commit_order(app: AppState, _ra
     let r = send(&app, authed("GET", "/api/v1/conversations?unread=maybe", &alice, None)).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_code(&body_json(r).await), "invalid_query");
+}
+
+async fn senders_edit_and_delete_their_messages(app: AppState, _raw: Raw) {
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let bob = login(&app, "bob@example.com", "demo-password").await;
+    let ch = channel(&app, &alice, json!({})).await;
+    let conv = conversation(&app, &ch, "+15550002001").await;
+    let sent = send(&app, post_message(&bob, &conv, json!({"text": "Helo"}), None)).await;
+    assert_eq!(sent.status(), 201);
+    let id = body_json(sent).await["id"].as_str().unwrap().to_owned();
+    let uri = format!("/api/v1/messages/{id}");
+
+    let edited = send(&app, authed("PATCH", &uri, &bob, Some(json!({"text": " Hello "})))).await;
+    assert_eq!(edited.status(), 200);
+    let edited = body_json(edited).await;
+    assert_eq!(edited["text"], "Hello");
+    assert!(edited["edited_at"].is_string());
+    // Bad edits: empty text, unknown fields, unknown ids: 4xx and nothing changes.
+    let empty = send(&app, authed("PATCH", &uri, &bob, Some(json!({"text": "  "})))).await;
+    assert_eq!(empty.status(), 422);
+    let extra = send(&app, authed("PATCH", &uri, &bob, Some(json!({"text": "x", "pin": true})))).await;
+    assert_eq!(extra.status(), 422);
+    let missing = format!("/api/v1/messages/{}", switchboard::MessageId::new());
+    assert_eq!(send(&app, authed("PATCH", &missing, &bob, Some(json!({"text": "x"})))).await.status(), 404);
+    assert_eq!(send(&app, authed("DELETE", "/api/v1/messages/nope", &bob, None)).await.status(), 404);
+
+    // Bob is an agent: he cannot change the contact's message; alice (owner) may change bob's.
+    let list = body_json(
+        send(&app, authed("GET", &format!("/api/v1/conversations/{conv}/messages"), &bob, None)).await,
+    )
+    .await;
+    let inbound = list.as_array().unwrap().iter().find(|m| m["direction"] == "inbound").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let forbidden =
+        send(&app, authed("PATCH", &format!("/api/v1/messages/{inbound}"), &bob, Some(json!({"text": "x"}))))
+            .await;
+    assert_eq!(forbidden.status(), 403);
+    let by_owner = send(&app, authed("PATCH", &uri, &alice, Some(json!({"text": "Hello!"})))).await;
+    assert_eq!(by_owner.status(), 200);
+
+    let deleted = send(&app, authed("DELETE", &uri, &bob, None)).await;
+    assert_eq!(deleted.status(), 200);
+    let deleted = body_json(deleted).await;
+    assert_eq!(deleted["text"], "");
+    assert!(deleted["deleted_at"].is_string());
+    assert_eq!(
+        send(&app, authed("DELETE", &uri, &bob, None)).await.status(),
+        200,
+        "deleting again is a no-op"
+    );
+    let late = send(&app, authed("PATCH", &uri, &bob, Some(json!({"text": "again"})))).await;
+    assert_eq!(late.status(), 409);
+
+    let topic = format!("conversation:{conv}");
+    let events = app.store.events_after(&topic, 0, 100).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["message.created", "message.created", "message.updated", "message.updated", "message.deleted"]
+    );
+    assert_eq!(events[2].payload["text"], "Hello");
+    assert_eq!(events[4].payload["message_id"], json!(id));
+}
+
+async fn conversations_resolve_and_reopen(app: AppState, _raw: Raw) {
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let ch = channel(&app, &alice, json!({})).await;
+    let conv = conversation(&app, &ch, "+15550002002").await;
+    let list = |q: &'static str| {
+        let app = app.clone();
+        let alice = alice.clone();
+        async move {
+            let body = body_json(
+                send(&app, authed("GET", &format!("/api/v1/conversations{q}"), &alice, None)).await,
+            )
+            .await;
+            body.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list("?status=open").await, vec![conv.clone()]);
+    assert!(list("?status=resolved").await.is_empty());
+
+    let uri = format!("/api/v1/conversations/{conv}");
+    let resolved = send(&app, authed("PATCH", &uri, &alice, Some(json!({"status": "resolved"})))).await;
+    assert_eq!(resolved.status(), 200);
+    assert_eq!(body_json(resolved).await["status"], "resolved");
+    assert_eq!(list("?status=resolved").await, vec![conv.clone()]);
+    assert!(list("?status=open").await.is_empty());
+    assert_eq!(list("").await, vec![conv.clone()], "no filter: every status");
+    let bad = send(&app, authed("PATCH", &uri, &alice, Some(json!({"status": "snoozed"})))).await;
+    assert_eq!(bad.status(), 422);
+    let bad = send(&app, authed("GET", "/api/v1/conversations?status=snoozed", &alice, None)).await;
+    assert_eq!(bad.status(), 422);
+    let missing = format!("/api/v1/conversations/{}", switchboard::ConversationId::new());
+    assert_eq!(
+        send(&app, authed("PATCH", &missing, &alice, Some(json!({"status": "open"})))).await.status(),
+        404
+    );
+
+    // The contact writes again: open again, and the inbox hears of each change.
+    conversation_message(&app, &ch, "+15550002002", "one more thing").await;
+    assert_eq!(list("?status=open").await, vec![conv.clone()]);
+    let inbox = format!("inbox:{}", ch.workspace_id);
+    let statuses: Vec<Value> = app
+        .store
+        .events_after(&inbox, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "conversation.updated")
+        .map(|e| e.payload["status"].clone())
+        .collect();
+    assert_eq!(statuses.last(), Some(&json!("open")));
+    assert!(statuses.contains(&json!("resolved")));
 }

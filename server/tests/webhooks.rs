@@ -11,7 +11,11 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use switchboard_server::http::AppState;
 
-app_test!(signed_webhooks_are_ingested_once, refused_webhooks_change_nothing,);
+app_test!(
+    signed_webhooks_are_ingested_once,
+    refused_webhooks_change_nothing,
+    network_edits_and_revokes_change_the_message_once,
+);
 
 const SECRET: &str = "whsec_test_secret";
 
@@ -105,4 +109,56 @@ async fn refused_webhooks_change_nothing(app: AppState, _raw: Raw) {
         assert_eq!(error_code(&body_json(response).await), "invalid_body");
     }
     assert_eq!(message_count(&app, &alice).await, 0, "no refused request wrote anything");
+}
+
+async fn network_edits_and_revokes_change_the_message_once(app: AppState, _raw: Raw) {
+    let (alice, id) = setup(&app, json!({"webhook_secret": SECRET})).await;
+    let path = format!("/webhooks/mock/{id}");
+    let post = |body: Value| {
+        let body = body.to_string();
+        let app = app.clone();
+        let path = path.clone();
+        async move {
+            body_json(send(&app, hook(&path, &body, Some(sign(&body, SECRET)))).await).await["applied"]
+                .clone()
+        }
+    };
+    let said = json!({"events": [{"type": "message", "id": "wamid.7", "from": "+4915100007", "text": "Order 17 please"}]});
+    assert_eq!(post(said).await, 1);
+    let list = body_json(send(&app, authed("GET", "/api/v1/conversations", &alice, None)).await).await;
+    let conv = list[0]["id"].as_str().unwrap().to_owned();
+    let history = |app: AppState| {
+        let conv = conv.clone();
+        let alice = alice.clone();
+        async move {
+            let uri = format!("/api/v1/conversations/{conv}/messages");
+            body_json(send(&app, authed("GET", &uri, &alice, None)).await).await[0].clone()
+        }
+    };
+
+    // The contact corrects the message: once; the same edit again changes nothing.
+    let edit = json!({"events": [{"type": "edit", "id": "wamid.7", "text": "Order 71 please"}]});
+    assert_eq!(post(edit.clone()).await, 1);
+    assert_eq!(post(edit).await, 0);
+    let message = history(app.clone()).await;
+    assert_eq!(message["text"], "Order 71 please");
+    assert!(message["edited_at"].is_string());
+    // An edit or revoke of a message we never saw changes nothing.
+    let unknown = json!({"events": [{"type": "edit", "id": "wamid.nope", "text": "x"}, {"type": "revoke", "id": "wamid.nope"}]});
+    assert_eq!(post(unknown).await, 0);
+
+    // Then deletes it for everyone: once.
+    let revoke = json!({"events": [{"type": "revoke", "id": "wamid.7"}]});
+    assert_eq!(post(revoke.clone()).await, 1);
+    assert_eq!(post(revoke).await, 0);
+    let message = history(app.clone()).await;
+    assert_eq!(message["text"], "");
+    assert!(message["deleted_at"].is_string());
+    let late_edit = json!({"events": [{"type": "edit", "id": "wamid.7", "text": "back again"}]});
+    assert_eq!(post(late_edit).await, 0, "an edit does not bring a deleted message back");
+
+    let topic = format!("conversation:{conv}");
+    let kinds: Vec<String> =
+        app.store.events_after(&topic, 0, 100).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["message.created", "message.updated", "message.deleted"]);
 }

@@ -1,25 +1,23 @@
 //! Sign-in endpoints: `POST /api/v1/auth/login`, `POST /api/v1/auth/logout`, `GET /api/v1/me`.
 
-use axum::Router;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use switchboard::auth::{Accounts, ClientAddr};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{CurrentUser, Json};
+use super::openapi::ApiErrors;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(post_login))
-        .route("/auth/logout", post(post_logout))
-        .route("/me", get(get_me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(post_login)).routes(routes!(post_logout)).routes(routes!(get_me))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginRequest {
     email: String,
@@ -27,6 +25,7 @@ struct LoginRequest {
 }
 
 /// Signs in: answers `{token, expires_in, user, workspaces}` and sets the session cookie.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, responses((status = 200, body = switchboard::auth::LoginOutcome, description = "Signed in; also sets the session cookie"), ApiErrors))]
 async fn post_login(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
@@ -42,6 +41,7 @@ async fn post_login(
 }
 
 /// Signs out: revokes the session (token and cookie alike) and clears the cookie.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = []), ("cookie" = [])), responses((status = 204, description = "Signed out; the cookie is cleared"), ApiErrors))]
 async fn post_logout(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
@@ -56,6 +56,7 @@ async fn post_logout(
 }
 
 /// The signed-in user and their workspaces.
+#[utoipa::path(get, path = "/me", tag = "auth", security(("bearer" = []), ("cookie" = [])), responses((status = 200, body = switchboard::account::Me), ApiErrors))]
 async fn get_me(State(state): State<AppState>, CurrentUser(who): CurrentUser) -> Result<Response, ApiError> {
     Ok(Json(state.accounts.me_of(who.user).await?).into_response())
 }

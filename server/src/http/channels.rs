@@ -1,34 +1,36 @@
 //! Channel administration: `/api/v1/channels…` (owners and admins; agents get 403).
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use switchboard::channel::{CreateChannel, UpdateChannel};
 use switchboard::provider::{AuthMethod, AuthSubmission};
 use switchboard::{Channel, ChannelId};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{CurrentMember, Json, path_id};
+use super::openapi::ApiErrors;
 use crate::services::channels::AuthState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/channels", get(list_channels).post(create_channel))
-        .route("/channels/{id}", get(get_channel).patch(update_channel).delete(delete_channel))
-        .route("/channels/{id}/auth", get(get_auth))
-        .route("/channels/{id}/auth/start", post(start_auth))
-        .route("/channels/{id}/auth/submit", post(submit_auth))
-        .route("/channels/{id}/logout", post(logout_channel))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_channels, create_channel))
+        .routes(routes!(get_channel, update_channel, delete_channel))
+        .routes(routes!(get_auth))
+        .routes(routes!(start_auth))
+        .routes(routes!(submit_auth))
+        .routes(routes!(logout_channel))
 }
 
 fn channel_id(raw: &str) -> Result<ChannelId, ApiError> {
     path_id(raw, "Channel")
 }
 
+#[utoipa::path(post, path = "/channels", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = CreateChannel, responses((status = 201, body = Channel), ApiErrors))]
 async fn create_channel(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -38,6 +40,7 @@ async fn create_channel(
     Ok((StatusCode::CREATED, Json(channel)).into_response())
 }
 
+#[utoipa::path(get, path = "/channels", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Vec<Channel>), ApiErrors))]
 async fn list_channels(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -45,6 +48,7 @@ async fn list_channels(
     Ok(Json(state.channels.list(member.actor).await?))
 }
 
+#[utoipa::path(get, path = "/channels/{id}", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Channel), ApiErrors))]
 async fn get_channel(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -53,6 +57,7 @@ async fn get_channel(
     Ok(Json(state.channels.get(member.actor, channel_id(&id)?).await?))
 }
 
+#[utoipa::path(patch, path = "/channels/{id}", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = UpdateChannel, responses((status = 200, body = Channel), ApiErrors))]
 async fn update_channel(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -62,6 +67,7 @@ async fn update_channel(
     Ok(Json(state.channels.update(member.actor, channel_id(&id)?, req).await?))
 }
 
+#[utoipa::path(delete, path = "/channels/{id}", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 204, description = "Deleted"), ApiErrors))]
 async fn delete_channel(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -71,7 +77,7 @@ async fn delete_channel(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StartAuth {
     method: AuthMethod,
@@ -80,6 +86,7 @@ struct StartAuth {
 }
 
 /// Begins signing the channel in: answers the prompt to show.
+#[utoipa::path(post, path = "/channels/{id}/auth/start", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = StartAuth, responses((status = 200, body = AuthState), ApiErrors))]
 async fn start_auth(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -90,6 +97,7 @@ async fn start_auth(
 }
 
 /// Answers the prompt (a token, a code).
+#[utoipa::path(post, path = "/channels/{id}/auth/submit", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = AuthSubmission, responses((status = 200, body = AuthState), ApiErrors))]
 async fn submit_auth(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -100,6 +108,7 @@ async fn submit_auth(
 }
 
 /// Where the sign-in stands (a renewed QR, a confirmed code).
+#[utoipa::path(get, path = "/channels/{id}/auth", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = AuthState), ApiErrors))]
 async fn get_auth(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -109,6 +118,7 @@ async fn get_auth(
 }
 
 /// Signs the channel out of its network and forgets its credentials.
+#[utoipa::path(post, path = "/channels/{id}/logout", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Channel), ApiErrors))]
 async fn logout_channel(
     State(state): State<AppState>,
     member: CurrentMember,

@@ -1,25 +1,31 @@
 //! Conversations and messages: `/api/v1/conversations…`, for every member of the workspace.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
-use switchboard::message::{ConversationFilter, ConversationSummary, MarkRead, SendMessage};
+use switchboard::message::{
+    ConversationFilter, ConversationStatus, ConversationSummary, EditMessage, MarkRead, SendMessage,
+    UpdateConversation,
+};
 use switchboard::{ChannelId, ConversationId, Message, MessageId};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{CurrentMember, Json, Query, path_id};
+use super::openapi::ApiErrors;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/conversations", get(list_conversations))
-        .route("/conversations/{id}/messages", get(list_messages).post(send_message))
-        .route("/messages/{id}/retry", post(retry_message))
-        .route("/conversations/{id}/read", post(mark_read))
-        .route("/sync", get(get_sync))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_conversations))
+        .routes(routes!(update_conversation))
+        .routes(routes!(list_messages, send_message))
+        .routes(routes!(edit_message, delete_message))
+        .routes(routes!(retry_message))
+        .routes(routes!(mark_read))
+        .routes(routes!(get_sync))
 }
 
 fn query_id<T: std::str::FromStr>(raw: Option<&str>, field: &'static str) -> Result<Option<T>, ApiError> {
@@ -37,33 +43,49 @@ fn query_id<T: std::str::FromStr>(raw: Option<&str>, field: &'static str) -> Res
     .transpose()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ConversationQuery {
     channel_id: Option<String>,
     /// Search by contact name.
     q: Option<String>,
     /// `true`: only conversations with unread messages.
     unread: Option<bool>,
+    /// `open` or `resolved`.
+    status: Option<String>,
 }
 
+#[utoipa::path(get, path = "/conversations", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(ConversationQuery, ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Vec<ConversationSummary>), ApiErrors))]
 async fn list_conversations(
     State(state): State<AppState>,
     member: CurrentMember,
     Query(q): Query<ConversationQuery>,
 ) -> Result<Json<Vec<ConversationSummary>>, ApiError> {
     let channel: Option<ChannelId> = query_id(q.channel_id.as_deref(), "channel_id")?;
-    let filter =
-        ConversationFilter { channel_id: channel, search: q.q, unread_only: q.unread.unwrap_or(false) };
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| s.parse::<ConversationStatus>())
+        .transpose()
+        .map_err(|why| switchboard::validate::ValidationError::new("status", why))?;
+    let filter = ConversationFilter {
+        channel_id: channel,
+        search: q.q,
+        unread_only: q.unread.unwrap_or(false),
+        status,
+    };
     Ok(Json(state.messages.conversations(member.actor, filter).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HistoryQuery {
     before: Option<String>,
     limit: Option<u32>,
 }
 
 /// History, newest first; page with `before` = the last id of the previous page.
+#[utoipa::path(get, path = "/conversations/{id}/messages", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(HistoryQuery, ("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Vec<Message>), ApiErrors))]
 async fn list_messages(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -77,6 +99,7 @@ async fn list_messages(
 
 /// Sends a message: 201 with the stored message, or 200 with the first one when the
 /// `Idempotency-Key` (or `client_message_id`) was seen before.
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "The same key again answers the first message"), ("X-Trace-Id" = Option<String>, Header, description = "Carried into the events"), ("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = SendMessage, responses((status = 201, body = Message, description = "Stored and queued"), (status = 200, body = Message, description = "The key was seen before: the first message"), ApiErrors))]
 async fn send_message(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -97,7 +120,43 @@ async fn send_message(
     Ok((status, Json(sent.message)).into_response())
 }
 
+/// Opens or resolves a conversation; answers it.
+#[utoipa::path(patch, path = "/conversations/{id}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = UpdateConversation, responses((status = 200, body = switchboard::Conversation), ApiErrors))]
+async fn update_conversation(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path(id): Path<String>,
+    Json(req): Json<UpdateConversation>,
+) -> Result<Json<switchboard::Conversation>, ApiError> {
+    let conversation: ConversationId = path_id(&id, "Conversation")?;
+    Ok(Json(state.messages.set_conversation_status(member.actor, conversation, req.status).await?))
+}
+
+/// Changes the text of an outbound message (its sender, or an admin); answers the message.
+#[utoipa::path(patch, path = "/messages/{id}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = EditMessage, responses((status = 200, body = Message), ApiErrors))]
+async fn edit_message(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path(id): Path<String>,
+    Json(req): Json<EditMessage>,
+) -> Result<Json<Message>, ApiError> {
+    let id: MessageId = path_id(&id, "Message")?;
+    Ok(Json(state.messages.edit(member.actor, id, &req.text).await?))
+}
+
+/// Deletes an outbound message (its sender, or an admin); answers it, text emptied.
+#[utoipa::path(delete, path = "/messages/{id}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Message), ApiErrors))]
+async fn delete_message(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path(id): Path<String>,
+) -> Result<Json<Message>, ApiError> {
+    let id: MessageId = path_id(&id, "Message")?;
+    Ok(Json(state.messages.delete(member.actor, id).await?))
+}
+
 /// Re-queues a failed message; answers it as `pending`.
+#[utoipa::path(post, path = "/messages/{id}/retry", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Message), ApiErrors))]
 async fn retry_message(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -108,6 +167,7 @@ async fn retry_message(
 }
 
 /// Marks the caller's messages read up to `up_to`; answers `{unread_count}`.
+#[utoipa::path(post, path = "/conversations/{id}/read", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = MarkRead, responses((status = 200, body = super::openapi::UnreadCount), ApiErrors))]
 async fn mark_read(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -119,13 +179,15 @@ async fn mark_read(
     Ok(Json(serde_json::json!({ "unread_count": unread })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SyncQuery {
     since: Option<i64>,
     limit: Option<u32>,
 }
 
 /// Every event the caller may see after `since`, in commit order, paginated.
+#[utoipa::path(get, path = "/sync", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(SyncQuery, ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = crate::services::messages::SyncPage), ApiErrors))]
 async fn get_sync(
     State(state): State<AppState>,
     member: CurrentMember,

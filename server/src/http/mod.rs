@@ -22,6 +22,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod mock;
+pub mod openapi;
 pub mod realtime;
 pub mod web;
 pub mod webhooks;
@@ -57,13 +58,9 @@ pub struct AppState {
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .merge(auth::router())
-        .merge(channels::router())
-        .merge(conversations::router())
-        .merge(realtime::router())
-        .fallback(|| async { ApiError::not_found() })
-        .layer(DefaultBodyLimit::max(API_BODY_LIMIT));
+    let (api, document) = api_router().split_for_parts();
+    openapi::publish(&document);
+    let api = api.fallback(|| async { ApiError::not_found() }).layer(DefaultBodyLimit::max(API_BODY_LIMIT));
 
     Router::new()
         .nest("/api/v1", api)
@@ -89,6 +86,17 @@ pub fn router(state: AppState) -> Router {
         .layer(security_header("referrer-policy", "same-origin"))
         .layer(CatchPanicLayer::custom(|_| panic_response()))
         .with_state(state)
+}
+
+/// Every `/api/v1` route, each with its OpenAPI entry.
+pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa::OpenApi;
+    utoipa_axum::router::OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(channels::router())
+        .merge(conversations::router())
+        .merge(realtime::router())
+        .routes(utoipa_axum::routes!(openapi::get_openapi))
 }
 
 fn security_header(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

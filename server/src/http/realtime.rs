@@ -1,19 +1,20 @@
 //! `GET /api/v1/realtime/token`: a short-lived token for `/connection/websocket`.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{CurrentUser, Json};
+use super::openapi::ApiErrors;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/realtime/token", get(get_token))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_token))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct TokenResponse {
     /// Pass as `token` in the protocol's `connect` (and `refresh`).
     token: String,
@@ -23,6 +24,8 @@ struct TokenResponse {
     url: &'static str,
 }
 
+/// A token for `connect` on `/connection/websocket` (Centrifugo protocol v2, JSON).
+#[utoipa::path(get, path = "/realtime/token", tag = "realtime", security(("bearer" = []), ("cookie" = [])), responses((status = 200, body = TokenResponse), ApiErrors))]
 async fn get_token(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,

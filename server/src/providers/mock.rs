@@ -571,6 +571,8 @@ impl Provider for MockNetwork {
         enum Hook {
             Message { id: String, from: String, name: Option<String>, text: String },
             Status { id: String, status: DeliveryStatus },
+            Edit { id: String, text: String },
+            Revoke { id: String },
         }
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -600,6 +602,8 @@ impl Provider for MockNetwork {
                 Hook::Status { id, status } => {
                     out.push(ChannelEvent::MessageStatus { external_id: id, status })
                 }
+                Hook::Edit { id, text } => out.push(ChannelEvent::MessageEdited { external_id: id, text }),
+                Hook::Revoke { id } => out.push(ChannelEvent::MessageRevoked { external_id: id }),
             }
         }
         Ok(out)

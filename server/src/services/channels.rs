@@ -36,7 +36,7 @@ impl Actor {
 }
 
 /// Where a channel's sign-in stands: the answer of every auth endpoint.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct AuthState {
     pub status: AuthStatus,
     /// The prompt to show while pending.

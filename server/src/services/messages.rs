@@ -16,7 +16,7 @@ use super::{Actor, ServiceError};
 pub const MAX_SYNC_PAGE: u32 = 500;
 
 /// A page of `GET /api/v1/sync`.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct SyncPage {
     pub events: Vec<switchboard::Event>,
     /// Pass as `since` next time.
@@ -83,6 +83,60 @@ impl MessageService {
             }
             Err(e) => Err(ServiceError::from(e).not_found_as("message")),
         }
+    }
+
+    /// The caller's own outbound message (or any, for an admin), for a change.
+    async fn own_message(&self, actor: &Actor, id: MessageId) -> Result<Message, ServiceError> {
+        let message =
+            self.store.message(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("message"))?;
+        if message.direction == switchboard::provider::Direction::Inbound {
+            return Err(ServiceError::Forbidden("Messages from contacts cannot be changed."));
+        }
+        if message.sender_user_id != Some(actor.user_id) && !actor.role.is_admin() {
+            return Err(ServiceError::Forbidden("Only the sender or an admin can change a message."));
+        }
+        Ok(message)
+    }
+
+    /// Changes the text of an outbound message, with a `message.updated` event.
+    pub async fn edit(&self, actor: Actor, id: MessageId, text: &str) -> Result<Message, ServiceError> {
+        let text = message::message_text(text)?;
+        let current = self.own_message(&actor, id).await?;
+        let target = message::MessageRef::Id { workspace_id: actor.workspace_id, id };
+        match self.store.edit_message(target, &text).await {
+            Ok(Some((message, _))) => Ok(message),
+            Ok(None) => Ok(current),
+            Err(switchboard::StoreError::Conflict { .. }) => {
+                Err(ServiceError::Conflict("A deleted message cannot be edited."))
+            }
+            Err(e) => Err(ServiceError::from(e).not_found_as("message")),
+        }
+    }
+
+    /// Deletes an outbound message, with a `message.deleted` event (again: no change).
+    pub async fn delete(&self, actor: Actor, id: MessageId) -> Result<Message, ServiceError> {
+        let current = self.own_message(&actor, id).await?;
+        let target = message::MessageRef::Id { workspace_id: actor.workspace_id, id };
+        match self.store.delete_message(target).await {
+            Ok(Some((message, _))) => Ok(message),
+            Ok(None) => Ok(current),
+            Err(e) => Err(ServiceError::from(e).not_found_as("message")),
+        }
+    }
+
+    /// Opens or resolves a conversation.
+    pub async fn set_conversation_status(
+        &self,
+        actor: Actor,
+        id: ConversationId,
+        status: message::ConversationStatus,
+    ) -> Result<switchboard::Conversation, ServiceError> {
+        let (conversation, _) = self
+            .store
+            .set_conversation_status(actor.workspace_id, id, status)
+            .await
+            .map_err(|e| ServiceError::from(e).not_found_as("conversation"))?;
+        Ok(conversation)
     }
 
     /// The workspace's conversations, most recent activity first, with the caller's unread
@@ -216,6 +270,23 @@ impl<'a> InboundRouter<'a> {
                     DeliveryStatus::Failed => return Ok(false),
                 };
                 Ok(self.store.apply_delivery(self.channel.id, &external_id, status).await?.is_some())
+            }
+            ChannelEvent::MessageEdited { external_id, text } => {
+                let Ok(text) = message::message_text(&text) else {
+                    tracing::warn!(channel_id = %self.channel.id, "ignoring an edit to an empty or oversized text");
+                    return Ok(false);
+                };
+                let target = message::MessageRef::External { channel_id: self.channel.id, external_id };
+                match self.store.edit_message(target, &text).await {
+                    Ok(done) => Ok(done.is_some()),
+                    // The message was deleted first; an edit cannot bring it back.
+                    Err(switchboard::StoreError::Conflict { .. }) => Ok(false),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            ChannelEvent::MessageRevoked { external_id } => {
+                let target = message::MessageRef::External { channel_id: self.channel.id, external_id };
+                Ok(self.store.delete_message(target).await?.is_some())
             }
             _ => Ok(false),
         }

@@ -6,7 +6,7 @@
 macro_rules! message_columns {
     () => {
         "message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, \
-         client_message_id, sender_user_id, error, created_at"
+         client_message_id, sender_user_id, error, created_at, edited_at, deleted_at"
     };
 }
 
@@ -14,7 +14,7 @@ macro_rules! message_columns {
 macro_rules! conversation_columns {
     () => {
         "conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, last_message_at, \
-         last_message_preview, created_at"
+         last_message_preview, status, created_at"
     };
 }
 
@@ -91,6 +91,37 @@ macro_rules! impl_messages {
                         .await
                         .map_err($crate::store::map_err)?;
                 row.try_into()
+            }
+
+            /// The message a reference names, inside `tx`: `NotFound` for an unknown id of ours,
+            /// `None` for an unknown network id (the network may talk about messages we never saw).
+            async fn message_by_ref(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                target: &switchboard::message::MessageRef,
+            ) -> Result<Option<switchboard::Message>, switchboard::StoreError> {
+                use switchboard::message::MessageRef;
+                let row: Option<$crate::store::rows::MessageRow> = match target {
+                    MessageRef::Id { workspace_id, id } => {
+                        let row = sqlx::query_as(concat!(
+                            "select ", message_columns!(), " from message where workspace_id = $1 and message_id = $2"
+                        ))
+                        .bind(workspace_id.as_uuid())
+                        .bind(id.as_uuid())
+                        .fetch_optional(&mut **tx)
+                        .await
+                        .map_err($crate::store::map_err)?;
+                        Some(row.ok_or(switchboard::StoreError::NotFound)?)
+                    }
+                    MessageRef::External { channel_id, external_id } => sqlx::query_as(concat!(
+                        "select ", message_columns!(), " from message where channel_id = $1 and external_id = $2"
+                    ))
+                    .bind(channel_id.as_uuid())
+                    .bind(external_id)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err($crate::store::map_err)?,
+                };
+                row.map(TryInto::try_into).transpose()
             }
 
             async fn message_by_client_id(
@@ -191,7 +222,7 @@ macro_rules! impl_messages {
                     return Ok(None);
                 }
                 let message = Self::message_in(&mut tx, message_id).await?;
-                let conversation = Self::touch_conversation(&mut tx, &conversation, &message, at).await?;
+                let conversation = Self::touch_conversation(&mut tx, &conversation, &message, true, at).await?;
                 Self::write_flags(&mut tx, &message, None).await?;
 
                 let trace = inbound.trace_id.as_deref();
@@ -260,7 +291,7 @@ macro_rules! impl_messages {
                     return Err(err);
                 }
                 let message = Self::message_in(&mut tx, message_id).await?;
-                let conversation = Self::touch_conversation(&mut tx, &conversation, &message, at).await?;
+                let conversation = Self::touch_conversation(&mut tx, &conversation, &message, false, at).await?;
                 Self::write_flags(&mut tx, &message, Some(out.sender)).await?;
                 sqlx::query(
                     "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at)
@@ -318,6 +349,7 @@ macro_rules! impl_messages {
                     ", (select count(*) from message_flag f
                         where f.user_id = $3 and f.conversation_id = conversation.conversation_id and f.is_read = false) as unread_count
                       from conversation where workspace_id = $1 and ($2 is null or channel_id = $2)
+                        and ($6 is null or status = $6)
                         and ($4 is null or lower(title) like $4 escape '\\')
                         and ($5 = false or exists (select 1 from message_flag u
                             where u.user_id = $3 and u.conversation_id = conversation.conversation_id and u.is_read = false))
@@ -328,6 +360,7 @@ macro_rules! impl_messages {
                 .bind(user_id.as_uuid())
                 .bind(filter.like_pattern())
                 .bind(filter.unread_only)
+                .bind(filter.status.map(|s| s.as_str()))
                 .fetch_all(&self.pool)
                 .await
                 .map_err($crate::store::map_err)?;
@@ -445,6 +478,127 @@ macro_rules! impl_messages {
                 Ok(rows.into_iter().map(|r| (r.workspace_offset, r.event.into())).collect())
             }
 
+            async fn edit_message(
+                &self,
+                target: switchboard::message::MessageRef,
+                text: &str,
+            ) -> Result<Option<(switchboard::Message, Vec<switchboard::Event>)>, switchboard::StoreError> {
+                let at = switchboard::time::now();
+                let mut tx = self.begin_write().await?;
+                let Some(current) = Self::message_by_ref(&mut tx, &target).await? else {
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    return Ok(None);
+                };
+                if current.deleted_at.is_some() {
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    return Err(switchboard::StoreError::Conflict { constraint: "message_deleted".into() });
+                }
+                if current.text == text {
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    return Ok(None);
+                }
+                sqlx::query("update message set text = $2, edited_at = $3, updated_at = $3 where message_id = $1")
+                    .bind(current.id.as_uuid())
+                    .bind(text)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                let message = Self::message_in(&mut tx, current.id).await?;
+                let payload = serde_json::to_value(&message).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
+                let topic = switchboard::message::conversation_topic(message.conversation_id);
+                let event = Self::append_event(&mut tx, message.workspace_id, topic, "message.updated", payload, None, at).await?;
+                tx.commit().await.map_err($crate::store::map_err)?;
+                self.listener.committed(std::slice::from_ref(&event));
+                Ok(Some((message, vec![event])))
+            }
+
+            async fn delete_message(
+                &self,
+                target: switchboard::message::MessageRef,
+            ) -> Result<Option<(switchboard::Message, Vec<switchboard::Event>)>, switchboard::StoreError> {
+                let at = switchboard::time::now();
+                let mut tx = self.begin_write().await?;
+                let current = Self::message_by_ref(&mut tx, &target).await?;
+                let Some(current) = current.filter(|m| m.deleted_at.is_none()) else {
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    return Ok(None);
+                };
+                sqlx::query("update message set text = '', deleted_at = $2, updated_at = $2 where message_id = $1")
+                    .bind(current.id.as_uuid())
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                let message = Self::message_in(&mut tx, current.id).await?;
+                let payload = serde_json::json!({
+                    "message_id": message.id,
+                    "conversation_id": message.conversation_id,
+                    "deleted_at": message.deleted_at,
+                });
+                let topic = switchboard::message::conversation_topic(message.conversation_id);
+                let event = Self::append_event(&mut tx, message.workspace_id, topic, "message.deleted", payload, None, at).await?;
+                tx.commit().await.map_err($crate::store::map_err)?;
+                self.listener.committed(std::slice::from_ref(&event));
+                Ok(Some((message, vec![event])))
+            }
+
+            async fn set_conversation_status(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                id: switchboard::ConversationId,
+                status: switchboard::message::ConversationStatus,
+            ) -> Result<(switchboard::Conversation, Vec<switchboard::Event>), switchboard::StoreError> {
+                let at = switchboard::time::now();
+                let mut tx = self.begin_write().await?;
+                let row: Option<$crate::store::rows::ConversationRow> = sqlx::query_as(concat!(
+                    "update conversation set status = $3, updated_at = $4
+                     where workspace_id = $1 and conversation_id = $2 and status <> $3 returning ",
+                    conversation_columns!()
+                ))
+                .bind(workspace_id.as_uuid())
+                .bind(id.as_uuid())
+                .bind(status.as_str())
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                let Some(row) = row else {
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    // Unchanged, or not there at all.
+                    let found = self.conversation(workspace_id, id).await?;
+                    return found.map(|c| (c, Vec::new())).ok_or(switchboard::StoreError::NotFound);
+                };
+                let conversation: switchboard::Conversation = row.into();
+                let payload = serde_json::json!({
+                    "conversation_id": conversation.id,
+                    "last_message_at": conversation.last_message_at,
+                    "last_message_preview": conversation.last_message_preview,
+                    "status": conversation.status,
+                });
+                let topic = switchboard::message::inbox_topic(workspace_id);
+                let event = Self::append_event(&mut tx, workspace_id, topic, "conversation.updated", payload, None, at).await?;
+                tx.commit().await.map_err($crate::store::map_err)?;
+                self.listener.committed(std::slice::from_ref(&event));
+                Ok((conversation, vec![event]))
+            }
+
+            async fn message(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                id: switchboard::MessageId,
+            ) -> Result<Option<switchboard::Message>, switchboard::StoreError> {
+                let row: Option<$crate::store::rows::MessageRow> = sqlx::query_as(concat!(
+                    "select ", message_columns!(), " from message where workspace_id = $1 and message_id = $2"
+                ))
+                .bind(workspace_id.as_uuid())
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
             async fn topic_position(&self, topic: &str) -> Result<i64, switchboard::StoreError> {
                 let last: Option<i64> = sqlx::query_scalar("select last_offset from topic_offset where topic = $1")
                     .bind(topic)
@@ -506,6 +660,7 @@ macro_rules! impl_messages {
                     "conversation_id": conversation.id,
                     "last_message_at": conversation.last_message_at,
                     "last_message_preview": preview(&message.text),
+                    "status": conversation.status,
                 });
                 let updated = Self::append_event(tx, ws, inbox_topic(ws), "conversation.updated", payload, trace, at).await?;
                 Ok(vec![created, updated])
@@ -536,16 +691,20 @@ macro_rules! impl_messages {
                 tx: &mut sqlx::Transaction<'static, $db>,
                 conversation: &switchboard::Conversation,
                 message: &switchboard::Message,
+                reopen: bool,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> Result<switchboard::Conversation, switchboard::StoreError> {
+                // A contact writing again reopens a resolved conversation.
                 let row: $crate::store::rows::ConversationRow = sqlx::query_as(concat!(
-                    "update conversation set last_message_at = $2, last_message_preview = $3, updated_at = $2
+                    "update conversation set last_message_at = $2, last_message_preview = $3, updated_at = $2,
+                        status = case when $4 then 'open' else status end
                      where conversation_id = $1 returning ",
                     conversation_columns!()
                 ))
                 .bind(conversation.id.as_uuid())
                 .bind(at)
                 .bind(switchboard::message::preview(&message.text))
+                .bind(reopen)
                 .fetch_one(&mut **tx)
                 .await
                 .map_err($crate::store::map_err)?;

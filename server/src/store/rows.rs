@@ -142,6 +142,7 @@ pub struct ConversationRow {
     pub title: String,
     pub last_message_at: Option<DateTime<Utc>>,
     pub last_message_preview: Option<String>,
+    pub status: String,
     pub created_at: DateTime<Utc>,
 }
 
@@ -156,6 +157,8 @@ impl From<ConversationRow> for switchboard::Conversation {
             title: r.title,
             last_message_at: r.last_message_at,
             last_message_preview: r.last_message_preview,
+            // The column's check constraint admits only the two.
+            status: r.status.parse().unwrap_or_default(),
             created_at: r.created_at,
         }
     }
@@ -175,6 +178,8 @@ pub struct MessageRow {
     pub sender_user_id: Option<Uuid>,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<MessageRow> for switchboard::Message {
@@ -198,6 +203,8 @@ impl TryFrom<MessageRow> for switchboard::Message {
             sender_user_id: r.sender_user_id.map(Into::into),
             error: r.error,
             created_at: r.created_at,
+            edited_at: r.edited_at,
+            deleted_at: r.deleted_at,
         })
     }
 }
