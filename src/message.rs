@@ -192,6 +192,8 @@ pub struct Message {
     pub edited_at: Option<DateTime<Utc>>,
     /// When it was deleted; a deleted message keeps its place with an empty text.
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The earlier message of the conversation this one answers.
+    pub reply_to: Option<MessageId>,
 }
 
 /// The canonical, persisted record of a change, as published on a topic.
@@ -231,7 +233,26 @@ pub struct SendMessage {
     pub text: String,
     /// The client's own id for the message; the `Idempotency-Key` header does the same.
     pub client_message_id: Option<String>,
+    /// An earlier message of the same conversation this one answers.
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
 }
+
+/// `POST /api/v1/conversations`: a room of workspace members in an in-app channel.
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateRoom {
+    /// An in-app channel of the workspace.
+    pub channel_id: ChannelId,
+    pub title: String,
+    /// Members besides the creator (who is always one).
+    #[serde(default)]
+    pub member_ids: Vec<UserId>,
+}
+
+/// Most members a room may be created with.
+pub const MAX_ROOM_MEMBERS: usize = 1000;
 
 /// `PATCH /api/v1/messages/{id}`.
 #[derive(Clone, Debug, Deserialize)]

@@ -172,7 +172,18 @@ pub struct NewOutbound {
     pub text: String,
     /// The idempotency key: the same key in the same conversation returns the first message.
     pub client_message_id: Option<String>,
+    /// Must be a message of the same conversation (`Conflict { constraint: "reply_to" }`).
+    pub reply_to: Option<MessageId>,
     pub trace_id: Option<String>,
+}
+
+/// A room to create. Members are distinct and include the creator.
+#[derive(Clone, Debug)]
+pub struct NewRoom {
+    pub workspace_id: WorkspaceId,
+    pub channel_id: ChannelId,
+    pub title: String,
+    pub members: Vec<UserId>,
 }
 
 /// What a send wrote (or found, when `created` is false).
@@ -318,6 +329,16 @@ pub trait MessageRepo: Send + Sync {
         id: ConversationId,
         status: crate::message::ConversationStatus,
     ) -> Result<(Conversation, Vec<Event>), StoreError>;
+    /// Creates a room (a conversation of members, no contact) in a channel of the workspace,
+    /// with a `conversation.created` event. `NotFound` if the channel is not in the workspace;
+    /// `Conflict { constraint: "room_member" }` if a member is not one of the workspace.
+    async fn create_room(&self, room: NewRoom) -> Result<(Conversation, Vec<Event>), StoreError>;
+    /// A room's members (empty for a conversation with a contact).
+    async fn conversation_members(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+    ) -> Result<Vec<UserId>, StoreError>;
     /// A message by id within a workspace.
     async fn message(&self, workspace_id: WorkspaceId, id: MessageId) -> Result<Option<Message>, StoreError>;
     /// Up to `limit` events of `topic` with an offset above `after`, in order.

@@ -20,6 +20,8 @@ app_test!(
     inbound_mock_traffic_lands_in_the_inbox,
     senders_edit_and_delete_their_messages,
     conversations_resolve_and_reopen,
+    rooms_of_members_live_in_in_app_channels,
+    replies_name_a_message_of_the_same_conversation,
 );
 
 async fn channel(app: &AppState, token: &str, config: Value) -> Channel {
@@ -419,4 +421,160 @@ async fn conversations_resolve_and_reopen(app: AppState, _raw: Raw) {
         .collect();
     assert_eq!(statuses.last(), Some(&json!("open")));
     assert!(statuses.contains(&json!("resolved")));
+}
+
+async fn rooms_of_members_live_in_in_app_channels(app: AppState, _raw: Raw) {
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let bob = login(&app, "bob@example.com", "demo-password").await;
+    let created = create_channel(&app, &alice, json!({"provider": "inapp", "name": "Web chat"})).await;
+    assert_eq!(created["status"], "connected", "nothing to sign in to");
+    let channel_id = created["id"].as_str().unwrap().to_owned();
+    let start = send(
+        &app,
+        authed(
+            "POST",
+            &format!("/api/v1/channels/{channel_id}/auth/start"),
+            &alice,
+            Some(json!({"method": "token"})),
+        ),
+    )
+    .await;
+    assert_eq!(start.status(), 422);
+    let bad_config = send(
+        &app,
+        authed(
+            "POST",
+            "/api/v1/channels",
+            &alice,
+            Some(json!({"provider": "inapp", "name": "X", "config": {"a": 1}})),
+        ),
+    )
+    .await;
+    assert_eq!(bad_config.status(), 422);
+
+    let bob_id = app.accounts.authenticate(&bob).await.unwrap().user.id;
+    let alice_id = app.accounts.authenticate(&alice).await.unwrap().user.id;
+    let room = send(
+        &app,
+        authed(
+            "POST",
+            "/api/v1/conversations",
+            &bob,
+            Some(json!({"channel_id": channel_id, "title": "Launch plan", "member_ids": [alice_id, bob_id]})),
+        ),
+    )
+    .await;
+    assert_eq!(room.status(), 201, "any member may open a room");
+    let room = body_json(room).await;
+    assert_eq!(room["title"], "Launch plan");
+    assert!(room["contact_id"].is_null());
+    let room_id = room["id"].as_str().unwrap().to_owned();
+    let members = body_json(
+        send(&app, authed("GET", &format!("/api/v1/conversations/{room_id}/members"), &alice, None)).await,
+    )
+    .await;
+    let mut members: Vec<String> = serde_json::from_value(members).unwrap();
+    members.sort();
+    let mut expected = vec![bob_id.to_string(), alice_id.to_string()];
+    expected.sort();
+    assert_eq!(members, expected, "both, once");
+
+    // Refusals: not an in-app channel, a stranger as member, an empty title, an unknown channel.
+    let mock = channel(&app, &alice, json!({})).await;
+    let r = send(
+        &app,
+        authed(
+            "POST",
+            "/api/v1/conversations",
+            &alice,
+            Some(json!({"channel_id": mock.id, "title": "Nope"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let r = send(&app, authed("POST", "/api/v1/conversations", &alice, Some(json!({"channel_id": channel_id, "title": "Nope", "member_ids": [switchboard::UserId::new()]})))).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(error_code(&body_json(r).await), "validation_failed");
+    let r = send(
+        &app,
+        authed(
+            "POST",
+            "/api/v1/conversations",
+            &alice,
+            Some(json!({"channel_id": channel_id, "title": "  "})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let r = send(
+        &app,
+        authed(
+            "POST",
+            "/api/v1/conversations",
+            &alice,
+            Some(json!({"channel_id": switchboard::ChannelId::new(), "title": "Nope"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+
+    // A message in the room: unread for the other member only, and "sent" by the outbox at once.
+    let sent = send(&app, post_message(&alice, &room_id, json!({"text": "Kickoff at 10"}), None)).await;
+    assert_eq!(sent.status(), 201);
+    let sent = body_json(sent).await;
+    let unread = |token: String| {
+        let app = app.clone();
+        let room_id = room_id.clone();
+        async move {
+            let list =
+                body_json(send(&app, authed("GET", "/api/v1/conversations", &token, None)).await).await;
+            list.as_array().unwrap().iter().find(|c| c["id"] == room_id.as_str()).unwrap()["unread_count"]
+                .clone()
+        }
+    };
+    assert_eq!(unread(bob.clone()).await, 1);
+    assert_eq!(unread(alice.clone()).await, 0);
+    let worker = switchboard_server::services::outbox::OutboxWorker::new(
+        app.store.clone(),
+        app.channels.providers().clone(),
+        Default::default(),
+    );
+    assert_eq!(worker.tick().await.unwrap(), 1);
+    let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
+    let stored = app.store.message(ws, sent["id"].as_str().unwrap().parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(stored.status, switchboard::MessageStatus::Sent);
+}
+
+async fn replies_name_a_message_of_the_same_conversation(app: AppState, _raw: Raw) {
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let ch = channel(&app, &alice, json!({})).await;
+    let conv = conversation(&app, &ch, "+15550002003").await;
+    let other = conversation(&app, &ch, "+15550002004").await;
+    let first =
+        body_json(send(&app, post_message(&alice, &conv, json!({"text": "first"}), None)).await).await;
+    let reply =
+        send(&app, post_message(&alice, &conv, json!({"text": "answer", "reply_to": first["id"]}), None))
+            .await;
+    assert_eq!(reply.status(), 201);
+    assert_eq!(body_json(reply).await["reply_to"], first["id"]);
+    // A message of another conversation, or none at all: 422, nothing written.
+    let before = body_json(
+        send(&app, authed("GET", &format!("/api/v1/conversations/{other}/messages"), &alice, None)).await,
+    )
+    .await;
+    let wrong =
+        send(&app, post_message(&alice, &other, json!({"text": "x", "reply_to": first["id"]}), None)).await;
+    assert_eq!(wrong.status(), 422);
+    assert_eq!(body_json(wrong).await["error"]["field"], "reply_to");
+    let none = send(
+        &app,
+        post_message(&alice, &conv, json!({"text": "x", "reply_to": switchboard::MessageId::new()}), None),
+    )
+    .await;
+    assert_eq!(none.status(), 422);
+    let after = body_json(
+        send(&app, authed("GET", &format!("/api/v1/conversations/{other}/messages"), &alice, None)).await,
+    )
+    .await;
+    assert_eq!(before, after);
 }

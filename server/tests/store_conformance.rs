@@ -360,6 +360,7 @@ fn outbound(
         conversation_id,
         sender,
         text: text.into(),
+        reply_to: None,
         client_message_id: key.map(str::to_owned),
         trace_id: None,
     }

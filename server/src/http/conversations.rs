@@ -5,8 +5,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use switchboard::message::{
-    ConversationFilter, ConversationStatus, ConversationSummary, EditMessage, MarkRead, SendMessage,
-    UpdateConversation,
+    ConversationFilter, ConversationStatus, ConversationSummary, CreateRoom, EditMessage, MarkRead,
+    SendMessage, UpdateConversation,
 };
 use switchboard::{ChannelId, ConversationId, Message, MessageId};
 use utoipa_axum::router::OpenApiRouter;
@@ -19,7 +19,8 @@ use super::openapi::ApiErrors;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_conversations))
+        .routes(routes!(list_conversations, create_room))
+        .routes(routes!(list_members))
         .routes(routes!(update_conversation))
         .routes(routes!(list_messages, send_message))
         .routes(routes!(edit_message, delete_message))
@@ -118,6 +119,28 @@ async fn send_message(
     let sent = state.messages.send(member.actor, conversation, req, key, Some(trace)).await?;
     let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(sent.message)).into_response())
+}
+
+/// Creates a room of workspace members in an in-app channel (the caller is always a member).
+#[utoipa::path(post, path = "/conversations", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = CreateRoom, responses((status = 201, body = switchboard::Conversation), ApiErrors))]
+async fn create_room(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Json(req): Json<CreateRoom>,
+) -> Result<Response, ApiError> {
+    let room = state.messages.create_room(member.actor, req).await?;
+    Ok((StatusCode::CREATED, Json(room)).into_response())
+}
+
+/// A room's members (empty for a conversation with a contact).
+#[utoipa::path(get, path = "/conversations/{id}/members", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Vec<switchboard::UserId>), ApiErrors))]
+async fn list_members(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<switchboard::UserId>>, ApiError> {
+    let conversation: ConversationId = path_id(&id, "Conversation")?;
+    Ok(Json(state.messages.members(member.actor, conversation).await?))
 }
 
 /// Opens or resolves a conversation; answers it.

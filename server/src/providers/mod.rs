@@ -6,6 +6,7 @@ use std::sync::Arc;
 use switchboard::ProviderKind;
 use switchboard::provider::Provider;
 
+pub mod inapp;
 pub mod mock;
 
 /// The adapters this server runs, by kind.
@@ -20,6 +21,7 @@ impl Providers {
         let mock = Arc::new(mock::MockNetwork::new(public_url));
         let mut providers = Self::default();
         providers.by_kind.insert(ProviderKind::Mock, mock.clone());
+        providers.by_kind.insert(ProviderKind::Inapp, Arc::new(inapp::InApp));
         (providers, mock)
     }
 

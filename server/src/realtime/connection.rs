@@ -468,10 +468,15 @@ impl Conn {
             conversation_id: ConversationId,
             text: String,
             client_message_id: Option<String>,
+            reply_to: Option<MessageId>,
         }
         let args: Args = rpc_args(data)?;
         let actor = self.actor(args.conversation_id).await?;
-        let req = SendMessage { text: args.text, client_message_id: args.client_message_id };
+        let req = SendMessage {
+            text: args.text,
+            client_message_id: args.client_message_id,
+            reply_to: args.reply_to,
+        };
         let trace = Some(uuid::Uuid::now_v7().to_string());
         let sent = self
             .state

@@ -88,6 +88,10 @@ impl ChannelService {
         let live = [ChannelStatus::Connected, ChannelStatus::Degraded, ChannelStatus::Failed];
         let mut started = 0;
         for channel in self.store.channels_with_status(&live).await? {
+            // Networks that push by webhook (or are Switchboard itself) need no connection.
+            if self.providers.get(channel.provider).is_some_and(|p| p.capabilities().webhook_driven) {
+                continue;
+            }
             match self.credentials(channel.workspace_id, channel.id).await {
                 Ok(Some(credentials)) => {
                     self.runtimes.start(channel, credentials);
@@ -117,14 +121,21 @@ impl ChannelService {
         actor.require_admin()?;
         let name = channel::channel_name(&req.name)?;
         channel::channel_config(&req.config)?;
-        self.provider(req.provider)?.validate_config(&req.config)?;
+        let provider = self.provider(req.provider)?;
+        provider.validate_config(&req.config)?;
+        // A network with nothing to sign in to (in-app chat) is connected from the start.
+        let status = if provider.capabilities().auth_methods.is_empty() {
+            ChannelStatus::Connected
+        } else {
+            ChannelStatus::Disconnected
+        };
         let now = switchboard::time::now();
         let channel = Channel {
             id: ChannelId::new(),
             workspace_id: actor.workspace_id,
             provider: req.provider,
             name,
-            status: ChannelStatus::Disconnected,
+            status,
             config: req.config,
             last_error: None,
             created_at: now,

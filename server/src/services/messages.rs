@@ -8,7 +8,8 @@ use switchboard::message::{self, SendMessage};
 use switchboard::message::{ConversationFilter, ConversationSummary};
 use switchboard::provider::{Contact, ProviderMessage};
 use switchboard::store::{Ingested, NewInbound, NewOutbound, Sent};
-use switchboard::{Channel, ConversationId, Message, MessageId, Store};
+use switchboard::validate::ValidationError;
+use switchboard::{Channel, ConversationId, Message, MessageId, Store, UserId};
 
 use super::{Actor, ServiceError};
 
@@ -52,7 +53,7 @@ impl MessageService {
         let header_key = idempotency_key.map(message::client_message_id).transpose()?;
         let key = match (header_key, body_key) {
             (Some(h), Some(b)) if h != b => {
-                return Err(switchboard::validate::ValidationError::new(
+                return Err(ValidationError::new(
                     "client_message_id",
                     "differs from the Idempotency-Key header",
                 )
@@ -66,12 +67,15 @@ impl MessageService {
             sender: actor.user_id,
             text,
             client_message_id: key,
+            reply_to: req.reply_to,
             trace_id,
         };
-        self.store
-            .send_message(outbound)
-            .await
-            .map_err(|e| ServiceError::from(e).not_found_as("conversation"))
+        match self.store.send_message(outbound).await {
+            Err(switchboard::StoreError::Conflict { constraint }) if constraint == "reply_to" => {
+                Err(ValidationError::new("reply_to", "is not a message of this conversation").into())
+            }
+            other => other.map_err(|e| ServiceError::from(e).not_found_as("conversation")),
+        }
     }
 
     /// Sends a failed message again (from the start of its retry schedule).
@@ -122,6 +126,59 @@ impl MessageService {
             Ok(None) => Ok(current),
             Err(e) => Err(ServiceError::from(e).not_found_as("message")),
         }
+    }
+
+    /// Creates a room of members (the caller always one) in an in-app channel.
+    pub async fn create_room(
+        &self,
+        actor: Actor,
+        req: message::CreateRoom,
+    ) -> Result<switchboard::Conversation, ServiceError> {
+        let title = switchboard::validate::name("title", &req.title)?;
+        if req.member_ids.len() > message::MAX_ROOM_MEMBERS {
+            let why = format!("may name at most {} members", message::MAX_ROOM_MEMBERS);
+            return Err(ValidationError::new("member_ids", why).into());
+        }
+        let channel = self
+            .store
+            .channel(actor.workspace_id, req.channel_id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
+        if channel.provider != switchboard::ProviderKind::Inapp {
+            return Err(ServiceError::Unprocessable(
+                "not_in_app",
+                "Rooms live in in-app channels; conversations of other channels start with a contact.".into(),
+            ));
+        }
+        let mut members = vec![actor.user_id];
+        for id in req.member_ids {
+            if !members.contains(&id) {
+                members.push(id);
+            }
+        }
+        let room = switchboard::store::NewRoom {
+            workspace_id: actor.workspace_id,
+            channel_id: channel.id,
+            title,
+            members,
+        };
+        match self.store.create_room(room).await {
+            Ok((conversation, _)) => Ok(conversation),
+            Err(switchboard::StoreError::Conflict { .. }) => {
+                Err(ValidationError::new("member_ids", "names someone who is not a member of the workspace")
+                    .into())
+            }
+            Err(e) => Err(ServiceError::from(e).not_found_as("channel")),
+        }
+    }
+
+    /// A room's members (empty for a conversation with a contact).
+    pub async fn members(&self, actor: Actor, id: ConversationId) -> Result<Vec<UserId>, ServiceError> {
+        self.store
+            .conversation(actor.workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        Ok(self.store.conversation_members(actor.workspace_id, id).await?)
     }
 
     /// Opens or resolves a conversation.

@@ -6,7 +6,7 @@
 macro_rules! message_columns {
     () => {
         "message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, \
-         client_message_id, sender_user_id, error, created_at, edited_at, deleted_at"
+         client_message_id, sender_user_id, error, created_at, edited_at, deleted_at, reply_to_message_id"
     };
 }
 
@@ -264,10 +264,23 @@ macro_rules! impl_messages {
                 .map_err($crate::store::map_err)?;
                 let conversation: switchboard::Conversation = conversation.ok_or(switchboard::StoreError::NotFound)?.into();
 
+                if let Some(reply_to) = out.reply_to {
+                    let same: Option<(uuid::Uuid,)> =
+                        sqlx::query_as("select message_id from message where message_id = $1 and conversation_id = $2")
+                            .bind(reply_to.as_uuid())
+                            .bind(conversation.id.as_uuid())
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err($crate::store::map_err)?;
+                    if same.is_none() {
+                        tx.rollback().await.map_err($crate::store::map_err)?;
+                        return Err(switchboard::StoreError::Conflict { constraint: "reply_to".into() });
+                    }
+                }
                 let message_id = switchboard::MessageId::new();
                 let inserted = sqlx::query(
-                    "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, client_message_id, sender_user_id, created_at, updated_at)
-                     values ($1, $2, $3, $4, 'outbound', 'pending', $5, $6, $7, $8, $8)",
+                    "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id)
+                     values ($1, $2, $3, $4, 'outbound', 'pending', $5, $6, $7, $8, $8, $9)",
                 )
                 .bind(message_id.as_uuid())
                 .bind(ws.as_uuid())
@@ -277,6 +290,7 @@ macro_rules! impl_messages {
                 .bind(&out.client_message_id)
                 .bind(out.sender.as_uuid())
                 .bind(at)
+                .bind(out.reply_to.map(|r| r.as_uuid()))
                 .execute(&mut *tx)
                 .await;
                 if let Err(err) = inserted {
@@ -583,6 +597,84 @@ macro_rules! impl_messages {
                 Ok((conversation, vec![event]))
             }
 
+            async fn create_room(
+                &self,
+                room: switchboard::store::NewRoom,
+            ) -> Result<(switchboard::Conversation, Vec<switchboard::Event>), switchboard::StoreError> {
+                let at = switchboard::time::now();
+                let ws = room.workspace_id;
+                let mut tx = self.begin_write().await?;
+                let channel: Option<(uuid::Uuid,)> =
+                    sqlx::query_as("select channel_id from channel where workspace_id = $1 and channel_id = $2")
+                        .bind(ws.as_uuid())
+                        .bind(room.channel_id.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err($crate::store::map_err)?;
+                if channel.is_none() {
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    return Err(switchboard::StoreError::NotFound);
+                }
+                let id = switchboard::ConversationId::new();
+                let row: $crate::store::rows::ConversationRow = sqlx::query_as(concat!(
+                    "insert into conversation (conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, created_at, updated_at)
+                     values ($1, $2, $3, null, $4, $5, $6, $6) returning ",
+                    conversation_columns!()
+                ))
+                .bind(id.as_uuid())
+                .bind(ws.as_uuid())
+                .bind(room.channel_id.as_uuid())
+                .bind(format!("room:{id}"))
+                .bind(&room.title)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                for member in &room.members {
+                    // Only members of the workspace: the select finds nothing for anyone else.
+                    let added = sqlx::query(
+                        "insert into conversation_member (conversation_id, user_id, added_at)
+                         select $1, user_id, $3 from member where workspace_id = $2 and user_id = $4",
+                    )
+                    .bind(id.as_uuid())
+                    .bind(ws.as_uuid())
+                    .bind(at)
+                    .bind(member.as_uuid())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::store::map_err)?
+                    .rows_affected();
+                    if added != 1 {
+                        tx.rollback().await.map_err($crate::store::map_err)?;
+                        return Err(switchboard::StoreError::Conflict { constraint: "room_member".into() });
+                    }
+                }
+                let conversation: switchboard::Conversation = row.into();
+                let payload = serde_json::to_value(&conversation).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
+                let topic = switchboard::message::inbox_topic(ws);
+                let event = Self::append_event(&mut tx, ws, topic, "conversation.created", payload, None, at).await?;
+                tx.commit().await.map_err($crate::store::map_err)?;
+                self.listener.committed(std::slice::from_ref(&event));
+                Ok((conversation, vec![event]))
+            }
+
+            async fn conversation_members(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                id: switchboard::ConversationId,
+            ) -> Result<Vec<switchboard::UserId>, switchboard::StoreError> {
+                let rows: Vec<(uuid::Uuid,)> = sqlx::query_as(
+                    "select m.user_id from conversation_member m join conversation c on c.conversation_id = m.conversation_id
+                     where c.workspace_id = $1 and m.conversation_id = $2 order by m.added_at, m.user_id",
+                )
+                .bind(workspace_id.as_uuid())
+                .bind(id.as_uuid())
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(rows.into_iter().map(|(u,)| u.into()).collect())
+            }
+
             async fn message(
                 &self,
                 workspace_id: switchboard::WorkspaceId,
@@ -674,7 +766,9 @@ macro_rules! impl_messages {
             ) -> Result<(), switchboard::StoreError> {
                 sqlx::query(
                     "insert into message_flag (user_id, message_id, workspace_id, conversation_id, is_read)
-                     select user_id, $2, $1, $3, coalesce(user_id = $4, false) from member where workspace_id = $1",
+                     select user_id, $2, $1, $3, coalesce(user_id = $4, false) from member where workspace_id = $1
+                       and (not exists (select 1 from conversation_member c where c.conversation_id = $3)
+                            or user_id in (select c.user_id from conversation_member c where c.conversation_id = $3))",
                 )
                 .bind(message.workspace_id.as_uuid())
                 .bind(message.id.as_uuid())

@@ -180,6 +180,7 @@ pub struct MessageRow {
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
+    pub reply_to_message_id: Option<Uuid>,
 }
 
 impl TryFrom<MessageRow> for switchboard::Message {
@@ -205,6 +206,7 @@ impl TryFrom<MessageRow> for switchboard::Message {
             created_at: r.created_at,
             edited_at: r.edited_at,
             deleted_at: r.deleted_at,
+            reply_to: r.reply_to_message_id.map(Into::into),
         })
     }
 }
