@@ -122,6 +122,8 @@ pub struct ConversationSummary {
     #[serde(flatten)]
     pub conversation: Conversation,
     pub unread_count: u32,
+    /// Unread messages that mention the caller.
+    pub unread_mentions: u32,
 }
 
 /// Which conversations a list shows.
@@ -301,6 +303,25 @@ pub fn client_message_id(raw: &str) -> Result<String, ValidationError> {
     Ok(id.to_owned())
 }
 
+/// Whether `text` mentions the member with this email and name: `@` followed by the email's
+/// local part or the first word of the name, case-insensitively, not inside a longer word.
+pub fn mentions(text: &str, email: &str, name: &str) -> bool {
+    let text = text.to_lowercase();
+    let handles = [
+        email.split('@').next().unwrap_or_default().to_lowercase(),
+        name.split_whitespace().next().unwrap_or_default().to_lowercase(),
+    ];
+    handles.iter().filter(|h| !h.is_empty()).any(|handle| {
+        let needle = format!("@{handle}");
+        text.match_indices(&needle).any(|(at, _)| {
+            let before_ok = text[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+            let after_ok =
+                text[at + needle.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric() && c != '.');
+            before_ok && after_ok
+        })
+    })
+}
+
 /// The short preview of a text shown in conversation lists.
 pub fn preview(text: &str) -> String {
     const MAX: usize = 120;
@@ -329,6 +350,18 @@ mod tests {
         assert!(client_message_id("").is_err());
         assert!(client_message_id("a\nb").is_err());
         assert!(client_message_id(&"k".repeat(MAX_CLIENT_ID_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn mentions_match_handles_at_word_boundaries() {
+        let (email, name) = ("bob@example.com", "Bob Chen");
+        assert!(mentions("thanks @bob!", email, name));
+        assert!(mentions("@Bob can you look?", email, name));
+        assert!(!mentions("ping @bobby", email, name));
+        assert!(!mentions("mail bob@example.com", email, name));
+        assert!(!mentions("@bob.smith", email, name));
+        assert!(!mentions("no mention here", email, name));
+        assert!(mentions("cc @chen? no, @bob", "bob@example.com", "Bob Chen"));
     }
 
     #[test]

@@ -339,6 +339,22 @@ pub trait MessageRepo: Send + Sync {
         workspace_id: WorkspaceId,
         id: ConversationId,
     ) -> Result<Vec<UserId>, StoreError>;
+    /// Stars or unstars a message for one member. `NotFound` if the message is not in the
+    /// workspace or the user is not a member of it.
+    async fn set_starred(
+        &self,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        id: MessageId,
+        starred: bool,
+    ) -> Result<(), StoreError>;
+    /// The member's starred messages, newest first.
+    async fn starred(
+        &self,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
     /// A message by id within a workspace.
     async fn message(&self, workspace_id: WorkspaceId, id: MessageId) -> Result<Option<Message>, StoreError>;
     /// Up to `limit` events of `topic` with an offset above `after`, in order.

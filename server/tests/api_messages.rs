@@ -22,6 +22,7 @@ app_test!(
     conversations_resolve_and_reopen,
     rooms_of_members_live_in_in_app_channels,
     replies_name_a_message_of_the_same_conversation,
+    mentions_and_stars_are_per_member_flags,
 );
 
 async fn channel(app: &AppState, token: &str, config: Value) -> Channel {
@@ -577,4 +578,54 @@ async fn replies_name_a_message_of_the_same_conversation(app: AppState, _raw: Ra
     )
     .await;
     assert_eq!(before, after);
+}
+
+async fn mentions_and_stars_are_per_member_flags(app: AppState, _raw: Raw) {
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let bob = login(&app, "bob@example.com", "demo-password").await;
+    let ch = channel(&app, &alice, json!({})).await;
+    let conv = conversation(&app, &ch, "+15550002005").await;
+    let summary = |token: String| {
+        let app = app.clone();
+        let conv = conv.clone();
+        async move {
+            let list =
+                body_json(send(&app, authed("GET", "/api/v1/conversations", &token, None)).await).await;
+            list.as_array().unwrap().iter().find(|c| c["id"] == conv.as_str()).unwrap().clone()
+        }
+    };
+    send(&app, post_message(&alice, &conv, json!({"text": "@bob can you take this one?"}), None)).await;
+    send(&app, post_message(&alice, &conv, json!({"text": "@bobby is not bob"}), None)).await;
+    let bobs = summary(bob.clone()).await;
+    assert_eq!(bobs["unread_mentions"], 1, "{bobs}");
+    assert_eq!(bobs["unread_count"], 3);
+    assert_eq!(summary(alice.clone()).await["unread_mentions"], 0);
+    // Reading clears the unread mention.
+    let history = body_json(
+        send(&app, authed("GET", &format!("/api/v1/conversations/{conv}/messages"), &bob, None)).await,
+    )
+    .await;
+    let newest = history[0]["id"].as_str().unwrap().to_owned();
+    let read = send(
+        &app,
+        authed("POST", &format!("/api/v1/conversations/{conv}/read"), &bob, Some(json!({"up_to": newest}))),
+    )
+    .await;
+    assert_eq!(read.status(), 200);
+    assert_eq!(summary(bob.clone()).await["unread_mentions"], 0);
+
+    // Stars are bob's own.
+    let star = format!("/api/v1/messages/{newest}/star");
+    assert_eq!(send(&app, authed("PUT", &star, &bob, None)).await.status(), 204);
+    assert_eq!(send(&app, authed("PUT", &star, &bob, None)).await.status(), 204, "again: no change");
+    let starred = body_json(send(&app, authed("GET", "/api/v1/starred", &bob, None)).await).await;
+    assert_eq!(starred.as_array().unwrap().len(), 1);
+    assert_eq!(starred[0]["id"], newest.as_str());
+    let alices = body_json(send(&app, authed("GET", "/api/v1/starred", &alice, None)).await).await;
+    assert!(alices.as_array().unwrap().is_empty());
+    assert_eq!(send(&app, authed("DELETE", &star, &bob, None)).await.status(), 204);
+    let starred = body_json(send(&app, authed("GET", "/api/v1/starred", &bob, None)).await).await;
+    assert!(starred.as_array().unwrap().is_empty());
+    let missing = format!("/api/v1/messages/{}/star", switchboard::MessageId::new());
+    assert_eq!(send(&app, authed("PUT", &missing, &bob, None)).await.status(), 404);
 }

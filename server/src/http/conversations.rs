@@ -25,6 +25,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_messages, send_message))
         .routes(routes!(edit_message, delete_message))
         .routes(routes!(retry_message))
+        .routes(routes!(star_message, unstar_message))
+        .routes(routes!(list_starred))
         .routes(routes!(mark_read))
         .routes(routes!(get_sync))
 }
@@ -176,6 +178,39 @@ async fn delete_message(
 ) -> Result<Json<Message>, ApiError> {
     let id: MessageId = path_id(&id, "Message")?;
     Ok(Json(state.messages.delete(member.actor, id).await?))
+}
+
+/// Stars a message for the caller.
+#[utoipa::path(put, path = "/messages/{id}/star", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 204, description = "Starred"), ApiErrors))]
+async fn star_message(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: MessageId = path_id(&id, "Message")?;
+    state.messages.set_starred(member.actor, id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Unstars a message for the caller.
+#[utoipa::path(delete, path = "/messages/{id}/star", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 204, description = "Not starred"), ApiErrors))]
+async fn unstar_message(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: MessageId = path_id(&id, "Message")?;
+    state.messages.set_starred(member.actor, id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's starred messages, newest first (up to 200).
+#[utoipa::path(get, path = "/starred", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Vec<Message>), ApiErrors))]
+async fn list_starred(
+    State(state): State<AppState>,
+    member: CurrentMember,
+) -> Result<Json<Vec<Message>>, ApiError> {
+    Ok(Json(state.messages.starred(member.actor).await?))
 }
 
 /// Re-queues a failed message; answers it as `pending`.

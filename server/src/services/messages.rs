@@ -181,6 +181,19 @@ impl MessageService {
         Ok(self.store.conversation_members(actor.workspace_id, id).await?)
     }
 
+    /// Stars or unstars a message for the caller.
+    pub async fn set_starred(&self, actor: Actor, id: MessageId, starred: bool) -> Result<(), ServiceError> {
+        self.store
+            .set_starred(actor.workspace_id, actor.user_id, id, starred)
+            .await
+            .map_err(|e| ServiceError::from(e).not_found_as("message"))
+    }
+
+    /// The caller's starred messages, newest first.
+    pub async fn starred(&self, actor: Actor) -> Result<Vec<Message>, ServiceError> {
+        Ok(self.store.starred(actor.workspace_id, actor.user_id, MAX_PAGE).await?)
+    }
+
     /// Opens or resolves a conversation.
     pub async fn set_conversation_status(
         &self,

@@ -356,12 +356,16 @@ macro_rules! impl_messages {
                     #[sqlx(flatten)]
                     conversation: $crate::store::rows::ConversationRow,
                     unread_count: i64,
+                    unread_mentions: i64,
                 }
                 let rows: Vec<Row> = sqlx::query_as(concat!(
                     "select ",
                     conversation_columns!(),
                     ", (select count(*) from message_flag f
-                        where f.user_id = $3 and f.conversation_id = conversation.conversation_id and f.is_read = false) as unread_count
+                        where f.user_id = $3 and f.conversation_id = conversation.conversation_id and f.is_read = false) as unread_count,
+                      (select count(*) from message_flag f
+                        where f.user_id = $3 and f.conversation_id = conversation.conversation_id and f.is_read = false
+                          and f.is_mentioned = true) as unread_mentions
                       from conversation where workspace_id = $1 and ($2 is null or channel_id = $2)
                         and ($6 is null or status = $6)
                         and ($4 is null or lower(title) like $4 escape '\\')
@@ -383,6 +387,7 @@ macro_rules! impl_messages {
                     .map(|r| switchboard::message::ConversationSummary {
                         conversation: r.conversation.into(),
                         unread_count: r.unread_count.max(0) as u32,
+                        unread_mentions: r.unread_mentions.max(0) as u32,
                     })
                     .collect())
             }
@@ -675,6 +680,66 @@ macro_rules! impl_messages {
                 Ok(rows.into_iter().map(|(u,)| u.into()).collect())
             }
 
+            async fn set_starred(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                user_id: switchboard::UserId,
+                id: switchboard::MessageId,
+                starred: bool,
+            ) -> Result<(), switchboard::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let message = sqlx::query_as::<_, (uuid::Uuid,)>(
+                    "select m.conversation_id from message m join member w on w.workspace_id = m.workspace_id
+                     where m.workspace_id = $1 and m.message_id = $2 and w.user_id = $3",
+                )
+                .bind(workspace_id.as_uuid())
+                .bind(id.as_uuid())
+                .bind(user_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                let Some((conversation_id,)) = message else {
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    return Err(switchboard::StoreError::NotFound);
+                };
+                // Members outside a room have no flag row yet: one is made, already read.
+                sqlx::query(
+                    "insert into message_flag (user_id, message_id, workspace_id, conversation_id, is_read, is_starred)
+                     values ($1, $2, $3, $4, true, $5)
+                     on conflict (user_id, message_id) do update set is_starred = $5",
+                )
+                .bind(user_id.as_uuid())
+                .bind(id.as_uuid())
+                .bind(workspace_id.as_uuid())
+                .bind(conversation_id)
+                .bind(starred)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                tx.commit().await.map_err($crate::store::map_err)?;
+                Ok(())
+            }
+
+            async fn starred(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                user_id: switchboard::UserId,
+                limit: u32,
+            ) -> Result<Vec<switchboard::Message>, switchboard::StoreError> {
+                let rows: Vec<$crate::store::rows::MessageRow> = sqlx::query_as(concat!(
+                    "select ", message_columns!(), " from message where message_id in
+                       (select message_id from message_flag where workspace_id = $1 and user_id = $2 and is_starred = true)
+                     order by message_id desc limit $3"
+                ))
+                .bind(workspace_id.as_uuid())
+                .bind(user_id.as_uuid())
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
             async fn message(
                 &self,
                 workspace_id: switchboard::WorkspaceId,
@@ -777,6 +842,27 @@ macro_rules! impl_messages {
                 .execute(&mut **tx)
                 .await
                 .map_err($crate::store::map_err)?;
+                // Mentions: `@handle` of a member who got a flag.
+                if message.text.contains('@') {
+                    let members: Vec<(uuid::Uuid, String, String)> = sqlx::query_as(
+                        "select u.user_id, u.email, u.name from message_flag f join user_account u on u.user_id = f.user_id
+                         where f.message_id = $1",
+                    )
+                    .bind(message.id.as_uuid())
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                    for (user_id, email, name) in members {
+                        if switchboard::message::mentions(&message.text, &email, &name) {
+                            sqlx::query("update message_flag set is_mentioned = true where message_id = $1 and user_id = $2")
+                                .bind(message.id.as_uuid())
+                                .bind(user_id)
+                                .execute(&mut **tx)
+                                .await
+                                .map_err($crate::store::map_err)?;
+                        }
+                    }
+                }
                 Ok(())
             }
 
