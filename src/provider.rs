@@ -205,6 +205,11 @@ pub enum ChannelEvent {
     MessageRevoked {
         external_id: String,
     },
+    /// A chat's details changed on the network (a group's subject, a contact's name).
+    ChatUpdated {
+        chat_id: String,
+        title: String,
+    },
     Presence {
         contact_id: String,
         online: bool,

@@ -355,6 +355,14 @@ pub trait MessageRepo: Send + Sync {
         user_id: UserId,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError>;
+    /// Renames the conversation of a network chat, with a `conversation.updated` event. `None`
+    /// when the chat is unknown or the title unchanged.
+    async fn rename_chat(
+        &self,
+        channel_id: ChannelId,
+        external_chat_id: &str,
+        title: &str,
+    ) -> Result<Option<(Conversation, Vec<Event>)>, StoreError>;
     /// A message by id within a workspace.
     async fn message(&self, workspace_id: WorkspaceId, id: MessageId) -> Result<Option<Message>, StoreError>;
     /// Up to `limit` events of `topic` with an offset above `after`, in order.

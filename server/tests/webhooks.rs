@@ -15,6 +15,7 @@ app_test!(
     signed_webhooks_are_ingested_once,
     refused_webhooks_change_nothing,
     network_edits_and_revokes_change_the_message_once,
+    chat_and_channel_status_events_are_routed,
 );
 
 const SECRET: &str = "whsec_test_secret";
@@ -161,4 +162,40 @@ async fn network_edits_and_revokes_change_the_message_once(app: AppState, _raw: 
     let kinds: Vec<String> =
         app.store.events_after(&topic, 0, 100).await.unwrap().into_iter().map(|e| e.kind).collect();
     assert_eq!(kinds, ["message.created", "message.updated", "message.deleted"]);
+}
+
+async fn chat_and_channel_status_events_are_routed(app: AppState, _raw: Raw) {
+    let (alice, id) = setup(&app, json!({"webhook_secret": SECRET})).await;
+    let path = format!("/webhooks/mock/{id}");
+    let post = |body: Value| {
+        let body = body.to_string();
+        let app = app.clone();
+        let path = path.clone();
+        async move {
+            body_json(send(&app, hook(&path, &body, Some(sign(&body, SECRET)))).await).await["applied"]
+                .clone()
+        }
+    };
+    let said = json!({"events": [{"type": "message", "id": "wamid.9", "from": "+4915100009", "name": "Ada", "text": "hi"}]});
+    assert_eq!(post(said).await, 1);
+    // The chat is renamed on the network: once.
+    let rename = json!({"events": [{"type": "chat", "id": "+4915100009", "title": "Ada Lovelace"}]});
+    assert_eq!(post(rename.clone()).await, 1);
+    assert_eq!(post(rename).await, 0);
+    let list = body_json(send(&app, authed("GET", "/api/v1/conversations", &alice, None)).await).await;
+    assert_eq!(list[0]["title"], "Ada Lovelace");
+    let unknown = json!({"events": [{"type": "chat", "id": "+000", "title": "Nobody"}]});
+    assert_eq!(post(unknown).await, 0);
+
+    // The network reports the account failed: the channel shows it, once.
+    let failed = json!({"events": [{"type": "channel_status", "status": "failed", "error": "logged out on the phone"}]});
+    assert_eq!(post(failed.clone()).await, 1);
+    assert_eq!(post(failed).await, 0);
+    let channel =
+        body_json(send(&app, authed("GET", &format!("/api/v1/channels/{id}"), &alice, None)).await).await;
+    assert_eq!(channel["status"], "failed");
+    assert_eq!(channel["last_error"], "logged out on the phone");
+    let bad = json!({"events": [{"type": "channel_status", "status": "exploded"}]}).to_string();
+    let response = send(&app, hook(&path, &bad, Some(sign(&bad, SECRET)))).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }

@@ -573,6 +573,8 @@ impl Provider for MockNetwork {
             Status { id: String, status: DeliveryStatus },
             Edit { id: String, text: String },
             Revoke { id: String },
+            Chat { id: String, title: String },
+            ChannelStatus { status: switchboard::ChannelStatus, error: Option<String> },
         }
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -604,6 +606,10 @@ impl Provider for MockNetwork {
                 }
                 Hook::Edit { id, text } => out.push(ChannelEvent::MessageEdited { external_id: id, text }),
                 Hook::Revoke { id } => out.push(ChannelEvent::MessageRevoked { external_id: id }),
+                Hook::Chat { id, title } => out.push(ChannelEvent::ChatUpdated { chat_id: id, title }),
+                Hook::ChannelStatus { status, error } => {
+                    out.push(ChannelEvent::StatusChanged { status, last_error: error })
+                }
             }
         }
         Ok(out)

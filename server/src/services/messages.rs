@@ -354,6 +354,23 @@ impl<'a> InboundRouter<'a> {
                     Err(e) => Err(e.into()),
                 }
             }
+            ChannelEvent::ChatUpdated { chat_id, title } => {
+                let Ok(title) = switchboard::validate::name("title", &title) else {
+                    tracing::warn!(channel_id = %self.channel.id, "ignoring a chat update with an unusable title");
+                    return Ok(false);
+                };
+                Ok(self.store.rename_chat(self.channel.id, &chat_id, &title).await?.is_some())
+            }
+            ChannelEvent::StatusChanged { status, last_error } => {
+                // The network itself says how the account stands (banned, logged out elsewhere).
+                let before = self.store.channel(self.channel.workspace_id, self.channel.id).await?;
+                let at = switchboard::time::now();
+                let after = self
+                    .store
+                    .set_channel_status(self.channel.workspace_id, self.channel.id, status, last_error, at)
+                    .await?;
+                Ok(before.is_some_and(|b| b.status != after.status || b.last_error != after.last_error))
+            }
             ChannelEvent::MessageRevoked { external_id } => {
                 let target = message::MessageRef::External { channel_id: self.channel.id, external_id };
                 Ok(self.store.delete_message(target).await?.is_some())

@@ -740,6 +740,43 @@ macro_rules! impl_messages {
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
+            async fn rename_chat(
+                &self,
+                channel_id: switchboard::ChannelId,
+                external_chat_id: &str,
+                title: &str,
+            ) -> Result<Option<(switchboard::Conversation, Vec<switchboard::Event>)>, switchboard::StoreError> {
+                let at = switchboard::time::now();
+                let mut tx = self.begin_write().await?;
+                let row: Option<$crate::store::rows::ConversationRow> = sqlx::query_as(concat!(
+                    "update conversation set title = $3, updated_at = $4
+                     where channel_id = $1 and external_chat_id = $2 and title <> $3 returning ",
+                    conversation_columns!()
+                ))
+                .bind(channel_id.as_uuid())
+                .bind(external_chat_id)
+                .bind(title)
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                let Some(row) = row else {
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    return Ok(None);
+                };
+                let conversation: switchboard::Conversation = row.into();
+                let payload = serde_json::json!({
+                    "conversation_id": conversation.id,
+                    "title": conversation.title,
+                    "status": conversation.status,
+                });
+                let ws = conversation.workspace_id;
+                let event = Self::append_event(&mut tx, ws, switchboard::message::inbox_topic(ws), "conversation.updated", payload, None, at).await?;
+                tx.commit().await.map_err($crate::store::map_err)?;
+                self.listener.committed(std::slice::from_ref(&event));
+                Ok(Some((conversation, vec![event])))
+            }
+
             async fn message(
                 &self,
                 workspace_id: switchboard::WorkspaceId,
