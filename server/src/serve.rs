@@ -99,6 +99,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // No Nagle: realtime frames are small and must not wait for the peer's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing open requests");

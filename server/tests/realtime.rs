@@ -349,6 +349,12 @@ async fn presence_counts_a_user_once_across_sockets(app: AppState, _raw: Raw) {
     }
     let reply = b.call(json!({"presence_stats": {"channel": topic(conv)}})).await;
     assert_eq!(reply["presence_stats"], json!({"num_clients": 3, "num_users": 2}));
+    let reply = b.call(json!({"presence_stats": {"channel": inbox}})).await;
+    assert_eq!(
+        reply["presence_stats"],
+        json!({"num_clients": 3, "num_users": 2}),
+        "connections of the workspace"
+    );
     let reply = b.call(json!({"presence": {"channel": topic(conv)}})).await;
     let presence = reply["presence"]["presence"].as_object().unwrap();
     assert_eq!(presence.len(), 3);

@@ -360,7 +360,7 @@ impl Conn {
             .await
             .map_err(|_| gone())?;
         self.subs.insert(topic.clone());
-        if !matches!(topic_kind, Topic::User(_)) {
+        if announces_presence(topic_kind) {
             self.realtime.publish(BusMessage::Join { topic: topic.to_string(), info: self.info.clone() });
         }
         Ok(())
@@ -393,14 +393,16 @@ impl Conn {
         let Some(topic) = self.subs.take(channel) else { return };
         self.realtime.hub.unsubscribe(&topic, &self.handle.client);
         let _ = self.handle.tx.try_send(Out::Deactivate(topic.clone()));
-        if !matches!(Topic::parse(&topic), Some(Topic::User(_))) {
+        if Topic::parse(&topic).is_some_and(announces_presence) {
             self.realtime.publish(BusMessage::Leave { topic: topic.to_string(), info: self.info.clone() });
         }
     }
 
     async fn presence(&self, id: u32, channel: &str, stats: bool) -> Result<String, Error> {
-        topics::authorize(self.state.store.as_ref(), self.who.user.id, channel).await?;
-        let presence = self.realtime.hub.presence(channel);
+        let presence = match topics::authorize(self.state.store.as_ref(), self.who.user.id, channel).await? {
+            Topic::Inbox(ws) => self.realtime.hub.online_in(ws),
+            _ => self.realtime.hub.presence(channel),
+        };
         if stats {
             let users: HashSet<&str> = presence.values().map(|i| i.user.as_str()).collect();
             let result = serde_json::json!({ "num_clients": presence.len(), "num_users": users.len() });
@@ -567,6 +569,13 @@ impl Conn {
             client: self.handle.client.to_string(),
         });
     }
+}
+
+/// Topics whose subscribers are tracked in presence with join/leave pushes: conversations.
+/// (Inboxes have every member of a workspace on them; a join per connection to every other
+/// would cost O(n²) for nothing: online/offline says who is there.)
+fn announces_presence(topic: Topic) -> bool {
+    matches!(topic, Topic::Conversation(_))
 }
 
 fn gone() -> Error {

@@ -171,6 +171,27 @@ impl Hub {
         self.read().presence.get(topic).cloned().unwrap_or_default()
     }
 
+    /// Who is connected in the workspace across the cluster: client id → info (the inbox
+    /// topic's presence).
+    pub fn online_in(&self, workspace: WorkspaceId) -> HashMap<String, ClientInfo> {
+        let state = self.read();
+        let mut out = HashMap::new();
+        for ((ws, user), clients) in &state.online {
+            if *ws != workspace {
+                continue;
+            }
+            for client in clients {
+                let info = ClientInfo {
+                    user: user.to_string(),
+                    client: client.clone(),
+                    conn_info: serde_json::Value::Null,
+                };
+                out.insert(client.clone(), info);
+            }
+        }
+        out
+    }
+
     /// Whether the user has a connection open anywhere in the cluster.
     pub fn is_online(&self, workspace: WorkspaceId, user: UserId) -> bool {
         self.read().online.get(&(workspace, user)).is_some_and(|c| !c.is_empty())

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The performance scenarios (issue 7) against release builds, server and generator pinned to
+# different cores. Usage: scripts/bench.sh [idle|rooms|room2000|postgres|cluster|all]
+# Prints each scenario's table and writes its JSON under bench-results/.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+source "$ROOT/scripts/env.sh"
+cd "$ROOT"
+cargo build --release -p server --bin switchboard --bin switchboard-bench
+BIN="$CARGO_TARGET_DIR/release/switchboard"
+BENCH="$CARGO_TARGET_DIR/release/switchboard-bench"
+OUT="$ROOT/bench-results"
+mkdir -p "$OUT"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+SERVER_CPU="${SERVER_CPU:-0}" BENCH_CPU="${BENCH_CPU:-1}"
+pids=()
+cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# start_server PORT [extra serve args...]: sets SERVER_PID.
+start_server() {
+  local port="$1"; shift
+  local data; data="$(mktemp -d)"
+  RUST_LOG=warn taskset -c "$SERVER_CPU" "$BIN" serve --demo --addr "127.0.0.1:$port" --data-dir "$data" \
+    --secret-key "$(printf '7e%.0s' $(seq 32))" "$@" >"$data/out.log" 2>&1 &
+  SERVER_PID=$!
+  pids+=("$SERVER_PID")
+  for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "error: the server on port $port did not start; see $data/out.log" >&2
+  cat "$data/out.log" >&2
+  exit 1
+}
+
+stop_servers() { cleanup; pids=(); sleep 1; }
+
+bench() { taskset -c "$BENCH_CPU" "$BENCH" "$@"; }
+
+scenario_idle() {
+  start_server 3901
+  bench --addr 127.0.0.1:3901 --server-pid "$SERVER_PID" --idle --connections "${IDLE_CONNECTIONS:-10000}" \
+    --label "idle, SQLite" --json "$OUT/idle.json"
+  stop_servers
+}
+
+scenario_rooms() {
+  start_server 3902 "$@"
+  bench --addr 127.0.0.1:3902 --server-pid "$SERVER_PID" --connections 1000 --rooms 100 \
+    --rates "${RATES:-1000,5000,10000}" --step-secs "${STEP_SECS:-10}" --label "${LABEL:-1000 in 100 rooms, SQLite}" \
+    --json "$OUT/${NAME:-rooms}.json"
+  stop_servers
+}
+
+scenario_room2000() {
+  start_server 3903
+  bench --addr 127.0.0.1:3903 --server-pid "$SERVER_PID" --connections 2000 --rooms 1 --senders 1 \
+    --rates 50 --step-secs "${STEP_SECS:-10}" --label "2000 in one room, SQLite" --json "$OUT/room2000.json"
+  stop_servers
+}
+
+scenario_postgres() {
+  "$ROOT/scripts/postgres.sh"
+  local db="sb_bench_$$"
+  psql -h 127.0.0.1 -U postgres -d postgres -qc "create database $db" >/dev/null
+  LABEL="1000 in 100 rooms, PostgreSQL" NAME=postgres scenario_rooms --database-url "postgres://postgres@127.0.0.1:5432/$db"
+  psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists $db with (force)" >/dev/null
+}
+
+scenario_cluster() {
+  "$ROOT/scripts/postgres.sh"
+  "$ROOT/scripts/nats.sh"
+  local db="sb_bench_$$"
+  psql -h 127.0.0.1 -U postgres -d postgres -qc "create database $db" >/dev/null
+  local url="postgres://postgres@127.0.0.1:5432/$db"
+  start_server 3904 --database-url "$url" --nats-url nats://127.0.0.1:4222
+  start_server 3905 --database-url "$url" --nats-url nats://127.0.0.1:4222
+  local b="$SERVER_PID"
+  # Senders on node A, listeners on node B; both nodes share core $SERVER_CPU.
+  bench --addr 127.0.0.1:3904 --listen-addr 127.0.0.1:3905 --server-pid "$b" --connections 1000 --rooms 100 \
+    --rates "${RATES:-1000,5000,10000}" --step-secs "${STEP_SECS:-10}" --label "1000 in 100 rooms, 2 nodes, PostgreSQL + NATS" \
+    --json "$OUT/cluster.json"
+  stop_servers
+  psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists $db with (force)" >/dev/null
+}
+
+case "${1:-all}" in
+  idle) scenario_idle ;;
+  rooms) scenario_rooms ;;
+  room2000) scenario_room2000 ;;
+  postgres) scenario_postgres ;;
+  cluster) scenario_cluster ;;
+  all) scenario_idle; scenario_rooms; scenario_room2000; scenario_postgres; scenario_cluster ;;
+  *) echo "usage: $0 [idle|rooms|room2000|postgres|cluster|all]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,553 @@
+//! `switchboard-bench`: a load generator that drives a running `switchboard` through its real
+//! protocols on loopback — REST to set up, the realtime WebSocket (Centrifugo protocol v2) to
+//! listen and to send with `rpc send_message` — and reports send→deliver latency, throughput,
+//! losses and duplicates, and the server's memory and CPU (from `/proc/<pid>`).
+//!
+//! Every loop is bounded in count and time. See `scripts/bench.sh` for the scenarios.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+#[derive(Parser, Debug, Clone)]
+#[command(name = "switchboard-bench", about = "Load generator for a running switchboard")]
+struct Args {
+    /// The server's address.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// Where the listeners connect (another node of a cluster); default: `--addr`.
+    #[arg(long)]
+    listen_addr: Option<SocketAddr>,
+    /// The server's process id, for RSS and CPU time.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// An owner or admin of a workspace (the demo's alice by default).
+    #[arg(long, default_value = "alice@example.com")]
+    email: String,
+    #[arg(long, default_value = "demo-password")]
+    password: String,
+    /// Listening connections.
+    #[arg(long, default_value_t = 1000)]
+    connections: usize,
+    /// Rooms the listeners are spread over (connection i listens to room i % rooms).
+    #[arg(long, default_value_t = 100)]
+    rooms: usize,
+    /// Listeners only subscribe to the workspace inbox and nothing is sent (the idle scenario).
+    #[arg(long)]
+    idle: bool,
+    /// Send rates to step through, messages per second in total.
+    #[arg(long, value_delimiter = ',', default_value = "1000")]
+    rates: Vec<u64>,
+    /// Seconds per rate step.
+    #[arg(long, default_value_t = 10)]
+    step_secs: u64,
+    /// Connections that send (round-robin over the rooms).
+    #[arg(long, default_value_t = 8)]
+    senders: usize,
+    /// How long to wait for the last deliveries after a step.
+    #[arg(long, default_value_t = 3)]
+    drain_secs: u64,
+    /// Write the report as JSON here too.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+    /// A label for the report (scenario, backend).
+    #[arg(long, default_value = "")]
+    label: String,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let report = run(&args).await?;
+    print_table(&report);
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
+    }
+    Ok(())
+}
+
+fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+/// RSS in bytes and CPU seconds (user + system) of a process.
+fn proc_stats(pid: Option<u32>) -> Option<(u64, f64)> {
+    let pid = pid?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss_kb: u64 =
+        status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = rest.get(11)?.parse::<f64>().ok()? + rest.get(12)?.parse::<f64>().ok()?;
+    Some((rss_kb * 1024, ticks / 100.0))
+}
+
+/// A bare HTTP/1.1 request with an optional bearer token and JSON body.
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> anyhow::Result<(u16, Value)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).await?;
+    let status = raw.split(' ').nth(1).context("no status line")?.parse()?;
+    let (head, rest) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let mut out = String::new();
+        let mut rest = rest;
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if size == 0 || tail.len() < size {
+                break;
+            }
+            out.push_str(&tail[..size]);
+            rest = tail[size..].trim_start_matches("\r\n");
+        }
+        out
+    } else {
+        rest.to_owned()
+    };
+    Ok((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a socket, connects and subscribes to `channel`.
+async fn open(addr: SocketAddr, token: &str, channel: &str) -> anyhow::Result<Socket> {
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/connection/websocket"), None, true)
+            .await?;
+    let connect = json!({"id": 1, "connect": {"token": token, "name": "bench"}}).to_string();
+    let subscribe = json!({"id": 2, "subscribe": {"channel": channel}}).to_string();
+    ws.send(Ws::Text(format!("{connect}\n{subscribe}").into())).await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut replies = 0;
+    while replies < 2 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Some(message) = tokio::time::timeout(left, ws.next()).await.context("connect timed out")? else {
+            bail!("closed during connect");
+        };
+        if let Ws::Text(text) = message? {
+            for line in text.split('\n') {
+                if line.contains("\"error\"") {
+                    bail!("refused: {line}");
+                }
+                if line.starts_with("{\"id\":") {
+                    replies += 1;
+                }
+            }
+        }
+    }
+    Ok(ws)
+}
+
+/// What one listener saw.
+#[derive(Default)]
+struct Seen {
+    /// Send→deliver latencies, µs.
+    latencies: Vec<u32>,
+    /// Message sequence numbers received (for losses and duplicates).
+    seqs: HashMap<u64, u32>,
+}
+
+/// Reads `"text":"bench <seq> <sent_us>"` out of a `message.created` publication without a
+/// full JSON parse (the generator must keep up with the server).
+fn bench_stamp(line: &str) -> Option<(u64, u64)> {
+    if !line.contains("\"type\":\"message.created\"") {
+        return None;
+    }
+    let at = line.find("\"text\":\"bench ")? + "\"text\":\"bench ".len();
+    let mut parts = line[at..].split(|c: char| c == ' ' || c == '"');
+    let seq = parts.next()?.parse().ok()?;
+    let sent = parts.next()?.parse().ok()?;
+    Some((seq, sent))
+}
+
+/// A listener: answers pings, records every bench message it gets.
+async fn listen(mut ws: Socket, seen: Arc<Mutex<Seen>>, stop: Arc<tokio::sync::Notify>) {
+    loop {
+        tokio::select! {
+            () = stop.notified() => return,
+            message = ws.next() => {
+                let Some(Ok(message)) = message else { return };
+                let Ws::Text(text) = message else { continue };
+                let now = now_us();
+                let mut pong = false;
+                let mut got = Vec::new();
+                for line in text.split('\n') {
+                    if line == "{}" {
+                        pong = true;
+                    } else if let Some(stamp) = bench_stamp(line) {
+                        got.push(stamp);
+                    }
+                }
+                if !got.is_empty() {
+                    let mut seen = seen.lock().await;
+                    for (seq, sent) in got {
+                        seen.latencies.push(now.saturating_sub(sent).min(u32::MAX as u64) as u32);
+                        *seen.seqs.entry(seq).or_default() += 1;
+                    }
+                }
+                if pong && ws.send(Ws::Text("{}".into())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[derive(serde::Serialize, Default, Clone)]
+struct Step {
+    rate_target: u64,
+    sent: u64,
+    send_errors: u64,
+    send_rate: f64,
+    deliveries_expected: u64,
+    deliveries: u64,
+    deliveries_per_sec: f64,
+    lost: u64,
+    duplicated: u64,
+    p50_ms: f64,
+    p90_ms: f64,
+    p99_ms: f64,
+    p999_ms: f64,
+    max_ms: f64,
+    server_cpu_secs: f64,
+}
+
+#[derive(serde::Serialize, Default)]
+struct Report {
+    label: String,
+    connections: usize,
+    connection_failures: usize,
+    rooms: usize,
+    connect_secs: f64,
+    server_rss_before: u64,
+    server_rss_after: u64,
+    bytes_per_connection: u64,
+    steps: Vec<Step>,
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)] as f64 / 1000.0
+}
+
+async fn run(args: &Args) -> anyhow::Result<Report> {
+    let (status, login) = http(
+        args.addr,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": args.email, "password": args.password})),
+    )
+    .await?;
+    if status != 200 {
+        bail!("sign-in failed ({status}): {login}");
+    }
+    let session = login["token"].as_str().context("no token")?.to_owned();
+    let workspace = login["workspaces"][0]["workspace"]["id"].as_str().context("no workspace")?.to_owned();
+    let (_, token) = http(args.addr, "GET", "/api/v1/realtime/token", Some(&session), None).await?;
+    let token = token["token"].as_str().context("no realtime token")?.to_owned();
+
+    // Rooms in an in-app channel: messages are stored and delivered, no outside network.
+    let mut rooms = Vec::new();
+    if !args.idle {
+        let name = format!("bench {}", now_us());
+        let (status, channel) = http(
+            args.addr,
+            "POST",
+            "/api/v1/channels",
+            Some(&session),
+            Some(json!({"provider": "inapp", "name": name})),
+        )
+        .await?;
+        if status != 201 {
+            bail!("cannot create the bench channel ({status}): {channel}");
+        }
+        let channel_id = channel["id"].as_str().context("no channel id")?.to_owned();
+        for i in 0..args.rooms.max(1) {
+            let body = json!({"channel_id": channel_id, "title": format!("bench room {i}")});
+            let (status, room) =
+                http(args.addr, "POST", "/api/v1/conversations", Some(&session), Some(body)).await?;
+            if status != 201 {
+                bail!("cannot create a room ({status}): {room}");
+            }
+            rooms.push(room["id"].as_str().context("no room id")?.to_owned());
+        }
+    }
+
+    let before = proc_stats(args.server_pid);
+    let started = Instant::now();
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let mut seen_by_room: Vec<Vec<Arc<Mutex<Seen>>>> = vec![Vec::new(); rooms.len()];
+    let mut failures = 0;
+    let mut listeners = Vec::new();
+    for i in 0..args.connections {
+        let channel = if args.idle {
+            format!("inbox:{workspace}")
+        } else {
+            format!("conversation:{}", rooms[i % rooms.len()])
+        };
+        match open(args.listen_addr.unwrap_or(args.addr), &token, &channel).await {
+            Ok(ws) => {
+                let seen = Arc::new(Mutex::new(Seen::default()));
+                if !args.idle {
+                    seen_by_room[i % rooms.len()].push(seen.clone());
+                }
+                listeners.push(tokio::spawn(listen(ws, seen, stop.clone())));
+            }
+            Err(e) => {
+                failures += 1;
+                if failures <= 3 {
+                    eprintln!("connection {i} failed: {e:#}");
+                }
+            }
+        }
+    }
+    let connect_secs = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = proc_stats(args.server_pid);
+    let opened = args.connections - failures;
+    let mut report = Report {
+        label: args.label.clone(),
+        connections: opened,
+        connection_failures: failures,
+        rooms: rooms.len(),
+        connect_secs,
+        server_rss_before: before.map_or(0, |b| b.0),
+        server_rss_after: after.map_or(0, |a| a.0),
+        ..Default::default()
+    };
+    if let (Some(b), Some(a)) = (before, after) {
+        report.bytes_per_connection = a.0.saturating_sub(b.0) / opened.max(1) as u64;
+    }
+    if args.idle {
+        stop.notify_waiters();
+        return Ok(report);
+    }
+
+    let seq = Arc::new(AtomicU64::new(0));
+    for &rate in &args.rates {
+        let step = send_step(args, &token, &rooms, rate, &seq, &seen_by_room).await?;
+        report.steps.push(step);
+    }
+    stop.notify_waiters();
+    for l in listeners {
+        l.abort();
+    }
+    Ok(report)
+}
+
+/// Sends at `rate` for the step's duration over `args.senders` connections, waits for the
+/// deliveries to drain, then counts what every listener got.
+async fn send_step(
+    args: &Args,
+    token: &str,
+    rooms: &[String],
+    rate: u64,
+    seq: &Arc<AtomicU64>,
+    seen_by_room: &[Vec<Arc<Mutex<Seen>>>],
+) -> anyhow::Result<Step> {
+    for room in seen_by_room.iter().flatten() {
+        *room.lock().await = Seen::default();
+    }
+    let cpu_before = proc_stats(args.server_pid).map_or(0.0, |s| s.1);
+    let senders = args.senders.max(1);
+    let total = rate * args.step_secs;
+    let per_sender = total / senders as u64;
+    let errors = Arc::new(AtomicU64::new(0));
+    let sent_by_room: Arc<Vec<AtomicU64>> = Arc::new(rooms.iter().map(|_| AtomicU64::new(0)).collect());
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for s in 0..senders {
+        let addr = args.addr;
+        let token = token.to_owned();
+        let rooms = rooms.to_vec();
+        let seq = seq.clone();
+        let errors = errors.clone();
+        let sent_by_room = sent_by_room.clone();
+        let interval = Duration::from_secs_f64(senders as f64 / rate.max(1) as f64);
+        tasks.push(tokio::spawn(async move {
+            let Ok((mut ws, _)) = tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/connection/websocket"), None, true).await else {
+                errors.fetch_add(per_sender, Ordering::Relaxed);
+                return;
+            };
+            let connect = json!({"id": 1, "connect": {"token": token, "name": "bench-sender"}}).to_string();
+            if ws.send(Ws::Text(connect.into())).await.is_err() {
+                errors.fetch_add(per_sender, Ordering::Relaxed);
+                return;
+            }
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut done = 0u64;
+            let mut acked = 0u64;
+            // Bounded: the step's own length plus half a minute for the replies.
+            let deadline = tokio::time::Instant::now() + interval * per_sender as u32 + Duration::from_secs(30);
+            while acked < per_sender && tokio::time::Instant::now() < deadline {
+                tokio::select! {
+                    _ = tick.tick(), if done < per_sender => {
+                        let n = seq.fetch_add(1, Ordering::Relaxed);
+                        let room = (n as usize + s) % rooms.len();
+                        let data = json!({"conversation_id": rooms[room], "text": format!("bench {n} {}", now_us())});
+                        let cmd = json!({"id": 10 + done, "rpc": {"method": "send_message", "data": data}}).to_string();
+                        sent_by_room[room].fetch_add(1, Ordering::Relaxed);
+                        done += 1;
+                        if ws.send(Ws::Text(cmd.into())).await.is_err() {
+                            errors.fetch_add(per_sender - done + 1, Ordering::Relaxed);
+                            return;
+                        }
+                    }
+                    message = ws.next() => {
+                        let Some(Ok(Ws::Text(text))) = message else { continue };
+                        for line in text.split('\n') {
+                            if line == "{}" {
+                                let _ = ws.send(Ws::Text("{}".into())).await;
+                            } else if line.contains("\"rpc\"") {
+                                acked += 1;
+                            } else if line.contains("\"error\"") {
+                                acked += 1;
+                                errors.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                }
+            }
+            if acked < per_sender {
+                errors.fetch_add(per_sender - acked, Ordering::Relaxed);
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let send_secs = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(args.drain_secs)).await;
+    let cpu_after = proc_stats(args.server_pid).map_or(0.0, |s| s.1);
+
+    let mut step = Step { rate_target: rate, ..Default::default() };
+    step.sent = sent_by_room.iter().map(|n| n.load(Ordering::Relaxed)).sum();
+    step.send_errors = errors.load(Ordering::Relaxed);
+    step.send_rate = step.sent as f64 / send_secs;
+    let mut latencies = Vec::new();
+    for (room, listeners) in seen_by_room.iter().enumerate() {
+        let sent = sent_by_room[room].load(Ordering::Relaxed);
+        for l in listeners {
+            let seen = l.lock().await;
+            step.deliveries_expected += sent;
+            step.deliveries += seen.seqs.values().map(|&n| u64::from(n)).sum::<u64>();
+            step.duplicated += seen.seqs.values().map(|&n| u64::from(n.saturating_sub(1))).sum::<u64>();
+            step.lost += sent.saturating_sub(seen.seqs.len() as u64);
+            latencies.extend_from_slice(&seen.latencies);
+        }
+    }
+    latencies.sort_unstable();
+    step.deliveries_per_sec = step.deliveries as f64 / send_secs;
+    step.p50_ms = percentile(&latencies, 0.50);
+    step.p90_ms = percentile(&latencies, 0.90);
+    step.p99_ms = percentile(&latencies, 0.99);
+    step.p999_ms = percentile(&latencies, 0.999);
+    step.max_ms = latencies.last().map_or(0.0, |&m| m as f64 / 1000.0);
+    step.server_cpu_secs = cpu_after - cpu_before;
+    Ok(step)
+}
+
+fn print_table(report: &Report) {
+    println!(
+        "{} — {} connections ({} failed), {} rooms, connected in {:.1}s; server RSS {:.1} → {:.1} MiB ({} B/connection)",
+        report.label,
+        report.connections,
+        report.connection_failures,
+        report.rooms,
+        report.connect_secs,
+        report.server_rss_before as f64 / 1048576.0,
+        report.server_rss_after as f64 / 1048576.0,
+        report.bytes_per_connection
+    );
+    if report.steps.is_empty() {
+        return;
+    }
+    println!(
+        "{:>8} {:>8} {:>9} {:>6} {:>11} {:>11} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7}",
+        "target/s",
+        "sent",
+        "sent/s",
+        "errs",
+        "deliveries",
+        "deliv/s",
+        "lost",
+        "dup",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "p999 ms",
+        "max ms",
+        "cpu s"
+    );
+    for s in &report.steps {
+        println!(
+            "{:>8} {:>8} {:>9.0} {:>6} {:>11} {:>11.0} {:>6} {:>5} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7.2}",
+            s.rate_target,
+            s.sent,
+            s.send_rate,
+            s.send_errors,
+            s.deliveries,
+            s.deliveries_per_sec,
+            s.lost,
+            s.duplicated,
+            s.p50_ms,
+            s.p90_ms,
+            s.p99_ms,
+            s.p999_ms,
+            s.max_ms,
+            s.server_cpu_secs
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_are_read_from_message_created_publications_only() {
+        let created = r#"{"push":{"channel":"conversation:x","pub":{"data":{"type":"message.created","payload":{"text":"bench 42 1700000000000000","id":"m"}},"offset":3}}}"#;
+        assert_eq!(bench_stamp(created), Some((42, 1_700_000_000_000_000)));
+        let status = created.replace("message.created", "message.status");
+        assert_eq!(bench_stamp(&status), None);
+        let other = created.replace("bench 42", "hello 42");
+        assert_eq!(bench_stamp(&other), None);
+    }
+
+    #[test]
+    fn percentiles_come_from_the_sorted_samples() {
+        let samples: Vec<u32> = (1..=1000).map(|n| n * 1000).collect();
+        assert_eq!(percentile(&samples, 0.5), 501.0);
+        assert_eq!(percentile(&samples, 0.99), 990.0);
+        assert_eq!(percentile(&[], 0.99), 0.0);
+    }
+}
