@@ -178,7 +178,7 @@ fn bench_stamp(line: &str) -> Option<(u64, u64)> {
         return None;
     }
     let at = line.find("\"text\":\"bench ")? + "\"text\":\"bench ".len();
-    let mut parts = line[at..].split(|c: char| c == ' ' || c == '"');
+    let mut parts = line[at..].split([' ', '"']);
     let seq = parts.next()?.parse().ok()?;
     let sent = parts.next()?.parse().ok()?;
     Some((seq, sent))
