@@ -277,10 +277,18 @@ macro_rules! impl_messages {
                         return Err(switchboard::StoreError::Conflict { constraint: "reply_to".into() });
                     }
                 }
+                // In-app channels are Switchboard's own network: stored is sent (the realtime
+                // gateway delivers it), so there is nothing to queue.
+                let (provider,): (String,) = sqlx::query_as("select provider from channel where channel_id = $1")
+                    .bind(conversation.channel_id.as_uuid())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                let local = provider == switchboard::ProviderKind::Inapp.as_str();
                 let message_id = switchboard::MessageId::new();
                 let inserted = sqlx::query(
                     "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id)
-                     values ($1, $2, $3, $4, 'outbound', 'pending', $5, $6, $7, $8, $8, $9)",
+                     values ($1, $2, $3, $4, 'outbound', $10, $5, $6, $7, $8, $8, $9)",
                 )
                 .bind(message_id.as_uuid())
                 .bind(ws.as_uuid())
@@ -291,6 +299,7 @@ macro_rules! impl_messages {
                 .bind(out.sender.as_uuid())
                 .bind(at)
                 .bind(out.reply_to.map(|r| r.as_uuid()))
+                .bind(if local { "sent" } else { "pending" })
                 .execute(&mut *tx)
                 .await;
                 if let Err(err) = inserted {
@@ -307,18 +316,20 @@ macro_rules! impl_messages {
                 let message = Self::message_in(&mut tx, message_id).await?;
                 let conversation = Self::touch_conversation(&mut tx, &conversation, &message, false, at).await?;
                 Self::write_flags(&mut tx, &message, Some(out.sender)).await?;
-                sqlx::query(
-                    "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at)
-                     values ($1, $2, $3, $4, $5, 'queued', $5, $5)",
-                )
-                .bind(uuid::Uuid::now_v7())
-                .bind(ws.as_uuid())
-                .bind(conversation.channel_id.as_uuid())
-                .bind(message.id.as_uuid())
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .map_err($crate::store::map_err)?;
+                if !local {
+                    sqlx::query(
+                        "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at)
+                         values ($1, $2, $3, $4, $5, 'queued', $5, $5)",
+                    )
+                    .bind(uuid::Uuid::now_v7())
+                    .bind(ws.as_uuid())
+                    .bind(conversation.channel_id.as_uuid())
+                    .bind(message.id.as_uuid())
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                }
 
                 let trace = out.trace_id.as_deref();
                 let events = Self::message_events(&mut tx, &conversation, &message, trace, at).await?;
