@@ -41,7 +41,8 @@ pub async fn endpoint(ws: WebSocketUpgrade, State(state): State<AppState>, heade
     let config = &state.realtime.config;
     ws.max_message_size(config.max_frame_bytes)
         .max_frame_size(config.max_frame_bytes)
-        .read_buffer_size(4 * 1024)
+        // Small: an idle connection keeps its read buffer; bigger frames still arrive whole.
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| run(socket, state, cookie))
 }
@@ -719,8 +720,10 @@ impl Writer {
             Out::Deactivate(topic) => {
                 self.subs.remove(&topic);
             }
-            Out::Pub { topic, offset, frame } => {
-                let Some(mut sub) = self.subs.remove(&topic) else { return };
+            Out::Pub(publication) => {
+                let (topic, offset, frame) =
+                    (&publication.topic, publication.offset, publication.frame.clone());
+                let Some(mut sub) = self.subs.remove(topic) else { return };
                 match (offset, sub.last) {
                     (None, Some(_)) => self.push(&frame),
                     (None, None) => {}
@@ -741,7 +744,7 @@ impl Writer {
                         }
                     }
                 }
-                self.subs.insert(topic, sub);
+                self.subs.insert(topic.clone(), sub);
             }
         }
     }

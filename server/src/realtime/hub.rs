@@ -59,9 +59,8 @@ pub enum BusMessage {
 pub enum Out {
     /// A reply, a ping or a push outside any ordering.
     Frame(Bytes),
-    /// A publication of `topic`; `offset` is set for log events, which the connection keeps
-    /// in order and without duplicates.
-    Pub { topic: Arc<str>, offset: Option<i64>, frame: Bytes },
+    /// A publication, shared by every subscriber's queue.
+    Pub(Arc<Publication>),
     /// A subscribe is under way: hold this topic's publications until it is active.
     Pending(Arc<str>),
     /// The subscribe reply (already holding what was recovered); `last` is the offset the
@@ -69,6 +68,15 @@ pub enum Out {
     Activate { topic: Arc<str>, last: i64, reply: Bytes },
     /// The topic was left.
     Deactivate(Arc<str>),
+}
+
+/// One publication as every local subscriber gets it: serialized once.
+#[derive(Debug)]
+pub struct Publication {
+    pub topic: Arc<str>,
+    /// Set for log events, which each connection keeps in order and without duplicates.
+    pub offset: Option<i64>,
+    pub frame: Bytes,
 }
 
 /// Closes a connection from anywhere (the hub, the writer), once.
@@ -288,12 +296,12 @@ impl Hub {
         let Some((topic, subs)) = state.topics.get_key_value(topic) else {
             return;
         };
-        let frame = Bytes::from(frame);
+        let publication = Arc::new(Publication { topic: topic.clone(), offset, frame: Bytes::from(frame) });
         for (client, conn) in subs {
             if except == Some(&**client) {
                 continue;
             }
-            conn.offer(Out::Pub { topic: topic.clone(), offset, frame: frame.clone() });
+            conn.offer(Out::Pub(publication.clone()));
         }
     }
 
