@@ -1,0 +1,47 @@
+//! `switchboard-bench` against the real binary, briefly: it sets up rooms, connects, sends at a
+//! paced rate and counts every delivery. (The figures come from scripts/bench.sh on release
+//! builds; this only shows the generator works and its accounting adds up.)
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+#[test]
+fn the_generator_sends_and_counts_every_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--demo", "--data-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(server.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    let addr = first.rsplit("http://").next().unwrap().to_owned();
+    let report_path = dir.path().join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard-bench"))
+        .args(["--addr", &addr, "--server-pid", &server.id().to_string()])
+        .args(["--connections", "12", "--rooms", "3", "--senders", "2", "--rates", "40"])
+        .args(["--step-secs", "1", "--drain-secs", "1", "--label", "smoke", "--json"])
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("smoke — 12 connections (0 failed), 3 rooms"), "{table}");
+
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    assert!(report["server_rss_after"].as_u64().unwrap() > 0, "RSS read from /proc");
+    let step = &report["steps"][0];
+    assert_eq!(step["sent"], 40, "{step}");
+    assert_eq!(step["send_errors"], 0);
+    // Each message reaches the 4 listeners of its room.
+    assert_eq!(step["deliveries_expected"], 160);
+    assert_eq!(step["deliveries"], 160);
+    assert_eq!((step["lost"].as_u64(), step["duplicated"].as_u64()), (Some(0), Some(0)));
+    assert!(
+        step["p50_ms"].as_f64().unwrap() > 0.0
+            && step["max_ms"].as_f64().unwrap() >= step["p99_ms"].as_f64().unwrap()
+    );
+}
