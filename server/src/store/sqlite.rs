@@ -16,6 +16,9 @@ use super::{StoreOptions, migrate_err, parse_sqlite_options};
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// One connection for write transactions: writers queue here, in order, instead of
+    /// polling SQLite's busy handler for the file's write lock.
+    writer: SqlitePool,
     pub(crate) listener: super::Listener,
 }
 
@@ -40,16 +43,27 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
             .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect)
+            .connect_with(connect.clone())
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(Self { pool, listener: Default::default() })
+        let writer = if in_memory {
+            pool.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                // A write waits for the ones queued before it; give it the pool's wait and more.
+                .acquire_timeout(options.acquire_timeout * 4)
+                .connect_with(connect)
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?
+        };
+        Ok(Self { pool, writer, listener: Default::default() })
     }
 
     /// A write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so two writers
     /// queue on the busy timeout instead of failing when a read lock cannot be upgraded.
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(super::map_err)
+        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(super::map_err)
     }
 
     /// Applies pending migrations.
