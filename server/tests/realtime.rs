@@ -325,7 +325,8 @@ async fn presence_counts_a_user_once_across_sockets(app: AppState, _raw: Raw) {
     let addr = serve(&app).await;
     let (mut b, _) = Client::connect(addr, &realtime_token(&app, &bob).await).await;
     subscribe(&mut b, &inbox).await;
-    subscribe(&mut b, &topic(conv)).await;
+    let reply = b.call(json!({"subscribe": {"channel": topic(conv), "join_leave": true}})).await;
+    assert!(reply.get("error").is_none(), "{reply}");
 
     let token = realtime_token(&app, &alice).await;
     let alice_id = app.accounts.authenticate(&alice).await.unwrap().user.id.to_string();
@@ -359,6 +360,11 @@ async fn presence_counts_a_user_once_across_sockets(app: AppState, _raw: Raw) {
     let presence = reply["presence"]["presence"].as_object().unwrap();
     assert_eq!(presence.len(), 3);
     assert_eq!(presence[c1["client"].as_str().unwrap()]["conn_info"]["name"], "Alice Martin");
+
+    // a1 did not ask for join/leave: it heard nothing of a2 (nor of bob's earlier join).
+    while let Some(push) = a1.try_push(Duration::from_millis(200)).await {
+        assert!(push["push"]["join"].is_null(), "join pushed without join_leave: {push}");
+    }
 
     // Closing one of two sockets: a leave, but she is still online.
     a1.close().await;

@@ -338,7 +338,7 @@ impl Conn {
         let topic: Arc<str> = req.channel.as_str().into();
         // Held from here on, so nothing committed after the position is read can be missed.
         self.handle.tx.send(Out::Pending(topic.clone())).await.map_err(|_| gone())?;
-        self.realtime.hub.subscribe(&topic, self.handle.clone());
+        self.realtime.hub.subscribe(&topic, self.handle.clone(), req.join_leave);
         let positioned = self.position(&topic, &req).await;
         let (top, epoch, recovered, publications) = match positioned {
             Ok(p) => p,

@@ -127,10 +127,17 @@ impl ConnHandle {
     }
 }
 
+/// A local subscription.
+struct Sub {
+    conn: ConnHandle,
+    /// The client asked for join/leave pushes (`join_leave` in its subscribe).
+    join_leave: bool,
+}
+
 #[derive(Default)]
 struct State {
     /// topic → local subscribers by client id.
-    topics: HashMap<Arc<str>, HashMap<Arc<str>, ConnHandle>>,
+    topics: HashMap<Arc<str>, HashMap<Arc<str>, Sub>>,
     /// topic → every subscriber in the cluster (client id → info).
     presence: HashMap<String, HashMap<String, ClientInfo>>,
     /// (workspace, user) → the user's open connections in the cluster.
@@ -149,13 +156,13 @@ impl Hub {
     }
 
     /// Adds a local subscriber. False if that client already listens to the topic.
-    pub fn subscribe(&self, topic: &Arc<str>, conn: ConnHandle) -> bool {
+    pub fn subscribe(&self, topic: &Arc<str>, conn: ConnHandle, join_leave: bool) -> bool {
         let mut state = self.write();
         let subs = state.topics.entry(topic.clone()).or_default();
         if subs.contains_key(&conn.client) {
             return false;
         }
-        subs.insert(conn.client.clone(), conn);
+        subs.insert(conn.client.clone(), Sub { conn, join_leave });
         true
     }
 
@@ -212,11 +219,11 @@ impl Hub {
                 let data = serde_json::to_string(event).unwrap_or_else(|_| "null".to_owned());
                 let frame =
                     protocol::pub_push(&event.topic, &protocol::publication(&data, Some(event.offset)));
-                self.deliver(&event.topic, Some(event.offset), frame, None);
+                self.deliver(&event.topic, Some(event.offset), frame, None, false);
             }
             BusMessage::Ephemeral { topic, data, except } => {
                 let frame = protocol::pub_push(topic, &protocol::publication(&data.to_string(), None));
-                self.deliver(topic, None, frame, except.as_deref());
+                self.deliver(topic, None, frame, except.as_deref(), false);
             }
             BusMessage::Join { topic, info } => {
                 let first = {
@@ -229,6 +236,7 @@ impl Hub {
                         None,
                         protocol::presence_push(topic, "join", info),
                         Some(&info.client),
+                        true,
                     );
                 }
             }
@@ -247,6 +255,7 @@ impl Hub {
                         None,
                         protocol::presence_push(topic, "leave", info),
                         Some(&info.client),
+                        true,
                     );
                 }
             }
@@ -287,21 +296,29 @@ impl Hub {
         let topic = switchboard::message::inbox_topic(ws);
         let data = serde_json::json!({ "type": kind, "payload": { "user_id": user } });
         let frame = protocol::pub_push(&topic, &protocol::publication(&data.to_string(), None));
-        self.deliver(&topic, None, frame, Some(client));
+        self.deliver(&topic, None, frame, Some(client), false);
     }
 
-    /// Hands one pre-serialized frame to every local subscriber of the topic.
-    fn deliver(&self, topic: &str, offset: Option<i64>, frame: String, except: Option<&str>) {
+    /// Hands one pre-serialized frame to every local subscriber of the topic (only those who
+    /// asked for join/leave, for those pushes).
+    fn deliver(
+        &self,
+        topic: &str,
+        offset: Option<i64>,
+        frame: String,
+        except: Option<&str>,
+        join_leave: bool,
+    ) {
         let state = self.read();
         let Some((topic, subs)) = state.topics.get_key_value(topic) else {
             return;
         };
         let publication = Arc::new(Publication { topic: topic.clone(), offset, frame: Bytes::from(frame) });
-        for (client, conn) in subs {
-            if except == Some(&**client) {
+        for (client, sub) in subs {
+            if except == Some(&**client) || (join_leave && !sub.join_leave) {
                 continue;
             }
-            conn.offer(Out::Pub(publication.clone()));
+            sub.conn.offer(Out::Pub(publication.clone()));
         }
     }
 

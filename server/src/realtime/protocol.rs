@@ -65,6 +65,9 @@ pub struct SubscribeRequest {
     pub epoch: String,
     #[serde(default)]
     pub offset: u64,
+    /// The client wants join/leave pushes (the SDKs' `joinLeave` option).
+    #[serde(default)]
+    pub join_leave: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
