@@ -48,7 +48,9 @@ pub async fn endpoint(ws: WebSocketUpgrade, State(state): State<AppState>, heade
 }
 
 async fn run(mut socket: WebSocket, state: AppState, cookie: Option<String>) {
-    let Some((who, expires, first_id, rest)) = handshake(&mut socket, &state, cookie.as_deref()).await else {
+    let Some((who, expires, first_id, rest)) =
+        Box::pin(handshake(&mut socket, &state, cookie.as_deref())).await
+    else {
         return;
     };
     let realtime = state.realtime.clone();
@@ -270,7 +272,9 @@ impl Conn {
                 return false;
             }
         };
-        match self.command(command).await {
+        // Boxed: the command futures are large, and only one runs at a time; an idle
+        // connection should not carry their state in its task.
+        match Box::pin(self.command(command)).await {
             Outcome::Reply(reply) => self.handle.tx.send(Out::Frame(Bytes::from(reply))).await.is_ok(),
             Outcome::Nothing => true,
             Outcome::Close(reason) => {
