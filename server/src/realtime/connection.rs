@@ -20,7 +20,7 @@ use switchboard::{ConversationId, MessageId, WorkspaceId};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::hub::{BusMessage, ConnHandle, Kill, Out};
+use super::hub::{Activation, BusMessage, ConnHandle, Kill, Out};
 use super::protocol::{self, ClientInfo, Command, Disconnect, Error, codes};
 use super::topics::{self, Topic};
 use super::{Realtime, RealtimeConfig};
@@ -275,7 +275,7 @@ impl Conn {
         // Boxed: the command futures are large, and only one runs at a time; an idle
         // connection should not carry their state in its task.
         match Box::pin(self.command(command)).await {
-            Outcome::Reply(reply) => self.handle.tx.send(Out::Frame(Bytes::from(reply))).await.is_ok(),
+            Outcome::Reply(reply) => self.handle.tx.send(Out::Frame(reply.into_boxed_str())).await.is_ok(),
             Outcome::Nothing => true,
             Outcome::Close(reason) => {
                 self.handle.kill.fire(reason);
@@ -361,7 +361,7 @@ impl Conn {
         let reply = Bytes::from(format!("{{\"id\":{id},\"subscribe\":{body}}}"));
         self.handle
             .tx
-            .send(Out::Activate { topic: topic.clone(), last: top, reply })
+            .send(Out::Activate(Box::new(Activation { topic: topic.clone(), last: top, reply })))
             .await
             .map_err(|_| gone())?;
         self.subs.insert(topic.clone());
@@ -709,11 +709,12 @@ impl Writer {
 
     fn handle(&mut self, item: Out) {
         match item {
-            Out::Frame(frame) => self.push(&frame),
+            Out::Frame(frame) => self.push(frame.as_bytes()),
             Out::Pending(topic) => {
                 self.subs.insert(topic, SubState { last: None, ahead: BTreeMap::new(), gap_since: None });
             }
-            Out::Activate { topic, last, reply } => {
+            Out::Activate(activation) => {
+                let Activation { topic, last, reply } = *activation;
                 self.push(&reply);
                 if let Some(mut sub) = self.subs.remove(&topic) {
                     sub.last = Some(last);

@@ -57,17 +57,26 @@ pub enum BusMessage {
 /// An item on a connection's outgoing queue.
 #[derive(Debug)]
 pub enum Out {
-    /// A reply, a ping or a push outside any ordering.
-    Frame(Bytes),
+    /// A reply to a command (two words wide, like every other item).
+    Frame(Box<str>),
     /// A publication, shared by every subscriber's queue.
     Pub(Arc<Publication>),
     /// A subscribe is under way: hold this topic's publications until it is active.
     Pending(Arc<str>),
     /// The subscribe reply (already holding what was recovered); `last` is the offset the
     /// client has after it.
-    Activate { topic: Arc<str>, last: i64, reply: Bytes },
+    Activate(Box<Activation>),
     /// The topic was left.
     Deactivate(Arc<str>),
+}
+
+/// A subscribe's reply and where the topic stands after it (boxed in [`Out`], which every
+/// connection's queue holds by the block: the common items stay small).
+#[derive(Debug)]
+pub struct Activation {
+    pub topic: Arc<str>,
+    pub last: i64,
+    pub reply: Bytes,
 }
 
 /// One publication as every local subscriber gets it: serialized once.
@@ -133,6 +142,9 @@ struct Sub {
     /// The client asked for join/leave pushes (`join_leave` in its subscribe).
     join_leave: bool,
 }
+
+// Every connection's queue allocates its items by blocks of 32: keep them small.
+const _: () = assert!(std::mem::size_of::<Out>() <= 24);
 
 #[derive(Default)]
 struct State {
