@@ -9,7 +9,6 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use common::*;
 use serde_json::{Value, json};
-use switchboard::provider::{Contact, Direction, ProviderMessage};
 use switchboard::{Channel, ChannelId};
 use switchboard_server::http::AppState;
 
@@ -40,19 +39,7 @@ async fn conversation(app: &AppState, ch: &Channel, contact: &str) -> String {
 
 /// An inbound message from `contact`; answers its conversation's id.
 async fn conversation_message(app: &AppState, ch: &Channel, contact: &str, text: &str) -> String {
-    let message = ProviderMessage {
-        external_id: format!("in-{contact}-{}", uuid::Uuid::now_v7()),
-        contact_id: contact.into(),
-        direction: Direction::Inbound,
-        text: text.into(),
-        sent_at: switchboard::time::now(),
-    };
-    let contact = Contact { external_id: contact.into(), name: "Maria".into() };
-    let done = switchboard_server::services::messages::ingest(app.store.as_ref(), ch, contact, message)
-        .await
-        .unwrap()
-        .unwrap();
-    done.conversation.id.to_string()
+    contact_writes(app, ch, contact, "Maria", text).await.conversation.id.to_string()
 }
 
 fn post_message(

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{Value, json};
-use switchboard::provider::{Contact, Direction, ProviderMessage};
+use switchboard::provider::Direction;
 use switchboard::{Channel, ChannelId, ConversationId, Message, MessageStatus};
 use switchboard_server::http::AppState;
 use switchboard_server::services::outbox::{OutboxConfig, OutboxWorker};
@@ -63,18 +63,7 @@ async fn connected_conversation(
     }
     let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
     let channel = app.store.channel(ws, channel_id).await.unwrap().unwrap();
-    let hello = ProviderMessage {
-        external_id: format!("in-{contact}"),
-        contact_id: contact.into(),
-        direction: Direction::Inbound,
-        text: "hello".into(),
-        sent_at: switchboard::time::now(),
-    };
-    let who = Contact { external_id: contact.into(), name: format!("Contact {contact}") };
-    let done = switchboard_server::services::messages::ingest(app.store.as_ref(), &channel, who, hello)
-        .await
-        .unwrap()
-        .unwrap();
+    let done = contact_writes(app, &channel, contact, &format!("Contact {contact}"), "hello").await;
     (alice.to_owned(), channel, done.conversation.id)
 }
 

@@ -11,7 +11,6 @@ use std::time::Duration;
 use common::ws::Client;
 use common::*;
 use serde_json::{Value, json};
-use switchboard::provider::{Contact, Direction, ProviderMessage};
 use switchboard::{Channel, ConversationId};
 use switchboard_server::http::AppState;
 use switchboard_server::realtime::{BusMessage, Realtime, RealtimeConfig};
@@ -60,18 +59,7 @@ async fn conversation(app: &AppState, alice: &str, contact: &str) -> (Channel, C
     let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
     let channel =
         app.store.channel(ws, created["id"].as_str().unwrap().parse().unwrap()).await.unwrap().unwrap();
-    let hello = ProviderMessage {
-        external_id: format!("in-{contact}"),
-        contact_id: contact.into(),
-        direction: Direction::Inbound,
-        text: "hello".into(),
-        sent_at: switchboard::time::now(),
-    };
-    let who = Contact { external_id: contact.into(), name: format!("Contact {contact}") };
-    let done = switchboard_server::services::messages::ingest(app.store.as_ref(), &channel, who, hello)
-        .await
-        .unwrap()
-        .unwrap();
+    let done = contact_writes(app, &channel, contact, &format!("Contact {contact}"), "hello").await;
     (channel, done.conversation.id)
 }
 
@@ -84,6 +72,18 @@ async fn post_text(app: &AppState, token: &str, conv: ConversationId, text: &str
 
 fn topic(conv: ConversationId) -> String {
     format!("conversation:{conv}")
+}
+
+/// Alice's conversation with `contact`, and a connected client each for alice and bob.
+/// Answers alice's session token too.
+async fn alice_and_bob(app: &AppState, contact: &str) -> (String, ConversationId, Client, Client) {
+    let alice = login(app, "alice@example.com", "demo-password").await;
+    let bob = login(app, "bob@example.com", "demo-password").await;
+    let (_, conv) = conversation(app, &alice, contact).await;
+    let addr = serve(app).await;
+    let (a, _) = Client::connect(addr, &realtime_token(app, &alice).await).await;
+    let (b, _) = Client::connect(addr, &realtime_token(app, &bob).await).await;
+    (alice, conv, a, b)
 }
 
 async fn subscribe(client: &mut Client, channel: &str) -> Value {
@@ -390,12 +390,7 @@ async fn presence_counts_a_user_once_across_sockets(app: AppState, _raw: Raw) {
 }
 
 async fn typing_is_relayed_to_others_and_never_stored(app: AppState, _raw: Raw) {
-    let alice = login(&app, "alice@example.com", "demo-password").await;
-    let bob = login(&app, "bob@example.com", "demo-password").await;
-    let (_, conv) = conversation(&app, &alice, "+15550001006").await;
-    let addr = serve(&app).await;
-    let (mut a, _) = Client::connect(addr, &realtime_token(&app, &alice).await).await;
-    let (mut b, _) = Client::connect(addr, &realtime_token(&app, &bob).await).await;
+    let (_, conv, mut a, mut b) = alice_and_bob(&app, "+15550001006").await;
     subscribe(&mut a, &topic(conv)).await;
     subscribe(&mut b, &topic(conv)).await;
     let before = app.store.topic_position(&topic(conv)).await.unwrap();
@@ -406,7 +401,7 @@ async fn typing_is_relayed_to_others_and_never_stored(app: AppState, _raw: Raw) 
     assert_eq!(typing["data"]["type"], "typing");
     assert_eq!(typing["data"]["payload"]["name"], "Alice Martin");
     assert!(typing.get("offset").is_none());
-    // Not echoed to the typist (only bob's join reaches her).
+    // Not echoed to the typist.
     while let Some(push) = a.try_push(Duration::from_millis(300)).await {
         assert!(push["push"].get("pub").is_none(), "echoed: {push}");
     }
@@ -414,12 +409,8 @@ async fn typing_is_relayed_to_others_and_never_stored(app: AppState, _raw: Raw) 
 }
 
 async fn rpc_sends_are_idempotent_and_mark_read_works(app: AppState, _raw: Raw) {
-    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let (alice, conv, mut a, mut b) = alice_and_bob(&app, "+15550001007").await;
     let bob = login(&app, "bob@example.com", "demo-password").await;
-    let (_, conv) = conversation(&app, &alice, "+15550001007").await;
-    let addr = serve(&app).await;
-    let (mut a, _) = Client::connect(addr, &realtime_token(&app, &alice).await).await;
-    let (mut b, _) = Client::connect(addr, &realtime_token(&app, &bob).await).await;
     subscribe(&mut b, &topic(conv)).await;
     let data = json!({"conversation_id": conv, "text": "over the socket", "client_message_id": "rt-1"});
     let first = a.call(json!({"rpc": {"method": "send_message", "data": data}})).await;

@@ -34,6 +34,12 @@ fn hook(path: &str, body: &str, signature: Option<String>) -> Request<Body> {
     req.body(Body::from(body.to_owned())).unwrap()
 }
 
+/// Posts a correctly signed Mock webhook; answers how many events it applied.
+async fn post(app: &AppState, path: &str, body: Value) -> Value {
+    let body = body.to_string();
+    body_json(send(app, hook(path, &body, Some(sign(&body, SECRET)))).await).await["applied"].clone()
+}
+
 async fn setup(app: &AppState, config: Value) -> (String, String) {
     let alice = login(app, "alice@example.com", "demo-password").await;
     let created =
@@ -115,17 +121,8 @@ async fn refused_webhooks_change_nothing(app: AppState, _raw: Raw) {
 async fn network_edits_and_revokes_change_the_message_once(app: AppState, _raw: Raw) {
     let (alice, id) = setup(&app, json!({"webhook_secret": SECRET})).await;
     let path = format!("/webhooks/mock/{id}");
-    let post = |body: Value| {
-        let body = body.to_string();
-        let app = app.clone();
-        let path = path.clone();
-        async move {
-            body_json(send(&app, hook(&path, &body, Some(sign(&body, SECRET)))).await).await["applied"]
-                .clone()
-        }
-    };
     let said = json!({"events": [{"type": "message", "id": "wamid.7", "from": "+4915100007", "text": "Order 17 please"}]});
-    assert_eq!(post(said).await, 1);
+    assert_eq!(post(&app, &path, said).await, 1);
     let list = body_json(send(&app, authed("GET", "/api/v1/conversations", &alice, None)).await).await;
     let conv = list[0]["id"].as_str().unwrap().to_owned();
     let history = |app: AppState| {
@@ -139,24 +136,24 @@ async fn network_edits_and_revokes_change_the_message_once(app: AppState, _raw: 
 
     // The contact corrects the message: once; the same edit again changes nothing.
     let edit = json!({"events": [{"type": "edit", "id": "wamid.7", "text": "Order 71 please"}]});
-    assert_eq!(post(edit.clone()).await, 1);
-    assert_eq!(post(edit).await, 0);
+    assert_eq!(post(&app, &path, edit.clone()).await, 1);
+    assert_eq!(post(&app, &path, edit).await, 0);
     let message = history(app.clone()).await;
     assert_eq!(message["text"], "Order 71 please");
     assert!(message["edited_at"].is_string());
     // An edit or revoke of a message we never saw changes nothing.
     let unknown = json!({"events": [{"type": "edit", "id": "wamid.nope", "text": "x"}, {"type": "revoke", "id": "wamid.nope"}]});
-    assert_eq!(post(unknown).await, 0);
+    assert_eq!(post(&app, &path, unknown).await, 0);
 
     // Then deletes it for everyone: once.
     let revoke = json!({"events": [{"type": "revoke", "id": "wamid.7"}]});
-    assert_eq!(post(revoke.clone()).await, 1);
-    assert_eq!(post(revoke).await, 0);
+    assert_eq!(post(&app, &path, revoke.clone()).await, 1);
+    assert_eq!(post(&app, &path, revoke).await, 0);
     let message = history(app.clone()).await;
     assert_eq!(message["text"], "");
     assert!(message["deleted_at"].is_string());
     let late_edit = json!({"events": [{"type": "edit", "id": "wamid.7", "text": "back again"}]});
-    assert_eq!(post(late_edit).await, 0, "an edit does not bring a deleted message back");
+    assert_eq!(post(&app, &path, late_edit).await, 0, "an edit does not bring a deleted message back");
 
     let topic = format!("conversation:{conv}");
     let kinds: Vec<String> =
@@ -167,30 +164,21 @@ async fn network_edits_and_revokes_change_the_message_once(app: AppState, _raw: 
 async fn chat_and_channel_status_events_are_routed(app: AppState, _raw: Raw) {
     let (alice, id) = setup(&app, json!({"webhook_secret": SECRET})).await;
     let path = format!("/webhooks/mock/{id}");
-    let post = |body: Value| {
-        let body = body.to_string();
-        let app = app.clone();
-        let path = path.clone();
-        async move {
-            body_json(send(&app, hook(&path, &body, Some(sign(&body, SECRET)))).await).await["applied"]
-                .clone()
-        }
-    };
     let said = json!({"events": [{"type": "message", "id": "wamid.9", "from": "+4915100009", "name": "Ada", "text": "hi"}]});
-    assert_eq!(post(said).await, 1);
+    assert_eq!(post(&app, &path, said).await, 1);
     // The chat is renamed on the network: once.
     let rename = json!({"events": [{"type": "chat", "id": "+4915100009", "title": "Ada Lovelace"}]});
-    assert_eq!(post(rename.clone()).await, 1);
-    assert_eq!(post(rename).await, 0);
+    assert_eq!(post(&app, &path, rename.clone()).await, 1);
+    assert_eq!(post(&app, &path, rename).await, 0);
     let list = body_json(send(&app, authed("GET", "/api/v1/conversations", &alice, None)).await).await;
     assert_eq!(list[0]["title"], "Ada Lovelace");
     let unknown = json!({"events": [{"type": "chat", "id": "+000", "title": "Nobody"}]});
-    assert_eq!(post(unknown).await, 0);
+    assert_eq!(post(&app, &path, unknown).await, 0);
 
     // The network reports the account failed: the channel shows it, once.
     let failed = json!({"events": [{"type": "channel_status", "status": "failed", "error": "logged out on the phone"}]});
-    assert_eq!(post(failed.clone()).await, 1);
-    assert_eq!(post(failed).await, 0);
+    assert_eq!(post(&app, &path, failed.clone()).await, 1);
+    assert_eq!(post(&app, &path, failed).await, 0);
     let channel =
         body_json(send(&app, authed("GET", &format!("/api/v1/channels/{id}"), &alice, None)).await).await;
     assert_eq!(channel["status"], "failed");

@@ -390,7 +390,8 @@ impl Conn {
         }
         let missed = store.events_after(topic, from, behind as u32).await.map_err(store_error)?;
         let recovered = missed.len() as i64 == behind;
-        let pubs = if recovered { missed.iter().map(publication_of).collect() } else { Vec::new() };
+        let pubs =
+            if recovered { missed.iter().map(protocol::event_publication).collect() } else { Vec::new() };
         Ok((top, epoch, recovered, pubs))
     }
 
@@ -444,7 +445,7 @@ impl Conn {
                 store.events_after(&req.channel, since.unwrap_or(0), limit).await.map_err(store_error)?
             };
         }
-        let pubs: Vec<String> = events.iter().map(publication_of).collect();
+        let pubs: Vec<String> = events.iter().map(protocol::event_publication).collect();
         let body = format!(
             "{{\"publications\":[{}],\"epoch\":{},\"offset\":{top}}}",
             pubs.join(","),
@@ -590,11 +591,6 @@ fn gone() -> Error {
 fn store_error(e: switchboard::StoreError) -> Error {
     tracing::error!(error = %e, "store error in the realtime gateway");
     Error::temporary(codes::INTERNAL, "internal server error")
-}
-
-fn publication_of(event: &switchboard::Event) -> String {
-    let data = serde_json::to_string(event).unwrap_or_else(|_| "null".to_owned());
-    protocol::publication(&data, Some(event.offset))
 }
 
 fn rpc_args<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, Error> {
@@ -793,7 +789,7 @@ impl Writer {
                 let missing = (next - last - 1).max(0) as u32;
                 let events = self.realtime.store().events_after(&topic, last, missing).await?;
                 for event in &events {
-                    let frame = protocol::pub_push(&topic, &publication_of(event));
+                    let frame = protocol::pub_push(&topic, &protocol::event_publication(event));
                     sub.ahead.insert(event.offset, Bytes::from(frame));
                 }
                 sub.gap_since = None;

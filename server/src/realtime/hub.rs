@@ -228,9 +228,7 @@ impl Hub {
     pub fn apply(&self, message: &BusMessage) {
         match message {
             BusMessage::Event { event } => {
-                let data = serde_json::to_string(event).unwrap_or_else(|_| "null".to_owned());
-                let frame =
-                    protocol::pub_push(&event.topic, &protocol::publication(&data, Some(event.offset)));
+                let frame = protocol::pub_push(&event.topic, &protocol::event_publication(event));
                 self.deliver(&event.topic, Some(event.offset), frame, None, false);
             }
             BusMessage::Ephemeral { topic, data, except } => {

@@ -198,6 +198,12 @@ pub fn publication(data: &str, offset: Option<i64>) -> String {
     }
 }
 
+/// A log event as a publication (its envelope as the data, its offset in the topic).
+pub fn event_publication(event: &switchboard::Event) -> String {
+    let data = serde_json::to_string(event).unwrap_or_else(|_| "null".to_owned());
+    publication(&data, Some(event.offset))
+}
+
 /// A publication pushed on a channel.
 pub fn pub_push(channel: &str, publication: &str) -> String {
     let channel = serde_json::to_string(channel).unwrap_or_default();

@@ -267,6 +267,29 @@ pub async fn create_channel(app: &AppState, token: &str, body: serde_json::Value
 /// The token every Mock sign-in in the tests uses.
 pub const MOCK_TOKEN: &str = "mock_abcdefghijklmnopqrstuvwxyz0123";
 
+/// `contact` (shown as `name`) writes `text` on the channel's network, through the inbound
+/// path every provider's traffic takes; each call is a new message. Answers what was recorded.
+pub async fn contact_writes(
+    app: &AppState,
+    channel: &switchboard::Channel,
+    contact: &str,
+    name: &str,
+    text: &str,
+) -> switchboard::store::Ingested {
+    let message = switchboard::provider::ProviderMessage {
+        external_id: format!("in-{contact}-{}", uuid::Uuid::now_v7()),
+        contact_id: contact.into(),
+        direction: switchboard::provider::Direction::Inbound,
+        text: text.into(),
+        sent_at: switchboard::time::now(),
+    };
+    let who = switchboard::provider::Contact { external_id: contact.into(), name: name.into() };
+    switchboard_server::services::messages::ingest(app.store.as_ref(), channel, who, message)
+        .await
+        .expect("ingest")
+        .expect("a new message")
+}
+
 /// Signs a Mock channel in by token through the API (asserting success).
 pub async fn sign_in_by_token(app: &AppState, token: &str, channel_id: &str) {
     let start = send(
