@@ -77,6 +77,22 @@ pub trait WorkspaceRepo: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Member, StoreError>;
     async fn member(&self, workspace_id: WorkspaceId, user_id: UserId) -> Result<Option<Member>, StoreError>;
+    /// Changes a member's role, never leaving the workspace without an owner: `NotFound` if
+    /// the user is not a member, `Conflict { constraint: "last_owner" }` when this would demote
+    /// the only owner. The check and the change are one transaction, so two owners demoting each
+    /// other at once cannot both succeed.
+    async fn set_member_role(
+        &self,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        role: MemberRole,
+        at: DateTime<Utc>,
+    ) -> Result<Member, StoreError>;
+    /// Removes a member and answers the membership removed. The user's account and sessions
+    /// stay (they may belong to other workspaces); every workspace-scoped check reads the
+    /// membership, so their access to this workspace ends here. `NotFound` if the user is not a
+    /// member, `Conflict { constraint: "last_owner" }` for the only owner (as one transaction).
+    async fn remove_member(&self, workspace_id: WorkspaceId, user_id: UserId) -> Result<Member, StoreError>;
     /// The members of a workspace with their users, ordered by email.
     async fn members(&self, workspace_id: WorkspaceId) -> Result<Vec<(Member, User)>, StoreError>;
     /// The workspaces a user belongs to, ordered by name.

@@ -38,6 +38,8 @@ store_test!(
     workspaces_round_trip_and_names_are_unique,
     members_are_upserted_and_scoped_by_workspace,
     members_need_existing_users_and_workspaces,
+    member_roles_change_and_members_leave_but_never_the_last_owner,
+    owners_demoting_each_other_at_once_leave_one_owner,
     sessions_are_revoked_once_and_expired_ones_swept,
     readiness_holds_after_migration,
     channels_round_trip_scoped_by_workspace,
@@ -161,6 +163,80 @@ async fn members_need_existing_users_and_workspaces(store: &dyn Store) {
         store.put_member(WorkspaceId::new(), u.id, MemberRole::Agent, now()).await,
         Err(StoreError::NotFound)
     );
+}
+
+async fn member_roles_change_and_members_leave_but_never_the_last_owner(store: &dyn Store) {
+    let acme = workspace(store, "Acme").await;
+    let globex = workspace(store, "Globex").await;
+    let own = user(store, "own@example.com").await;
+    let zoe = user(store, "zoe@example.com").await;
+    let joined = store.put_member(acme.id, own.id, MemberRole::Owner, now()).await.unwrap();
+    store.put_member(acme.id, zoe.id, MemberRole::Agent, now()).await.unwrap();
+    store.put_member(globex.id, zoe.id, MemberRole::Agent, now()).await.unwrap();
+    let last_owner = Err(StoreError::Conflict { constraint: "last_owner".into() });
+
+    // The only owner can neither step down nor leave; nothing changes.
+    assert_eq!(store.set_member_role(acme.id, own.id, MemberRole::Admin, now()).await, last_owner);
+    assert_eq!(store.remove_member(acme.id, own.id).await, last_owner);
+    assert_eq!(store.member(acme.id, own.id).await.unwrap(), Some(joined.clone()));
+    assert_eq!(
+        store.set_member_role(acme.id, own.id, MemberRole::Owner, now()).await,
+        Ok(joined.clone()),
+        "keeping the role is no change"
+    );
+
+    // With a second owner, the first may go.
+    let promoted = store.set_member_role(acme.id, zoe.id, MemberRole::Owner, now()).await.unwrap();
+    assert_eq!(promoted.role, MemberRole::Owner);
+    let demoted = store.set_member_role(acme.id, own.id, MemberRole::Agent, now()).await.unwrap();
+    assert_eq!((demoted.role, demoted.created_at), (MemberRole::Agent, joined.created_at));
+    assert_eq!(store.remove_member(acme.id, own.id).await.unwrap(), demoted, "answers what was removed");
+    assert_eq!(store.member(acme.id, own.id).await.unwrap(), None);
+    assert_eq!(store.remove_member(acme.id, own.id).await, Err(StoreError::NotFound), "already gone");
+    assert_eq!(store.user(own.id).await.unwrap(), Some(own.clone()), "the account stays");
+
+    // Scoped by workspace: zoe is the last owner of Acme, and still an agent of Globex.
+    assert_eq!(store.remove_member(acme.id, zoe.id).await, last_owner);
+    assert_eq!(store.member(globex.id, zoe.id).await.unwrap().unwrap().role, MemberRole::Agent);
+    assert_eq!(store.remove_member(globex.id, zoe.id).await.unwrap().role, MemberRole::Agent);
+    assert!(store.member(acme.id, zoe.id).await.unwrap().is_some());
+    assert_eq!(
+        store.set_member_role(globex.id, zoe.id, MemberRole::Admin, now()).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(store.remove_member(WorkspaceId::new(), zoe.id).await, Err(StoreError::NotFound));
+}
+
+async fn owners_demoting_each_other_at_once_leave_one_owner(store: &dyn Store) {
+    let ws = workspace(store, "Acme").await;
+    let mut owners = Vec::new();
+    for n in 0..4 {
+        let u = user(store, &format!("owner{n}@example.com")).await;
+        store.put_member(ws.id, u.id, MemberRole::Owner, now()).await.unwrap();
+        owners.push(u.id);
+    }
+    // Every owner steps down (or leaves) at once: the check and the change are one step, so
+    // exactly one owner remains.
+    let ws_id = ws.id;
+    let results = futures_util::future::join_all(owners.iter().enumerate().map(|(n, id)| async move {
+        if n % 2 == 0 {
+            store.set_member_role(ws_id, *id, MemberRole::Admin, now()).await.map(|_| ())
+        } else {
+            store.remove_member(ws_id, *id).await.map(|_| ())
+        }
+    }))
+    .await;
+    let refused = results.iter().filter(|r| r.is_err()).count();
+    assert_eq!(refused, 1, "{results:?}");
+    assert_eq!(results.iter().flatten().count(), 3);
+    let left: Vec<_> = store
+        .members(ws.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(m, _)| m.role == MemberRole::Owner)
+        .collect();
+    assert_eq!(left.len(), 1);
 }
 
 async fn sessions_are_revoked_once_and_expired_ones_swept(store: &dyn Store) {

@@ -11,6 +11,44 @@ macro_rules! channel_columns {
     };
 }
 
+/// Inside a write transaction `$tx`: locks the workspace's owners, reads the member (`NotFound`
+/// if the user is not one) and, when the change takes an owner away (`$loses_owner` and the
+/// member is an owner), refuses with `Conflict { constraint: "last_owner" }` unless another
+/// owner remains. Evaluates to the member as it was.
+macro_rules! owner_guard {
+    ($tx:ident, $workspace_id:expr, $user_id:expr, $loses_owner:expr) => {{
+        // Touching the workspace row serializes every owner change of the workspace: on
+        // PostgreSQL a second transaction waits here for the row lock (and then counts what this
+        // one left); SQLite's write transactions are exclusive already.
+        sqlx::query("update workspace set updated_at = updated_at where workspace_id = $1")
+            .bind($workspace_id.as_uuid())
+            .execute(&mut *$tx)
+            .await
+            .map_err($crate::store::map_err)?;
+        let row: Option<$crate::store::rows::MemberRow> = sqlx::query_as(
+            "select workspace_id, user_id, role, created_at from member where workspace_id = $1 and user_id = $2",
+        )
+        .bind($workspace_id.as_uuid())
+        .bind($user_id.as_uuid())
+        .fetch_optional(&mut *$tx)
+        .await
+        .map_err($crate::store::map_err)?;
+        let current: switchboard::Member = row.ok_or(switchboard::StoreError::NotFound)?.try_into()?;
+        if current.role == switchboard::MemberRole::Owner && $loses_owner {
+            let owners: i64 = sqlx::query_scalar("select count(*) from member where workspace_id = $1 and role = 'owner'")
+                .bind($workspace_id.as_uuid())
+                .fetch_one(&mut *$tx)
+                .await
+                .map_err($crate::store::map_err)?;
+            if owners <= 1 {
+                $tx.rollback().await.map_err($crate::store::map_err)?;
+                return Err(switchboard::StoreError::Conflict { constraint: "last_owner".to_owned() });
+            }
+        }
+        current
+    }};
+}
+
 macro_rules! impl_store {
     ($store:ty) => {
         #[async_trait::async_trait]
@@ -163,6 +201,51 @@ macro_rules! impl_store {
                 .await
                 .map_err($crate::store::map_err)?;
                 row.map(TryInto::try_into).transpose()
+            }
+
+            async fn set_member_role(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                user_id: switchboard::UserId,
+                role: switchboard::MemberRole,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<switchboard::Member, switchboard::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let current = $crate::store::sql::owner_guard!(tx, workspace_id, user_id, role != switchboard::MemberRole::Owner);
+                if current.role == role {
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    return Ok(current);
+                }
+                let row: $crate::store::rows::MemberRow = sqlx::query_as(
+                    "update member set role = $3, updated_at = $4 where workspace_id = $1 and user_id = $2
+                     returning workspace_id, user_id, role, created_at",
+                )
+                .bind(workspace_id.as_uuid())
+                .bind(user_id.as_uuid())
+                .bind(role.as_str())
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                tx.commit().await.map_err($crate::store::map_err)?;
+                row.try_into()
+            }
+
+            async fn remove_member(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                user_id: switchboard::UserId,
+            ) -> Result<switchboard::Member, switchboard::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let current = $crate::store::sql::owner_guard!(tx, workspace_id, user_id, true);
+                sqlx::query("delete from member where workspace_id = $1 and user_id = $2")
+                    .bind(workspace_id.as_uuid())
+                    .bind(user_id.as_uuid())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                tx.commit().await.map_err($crate::store::map_err)?;
+                Ok(current)
             }
 
             async fn members(
@@ -526,3 +609,4 @@ macro_rules! impl_store {
 
 pub(crate) use channel_columns;
 pub(crate) use impl_store;
+pub(crate) use owner_guard;
