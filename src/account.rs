@@ -86,6 +86,68 @@ pub struct Member {
     pub created_at: DateTime<Utc>,
 }
 
+/// A member of a workspace as the members API shows it: who they are and their role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WorkspaceMember {
+    pub user_id: UserId,
+    pub email: String,
+    pub name: String,
+    pub role: MemberRole,
+    /// When the user joined the workspace.
+    pub joined_at: DateTime<Utc>,
+}
+
+impl WorkspaceMember {
+    /// The membership and its user, in the members API's shape.
+    pub fn new(member: &Member, user: &User) -> Self {
+        Self {
+            user_id: user.id,
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: member.role,
+            joined_at: member.created_at,
+        }
+    }
+}
+
+/// `POST /api/v1/members`: adds the user with this email, creating the account when no user
+/// has it. `name` and `password` are only needed (and only used) to create the account: an
+/// existing user keeps theirs, so adding someone never changes how they sign in.
+#[derive(Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AddMember {
+    pub email: String,
+    /// The display name of a new account.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub role: MemberRole,
+    /// The password of a new account (the creation policy applies).
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+// By hand, so a password never reaches a log line.
+impl std::fmt::Debug for AddMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddMember")
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// `PATCH /api/v1/members/{user_id}`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMember {
+    pub role: MemberRole,
+}
+
 /// A workspace as seen by one of its members.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -134,6 +196,16 @@ mod tests {
             assert_eq!(role.as_str().parse::<MemberRole>().unwrap(), role);
         }
         assert!("root".parse::<MemberRole>().is_err());
+    }
+
+    #[test]
+    fn add_member_never_shows_its_password() {
+        let req: AddMember = serde_json::from_value(serde_json::json!({
+            "email": "zoe@example.com", "role": "agent", "password": "hunter2-secret"
+        }))
+        .unwrap();
+        assert_eq!(req.name, None);
+        assert!(!format!("{req:?}").contains("hunter2"));
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub mod store;
 pub mod time;
 pub mod validate;
 
-pub use account::{Me, Member, MemberRole, Membership, Session, User, Workspace};
+pub use account::{Me, Member, MemberRole, Membership, Session, User, Workspace, WorkspaceMember};
 pub use channel::{Channel, ChannelStatus, ProviderKind};
 pub use ids::{ChannelId, ContactId, ConversationId, EventId, MessageId, SessionId, UserId, WorkspaceId};
 pub use message::{Conversation, Event, Message, MessageStatus};

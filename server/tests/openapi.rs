@@ -39,7 +39,8 @@ async fn every_api_route_is_documented_and_every_entry_is_live() {
 
     // Each documented operation reaches a handler: neither the API's 404 fallback nor 405.
     for (method, path) in &ops {
-        let uri = format!("/api/v1{}", path.replace("{id}", &switchboard::ConversationId::new().to_string()));
+        let id = switchboard::ConversationId::new().to_string();
+        let uri = format!("/api/v1{}", path.replace("{id}", &id).replace("{user_id}", &id));
         let request = axum::http::Request::builder()
             .method(method.as_str())
             .uri(&uri)
@@ -60,7 +61,7 @@ async fn every_api_route_is_documented_and_every_entry_is_live() {
     // And the other way round: API routes are only registered with their annotation (through
     // utoipa_axum's `routes!`), never with a bare `.route(`; one annotation per operation.
     let mut annotations = 0;
-    for file in ["auth.rs", "channels.rs", "conversations.rs", "realtime.rs", "openapi.rs"] {
+    for file in ["auth.rs", "channels.rs", "conversations.rs", "members.rs", "realtime.rs", "openapi.rs"] {
         let source =
             std::fs::read_to_string(format!("{}/src/http/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
         assert!(!source.contains(".route("), "{file} registers a route outside the document");
@@ -78,6 +79,10 @@ async fn every_api_route_is_documented_and_every_entry_is_live() {
         ("GET", "/sync"),
         ("GET", "/realtime/token"),
         ("GET", "/openapi.json"),
+        ("GET", "/members"),
+        ("POST", "/members"),
+        ("PATCH", "/members/{user_id}"),
+        ("DELETE", "/members/{user_id}"),
     ] {
         assert!(ops.contains(&(expected.0.to_owned(), expected.1.to_owned())), "{expected:?} missing");
     }

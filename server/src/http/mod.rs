@@ -21,6 +21,7 @@ pub mod conversations;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod members;
 pub mod mock;
 pub mod openapi;
 pub mod realtime;
@@ -95,6 +96,7 @@ pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(channels::router())
         .merge(conversations::router())
+        .merge(members::router())
         .merge(realtime::router())
         .routes(utoipa_axum::routes!(openapi::get_openapi))
 }

@@ -68,6 +68,7 @@ pub enum ApiErrors {
         (name = "auth", description = "Sign in and out"),
         (name = "channels", description = "Connected networks (owners and admins)"),
         (name = "conversations", description = "Conversations, messages, read state and sync"),
+        (name = "members", description = "Who belongs to the workspace, and their roles"),
         (name = "realtime", description = "Tokens for the WebSocket endpoint"),
         (name = "meta", description = "This document"),
     )

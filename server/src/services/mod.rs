@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod channels;
+pub mod members;
 pub mod messages;
 pub mod outbox;
 pub mod provision;

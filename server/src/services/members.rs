@@ -1,0 +1,168 @@
+//! Workspace members: who belongs to the caller's workspace and with which role. Any member may
+//! list them; owners and admins add, change and remove members, and only owners touch owners
+//! (make one, unmake one, remove one). A workspace never loses its last owner: the store checks
+//! that in the same transaction as the change.
+//!
+//! These are [`AccountService`]'s member methods, kept apart from sign-in by concern.
+
+use switchboard::account::{AddMember, UpdateMember, WorkspaceMember};
+use switchboard::store::{NewUser, StoreError};
+use switchboard::validate::{self, Email};
+use switchboard::{MemberRole, User, UserId};
+
+use super::accounts::hash_password;
+use super::{AccountService, Actor, ServiceError};
+
+const ADMINS_ONLY: &str = "Only owners and admins manage members.";
+const OWNERS_ONLY: &str = "Only owners make, change or remove owners.";
+const LAST_OWNER: &str = "The workspace needs an owner: make someone else an owner first.";
+
+impl Actor {
+    fn require_member_admin(&self) -> Result<(), ServiceError> {
+        if self.role.is_admin() { Ok(()) } else { Err(ServiceError::Forbidden(ADMINS_ONLY)) }
+    }
+
+    /// Owners' memberships are for owners to change.
+    fn require_owner_for(&self, roles: &[MemberRole]) -> Result<(), ServiceError> {
+        if roles.contains(&MemberRole::Owner) && self.role != MemberRole::Owner {
+            Err(ServiceError::Forbidden(OWNERS_ONLY))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl AccountService {
+    /// The members of the caller's workspace, ordered by email.
+    pub async fn list_members(&self, actor: Actor) -> Result<Vec<WorkspaceMember>, ServiceError> {
+        let members = self.store().members(actor.workspace_id).await?;
+        Ok(members.iter().map(|(member, user)| WorkspaceMember::new(member, user)).collect())
+    }
+
+    /// Adds the user with `req.email` to the caller's workspace, creating the account (with
+    /// `req.name` and `req.password`) when no user has that email. `Conflict` if they are a
+    /// member already.
+    pub async fn add_member(&self, actor: Actor, req: AddMember) -> Result<WorkspaceMember, ServiceError> {
+        actor.require_member_admin()?;
+        actor.require_owner_for(&[req.role])?;
+        let email = Email::parse(&req.email)?;
+        let store = self.store();
+        let user = match store.user_by_email(&email).await? {
+            Some(user) => {
+                if store.member(actor.workspace_id, user.id).await?.is_some() {
+                    return Err(ServiceError::Conflict("This person is already a member of the workspace."));
+                }
+                user
+            }
+            None => self.create_user(email, &req).await?,
+        };
+        let member = store
+            .put_member(actor.workspace_id, user.id, req.role, switchboard::time::now())
+            .await
+            .map_err(|e| ServiceError::from(e).not_found_as("user"))?;
+        tracing::info!(user_id = %user.id, role = req.role.as_str(), "member added");
+        Ok(WorkspaceMember::new(&member, &user))
+    }
+
+    /// An account for a new member; the creation rules of every door apply.
+    async fn create_user(&self, email: Email, req: &AddMember) -> Result<User, ServiceError> {
+        let name = validate::name("name", req.name.as_deref().unwrap_or_default())?;
+        let password = req.password.as_deref().unwrap_or_default();
+        validate::new_password(password)?;
+        let password_hash =
+            hash_password(password).await.map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let new = NewUser {
+            id: UserId::new(),
+            email: email.clone(),
+            name,
+            password_hash,
+            created_at: switchboard::time::now(),
+        };
+        match self.store().create_user(new).await {
+            Ok(user) => {
+                tracing::info!(user_id = %user.id, "user created for a new member");
+                Ok(user)
+            }
+            // Someone created the account meanwhile: add that one, as if it had been there.
+            Err(StoreError::Conflict { .. }) => {
+                Ok(self.store().user_by_email(&email).await?.ok_or(StoreError::NotFound)?)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Changes a member's role. `Conflict` when it would leave the workspace without an owner.
+    pub async fn update_member(
+        &self,
+        actor: Actor,
+        user_id: UserId,
+        req: UpdateMember,
+    ) -> Result<WorkspaceMember, ServiceError> {
+        actor.require_member_admin()?;
+        let (current, user) = self.member_of(actor, user_id).await?;
+        actor.require_owner_for(&[current.role, req.role])?;
+        let member = self
+            .store()
+            .set_member_role(actor.workspace_id, user_id, req.role, switchboard::time::now())
+            .await
+            .map_err(member_error)?;
+        if member.role != current.role {
+            tracing::info!(%user_id, from = current.role.as_str(), to = member.role.as_str(), "member role changed");
+        }
+        Ok(WorkspaceMember::new(&member, &user))
+    }
+
+    /// Removes a member: from the next request on, they cannot act in the workspace. Their
+    /// account stays. `Conflict` for the last owner.
+    pub async fn remove_member(&self, actor: Actor, user_id: UserId) -> Result<(), ServiceError> {
+        actor.require_member_admin()?;
+        let (current, _) = self.member_of(actor, user_id).await?;
+        actor.require_owner_for(&[current.role])?;
+        self.store().remove_member(actor.workspace_id, user_id).await.map_err(member_error)?;
+        tracing::info!(%user_id, role = current.role.as_str(), "member removed");
+        Ok(())
+    }
+
+    /// A member of the caller's workspace with their user; `NotFound("member")` otherwise.
+    async fn member_of(
+        &self,
+        actor: Actor,
+        user_id: UserId,
+    ) -> Result<(switchboard::Member, User), ServiceError> {
+        let member = self
+            .store()
+            .member(actor.workspace_id, user_id)
+            .await?
+            .ok_or(ServiceError::NotFound("member"))?;
+        let user = self.store().user(user_id).await?.ok_or(ServiceError::NotFound("member"))?;
+        Ok((member, user))
+    }
+}
+
+fn member_error(err: StoreError) -> ServiceError {
+    match err {
+        StoreError::Conflict { constraint } if constraint == "last_owner" => {
+            ServiceError::Conflict(LAST_OWNER)
+        }
+        other => ServiceError::from(other).not_found_as("member"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: MemberRole) -> Actor {
+        Actor { user_id: UserId::new(), workspace_id: switchboard::WorkspaceId::new(), role }
+    }
+
+    #[test]
+    fn admins_manage_members_but_only_owners_touch_owners() {
+        assert!(actor(MemberRole::Agent).require_member_admin().is_err());
+        assert!(actor(MemberRole::Admin).require_member_admin().is_ok());
+        let admin = actor(MemberRole::Admin);
+        assert!(admin.require_owner_for(&[MemberRole::Agent, MemberRole::Admin]).is_ok());
+        assert!(admin.require_owner_for(&[MemberRole::Agent, MemberRole::Owner]).is_err());
+        assert!(actor(MemberRole::Owner).require_owner_for(&[MemberRole::Owner]).is_ok());
+    }
+}
