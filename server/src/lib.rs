@@ -7,6 +7,7 @@ pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod providers;
+pub mod qr;
 pub mod realtime;
 pub mod runtime;
 pub mod secret;

@@ -14,6 +14,7 @@ use switchboard_server::http::AppState;
 app_test!(
     connect_by_token_then_log_out,
     connect_by_qr_opened_on_the_phone,
+    qr_prompts_come_drawn_as_svg_and_other_prompts_without,
     expired_qr_is_renewed,
     connect_by_pairing_code_typed_on_the_phone,
     connect_by_otp_submitted_or_confirmed_after_a_delay,
@@ -141,6 +142,32 @@ async fn connect_by_qr_opened_on_the_phone(app: AppState, _raw: Raw) {
     assert_eq!(status, StatusCode::NOT_FOUND, "a used QR cannot pair again");
 }
 
+async fn qr_prompts_come_drawn_as_svg_and_other_prompts_without(app: AppState, _raw: Raw) {
+    let (alice, id) = setup(&app, json!({})).await;
+    let (status, started) = start(&app, &alice, &id, json!({"method": "qr"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let svg = started["qr_svg"].as_str().unwrap_or_else(|| panic!("no qr_svg: {started}"));
+    assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"), "{svg}");
+    assert!(svg.contains("<path") || svg.contains("<rect"), "{svg}");
+    assert!(svg.contains("viewBox=") && svg.contains(r#"aria-label="QR code""#), "{svg}");
+    assert!(svg.trim_end().ends_with("</svg>"));
+    // The same code is drawn while the prompt stands, and none once signed in.
+    let (_, pending) = call(&app, &alice, "GET", &format!("/api/v1/channels/{id}/auth"), None).await;
+    assert_eq!(pending["qr_svg"], started["qr_svg"]);
+    let link = started["prompt"]["value"].as_str().unwrap().to_owned();
+    assert_eq!(open_on_phone(&app, &link).await.0, StatusCode::OK);
+    let (_, done) = call(&app, &alice, "GET", &format!("/api/v1/channels/{id}/auth"), None).await;
+    assert_eq!((done["status"].as_str(), &done["qr_svg"]), (Some("authenticated"), &Value::Null));
+
+    // Token (and code) prompts have no picture: `qr_svg` is there, and null.
+    let (_, other) = setup(&app, json!({})).await;
+    let (_, token) = start(&app, &alice, &other, json!({"method": "token"})).await;
+    assert_eq!(token["prompt"]["kind"], "token");
+    assert!(token.as_object().unwrap().contains_key("qr_svg") && token["qr_svg"].is_null(), "{token}");
+    let (_, otp) = start(&app, &alice, &other, json!({"method": "otp"})).await;
+    assert_eq!((otp["prompt"]["kind"].as_str(), &otp["qr_svg"]), (Some("otp"), &Value::Null));
+}
+
 async fn expired_qr_is_renewed(app: AppState, _raw: Raw) {
     let (alice, id) = setup(&app, json!({"qr_ttl_secs": 1})).await;
     let (_, started) = start(&app, &alice, &id, json!({"method": "qr"})).await;
@@ -150,6 +177,7 @@ async fn expired_qr_is_renewed(app: AppState, _raw: Raw) {
     assert_eq!(renewed["status"], "pending");
     let second = renewed["prompt"]["value"].as_str().unwrap().to_owned();
     assert_ne!(first, second, "an expired QR is replaced by a fresh one");
+    assert_ne!(started["qr_svg"], renewed["qr_svg"], "and drawn anew");
     assert_eq!(open_on_phone(&app, &first).await.0, StatusCode::NOT_FOUND, "the old QR no longer pairs");
     assert_eq!(open_on_phone(&app, &second).await.0, StatusCode::OK);
     assert_eq!(channel_status(&app, &alice, &id).await, "connected");

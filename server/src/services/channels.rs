@@ -43,7 +43,20 @@ pub struct AuthState {
     pub prompt: Option<AuthPrompt>,
     /// Why the last attempt failed, in words.
     pub error: Option<String>,
+    /// For a QR prompt, the code drawn as a self-contained SVG (see [`crate::qr`]), so no client
+    /// needs a QR library; `null` for every other prompt.
+    pub qr_svg: Option<String>,
     pub channel: Channel,
+}
+
+impl AuthState {
+    fn new(status: AuthStatus, prompt: Option<AuthPrompt>, error: Option<String>, channel: Channel) -> Self {
+        let qr_svg = match &prompt {
+            Some(AuthPrompt::Qr { value, .. }) => crate::qr::svg(value),
+            _ => None,
+        };
+        Self { status, prompt, error, qr_svg, channel }
+    }
 }
 
 /// Channel administration and sealed credentials.
@@ -252,7 +265,7 @@ impl ChannelService {
         self.announce_prompt(channel.id, &prompt);
         self.runtimes.publish(channel.id, ChannelEvent::AuthStatus { status: AuthStatus::Pending });
         let channel = self.set_status(&channel, ChannelStatus::PendingAuth, None).await?;
-        Ok(AuthState { status: AuthStatus::Pending, prompt: Some(prompt), error: None, channel })
+        Ok(AuthState::new(AuthStatus::Pending, Some(prompt), None, channel))
     }
 
     /// Answers the prompt under way.
@@ -350,7 +363,7 @@ impl ChannelService {
                 (channel, None, Some(message))
             }
         };
-        Ok(AuthState { status, prompt, error, channel })
+        Ok(AuthState::new(status, prompt, error, channel))
     }
 
     async fn set_status(
