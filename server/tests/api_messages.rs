@@ -276,6 +276,27 @@ async fn sync_returns_what_the_caller_may_see_in_commit_order(app: AppState, _ra
     let kinds: Vec<_> = bobs.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(kinds[..3], ["conversation.created", "message.created", "conversation.updated"]);
     assert_eq!(kinds.iter().filter(|k| **k == "message.created").count(), 4);
+    // Each message's `conversation.updated` names it, its direction and its sender, so a client
+    // counts unread only what others sent.
+    let updates: Vec<&Value> = bobs.iter().filter(|e| e["type"] == "conversation.updated").collect();
+    let created: Vec<&Value> = bobs.iter().filter(|e| e["type"] == "message.created").collect();
+    assert_eq!(updates.len(), created.len());
+    for (update, message) in updates.iter().zip(&created) {
+        let (update, message) = (&update["payload"], &message["payload"]);
+        assert_eq!(update["message_id"], message["id"], "{update}");
+        assert_eq!(update["direction"], message["direction"]);
+        assert_eq!(update["sender_user_id"], message["sender_user_id"]);
+        assert_eq!(update["conversation_id"], message["conversation_id"]);
+    }
+    let inbound = &updates[0]["payload"];
+    assert_eq!((&inbound["direction"], &inbound["sender_user_id"]), (&json!("inbound"), &Value::Null));
+    let alice_id = {
+        let email = switchboard::validate::Email::parse("alice@example.com").unwrap();
+        app.store.user_by_email(&email).await.unwrap().unwrap().id
+    };
+    let sent = &updates.last().unwrap()["payload"];
+    assert_eq!(sent["message_id"], json!(last));
+    assert_eq!((&sent["direction"], &sent["sender_user_id"]), (&json!("outbound"), &json!(alice_id)));
     assert!(!kinds.contains(&"read.updated"), "alice's read state is hers alone");
     let (alices, alice_next) = pull(alice.clone()).await;
     assert_eq!(alices.last().unwrap()["type"], "read.updated");

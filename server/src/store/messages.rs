@@ -861,11 +861,16 @@ macro_rules! impl_messages {
                 let ws = conversation.workspace_id;
                 let payload = serde_json::to_value(message).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
                 let created = Self::append_event(tx, ws, conversation_topic(conversation.id), "message.created", payload, trace, at).await?;
+                // Which message moved the conversation, and whose it is: a client bumps its
+                // unread count only for messages it did not send itself.
                 let payload = serde_json::json!({
                     "conversation_id": conversation.id,
                     "last_message_at": conversation.last_message_at,
                     "last_message_preview": preview(&message.text),
                     "status": conversation.status,
+                    "message_id": message.id,
+                    "direction": message.direction,
+                    "sender_user_id": message.sender_user_id,
                 });
                 let updated = Self::append_event(tx, ws, inbox_topic(ws), "conversation.updated", payload, trace, at).await?;
                 Ok(vec![created, updated])
