@@ -9,6 +9,8 @@ use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::path;
 
 pub mod api;
+pub mod client;
+pub mod inbox;
 mod pages;
 
 /// The HTML document around the app, rendered on the server.
@@ -53,6 +55,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/inbox" /> } />
                 <Route path=path!("/login") view=pages::login::LoginPage />
                 <Route path=path!("/inbox") view=pages::inbox::InboxPage />
+                <Route path=path!("/admin") view=pages::admin::AdminPage />
+                <Route path=path!("/channels/:id/auth") view=pages::channel_auth::ChannelAuthPage />
             </Routes>
         </Router>
     }

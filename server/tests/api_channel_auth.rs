@@ -150,6 +150,12 @@ async fn qr_prompts_come_drawn_as_svg_and_other_prompts_without(app: AppState, _
     assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"), "{svg}");
     assert!(svg.contains("<path") || svg.contains("<rect"), "{svg}");
     assert!(svg.contains("viewBox=") && svg.contains(r#"aria-label="QR code""#), "{svg}");
+    // The page learns how the provider signs in: every method, and the phone before a pairing code.
+    let methods = &started["capabilities"]["auth_methods"];
+    assert_eq!(methods, &json!(["qr", "otp", "pairing_code", "token"]), "{started}");
+    assert_eq!(started["capabilities"]["pairing_needs_phone"], json!(true), "{started}");
+    let (_, state) = call(&app, &alice, "GET", &format!("/api/v1/channels/{id}/auth"), None).await;
+    assert_eq!(&state["capabilities"]["auth_methods"], methods);
     assert!(svg.trim_end().ends_with("</svg>"));
     // The same code is drawn while the prompt stands, and none once signed in.
     let (_, pending) = call(&app, &alice, "GET", &format!("/api/v1/channels/{id}/auth"), None).await;

@@ -1,13 +1,17 @@
-//! The inbox: channel rail, conversation list and conversation pane. For now the panes show
-//! their empty states; channels and conversations arrive with the providers and messaging work.
+//! The inbox: channel rail | conversation list | conversation. The open conversation is in the
+//! address (`/inbox?c={id}`), so a reload or a shared link opens it again.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
-use leptos_router::hooks::use_navigate;
-use switchboard::Me;
+use leptos_router::components::{A, Redirect};
+use leptos_router::hooks::{use_navigate, use_query_map};
+use switchboard::message::ConversationSummary;
+use switchboard::{ChannelStatus, ConversationId, Me, MemberRole};
 
+use super::thread::ThreadPane;
 use crate::api::{Logout, current_user};
+use crate::client::realtime::Link;
+use crate::inbox::state::{Filter, Inbox};
 
 /// Loads the signed-in user; anyone else is sent to the sign-in page.
 #[component]
@@ -26,9 +30,9 @@ pub fn InboxPage() -> impl IntoView {
     }
 }
 
-/// The three panes and the top bar with the user's name and sign-out.
+/// The top bar shared by the signed-in pages: brand, workspace, navigation, user, sign-out.
 #[component]
-fn InboxShell(me: Me) -> impl IntoView {
+pub fn TopBar(me: Me) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     // The server answers with a redirect; follow it here too, like the sign-in page does.
     let navigate = use_navigate();
@@ -38,36 +42,261 @@ fn InboxShell(me: Me) -> impl IntoView {
         }
     });
     let workspace = me.workspaces.first().map(|m| m.workspace.name.clone()).unwrap_or_default();
-    let role = me.workspaces.first().map(|m| m.role.as_str()).unwrap_or("");
+    let role = me.workspaces.first().map(|m| m.role).unwrap_or(MemberRole::Agent);
+    let admin = matches!(role, MemberRole::Owner | MemberRole::Admin);
+    view! {
+        <header class="topbar">
+            <div class="brand">
+                <span class="brand-mark" aria-hidden="true">"◆"</span>
+                " Switchboard"
+            </div>
+            <div class="workspace-name" data-testid="workspace-name">{workspace}</div>
+            <nav class="top-nav" aria-label="Sections">
+                <A href="/inbox">"Inbox"</A>
+                <Show when=move || admin>
+                    <A href="/admin">"Admin"</A>
+                </Show>
+            </nav>
+            <div class="user">
+                <span class="user-name" data-testid="user-name">{me.user.name.clone()}</span>
+                <span class="role-badge">{role.as_str()}</span>
+                <ActionForm action=logout>
+                    <button type="submit" class="link-button">"Sign out"</button>
+                </ActionForm>
+            </div>
+        </header>
+    }
+}
+
+/// The three panes, fed by the inbox store.
+#[component]
+fn InboxShell(me: Me) -> impl IntoView {
+    let inbox = Inbox::new(&me);
+    provide_context(inbox);
+    // Browser only: connect, follow the topics, load the lists.
+    let query = use_query_map();
+    let selected = Memo::new(move |_| {
+        query.with(|q| q.get("c").and_then(|c| c.parse::<uuid::Uuid>().ok()).map(ConversationId))
+    });
+    // Browser only: connect and follow the topics (loading the lists), then the open conversation.
+    Effect::new(move |started: Option<()>| {
+        if started.is_none() {
+            inbox.start();
+        }
+        inbox.open(selected.get());
+    });
+
     view! {
         <div class="app">
-            <header class="topbar">
-                <div class="brand">
-                    <span class="brand-mark" aria-hidden="true">"◆"</span>
-                    " Switchboard"
-                </div>
-                <div class="workspace-name" data-testid="workspace-name">{workspace}</div>
-                <div class="user">
-                    <span class="user-name" data-testid="user-name">{me.user.name.clone()}</span>
-                    <span class="role-badge">{role}</span>
-                    <ActionForm action=logout>
-                        <button type="submit" class="link-button">"Sign out"</button>
-                    </ActionForm>
-                </div>
-            </header>
-            <div class="inbox">
-                <nav class="pane channel-rail" aria-label="Channels">
-                    <h2>"Channels"</h2>
-                    <p class="empty">"No channels connected yet."</p>
-                </nav>
-                <section class="pane conversation-list" aria-label="Conversations">
-                    <h2>"Conversations"</h2>
-                    <p class="empty">"No conversations yet."</p>
-                </section>
+            <TopBar me />
+            <ConnectionBanner />
+            <div class="inbox" class:has-open=move || selected.get().is_some()>
+                <ChannelRail />
+                <ConversationList selected />
                 <section class="pane conversation" aria-label="Conversation">
-                    <p class="empty">"Select a conversation to start."</p>
+                    <Show
+                        when=move || selected.get().is_some()
+                        fallback=|| view! { <p class="empty centered">"Select a conversation to start."</p> }
+                    >
+                        <ThreadPane />
+                    </Show>
                 </section>
             </div>
+            // New messages are read out to screen readers.
+            <div class="visually-hidden" aria-live="polite" data-testid="announcer">
+                {move || inbox.announcement.get()}
+            </div>
         </div>
+    }
+}
+
+/// "Reconnecting…" while the realtime link is down; gone once it is back and caught up.
+#[component]
+fn ConnectionBanner() -> impl IntoView {
+    let inbox = expect_context::<Inbox>();
+    view! {
+        <Show when=move || inbox.link.get() == Link::Reconnecting>
+            <div class="banner" role="status" data-testid="reconnecting">
+                "Reconnecting… Messages will appear as soon as the connection is back."
+            </div>
+        </Show>
+        <Show when=move || inbox.error.get().is_some()>
+            <div class="banner error" role="alert">
+                {move || inbox.error.get()}
+                " "
+                <button class="link-button" on:click=move |_| inbox.error.set(None)>"Dismiss"</button>
+            </div>
+        </Show>
+    }
+}
+
+fn status_label(status: ChannelStatus) -> &'static str {
+    match status {
+        ChannelStatus::Connected => "Connected",
+        ChannelStatus::Degraded => "Degraded",
+        ChannelStatus::Failed => "Failed",
+        ChannelStatus::PendingAuth => "Signing in",
+        ChannelStatus::Disconnected => "Disconnected",
+    }
+}
+
+/// Channels with their live status, and the list's filters.
+#[component]
+fn ChannelRail() -> impl IntoView {
+    let inbox = expect_context::<Inbox>();
+    let filter_button = move |label: &'static str, value: Filter| {
+        view! {
+            <button
+                class="filter"
+                class:active=move || inbox.filter.get() == value
+                aria-pressed=move || (inbox.filter.get() == value).to_string()
+                on:click=move |_| inbox.filter.set(value)
+            >
+                {label}
+            </button>
+        }
+    };
+    view! {
+        <nav class="pane channel-rail" aria-label="Channels">
+            <h2>"Filters"</h2>
+            <div class="filters">{filter_button("All", Filter::All)} {filter_button("Unread", Filter::Unread)}</div>
+            <h2>"Channels"</h2>
+            <Show
+                when=move || inbox.channels.with(|c| !c.is_empty())
+                fallback=|| view! { <p class="empty">"No channels connected yet."</p> }
+            >
+                <ul class="channels">
+                    <For
+                        each=move || inbox.channels.get()
+                        key=|c| (c.id, c.status, c.last_error.clone(), c.name.clone())
+                        let:channel
+                    >
+                        {
+                            let id = channel.id;
+                            let status = channel.status;
+                            view! {
+                                <li>
+                                    <button
+                                        class="channel"
+                                        class:active=move || inbox.filter.get() == Filter::Channel(id)
+                                        data-testid="channel"
+                                        title=channel.last_error.clone().unwrap_or_default()
+                                        on:click=move |_| {
+                                            inbox.filter.update(|f| {
+                                                *f = if *f == Filter::Channel(id) { Filter::All } else { Filter::Channel(id) }
+                                            })
+                                        }
+                                    >
+                                        <span class=format!("dot {}", status.as_str()) aria-hidden="true"></span>
+                                        <span class="channel-name">{channel.name.clone()}</span>
+                                        <span class="channel-kind">{channel.provider.as_str()}</span>
+                                        <span class="channel-status" data-testid="channel-status">{status_label(status)}</span>
+                                    </button>
+                                </li>
+                            }
+                        }
+                    </For>
+                </ul>
+            </Show>
+        </nav>
+    }
+}
+
+/// "14:05" today, "Mon" this week, else "21/11".
+pub fn short_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    let local = at.with_timezone(&chrono::Local);
+    let now = chrono::Local::now();
+    let days = (now.date_naive() - local.date_naive()).num_days();
+    match days {
+        0 => local.format("%H:%M").to_string(),
+        1..=6 => local.format("%a").to_string(),
+        _ => local.format("%d/%m/%y").to_string(),
+    }
+}
+
+/// Conversations by last activity, with search.
+#[component]
+fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView {
+    let inbox = expect_context::<Inbox>();
+    let channel_name = move |c: &ConversationSummary| {
+        inbox.channels.with(|list| {
+            list.iter()
+                .find(|ch| ch.id == c.conversation.channel_id)
+                .map(|ch| ch.name.clone())
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        <section class="pane conversation-list" aria-label="Conversations">
+            <h2>"Conversations"</h2>
+            <input
+                class="search"
+                type="search"
+                placeholder="Search by name"
+                aria-label="Search conversations"
+                prop:value=move || inbox.search.get()
+                on:input=move |ev| inbox.search.set(event_target_value(&ev))
+            />
+            <Show
+                when=move || !inbox.visible().is_empty()
+                fallback=move || {
+                    view! {
+                        <p class="empty">
+                            {move || if inbox.loaded.get() { "No conversations yet." } else { "Loading conversations…" }}
+                        </p>
+                    }
+                }
+            >
+                <ul class="conversations" data-testid="conversations">
+                    <For
+                        each=move || inbox.visible()
+                        key=|c| {
+                            let conv = &c.conversation;
+                            (conv.id, c.unread_count, conv.last_message_at, conv.last_message_preview.clone(), conv.title.clone())
+                        }
+                        let:c
+                    >
+                        {
+                            let id = c.conversation.id;
+                            let unread = c.unread_count;
+                            let time = c.conversation.last_message_at.map(short_time).unwrap_or_default();
+                            let badge = channel_name(&c);
+                            view! {
+                                <li>
+                                    <A
+                                        href=format!("/inbox?c={id}")
+                                        attr:class=move || {
+                                            if selected.get() == Some(id) { "conversation-item active" } else { "conversation-item" }
+                                        }
+                                        attr:data-testid="conversation-item"
+                                    >
+                                        <span class="avatar" aria-hidden="true">
+                                            {c.conversation.title.chars().next().unwrap_or('?').to_string()}
+                                        </span>
+                                        <span class="item-main">
+                                            <span class="item-top">
+                                                <span class="title">{c.conversation.title.clone()}</span>
+                                                <span class="time">{time}</span>
+                                            </span>
+                                            <span class="item-bottom">
+                                                <span class="preview">
+                                                    {c.conversation.last_message_preview.clone().unwrap_or_default()}
+                                                </span>
+                                                <Show when=move || unread != 0>
+                                                    <span class="unread" data-testid="unread" aria-label=format!("{unread} unread")>
+                                                        {unread}
+                                                    </span>
+                                                </Show>
+                                            </span>
+                                            <span class="channel-badge">{badge}</span>
+                                        </span>
+                                    </A>
+                                </li>
+                            }
+                        }
+                    </For>
+                </ul>
+            </Show>
+        </section>
     }
 }

@@ -3,8 +3,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+pub mod admin;
+pub mod channel_auth;
 pub mod inbox;
 pub mod login;
+pub mod thread;
 
 /// Shown for any path no route matches.
 #[component]

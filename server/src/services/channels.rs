@@ -8,7 +8,8 @@ use switchboard::{Channel, ChannelId, ChannelStatus, MemberRole, ProviderKind, S
 
 use serde::Serialize;
 use switchboard::provider::{
-    AuthMethod, AuthProgress, AuthPrompt, AuthStatus, AuthSubmission, ChannelEvent, Provider, ProviderError,
+    AuthMethod, AuthProgress, AuthPrompt, AuthStatus, AuthSubmission, Capabilities, ChannelEvent, Provider,
+    ProviderError,
 };
 
 use super::ServiceError;
@@ -46,16 +47,25 @@ pub struct AuthState {
     /// For a QR prompt, the code drawn as a self-contained SVG (see [`crate::qr`]), so no client
     /// needs a QR library; `null` for every other prompt.
     pub qr_svg: Option<String>,
+    /// How the channel's provider signs in (its methods; whether a pairing code needs the
+    /// phone number first), so the auth page offers only what works.
+    pub capabilities: Option<Capabilities>,
     pub channel: Channel,
 }
 
 impl AuthState {
-    fn new(status: AuthStatus, prompt: Option<AuthPrompt>, error: Option<String>, channel: Channel) -> Self {
+    fn new(
+        status: AuthStatus,
+        prompt: Option<AuthPrompt>,
+        error: Option<String>,
+        channel: Channel,
+        capabilities: Option<Capabilities>,
+    ) -> Self {
         let qr_svg = match &prompt {
             Some(AuthPrompt::Qr { value, .. }) => crate::qr::svg(value),
             _ => None,
         };
-        Self { status, prompt, error, qr_svg, channel }
+        Self { status, prompt, error, qr_svg, capabilities, channel }
     }
 }
 
@@ -265,7 +275,7 @@ impl ChannelService {
         self.announce_prompt(channel.id, &prompt);
         self.runtimes.publish(channel.id, ChannelEvent::AuthStatus { status: AuthStatus::Pending });
         let channel = self.set_status(&channel, ChannelStatus::PendingAuth, None).await?;
-        Ok(AuthState::new(AuthStatus::Pending, Some(prompt), None, channel))
+        Ok(AuthState::new(AuthStatus::Pending, Some(prompt), None, channel, Some(provider.capabilities())))
     }
 
     /// Answers the prompt under way.
@@ -363,7 +373,8 @@ impl ChannelService {
                 (channel, None, Some(message))
             }
         };
-        Ok(AuthState::new(status, prompt, error, channel))
+        let capabilities = self.providers.get(channel.provider).map(|p| p.capabilities());
+        Ok(AuthState::new(status, prompt, error, channel, capabilities))
     }
 
     async fn set_status(

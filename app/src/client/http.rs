@@ -1,0 +1,85 @@
+//! The REST API (`/api/v1`) from the browser. The session cookie authenticates every call; a
+//! refusal comes back as the API's `{"error":{"code","message"}}` shape and is shown in words.
+
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A failed call: the HTTP status (0 when the server could not be reached) and words to show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub message: String,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn url(path: &str) -> String {
+    format!("/api/v1{path}")
+}
+
+fn unreachable(_: gloo_net::Error) -> ApiError {
+    ApiError { status: 0, message: "Could not reach the server. Check your connection and try again.".into() }
+}
+
+async fn refusal(response: Response) -> ApiError {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        error: Inner,
+    }
+    #[derive(serde::Deserialize)]
+    struct Inner {
+        message: String,
+    }
+    let status = response.status();
+    let message = match response.json::<Body>().await {
+        Ok(body) => body.error.message,
+        Err(_) => format!("The server answered {status}."),
+    };
+    ApiError { status, message }
+}
+
+async fn run<T: DeserializeOwned>(request: Result<Request, gloo_net::Error>) -> Result<T, ApiError> {
+    let response = request.map_err(unreachable)?.send().await.map_err(unreachable)?;
+    if !response.ok() {
+        return Err(refusal(response).await);
+    }
+    if response.status() == 204 {
+        // Callers of empty answers ask for `()`, which `null` deserializes into.
+        return serde_json::from_str("null").map_err(|e| ApiError { status: 204, message: e.to_string() });
+    }
+    response.json::<T>().await.map_err(|e| ApiError { status: response.status(), message: e.to_string() })
+}
+
+fn with_body<B: Serialize>(builder: RequestBuilder, body: &B) -> Result<Request, gloo_net::Error> {
+    builder.json(body)
+}
+
+/// `GET /api/v1{path}`.
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    run(Request::get(&url(path)).build()).await
+}
+
+/// `POST /api/v1{path}` with a JSON body.
+pub async fn post<T: DeserializeOwned, B: Serialize>(path: &str, body: &B) -> Result<T, ApiError> {
+    run(with_body(Request::post(&url(path)), body)).await
+}
+
+/// `PATCH /api/v1{path}` with a JSON body.
+pub async fn patch<T: DeserializeOwned, B: Serialize>(path: &str, body: &B) -> Result<T, ApiError> {
+    run(with_body(Request::patch(&url(path)), body)).await
+}
+
+/// `DELETE /api/v1{path}`.
+pub async fn delete<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    run(Request::delete(&url(path)).build()).await
+}
+
+/// Percent-encodes a query value.
+pub fn encode(value: &str) -> String {
+    js_sys::encode_uri_component(value).into()
+}

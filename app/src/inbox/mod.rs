@@ -1,0 +1,3 @@
+//! The inbox's state, shared by its panes.
+
+pub mod state;

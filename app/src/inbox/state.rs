@@ -1,0 +1,757 @@
+//! The inbox's reactive store. The server renders it empty; in the browser it loads the lists
+//! over REST once, then every change arrives as a realtime event and is applied here. Pages
+//! read signals and never poll.
+
+use std::collections::HashSet;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchboard::message::{ConversationStatus, ConversationSummary};
+use switchboard::provider::Direction;
+use switchboard::{
+    Channel, ChannelId, ChannelStatus, ConversationId, Me, MemberRole, Message, MessageId, MessageStatus,
+    UserId, WorkspaceId,
+};
+
+use crate::client::http::{self, ApiError};
+use crate::client::realtime::{Incoming, Link, Realtime};
+
+/// How many messages one history page holds.
+pub const PAGE: u32 = 200;
+
+/// The conversation open in the right pane.
+#[derive(Clone, Debug, Default)]
+pub struct Thread {
+    pub conversation: Option<ConversationId>,
+    /// Oldest first.
+    pub messages: Vec<Message>,
+    /// Optimistic sends the server never acknowledged (the network was down): retried by
+    /// sending again with the same client id.
+    pub unsent: HashSet<MessageId>,
+    /// Older history exists beyond the first message.
+    pub has_more: bool,
+    pub loading: bool,
+    /// Counts appends at the bottom, so the list can follow them.
+    pub appended: u64,
+}
+
+impl Thread {
+    fn position(&self, message: &Message) -> Option<usize> {
+        self.messages.iter().rposition(|m| {
+            m.id == message.id
+                || (message.client_message_id.is_some()
+                    && m.client_message_id == message.client_message_id
+                    && m.sender_user_id == message.sender_user_id)
+        })
+    }
+
+    /// Adds a message or replaces the one it acknowledges (same id, or the same client id of an
+    /// optimistic send), keeping the list in id (time) order.
+    pub fn upsert(&mut self, message: Message) {
+        if let Some(at) = self.position(&message) {
+            let old = self.messages.remove(at);
+            self.unsent.remove(&old.id);
+            // A late echo must not move the ticks backwards.
+            let mut message = message;
+            if status_rank(old.status) > status_rank(message.status) && old.id == message.id {
+                message.status = old.status;
+            }
+            self.insert_sorted(message);
+        } else {
+            let last = self.messages.last().is_none_or(|m| m.id < message.id);
+            self.insert_sorted(message);
+            if last {
+                self.appended += 1;
+            }
+        }
+    }
+
+    fn insert_sorted(&mut self, message: Message) {
+        let at = self.messages.iter().rposition(|m| m.id < message.id).map_or(0, |i| i + 1);
+        self.messages.insert(at, message);
+    }
+
+    fn update(&mut self, id: MessageId, change: impl FnOnce(&mut Message)) {
+        if let Some(m) = self.messages.iter_mut().rev().find(|m| m.id == id) {
+            change(m);
+        }
+    }
+}
+
+/// Ticks only move forward: pending < sent < delivered < read. Failed is its own state.
+fn status_rank(status: MessageStatus) -> u8 {
+    match status {
+        MessageStatus::Pending => 0,
+        MessageStatus::Failed => 1,
+        MessageStatus::Sent => 2,
+        MessageStatus::Delivered => 3,
+        MessageStatus::Read => 4,
+    }
+}
+
+/// Someone typing in the open conversation, until `until` (ms).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Typing {
+    pub user_id: UserId,
+    pub name: String,
+    pub until: f64,
+}
+
+/// The list filter of the left rail.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Filter {
+    #[default]
+    All,
+    Unread,
+    Channel(ChannelId),
+}
+
+/// Everything the inbox shows. `Copy`: every field is a signal handle.
+#[derive(Clone, Copy)]
+pub struct Inbox {
+    pub me: UserId,
+    pub workspace: WorkspaceId,
+    pub role: MemberRole,
+    pub link: RwSignal<Link>,
+    pub channels: RwSignal<Vec<Channel>>,
+    pub conversations: RwSignal<Vec<ConversationSummary>>,
+    /// The lists have loaded once.
+    pub loaded: RwSignal<bool>,
+    pub filter: RwSignal<Filter>,
+    pub search: RwSignal<String>,
+    pub thread: RwSignal<Thread>,
+    pub typing: RwSignal<Option<Typing>>,
+    pub online: RwSignal<HashSet<UserId>>,
+    /// Read to screen readers (aria-live).
+    pub announcement: RwSignal<String>,
+    pub error: RwSignal<Option<String>>,
+}
+
+#[derive(Deserialize)]
+struct Typed {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    payload: Value,
+}
+
+fn field<T: for<'de> Deserialize<'de>>(payload: &Value, name: &str) -> Option<T> {
+    payload.get(name).and_then(|v| serde_json::from_value(v.clone()).ok())
+}
+
+impl Inbox {
+    pub fn new(me: &Me) -> Self {
+        let membership = me.workspaces.first();
+        Inbox {
+            me: me.user.id,
+            workspace: membership.map(|m| m.workspace.id).unwrap_or_default(),
+            role: membership.map(|m| m.role).unwrap_or(MemberRole::Agent),
+            link: RwSignal::new(Link::Connecting),
+            channels: RwSignal::new(Vec::new()),
+            conversations: RwSignal::new(Vec::new()),
+            loaded: RwSignal::new(false),
+            filter: RwSignal::new(Filter::All),
+            search: RwSignal::new(String::new()),
+            thread: RwSignal::new(Thread::default()),
+            typing: RwSignal::new(None),
+            online: RwSignal::new(HashSet::new()),
+            announcement: RwSignal::new(String::new()),
+            error: RwSignal::new(None),
+        }
+    }
+
+    fn inbox_topic(&self) -> String {
+        switchboard::message::inbox_topic(self.workspace)
+    }
+
+    /// Browser only: attaches this page to the tab's realtime client and follows the inbox and
+    /// user topics. Their first subscribe (not recovered) loads the lists.
+    pub fn start(self) {
+        let client = Realtime::attach(self.link, move |incoming| self.receive(incoming));
+        client.subscribe(&self.inbox_topic());
+        client.subscribe(&switchboard::message::user_topic(self.me));
+    }
+
+    fn rt(&self) -> Option<Realtime> {
+        Realtime::current()
+    }
+
+    fn fail(&self, e: ApiError) {
+        self.error.set(Some(e.message));
+    }
+
+    /// Reloads the channels and the conversation list.
+    pub fn reload_lists(self) {
+        spawn_local(async move {
+            match http::get::<Vec<Channel>>("/channels").await {
+                Ok(channels) => self.channels.set(channels),
+                Err(e) => self.fail(e),
+            }
+            match http::get::<Vec<ConversationSummary>>("/conversations").await {
+                Ok(mut list) => {
+                    sort(&mut list);
+                    self.conversations.set(list);
+                    self.loaded.set(true);
+                }
+                Err(e) => self.fail(e),
+            }
+        });
+    }
+
+    /// Opens a conversation in the right pane (or closes it with `None`).
+    pub fn open(self, id: Option<ConversationId>) {
+        let current = self.thread.with_untracked(|t| t.conversation);
+        if current == id {
+            return;
+        }
+        let rt = self.rt();
+        if let (Some(old), Some(rt)) = (current, rt.as_ref()) {
+            rt.unsubscribe(&switchboard::message::conversation_topic(old));
+        }
+        self.typing.set(None);
+        self.thread.set(Thread { conversation: id, loading: id.is_some(), ..Thread::default() });
+        if let Some(id) = id {
+            match rt {
+                // The subscribe's answer loads the latest page (see `receive`).
+                Some(rt) => rt.subscribe(&switchboard::message::conversation_topic(id)),
+                None => self.load_latest(id),
+            }
+        }
+    }
+
+    /// The latest page of the open conversation, merged with what is already shown (sends not
+    /// yet acknowledged stay).
+    fn load_latest(self, id: ConversationId) {
+        spawn_local(async move {
+            let page = http::get::<Vec<Message>>(&format!("/conversations/{id}/messages?limit={PAGE}")).await;
+            match page {
+                Ok(mut page) => {
+                    page.reverse();
+                    let full = page.len() as u32 == PAGE;
+                    self.thread.update(|t| {
+                        if t.conversation != Some(id) {
+                            return;
+                        }
+                        let first = page.first().map(|m| m.id);
+                        // Keep anything newer than the page's start that the page lacks.
+                        let keep: Vec<Message> = std::mem::take(&mut t.messages)
+                            .into_iter()
+                            .filter(|m| first.is_none_or(|f| m.id > f) || t.unsent.contains(&m.id))
+                            .collect();
+                        t.has_more = full;
+                        t.messages = page;
+                        for m in keep {
+                            if t.position(&m).is_none() {
+                                t.insert_sorted(m);
+                            }
+                        }
+                        t.loading = false;
+                        t.appended += 1;
+                    });
+                    self.mark_read();
+                }
+                Err(e) => {
+                    self.thread.update(|t| t.loading = false);
+                    self.fail(e);
+                }
+            }
+        });
+    }
+
+    /// Loads the page before the oldest message shown.
+    pub fn load_older(self) {
+        let Some((id, before)) = self.thread.with_untracked(|t| {
+            if t.loading || !t.has_more {
+                return None;
+            }
+            Some((t.conversation?, t.messages.first()?.id))
+        }) else {
+            return;
+        };
+        self.thread.update(|t| t.loading = true);
+        spawn_local(async move {
+            let path = format!("/conversations/{id}/messages?limit={PAGE}&before={before}");
+            match http::get::<Vec<Message>>(&path).await {
+                Ok(mut page) => {
+                    page.reverse();
+                    self.thread.update(|t| {
+                        if t.conversation != Some(id) {
+                            return;
+                        }
+                        t.has_more = page.len() as u32 == PAGE;
+                        t.loading = false;
+                        let mut older = page;
+                        older.retain(|m| t.messages.first().is_none_or(|f| m.id < f.id));
+                        older.append(&mut t.messages);
+                        t.messages = older;
+                    });
+                }
+                Err(e) => {
+                    self.thread.update(|t| t.loading = false);
+                    self.fail(e);
+                }
+            }
+        });
+    }
+
+    /// Marks the open conversation read up to its last message, when there is something unread.
+    pub fn mark_read(self) {
+        let Some((id, last)) = self.thread.with_untracked(|t| {
+            Some((t.conversation?, t.messages.iter().rev().find(|m| !t.unsent.contains(&m.id))?.id))
+        }) else {
+            return;
+        };
+        let unread = self.conversations.with_untracked(|list| {
+            list.iter().find(|c| c.conversation.id == id).is_some_and(|c| c.unread_count > 0)
+        });
+        if !unread || !page_visible() {
+            return;
+        }
+        self.set_unread(id, 0);
+        spawn_local(async move {
+            #[derive(Deserialize)]
+            struct Unread {
+                unread_count: u32,
+            }
+            match http::post::<Unread, _>(&format!("/conversations/{id}/read"), &json!({ "up_to": last }))
+                .await
+            {
+                Ok(u) => self.set_unread(id, u.unread_count),
+                Err(e) => self.fail(e),
+            }
+        });
+    }
+
+    fn set_unread(&self, id: ConversationId, count: u32) {
+        self.conversations.update(|list| {
+            if let Some(c) = list.iter_mut().find(|c| c.conversation.id == id) {
+                c.unread_count = count;
+                if count == 0 {
+                    c.unread_mentions = 0;
+                }
+            }
+        });
+    }
+
+    /// Sends a message in the open conversation: shown at once as pending, then acknowledged.
+    pub fn send(self, text: String) {
+        let Some(conversation) = self.thread.with_untracked(|t| t.conversation) else { return };
+        let Some(channel_id) = self.conversations.with_untracked(|list| {
+            list.iter().find(|c| c.conversation.id == conversation).map(|c| c.conversation.channel_id)
+        }) else {
+            return;
+        };
+        let id = MessageId::new();
+        let client_id = id.to_string();
+        let optimistic = Message {
+            id,
+            workspace_id: self.workspace,
+            conversation_id: conversation,
+            channel_id,
+            direction: Direction::Outbound,
+            status: MessageStatus::Pending,
+            text: text.clone(),
+            external_id: None,
+            client_message_id: Some(client_id),
+            sender_user_id: Some(self.me),
+            error: None,
+            created_at: chrono::Utc::now(),
+            edited_at: None,
+            deleted_at: None,
+            reply_to: None,
+        };
+        self.thread.update(|t| t.upsert(optimistic.clone()));
+        self.deliver(optimistic);
+    }
+
+    /// Sends (or sends again) an optimistic message; the same client id makes it idempotent.
+    fn deliver(self, message: Message) {
+        spawn_local(async move {
+            let conversation = message.conversation_id;
+            let body = json!({ "text": message.text, "client_message_id": message.client_message_id });
+            let via_socket = match self.rt().filter(Realtime::is_connected) {
+                Some(rt) => {
+                    let mut args = body.clone();
+                    args["conversation_id"] = json!(conversation);
+                    rt.rpc("send_message", args)
+                        .await
+                        .ok()
+                        .and_then(|v| serde_json::from_value::<Message>(v.get("message")?.clone()).ok())
+                }
+                None => None,
+            };
+            let result = match via_socket {
+                Some(stored) => Ok(stored),
+                None => {
+                    http::post::<Message, _>(&format!("/conversations/{conversation}/messages"), &body).await
+                }
+            };
+            match result {
+                Ok(stored) => self.thread.update(|t| {
+                    if t.conversation == Some(conversation) {
+                        t.upsert(stored);
+                    }
+                }),
+                Err(e) => self.thread.update(|t| {
+                    t.unsent.insert(message.id);
+                    t.update(message.id, |m| {
+                        m.status = MessageStatus::Failed;
+                        m.error =
+                            Some(if e.status == 0 { "Not sent: no connection.".into() } else { e.message });
+                    });
+                }),
+            }
+        });
+    }
+
+    /// Tries a failed message again.
+    pub fn retry(self, id: MessageId) {
+        let Some((message, unsent)) = self.thread.with_untracked(|t| {
+            Some((t.messages.iter().find(|m| m.id == id)?.clone(), t.unsent.contains(&id)))
+        }) else {
+            return;
+        };
+        self.thread.update(|t| {
+            t.update(id, |m| {
+                m.status = MessageStatus::Pending;
+                m.error = None;
+            })
+        });
+        if unsent {
+            self.deliver(message);
+            return;
+        }
+        spawn_local(async move {
+            match http::post::<Message, _>(&format!("/messages/{id}/retry"), &json!({})).await {
+                Ok(stored) => self.thread.update(|t| t.upsert(stored)),
+                Err(e) => self.thread.update(|t| {
+                    t.update(id, |m| {
+                        m.status = MessageStatus::Failed;
+                        m.error = Some(e.message);
+                    })
+                }),
+            }
+        });
+    }
+
+    /// Tells the others in the open conversation that this user is typing.
+    pub fn typing(self) {
+        let Some(conversation) = self.thread.with_untracked(|t| t.conversation) else { return };
+        if let Some(rt) = self.rt().filter(Realtime::is_connected) {
+            spawn_local(async move {
+                let _ = rt.rpc("typing", json!({ "conversation_id": conversation })).await;
+            });
+        }
+    }
+
+    fn receive(self, incoming: Incoming) {
+        match incoming {
+            Incoming::Subscribed { topic, recovered } => {
+                if recovered {
+                    return;
+                }
+                if topic == self.inbox_topic() {
+                    self.reload_lists();
+                } else if let Some(id) = topic.strip_prefix("conversation:").and_then(|s| s.parse().ok()) {
+                    let open = self.thread.with_untracked(|t| t.conversation);
+                    if open == Some(ConversationId(id)) {
+                        self.load_latest(ConversationId(id));
+                    }
+                }
+            }
+            Incoming::Publication { topic, data } => {
+                let Ok(typed) = serde_json::from_value::<Typed>(data) else { return };
+                self.apply(&topic, &typed.kind, typed.payload);
+            }
+        }
+    }
+
+    fn apply(self, topic: &str, kind: &str, payload: Value) {
+        match kind {
+            "message.created" | "message.updated" => {
+                let Ok(message) = serde_json::from_value::<Message>(payload) else { return };
+                let mine = message.sender_user_id == Some(self.me);
+                let open = self.thread.with_untracked(|t| t.conversation == Some(message.conversation_id));
+                if !open {
+                    return;
+                }
+                if kind == "message.created" && !mine {
+                    self.typing.update(|t| {
+                        if t.as_ref().is_some_and(|t| Some(t.user_id) == message.sender_user_id) {
+                            *t = None;
+                        }
+                    });
+                }
+                self.thread.update(|t| t.upsert(message));
+                if kind == "message.created" && !mine {
+                    self.mark_read();
+                }
+            }
+            "message.status" => {
+                let (Some(id), Some(status)) =
+                    (field::<MessageId>(&payload, "message_id"), field(&payload, "status"))
+                else {
+                    return;
+                };
+                let error: Option<String> = field(&payload, "error");
+                self.thread.update(|t| {
+                    t.update(id, |m| {
+                        if status == MessageStatus::Failed || status_rank(status) >= status_rank(m.status) {
+                            m.status = status;
+                            m.error = error;
+                        }
+                    })
+                });
+            }
+            "message.deleted" => {
+                let Some(id) = field::<MessageId>(&payload, "message_id") else { return };
+                let at = field(&payload, "deleted_at");
+                self.thread.update(|t| {
+                    t.update(id, |m| {
+                        m.text.clear();
+                        m.deleted_at = at.or(Some(chrono::Utc::now()));
+                    })
+                });
+            }
+            "typing" => {
+                let (Some(user_id), Some(name)) =
+                    (field::<UserId>(&payload, "user_id"), field::<String>(&payload, "name"))
+                else {
+                    return;
+                };
+                let conversation = field::<ConversationId>(&payload, "conversation_id");
+                if user_id == self.me || conversation != self.thread.with_untracked(|t| t.conversation) {
+                    return;
+                }
+                let ttl = field::<f64>(&payload, "expires_in_ms").unwrap_or(3000.0);
+                let until = crate::client::now_ms() + ttl;
+                self.typing.set(Some(Typing { user_id, name, until }));
+                set_timeout(
+                    move || {
+                        self.typing.update(|t| {
+                            if t.as_ref().is_some_and(|t| t.until <= crate::client::now_ms() + 1.0) {
+                                *t = None;
+                            }
+                        })
+                    },
+                    std::time::Duration::from_millis(ttl as u64 + 10),
+                );
+            }
+            "conversation.created" => {
+                let Ok(conversation) = serde_json::from_value::<switchboard::Conversation>(payload) else {
+                    return;
+                };
+                self.conversations.update(|list| {
+                    if !list.iter().any(|c| c.conversation.id == conversation.id) {
+                        list.push(ConversationSummary { conversation, unread_count: 0, unread_mentions: 0 });
+                        sort(list);
+                    }
+                });
+            }
+            "conversation.updated" => self.conversation_updated(payload),
+            "read.updated" => {
+                if let (Some(id), Some(count)) =
+                    (field(&payload, "conversation_id"), field(&payload, "unread_count"))
+                {
+                    self.set_unread(id, count);
+                }
+            }
+            "channel.status" => {
+                let Some(id) = field::<ChannelId>(&payload, "channel_id") else { return };
+                let status: Option<ChannelStatus> = field(&payload, "status");
+                let last_error: Option<String> = field(&payload, "last_error");
+                self.channels.update(|list| {
+                    if let Some(c) = list.iter_mut().find(|c| c.id == id) {
+                        if let Some(status) = status {
+                            c.status = status;
+                        }
+                        c.last_error = last_error;
+                    }
+                });
+            }
+            "presence.online" | "presence.offline" => {
+                let Some(user) = field::<UserId>(&payload, "user_id") else { return };
+                self.online.update(|set| {
+                    if kind == "presence.online" {
+                        set.insert(user);
+                    } else {
+                        set.remove(&user);
+                    }
+                });
+            }
+            other => {
+                let _ = topic;
+                leptos::logging::debug_warn!("ignored event {other}");
+            }
+        }
+    }
+
+    fn conversation_updated(self, payload: Value) {
+        let Some(id) = field::<ConversationId>(&payload, "conversation_id") else { return };
+        let known = self.conversations.with_untracked(|l| l.iter().any(|c| c.conversation.id == id));
+        if !known {
+            // A conversation this page has not seen (created while the list loaded): reload.
+            self.reload_lists();
+            return;
+        }
+        let sender: Option<UserId> = field(&payload, "sender_user_id");
+        let new_message = payload.get("message_id").is_some_and(|v| !v.is_null());
+        let from_someone_else = new_message && sender != Some(self.me);
+        let open = self.thread.with_untracked(|t| t.conversation == Some(id)) && page_visible();
+        let mut announce = None;
+        self.conversations.update(|list| {
+            let Some(c) = list.iter_mut().find(|c| c.conversation.id == id) else { return };
+            let conv = &mut c.conversation;
+            if let Some(at) = field(&payload, "last_message_at") {
+                conv.last_message_at = Some(at);
+            }
+            if let Some(preview) = field::<String>(&payload, "last_message_preview") {
+                if from_someone_else {
+                    announce = Some(format!("New message from {}: {preview}", conv.title));
+                }
+                conv.last_message_preview = Some(preview);
+            }
+            if let Some(status) = field::<ConversationStatus>(&payload, "status") {
+                conv.status = status;
+            }
+            if let Some(title) = field::<String>(&payload, "title") {
+                conv.title = title;
+            }
+            if from_someone_else && !open {
+                c.unread_count += 1;
+            }
+            sort(list);
+        });
+        if let Some(text) = announce {
+            self.announcement.set(text);
+        }
+    }
+
+    /// The list as the filters and search show it.
+    pub fn visible(&self) -> Vec<ConversationSummary> {
+        let filter = self.filter.get();
+        let search = self.search.get().trim().to_lowercase();
+        self.conversations.with(|list| {
+            list.iter()
+                .filter(|c| match filter {
+                    Filter::All => true,
+                    Filter::Unread => c.unread_count > 0,
+                    Filter::Channel(id) => c.conversation.channel_id == id,
+                })
+                .filter(|c| search.is_empty() || c.conversation.title.to_lowercase().contains(&search))
+                .cloned()
+                .collect()
+        })
+    }
+}
+
+/// Most recent activity first.
+fn sort(list: &mut [ConversationSummary]) {
+    list.sort_by(|a, b| {
+        let key =
+            |c: &ConversationSummary| c.conversation.last_message_at.unwrap_or(c.conversation.created_at);
+        key(b).cmp(&key(a))
+    });
+}
+
+/// The tab is in front (reading marks messages read; a hidden tab does not).
+fn page_visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
+}
+
+/// Drafts of the composer, per conversation, kept across reloads.
+pub mod drafts {
+    use switchboard::ConversationId;
+
+    fn key(id: ConversationId) -> String {
+        format!("switchboard.draft.{id}")
+    }
+
+    pub fn load(id: ConversationId) -> String {
+        crate::client::local_storage().and_then(|s| s.get_item(&key(id)).ok().flatten()).unwrap_or_default()
+    }
+
+    pub fn save(id: ConversationId, text: &str) {
+        if let Some(storage) = crate::client::local_storage() {
+            let _ = if text.is_empty() {
+                storage.remove_item(&key(id))
+            } else {
+                storage.set_item(&key(id), text)
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(text: &str, client: Option<&str>, status: MessageStatus) -> Message {
+        Message {
+            id: MessageId::new(),
+            workspace_id: WorkspaceId::new(),
+            conversation_id: ConversationId::new(),
+            channel_id: ChannelId::new(),
+            direction: Direction::Outbound,
+            status,
+            text: text.into(),
+            external_id: None,
+            client_message_id: client.map(str::to_owned),
+            sender_user_id: Some(UserId(uuid::Uuid::nil())),
+            error: None,
+            created_at: chrono::Utc::now(),
+            edited_at: None,
+            deleted_at: None,
+            reply_to: None,
+        }
+    }
+
+    #[test]
+    fn an_acknowledgement_replaces_the_optimistic_message_in_order() {
+        let mut thread = Thread::default();
+        let optimistic = message("hi", Some("c1"), MessageStatus::Pending);
+        thread.upsert(optimistic.clone());
+        let other = message("from the network", None, MessageStatus::Read);
+        thread.upsert(other.clone());
+        assert_eq!(thread.appended, 2);
+        // The server's copy has its own (later) id and the same client id.
+        let mut stored = message("hi", Some("c1"), MessageStatus::Sent);
+        stored.created_at = optimistic.created_at;
+        thread.upsert(stored.clone());
+        assert_eq!(thread.messages.len(), 2);
+        assert_eq!(thread.messages.iter().map(|m| m.id).collect::<Vec<_>>(), vec![other.id, stored.id]);
+        assert_eq!(thread.appended, 2, "a replacement is not a new message");
+    }
+
+    #[test]
+    fn ticks_never_move_backwards_on_a_late_echo() {
+        let mut thread = Thread::default();
+        let mut read = message("hi", Some("c1"), MessageStatus::Read);
+        thread.upsert(read.clone());
+        read.status = MessageStatus::Sent;
+        thread.upsert(read.clone());
+        assert_eq!(thread.messages[0].status, MessageStatus::Read);
+        assert!(status_rank(MessageStatus::Pending) < status_rank(MessageStatus::Sent));
+        assert!(status_rank(MessageStatus::Delivered) < status_rank(MessageStatus::Read));
+    }
+
+    #[test]
+    fn messages_stay_in_id_order_whatever_the_arrival_order() {
+        let (a, b, c) = (
+            message("a", None, MessageStatus::Sent),
+            message("b", None, MessageStatus::Sent),
+            message("c", None, MessageStatus::Sent),
+        );
+        let mut thread = Thread::default();
+        thread.upsert(c.clone());
+        thread.upsert(a.clone());
+        thread.upsert(b.clone());
+        thread.upsert(a.clone());
+        let texts: Vec<_> = thread.messages.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(texts, ["a", "b", "c"]);
+    }
+}

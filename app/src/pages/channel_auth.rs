@@ -1,0 +1,343 @@
+//! The one channel-auth page, for every provider and method: it shows the prompt the provider
+//! gives (a QR code drawn by the server, a one-time or pairing code with its countdown, or a
+//! masked token form) and follows the channel's status live until it is connected.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use serde::Deserialize;
+use serde_json::json;
+use switchboard::provider::{AuthMethod, AuthPrompt, AuthStatus, Capabilities};
+use switchboard::{Channel, ChannelId, ChannelStatus, Me};
+
+use super::inbox::TopBar;
+use crate::api::current_user;
+use crate::client::http;
+use crate::inbox::state::Inbox;
+
+/// What every auth endpoint answers.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct AuthView {
+    status: AuthStatus,
+    prompt: Option<AuthPrompt>,
+    error: Option<String>,
+    channel: Channel,
+    #[serde(default)]
+    qr_svg: Option<String>,
+    #[serde(default)]
+    capabilities: Option<Capabilities>,
+}
+
+fn method_label(method: AuthMethod) -> &'static str {
+    match method {
+        AuthMethod::Qr => "QR code",
+        AuthMethod::Otp => "One-time code",
+        AuthMethod::PairingCode => "Pairing code",
+        AuthMethod::Token => "Token",
+    }
+}
+
+#[component]
+pub fn ChannelAuthPage() -> impl IntoView {
+    let me = Resource::new(|| (), |_| current_user());
+    view! {
+        <Title text="Connect a channel" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(me) => view! { <AuthShell me /> }.into_any(),
+                    Err(_) => view! { <Redirect path="/login" /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AuthShell(me: Me) -> impl IntoView {
+    let inbox = Inbox::new(&me);
+    provide_context(inbox);
+    Effect::new(move |_| inbox.start());
+    let params = use_params_map();
+    let channel_id = Memo::new(move |_| {
+        params.with(|p| p.get("id").and_then(|id| id.parse::<uuid::Uuid>().ok()).map(ChannelId))
+    });
+    view! {
+        <div class="app">
+            <TopBar me />
+            <main class="center-page">
+                {move || match channel_id.get() {
+                    Some(id) => view! { <AuthCard id /> }.into_any(),
+                    None => view! { <div class="card"><p>"There is no such channel."</p></div> }.into_any(),
+                }}
+            </main>
+        </div>
+    }
+}
+
+#[component]
+fn AuthCard(id: ChannelId) -> impl IntoView {
+    let inbox = expect_context::<Inbox>();
+    let state = RwSignal::new(None::<AuthView>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let method = RwSignal::new(None::<AuthMethod>);
+    let phone = RwSignal::new(String::new());
+    let answer = RwSignal::new(String::new());
+    let now = RwSignal::new(chrono::Utc::now());
+    let renewing = StoredValue::new(false);
+
+    let load = move || {
+        spawn_local(async move {
+            match http::get::<AuthView>(&format!("/channels/{id}/auth")).await {
+                Ok(view) => state.set(Some(view)),
+                Err(e) => error.set(Some(e.message)),
+            }
+            renewing.set_value(false);
+        });
+    };
+    let start = move |chosen: AuthMethod| {
+        method.set(Some(chosen));
+        let needs_phone = state.with_untracked(|s| {
+            s.as_ref().and_then(|s| s.capabilities.as_ref()).is_some_and(|c| c.pairing_needs_phone)
+        });
+        if chosen == AuthMethod::PairingCode && needs_phone && phone.get_untracked().trim().is_empty() {
+            // Ask for the phone number first; the form calls `start` again.
+            state.update(|s| {
+                if let Some(s) = s {
+                    s.prompt = None;
+                }
+            });
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let mut body = json!({ "method": chosen });
+            if chosen == AuthMethod::PairingCode {
+                body["phone"] = json!(phone.get_untracked().trim());
+            }
+            match http::post::<AuthView, _>(&format!("/channels/{id}/auth/start"), &body).await {
+                Ok(view) => state.set(Some(view)),
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+    let submit = move |kind: &'static str| {
+        let value = answer.get_untracked();
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let body = json!({ "kind": kind, "value": value.trim() });
+            match http::post::<AuthView, _>(&format!("/channels/{id}/auth/submit"), &body).await {
+                Ok(view) => {
+                    answer.set(String::new());
+                    state.set(Some(view));
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+
+    // Browser only: load the state, tick the countdown, renew an expired prompt.
+    Effect::new(move |_| {
+        load();
+        let _ = set_interval_with_handle(
+            move || {
+                now.set(chrono::Utc::now());
+                let expired = state.with_untracked(|s| match s.as_ref().and_then(|s| s.prompt.as_ref()) {
+                    Some(AuthPrompt::Qr { expires_at, .. }) => *expires_at <= chrono::Utc::now(),
+                    _ => false,
+                });
+                if expired && !renewing.get_value() {
+                    renewing.set_value(true);
+                    load();
+                }
+            },
+            std::time::Duration::from_secs(1),
+        );
+    });
+
+    // The channel's status, live from the realtime inbox topic.
+    let live_status =
+        Memo::new(move |_| inbox.channels.with(|l| l.iter().find(|c| c.id == id).map(|c| c.status)));
+    let connected = Memo::new(move |_| {
+        live_status.get() == Some(ChannelStatus::Connected)
+            || state.with(|s| s.as_ref().is_some_and(|s| s.status == AuthStatus::Authenticated))
+    });
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if connected.get() {
+            let navigate = navigate.clone();
+            set_timeout(
+                move || navigate("/inbox", Default::default()),
+                std::time::Duration::from_millis(1200),
+            );
+        }
+    });
+    // A status change (the phone confirmed, the network refused) refreshes the prompt.
+    Effect::new(move |previous: Option<Option<ChannelStatus>>| {
+        let status = live_status.get();
+        if previous.is_some_and(|p| p.is_some() && p != status) {
+            load();
+        }
+        status
+    });
+
+    let methods = move || {
+        state.with(|s| {
+            s.as_ref().and_then(|s| s.capabilities.as_ref().map(|c| c.auth_methods.clone())).unwrap_or_else(
+                || vec![AuthMethod::Qr, AuthMethod::Otp, AuthMethod::PairingCode, AuthMethod::Token],
+            )
+        })
+    };
+    let countdown = move |expires_at: chrono::DateTime<chrono::Utc>| {
+        let secs = (expires_at - now.get()).num_seconds().max(0);
+        format!("{}:{:02}", secs / 60, secs % 60)
+    };
+
+    view! {
+        <div class="card auth-card">
+            <h1>
+                "Connect "
+                <span data-testid="auth-channel-name">
+                    {move || state.with(|s| s.as_ref().map(|s| s.channel.name.clone()).unwrap_or_default())}
+                </span>
+            </h1>
+            <Show
+                when=move || !connected.get()
+                fallback=|| {
+                    view! {
+                        <p class="auth-connected" role="status" data-testid="auth-connected">
+                            "✓ Connected. Opening the inbox…"
+                        </p>
+                    }
+                }
+            >
+                <div class="methods" role="group" aria-label="Sign-in method">
+                    <For each=methods key=|m| *m let:m>
+                        <button
+                            class="method"
+                            class:active=move || method.get() == Some(m)
+                            disabled=move || busy.get()
+                            on:click=move |_| start(m)
+                        >
+                            {method_label(m)}
+                        </button>
+                    </For>
+                </div>
+                <Show when=move || method.get() == Some(AuthMethod::PairingCode) && state.with(|s| s.as_ref().is_some_and(|s| s.prompt.is_none()))>
+                    <form class="stack" on:submit=move |ev| { ev.prevent_default(); start(AuthMethod::PairingCode); }>
+                        <label class="field">
+                            <span>"The account's phone number"</span>
+                            <input
+                                type="tel"
+                                autocomplete="tel"
+                                placeholder="+1 555 0100"
+                                prop:value=move || phone.get()
+                                on:input=move |ev| phone.set(event_target_value(&ev))
+                                required
+                            />
+                        </label>
+                        <button type="submit" class="primary" disabled=move || busy.get()>"Get a pairing code"</button>
+                    </form>
+                </Show>
+                {move || {
+                    let Some(view) = state.get() else {
+                        return view! { <p class="empty">"Loading…"</p> }.into_any();
+                    };
+                    match view.prompt.clone() {
+                        Some(AuthPrompt::Qr { value, expires_at }) => view! {
+                            <div class="prompt qr-prompt">
+                                <p>"Scan this code with the phone that holds the account."</p>
+                                <div class="qr" data-testid="qr" data-qr-value=value.clone() inner_html=view.qr_svg.clone().unwrap_or_default()></div>
+                                <p class="countdown" data-testid="countdown">"Renews in " {move || countdown(expires_at)}</p>
+                                <p class="hint">
+                                    "Mock network: "
+                                    <a href=value.clone() target="_blank" rel="noopener" data-testid="qr-link">"open the pairing link"</a>
+                                    " on the phone."
+                                </p>
+                            </div>
+                        }
+                        .into_any(),
+                        Some(AuthPrompt::PairingCode { code, expires_at }) => view! {
+                            <div class="prompt">
+                                <p>"On the phone, choose “Link with phone number” and type this code:"</p>
+                                <p class="big-code" data-testid="pairing-code">{code}</p>
+                                <p class="countdown" data-testid="countdown">"Expires in " {move || countdown(expires_at)}</p>
+                            </div>
+                        }
+                        .into_any(),
+                        Some(AuthPrompt::Otp { code, expires_at }) => view! {
+                            <form class="prompt stack" on:submit=move |ev| { ev.prevent_default(); submit("otp"); }>
+                                <p>"Enter the code the network sent to the account."</p>
+                                <p class="hint">"Mock network: the code sent is " <strong data-testid="otp-code">{code}</strong></p>
+                                <label class="field">
+                                    <span>"Code"</span>
+                                    <input
+                                        class="big-input"
+                                        inputmode="numeric"
+                                        autocomplete="one-time-code"
+                                        prop:value=move || answer.get()
+                                        on:input=move |ev| answer.set(event_target_value(&ev))
+                                        required
+                                    />
+                                </label>
+                                <p class="countdown" data-testid="countdown">"Expires in " {move || countdown(expires_at)}</p>
+                                <button type="submit" class="primary" disabled=move || busy.get()>"Confirm"</button>
+                            </form>
+                        }
+                        .into_any(),
+                        Some(AuthPrompt::Token { label, placeholder, masked }) => view! {
+                            <form class="prompt stack" on:submit=move |ev| { ev.prevent_default(); submit("token"); }>
+                                <label class="field">
+                                    <span>{label}</span>
+                                    <input
+                                        type=if masked { "password" } else { "text" }
+                                        autocomplete="off"
+                                        placeholder=placeholder
+                                        prop:value=move || answer.get()
+                                        on:input=move |ev| answer.set(event_target_value(&ev))
+                                        required
+                                    />
+                                </label>
+                                <button type="submit" class="primary" disabled=move || busy.get()>"Connect"</button>
+                            </form>
+                        }
+                        .into_any(),
+                        None => {
+                            let text = match view.status {
+                                AuthStatus::Expired => "The code expired. Choose a method to get a new one.",
+                                AuthStatus::Failed => "Signing in failed. Choose a method to try again.",
+                                _ => "Choose how to sign this channel in.",
+                            };
+                            view! { <p class="empty">{text}</p> }.into_any()
+                        }
+                    }
+                }}
+                <Show when=move || error.get().is_some() || state.with(|s| s.as_ref().is_some_and(|s| s.error.is_some()))>
+                    <div class="form-error" role="alert" data-testid="auth-error">
+                        {move || error.get().or_else(|| state.with(|s| s.as_ref().and_then(|s| s.error.clone())))}
+                        " "
+                        <button
+                            class="link-button"
+                            on:click=move |_| {
+                                if let Some(m) = method.get_untracked() {
+                                    start(m);
+                                } else {
+                                    error.set(None);
+                                }
+                            }
+                        >
+                            "Try again"
+                        </button>
+                    </div>
+                </Show>
+            </Show>
+        </div>
+    }
+}

@@ -1,0 +1,473 @@
+//! The open conversation: header, a virtualized message list and the composer.
+//!
+//! The list keeps only the rows near the viewport in the DOM. Each row's height is measured
+//! once it has been shown; rows never shown count with an estimate. Spacers above and below
+//! stand for the rows left out, so the scrollbar covers the whole conversation.
+
+use std::collections::HashMap;
+
+use leptos::html::Div;
+use leptos::prelude::*;
+use switchboard::provider::Direction;
+use switchboard::{Message, MessageStatus};
+use wasm_bindgen::JsCast;
+
+use crate::inbox::state::{Inbox, drafts};
+
+/// The height a row is counted with until it has been measured.
+const ESTIMATE: f64 = 64.0;
+/// Rows within this distance of the viewport are rendered too.
+const OVERSCAN: f64 = 800.0;
+/// Scrolling closer than this to the top loads older history.
+const LOAD_OLDER_AT: f64 = 600.0;
+
+/// One line of the list: a day separator or a message.
+#[derive(Clone, PartialEq)]
+enum Row {
+    Day { key: String, label: String },
+    Message { key: String, message: Box<Message> },
+}
+
+impl Row {
+    /// Stable across an optimistic send's acknowledgement (keyed by the client id).
+    fn key(&self) -> &str {
+        match self {
+            Row::Day { key, .. } | Row::Message { key, .. } => key,
+        }
+    }
+
+    /// Changes whenever what the row shows changes, so the list re-renders it.
+    fn render_key(&self) -> String {
+        match self {
+            Row::Day { key, .. } => key.clone(),
+            Row::Message { key, message } => format!(
+                "{key}|{}|{}|{}|{}",
+                message.status.as_str(),
+                message.edited_at.map(|t| t.timestamp_millis()).unwrap_or(0),
+                message.deleted_at.is_some(),
+                message.error.as_deref().unwrap_or("")
+            ),
+        }
+    }
+}
+
+fn day_label(day: chrono::NaiveDate) -> String {
+    let today = chrono::Local::now().date_naive();
+    match (today - day).num_days() {
+        0 => "Today".to_owned(),
+        1 => "Yesterday".to_owned(),
+        _ => day.format("%A %-d %B %Y").to_string(),
+    }
+}
+
+fn rows_of(messages: &[Message]) -> Vec<Row> {
+    let mut rows = Vec::with_capacity(messages.len() + 8);
+    let mut last_day = None;
+    for message in messages {
+        let day = message.created_at.with_timezone(&chrono::Local).date_naive();
+        if last_day != Some(day) {
+            last_day = Some(day);
+            rows.push(Row::Day { key: format!("day-{day}"), label: day_label(day) });
+        }
+        let key =
+            format!("m-{}", message.client_message_id.clone().unwrap_or_else(|| message.id.to_string()));
+        rows.push(Row::Message { key, message: Box::new(message.clone()) });
+    }
+    rows
+}
+
+/// The rows to render and the spacers around them.
+#[derive(Clone, PartialEq)]
+struct Window {
+    top: f64,
+    bottom: f64,
+    rows: Vec<Row>,
+}
+
+fn window_of(rows: &[Row], heights: &HashMap<String, f64>, scroll_top: f64, viewport: f64) -> Window {
+    let from = scroll_top - OVERSCAN;
+    let to = scroll_top + viewport.max(400.0) + OVERSCAN;
+    let (mut top, mut y) = (0.0, 0.0);
+    let mut shown = Vec::new();
+    for row in rows {
+        let h = heights.get(row.key()).copied().unwrap_or(ESTIMATE);
+        if y + h < from {
+            top += h;
+        } else if y <= to {
+            shown.push(row.clone());
+        }
+        y += h;
+    }
+    let shown_height: f64 = shown.iter().map(|r| heights.get(r.key()).copied().unwrap_or(ESTIMATE)).sum();
+    Window { top, bottom: (y - top - shown_height).max(0.0), rows: shown }
+}
+
+fn ticks(status: MessageStatus) -> (&'static str, &'static str) {
+    match status {
+        MessageStatus::Pending => ("🕓", "Sending"),
+        MessageStatus::Sent => ("✓", "Sent"),
+        MessageStatus::Delivered => ("✓✓", "Delivered"),
+        MessageStatus::Read => ("✓✓", "Read"),
+        MessageStatus::Failed => ("!", "Not sent"),
+    }
+}
+
+/// The conversation pane.
+#[component]
+pub fn ThreadPane() -> impl IntoView {
+    let inbox = expect_context::<Inbox>();
+    let conversation = Memo::new(move |_| {
+        let id = inbox.thread.with(|t| t.conversation)?;
+        inbox
+            .conversations
+            .with(|l| l.iter().find(|c| c.conversation.id == id).map(|c| c.conversation.clone()))
+    });
+    let channel = Memo::new(move |_| {
+        let channel_id = conversation.get()?.channel_id;
+        inbox.channels.with(|l| l.iter().find(|c| c.id == channel_id).map(|c| c.name.clone()))
+    });
+    view! {
+        <div class="thread">
+            <header class="thread-header">
+                <a class="back" href="/inbox" aria-label="Back to conversations">"←"</a>
+                <div class="thread-title">
+                    <h1 data-testid="thread-title">{move || conversation.get().map(|c| c.title).unwrap_or_default()}</h1>
+                    <p class="thread-sub">
+                        {move || match inbox.typing.get() {
+                            Some(t) => view! { <span class="typing" data-testid="typing">{format!("{} is typing…", t.name)}</span> }.into_any(),
+                            None => view! { <span>{channel.get().unwrap_or_default()}</span> }.into_any(),
+                        }}
+                    </p>
+                </div>
+            </header>
+            <MessageList />
+            <Composer />
+        </div>
+    }
+}
+
+#[component]
+fn MessageList() -> impl IntoView {
+    let inbox = expect_context::<Inbox>();
+    let scroller = NodeRef::<Div>::new();
+    let heights = StoredValue::new(HashMap::<String, f64>::new());
+    let layout = RwSignal::new(0u64);
+    let scroll_top = RwSignal::new(0.0f64);
+    let viewport = RwSignal::new(600.0f64);
+    let at_bottom = StoredValue::new(true);
+    let first_key = StoredValue::new(None::<(String, f64)>);
+    let followed = StoredValue::new(None::<switchboard::ConversationId>);
+
+    let rows = Memo::new(move |_| inbox.thread.with(|t| rows_of(&t.messages)));
+    let window = Memo::new(move |_| {
+        layout.track();
+        rows.with(|rows| heights.with_value(|h| window_of(rows, h, scroll_top.get(), viewport.get())))
+    });
+
+    let on_scroll = move |_| {
+        let Some(el) = scroller.get_untracked() else { return };
+        let top = f64::from(el.scroll_top());
+        scroll_top.set(top);
+        viewport.set(f64::from(el.client_height()));
+        at_bottom.set_value(f64::from(el.scroll_height()) - top - f64::from(el.client_height()) < 48.0);
+        if top < LOAD_OLDER_AT {
+            inbox.load_older();
+        }
+    };
+
+    // Older history was put in front: keep what the reader sees where it was. Tracks the first
+    // message and the height of what stands before it (its day separator, then older rows).
+    Effect::new(move |_| {
+        let first = rows
+            .with(|rows| rows.iter().find(|r| matches!(r, Row::Message { .. })).map(|r| r.key().to_owned()));
+        let Some(first) = first else { return };
+        let height_before = |key: &str| {
+            rows.with_untracked(|rows| {
+                heights.with_value(|h| {
+                    rows.iter()
+                        .take_while(|r| r.key() != key)
+                        .map(|r| h.get(r.key()).copied().unwrap_or(ESTIMATE))
+                        .sum::<f64>()
+                })
+            })
+        };
+        let previous = first_key.get_value();
+        first_key.set_value(Some((first.clone(), height_before(&first))));
+        let Some((previous, old_height)) = previous else { return };
+        if previous == first {
+            return;
+        }
+        let added = height_before(&previous) - old_height;
+        if added <= 0.0 {
+            return;
+        }
+        if let Some(el) = scroller.get_untracked() {
+            let top = f64::from(el.scroll_top()) + added;
+            el.set_scroll_top(top as i32);
+            scroll_top.set(top);
+        }
+    });
+
+    // Follow new messages at the bottom when the reader is there (or sent them).
+    Effect::new(move |_| {
+        let (conversation, appended) = inbox.thread.with(|t| (t.conversation, t.appended));
+        if appended == 0 {
+            return;
+        }
+        // A conversation just opened starts at its newest message.
+        let fresh = followed.get_value() != conversation;
+        followed.set_value(conversation);
+        let mine = inbox
+            .thread
+            .with_untracked(|t| t.messages.last().is_some_and(|m| m.sender_user_id == Some(inbox.me)));
+        if !(fresh || at_bottom.get_value() || mine) {
+            return;
+        }
+        request_animation_frame(move || {
+            if let Some(el) = scroller.get_untracked() {
+                el.set_scroll_top(el.scroll_height());
+                scroll_top.set(f64::from(el.scroll_top()));
+                viewport.set(f64::from(el.client_height()));
+                at_bottom.set_value(true);
+            }
+        });
+    });
+
+    // Measure what was rendered; rows above the viewport that changed height move the scroll
+    // position by as much, so nothing jumps.
+    Effect::new(move |_| {
+        window.track();
+        request_animation_frame(move || {
+            let Some(el) = scroller.get_untracked() else { return };
+            let Ok(nodes) = el.query_selector_all("[data-row]") else { return };
+            let top = f64::from(el.scroll_top());
+            let mut shift = 0.0;
+            let mut changed = false;
+            heights.update_value(|h| {
+                for i in 0..nodes.length() {
+                    let Some(node) = nodes.item(i).and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+                    else {
+                        continue;
+                    };
+                    let Some(key) = node.get_attribute("data-row") else { continue };
+                    let height = f64::from(node.offset_height());
+                    let old = h.get(&key).copied().unwrap_or(ESTIMATE);
+                    if (old - height).abs() > 0.5 {
+                        if f64::from(node.offset_top()) + height <= top {
+                            shift += height - old;
+                        }
+                        h.insert(key, height);
+                        changed = true;
+                    }
+                }
+            });
+            if changed {
+                if shift != 0.0 {
+                    el.set_scroll_top((top + shift) as i32);
+                    scroll_top.set(top + shift);
+                }
+                if at_bottom.get_value() {
+                    el.set_scroll_top(el.scroll_height());
+                }
+                layout.update(|v| *v += 1);
+            }
+        });
+    });
+
+    view! {
+        <div class="thread-scroll" node_ref=scroller on:scroll=on_scroll data-testid="message-list" role="log" aria-label="Messages">
+            <Show when=move || inbox.thread.with(|t| t.loading)>
+                <p class="loading-older" role="status">"Loading messages…"</p>
+            </Show>
+            <Show when=move || inbox.thread.with(|t| !t.has_more && !t.loading && !t.messages.is_empty())>
+                <p class="thread-start">"This is the start of the conversation."</p>
+            </Show>
+            <div style:height=move || format!("{}px", window.with(|w| w.top))></div>
+            <For each=move || window.with(|w| w.rows.clone()) key=Row::render_key let:row>
+                <RowView row />
+            </For>
+            <div style:height=move || format!("{}px", window.with(|w| w.bottom))></div>
+        </div>
+    }
+}
+
+#[component]
+fn RowView(row: Row) -> impl IntoView {
+    let inbox = expect_context::<Inbox>();
+    match row {
+        Row::Day { key, label } => view! {
+            <div class="day" data-row=key role="separator">
+                <span>{label}</span>
+            </div>
+        }
+        .into_any(),
+        Row::Message { key, message } => {
+            let outbound = message.direction == Direction::Outbound;
+            let (tick, tick_label) = ticks(message.status);
+            let time = message.created_at.with_timezone(&chrono::Local).format("%H:%M").to_string();
+            let failed = message.status == MessageStatus::Failed;
+            let id = message.id;
+            let deleted = message.deleted_at.is_some();
+            let status = message.status.as_str();
+            let failure = message.error.clone().unwrap_or_else(|| "Not sent.".into());
+            view! {
+                <div class="row" class:out=outbound data-row=key>
+                    <div
+                        class="bubble"
+                        class:failed=failed
+                        data-testid="message"
+                        data-status=status
+                    >
+                        <p class="text" class:deleted=deleted>
+                            {if deleted { "This message was deleted.".to_owned() } else { message.text.clone() }}
+                        </p>
+                        <span class="meta">
+                            {message.edited_at.map(|_| view! { <span class="edited">"edited"</span> })}
+                            <span class="time">{time}</span>
+                            <Show when=move || outbound>
+                                <span
+                                    class=format!("ticks {status}")
+                                    data-testid="ticks"
+                                    title=tick_label
+                                    aria-label=tick_label
+                                >
+                                    {tick}
+                                </span>
+                            </Show>
+                        </span>
+                        <Show when=move || failed>
+                            <div class="failure" role="alert">
+                                <span>{failure.clone()}</span>
+                                <button class="retry" on:click=move |_| inbox.retry(id)>"Retry"</button>
+                            </div>
+                        </Show>
+                    </div>
+                </div>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// Enter sends, Shift+Enter starts a new line; the draft survives reloads.
+#[component]
+fn Composer() -> impl IntoView {
+    let inbox = expect_context::<Inbox>();
+    let text = RwSignal::new(String::new());
+    let last_typing = StoredValue::new(0.0f64);
+    // Load the draft of the conversation being opened.
+    Effect::new(move |_| {
+        if let Some(id) = inbox.thread.with(|t| t.conversation) {
+            text.set(drafts::load(id));
+        }
+    });
+    let send = move || {
+        let body = text.get_untracked();
+        if body.trim().is_empty() {
+            return;
+        }
+        inbox.send(body.trim().to_owned());
+        text.set(String::new());
+        if let Some(id) = inbox.thread.with_untracked(|t| t.conversation) {
+            drafts::save(id, "");
+        }
+    };
+    let on_input = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        if let Some(id) = inbox.thread.with_untracked(|t| t.conversation) {
+            drafts::save(id, &value);
+        }
+        text.set(value);
+        let now = crate::client::now_ms();
+        if now - last_typing.get_value() > 1500.0 {
+            last_typing.set_value(now);
+            inbox.typing();
+        }
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            send();
+        }
+    };
+    view! {
+        <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
+            <textarea
+                rows="1"
+                placeholder="Type a message"
+                aria-label="Message"
+                data-testid="composer"
+                prop:value=move || text.get()
+                on:input=on_input
+                on:keydown=on_keydown
+            ></textarea>
+            <button type="submit" class="primary" aria-label="Send">"Send"</button>
+        </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard::{ChannelId, ConversationId, MessageId, WorkspaceId};
+
+    fn messages(n: usize) -> Vec<Message> {
+        (0..n)
+            .map(|i| Message {
+                id: MessageId::new(),
+                workspace_id: WorkspaceId::new(),
+                conversation_id: ConversationId::new(),
+                channel_id: ChannelId::new(),
+                direction: Direction::Inbound,
+                status: MessageStatus::Read,
+                text: format!("m{i}"),
+                external_id: None,
+                client_message_id: None,
+                sender_user_id: None,
+                error: None,
+                created_at: chrono::Utc::now(),
+                edited_at: None,
+                deleted_at: None,
+                reply_to: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_rows_near_the_viewport_are_rendered_and_the_spacers_keep_the_total() {
+        let rows = rows_of(&messages(10_000));
+        assert!(matches!(rows[0], Row::Day { .. }), "a day separator comes first");
+        let heights = HashMap::new();
+        let total = rows.len() as f64 * ESTIMATE;
+        for scroll_top in [0.0, 5_000.0, total - 600.0] {
+            let w = window_of(&rows, &heights, scroll_top, 600.0);
+            assert!(w.rows.len() < 60, "{} rows rendered at {scroll_top}", w.rows.len());
+            let shown = w.rows.len() as f64 * ESTIMATE;
+            assert!((w.top + shown + w.bottom - total).abs() < 0.01);
+            assert!(w.top <= scroll_top && w.top + shown >= scroll_top + 600.0 - ESTIMATE);
+        }
+    }
+
+    #[test]
+    fn measured_heights_move_the_window() {
+        let rows = rows_of(&messages(100));
+        let mut heights = HashMap::new();
+        for row in &rows[..50] {
+            heights.insert(row.key().to_owned(), 200.0);
+        }
+        let w = window_of(&rows, &heights, 5_000.0, 600.0);
+        // 5,000 px down, with the first rows 200 px tall, is around row 25.
+        let first = rows.iter().position(|r| r.key() == w.rows[0].key()).unwrap();
+        assert!((17..=22).contains(&first), "first rendered row {first}");
+    }
+
+    #[test]
+    fn a_status_change_changes_the_render_key_but_not_the_row_key() {
+        let mut m = messages(1);
+        let before = rows_of(&m)[1].clone();
+        m[0].status = MessageStatus::Failed;
+        let after = rows_of(&m)[1].clone();
+        assert_eq!(before.key(), after.key());
+        assert_ne!(before.render_key(), after.render_key());
+    }
+}

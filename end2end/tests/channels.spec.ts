@@ -1,0 +1,120 @@
+import { test, expect, Page, Browser } from '@playwright/test';
+import { ALICE, agent, screenshot } from './helpers';
+
+/** Adds a Mock channel on the admin page; the app goes to the channel's auth page. */
+async function addMockChannel(page: Page, name: string): Promise<void> {
+  await page.goto('/admin');
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await page.getByLabel('Channel name').fill(name);
+  await page.getByLabel('Provider').selectOption('mock');
+  await page.getByRole('button', { name: 'Add channel' }).click();
+  await expect(page).toHaveURL(/\/channels\/[0-9a-f-]+\/auth$/);
+  await expect(page.getByTestId('auth-channel-name')).toHaveText(name);
+}
+
+/** The auth page says connected and moves on to the inbox, where the channel is live. */
+async function expectConnected(page: Page, name: string): Promise<void> {
+  await expect(page.getByTestId('auth-connected')).toBeVisible({ timeout: 10000 });
+  await expect(page).toHaveURL(/\/inbox$/, { timeout: 5000 });
+  const channel = page.getByTestId('channel').filter({ hasText: name });
+  await expect(channel.getByTestId('channel-status')).toHaveText('Connected');
+}
+
+async function phone(browser: Browser) {
+  const context = await browser.newContext();
+  return { context, page: await context.newPage() };
+}
+
+test('connect_mock_channel_by_qr', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  const name = `QR line ${Date.now()}`;
+  await addMockChannel(alice.page, name);
+  await alice.page.getByRole('button', { name: 'QR code' }).click();
+  // The QR is an SVG drawn by the server, with a countdown to its renewal.
+  await expect(alice.page.getByTestId('qr').locator('svg')).toBeVisible();
+  await expect(alice.page.getByTestId('countdown')).toContainText(/Renews in \d:\d\d/);
+  await screenshot(alice.page, 'auth-qr');
+  const link = await alice.page.getByTestId('qr').getAttribute('data-qr-value');
+  expect(link).toMatch(/\/mock\/pair\//);
+
+  // "The phone" opens the QR's pairing link.
+  const handset = await phone(browser);
+  await handset.page.goto(link!);
+  await expect(handset.page.getByText('Phone paired')).toBeVisible();
+  await expectConnected(alice.page, name);
+  await handset.context.close();
+  await alice.context.close();
+});
+
+test('connect_mock_channel_by_pairing_code', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  const name = `Pairing line ${Date.now()}`;
+  await addMockChannel(alice.page, name);
+  await alice.page.getByRole('button', { name: 'Pairing code' }).click();
+  // The phone number comes first.
+  await alice.page.getByLabel("The account's phone number").fill('+1 555 0100');
+  await alice.page.getByRole('button', { name: 'Get a pairing code' }).click();
+  const code = (await alice.page.getByTestId('pairing-code').innerText()).trim();
+  expect(code.length).toBeGreaterThanOrEqual(6);
+  await expect(alice.page.getByTestId('countdown')).toContainText(/Expires in \d:\d\d/);
+
+  // The code is typed "into the phone".
+  const handset = await phone(browser);
+  await handset.page.goto('/mock/pair');
+  await handset.page.getByLabel('Code').fill(code);
+  await handset.page.getByRole('button', { name: 'Pair' }).click();
+  await expectConnected(alice.page, name);
+  await handset.context.close();
+  await alice.context.close();
+});
+
+test('connect_mock_channel_by_token', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  const name = `Token line ${Date.now()}`;
+  await addMockChannel(alice.page, name);
+  await alice.page.getByRole('button', { name: 'Token' }).click();
+  const input = alice.page.getByLabel('Mock API token');
+  // Masked input.
+  await expect(input).toHaveAttribute('type', 'password');
+  // A wrong token is refused in words, and the page offers to try again.
+  await input.fill('not-a-token');
+  await alice.page.getByRole('button', { name: 'Connect' }).click();
+  await expect(alice.page.getByTestId('auth-error')).toBeVisible();
+  await expect(alice.page.getByTestId('auth-error').getByRole('button', { name: 'Try again' })).toBeVisible();
+  await alice.page.getByLabel('Mock API token').fill(`mock_${'a1b2c3'.repeat(5)}`);
+  await alice.page.getByRole('button', { name: 'Connect' }).click();
+  await expectConnected(alice.page, name);
+  await alice.context.close();
+});
+
+test('manage_members_and_channels', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  await alice.page.goto('/admin');
+  await expect(alice.page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  const email = `carol.${Date.now()}@example.com`;
+  await alice.page.getByLabel("New member's email").fill(email);
+  await alice.page.getByLabel("New member's name").fill('Carol Diaz');
+  await alice.page.getByLabel("New member's password").fill('carol-password-123');
+  await alice.page.getByRole('button', { name: 'Add member' }).click();
+  const row = alice.page.getByTestId('member-row').filter({ hasText: email });
+  await expect(row).toBeVisible();
+  await row.getByLabel('Role of Carol Diaz').selectOption('admin');
+  await expect(row.getByLabel('Role of Carol Diaz')).toHaveValue('admin');
+  await alice.page.reload();
+  await expect(alice.page.getByTestId('member-row').filter({ hasText: email }).getByLabel('Role of Carol Diaz')).toHaveValue('admin');
+  await screenshot(alice.page, 'admin');
+  await alice.page.getByTestId('member-row').filter({ hasText: email }).getByRole('button', { name: 'Remove' }).click();
+  await expect(alice.page.getByTestId('member-row').filter({ hasText: email })).toHaveCount(0);
+
+  // The demo channel is listed with its live status; a new in-app channel can be deleted.
+  await expect(alice.page.getByTestId('channel-row').filter({ hasText: 'connected' }).first()).toBeVisible();
+  const name = `Scratch ${Date.now()}`;
+  await alice.page.getByLabel('Channel name').fill(name);
+  await alice.page.getByLabel('Provider').selectOption('inapp');
+  await alice.page.getByRole('button', { name: 'Add channel' }).click();
+  const channelRow = alice.page.getByTestId('channel-row').filter({ hasText: name });
+  await expect(channelRow.getByTestId('admin-channel-status')).toHaveText('connected');
+  await channelRow.getByRole('button', { name: 'Delete' }).click();
+  await expect(alice.page.getByTestId('channel-row').filter({ hasText: name })).toHaveCount(0);
+  await alice.context.close();
+});

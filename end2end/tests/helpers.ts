@@ -1,0 +1,76 @@
+import { Browser, BrowserContext, Page, expect } from '@playwright/test';
+
+export const PASSWORD = 'demo-password';
+export const ALICE = 'alice@example.com';
+export const BOB = 'bob@example.com';
+
+/** Signs in through the page and waits for the inbox to be hydrated. */
+export async function signIn(page: Page, email: string): Promise<void> {
+  await page.goto('/login');
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/inbox/);
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+}
+
+/** A fresh browser context (its own cookies) signed in as `email`. */
+export async function agent(browser: Browser, email: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, email);
+  return { context, page };
+}
+
+/** Opens a conversation by id and waits until its messages are shown. */
+export async function openConversation(page: Page, id: string): Promise<void> {
+  await page.goto(`/inbox?c=${id}`);
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await expect(page.getByTestId('message').first()).toBeVisible();
+}
+
+/** The API as the page's user (the context's session cookie). */
+export async function api<T>(page: Page, method: string, path: string, data?: unknown): Promise<T> {
+  const response = await page.request.fetch(`/api/v1${path}`, { method, data });
+  if (!response.ok()) {
+    throw new Error(`${method} ${path}: ${response.status()} ${await response.text()}`);
+  }
+  return response.status() === 204 ? (undefined as T) : ((await response.json()) as T);
+}
+
+export interface Conversation {
+  id: string;
+  channel_id: string;
+  title: string;
+  external_chat_id: string;
+}
+
+export interface Channel {
+  id: string;
+  name: string;
+  provider: string;
+  status: string;
+  config: Record<string, unknown>;
+}
+
+/** The demo's Mock channel and one of its conversations. Each test uses its own contact. */
+export async function demoConversation(page: Page, index: number): Promise<{ channel: Channel; conversation: Conversation }> {
+  const channels = await api<Channel[]>(page, 'GET', '/channels');
+  const channel = channels.find((c) => c.provider === 'mock' && c.status === 'connected');
+  if (!channel) throw new Error('the demo Mock channel is missing');
+  const conversations = await api<Conversation[]>(page, 'GET', '/conversations');
+  const mine = conversations
+    .filter((c) => c.channel_id === channel.id)
+    .sort((a, b) => a.external_chat_id.localeCompare(b.external_chat_id));
+  if (mine.length <= index) throw new Error(`the demo has ${mine.length} Mock conversations`);
+  return { channel, conversation: mine[index] };
+}
+
+/** Saves a screenshot for the README when SCREENSHOT_DIR is set (scripts/screenshots.sh). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = process.env.SCREENSHOT_DIR;
+  if (dir) {
+    await page.screenshot({ path: `${dir}/${name}.png` });
+  }
+}

@@ -1,0 +1,171 @@
+import { test, expect, Page } from '@playwright/test';
+import { ALICE, BOB, agent, api, demoConversation, openConversation, screenshot, Channel, Conversation } from './helpers';
+
+function messages(page: Page, text: string | RegExp) {
+  return page.getByTestId('message').filter({ hasText: text });
+}
+
+async function send(page: Page, text: string): Promise<void> {
+  const composer = page.getByTestId('composer');
+  await composer.fill(text);
+  await composer.press('Enter');
+}
+
+test('send_message_between_agents', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  const bob = await agent(browser, BOB);
+  const { conversation } = await demoConversation(alice.page, 0);
+  await openConversation(alice.page, conversation.id);
+  await openConversation(bob.page, conversation.id);
+
+  const text = `Hello from Alice ${Date.now()}`;
+  await send(alice.page, text);
+  // Optimistic: on alice's screen at once, before the server answers.
+  await expect(messages(alice.page, text)).toBeVisible({ timeout: 500 });
+  await expect(alice.page.getByTestId('composer')).toHaveValue('');
+  // Live on bob's screen within a second, with no reload.
+  await expect(messages(bob.page, text)).toBeVisible({ timeout: 1000 });
+  // The ticks follow the network's receipts: sent, delivered, read.
+  await expect(messages(alice.page, text)).toHaveAttribute('data-status', /sent|delivered|read/);
+  await expect(messages(alice.page, text)).toHaveAttribute('data-status', 'read', { timeout: 5000 });
+  await expect(messages(bob.page, text)).toHaveAttribute('data-status', 'read', { timeout: 5000 });
+  // The Mock contact answers; both agents see it.
+  const reply = `Thanks, got it: "${text}"`;
+  await expect(messages(alice.page, reply)).toBeVisible({ timeout: 6000 });
+  await expect(messages(bob.page, reply)).toBeVisible({ timeout: 2000 });
+  // The list shows the reply as the conversation's preview, at the top.
+  await expect(alice.page.getByTestId('conversation-item').first()).toContainText(conversation.title);
+  await expect(alice.page.getByTestId('conversation-item').first()).toContainText('Thanks, got it');
+  // Screen readers hear about the reply.
+  await expect(bob.page.getByTestId('announcer')).toContainText('Thanks, got it');
+  await screenshot(alice.page, 'inbox');
+  await alice.context.close();
+  await bob.context.close();
+});
+
+test('show_typing_indicator', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  const bob = await agent(browser, BOB);
+  const { conversation } = await demoConversation(alice.page, 1);
+  await openConversation(alice.page, conversation.id);
+  await openConversation(bob.page, conversation.id);
+
+  await expect(bob.page.getByTestId('typing')).toHaveCount(0);
+  await alice.page.getByTestId('composer').pressSequentially('Let me che', { delay: 30 });
+  await expect(bob.page.getByTestId('typing')).toHaveText('Alice Martin is typing…', { timeout: 1000 });
+  // Alice never sees her own typing.
+  await expect(alice.page.getByTestId('typing')).toHaveCount(0);
+  // It clears by itself when she stops.
+  await expect(bob.page.getByTestId('typing')).toHaveCount(0, { timeout: 9000 });
+
+  // The draft survives a reload, per conversation.
+  await alice.page.reload();
+  await expect(alice.page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await expect(alice.page.getByTestId('composer')).toHaveValue('Let me che');
+  await alice.context.close();
+  await bob.context.close();
+});
+
+test('recover_missed_messages', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  const bob = await agent(browser, BOB);
+  const { conversation } = await demoConversation(alice.page, 2);
+  await openConversation(alice.page, conversation.id);
+  await openConversation(bob.page, conversation.id);
+  // Marks this document: a reload would lose it.
+  await bob.page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+
+  await bob.context.setOffline(true);
+  await expect(bob.page.getByTestId('reconnecting')).toBeVisible({ timeout: 5000 });
+
+  const stamp = Date.now();
+  const texts = [1, 2, 3].map((i) => `Missed ${i} ${stamp}`);
+  for (const text of texts) {
+    await send(alice.page, text);
+    await expect(messages(alice.page, text)).toHaveAttribute('data-status', /sent|delivered|read/);
+  }
+  await expect(messages(bob.page, `${stamp}`)).toHaveCount(0);
+
+  await bob.context.setOffline(false);
+  await expect(bob.page.getByTestId('reconnecting')).toHaveCount(0, { timeout: 10000 });
+  await expect(messages(bob.page, `${stamp}`)).toHaveCount(3);
+  const shown = await messages(bob.page, `${stamp}`).locator('.text').allInnerTexts();
+  expect(shown).toEqual(texts);
+  expect(await bob.page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+  await alice.context.close();
+  await bob.context.close();
+});
+
+test('retry_failed_send', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  const { channel, conversation } = await demoConversation(alice.page, 3);
+  await openConversation(alice.page, conversation.id);
+  // Fault injection: the Mock network refuses this contact.
+  const config = { ...channel.config };
+  await api(alice.page, 'PATCH', `/channels/${channel.id}`, {
+    config: { ...config, reject_contacts: [conversation.external_chat_id] },
+  });
+  try {
+    const text = `Will fail first ${Date.now()}`;
+    await send(alice.page, text);
+    const bubble = messages(alice.page, text);
+    await expect(bubble).toHaveAttribute('data-status', 'failed', { timeout: 10000 });
+    await expect(bubble.getByRole('alert')).toContainText('does not accept messages');
+
+    // The network takes messages again; retry sends the same message.
+    await api(alice.page, 'PATCH', `/channels/${channel.id}`, { config });
+    await bubble.getByRole('button', { name: 'Retry' }).click();
+    await expect(bubble).toHaveAttribute('data-status', /sent|delivered|read/, { timeout: 10000 });
+    await expect(bubble.getByRole('alert')).toHaveCount(0);
+    await expect(messages(alice.page, text)).toHaveCount(1);
+  } finally {
+    await api(alice.page, 'PATCH', `/channels/${channel.id}`, { config });
+  }
+  await alice.context.close();
+});
+
+test('scroll_long_history', async ({ browser }) => {
+  test.setTimeout(180_000);
+  const alice = await agent(browser, ALICE);
+  const room = await seedRoom(alice.page, 10_000);
+
+  await alice.page.goto(`/inbox?c=${room.id}`);
+  await expect(alice.page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  const list = alice.page.getByTestId('message-list');
+  // Opens at the newest message, with only a window of rows in the DOM.
+  await expect(messages(alice.page, 'm-10000')).toBeVisible({ timeout: 10000 });
+  const rows = alice.page.getByTestId('message');
+  expect(await rows.count()).toBeLessThan(120);
+
+  // Scroll to the top again and again: older pages load by cursor, the DOM stays small.
+  let most = 0;
+  for (let i = 0; i < 400; i++) {
+    if (await messages(alice.page, 'm-00001').isVisible()) break;
+    await list.evaluate((el) => (el.scrollTop = 0));
+    await alice.page.waitForTimeout(60);
+    most = Math.max(most, await rows.count());
+  }
+  await expect(messages(alice.page, 'm-00001')).toBeVisible();
+  await expect(alice.page.getByText('This is the start of the conversation.')).toBeVisible();
+  expect(most).toBeLessThan(150);
+  expect(await rows.count()).toBeLessThan(150);
+  await alice.context.close();
+});
+
+/** An in-app room with `count` messages `m-00001`…, sent over the API. The first and the last
+ * are sent alone, so they are the oldest and the newest; the rest go 50 at a time. */
+async function seedRoom(page: Page, count: number): Promise<Conversation> {
+  const channel = await api<Channel>(page, 'POST', '/channels', { provider: 'inapp', name: `Long room ${Date.now()}` });
+  const room = await api<Conversation>(page, 'POST', '/conversations', { channel_id: channel.id, title: 'Ten thousand' });
+  const post = (n: number) =>
+    api(page, 'POST', `/conversations/${room.id}/messages`, { text: `m-${String(n).padStart(5, '0')}` });
+  await post(1);
+  const batch = 50;
+  for (let start = 2; start < count; start += batch) {
+    const sends = [];
+    for (let n = start; n < start + batch && n < count; n++) sends.push(post(n));
+    await Promise.all(sends);
+  }
+  await post(count);
+  return room;
+}
