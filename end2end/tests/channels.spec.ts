@@ -91,6 +91,8 @@ test('manage_members_and_channels', async ({ browser }) => {
   const alice = await agent(browser, ALICE);
   await alice.page.goto('/admin');
   await expect(alice.page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  // Presence: alice's own connection makes her online.
+  await expect(alice.page.getByTestId('member-row').filter({ hasText: 'alice@example.com' })).toContainText('online');
   const email = `carol.${Date.now()}@example.com`;
   await alice.page.getByLabel("New member's email").fill(email);
   await alice.page.getByLabel("New member's name").fill('Carol Diaz');

@@ -125,7 +125,7 @@ test('retry_failed_send', async ({ browser }) => {
 });
 
 test('scroll_long_history', async ({ browser }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(300_000);
   const alice = await agent(browser, ALICE);
   const room = await seedRoom(alice.page, 10_000);
 
@@ -150,6 +150,22 @@ test('scroll_long_history', async ({ browser }) => {
   expect(most).toBeLessThan(150);
   expect(await rows.count()).toBeLessThan(150);
   await alice.context.close();
+});
+
+test('open_conversation_on_a_phone', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 800 } });
+  const page = await context.newPage();
+  const { signIn } = await import('./helpers');
+  await signIn(page, ALICE);
+  // One pane at a time: the list first.
+  await expect(page.getByRole('region', { name: 'Conversations' })).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Channels' })).toBeHidden();
+  await page.getByTestId('conversation-item').first().click();
+  await expect(page.getByTestId('composer')).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Conversations' })).toBeHidden();
+  await page.getByRole('link', { name: 'Back to conversations' }).click();
+  await expect(page.getByRole('region', { name: 'Conversations' })).toBeVisible();
+  await context.close();
 });
 
 /** An in-app room with `count` messages `m-00001`…, sent over the API. The first and the last

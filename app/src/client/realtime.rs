@@ -50,7 +50,8 @@ pub fn backoff_ms(attempt: u32, unit_random: f64) -> u32 {
     (base * (0.5 + unit_random.clamp(0.0, 1.0))) as u32
 }
 
-type Reply = oneshot::Sender<Result<Value, RpcError>>;
+/// Who waits for a reply, and the reply field (`rpc`, `presence`) that holds its result.
+type Reply = (&'static str, oneshot::Sender<Result<Value, RpcError>>);
 
 #[derive(Default)]
 struct Topic {
@@ -174,6 +175,22 @@ impl Realtime {
 
     /// Calls a server method over the socket. Fails at once when the link is down.
     pub async fn rpc(&self, method: &str, data: Value) -> Result<Value, RpcError> {
+        let result = self.request("rpc", json!({ "method": method, "data": data })).await?;
+        Ok(result.get("data").cloned().unwrap_or(Value::Null))
+    }
+
+    /// The user ids present on a topic (for an inbox: the members online).
+    pub async fn present_users(&self, topic: &str) -> Result<Vec<String>, RpcError> {
+        let result = self.request("presence", json!({ "channel": topic })).await?;
+        let clients = result.get("presence").and_then(Value::as_object).cloned().unwrap_or_default();
+        Ok(clients
+            .values()
+            .filter_map(|c| c.get("user").and_then(Value::as_str).map(str::to_owned))
+            .collect())
+    }
+
+    /// Sends one command and waits for the field `kind` of its reply.
+    async fn request(&self, kind: &'static str, body: Value) -> Result<Value, RpcError> {
         let (tx, rx) = oneshot::channel();
         {
             let mut inner = self.inner.borrow_mut();
@@ -182,13 +199,11 @@ impl Realtime {
             }
             let id = inner.next_id;
             inner.next_id += 1;
-            inner.replies.insert(id, tx);
+            inner.replies.insert(id, (kind, tx));
             drop(inner);
-            self.write(&json!({ "id": id, "rpc": { "method": method, "data": data } }));
+            self.write(&json!({ "id": id, kind: body }));
         }
-        rx.await
-            .unwrap_or_else(|_| Err(RpcError { code: 0, message: "the connection closed".into() }))
-            .map(|v| v.get("data").cloned().unwrap_or(Value::Null))
+        rx.await.unwrap_or_else(|_| Err(RpcError { code: 0, message: "the connection closed".into() }))
     }
 
     /// Whether commands can go out now.
@@ -322,7 +337,7 @@ impl Realtime {
             inner.attempt += 1;
             (std::mem::take(&mut inner.replies), delay)
         };
-        for (_, reply) in replies {
+        for (_, (_, reply)) in replies {
             let _ = reply.send(Err(RpcError { code: 0, message: "the connection closed".into() }));
         }
         self.set_link(Link::Reconnecting);
@@ -424,10 +439,11 @@ impl Realtime {
             }
             return;
         }
-        if let Some(reply) = self.inner.borrow_mut().replies.remove(&id) {
+        let waiting = self.inner.borrow_mut().replies.remove(&id);
+        if let Some((kind, reply)) = waiting {
             let result = match error {
                 Some(e) => Err(e),
-                None => Ok(object.get("rpc").cloned().unwrap_or(Value::Null)),
+                None => Ok(object.get(kind).cloned().unwrap_or(Value::Null)),
             };
             let _ = reply.send(result);
             return;

@@ -200,6 +200,18 @@ impl Inbox {
         });
     }
 
+    /// Who of the workspace is online now; `presence.*` events keep it current.
+    fn reload_presence(self) {
+        let Some(rt) = self.rt() else { return };
+        let topic = self.inbox_topic();
+        spawn_local(async move {
+            if let Ok(users) = rt.present_users(&topic).await {
+                let online = users.iter().filter_map(|u| u.parse::<uuid::Uuid>().ok()).map(UserId).collect();
+                self.online.set(online);
+            }
+        });
+    }
+
     /// Opens a conversation in the right pane (or closes it with `None`).
     pub fn open(self, id: Option<ConversationId>) {
         let current = self.thread.with_untracked(|t| t.conversation);
@@ -454,6 +466,7 @@ impl Inbox {
                 }
                 if topic == self.inbox_topic() {
                     self.reload_lists();
+                    self.reload_presence();
                 } else if let Some(id) = topic.strip_prefix("conversation:").and_then(|s| s.parse().ok()) {
                     let open = self.thread.with_untracked(|t| t.conversation);
                     if open == Some(ConversationId(id)) {
