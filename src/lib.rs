@@ -16,6 +16,7 @@
 pub mod account;
 pub mod auth;
 pub mod channel;
+pub mod desk;
 pub mod ids;
 pub mod message;
 pub mod provider;

@@ -2,7 +2,8 @@
 //! context, calls it and maps the error to words for the page.
 
 use leptos::prelude::*;
-use switchboard::Me;
+use switchboard::message::ConversationSummary;
+use switchboard::{ConversationId, Me, Message, MessageId};
 
 /// Signs in with email and password; on success sets the session cookie and goes to the inbox.
 #[server(prefix = "/_fn", endpoint = "login")]
@@ -37,6 +38,38 @@ pub async fn current_user() -> Result<Me, ServerFnError> {
     accounts()?.me(&token).await.map_err(to_server_error)
 }
 
+/// The caller's conversations, most recent activity first (the inbox's list).
+#[server(prefix = "/_fn", endpoint = "conversations")]
+pub async fn list_conversations() -> Result<Vec<ConversationSummary>, ServerFnError> {
+    use ssr::*;
+    let token = signed_in()?;
+    desk()?.conversations(&token).await.map_err(desk_error)
+}
+
+/// A page of a conversation's history, newest first, older than `before` when given.
+#[server(prefix = "/_fn", endpoint = "history")]
+pub async fn load_history(
+    conversation: ConversationId,
+    before: Option<MessageId>,
+    limit: u32,
+) -> Result<Vec<Message>, ServerFnError> {
+    use ssr::*;
+    let token = signed_in()?;
+    desk()?.history(&token, conversation, before, limit).await.map_err(desk_error)
+}
+
+/// Sends a message; the same `client_message_id` again answers the first message.
+#[server(prefix = "/_fn", endpoint = "send")]
+pub async fn send_message(
+    conversation: ConversationId,
+    text: String,
+    client_message_id: String,
+) -> Result<Message, ServerFnError> {
+    use ssr::*;
+    let token = signed_in()?;
+    desk()?.send(&token, conversation, text, client_message_id).await.map_err(desk_error)
+}
+
 /// The message a server function error should show to a person.
 pub fn error_text(err: &ServerFnError) -> String {
     match err {
@@ -51,10 +84,30 @@ mod ssr {
 
     use leptos::prelude::*;
     use switchboard::auth::{Accounts, AuthError, ClientAddr, token_from_cookie_header};
+    use switchboard::desk::{Desk, DeskError};
 
     pub fn accounts() -> Result<Arc<dyn Accounts>, ServerFnError> {
         use_context::<Arc<dyn Accounts>>()
             .ok_or_else(|| ServerFnError::new("the accounts service is not available"))
+    }
+
+    pub fn desk() -> Result<Arc<dyn Desk>, ServerFnError> {
+        use_context::<Arc<dyn Desk>>().ok_or_else(|| ServerFnError::new("the inbox service is not available"))
+    }
+
+    /// The session token, or the refusal for a signed-out caller.
+    pub fn signed_in() -> Result<String, ServerFnError> {
+        session_token().ok_or_else(|| to_server_error(AuthError::Unauthenticated))
+    }
+
+    /// Maps the desk's refusal to its status and words.
+    pub fn desk_error(err: DeskError) -> ServerFnError {
+        if let (Some(response), Ok(status)) =
+            (use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(err.status))
+        {
+            response.set_status(status);
+        }
+        ServerFnError::ServerError(err.message)
     }
 
     pub fn client_addr() -> String {

@@ -189,7 +189,7 @@ impl Inbox {
                 Ok(channels) => self.channels.set(channels),
                 Err(e) => self.fail(e),
             }
-            match http::get::<Vec<ConversationSummary>>("/conversations").await {
+            match crate::api::list_conversations().await.map_err(server_fn_error) {
                 Ok(mut list) => {
                     sort(&mut list);
                     self.conversations.set(list);
@@ -237,7 +237,7 @@ impl Inbox {
     /// yet acknowledged stay).
     fn load_latest(self, id: ConversationId) {
         spawn_local(async move {
-            let page = http::get::<Vec<Message>>(&format!("/conversations/{id}/messages?limit={PAGE}")).await;
+            let page = crate::api::load_history(id, None, PAGE).await.map_err(server_fn_error);
             match page {
                 Ok(mut page) => {
                     page.reverse();
@@ -284,8 +284,7 @@ impl Inbox {
         };
         self.thread.update(|t| t.loading = true);
         spawn_local(async move {
-            let path = format!("/conversations/{id}/messages?limit={PAGE}&before={before}");
-            match http::get::<Vec<Message>>(&path).await {
+            match crate::api::load_history(id, Some(before), PAGE).await.map_err(server_fn_error) {
                 Ok(mut page) => {
                     page.reverse();
                     self.thread.update(|t| {
@@ -397,7 +396,9 @@ impl Inbox {
             let result = match via_socket {
                 Some(stored) => Ok(stored),
                 None => {
-                    http::post::<Message, _>(&format!("/conversations/{conversation}/messages"), &body).await
+                    let text = message.text.clone();
+                    let client_id = message.client_message_id.clone().unwrap_or_default();
+                    crate::api::send_message(conversation, text, client_id).await.map_err(server_fn_error)
                 }
             };
             match result {
@@ -658,6 +659,12 @@ impl Inbox {
                 .collect()
         })
     }
+}
+
+/// A server function's failure in the REST client's terms (status 0: not reached).
+fn server_fn_error(e: leptos::prelude::ServerFnError) -> ApiError {
+    let status = if matches!(e, leptos::prelude::ServerFnError::ServerError(_)) { 400 } else { 0 };
+    ApiError { status, message: crate::api::error_text(&e) }
 }
 
 /// Most recent activity first.

@@ -11,27 +11,97 @@ use axum::response::{IntoResponse, Redirect, Response};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use switchboard::auth::Accounts;
+use switchboard::desk::{Desk, DeskError};
+use switchboard::message::{ConversationSummary, SendMessage};
+use switchboard::{ConversationId, Message, MessageId};
 use tower_http::limit::RequestBodyLimitLayer;
 
+use super::error::ApiError;
 use super::{AppState, SITE_BODY_LIMIT};
 
 /// Pages that need a signed-in user (prefix match).
-const PRIVATE_PAGES: [&str; 1] = ["/inbox"];
+const PRIVATE_PAGES: [&str; 3] = ["/inbox", "/admin", "/channels"];
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(app::App);
     let accounts: Arc<dyn Accounts> = state.accounts.clone();
+    let desk: Arc<dyn Desk> = Arc::new(WebDesk(state.clone()));
     let options = state.leptos.clone();
     Router::new()
         .leptos_routes_with_context(
             state,
             routes,
-            move || provide_context(accounts.clone()),
+            move || {
+                provide_context(accounts.clone());
+                provide_context(desk.clone());
+            },
             move || app::shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .layer(RequestBodyLimitLayer::new(SITE_BODY_LIMIT))
+}
+
+/// The desk the server functions use: the same services as the REST API, acting as the
+/// session's user in their first workspace (the one the UI shows).
+struct WebDesk(AppState);
+
+impl WebDesk {
+    async fn actor(&self, token: &str) -> Result<crate::services::Actor, DeskError> {
+        let who = self.0.accounts.authenticate(token).await.map_err(|e| refusal(ApiError::from(e)))?;
+        let memberships =
+            self.0.store.memberships(who.user.id).await.map_err(|e| refusal(ApiError::from(e)))?;
+        let membership = memberships.into_iter().next().ok_or_else(|| DeskError {
+            status: 403,
+            message: "You are not a member of any workspace.".into(),
+        })?;
+        Ok(crate::services::Actor {
+            user_id: who.user.id,
+            workspace_id: membership.workspace.id,
+            role: membership.role,
+        })
+    }
+}
+
+fn refusal(e: ApiError) -> DeskError {
+    DeskError { status: e.status.as_u16(), message: e.message }
+}
+
+fn service(e: crate::services::ServiceError) -> DeskError {
+    refusal(ApiError::from(e))
+}
+
+#[async_trait::async_trait]
+impl Desk for WebDesk {
+    async fn conversations(&self, token: &str) -> Result<Vec<ConversationSummary>, DeskError> {
+        let actor = self.actor(token).await?;
+        self.0.messages.conversations(actor, Default::default()).await.map_err(service)
+    }
+
+    async fn history(
+        &self,
+        token: &str,
+        conversation: ConversationId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>, DeskError> {
+        let actor = self.actor(token).await?;
+        self.0.messages.history(actor, conversation, before, Some(limit)).await.map_err(service)
+    }
+
+    async fn send(
+        &self,
+        token: &str,
+        conversation: ConversationId,
+        text: String,
+        client_message_id: String,
+    ) -> Result<Message, DeskError> {
+        let actor = self.actor(token).await?;
+        let req = SendMessage { text, client_message_id: Some(client_message_id), reply_to: None };
+        let trace = Some(uuid::Uuid::now_v7().to_string());
+        let sent = self.0.messages.send(actor, conversation, req, None, trace).await.map_err(service)?;
+        Ok(sent.message)
+    }
 }
 
 /// Sends signed-out visitors of private pages to sign-in, and signed-in visitors of the

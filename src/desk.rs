@@ -1,0 +1,38 @@
+//! The agent's desk: the inbox flows the UI's server functions call (the conversation list,
+//! a conversation's history, sending). The server implements it over the same services as the
+//! REST API, so both answer alike; the UI only sees this port.
+
+use async_trait::async_trait;
+
+use crate::ids::{ConversationId, MessageId};
+use crate::message::{ConversationSummary, Message};
+
+/// A refusal, with the HTTP status it maps to and words fit to show.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DeskError {
+    pub status: u16,
+    pub message: String,
+}
+
+#[async_trait]
+pub trait Desk: Send + Sync {
+    /// The caller's conversations (session `token`), most recent activity first.
+    async fn conversations(&self, token: &str) -> Result<Vec<ConversationSummary>, DeskError>;
+    /// A page of history, newest first, older than `before` when given.
+    async fn history(
+        &self,
+        token: &str,
+        conversation: ConversationId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>, DeskError>;
+    /// Sends a message; the same `client_message_id` again answers the first message.
+    async fn send(
+        &self,
+        token: &str,
+        conversation: ConversationId,
+        text: String,
+        client_message_id: String,
+    ) -> Result<Message, DeskError>;
+}
