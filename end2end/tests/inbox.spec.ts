@@ -152,6 +152,30 @@ test('scroll_long_history', async ({ browser }) => {
   await alice.context.close();
 });
 
+test('filter_conversations', async ({ browser }) => {
+  const bob = await agent(browser, BOB);
+  const items = bob.page.getByTestId('conversation-item');
+  await expect(items.first()).toBeVisible();
+  const all = await items.count();
+  expect(all).toBeGreaterThanOrEqual(5);
+  // Search by name.
+  await bob.page.getByLabel('Search conversations').fill('tom');
+  await expect(items).toHaveCount(1);
+  await expect(items.first()).toContainText('Tom Becker');
+  await bob.page.getByLabel('Search conversations').fill('');
+  await expect(items).toHaveCount(all);
+  // Unread only: exactly the conversations with an unread badge.
+  const unread = await items.filter({ has: bob.page.getByTestId('unread') }).count();
+  await bob.page.getByRole('button', { name: 'Unread' }).click();
+  await expect(items).toHaveCount(unread);
+  await bob.page.getByRole('button', { name: 'All' }).click();
+  await expect(items).toHaveCount(all);
+  // One channel: its conversations only.
+  await bob.page.getByTestId('channel').filter({ hasText: 'Mock WhatsApp' }).click();
+  await expect(items.filter({ hasNotText: 'Mock WhatsApp' })).toHaveCount(0);
+  await bob.context.close();
+});
+
 test('open_conversation_on_a_phone', async ({ browser }) => {
   const context = await browser.newContext({ viewport: { width: 390, height: 800 } });
   const page = await context.newPage();

@@ -71,8 +71,13 @@ async fn agents_get_403_and_strangers_401(app: AppState, _raw: Raw) {
     let created = create_channel(&app, &alice, json!({"provider": "mock", "name": "M"})).await;
     let id = created["id"].as_str().unwrap();
     let bob = login(&app, "bob@example.com", "demo-password").await;
+    // The list is read-only for agents: the inbox shows the channels and their health.
+    let listed = send(&app, authed("GET", "/api/v1/channels", &bob, None)).await;
+    assert_eq!(listed.status(), StatusCode::OK);
+    let listed = body_json(listed).await;
+    assert!(listed.as_array().unwrap().iter().any(|c| c["id"] == id), "{listed}");
+    assert!(!listed.to_string().contains("token"), "no credentials in the list: {listed}");
     let calls = [
-        ("GET", "/api/v1/channels".to_owned(), None),
         ("POST", "/api/v1/channels".to_owned(), Some(json!({"provider": "mock", "name": "Mine"}))),
         ("GET", format!("/api/v1/channels/{id}"), None),
         ("PATCH", format!("/api/v1/channels/{id}"), Some(json!({"name": "Taken over"}))),

@@ -1,5 +1,6 @@
 //! Channel administration: create, list, read, update and delete a workspace's channels, and
-//! keep their credentials sealed. Owners and admins only; every call names the workspace.
+//! keep their credentials sealed. Owners and admins only (every member may list them); every call
+//! names the workspace.
 
 use std::sync::Arc;
 
@@ -169,8 +170,10 @@ impl ChannelService {
         Ok(created)
     }
 
+    /// Every member may list the channels (the inbox's rail shows them and their health); only
+    /// owners and admins read one in detail or change anything. Credentials are never part of
+    /// a `Channel`.
     pub async fn list(&self, actor: Actor) -> Result<Vec<Channel>, ServiceError> {
-        actor.require_admin()?;
         Ok(self.store.channels(actor.workspace_id).await?)
     }
 
