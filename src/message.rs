@@ -124,6 +124,10 @@ pub struct ConversationSummary {
     pub unread_count: u32,
     /// Unread messages that mention the caller.
     pub unread_mentions: u32,
+    /// Whether the contact is online, as the network last said (`null`: no contact, or the
+    /// network never said).
+    #[serde(default)]
+    pub contact_online: Option<bool>,
 }
 
 /// Which conversations a list shows.

@@ -371,6 +371,14 @@ pub trait MessageRepo: Send + Sync {
         user_id: UserId,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError>;
+    /// Records what the network says about a contact being online, with a `contact.presence`
+    /// event on the inbox topic. `None` when the contact is unknown or nothing changed.
+    async fn set_contact_presence(
+        &self,
+        channel_id: ChannelId,
+        external_id: &str,
+        online: bool,
+    ) -> Result<Option<Event>, StoreError>;
     /// Renames the conversation of a network chat, with a `conversation.updated` event. `None`
     /// when the chat is unknown or the title unchanged.
     async fn rename_chat(

@@ -1,4 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
+import { createHmac } from 'node:crypto';
 import { ALICE, BOB, agent, api, demoConversation, openConversation, screenshot, Channel, Conversation } from './helpers';
 
 function messages(page: Page, text: string | RegExp) {
@@ -170,10 +171,56 @@ test('filter_conversations', async ({ browser }) => {
   await expect(items).toHaveCount(unread);
   await bob.page.getByRole('button', { name: 'All' }).click();
   await expect(items).toHaveCount(all);
+  // Opening a conversation marks it read, for good.
+  const withUnread = items.filter({ has: bob.page.getByTestId('unread') }).first();
+  const title = (await withUnread.locator('.title').innerText()).trim();
+  await withUnread.click();
+  await expect(bob.page.getByTestId('thread-title')).toHaveText(title);
+  const opened = items.filter({ hasText: title });
+  await expect(opened.getByTestId('unread')).toHaveCount(0);
+  await bob.page.reload();
+  await expect(bob.page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await expect(items.filter({ hasText: title })).toHaveCount(1);
+  await expect(items.filter({ hasText: title }).getByTestId('unread')).toHaveCount(0);
   // One channel: its conversations only.
   await bob.page.getByTestId('channel').filter({ hasText: 'Mock WhatsApp' }).click();
   await expect(items.filter({ hasNotText: 'Mock WhatsApp' })).toHaveCount(0);
   await bob.context.close();
+});
+
+test('show_contact_presence', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  const secret = 'whsec_e2e_presence';
+  const channel = await api<Channel>(alice.page, 'POST', '/channels', {
+    provider: 'mock',
+    name: `Hooked ${Date.now()}`,
+    config: { webhook_secret: secret },
+  });
+  // The Mock network calls our webhook, signed as it would be.
+  const hook = async (events: unknown[]) => {
+    const body = JSON.stringify({ events });
+    const signature = 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+    const response = await alice.page.request.post(`/webhooks/mock/${channel.id}`, {
+      headers: { 'content-type': 'application/json', 'x-mock-signature': signature },
+      data: body,
+    });
+    expect(response.ok()).toBeTruthy();
+  };
+  const from = `+49151${Date.now() % 1_000_000}`;
+  await hook([{ type: 'message', id: `wamid.${from}`, from, name: 'Grace Hopper', text: 'Are you there?' }]);
+  const conversations = await api<Conversation[]>(alice.page, 'GET', '/conversations');
+  const conversation = conversations.find((c) => c.channel_id === channel.id)!;
+  await openConversation(alice.page, conversation.id);
+  await expect(alice.page.getByTestId('contact-presence')).toHaveText('');
+
+  await hook([{ type: 'presence', id: from, online: true }]);
+  await expect(alice.page.getByTestId('contact-presence')).toHaveText('· online');
+  await hook([{ type: 'presence', id: from, online: false }]);
+  await expect(alice.page.getByTestId('contact-presence')).toHaveText('· offline');
+  // It is stored: a reload shows it too.
+  await alice.page.reload();
+  await expect(alice.page.getByTestId('contact-presence')).toHaveText('· offline');
+  await alice.context.close();
 });
 
 test('open_conversation_on_a_phone', async ({ browser }) => {

@@ -16,6 +16,7 @@ app_test!(
     refused_webhooks_change_nothing,
     network_edits_and_revokes_change_the_message_once,
     chat_and_channel_status_events_are_routed,
+    contact_presence_is_recorded_and_published_once,
 );
 
 const SECRET: &str = "whsec_test_secret";
@@ -186,4 +187,35 @@ async fn chat_and_channel_status_events_are_routed(app: AppState, _raw: Raw) {
     let bad = json!({"events": [{"type": "channel_status", "status": "exploded"}]}).to_string();
     let response = send(&app, hook(&path, &bad, Some(sign(&bad, SECRET)))).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn contact_presence_is_recorded_and_published_once(app: AppState, _raw: Raw) {
+    let (alice, id) = setup(&app, json!({"webhook_secret": SECRET})).await;
+    let path = format!("/webhooks/mock/{id}");
+    // Presence of a contact we never heard from changes nothing.
+    let stranger = json!({"events": [{"type": "presence", "id": "+4915100007", "online": true}]});
+    assert_eq!(post(&app, &path, stranger).await, 0);
+    let said = json!({"events": [{"type": "message", "id": "wamid.7", "from": "+4915100007", "name": "Ada", "text": "hi"}]});
+    assert_eq!(post(&app, &path, said).await, 1);
+    let list = body_json(send(&app, authed("GET", "/api/v1/conversations", &alice, None)).await).await;
+    assert_eq!(list[0]["contact_online"], Value::Null, "unknown until the network says");
+
+    let online = json!({"events": [{"type": "presence", "id": "+4915100007", "online": true}]});
+    assert_eq!(post(&app, &path, online.clone()).await, 1);
+    assert_eq!(post(&app, &path, online).await, 0, "no change, no event");
+    let list = body_json(send(&app, authed("GET", "/api/v1/conversations", &alice, None)).await).await;
+    assert_eq!(list[0]["contact_online"], true);
+    let offline = json!({"events": [{"type": "presence", "id": "+4915100007", "online": false}]});
+    assert_eq!(post(&app, &path, offline).await, 1);
+    let list = body_json(send(&app, authed("GET", "/api/v1/conversations", &alice, None)).await).await;
+    assert_eq!(list[0]["contact_online"], false);
+
+    // Each change is an event on the inbox topic, naming the contact of the conversation.
+    let sync = body_json(send(&app, authed("GET", "/api/v1/sync?since=0", &alice, None)).await).await;
+    let presence: Vec<&Value> =
+        sync["events"].as_array().unwrap().iter().filter(|e| e["type"] == "contact.presence").collect();
+    assert_eq!(presence.len(), 2, "{sync}");
+    assert_eq!(presence[0]["payload"]["contact_id"], list[0]["contact_id"]);
+    assert_eq!(presence[0]["payload"]["online"], true);
+    assert_eq!(presence[1]["payload"]["online"], false);
 }

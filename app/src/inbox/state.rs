@@ -559,7 +559,12 @@ impl Inbox {
                 };
                 self.conversations.update(|list| {
                     if !list.iter().any(|c| c.conversation.id == conversation.id) {
-                        list.push(ConversationSummary { conversation, unread_count: 0, unread_mentions: 0 });
+                        list.push(ConversationSummary {
+                            conversation,
+                            unread_count: 0,
+                            unread_mentions: 0,
+                            contact_online: None,
+                        });
                         sort(list);
                     }
                 });
@@ -582,6 +587,19 @@ impl Inbox {
                             c.status = status;
                         }
                         c.last_error = last_error;
+                    }
+                });
+            }
+            "contact.presence" => {
+                let (Some(contact), Some(online)) = (
+                    field::<switchboard::ContactId>(&payload, "contact_id"),
+                    field::<bool>(&payload, "online"),
+                ) else {
+                    return;
+                };
+                self.conversations.update(|list| {
+                    for c in list.iter_mut().filter(|c| c.conversation.contact_id == Some(contact)) {
+                        c.contact_online = Some(online);
                     }
                 });
             }

@@ -122,6 +122,13 @@ pub fn ThreadPane() -> impl IntoView {
             .conversations
             .with(|l| l.iter().find(|c| c.conversation.id == id).map(|c| c.conversation.clone()))
     });
+    // What the network says about the contact being online.
+    let online = Memo::new(move |_| {
+        let id = inbox.thread.with(|t| t.conversation)?;
+        inbox
+            .conversations
+            .with(|l| l.iter().find(|c| c.conversation.id == id).and_then(|c| c.contact_online))
+    });
     let channel = Memo::new(move |_| {
         let channel_id = conversation.get()?.channel_id;
         inbox.channels.with(|l| l.iter().find(|c| c.id == channel_id).map(|c| c.name.clone()))
@@ -135,7 +142,20 @@ pub fn ThreadPane() -> impl IntoView {
                     <p class="thread-sub">
                         {move || match inbox.typing.get() {
                             Some(t) => view! { <span class="typing" data-testid="typing">{format!("{} is typing…", t.name)}</span> }.into_any(),
-                            None => view! { <span>{channel.get().unwrap_or_default()}</span> }.into_any(),
+                            None => {
+                                let presence = match online.get() {
+                                    Some(true) => " · online",
+                                    Some(false) => " · offline",
+                                    None => "",
+                                };
+                                view! {
+                                    <span>{channel.get().unwrap_or_default()}</span>
+                                    <span data-testid="contact-presence" class:online=move || online.get() == Some(true)>
+                                        {presence}
+                                    </span>
+                                }
+                                .into_any()
+                            }
                         }}
                     </p>
                 </div>

@@ -575,6 +575,7 @@ impl Provider for MockNetwork {
             Revoke { id: String },
             Chat { id: String, title: String },
             ChannelStatus { status: switchboard::ChannelStatus, error: Option<String> },
+            Presence { id: String, online: bool },
         }
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -610,6 +611,7 @@ impl Provider for MockNetwork {
                 Hook::ChannelStatus { status, error } => {
                     out.push(ChannelEvent::StatusChanged { status, last_error: error })
                 }
+                Hook::Presence { id, online } => out.push(ChannelEvent::Presence { contact_id: id, online }),
             }
         }
         Ok(out)

@@ -371,6 +371,9 @@ impl<'a> InboundRouter<'a> {
                     .await?;
                 Ok(before.is_some_and(|b| b.status != after.status || b.last_error != after.last_error))
             }
+            ChannelEvent::Presence { contact_id, online } => {
+                Ok(self.store.set_contact_presence(self.channel.id, &contact_id, online).await?.is_some())
+            }
             ChannelEvent::MessageRevoked { external_id } => {
                 let target = message::MessageRef::External { channel_id: self.channel.id, external_id };
                 Ok(self.store.delete_message(target).await?.is_some())

@@ -368,6 +368,7 @@ macro_rules! impl_messages {
                     conversation: $crate::store::rows::ConversationRow,
                     unread_count: i64,
                     unread_mentions: i64,
+                    contact_online: Option<bool>,
                 }
                 let rows: Vec<Row> = sqlx::query_as(concat!(
                     "select ",
@@ -376,7 +377,8 @@ macro_rules! impl_messages {
                         where f.user_id = $3 and f.conversation_id = conversation.conversation_id and f.is_read = false) as unread_count,
                       (select count(*) from message_flag f
                         where f.user_id = $3 and f.conversation_id = conversation.conversation_id and f.is_read = false
-                          and f.is_mentioned = true) as unread_mentions
+                          and f.is_mentioned = true) as unread_mentions,
+                      (select c.online from contact c where c.contact_id = conversation.contact_id) as contact_online
                       from conversation where workspace_id = $1 and ($2 is null or channel_id = $2)
                         and ($6 is null or status = $6)
                         and ($4 is null or lower(title) like $4 escape '\\')
@@ -399,6 +401,7 @@ macro_rules! impl_messages {
                         conversation: r.conversation.into(),
                         unread_count: r.unread_count.max(0) as u32,
                         unread_mentions: r.unread_mentions.max(0) as u32,
+                        contact_online: r.contact_online,
                     })
                     .collect())
             }
@@ -749,6 +752,44 @@ macro_rules! impl_messages {
                 .await
                 .map_err($crate::store::map_err)?;
                 rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn set_contact_presence(
+                &self,
+                channel_id: switchboard::ChannelId,
+                external_id: &str,
+                online: bool,
+            ) -> Result<Option<switchboard::Event>, switchboard::StoreError> {
+                let at = switchboard::time::now();
+                let mut tx = self.begin_write().await?;
+                let row: Option<(uuid::Uuid, uuid::Uuid)> = sqlx::query_as(
+                    "update contact set online = $3, presence_at = $4, updated_at = $4
+                     where channel_id = $1 and external_id = $2 and (online is null or online <> $3)
+                     returning contact_id, workspace_id",
+                )
+                .bind(channel_id.as_uuid())
+                .bind(external_id)
+                .bind(online)
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                let Some((contact_id, workspace_id)) = row else {
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    return Ok(None);
+                };
+                let ws = switchboard::WorkspaceId(workspace_id);
+                let payload = serde_json::json!({
+                    "contact_id": contact_id,
+                    "channel_id": channel_id,
+                    "online": online,
+                    "at": at,
+                });
+                let topic = switchboard::message::inbox_topic(ws);
+                let event = Self::append_event(&mut tx, ws, topic, "contact.presence", payload, None, at).await?;
+                tx.commit().await.map_err($crate::store::map_err)?;
+                self.listener.committed(std::slice::from_ref(&event));
+                Ok(Some(event))
             }
 
             async fn rename_chat(
