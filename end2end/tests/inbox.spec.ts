@@ -76,6 +76,11 @@ test('recover_missed_messages', async ({ browser }) => {
   // Marks this document: a reload would lose it.
   await bob.page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
 
+  // The client connects with a token from the API, on every (re)connect.
+  const tokenCalls: string[] = [];
+  bob.page.on('request', (r) => {
+    if (r.url().includes('/api/v1/realtime/token')) tokenCalls.push(r.url());
+  });
   await bob.context.setOffline(true);
   await expect(bob.page.getByTestId('reconnecting')).toBeVisible({ timeout: 5000 });
 
@@ -93,6 +98,7 @@ test('recover_missed_messages', async ({ browser }) => {
   const shown = await messages(bob.page, `${stamp}`).locator('.text').allInnerTexts();
   expect(shown).toEqual(texts);
   expect(await bob.page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+  expect(tokenCalls.length).toBeGreaterThan(0);
   await alice.context.close();
   await bob.context.close();
 });

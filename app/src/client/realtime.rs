@@ -1,6 +1,6 @@
 //! The realtime client: our WebSocket protocol (Centrifugo's client protocol v2, JSON) from the
-//! browser. It connects with the session cookie, subscribes to topics, answers the server's
-//! pings, and when the link drops it reconnects with exponential backoff and jitter and
+//! browser. It connects with a token from the API (refreshed before it expires), subscribes to
+//! topics, answers the server's pings, and when the link drops it reconnects with exponential backoff and jitter and
 //! resubscribes from the last offset it saw, so missed events are recovered, not reloaded.
 //!
 //! What arrives is handed to one handler as [`Incoming`]; the inbox store turns it into state.
@@ -279,10 +279,20 @@ impl Realtime {
                     return;
                 }
                 this.inner.borrow_mut().last_heard = super::now_ms();
-                // The browser sends the session cookie with the upgrade; the token stays empty.
-                let id = this.next_id();
-                this.inner.borrow_mut().connect_id = id;
-                this.write(&json!({ "id": id, "connect": { "token": "", "name": "switchboard-web" } }));
+                // Connect with a token from the API. Should that call fail, the empty token
+                // lets the server fall back to the session cookie the upgrade carried.
+                let this = this.clone();
+                leptos::task::spawn_local(async move {
+                    let token = fetch_token().await.unwrap_or_default();
+                    if this.inner.borrow().generation != generation {
+                        return;
+                    }
+                    let id = this.next_id();
+                    this.inner.borrow_mut().connect_id = id;
+                    this.write(
+                        &json!({ "id": id, "connect": { "token": token, "name": "switchboard-web" } }),
+                    );
+                });
             })
         };
         let on_message = {
@@ -457,7 +467,38 @@ impl Realtime {
         }
     }
 
+    /// A token connection expires: refresh it with a new token a minute before (or halfway).
+    fn schedule_refresh(&self, result: &Value) {
+        if !result.get("expires").and_then(Value::as_bool).unwrap_or(false) {
+            return;
+        }
+        let ttl = result.get("ttl").and_then(Value::as_u64).unwrap_or(0);
+        if ttl == 0 {
+            return;
+        }
+        let generation = self.inner.borrow().generation;
+        let this = self.clone();
+        let wait = ttl.saturating_sub(60).max(ttl / 2);
+        set_timeout(
+            move || {
+                leptos::task::spawn_local(async move {
+                    if this.inner.borrow().generation != generation {
+                        return;
+                    }
+                    let Some(token) = fetch_token().await else { return };
+                    // A failed refresh lets the server close the link at expiry; the
+                    // reconnect then starts over with a fresh token.
+                    if let Ok(result) = this.request("refresh", json!({ "token": token })).await {
+                        this.schedule_refresh(&result);
+                    }
+                });
+            },
+            std::time::Duration::from_secs(wait),
+        );
+    }
+
     fn connected(&self, result: &Value) {
+        self.schedule_refresh(result);
         let topics: Vec<String> = {
             let mut inner = self.inner.borrow_mut();
             inner.connected = true;
@@ -514,6 +555,15 @@ impl Realtime {
             self.handle(Incoming::Publication { topic: topic.to_owned(), data: data.clone() });
         }
     }
+}
+
+/// A fresh realtime token from the API (`GET /api/v1/realtime/token`).
+async fn fetch_token() -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Token {
+        token: String,
+    }
+    super::http::get::<Token>("/realtime/token").await.ok().map(|t| t.token)
 }
 
 /// Closes a socket the client no longer uses, so its callbacks (about to be dropped) never run.
