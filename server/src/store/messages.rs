@@ -252,17 +252,26 @@ macro_rules! impl_messages {
                 }
                 let at = switchboard::time::now();
                 let mut tx = self.begin_write().await?;
-                let conversation: Option<$crate::store::rows::ConversationRow> = sqlx::query_as(concat!(
+                // The conversation and its channel's provider in one statement.
+                #[derive(sqlx::FromRow)]
+                struct Target {
+                    #[sqlx(flatten)]
+                    conversation: $crate::store::rows::ConversationRow,
+                    provider: String,
+                }
+                let target: Option<Target> = sqlx::query_as(concat!(
                     "select ",
                     conversation_columns!(),
-                    " from conversation where workspace_id = $1 and conversation_id = $2"
+                    ", (select provider from channel where channel.channel_id = conversation.channel_id) as provider
+                     from conversation where workspace_id = $1 and conversation_id = $2"
                 ))
                 .bind(ws.as_uuid())
                 .bind(out.conversation_id.as_uuid())
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err($crate::store::map_err)?;
-                let conversation: switchboard::Conversation = conversation.ok_or(switchboard::StoreError::NotFound)?.into();
+                let Target { conversation, provider } = target.ok_or(switchboard::StoreError::NotFound)?;
+                let conversation: switchboard::Conversation = conversation.into();
 
                 if let Some(reply_to) = out.reply_to {
                     let same: Option<(uuid::Uuid,)> =
@@ -279,17 +288,14 @@ macro_rules! impl_messages {
                 }
                 // In-app channels are Switchboard's own network: stored is sent (the realtime
                 // gateway delivers it), so there is nothing to queue.
-                let (provider,): (String,) = sqlx::query_as("select provider from channel where channel_id = $1")
-                    .bind(conversation.channel_id.as_uuid())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err($crate::store::map_err)?;
                 let local = provider == switchboard::ProviderKind::Inapp.as_str();
                 let message_id = switchboard::MessageId::new();
-                let inserted = sqlx::query(
+                // The new row comes back from the insert itself.
+                let inserted: Result<$crate::store::rows::MessageRow, sqlx::Error> = sqlx::query_as(concat!(
                     "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id)
-                     values ($1, $2, $3, $4, 'outbound', $10, $5, $6, $7, $8, $8, $9)",
-                )
+                     values ($1, $2, $3, $4, 'outbound', $10, $5, $6, $7, $8, $8, $9) returning ",
+                    message_columns!()
+                ))
                 .bind(message_id.as_uuid())
                 .bind(ws.as_uuid())
                 .bind(conversation.id.as_uuid())
@@ -300,9 +306,11 @@ macro_rules! impl_messages {
                 .bind(at)
                 .bind(out.reply_to.map(|r| r.as_uuid()))
                 .bind(if local { "sent" } else { "pending" })
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await;
-                if let Err(err) = inserted {
+                let inserted = match inserted {
+                    Ok(row) => row,
+                    Err(err) => {
                     let err = $crate::store::map_err(err);
                     tx.rollback().await.map_err($crate::store::map_err)?;
                     // A concurrent request with the same key won: answer with its message.
@@ -312,8 +320,9 @@ macro_rules! impl_messages {
                         }
                     }
                     return Err(err);
-                }
-                let message = Self::message_in(&mut tx, message_id).await?;
+                    }
+                };
+                let message: switchboard::Message = inserted.try_into()?;
                 let conversation = Self::touch_conversation(&mut tx, &conversation, &message, false, at).await?;
                 Self::write_flags(&mut tx, &message, Some(out.sender)).await?;
                 if !local {
