@@ -160,6 +160,11 @@ test('scroll_long_history', async ({ browser }) => {
 });
 
 test('filter_conversations', async ({ browser }) => {
+  // Whatever ran before, Bob has something unread: Alice writes in the last demo conversation.
+  const alice = await agent(browser, ALICE);
+  const { conversation: unreadForBob } = await demoConversation(alice.page, 4);
+  await api(alice.page, 'POST', `/conversations/${unreadForBob.id}/messages`, { text: `For Bob ${Date.now()}` });
+  await alice.context.close();
   const bob = await agent(browser, BOB);
   const items = bob.page.getByTestId('conversation-item');
   await expect(items.first()).toBeVisible();
