@@ -6,6 +6,12 @@ function messages(page: Page, text: string | RegExp) {
   return page.getByTestId('message').filter({ hasText: text });
 }
 
+/** The message whose text is exactly `text` (a reply quoting it is another message). */
+function exact(page: Page, text: string) {
+  const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return page.getByTestId('message').filter({ has: page.locator('.text', { hasText: new RegExp(`^${escaped}$`) }) });
+}
+
 async function send(page: Page, text: string): Promise<void> {
   const composer = page.getByTestId('composer');
   await composer.fill(text);
@@ -22,14 +28,14 @@ test('send_message_between_agents', async ({ browser }) => {
   const text = `Hello from Alice ${Date.now()}`;
   await send(alice.page, text);
   // Optimistic: on alice's screen at once, before the server answers.
-  await expect(messages(alice.page, text)).toBeVisible({ timeout: 500 });
+  await expect(exact(alice.page, text)).toBeVisible({ timeout: 500 });
   await expect(alice.page.getByTestId('composer')).toHaveValue('');
   // Live on bob's screen within a second, with no reload.
-  await expect(messages(bob.page, text)).toBeVisible({ timeout: 1000 });
+  await expect(exact(bob.page, text)).toBeVisible({ timeout: 1000 });
   // The ticks follow the network's receipts: sent, delivered, read.
-  await expect(messages(alice.page, text)).toHaveAttribute('data-status', /sent|delivered|read/);
-  await expect(messages(alice.page, text)).toHaveAttribute('data-status', 'read', { timeout: 5000 });
-  await expect(messages(bob.page, text)).toHaveAttribute('data-status', 'read', { timeout: 5000 });
+  await expect(exact(alice.page, text)).toHaveAttribute('data-status', /sent|delivered|read/);
+  await expect(exact(alice.page, text)).toHaveAttribute('data-status', 'read', { timeout: 5000 });
+  await expect(exact(bob.page, text)).toHaveAttribute('data-status', 'read', { timeout: 5000 });
   // The Mock contact answers; both agents see it.
   const reply = `Thanks, got it: "${text}"`;
   await expect(messages(alice.page, reply)).toBeVisible({ timeout: 6000 });
@@ -40,6 +46,12 @@ test('send_message_between_agents', async ({ browser }) => {
   // Screen readers hear about the reply.
   await expect(bob.page.getByTestId('announcer')).toContainText('Thanks, got it');
   await screenshot(alice.page, 'inbox');
+  // Bob had it open while both arrived: they are read on the server too, not just on screen.
+  await bob.page.reload();
+  await expect(bob.page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  const item = bob.page.getByTestId('conversation-item').filter({ hasText: conversation.title });
+  await expect(item).toHaveCount(1);
+  await expect(item.getByTestId('unread')).toHaveCount(0);
   await alice.context.close();
   await bob.context.close();
 });
@@ -115,7 +127,7 @@ test('retry_failed_send', async ({ browser }) => {
   try {
     const text = `Will fail first ${Date.now()}`;
     await send(alice.page, text);
-    const bubble = messages(alice.page, text);
+    const bubble = exact(alice.page, text);
     await expect(bubble).toHaveAttribute('data-status', 'failed', { timeout: 10000 });
     await expect(bubble.getByRole('alert')).toContainText('does not accept messages');
 
@@ -124,7 +136,7 @@ test('retry_failed_send', async ({ browser }) => {
     await bubble.getByRole('button', { name: 'Retry' }).click();
     await expect(bubble).toHaveAttribute('data-status', /sent|delivered|read/, { timeout: 10000 });
     await expect(bubble.getByRole('alert')).toHaveCount(0);
-    await expect(messages(alice.page, text)).toHaveCount(1);
+    await expect(exact(alice.page, text)).toHaveCount(1);
   } finally {
     await api(alice.page, 'PATCH', `/channels/${channel.id}`, { config });
   }

@@ -262,7 +262,7 @@ impl Inbox {
                         t.loading = false;
                         t.appended += 1;
                     });
-                    self.mark_read();
+                    self.mark_read(false);
                 }
                 Err(e) => {
                     self.thread.update(|t| t.loading = false);
@@ -307,8 +307,9 @@ impl Inbox {
         });
     }
 
-    /// Marks the open conversation read up to its last message, when there is something unread.
-    pub fn mark_read(self) {
+    /// Marks the open conversation read up to its last message, when there is something unread
+    /// (`arrived`: someone else's message just came in, so there is, whatever the list says).
+    pub fn mark_read(self, arrived: bool) {
         let Some((id, last)) = self.thread.with_untracked(|t| {
             Some((t.conversation?, t.messages.iter().rev().find(|m| !t.unsent.contains(&m.id))?.id))
         }) else {
@@ -317,7 +318,7 @@ impl Inbox {
         let unread = self.conversations.with_untracked(|list| {
             list.iter().find(|c| c.conversation.id == id).is_some_and(|c| c.unread_count > 0)
         });
-        if !unread || !page_visible() {
+        if !(unread || arrived) || !page_visible() {
             return;
         }
         self.set_unread(id, 0);
@@ -500,7 +501,7 @@ impl Inbox {
                 }
                 self.thread.update(|t| t.upsert(message));
                 if kind == "message.created" && !mine {
-                    self.mark_read();
+                    self.mark_read(true);
                 }
             }
             "message.status" => {
