@@ -46,6 +46,28 @@ test('connect_mock_channel_by_qr', async ({ browser }) => {
   await alice.context.close();
 });
 
+test('renew_expired_qr', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  // A network whose QR codes live two seconds.
+  const created = await alice.page.request.post('/api/v1/channels', {
+    data: { provider: 'mock', name: `Short QR ${Date.now()}`, config: { qr_ttl_secs: 2 } },
+  });
+  expect(created.ok()).toBeTruthy();
+  const { id } = await created.json();
+  await alice.page.goto(`/channels/${id}/auth`);
+  await expect(alice.page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await alice.page.getByRole('button', { name: 'QR code' }).click();
+  const qr = alice.page.getByTestId('qr');
+  await expect(qr.locator('svg')).toBeVisible();
+  const first = await qr.getAttribute('data-qr-value');
+  await expect(alice.page.getByTestId('countdown')).toContainText(/Renews in 0:0[0-2]/);
+  // When it expires the page fetches the renewed code by itself, and the countdown restarts.
+  await expect(qr).not.toHaveAttribute('data-qr-value', first!, { timeout: 6000 });
+  await expect(qr.locator('svg')).toBeVisible();
+  await expect(alice.page.getByTestId('auth-connected')).toHaveCount(0);
+  await alice.context.close();
+});
+
 test('connect_mock_channel_by_pairing_code', async ({ browser }) => {
   const alice = await agent(browser, ALICE);
   const name = `Pairing line ${Date.now()}`;
