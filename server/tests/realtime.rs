@@ -23,6 +23,7 @@ app_test!(
     presence_counts_a_user_once_across_sockets,
     typing_is_relayed_to_others_and_never_stored,
     rpc_sends_are_idempotent_and_mark_read_works,
+    a_removed_member_is_disconnected_and_cannot_subscribe_again,
 );
 
 /// Serves the app on a free loopback port.
@@ -528,4 +529,33 @@ async fn a_lost_publish_is_filled_from_the_log() {
     let second = client.publication(&topic(conv)).await;
     assert_eq!(second["offset"], start + 2);
     assert_eq!(second["data"]["payload"]["id"], heard["id"]);
+}
+
+async fn a_removed_member_is_disconnected_and_cannot_subscribe_again(app: AppState, _raw: Raw) {
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let bob = login(&app, "bob@example.com", "demo-password").await;
+    let me = body_json(send(&app, authed("GET", "/api/v1/me", &bob, None)).await).await;
+    let ws = me["workspaces"][0]["workspace"]["id"].as_str().unwrap().to_owned();
+    let bob_id = me["user"]["id"].as_str().unwrap().to_owned();
+    let addr = serve(&app).await;
+    let token = realtime_token(&app, &bob).await;
+    let (mut client, _) = Client::connect(addr, &token).await;
+    subscribe(&mut client, &format!("inbox:{ws}")).await;
+    // Alice's own connection stays.
+    let (mut other, _) = Client::connect(addr, &realtime_token(&app, &alice).await).await;
+    subscribe(&mut other, &format!("inbox:{ws}")).await;
+
+    let response = send(&app, authed("DELETE", &format!("/api/v1/members/{bob_id}"), &alice, None)).await;
+    assert_eq!(response.status(), 204);
+    let closed = client.closed().await;
+    assert_eq!(closed.code, 3013, "{closed:?}");
+    assert_eq!(closed.reason, "permissions changed");
+
+    // Reconnecting works (the account is still there); the workspace's topics are refused.
+    let (mut again, _) = Client::connect(addr, &realtime_token(&app, &bob).await).await;
+    let reply = again.call(json!({ "subscribe": { "channel": format!("inbox:{ws}") } })).await;
+    assert_eq!(reply["error"]["code"], 103, "{reply}");
+    // Alice was not touched.
+    let ping = other.call(json!({ "presence_stats": { "channel": format!("inbox:{ws}") } })).await;
+    assert!(ping.get("error").is_none(), "{ping}");
 }

@@ -230,6 +230,9 @@ impl Hub {
             BusMessage::Event { event } => {
                 let frame = protocol::pub_push(&event.topic, &protocol::event_publication(event));
                 self.deliver(&event.topic, Some(event.offset), frame, None, false);
+                if event.kind == "member.removed" {
+                    self.disconnect_removed(&event.payload);
+                }
             }
             BusMessage::Ephemeral { topic, data, except } => {
                 let frame = protocol::pub_push(topic, &protocol::publication(&data.to_string(), None));
@@ -296,6 +299,24 @@ impl Hub {
                     if last {
                         self.announce(*ws, *user, "presence.offline", client);
                     }
+                }
+            }
+        }
+    }
+
+    /// A member left a workspace: close this node's connections of that user that the
+    /// workspace's membership let in (the client reconnects with the rights left).
+    fn disconnect_removed(&self, payload: &serde_json::Value) {
+        let field = |name: &str| {
+            payload.get(name).and_then(|v| v.as_str()).and_then(|v| v.parse::<uuid::Uuid>().ok())
+        };
+        let (Some(ws), Some(user)) = (field("workspace_id"), field("user_id")) else { return };
+        let state = self.read();
+        let Some(clients) = state.online.get(&(WorkspaceId(ws), UserId(user))) else { return };
+        for subs in state.topics.values() {
+            for (client, sub) in subs {
+                if clients.contains(&**client) {
+                    sub.conn.kill.fire(Disconnect::PERMISSIONS_CHANGED);
                 }
             }
         }

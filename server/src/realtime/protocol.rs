@@ -163,6 +163,8 @@ impl Disconnect {
     pub const SLOW: Self = Self { code: 3008, reason: "slow" };
     pub const WRITE_ERROR: Self = Self { code: 3009, reason: "write error" };
     pub const NO_PONG: Self = Self { code: 3012, reason: "no pong" };
+    /// The user left a workspace: reconnect, and subscribe again with the rights left.
+    pub const PERMISSIONS_CHANGED: Self = Self { code: 3013, reason: "permissions changed" };
     pub const INVALID_TOKEN: Self = Self { code: 3500, reason: "invalid token" };
     pub const BAD_REQUEST: Self = Self { code: 3501, reason: "bad request" };
     pub const INAPPROPRIATE_PROTOCOL: Self = Self { code: 3506, reason: "inappropriate protocol" };

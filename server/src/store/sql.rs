@@ -244,7 +244,14 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::store::map_err)?;
+                // Told on the user's own topic: the realtime gateway closes their connections,
+                // so subscriptions made while a member end with the membership.
+                let payload = serde_json::json!({ "workspace_id": workspace_id, "user_id": user_id });
+                let topic = switchboard::message::user_topic(user_id);
+                let at = switchboard::time::now();
+                let event = Self::append_event(&mut tx, workspace_id, topic, "member.removed", payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
+                self.listener.committed(std::slice::from_ref(&event));
                 Ok(current)
             }
 
