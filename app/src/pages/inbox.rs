@@ -218,6 +218,8 @@ pub fn short_time(at: chrono::DateTime<chrono::Utc>) -> String {
 #[component]
 fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView {
     let inbox = expect_context::<Inbox>();
+    // Filtered once per change, for both the empty state and the list.
+    let visible = Memo::new(move |_| inbox.visible());
     let channel_name = move |c: &ConversationSummary| {
         inbox.channels.with(|list| {
             list.iter()
@@ -238,7 +240,7 @@ fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                 on:input=move |ev| inbox.search.set(event_target_value(&ev))
             />
             <Show
-                when=move || !inbox.visible().is_empty()
+                when=move || visible.with(|v| !v.is_empty())
                 fallback=move || {
                     view! {
                         <p class="empty">
@@ -249,7 +251,7 @@ fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView {
             >
                 <ul class="conversations" data-testid="conversations">
                     <For
-                        each=move || inbox.visible()
+                        each=move || visible.get()
                         key=|c| {
                             let conv = &c.conversation;
                             (conv.id, c.unread_count, conv.last_message_at, conv.last_message_preview.clone(), conv.title.clone())

@@ -6,11 +6,11 @@
 //! These are [`AccountService`]'s member methods, kept apart from sign-in by concern.
 
 use switchboard::account::{AddMember, UpdateMember, WorkspaceMember};
-use switchboard::store::{NewUser, StoreError};
+use switchboard::store::StoreError;
 use switchboard::validate::{self, Email};
 use switchboard::{MemberRole, User, UserId};
 
-use super::accounts::hash_password;
+use super::provision::ProvisionError;
 use super::{AccountService, Actor, ServiceError};
 
 const ADMINS_ONLY: &str = "Only owners and admins manage members.";
@@ -68,26 +68,18 @@ impl AccountService {
     async fn create_user(&self, email: Email, req: &AddMember) -> Result<User, ServiceError> {
         let name = validate::name("name", req.name.as_deref().unwrap_or_default())?;
         let password = req.password.as_deref().unwrap_or_default();
-        validate::new_password(password)?;
-        let password_hash =
-            hash_password(password).await.map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let new = NewUser {
-            id: UserId::new(),
-            email: email.clone(),
-            name,
-            password_hash,
-            created_at: switchboard::time::now(),
-        };
-        match self.store().create_user(new).await {
-            Ok(user) => {
-                tracing::info!(user_id = %user.id, "user created for a new member");
+        match super::provision::create_account(self.store().as_ref(), &email, name, password).await {
+            Ok((user, created)) => {
+                if created {
+                    tracing::info!(user_id = %user.id, "user created for a new member");
+                }
+                // Someone created the account meanwhile: add that one, as if it had been there.
                 Ok(user)
             }
-            // Someone created the account meanwhile: add that one, as if it had been there.
-            Err(StoreError::Conflict { .. }) => {
-                Ok(self.store().user_by_email(&email).await?.ok_or(StoreError::NotFound)?)
-            }
-            Err(e) => Err(e.into()),
+            Err(ProvisionError::Invalid(e)) => Err(e.into()),
+            Err(ProvisionError::Store(e)) => Err(e.into()),
+            Err(ProvisionError::Service(e)) => Err(e),
+            Err(e) => Err(ServiceError::Internal(e.to_string())),
         }
     }
 

@@ -67,29 +67,39 @@ pub async fn ensure_user(store: &dyn Store, spec: &UserSpec) -> Result<Provision
     let (user, created_user) = match store.user_by_email(&email).await? {
         Some(user) => (user, false),
         None => {
-            validate::new_password(&spec.password)?;
             let default_name = email.as_str().split('@').next().unwrap_or_default().to_owned();
             let name = validate::name("name", spec.name.as_deref().unwrap_or(&default_name))?;
-            let password_hash =
-                hash_password(&spec.password).await.map_err(|e| ProvisionError::Hash(e.to_string()))?;
-            let new = NewUser {
-                id: UserId::new(),
-                email: email.clone(),
-                name,
-                password_hash,
-                created_at: switchboard::time::now(),
-            };
-            match store.create_user(new).await {
-                Ok(user) => (user, true),
-                Err(StoreError::Conflict { .. }) => {
-                    (store.user_by_email(&email).await?.ok_or(StoreError::NotFound)?, false)
-                }
-                Err(e) => return Err(e.into()),
-            }
+            create_account(store, &email, name, &spec.password).await?
         }
     };
     store.put_member(workspace.id, user.id, spec.role, switchboard::time::now()).await?;
     Ok(Provisioned { user, workspace, role: spec.role, created_user, created_workspace })
+}
+
+/// Creates an account (the password checked and hashed). Answers `true` with the new user, or
+/// `false` with the account someone else created for this email meanwhile.
+pub async fn create_account(
+    store: &dyn Store,
+    email: &Email,
+    name: String,
+    password: &str,
+) -> Result<(User, bool), ProvisionError> {
+    validate::new_password(password)?;
+    let password_hash = hash_password(password).await.map_err(|e| ProvisionError::Hash(e.to_string()))?;
+    let new = NewUser {
+        id: UserId::new(),
+        email: email.clone(),
+        name,
+        password_hash,
+        created_at: switchboard::time::now(),
+    };
+    match store.create_user(new).await {
+        Ok(user) => Ok((user, true)),
+        Err(StoreError::Conflict { .. }) => {
+            Ok((store.user_by_email(email).await?.ok_or(StoreError::NotFound)?, false))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The demo workspace's name.
