@@ -52,6 +52,7 @@ store_test!(
     unread_counts_come_from_flags_and_mark_read_clears_them,
     conversation_lists_filter_by_channel_search_and_unread,
     history_paging_is_exact_while_messages_keep_arriving,
+    sends_written_as_a_group_answer_each_caller_like_lone_sends,
 );
 
 async fn user(store: &dyn Store, email: &str) -> User {
@@ -730,4 +731,112 @@ async fn history_paging_is_exact_while_messages_keep_arriving(store: &dyn Store)
         let ((), seen) = tokio::join!(writer, reader);
         assert_eq!(seen, existing, "page size {page_size}: no gap, no duplicate, newest first");
     }
+}
+
+/// Sends that queue together are written as one group; each caller still gets its own answer
+/// and the stored result is what lone sends would have left.
+async fn sends_written_as_a_group_answer_each_caller_like_lone_sends(store: &dyn Store) {
+    use switchboard::MessageStatus;
+    use switchboard::message::{conversation_topic, inbox_topic};
+    let ws = workspace(store, "Acme").await;
+    let a = user(store, "a@example.com").await;
+    let bob = user(store, "bob@example.com").await;
+    store.put_member(ws.id, a.id, MemberRole::Agent, now()).await.unwrap();
+    store.put_member(ws.id, bob.id, MemberRole::Agent, now()).await.unwrap();
+    let mock = store.create_channel(new_channel(ws.id, "Mock")).await.unwrap();
+    let contact = store.ingest_inbound(inbound(ws.id, mock.id, "+1555", "e-1", "hi")).await.unwrap().unwrap();
+    let chat = contact.conversation.id;
+    let inapp = store
+        .create_channel(Channel { provider: ProviderKind::Inapp, ..new_channel(ws.id, "Team") })
+        .await
+        .unwrap();
+    let (room, _) = store
+        .create_room(switchboard::store::NewRoom {
+            workspace_id: ws.id,
+            channel_id: inapp.id,
+            title: "Room".into(),
+            members: vec![a.id, bob.id],
+        })
+        .await
+        .unwrap();
+    let (_, _, _, elsewhere) = messaging_fixture(store, "Other").await;
+    let earlier = store.send_message(outbound(ws.id, chat, a.id, "earlier", Some("k-old"))).await.unwrap();
+
+    let reply = switchboard::store::NewOutbound {
+        reply_to: Some(earlier.message.id),
+        ..outbound(ws.id, chat, a.id, "re", None)
+    };
+    // Joined futures all queue before the writer runs: one group.
+    let r = tokio::join!(
+        store.send_message(outbound(ws.id, chat, a.id, "one", Some("k-1"))),
+        store.send_message(outbound(ws.id, room.id, a.id, "two @bob", None)),
+        store.send_message(outbound(ws.id, chat, a.id, "again", Some("k-old"))),
+        store.send_message(outbound(ws.id, elsewhere, a.id, "not yours", None)),
+        store.send_message(outbound(ws.id, room.id, a.id, "three", Some("k-3"))),
+        store.send_message(outbound(ws.id, room.id, a.id, "three", Some("k-3"))),
+        store.send_message(reply),
+        store.send_message(outbound(ws.id, chat, a.id, "four", None)),
+    );
+    let (one, two, again, three, three_again, re, four) =
+        (r.0.unwrap(), r.1.unwrap(), r.2.unwrap(), r.4.unwrap(), r.5.unwrap(), r.6.unwrap(), r.7.unwrap());
+    assert_eq!(r.3.unwrap_err(), StoreError::NotFound, "another workspace's conversation");
+    assert!(one.created && two.created && three.created && re.created && four.created);
+    assert_eq!(
+        one.message.created_at, four.message.created_at,
+        "the plain sends were written together (one transaction, one time)"
+    );
+    assert_eq!((one.message.status, two.message.status), (MessageStatus::Pending, MessageStatus::Sent));
+    assert!(!again.created && again.events.is_empty());
+    assert_eq!(again.message, earlier.message, "a key used before answers with the first message");
+    assert!(!three_again.created && three_again.events.is_empty());
+    assert_eq!(three_again.message.id, three.message.id, "the same key twice in one group is one message");
+    assert_eq!(re.message.reply_to, Some(earlier.message.id));
+
+    // Each answer's events are the stored ones, and every counter stayed gapless.
+    for sent in [&one, &two, &three, &re, &four] {
+        let kinds: Vec<_> = sent.events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["message.created", "conversation.updated"]);
+        assert_eq!(sent.events[0].payload["id"], serde_json::json!(sent.message.id));
+        assert_eq!(sent.events[1].payload["message_id"], serde_json::json!(sent.message.id));
+        for event in &sent.events {
+            let stored = store.events_after(&event.topic, event.offset - 1, 1).await.unwrap();
+            assert_eq!(stored, std::slice::from_ref(event), "event {} as answered is as stored", event.kind);
+        }
+    }
+    for topic in [conversation_topic(chat), conversation_topic(room.id), inbox_topic(ws.id)] {
+        let offsets: Vec<i64> =
+            store.events_after(&topic, 0, 100).await.unwrap().iter().map(|e| e.offset).collect();
+        assert_eq!(offsets, (1..=offsets.len() as i64).collect::<Vec<_>>(), "{topic} is gapless");
+    }
+    assert_eq!(store.events_after(&conversation_topic(chat), 0, 100).await.unwrap().len(), 5);
+    let log = store.events_since(ws.id, a.id, 0, 100).await.unwrap();
+    assert_eq!(
+        log.iter().map(|(pos, _)| *pos).collect::<Vec<_>>(),
+        (1..=log.len() as i64).collect::<Vec<_>>()
+    );
+
+    // History, previews, unread flags, mentions and the outbox are as for lone sends.
+    let texts: Vec<String> =
+        store.messages(ws.id, room.id, None, 50).await.unwrap().into_iter().map(|m| m.text).collect();
+    assert_eq!(texts, ["three", "two @bob"]);
+    let bobs = store.conversations(ws.id, bob.id, &Default::default()).await.unwrap();
+    let bobs_room = bobs.iter().find(|c| c.conversation.id == room.id).unwrap();
+    assert_eq!(bobs_room.conversation.last_message_preview.as_deref(), Some("three"));
+    assert_eq!((bobs_room.unread_count, bobs_room.unread_mentions), (2, 1));
+    let mine = store.conversations(ws.id, a.id, &Default::default()).await.unwrap();
+    assert!(mine.iter().all(|c| c.unread_count == if c.conversation.id == chat { 1 } else { 0 }));
+    // The outbox hands a conversation's messages out one at a time, in order.
+    let later = now() + Duration::minutes(1);
+    let mut queued = Vec::new();
+    for _ in 0..10 {
+        let jobs = store.claim_outbox(later, later + Duration::minutes(1), 50).await.unwrap();
+        let Some(job) = jobs.into_iter().find(|job| job.workspace_id == ws.id) else { break };
+        store.outbox_sent(&job, &format!("x-{}", queued.len())).await.unwrap();
+        queued.push(job.message.text);
+    }
+    assert_eq!(
+        queued,
+        ["earlier", "one", "four", "re"],
+        "network sends are queued once, in order; in-app ones are not"
+    );
 }

@@ -241,110 +241,13 @@ macro_rules! impl_messages {
                 &self,
                 out: switchboard::store::NewOutbound,
             ) -> Result<switchboard::store::Sent, switchboard::StoreError> {
-                let ws = out.workspace_id;
-                if let Some(key) = &out.client_message_id {
-                    if let Some(found) = self.message_by_client_id(out.conversation_id, key).await? {
-                        if found.workspace_id == ws {
-                            return Ok(switchboard::store::Sent { message: found, created: false, events: Vec::new() });
-                        }
-                        return Err(switchboard::StoreError::NotFound);
-                    }
-                }
-                let at = switchboard::time::now();
-                let mut tx = self.begin_write().await?;
-                // The conversation and its channel's provider in one statement.
-                #[derive(sqlx::FromRow)]
-                struct Target {
-                    #[sqlx(flatten)]
-                    conversation: $crate::store::rows::ConversationRow,
-                    provider: String,
-                }
-                let target: Option<Target> = sqlx::query_as(concat!(
-                    "select ",
-                    conversation_columns!(),
-                    ", (select provider from channel where channel.channel_id = conversation.channel_id) as provider
-                     from conversation where workspace_id = $1 and conversation_id = $2"
-                ))
-                .bind(ws.as_uuid())
-                .bind(out.conversation_id.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err($crate::store::map_err)?;
-                let Target { conversation, provider } = target.ok_or(switchboard::StoreError::NotFound)?;
-                let conversation: switchboard::Conversation = conversation.into();
-
-                if let Some(reply_to) = out.reply_to {
-                    let same: Option<(uuid::Uuid,)> =
-                        sqlx::query_as("select message_id from message where message_id = $1 and conversation_id = $2")
-                            .bind(reply_to.as_uuid())
-                            .bind(conversation.id.as_uuid())
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .map_err($crate::store::map_err)?;
-                    if same.is_none() {
-                        tx.rollback().await.map_err($crate::store::map_err)?;
-                        return Err(switchboard::StoreError::Conflict { constraint: "reply_to".into() });
-                    }
-                }
-                // In-app channels are Switchboard's own network: stored is sent (the realtime
-                // gateway delivers it), so there is nothing to queue.
-                let local = provider == switchboard::ProviderKind::Inapp.as_str();
-                let message_id = switchboard::MessageId::new();
-                // The new row comes back from the insert itself.
-                let inserted: Result<$crate::store::rows::MessageRow, sqlx::Error> = sqlx::query_as(concat!(
-                    "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id)
-                     values ($1, $2, $3, $4, 'outbound', $10, $5, $6, $7, $8, $8, $9) returning ",
-                    message_columns!()
-                ))
-                .bind(message_id.as_uuid())
-                .bind(ws.as_uuid())
-                .bind(conversation.id.as_uuid())
-                .bind(conversation.channel_id.as_uuid())
-                .bind(&out.text)
-                .bind(&out.client_message_id)
-                .bind(out.sender.as_uuid())
-                .bind(at)
-                .bind(out.reply_to.map(|r| r.as_uuid()))
-                .bind(if local { "sent" } else { "pending" })
-                .fetch_one(&mut *tx)
-                .await;
-                let inserted = match inserted {
-                    Ok(row) => row,
-                    Err(err) => {
-                    let err = $crate::store::map_err(err);
-                    tx.rollback().await.map_err($crate::store::map_err)?;
-                    // A concurrent request with the same key won: answer with its message.
-                    if let (switchboard::StoreError::Conflict { .. }, Some(key)) = (&err, &out.client_message_id) {
-                        if let Some(found) = self.message_by_client_id(out.conversation_id, key).await? {
-                            return Ok(switchboard::store::Sent { message: found, created: false, events: Vec::new() });
-                        }
-                    }
-                    return Err(err);
-                    }
-                };
-                let message: switchboard::Message = inserted.try_into()?;
-                let conversation = Self::touch_conversation(&mut tx, &conversation, &message, false, at).await?;
-                Self::write_flags(&mut tx, &message, Some(out.sender)).await?;
-                if !local {
-                    sqlx::query(
-                        "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at)
-                         values ($1, $2, $3, $4, $5, 'queued', $5, $5)",
-                    )
-                    .bind(uuid::Uuid::now_v7())
-                    .bind(ws.as_uuid())
-                    .bind(conversation.channel_id.as_uuid())
-                    .bind(message.id.as_uuid())
-                    .bind(at)
-                    .execute(&mut *tx)
+                let store = self.clone();
+                self.sends
+                    .send(out, move |group| {
+                        let store = store.clone();
+                        async move { store.send_group(group).await }
+                    })
                     .await
-                    .map_err($crate::store::map_err)?;
-                }
-
-                let trace = out.trace_id.as_deref();
-                let events = Self::message_events(&mut tx, &conversation, &message, trace, at).await?;
-                tx.commit().await.map_err($crate::store::map_err)?;
-                self.listener.committed(&events);
-                Ok(switchboard::store::Sent { message, created: true, events })
             }
 
             async fn conversation(
@@ -898,6 +801,525 @@ macro_rules! impl_messages {
         }
 
         impl $store {
+            /// One send in its own transaction.
+            async fn send_one(
+                &self,
+                out: switchboard::store::NewOutbound,
+            ) -> Result<switchboard::store::Sent, switchboard::StoreError> {
+                let ws = out.workspace_id;
+                if let Some(key) = &out.client_message_id {
+                    if let Some(found) = self.message_by_client_id(out.conversation_id, key).await? {
+                        if found.workspace_id == ws {
+                            return Ok(switchboard::store::Sent { message: found, created: false, events: Vec::new() });
+                        }
+                        return Err(switchboard::StoreError::NotFound);
+                    }
+                }
+                let at = switchboard::time::now();
+                let mut tx = self.begin_write().await?;
+                // The conversation and its channel's provider in one statement.
+                #[derive(sqlx::FromRow)]
+                struct Target {
+                    #[sqlx(flatten)]
+                    conversation: $crate::store::rows::ConversationRow,
+                    provider: String,
+                }
+                let target: Option<Target> = sqlx::query_as(concat!(
+                    "select ",
+                    conversation_columns!(),
+                    ", (select provider from channel where channel.channel_id = conversation.channel_id) as provider
+                     from conversation where workspace_id = $1 and conversation_id = $2"
+                ))
+                .bind(ws.as_uuid())
+                .bind(out.conversation_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                let Target { conversation, provider } = target.ok_or(switchboard::StoreError::NotFound)?;
+                let conversation: switchboard::Conversation = conversation.into();
+
+                if let Some(reply_to) = out.reply_to {
+                    let same: Option<(uuid::Uuid,)> =
+                        sqlx::query_as("select message_id from message where message_id = $1 and conversation_id = $2")
+                            .bind(reply_to.as_uuid())
+                            .bind(conversation.id.as_uuid())
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err($crate::store::map_err)?;
+                    if same.is_none() {
+                        tx.rollback().await.map_err($crate::store::map_err)?;
+                        return Err(switchboard::StoreError::Conflict { constraint: "reply_to".into() });
+                    }
+                }
+                // In-app channels are Switchboard's own network: stored is sent (the realtime
+                // gateway delivers it), so there is nothing to queue.
+                let local = provider == switchboard::ProviderKind::Inapp.as_str();
+                let message_id = switchboard::MessageId::new();
+                // The new row comes back from the insert itself.
+                let inserted: Result<$crate::store::rows::MessageRow, sqlx::Error> = sqlx::query_as(concat!(
+                    "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id)
+                     values ($1, $2, $3, $4, 'outbound', $10, $5, $6, $7, $8, $8, $9) returning ",
+                    message_columns!()
+                ))
+                .bind(message_id.as_uuid())
+                .bind(ws.as_uuid())
+                .bind(conversation.id.as_uuid())
+                .bind(conversation.channel_id.as_uuid())
+                .bind(&out.text)
+                .bind(&out.client_message_id)
+                .bind(out.sender.as_uuid())
+                .bind(at)
+                .bind(out.reply_to.map(|r| r.as_uuid()))
+                .bind(if local { "sent" } else { "pending" })
+                .fetch_one(&mut *tx)
+                .await;
+                let inserted = match inserted {
+                    Ok(row) => row,
+                    Err(err) => {
+                    let err = $crate::store::map_err(err);
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    // A concurrent request with the same key won: answer with its message.
+                    if let (switchboard::StoreError::Conflict { .. }, Some(key)) = (&err, &out.client_message_id) {
+                        if let Some(found) = self.message_by_client_id(out.conversation_id, key).await? {
+                            return Ok(switchboard::store::Sent { message: found, created: false, events: Vec::new() });
+                        }
+                    }
+                    return Err(err);
+                    }
+                };
+                let message: switchboard::Message = inserted.try_into()?;
+                let conversation = Self::touch_conversation(&mut tx, &conversation, &message, false, at).await?;
+                Self::write_flags(&mut tx, &message, Some(out.sender)).await?;
+                if !local {
+                    sqlx::query(
+                        "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at)
+                         values ($1, $2, $3, $4, $5, 'queued', $5, $5)",
+                    )
+                    .bind(uuid::Uuid::now_v7())
+                    .bind(ws.as_uuid())
+                    .bind(conversation.channel_id.as_uuid())
+                    .bind(message.id.as_uuid())
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                }
+
+                let trace = out.trace_id.as_deref();
+                let events = Self::message_events(&mut tx, &conversation, &message, trace, at).await?;
+                tx.commit().await.map_err($crate::store::map_err)?;
+                self.listener.committed(&events);
+                Ok(switchboard::store::Sent { message, created: true, events })
+            }
+
+            /// Writes a group of queued sends (see `batch.rs`): all but replies together in one
+            /// transaction, replies on their own. If the shared transaction fails, nothing of it
+            /// was written and each of its sends runs alone, so every caller gets the answer its
+            /// send alone would have got.
+            async fn send_group(
+                &self,
+                outs: Vec<switchboard::store::NewOutbound>,
+            ) -> Vec<Result<switchboard::store::Sent, switchboard::StoreError>> {
+                let together: Vec<usize> = (0..outs.len()).filter(|&i| outs[i].reply_to.is_none()).collect();
+                let mut results: Vec<Option<Result<switchboard::store::Sent, switchboard::StoreError>>> =
+                    (0..outs.len()).map(|_| None).collect();
+                if together.len() > 1 {
+                    let group: Vec<&switchboard::store::NewOutbound> = together.iter().map(|&i| &outs[i]).collect();
+                    match self.send_together(&group).await {
+                        Ok(sent) => {
+                            for (&i, result) in together.iter().zip(sent) {
+                                results[i] = Some(result);
+                            }
+                        }
+                        Err(err) => tracing::warn!(error = %err, sends = group.len(), "group write failed; writing its sends one at a time"),
+                    }
+                }
+                let mut answers = Vec::with_capacity(outs.len());
+                for (out, result) in outs.into_iter().zip(results) {
+                    answers.push(match result {
+                        Some(result) => result,
+                        None => self.send_one(out).await,
+                    });
+                }
+                answers
+            }
+
+            /// Sends (none a reply) in one transaction of multi-row statements. `Err` means
+            /// the transaction was rolled back; `Ok` holds each send's own answer.
+            async fn send_together(
+                &self,
+                outs: &[&switchboard::store::NewOutbound],
+            ) -> Result<Vec<Result<switchboard::store::Sent, switchboard::StoreError>>, switchboard::StoreError> {
+                use std::collections::HashMap;
+                use switchboard::message::{conversation_topic, inbox_topic};
+                use switchboard::{ConversationId, Message, StoreError};
+                use $crate::store::batch::Params;
+                use $crate::store::map_err;
+                let at = switchboard::time::now();
+                let mut tx = self.begin_write().await?;
+
+                // Keys used before: such a send answers with the first message.
+                let keys: Vec<(ConversationId, &str)> = outs
+                    .iter()
+                    .filter_map(|o| o.client_message_id.as_deref().map(|k| (o.conversation_id, k)))
+                    .collect();
+                let mut keyed: HashMap<(ConversationId, String), Message> = HashMap::new();
+                if !keys.is_empty() {
+                    let mut p = Params::default();
+                    let test: Vec<String> = keys
+                        .iter()
+                        .map(|_| format!("(conversation_id = {} and client_message_id = {})", p.next(), p.next()))
+                        .collect();
+                    let sql = format!(concat!("select ", message_columns!(), " from message where {}"), test.join(" or "));
+                    let mut query = sqlx::query_as::<_, $crate::store::rows::MessageRow>(sqlx::AssertSqlSafe(sql));
+                    for (conversation, key) in &keys {
+                        query = query.bind(conversation.as_uuid()).bind(*key);
+                    }
+                    for row in query.fetch_all(&mut *tx).await.map_err(map_err)? {
+                        let message: Message = row.try_into()?;
+                        if let Some(key) = message.client_message_id.clone() {
+                            keyed.insert((message.conversation_id, key), message);
+                        }
+                    }
+                }
+
+                // The conversations, with their channels' providers.
+                #[derive(sqlx::FromRow)]
+                struct Target {
+                    #[sqlx(flatten)]
+                    conversation: $crate::store::rows::ConversationRow,
+                    provider: String,
+                }
+                let mut ids: Vec<ConversationId> = outs.iter().map(|o| o.conversation_id).collect();
+                ids.sort_unstable_by_key(|id| id.as_uuid());
+                ids.dedup();
+                let sql = format!(
+                    concat!(
+                        "select ",
+                        conversation_columns!(),
+                        ", (select provider from channel where channel.channel_id = conversation.channel_id) as provider
+                         from conversation where conversation_id in ({})"
+                    ),
+                    Params::default().list(ids.len())
+                );
+                let mut query = sqlx::query_as::<_, Target>(sqlx::AssertSqlSafe(sql));
+                for id in &ids {
+                    query = query.bind(id.as_uuid());
+                }
+                let targets: HashMap<ConversationId, (switchboard::Conversation, bool)> = query
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(map_err)?
+                    .into_iter()
+                    .map(|t| {
+                        let conversation: switchboard::Conversation = t.conversation.into();
+                        let local = t.provider == switchboard::ProviderKind::Inapp.as_str();
+                        (conversation.id, (conversation, local))
+                    })
+                    .collect();
+
+                // What each send comes to: an earlier message, an error, or a new row.
+                enum Plan {
+                    Known(Message),
+                    /// The same key earlier in this group: answered with that send's message.
+                    SameAs(usize),
+                    Fails(StoreError),
+                    New { id: switchboard::MessageId, local: bool },
+                }
+                let mut first_with_key: HashMap<(ConversationId, &str), usize> = HashMap::new();
+                let mut plans = Vec::with_capacity(outs.len());
+                for (i, out) in outs.iter().enumerate() {
+                    let key = out.client_message_id.as_deref().map(|k| (out.conversation_id, k));
+                    let plan = match (key.and_then(|(c, k)| keyed.get(&(c, k.to_owned()))), targets.get(&out.conversation_id)) {
+                        (Some(found), _) if found.workspace_id == out.workspace_id => Plan::Known(found.clone()),
+                        (Some(_), _) => Plan::Fails(StoreError::NotFound),
+                        (None, Some((conversation, local))) if conversation.workspace_id == out.workspace_id => {
+                            match key.and_then(|k| first_with_key.get(&k)) {
+                                Some(&first) => Plan::SameAs(first),
+                                None => {
+                                    if let Some(k) = key {
+                                        first_with_key.insert(k, i);
+                                    }
+                                    Plan::New { id: switchboard::MessageId::new(), local: *local }
+                                }
+                            }
+                        }
+                        (None, _) => Plan::Fails(StoreError::NotFound),
+                    };
+                    plans.push(plan);
+                }
+                let new: Vec<(usize, switchboard::MessageId, bool)> = plans
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, plan)| match plan {
+                        Plan::New { id, local } => Some((i, *id, *local)),
+                        _ => None,
+                    })
+                    .collect();
+
+                let mut messages: HashMap<switchboard::MessageId, Message> = HashMap::new();
+                let mut events: Vec<switchboard::Event> = Vec::new();
+                let mut event_owner: Vec<usize> = Vec::new();
+                let mut event_ws: Vec<switchboard::WorkspaceId> = Vec::new();
+                if !new.is_empty() {
+                    // The messages.
+                    let mut p = Params::default();
+                    let sql = format!(
+                        concat!(
+                            "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, client_message_id, sender_user_id, created_at, updated_at)
+                             values {} returning ",
+                            message_columns!()
+                        ),
+                        p.rows(new.len(), 11)
+                    );
+                    let mut query = sqlx::query_as::<_, $crate::store::rows::MessageRow>(sqlx::AssertSqlSafe(sql));
+                    for &(i, id, local) in &new {
+                        let out = outs[i];
+                        let (conversation, _) = &targets[&out.conversation_id];
+                        query = query
+                            .bind(id.as_uuid())
+                            .bind(out.workspace_id.as_uuid())
+                            .bind(conversation.id.as_uuid())
+                            .bind(conversation.channel_id.as_uuid())
+                            .bind("outbound")
+                            .bind(if local { "sent" } else { "pending" })
+                            .bind(&out.text)
+                            .bind(&out.client_message_id)
+                            .bind(out.sender.as_uuid())
+                            .bind(at)
+                            .bind(at);
+                    }
+                    for row in query.fetch_all(&mut *tx).await.map_err(map_err)? {
+                        let message: Message = row.try_into()?;
+                        messages.insert(message.id, message);
+                    }
+                    if messages.len() != new.len() {
+                        return Err(StoreError::Internal("a grouped insert returned the wrong rows".into()));
+                    }
+
+                    // Unread flags for every member who can see them; the sender has read theirs.
+                    let sql = format!(
+                        "insert into message_flag (user_id, message_id, workspace_id, conversation_id, is_read)
+                         select mb.user_id, m.message_id, m.workspace_id, m.conversation_id, coalesce(mb.user_id = m.sender_user_id, false)
+                         from message m join member mb on mb.workspace_id = m.workspace_id
+                         where m.message_id in ({})
+                           and (not exists (select 1 from conversation_member c where c.conversation_id = m.conversation_id)
+                                or mb.user_id in (select c.user_id from conversation_member c where c.conversation_id = m.conversation_id))",
+                        Params::default().list(new.len())
+                    );
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for (_, id, _) in &new {
+                        query = query.bind(id.as_uuid());
+                    }
+                    query.execute(&mut *tx).await.map_err(map_err)?;
+                    for (_, id, _) in &new {
+                        Self::write_mentions(&mut tx, &messages[id]).await?;
+                    }
+
+                    // Each conversation's last activity: its last message in the group.
+                    let mut last: Vec<(ConversationId, &Message)> = Vec::new();
+                    for (_, id, _) in &new {
+                        let message = &messages[id];
+                        match last.iter_mut().find(|(c, _)| *c == message.conversation_id) {
+                            Some(entry) => entry.1 = message,
+                            None => last.push((message.conversation_id, message)),
+                        }
+                    }
+                    let mut p = Params::default();
+                    let at_param = p.next();
+                    let cases: Vec<String> = last.iter().map(|_| format!("when {} then {}", p.next(), p.next())).collect();
+                    // The conversation ids are the `when` placeholders: $2, $4, …
+                    let list: Vec<String> = (0..last.len()).map(|i| format!("${}", 2 + 2 * i)).collect();
+                    let sql = format!(
+                        concat!(
+                            "update conversation set last_message_at = {at}, updated_at = {at},
+                               last_message_preview = case conversation_id {cases} end
+                             where conversation_id in ({list}) returning ",
+                            conversation_columns!()
+                        ),
+                        at = at_param,
+                        cases = cases.join(" "),
+                        list = list.join(", ")
+                    );
+                    let mut query = sqlx::query_as::<_, $crate::store::rows::ConversationRow>(sqlx::AssertSqlSafe(sql)).bind(at);
+                    for (conversation, message) in &last {
+                        query = query.bind(conversation.as_uuid()).bind(switchboard::message::preview(&message.text));
+                    }
+                    let touched: HashMap<ConversationId, switchboard::Conversation> = query
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(map_err)?
+                        .into_iter()
+                        .map(|row| {
+                            let conversation: switchboard::Conversation = row.into();
+                            (conversation.id, conversation)
+                        })
+                        .collect();
+
+                    // Network sends go to the outbox.
+                    let queued: Vec<&Message> = new.iter().filter(|(_, _, local)| !local).map(|(_, id, _)| &messages[id]).collect();
+                    if !queued.is_empty() {
+                        let sql = format!(
+                            "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at)
+                             values {}",
+                            Params::default().rows(queued.len(), 8)
+                        );
+                        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                        for message in &queued {
+                            query = query
+                                .bind(uuid::Uuid::now_v7())
+                                .bind(message.workspace_id.as_uuid())
+                                .bind(message.channel_id.as_uuid())
+                                .bind(message.id.as_uuid())
+                                .bind(at)
+                                .bind("queued")
+                                .bind(at)
+                                .bind(at);
+                        }
+                        query.execute(&mut *tx).await.map_err(map_err)?;
+                    }
+
+                    // The events: each message's `message.created` and `conversation.updated`.
+                    for &(i, id, _) in &new {
+                        let message = &messages[&id];
+                        let conversation = touched
+                            .get(&message.conversation_id)
+                            .ok_or_else(|| StoreError::Internal("a grouped update missed a conversation".into()))?;
+                        let trace = outs[i].trace_id.clone();
+                        let ws = message.workspace_id;
+                        let created = serde_json::to_value(message).map_err(|e| StoreError::Internal(e.to_string()))?;
+                        for (topic, kind, payload) in [
+                            (conversation_topic(conversation.id), "message.created", created),
+                            (inbox_topic(ws), "conversation.updated", Self::moved_by(conversation, message)),
+                        ] {
+                            events.push(switchboard::Event {
+                                id: switchboard::EventId::new(),
+                                kind: kind.to_owned(),
+                                schema_version: switchboard::message::EVENT_SCHEMA_VERSION,
+                                occurred_at: at,
+                                trace_id: trace.clone(),
+                                topic,
+                                offset: 0,
+                                payload,
+                            });
+                            event_owner.push(i);
+                            event_ws.push(ws);
+                        }
+                    }
+                    let log_offsets = Self::take_offsets(&mut tx, &mut events, &event_ws).await?;
+                    Self::insert_events(&mut tx, &events, &event_ws, &log_offsets).await?;
+                }
+                tx.commit().await.map_err(map_err)?;
+                self.listener.committed(&events);
+
+                let mut own_events: Vec<Vec<switchboard::Event>> = vec![Vec::new(); outs.len()];
+                for (event, &i) in events.into_iter().zip(&event_owner) {
+                    own_events[i].push(event);
+                }
+                let mut answers: Vec<Result<switchboard::store::Sent, StoreError>> = Vec::with_capacity(outs.len());
+                for (i, plan) in plans.into_iter().enumerate() {
+                    answers.push(match plan {
+                        Plan::Known(message) => Ok(switchboard::store::Sent { message, created: false, events: Vec::new() }),
+                        Plan::Fails(err) => Err(err),
+                        Plan::New { id, .. } => Ok(switchboard::store::Sent {
+                            message: messages[&id].clone(),
+                            created: true,
+                            events: std::mem::take(&mut own_events[i]),
+                        }),
+                        // `first` comes earlier, so its answer is in already.
+                        Plan::SameAs(first) => match &answers[first] {
+                            Ok(sent) => Ok(switchboard::store::Sent { message: sent.message.clone(), created: false, events: Vec::new() }),
+                            Err(_) => Err(StoreError::Internal("a grouped send lost its first".into())),
+                        },
+                    });
+                }
+                Ok(answers)
+            }
+
+            /// Numbers `events` (in order) from their topics' counters and their workspaces'
+            /// logs (`event_ws`, one per event) in one statement: each counter moves by its
+            /// count and the events take the numbers up to its new value. Returns each event's
+            /// log offset.
+            async fn take_offsets(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                events: &mut [switchboard::Event],
+                event_ws: &[switchboard::WorkspaceId],
+            ) -> Result<Vec<i64>, switchboard::StoreError> {
+                use std::collections::{BTreeMap, HashMap};
+                let logs: Vec<String> = event_ws.iter().map(|ws| format!("log:{ws}")).collect();
+                // Workspace logs sort first: every transaction takes a log before its topics
+                // (as `append_event` does), so writers never deadlock on the counters.
+                let mut counts: BTreeMap<(bool, &str), i64> = BTreeMap::new();
+                for key in &logs {
+                    *counts.entry((false, key.as_str())).or_default() += 1;
+                }
+                for event in events.iter() {
+                    *counts.entry((true, event.topic.as_str())).or_default() += 1;
+                }
+                let sql = format!(
+                    "insert into topic_offset (topic, last_offset) values {}
+                     on conflict (topic) do update set last_offset = topic_offset.last_offset + excluded.last_offset
+                     returning topic, last_offset",
+                    $crate::store::batch::Params::default().rows(counts.len(), 2)
+                );
+                let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
+                for ((_, key), count) in &counts {
+                    query = query.bind(*key).bind(*count);
+                }
+                let tops: HashMap<String, i64> =
+                    query.fetch_all(&mut **tx).await.map_err($crate::store::map_err)?.into_iter().collect();
+                let mut next: HashMap<String, i64> = HashMap::with_capacity(counts.len());
+                for ((_, key), count) in &counts {
+                    let top = tops
+                        .get(*key)
+                        .ok_or_else(|| switchboard::StoreError::Internal(format!("no offset came back for {key}")))?;
+                    next.insert((*key).to_owned(), top - count + 1);
+                }
+                let mut take = |key: &str| -> Result<i64, switchboard::StoreError> {
+                    let n = next
+                        .get_mut(key)
+                        .ok_or_else(|| switchboard::StoreError::Internal(format!("{key} was not counted")))?;
+                    *n += 1;
+                    Ok(*n - 1)
+                };
+                let mut log_offsets = Vec::with_capacity(events.len());
+                for (event, log) in events.iter_mut().zip(&logs) {
+                    log_offsets.push(take(log)?);
+                    event.offset = take(&event.topic)?;
+                }
+                Ok(log_offsets)
+            }
+
+            /// Inserts numbered events (`event_ws` and `log_offsets` one per event).
+            async fn insert_events(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                events: &[switchboard::Event],
+                event_ws: &[switchboard::WorkspaceId],
+                log_offsets: &[i64],
+            ) -> Result<(), switchboard::StoreError> {
+                let sql = format!(
+                    "insert into event (event_id, workspace_id, topic, topic_offset, type, schema_version, occurred_at, trace_id, payload, workspace_offset)
+                     values {}",
+                    $crate::store::batch::Params::default().rows(events.len(), 10)
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for ((event, ws), log) in events.iter().zip(event_ws).zip(log_offsets) {
+                    query = query
+                        .bind(event.id.as_uuid())
+                        .bind(ws.as_uuid())
+                        .bind(&event.topic)
+                        .bind(event.offset)
+                        .bind(&event.kind)
+                        .bind(event.schema_version as i32)
+                        .bind(event.occurred_at)
+                        .bind(&event.trace_id)
+                        .bind(sqlx::types::Json(&event.payload))
+                        .bind(*log);
+                }
+                query.execute(&mut **tx).await.map_err($crate::store::map_err)?;
+                Ok(())
+            }
+
             /// A new message's events: `message.created` on the conversation's topic and
             /// `conversation.updated` (the list's preview) on the workspace's inbox topic.
             async fn message_events(
@@ -907,23 +1329,28 @@ macro_rules! impl_messages {
                 trace: Option<&str>,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> Result<Vec<switchboard::Event>, switchboard::StoreError> {
-                use switchboard::message::{conversation_topic, inbox_topic, preview};
+                use switchboard::message::{conversation_topic, inbox_topic};
                 let ws = conversation.workspace_id;
                 let payload = serde_json::to_value(message).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
                 let created = Self::append_event(tx, ws, conversation_topic(conversation.id), "message.created", payload, trace, at).await?;
                 // Which message moved the conversation, and whose it is: a client bumps its
                 // unread count only for messages it did not send itself.
-                let payload = serde_json::json!({
+                let payload = Self::moved_by(conversation, message);
+                let updated = Self::append_event(tx, ws, inbox_topic(ws), "conversation.updated", payload, trace, at).await?;
+                Ok(vec![created, updated])
+            }
+
+            /// The `conversation.updated` payload for a new message.
+            fn moved_by(conversation: &switchboard::Conversation, message: &switchboard::Message) -> serde_json::Value {
+                serde_json::json!({
                     "conversation_id": conversation.id,
                     "last_message_at": conversation.last_message_at,
-                    "last_message_preview": preview(&message.text),
+                    "last_message_preview": switchboard::message::preview(&message.text),
                     "status": conversation.status,
                     "message_id": message.id,
                     "direction": message.direction,
                     "sender_user_id": message.sender_user_id,
-                });
-                let updated = Self::append_event(tx, ws, inbox_topic(ws), "conversation.updated", payload, trace, at).await?;
-                Ok(vec![created, updated])
+                })
             }
 
             /// One flags row per member of the workspace; the sender (if a member) has read it.
@@ -945,7 +1372,14 @@ macro_rules! impl_messages {
                 .execute(&mut **tx)
                 .await
                 .map_err($crate::store::map_err)?;
-                // Mentions: `@handle` of a member who got a flag.
+                Self::write_mentions(tx, message).await
+            }
+
+            /// Mentions: `@handle` of a member who got a flag for `message`.
+            async fn write_mentions(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                message: &switchboard::Message,
+            ) -> Result<(), switchboard::StoreError> {
                 if message.text.contains('@') {
                     let members: Vec<(uuid::Uuid, String, String)> = sqlx::query_as(
                         "select u.user_id, u.email, u.name from message_flag f join user_account u on u.user_id = f.user_id

@@ -9,6 +9,7 @@ use std::time::Duration;
 use switchboard::Store;
 use switchboard::store::StoreError;
 
+mod batch;
 mod messages;
 mod outbox;
 mod postgres;

@@ -14,6 +14,8 @@ use super::{StoreOptions, migrate_err};
 pub struct PgStore {
     pub(crate) pool: PgPool,
     pub(crate) listener: super::Listener,
+    /// Sends waiting to be written as a group.
+    sends: super::batch::SendQueue,
 }
 
 impl PgStore {
@@ -31,7 +33,7 @@ impl PgStore {
             .connect(&options.url)
             .await
             .map_err(|e| StoreError::Unavailable(format!("{}: {e}", super::redact_url(&options.url))))?;
-        Ok(Self { pool, listener: Default::default() })
+        Ok(Self { pool, listener: Default::default(), sends: Default::default() })
     }
 
     /// A write transaction (row locks serialize writers to the same topic).

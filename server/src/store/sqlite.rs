@@ -20,6 +20,8 @@ pub struct SqliteStore {
     /// polling SQLite's busy handler for the file's write lock.
     writer: SqlitePool,
     pub(crate) listener: super::Listener,
+    /// Sends waiting to be written as a group.
+    sends: super::batch::SendQueue,
 }
 
 impl SqliteStore {
@@ -53,11 +55,12 @@ impl SqliteStore {
                 .max_connections(1)
                 // A write waits for the ones queued before it; give it the pool's wait and more.
                 .acquire_timeout(options.acquire_timeout * 4)
-                .connect_with(connect)
+                // Grouped sends prepare one statement per group size (see `batch.rs`).
+                .connect_with(connect.statement_cache_capacity(WRITER_STATEMENTS))
                 .await
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?
         };
-        Ok(Self { pool, writer, listener: Default::default() })
+        Ok(Self { pool, writer, listener: Default::default(), sends: Default::default() })
     }
 
     /// A write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so two writers
@@ -76,6 +79,10 @@ impl SqliteStore {
         &self.pool
     }
 }
+
+/// Prepared statements the writer keeps: the grouped send's seven statements in each of
+/// `MAX_GROUP` sizes, and the rest.
+const WRITER_STATEMENTS: usize = 8 * super::batch::MAX_GROUP + 100;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
