@@ -104,6 +104,7 @@ async fn run(mut socket: WebSocket, state: AppState, cookie: Option<String>) {
         pong: pong.clone(),
         expires_at: expires_at.clone(),
         typing: HashMap::new(),
+        actors: HashMap::new(),
     };
     let writer = Writer {
         sink,
@@ -228,6 +229,10 @@ struct Conn {
     expires_at: Arc<AtomicI64>,
     /// When this connection last relayed "typing" per conversation (at most once a second).
     typing: HashMap<ConversationId, Instant>,
+    /// Who this connection acts as in the conversations it wrote to. Access ends with
+    /// membership, and removing a member closes their connections (3013), so an entry never
+    /// outlives the right it records.
+    actors: HashMap<ConversationId, Actor>,
 }
 
 /// What a command handler decided.
@@ -465,11 +470,21 @@ impl Conn {
         Ok(protocol::reply(id, "rpc", &serde_json::json!({ "data": result })))
     }
 
-    async fn actor(&self, conversation_id: ConversationId) -> Result<Actor, Error> {
-        topics::conversation_actor(self.state.store.as_ref(), self.who.user.id, conversation_id).await
+    /// The caller as a member of the conversation's workspace, looked up once per conversation.
+    async fn actor(&mut self, conversation_id: ConversationId) -> Result<Actor, Error> {
+        if let Some(actor) = self.actors.get(&conversation_id) {
+            return Ok(*actor);
+        }
+        let actor =
+            topics::conversation_actor(self.state.store.as_ref(), self.who.user.id, conversation_id).await?;
+        if self.actors.len() >= MAX_ACTORS {
+            self.actors.clear();
+        }
+        self.actors.insert(conversation_id, actor);
+        Ok(actor)
     }
 
-    async fn send_message(&self, data: &str) -> Result<serde_json::Value, Error> {
+    async fn send_message(&mut self, data: &str) -> Result<serde_json::Value, Error> {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Args {
@@ -526,7 +541,7 @@ impl Conn {
         Ok(serde_json::json!({ "expires_in_ms": TYPING_TTL_MS }))
     }
 
-    async fn mark_read(&self, data: &str) -> Result<serde_json::Value, Error> {
+    async fn mark_read(&mut self, data: &str) -> Result<serde_json::Value, Error> {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Args {
@@ -626,6 +641,9 @@ struct SubState {
     /// Since when a gap has been open.
     gap_since: Option<Instant>,
 }
+
+/// Most conversations a connection remembers its access to (then it looks them up again).
+const MAX_ACTORS: usize = 256;
 
 /// Most publications a subscription may hold while waiting for a gap to close.
 const MAX_AHEAD: usize = 4096;
