@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # The performance scenarios (issue 7) against release builds, server and generator pinned to
 # different cores. Usage: scripts/bench.sh [idle|rooms|room2000|postgres|cluster|all]
-# Prints each scenario's table and writes its JSON under bench-results/.
+# Prints each scenario's table and writes its JSON under bench-results/. In the room scenarios
+# 100 connections send (SENDERS): a connection's commands run one at a time, in order, so the
+# number of senders bounds how many sends can be in flight.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$ROOT/scripts/env.sh"
 cd "$ROOT"
-cargo build --release -p server --bin switchboard --bin switchboard-bench
-BIN="$CARGO_TARGET_DIR/release/switchboard"
+# SWITCHBOARD_BIN runs another build of the server (a before/after comparison) against this
+# checkout's generator.
+[[ -n "${SWITCHBOARD_BIN:-}" ]] && build=(--bin switchboard-bench) || build=(--bin switchboard --bin switchboard-bench)
+cargo build --release -p server "${build[@]}"
+BIN="${SWITCHBOARD_BIN:-$CARGO_TARGET_DIR/release/switchboard}"
 BENCH="$CARGO_TARGET_DIR/release/switchboard-bench"
 OUT="$ROOT/bench-results"
 mkdir -p "$OUT"
@@ -49,7 +54,7 @@ scenario_idle() {
 scenario_rooms() {
   start_server 3902 "$@"
   bench --addr 127.0.0.1:3902 --server-pid "$SERVER_PID" --connections 1000 --rooms 100 \
-    --rates "${RATES:-1000,5000,10000}" --step-secs "${STEP_SECS:-10}" --label "${LABEL:-1000 in 100 rooms, SQLite}" \
+    --senders "${SENDERS:-100}" --rates "${RATES:-1000,5000,10000}" --step-secs "${STEP_SECS:-10}" --label "${LABEL:-1000 in 100 rooms, SQLite}" \
     --json "$OUT/${NAME:-rooms}.json"
   stop_servers
 }
@@ -80,7 +85,7 @@ scenario_cluster() {
   local b="$SERVER_PID"
   # Senders on node A, listeners on node B; both nodes share core $SERVER_CPU.
   bench --addr 127.0.0.1:3904 --listen-addr 127.0.0.1:3905 --server-pid "$b" --connections 1000 --rooms 100 \
-    --rates "${RATES:-1000,5000,10000}" --step-secs "${STEP_SECS:-10}" --label "1000 in 100 rooms, 2 nodes, PostgreSQL + NATS" \
+    --senders "${SENDERS:-100}" --rates "${RATES:-1000,5000,10000}" --step-secs "${STEP_SECS:-10}" --label "1000 in 100 rooms, 2 nodes, PostgreSQL + NATS" \
     --json "$OUT/cluster.json"
   stop_servers
   psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists $db with (force)" >/dev/null
