@@ -402,7 +402,10 @@ async fn send_step(
                 errors.fetch_add(per_sender, Ordering::Relaxed);
                 return;
             }
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+            // Staggered: the senders take turns through each interval instead of all sending
+            // at its start (which made bursts of `senders` messages).
+            let first = tokio::time::Instant::now() + interval.mul_f64((s + 1) as f64 / senders as f64);
+            let mut tick = tokio::time::interval_at(first, interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
             let mut done = 0u64;
             let mut acked = 0u64;

@@ -913,7 +913,8 @@ macro_rules! impl_messages {
             }
 
             /// Writes a group of queued sends (see `batch.rs`): all but replies together in one
-            /// transaction, replies on their own. If the shared transaction fails, nothing of it
+            /// transaction (about eight statements, where a send alone takes thirteen), replies
+            /// on their own. If the shared transaction fails, nothing of it
             /// was written and each of its sends runs alone, so every caller gets the answer its
             /// send alone would have got.
             async fn send_group(
@@ -923,7 +924,8 @@ macro_rules! impl_messages {
                 let together: Vec<usize> = (0..outs.len()).filter(|&i| outs[i].reply_to.is_none()).collect();
                 let mut results: Vec<Option<Result<switchboard::store::Sent, switchboard::StoreError>>> =
                     (0..outs.len()).map(|_| None).collect();
-                if together.len() > 1 {
+                // Even a group of one: the grouped statements are fewer than a lone send's.
+                if !together.is_empty() {
                     let group: Vec<&switchboard::store::NewOutbound> = together.iter().map(|&i| &outs[i]).collect();
                     match self.send_together(&group).await {
                         Ok(sent) => {
