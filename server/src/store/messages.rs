@@ -947,7 +947,8 @@ macro_rules! impl_messages {
             }
 
             /// Sends (none a reply) in one transaction of multi-row statements. `Err` means
-            /// the transaction was rolled back; `Ok` holds each send's own answer.
+            /// the transaction was rolled back before its commit; `Ok` holds each send's own
+            /// answer.
             async fn send_together(
                 &self,
                 outs: &[&switchboard::store::NewOutbound],
@@ -1211,7 +1212,13 @@ macro_rules! impl_messages {
                     let log_offsets = Self::take_offsets(&mut tx, &mut events, &event_ws).await?;
                     Self::insert_events(&mut tx, &events, &event_ws, &log_offsets).await?;
                 }
-                tx.commit().await.map_err(map_err)?;
+                if let Err(err) = tx.commit().await {
+                    // Not retried one by one: a commit that failed on the way back (a lost
+                    // PostgreSQL connection) may have happened, and a retry would store the
+                    // unkeyed sends twice. Each caller gets the error, as a lone send would.
+                    let err = map_err(err);
+                    return Ok(outs.iter().map(|_| Err(err.clone())).collect());
+                }
                 self.listener.committed(&events);
 
                 let mut own_events: Vec<Vec<switchboard::Event>> = vec![Vec::new(); outs.len()];
