@@ -740,14 +740,14 @@ impl Writer {
                 self.subs.remove(&topic);
             }
             Out::Pub(publication) => {
-                let (topic, offset, frame) =
-                    (&publication.topic, publication.offset, publication.frame.clone());
-                let Some(mut sub) = self.subs.remove(topic) else { return };
-                match (offset, sub.last) {
-                    (None, Some(_)) => self.push(&frame),
+                // Borrowed in place: this runs once per delivery.
+                let Some(sub) = self.subs.get_mut(&publication.topic) else { return };
+                let buf = &mut self.buf;
+                match (publication.offset, sub.last) {
+                    (None, Some(_)) => push(buf, &publication.frame),
                     (None, None) => {}
                     (Some(offset), Some(last)) if offset == last + 1 && sub.ahead.is_empty() => {
-                        self.push(&frame);
+                        push(buf, &publication.frame);
                         sub.last = Some(offset);
                     }
                     (Some(offset), last) => {
@@ -756,35 +756,24 @@ impl Writer {
                         } else if sub.ahead.len() >= MAX_AHEAD {
                             self.kill.fire(Disconnect::SLOW);
                         } else {
-                            sub.ahead.insert(offset, frame);
+                            sub.ahead.insert(offset, publication.frame.clone());
                             if last.is_some() {
-                                self.drain(&mut sub);
+                                drain(buf, sub);
                             }
                         }
                     }
                 }
-                self.subs.insert(topic.clone(), sub);
             }
         }
     }
 
     /// Writes the publications that now follow on, and notes whether a gap is left.
     fn drain(&mut self, sub: &mut SubState) {
-        let Some(mut last) = sub.last else { return };
-        while let Some(entry) = sub.ahead.first_entry() {
-            let offset = *entry.key();
-            if offset <= last {
-                entry.remove();
-            } else if offset == last + 1 {
-                let frame = entry.remove();
-                self.push(&frame);
-                last = offset;
-            } else {
-                break;
-            }
-        }
-        sub.last = Some(last);
-        sub.gap_since = if sub.ahead.is_empty() { None } else { sub.gap_since.or(Some(Instant::now())) };
+        drain(&mut self.buf, sub);
+    }
+
+    fn push(&mut self, frame: &[u8]) {
+        push(&mut self.buf, frame);
     }
 
     fn gap_deadline(&self) -> Option<Instant> {
@@ -818,13 +807,6 @@ impl Writer {
         Ok(())
     }
 
-    fn push(&mut self, frame: &[u8]) {
-        if !self.buf.is_empty() {
-            self.buf.push(b'\n');
-        }
-        self.buf.extend_from_slice(frame);
-    }
-
     /// Sends what is buffered as one message; false if the socket is gone.
     async fn flush(&mut self) -> bool {
         if self.buf.is_empty() {
@@ -846,6 +828,33 @@ impl Writer {
         }
         true
     }
+}
+
+/// Appends a frame to a batch (frames are newline-separated).
+fn push(buf: &mut Vec<u8>, frame: &[u8]) {
+    if !buf.is_empty() {
+        buf.push(b'\n');
+    }
+    buf.extend_from_slice(frame);
+}
+
+/// Writes the publications that now follow on, and notes whether a gap is left.
+fn drain(buf: &mut Vec<u8>, sub: &mut SubState) {
+    let Some(mut last) = sub.last else { return };
+    while let Some(entry) = sub.ahead.first_entry() {
+        let offset = *entry.key();
+        if offset <= last {
+            entry.remove();
+        } else if offset == last + 1 {
+            let frame = entry.remove();
+            push(buf, &frame);
+            last = offset;
+        } else {
+            break;
+        }
+    }
+    sub.last = Some(last);
+    sub.gap_since = if sub.ahead.is_empty() { None } else { sub.gap_since.or(Some(Instant::now())) };
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
