@@ -175,7 +175,16 @@ test('filter_conversations', async ({ browser }) => {
   // Whatever ran before, Bob has something unread: Alice writes in the last demo conversation.
   const alice = await agent(browser, ALICE);
   const { conversation: unreadForBob } = await demoConversation(alice.page, 4);
-  await api(alice.page, 'POST', `/conversations/${unreadForBob.id}/messages`, { text: `For Bob ${Date.now()}` });
+  const forBob = `For Bob ${Date.now()}`;
+  await api(alice.page, 'POST', `/conversations/${unreadForBob.id}/messages`, { text: forBob });
+  // The Mock contact answers 2 s later: wait for that answer, so that nothing new arrives
+  // between Bob reading the conversation and reloading the page.
+  await expect
+    .poll(async () => {
+      const history = await api<{ text: string }[]>(alice.page, 'GET', `/conversations/${unreadForBob.id}/messages?limit=5`);
+      return history.map((m) => m.text);
+    }, { timeout: 15_000 })
+    .toContain(`Thanks, got it: "${forBob}"`);
   await alice.context.close();
   const bob = await agent(browser, BOB);
   const items = bob.page.getByTestId('conversation-item');
