@@ -246,6 +246,9 @@ struct Report {
     server_rss_before: u64,
     server_rss_after: u64,
     bytes_per_connection: u64,
+    /// RSS growth per connection from the first tenth connected to the last: what one more
+    /// connection costs, without the one-time growth (and the noise) of the server's start.
+    marginal_bytes_per_connection: u64,
     steps: Vec<Step>,
 }
 
@@ -307,7 +310,12 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
     let mut seen_by_room: Vec<Vec<Arc<Mutex<Seen>>>> = vec![Vec::new(); rooms.len()];
     let mut failures = 0;
     let mut listeners = Vec::new();
+    let tenth = (args.connections / 10).max(1);
+    let mut warm = None;
     for i in 0..args.connections {
+        if i == tenth {
+            warm = proc_stats(args.server_pid).map(|s| (s.0, i - failures));
+        }
         let channel = if args.idle {
             format!("inbox:{workspace}")
         } else {
@@ -345,6 +353,10 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
     };
     if let (Some(b), Some(a)) = (before, after) {
         report.bytes_per_connection = a.0.saturating_sub(b.0) / opened.max(1) as u64;
+    }
+    if let (Some((rss, count)), Some(a)) = (warm, after) {
+        report.marginal_bytes_per_connection =
+            a.0.saturating_sub(rss) / opened.saturating_sub(count).max(1) as u64;
     }
     if args.idle {
         stop.notify_waiters();
@@ -481,7 +493,7 @@ async fn send_step(
 
 fn print_table(report: &Report) {
     println!(
-        "{} — {} connections ({} failed), {} rooms, connected in {:.1}s; server RSS {:.1} → {:.1} MiB ({} B/connection)",
+        "{} — {} connections ({} failed), {} rooms, connected in {:.1}s; server RSS {:.1} → {:.1} MiB ({} B/connection; {} B each past the first tenth)",
         report.label,
         report.connections,
         report.connection_failures,
@@ -489,7 +501,8 @@ fn print_table(report: &Report) {
         report.connect_secs,
         report.server_rss_before as f64 / 1048576.0,
         report.server_rss_after as f64 / 1048576.0,
-        report.bytes_per_connection
+        report.bytes_per_connection,
+        report.marginal_bytes_per_connection
     );
     if report.steps.is_empty() {
         return;
