@@ -36,6 +36,26 @@ macro_rules! impl_messages {
                 Ok(offset)
             }
 
+            /// An event not numbered yet (offset 0).
+            fn new_event(
+                topic: String,
+                kind: &str,
+                payload: serde_json::Value,
+                trace_id: Option<&str>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> switchboard::Event {
+                switchboard::Event {
+                    id: switchboard::EventId::new(),
+                    kind: kind.to_owned(),
+                    schema_version: switchboard::message::EVENT_SCHEMA_VERSION,
+                    occurred_at: at,
+                    trace_id: trace_id.map(str::to_owned),
+                    topic,
+                    offset: 0,
+                    payload,
+                }
+            }
+
             /// Appends one event to `topic` with the topic's next offset, inside `tx`.
             async fn append_event(
                 tx: &mut sqlx::Transaction<'static, $db>,
@@ -50,16 +70,7 @@ macro_rules! impl_messages {
                 // counters in the same order, so writers never deadlock on them.
                 let workspace_offset = Self::next_offset(tx, &format!("log:{workspace_id}")).await?;
                 let offset = Self::next_offset(tx, &topic).await?;
-                let event = switchboard::Event {
-                    id: switchboard::EventId::new(),
-                    kind: kind.to_owned(),
-                    schema_version: switchboard::message::EVENT_SCHEMA_VERSION,
-                    occurred_at: at,
-                    trace_id: trace_id.map(str::to_owned),
-                    topic,
-                    offset,
-                    payload,
-                };
+                let event = switchboard::Event { offset, ..Self::new_event(topic, kind, payload, trace_id, at) };
                 sqlx::query(
                     "insert into event (event_id, workspace_id, topic, topic_offset, type, schema_version, occurred_at, trace_id, payload, workspace_offset)
                      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -1188,23 +1199,15 @@ macro_rules! impl_messages {
                         let conversation = touched
                             .get(&message.conversation_id)
                             .ok_or_else(|| StoreError::Internal("a grouped update missed a conversation".into()))?;
-                        let trace = outs[i].trace_id.clone();
+                        let trace = outs[i].trace_id.as_deref();
                         let ws = message.workspace_id;
                         let created = serde_json::to_value(message).map_err(|e| StoreError::Internal(e.to_string()))?;
                         for (topic, kind, payload) in [
                             (conversation_topic(conversation.id), "message.created", created),
                             (inbox_topic(ws), "conversation.updated", Self::moved_by(conversation, message)),
                         ] {
-                            events.push(switchboard::Event {
-                                id: switchboard::EventId::new(),
-                                kind: kind.to_owned(),
-                                schema_version: switchboard::message::EVENT_SCHEMA_VERSION,
-                                occurred_at: at,
-                                trace_id: trace.clone(),
-                                topic,
-                                offset: 0,
-                                payload,
-                            });
+                            // Numbered below, once the group's counters have moved.
+                            events.push(Self::new_event(topic, kind, payload, trace, at));
                             event_owner.push(i);
                             event_ws.push(ws);
                         }
