@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use switchboard::store::{NewOutbound, Sent, StoreError};
+use switchboard::store::{Backend, NewOutbound, Sent, StoreError};
 use tokio::sync::oneshot;
 
 /// Most sends written in one group (keeps every multi-row statement well under both
@@ -104,14 +104,26 @@ impl Drop for Drain {
     }
 }
 
-/// Numbered placeholders (`$1, $2, …`) for a statement whose size depends on the group.
-#[derive(Default)]
-pub(crate) struct Params(usize);
+/// Placeholders for a statement whose size depends on the group, one per value in the order
+/// the values are bound (never reused). PostgreSQL numbers them (`$1, $2, …`); SQLite gets
+/// plain `?`, because it looks a numbered parameter's name up by a scan of all of them, which
+/// made binding a group's statements quadratic (6 % of the server's CPU at saturation).
+pub(crate) struct Params {
+    backend: Backend,
+    n: usize,
+}
 
 impl Params {
+    pub(crate) fn new(backend: Backend) -> Self {
+        Self { backend, n: 0 }
+    }
+
     pub(crate) fn next(&mut self) -> String {
-        self.0 += 1;
-        format!("${}", self.0)
+        self.n += 1;
+        match self.backend {
+            Backend::Postgres => format!("${}", self.n),
+            Backend::Sqlite => "?".to_owned(),
+        }
     }
 
     /// `$n, $n+1, …`: `n` values (for `in (…)`).
@@ -151,12 +163,15 @@ mod tests {
     }
 
     #[test]
-    fn params_number_rows_in_order() {
-        let mut p = Params::default();
+    fn params_are_numbered_in_order_on_postgres_and_plain_on_sqlite() {
+        let mut p = Params::new(Backend::Postgres);
         assert_eq!(p.rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(p.next(), "$7");
         assert_eq!(p.row(1), "($8)");
         assert_eq!(p.list(2), "$9, $10");
+        let mut p = Params::new(Backend::Sqlite);
+        assert_eq!(p.rows(2, 2), "(?, ?), (?, ?)");
+        assert_eq!(p.list(2), "?, ?");
     }
 
     #[tokio::test]

@@ -979,7 +979,7 @@ macro_rules! impl_messages {
                     .collect();
                 let mut keyed: HashMap<(ConversationId, String), Message> = HashMap::new();
                 if !keys.is_empty() {
-                    let mut p = Params::default();
+                    let mut p = Params::new(Self::BACKEND);
                     let test: Vec<String> = keys
                         .iter()
                         .map(|_| format!("(conversation_id = {} and client_message_id = {})", p.next(), p.next()))
@@ -1014,7 +1014,7 @@ macro_rules! impl_messages {
                         ", (select provider from channel where channel.channel_id = conversation.channel_id) as provider
                          from conversation where conversation_id in ({})"
                     ),
-                    Params::default().list(ids.len())
+                    Params::new(Self::BACKEND).list(ids.len())
                 );
                 let mut query = sqlx::query_as::<_, Target>(sqlx::AssertSqlSafe(sql));
                 for id in &ids {
@@ -1077,7 +1077,7 @@ macro_rules! impl_messages {
                 let mut event_ws: Vec<switchboard::WorkspaceId> = Vec::new();
                 if !new.is_empty() {
                     // The messages.
-                    let mut p = Params::default();
+                    let mut p = Params::new(Self::BACKEND);
                     let sql = format!(
                         concat!(
                             "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, client_message_id, sender_user_id, created_at, updated_at)
@@ -1119,7 +1119,7 @@ macro_rules! impl_messages {
                          where m.message_id in ({})
                            and (not exists (select 1 from conversation_member c where c.conversation_id = m.conversation_id)
                                 or mb.user_id in (select c.user_id from conversation_member c where c.conversation_id = m.conversation_id))",
-                        Params::default().list(new.len())
+                        Params::new(Self::BACKEND).list(new.len())
                     );
                     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for (_, id, _) in &new {
@@ -1139,25 +1139,30 @@ macro_rules! impl_messages {
                             None => last.push((message.conversation_id, message)),
                         }
                     }
-                    let mut p = Params::default();
-                    let at_param = p.next();
+                    // Placeholders in the order of their values: the time twice, each
+                    // conversation's id and preview, then the ids again.
+                    let mut p = Params::new(Self::BACKEND);
+                    let (at_1, at_2) = (p.next(), p.next());
                     let cases: Vec<String> = last.iter().map(|_| format!("when {} then {}", p.next(), p.next())).collect();
-                    // The conversation ids are the `when` placeholders: $2, $4, …
-                    let list: Vec<String> = (0..last.len()).map(|i| format!("${}", 2 + 2 * i)).collect();
                     let sql = format!(
                         concat!(
-                            "update conversation set last_message_at = {at}, updated_at = {at},
+                            "update conversation set last_message_at = {at_1}, updated_at = {at_2},
                                last_message_preview = case conversation_id {cases} end
                              where conversation_id in ({list}) returning ",
                             conversation_columns!()
                         ),
-                        at = at_param,
+                        at_1 = at_1,
+                        at_2 = at_2,
                         cases = cases.join(" "),
-                        list = list.join(", ")
+                        list = p.list(last.len())
                     );
-                    let mut query = sqlx::query_as::<_, $crate::store::rows::ConversationRow>(sqlx::AssertSqlSafe(sql)).bind(at);
+                    let mut query =
+                        sqlx::query_as::<_, $crate::store::rows::ConversationRow>(sqlx::AssertSqlSafe(sql)).bind(at).bind(at);
                     for (conversation, message) in &last {
                         query = query.bind(conversation.as_uuid()).bind(switchboard::message::preview(&message.text));
+                    }
+                    for (conversation, _) in &last {
+                        query = query.bind(conversation.as_uuid());
                     }
                     let touched: HashMap<ConversationId, switchboard::Conversation> = query
                         .fetch_all(&mut *tx)
@@ -1176,7 +1181,7 @@ macro_rules! impl_messages {
                         let sql = format!(
                             "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at)
                              values {}",
-                            Params::default().rows(queued.len(), 8)
+                            Params::new(Self::BACKEND).rows(queued.len(), 8)
                         );
                         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                         for message in &queued {
@@ -1272,7 +1277,7 @@ macro_rules! impl_messages {
                     "insert into topic_offset (topic, last_offset) values {}
                      on conflict (topic) do update set last_offset = topic_offset.last_offset + excluded.last_offset
                      returning topic, last_offset",
-                    $crate::store::batch::Params::default().rows(counts.len(), 2)
+                    $crate::store::batch::Params::new(Self::BACKEND).rows(counts.len(), 2)
                 );
                 let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
                 for ((_, key), count) in &counts {
@@ -1312,7 +1317,7 @@ macro_rules! impl_messages {
                 let sql = format!(
                     "insert into event (event_id, workspace_id, topic, topic_offset, type, schema_version, occurred_at, trace_id, payload, workspace_offset)
                      values {}",
-                    $crate::store::batch::Params::default().rows(events.len(), 10)
+                    $crate::store::batch::Params::new(Self::BACKEND).rows(events.len(), 10)
                 );
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for ((event, ws), log) in events.iter().zip(event_ws).zip(log_offsets) {
