@@ -46,8 +46,9 @@ pub struct CommonArgs {
     /// Directory for the SQLite database and the generated secret key.
     #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
-    /// Largest number of pooled database connections.
-    #[arg(long, env = "SWITCHBOARD_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    /// Largest number of pooled database connections (1–1000).
+    #[arg(long, env = "SWITCHBOARD_DB_MAX_CONNECTIONS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_max_connections: u32,
     /// Log format: human-readable text or one JSON object per line.
     #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -96,35 +97,43 @@ pub struct ServeArgs {
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
     #[arg(long, env = "SWITCHBOARD_TRUST_PROXY")]
     pub trust_proxy: bool,
-    /// Hours a sign-in stays valid.
-    #[arg(long, env = "SWITCHBOARD_SESSION_HOURS", default_value_t = 168)]
+    /// Hours a sign-in stays valid (1–8760, a year).
+    #[arg(long, env = "SWITCHBOARD_SESSION_HOURS", default_value_t = 168,
+          value_parser = clap::value_parser!(u64).range(1..=8760))]
     pub session_hours: u64,
-    /// Sign-in attempts allowed per client address per minute.
-    #[arg(long, env = "SWITCHBOARD_LOGIN_PER_CLIENT_PER_MINUTE", default_value_t = 20)]
+    /// Sign-in attempts allowed per client address per minute (1–100000).
+    #[arg(long, env = "SWITCHBOARD_LOGIN_PER_CLIENT_PER_MINUTE", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub login_per_client_per_minute: u32,
-    /// Failed sign-in attempts allowed per email per 15 minutes.
-    #[arg(long, env = "SWITCHBOARD_LOGIN_FAILURES_PER_EMAIL", default_value_t = 10)]
+    /// Failed sign-in attempts allowed per email per 15 minutes (1–100000).
+    #[arg(long, env = "SWITCHBOARD_LOGIN_FAILURES_PER_EMAIL", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub login_failures_per_email: u32,
     /// Directory of the built site (WASM, JS, CSS, assets), as cargo-leptos writes it.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
-    /// Seconds to wait for open requests to finish after SIGTERM/SIGINT.
-    #[arg(long, env = "SWITCHBOARD_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    /// Seconds to wait for open requests to finish after SIGTERM/SIGINT (0–3600).
+    #[arg(long, env = "SWITCHBOARD_SHUTDOWN_GRACE_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_grace_secs: u64,
     /// NATS server for realtime fan-out between several nodes (e.g. nats://127.0.0.1:4222).
     /// Without it, events reach the clients of this node only.
     #[arg(long, env = "SWITCHBOARD_NATS_URL")]
     pub nats_url: Option<String>,
     /// Seconds between the realtime server's pings (a client silent until the next ping is
-    /// disconnected).
-    #[arg(long, env = "SWITCHBOARD_PING_SECS", default_value_t = 25)]
+    /// disconnected; 1–3600).
+    #[arg(long, env = "SWITCHBOARD_PING_SECS", default_value_t = 25,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub ping_secs: u64,
-    /// Frames a realtime connection may have queued before it is disconnected as slow.
-    #[arg(long, env = "SWITCHBOARD_REALTIME_QUEUE", default_value_t = 1024)]
+    /// Frames a realtime connection may have queued before it is disconnected as slow
+    /// (16–1000000).
+    #[arg(long, env = "SWITCHBOARD_REALTIME_QUEUE", default_value_t = 1024,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(16..=1_000_000))]
     pub realtime_queue: usize,
     /// Most missed publications a reconnecting subscriber may recover; further behind, it is
-    /// told to refetch.
-    #[arg(long, env = "SWITCHBOARD_RECOVERY_LIMIT", default_value_t = 2000)]
+    /// told to refetch (0–1000000).
+    #[arg(long, env = "SWITCHBOARD_RECOVERY_LIMIT", default_value_t = 2000,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     pub recovery_limit: u32,
 }
 
@@ -172,6 +181,24 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.serve.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(cli.serve.common.database_url(), "sqlite://./data/switchboard.db");
+    }
+
+    #[test]
+    fn numeric_knobs_out_of_their_bounds_are_refused_at_start() {
+        for (flag, bad) in [
+            ("--session-hours", "0"),
+            ("--session-hours", "100000000000000000"),
+            ("--ping-secs", "0"),
+            ("--realtime-queue", "1"),
+            ("--recovery-limit", "99999999"),
+            ("--shutdown-grace-secs", "99999999"),
+            ("--login-per-client-per-minute", "0"),
+        ] {
+            let err = Cli::try_parse_from(["switchboard", "serve", flag, bad]).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{flag} {bad}");
+        }
+        let ok = Cli::try_parse_from(["switchboard", "serve", "--session-hours", "8760"]).unwrap();
+        assert!(ok.command.is_some());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod runtime;
 pub mod secret;
 pub mod services;
 pub mod store;
+pub mod supervise;
 pub mod telemetry;
 
 mod serve;

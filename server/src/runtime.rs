@@ -123,7 +123,9 @@ impl Runtimes {
             config: self.config,
         };
         let id = supervisor.channel.id;
-        let task = tokio::spawn(supervisor.run());
+        // Supervised twice over: a failing connection is retried inside `run`, and a panic
+        // anywhere in it (an inbound event that trips a bug) restarts the whole runtime.
+        let task = crate::supervise::spawn("channel_runtime", move || supervisor.clone().run());
         running.insert(id, Handle { task });
     }
 
@@ -156,6 +158,7 @@ impl Runtimes {
     }
 }
 
+#[derive(Clone)]
 struct Supervisor {
     store: Arc<dyn Store>,
     provider: Arc<dyn Provider>,

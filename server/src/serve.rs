@@ -24,7 +24,7 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
     let store = crate::open_store(&args.common).await?;
     let secret = SecretKey::load(args.secret_key.as_deref(), &args.common.data_dir)?;
     let auth = AuthConfig {
-        session_ttl: Duration::from_secs(args.session_hours.max(1) * 3600),
+        session_ttl: Duration::from_secs(args.session_hours.clamp(1, 8760) * 3600),
         secure_cookies: args.secure_cookies,
         per_client: Quota::new(args.login_per_client_per_minute, Duration::from_secs(60)),
         per_email: Quota::new(args.login_failures_per_email, Duration::from_secs(15 * 60)),
@@ -86,15 +86,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let started = state.channels.start_runtimes().await.context("cannot start the channels")?;
     tracing::info!(channels = started, "channel runtimes started");
-    let sweeper = tokio::spawn(sweep_sessions(state.store.clone()));
-    let outbox = tokio::spawn(
-        crate::services::outbox::OutboxWorker::new(
-            state.store.clone(),
-            state.channels.providers().clone(),
-            Default::default(),
-        )
-        .run(),
-    );
+    let store = state.store.clone();
+    let sweeper = crate::supervise::spawn("session_sweeper", move || sweep_sessions(store.clone()));
+    let (store, providers) = (state.store.clone(), state.channels.providers().clone());
+    let outbox = crate::supervise::spawn("outbox", move || {
+        crate::services::outbox::OutboxWorker::new(store.clone(), providers.clone(), Default::default()).run()
+    });
     let runtimes = state.channels.runtimes().clone();
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let grace = Duration::from_secs(args.shutdown_grace_secs);

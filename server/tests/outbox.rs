@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{Value, json};
-use switchboard::provider::Direction;
+use switchboard::provider::{Direction, OutboundMessage, Provider, ProviderError};
 use switchboard::{Channel, ChannelId, ConversationId, Message, MessageStatus};
 use switchboard_server::http::AppState;
 use switchboard_server::services::outbox::{OutboxConfig, OutboxWorker};
@@ -17,6 +17,9 @@ app_test!(
     a_429_storm_and_flaky_sends_end_sent_or_failed_never_twice,
     permanent_refusals_and_exhausted_retries_fail_the_message,
     a_crashed_claim_is_reclaimed_after_its_lease,
+    an_absurd_retry_after_is_capped_and_other_channels_keep_sending,
+    a_send_that_panics_fails_its_message_and_spares_the_others,
+    a_row_that_kills_every_worker_is_failed_by_the_poison_pill_rule,
 );
 
 fn worker(app: &AppState) -> OutboxWorker {
@@ -243,4 +246,187 @@ async fn a_crashed_claim_is_reclaimed_after_its_lease(app: AppState, _raw: Raw) 
         (sent.status, sent.external_id.clone()),
         (MessageStatus::Sent, Some(format!("mock-{}", message.id)))
     );
+}
+
+/// The Mock network, except that sends to `+15550000001` answer `answer` (a network gone wrong:
+/// an absurd `Retry-After`, or a bug that panics).
+struct Faulty {
+    mock: std::sync::Arc<dyn Provider>,
+    answer: fn() -> Result<String, ProviderError>,
+}
+
+#[async_trait::async_trait]
+impl Provider for Faulty {
+    fn kind(&self) -> switchboard::ProviderKind {
+        self.mock.kind()
+    }
+    fn capabilities(&self) -> switchboard::provider::Capabilities {
+        self.mock.capabilities()
+    }
+    fn validate_config(&self, config: &Value) -> Result<(), switchboard::validate::ValidationError> {
+        self.mock.validate_config(config)
+    }
+    async fn start_auth(
+        &self,
+        channel: &Channel,
+        method: switchboard::provider::AuthMethod,
+        phone: Option<&str>,
+    ) -> Result<switchboard::provider::AuthPrompt, ProviderError> {
+        self.mock.start_auth(channel, method, phone).await
+    }
+    async fn submit_auth(
+        &self,
+        channel: &Channel,
+        submission: switchboard::provider::AuthSubmission,
+    ) -> Result<switchboard::provider::AuthProgress, ProviderError> {
+        self.mock.submit_auth(channel, submission).await
+    }
+    async fn auth_progress(&self, channel: &Channel) -> switchboard::provider::AuthProgress {
+        self.mock.auth_progress(channel).await
+    }
+    async fn logout(&self, channel: &Channel, credentials: Option<&Value>) -> Result<(), ProviderError> {
+        self.mock.logout(channel, credentials).await
+    }
+    async fn connect(
+        &self,
+        channel: &Channel,
+        credentials: &Value,
+        sink: std::sync::Arc<dyn switchboard::provider::EventSink>,
+    ) -> Result<(), ProviderError> {
+        self.mock.connect(channel, credentials, sink).await
+    }
+    async fn disconnect(&self, channel: &Channel) {
+        self.mock.disconnect(channel).await
+    }
+    async fn list_contacts(
+        &self,
+        channel: &Channel,
+    ) -> Result<Vec<switchboard::provider::Contact>, ProviderError> {
+        self.mock.list_contacts(channel).await
+    }
+    async fn load_history(
+        &self,
+        channel: &Channel,
+        contact_id: &str,
+        before: Option<chrono::DateTime<chrono::Utc>>,
+        limit: usize,
+    ) -> Result<Vec<switchboard::provider::ProviderMessage>, ProviderError> {
+        self.mock.load_history(channel, contact_id, before, limit).await
+    }
+    async fn send(&self, channel: &Channel, message: OutboundMessage) -> Result<String, ProviderError> {
+        if message.contact_id == "+15550000001" {
+            return (self.answer)();
+        }
+        self.mock.send(channel, message).await
+    }
+}
+
+fn faulty_worker(app: &AppState, answer: fn() -> Result<String, ProviderError>) -> OutboxWorker {
+    let mock = app.channels.providers().get(switchboard::ProviderKind::Mock).unwrap().clone();
+    let providers = app.channels.providers().clone().with(std::sync::Arc::new(Faulty { mock, answer }));
+    let config = OutboxConfig {
+        poll: Duration::from_millis(10),
+        lease: Duration::from_millis(300),
+        backoff_base: Duration::from_millis(10),
+        backoff_cap: Duration::from_millis(40),
+        batch: 32,
+    };
+    OutboxWorker::new(app.store.clone(), providers, config)
+}
+
+async fn an_absurd_retry_after_is_capped_and_other_channels_keep_sending(app: AppState, raw: Raw) {
+    let (alice, limited, limited_conv) = setup(&app, json!({"reply_after_ms": null})).await;
+    let (_, other, other_conv) = setup_second(&app, &alice, json!({"reply_after_ms": null})).await;
+    send_text(&app, &alice, limited_conv, "to the limited channel").await;
+    send_text(&app, &alice, other_conv, "to the healthy channel").await;
+    // 1e15 seconds used to overflow the clock and panic the one worker of every workspace.
+    let w =
+        faulty_worker(&app, || Err(ProviderError::RateLimited { retry_after_secs: 1_000_000_000_000_000 }));
+    let task = switchboard_server::supervise::spawn("outbox_test_retry_after", move || {
+        let w = w.clone();
+        async move { w.run().await }
+    });
+    let sent = wait_for_status(&app, &other, other_conv, MessageStatus::Sent).await;
+    assert_eq!(sent.text, "to the healthy channel");
+    assert_eq!(
+        switchboard_server::supervise::restarts("outbox_test_retry_after"),
+        0,
+        "the worker never crashed"
+    );
+    task.abort();
+
+    let held = &outbound(&app, &limited, limited_conv).await[0];
+    assert_eq!(held.status, MessageStatus::Pending, "waits for the network, not failed");
+    let channel = app.store.channel(limited.workspace_id, limited.id).await.unwrap().unwrap();
+    assert_eq!(channel.status, switchboard::ChannelStatus::Degraded);
+    assert!(channel.last_error.as_deref().unwrap().contains("86400 s"), "{:?}", channel.last_error);
+    let next = raw.outbox_next_attempt(held.id).await;
+    let cap = switchboard::time::now() + chrono::Duration::hours(24);
+    assert!(next <= cap && next > cap - chrono::Duration::minutes(5), "capped at a day: {next}");
+}
+
+async fn a_send_that_panics_fails_its_message_and_spares_the_others(app: AppState, _raw: Raw) {
+    let (alice, broken, broken_conv) = setup(&app, json!({"reply_after_ms": null})).await;
+    let (_, other, other_conv) = setup_second(&app, &alice, json!({"reply_after_ms": null})).await;
+    send_text(&app, &alice, broken_conv, "trips a bug").await;
+    send_text(&app, &alice, other_conv, "goes out").await;
+    let w = faulty_worker(&app, || panic!("a bug in an adapter"));
+    let failed = drive(&app, &w, &broken, broken_conv, Duration::from_secs(10), |m| {
+        m[0].status == MessageStatus::Failed
+    })
+    .await;
+    assert!(failed[0].error.as_deref().unwrap().contains("internal error"), "{:?}", failed[0].error);
+    assert_eq!(outbound(&app, &other, other_conv).await[0].status, MessageStatus::Sent);
+}
+
+async fn a_row_that_kills_every_worker_is_failed_by_the_poison_pill_rule(app: AppState, raw: Raw) {
+    let (alice, channel, conv) = setup(&app, json!({"reply_after_ms": null})).await;
+    let message = send_text(&app, &alice, conv, "x").await;
+    // Each "process" claims the row and dies before settling it, until no attempt is left.
+    let mut claims = 0;
+    loop {
+        let now = switchboard::time::now();
+        let claimed = app.store.claim_outbox(now, now + chrono::Duration::milliseconds(1), 10).await.unwrap();
+        if claimed.is_empty() {
+            break;
+        }
+        claims += 1;
+        assert!(claims <= 10, "claimed forever");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        claims as i64,
+        raw.outbox_max_attempts(message.id).await,
+        "one claim per attempt, then no more"
+    );
+    let failed = &outbound(&app, &channel, conv).await[0];
+    assert_eq!(failed.status, MessageStatus::Failed);
+    assert!(failed.error.as_deref().unwrap().contains("interrupted"), "{:?}", failed.error);
+    // The user can still retry it, and it goes out.
+    let retried =
+        send(&app, authed("POST", &format!("/api/v1/messages/{}/retry", message.id), &alice, None)).await;
+    assert_eq!(retried.status(), 200);
+    let sent = drive(&app, &worker(&app), &channel, conv, Duration::from_secs(10), |m| {
+        m[0].status == MessageStatus::Sent
+    })
+    .await;
+    assert_eq!(sent[0].id, message.id);
+}
+
+/// Waits (bounded) until the conversation's first outbound message has `status`.
+async fn wait_for_status(
+    app: &AppState,
+    channel: &Channel,
+    conv: ConversationId,
+    status: MessageStatus,
+) -> Message {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let messages = outbound(app, channel, conv).await;
+        if messages.first().is_some_and(|m| m.status == status) {
+            return messages[0].clone();
+        }
+        assert!(Instant::now() < deadline, "not {status:?} in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

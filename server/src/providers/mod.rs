@@ -25,6 +25,13 @@ impl Providers {
         (providers, mock)
     }
 
+    /// The same registry with `provider` serving its kind (an adapter in front of another, in
+    /// tests: a network that answers what the real one can, such as an absurd `Retry-After`).
+    pub fn with(mut self, provider: Arc<dyn Provider>) -> Self {
+        self.by_kind.insert(provider.kind(), provider);
+        self
+    }
+
     pub fn get(&self, kind: ProviderKind) -> Option<&Arc<dyn Provider>> {
         self.by_kind.get(&kind)
     }

@@ -158,7 +158,15 @@ impl Realtime {
             while let Some(message) = subscription.next().await {
                 let Some(realtime) = me.upgrade() else { break };
                 match serde_json::from_slice::<Envelope>(&message.payload) {
-                    Ok(envelope) if envelope.node != realtime.node => realtime.hub.apply(&envelope.message),
+                    Ok(envelope) if envelope.node != realtime.node => {
+                        // One message that trips a bug must not end this node's fan-out.
+                        let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            realtime.hub.apply(&envelope.message)
+                        }));
+                        if applied.is_err() {
+                            tracing::error!("applying a bus message from another node panicked; skipped");
+                        }
+                    }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "ignoring a malformed bus message"),
                 }

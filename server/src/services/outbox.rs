@@ -2,15 +2,29 @@
 //! the attempt. Retryable failures back off exponentially with jitter; a 429 pauses the
 //! channel's rows until Retry-After and marks the channel `degraded` (back to `connected` on
 //! the next success); after the last attempt the message is `failed`.
+//!
+//! One bad row never stops the others: every deadline is computed with saturating time
+//! arithmetic and a network's `Retry-After` is capped at [`MAX_RETRY_AFTER`]; an attempt that
+//! panics counts as a failed attempt (retried with backoff, then `failed` with the reason), and
+//! a row whose lease ran out with no attempts left (the process died while sending it, each
+//! time) is failed at the next claim instead of being handed out again (the poison-pill rule).
+//! The worker itself runs under [`crate::supervise`], so even a panic outside an attempt only
+//! restarts it.
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use futures_util::FutureExt;
 
 use switchboard::provider::{OutboundMessage, ProviderError};
 use switchboard::store::OutboxJob;
 use switchboard::{ChannelStatus, Store};
 
 use crate::providers::Providers;
+
+/// The longest pause a network may impose through `Retry-After` (or a retry hint): a day.
+/// Longer answers are taken as a day; the channel shows when sending resumes.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// How the worker paces itself.
 #[derive(Clone, Copy, Debug)]
@@ -39,6 +53,7 @@ impl Default for OutboxConfig {
 }
 
 /// Sends queued messages.
+#[derive(Clone)]
 pub struct OutboxWorker {
     store: Arc<dyn Store>,
     providers: Providers,
@@ -67,13 +82,32 @@ impl OutboxWorker {
     /// Claims and settles one batch; returns how many rows it handled.
     pub async fn tick(&self) -> Result<usize, switchboard::StoreError> {
         let now = switchboard::time::now();
-        let lease = chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::seconds(60));
-        let jobs = self.store.claim_outbox(now, now + lease, self.config.batch).await?;
+        let jobs = self
+            .store
+            .claim_outbox(now, switchboard::time::after(now, self.config.lease), self.config.batch)
+            .await?;
         let n = jobs.len();
         for job in jobs {
-            self.attempt(job).await?;
+            let attempt = std::panic::AssertUnwindSafe(self.attempt(job.clone())).catch_unwind().await;
+            match attempt {
+                Ok(result) => result?,
+                Err(panic) => self.panicked(&job, crate::supervise::panic_message(panic)).await?,
+            }
         }
         Ok(n)
+    }
+
+    /// An attempt crashed: it counts as a failed attempt, so the row is retried with backoff and
+    /// failed with the reason once its attempts are spent, while the rest of the batch goes on.
+    async fn panicked(&self, job: &OutboxJob, why: String) -> Result<(), switchboard::StoreError> {
+        tracing::error!(message_id = %job.message.id, attempt = job.attempt, panic = %why, "sending a message panicked");
+        let reason = "internal error while sending; see the server log";
+        if job.attempt < job.max_attempts {
+            let next = switchboard::time::after(switchboard::time::now(), self.backoff(job.attempt));
+            self.store.outbox_retry(job, reason, next, true).await
+        } else {
+            self.store.outbox_failed(job, reason).await.map(drop)
+        }
     }
 
     async fn attempt(&self, job: OutboxJob) -> Result<(), switchboard::StoreError> {
@@ -107,7 +141,8 @@ impl OutboxWorker {
                 }
             }
             Err(ProviderError::RateLimited { retry_after_secs }) => {
-                let until = switchboard::time::now() + chrono::Duration::seconds(retry_after_secs as i64);
+                let retry_after_secs = retry_after_secs.min(MAX_RETRY_AFTER.as_secs());
+                let until = switchboard::time::after_secs(switchboard::time::now(), retry_after_secs);
                 self.store.outbox_retry(&job, "rate limited by the network", until, false).await?;
                 self.store.pause_channel_outbox(channel.id, until).await?;
                 let note = format!("rate limited; sending resumes in {retry_after_secs} s");
@@ -123,9 +158,10 @@ impl OutboxWorker {
                 tracing::warn!(channel_id = %channel.id, retry_after_secs, "channel rate limited");
             }
             Err(ProviderError::Retryable { message, after_secs }) if job.attempt < job.max_attempts => {
-                let delay = after_secs.map(Duration::from_secs).unwrap_or_else(|| self.backoff(job.attempt));
-                let next = switchboard::time::now()
-                    + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(60));
+                let delay = after_secs
+                    .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER))
+                    .unwrap_or_else(|| self.backoff(job.attempt));
+                let next = switchboard::time::after(switchboard::time::now(), delay);
                 self.store.outbox_retry(&job, &message, next, true).await?;
             }
             Err(e) => {

@@ -56,6 +56,33 @@ macro_rules! impl_outbox {
                 limit: u32,
             ) -> Result<Vec<switchboard::store::OutboxJob>, switchboard::StoreError> {
                 let mut tx = self.begin_write().await?;
+                // The poison-pill rule: a row still `sending` after its lease with no attempts
+                // left was being sent when the process died, every time. It fails with the
+                // reason instead of being handed out (and killing the next process) again.
+                let poisoned: Vec<(uuid::Uuid, uuid::Uuid)> = sqlx::query_as(concat!(
+                    "select o.outbox_id, o.message_id from outbox o
+                     where o.status = 'sending' and o.lease_until < $1 and o.attempts >= o.max_attempts
+                     order by o.outbox_id limit $2",
+                    $lock
+                ))
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                let mut failed = Vec::with_capacity(poisoned.len());
+                for (outbox_id, message_id) in poisoned {
+                    const WHY: &str = "sending was interrupted on every attempt; retry to try again";
+                    sqlx::query("update outbox set status = 'failed', last_error = $2, lease_until = null, updated_at = $3 where outbox_id = $1")
+                        .bind(outbox_id)
+                        .bind(WHY)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($crate::store::map_err)?;
+                    let message = Self::set_message_status(&mut tx, message_id.into(), switchboard::MessageStatus::Failed, None, Some(WHY), now).await?;
+                    failed.push(Self::status_event(&mut tx, &message, now).await?);
+                }
                 let due: Vec<(uuid::Uuid,)> = sqlx::query_as(concat!(
                     "select o.outbox_id from outbox o join message m on m.message_id = o.message_id
                      where ((o.status = 'queued' and o.next_attempt_at <= $1) or (o.status = 'sending' and o.lease_until < $1))
@@ -103,6 +130,10 @@ macro_rules! impl_outbox {
                     });
                 }
                 tx.commit().await.map_err($crate::store::map_err)?;
+                if !failed.is_empty() {
+                    tracing::warn!(rows = failed.len(), "outbox rows failed by the poison-pill rule");
+                    self.listener.committed(&failed);
+                }
                 Ok(jobs)
             }
 

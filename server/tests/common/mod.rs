@@ -155,6 +155,35 @@ pub enum Raw {
 }
 
 impl Raw {
+    /// When the message's outbox row is next due.
+    pub async fn outbox_next_attempt(
+        &self,
+        message: switchboard::MessageId,
+    ) -> chrono::DateTime<chrono::Utc> {
+        let sql = "select next_attempt_at from outbox where message_id = $1";
+        match self {
+            Raw::Sqlite(pool) => {
+                sqlx::query_scalar(sql).bind(message.as_uuid()).fetch_one(pool).await.unwrap()
+            }
+            Raw::Postgres(pool) => {
+                sqlx::query_scalar(sql).bind(message.as_uuid()).fetch_one(pool).await.unwrap()
+            }
+        }
+    }
+
+    /// How many attempts the message's outbox row is allowed.
+    pub async fn outbox_max_attempts(&self, message: switchboard::MessageId) -> i64 {
+        let sql = "select max_attempts from outbox where message_id = $1";
+        let n: i32 = match self {
+            Raw::Sqlite(pool) => {
+                sqlx::query_scalar(sql).bind(message.as_uuid()).fetch_one(pool).await.unwrap()
+            }
+            Raw::Postgres(pool) => {
+                sqlx::query_scalar(sql).bind(message.as_uuid()).fetch_one(pool).await.unwrap()
+            }
+        };
+        i64::from(n)
+    }
     /// Every byte of every column of the table's rows, concatenated (text and blobs alike).
     pub async fn table_bytes(&self, table: &str) -> Vec<u8> {
         let sql = sqlx::AssertSqlSafe(format!("select * from {table}"));
