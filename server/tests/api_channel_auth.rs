@@ -270,16 +270,16 @@ async fn expired_codes_disconnect_and_say_so(app: AppState, _raw: Raw) {
 
 async fn mock_config_is_validated(app: AppState, _raw: Raw) {
     let alice = login(&app, "alice@example.com", "demo-password").await;
-    for config in [
-        json!({"contacts": 51}),
-        json!({"qr_ttl_secs": 0}),
-        json!({"no_such_knob": 1}),
-        json!({"contacts": "many"}),
+    for (config, field) in [
+        (json!({"contacts": 51}), "config.contacts"),
+        (json!({"qr_ttl_secs": 0}), "config.qr_ttl_secs"),
+        (json!({"no_such_knob": 1}), "config"),
+        (json!({"contacts": "many"}), "config"),
     ] {
         let body = json!({"provider": "mock", "name": "M", "config": config});
         let response = send(&app, authed("POST", "/api/v1/channels", &alice, Some(body))).await;
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{config}");
-        assert_eq!(body_json(response).await["error"]["field"], "config");
+        assert_eq!(body_json(response).await["error"]["field"], field);
     }
     let (_, id) = setup(&app, json!({})).await;
     let (status, _) = call(

@@ -3,8 +3,8 @@
 //! outside service.
 //!
 //! Knobs (the channel's `config`, all optional):
-//! - `qr_ttl_secs` (default 60): a QR prompt's lifetime; an expired QR is renewed.
-//! - `code_ttl_secs` (default 120): an OTP or pairing code's lifetime.
+//! - `qr_ttl_secs` (default 60, 1–3600): a QR prompt's lifetime; an expired QR is renewed.
+//! - `code_ttl_secs` (default 120, 1–3600): an OTP or pairing code's lifetime.
 //! - `auth_confirm_after_ms` (default none): the network confirms a pending OTP or pairing code
 //!   by itself after this delay, as a phone would.
 //! - `contacts` (default 3, at most 50): how many contacts the account has.
@@ -16,6 +16,12 @@
 //! - Faults: `failure_rate` (0.0–1.0, retryable), `rate_limit_next` (the next N sends get 429
 //!   with `rate_limit_retry_after_secs`, default 30), `outage_until` (RFC 3339 time; sends fail
 //!   until then), `reject_contacts` (external ids that refuse every message, permanently).
+//!
+//! Bounds (refused with 422 naming `config.<key>`): delays at most an hour (3,600,000 ms),
+//! `rate_limit_retry_after_secs` at most a day, `rate_limit_next` and `connect_failures` at
+//! most 10,000, `contacts` at most 50, `reject_contacts` at most 1,000 ids, `webhook_secret`
+//! 16 to 256 bytes. Time arithmetic on them is checked as well, so a config stored before these
+//! bounds cannot overflow either.
 //!
 //! Tokens look like `mock_` followed by at least 24 letters or digits.
 //! Pairing: the QR's value is `{public_url}/mock/pair/{token}` (opening it is "the phone
@@ -93,21 +99,78 @@ pub const MAX_CONTACTS: u32 = 50;
 /// Shortest token body after `mock_`.
 pub const TOKEN_MIN_LEN: usize = 24;
 
+/// Longest delay of any Mock knob in milliseconds (receipts, replies, auto-confirm): an hour.
+pub const MAX_DELAY_MS: u64 = 3_600_000;
+/// Longest prompt lifetime (`qr_ttl_secs`, `code_ttl_secs`): an hour.
+pub const MAX_TTL_SECS: u64 = 3600;
+/// Longest `rate_limit_retry_after_secs`: a day, the longest pause any network asks for.
+pub const MAX_RETRY_AFTER_SECS: u64 = 86_400;
+/// Most sends `rate_limit_next` and connection attempts `connect_failures` may refuse.
+pub const MAX_FAULT_COUNT: u32 = 10_000;
+/// Most entries of `reject_contacts`, and the longest of each.
+pub const MAX_REJECTED: usize = 1000;
+/// Webhook secrets: long enough to resist guessing, short enough to bound the HMAC key.
+pub const WEBHOOK_SECRET_LEN: std::ops::RangeInclusive<usize> = 16..=256;
+
 impl MockConfig {
+    /// Parses and bounds the knobs; each refusal names its key (`config.qr_ttl_secs`), so the
+    /// admin page can point at it. Every bound is in the module docs.
     fn parse(config: &serde_json::Value) -> Result<Self, ValidationError> {
         let parsed: MockConfig = serde_json::from_value(config.clone())
             .map_err(|e| ValidationError::new("config", e.to_string()))?;
+        let refuse = |key: &str, why: String| Err(ValidationError::new(&format!("config.{key}"), why));
         if parsed.contacts > MAX_CONTACTS {
-            return Err(ValidationError::new("config", format!("contacts must be at most {MAX_CONTACTS}")));
+            return refuse("contacts", format!("must be at most {MAX_CONTACTS}"));
         }
         if !(0.0..=1.0).contains(&parsed.failure_rate) {
-            return Err(ValidationError::new("config", "failure_rate must be between 0 and 1"));
+            return refuse("failure_rate", "must be between 0 and 1".into());
         }
         if parsed.reply_text.len() > 4096 {
-            return Err(ValidationError::new("config", "reply_text is longer than 4096 bytes"));
+            return refuse("reply_text", "is longer than 4096 bytes".into());
         }
-        if parsed.qr_ttl_secs == 0 || parsed.code_ttl_secs == 0 {
-            return Err(ValidationError::new("config", "ttl values must be at least 1 second"));
+        for (key, ttl) in [("qr_ttl_secs", parsed.qr_ttl_secs), ("code_ttl_secs", parsed.code_ttl_secs)] {
+            if !(1..=MAX_TTL_SECS).contains(&ttl) {
+                return refuse(key, format!("must be 1 to {MAX_TTL_SECS} seconds"));
+            }
+        }
+        let delays = [
+            ("auth_confirm_after_ms", parsed.auth_confirm_after_ms),
+            ("reply_after_ms", parsed.reply_after_ms),
+            ("delivered_after_ms", Some(parsed.delivered_after_ms)),
+            ("read_after_ms", Some(parsed.read_after_ms)),
+        ];
+        for (key, delay) in delays {
+            if delay.is_some_and(|ms| ms > MAX_DELAY_MS) {
+                return refuse(key, format!("must be at most {MAX_DELAY_MS} ms"));
+            }
+        }
+        if parsed.rate_limit_retry_after_secs > MAX_RETRY_AFTER_SECS {
+            return refuse(
+                "rate_limit_retry_after_secs",
+                format!("must be at most {MAX_RETRY_AFTER_SECS} seconds"),
+            );
+        }
+        for (key, count) in
+            [("rate_limit_next", parsed.rate_limit_next), ("connect_failures", parsed.connect_failures)]
+        {
+            if count > MAX_FAULT_COUNT {
+                return refuse(key, format!("must be at most {MAX_FAULT_COUNT}"));
+            }
+        }
+        if parsed.reject_contacts.len() > MAX_REJECTED || parsed.reject_contacts.iter().any(|c| c.len() > 256)
+        {
+            return refuse(
+                "reject_contacts",
+                format!("holds at most {MAX_REJECTED} ids of at most 256 bytes"),
+            );
+        }
+        if let Some(secret) = &parsed.webhook_secret
+            && !WEBHOOK_SECRET_LEN.contains(&secret.len())
+        {
+            return refuse(
+                "webhook_secret",
+                format!("must be {} to {} bytes", WEBHOOK_SECRET_LEN.start(), WEBHOOK_SECRET_LEN.end()),
+            );
         }
         Ok(parsed)
     }
@@ -211,13 +274,13 @@ impl MockNetwork {
                 let raw = random_hex(4).to_uppercase();
                 (format!("{}-{}", &raw[..4], &raw[4..]), config.code_ttl_secs)
             }
-            AuthMethod::Token => (String::new(), u64::MAX / 4_000_000),
+            AuthMethod::Token => (String::new(), u64::MAX),
         };
         Flow {
             workspace_id: channel.workspace_id,
             method,
             started_at: now,
-            expires_at: now + Duration::seconds(ttl as i64),
+            expires_at: switchboard::time::after_secs(now, ttl),
             secret,
             state: FlowState::Pending,
         }
@@ -306,7 +369,7 @@ impl MockNetwork {
                 contact_id: contact.external_id.clone(),
                 direction: Direction::Inbound,
                 text: config.reply_text.replace("{text}", text),
-                sent_at: switchboard::time::now() + Duration::milliseconds(after as i64),
+                sent_at: switchboard::time::after_millis(switchboard::time::now(), after),
             };
             plan.push((ms(after), ChannelEvent::MessageReceived { message: reply }));
         }
@@ -359,6 +422,10 @@ impl Provider for MockNetwork {
             webhook_driven: false,
             pairing_needs_phone: true,
         }
+    }
+
+    fn secret_config_keys(&self) -> &'static [&'static str] {
+        &["webhook_secret"]
     }
 
     fn validate_config(&self, config: &serde_json::Value) -> Result<(), ValidationError> {
@@ -441,7 +508,7 @@ impl Provider for MockNetwork {
         let Some(flow) = flows.get_mut(&channel.id) else { return AuthProgress::Idle };
         if flow.state == FlowState::Pending {
             let confirm_at =
-                config.auth_confirm_after_ms.map(|ms| flow.started_at + Duration::milliseconds(ms as i64));
+                config.auth_confirm_after_ms.map(|ms| switchboard::time::after_millis(flow.started_at, ms));
             let auto = matches!(flow.method, AuthMethod::Otp | AuthMethod::PairingCode);
             if auto && confirm_at.is_some_and(|at| now >= at) && now < flow.expires_at {
                 flow.state = FlowState::Authenticated(serde_json::json!({ "session": random_hex(24) }));
