@@ -115,6 +115,54 @@ pub struct Channel {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What a secret config value reads as once set: secrets are write-only for every role.
+/// Sending this value back in an update keeps the stored secret (so a form that round-trips
+/// the config does not erase it).
+pub const SECRET_MASK: &str = "********";
+
+impl Channel {
+    /// The channel as `role` may read it: owners and admins see the config with every key in
+    /// `secret_keys` masked; agents see no config at all (name, provider, status and health are
+    /// what the inbox needs).
+    pub fn redacted(mut self, role: crate::MemberRole, secret_keys: &[&str]) -> Self {
+        if !role.is_admin() {
+            self.config = serde_json::Value::Object(Default::default());
+            return self;
+        }
+        if let Some(map) = self.config.as_object_mut() {
+            for key in secret_keys {
+                if let Some(value) = map.get_mut(*key).filter(|v| !v.is_null()) {
+                    *value = serde_json::Value::String(SECRET_MASK.to_owned());
+                }
+            }
+        }
+        self
+    }
+}
+
+/// A config update with each masked secret (see [`SECRET_MASK`]) replaced by the value stored.
+pub fn keep_masked_secrets(
+    mut update: serde_json::Value,
+    current: &serde_json::Value,
+    secret_keys: &[&str],
+) -> serde_json::Value {
+    if let Some(map) = update.as_object_mut() {
+        for key in secret_keys {
+            if map.get(*key).and_then(|v| v.as_str()) == Some(SECRET_MASK) {
+                match current.get(*key) {
+                    Some(stored) => {
+                        map.insert((*key).to_owned(), stored.clone());
+                    }
+                    None => {
+                        map.remove(*key);
+                    }
+                }
+            }
+        }
+    }
+    update
+}
+
 /// Largest provider config accepted, serialized.
 pub const MAX_CONFIG_BYTES: usize = 16 * 1024;
 
@@ -155,7 +203,7 @@ pub fn channel_config(config: &serde_json::Value) -> Result<(), ValidationError>
     if serde_json::to_vec(config).map(|v| v.len()).unwrap_or(usize::MAX) > MAX_CONFIG_BYTES {
         return Err(ValidationError::new("config", format!("is larger than {MAX_CONFIG_BYTES} bytes")));
     }
-    Ok(())
+    validate::json_without_nul("config", config)
 }
 
 #[cfg(test)]
@@ -181,6 +229,53 @@ mod tests {
         assert_eq!(channel_config(&serde_json::json!([1])).unwrap_err().field, "config");
         let big = serde_json::json!({ "x": "y".repeat(MAX_CONFIG_BYTES) });
         assert!(channel_config(&big).is_err());
+    }
+
+    fn channel(config: serde_json::Value) -> Channel {
+        let now = chrono::Utc::now();
+        Channel {
+            id: ChannelId::new(),
+            workspace_id: WorkspaceId::new(),
+            provider: ProviderKind::Mock,
+            name: "Mock".into(),
+            status: ChannelStatus::Connected,
+            config,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn secrets_are_masked_for_admins_and_config_hidden_from_agents() {
+        use crate::MemberRole;
+        let c = channel(serde_json::json!({"webhook_secret": "s3cr3t", "contacts": 3, "other": null}));
+        let admin = c.clone().redacted(MemberRole::Admin, &["webhook_secret", "other"]);
+        assert_eq!(
+            admin.config,
+            serde_json::json!({"webhook_secret": SECRET_MASK, "contacts": 3, "other": null})
+        );
+        let owner = c.clone().redacted(MemberRole::Owner, &["webhook_secret"]);
+        assert!(!owner.config.to_string().contains("s3cr3t"));
+        let agent = c.redacted(MemberRole::Agent, &[]);
+        assert_eq!(agent.config, serde_json::json!({}));
+    }
+
+    #[test]
+    fn a_masked_secret_sent_back_keeps_the_stored_one() {
+        let current = serde_json::json!({"webhook_secret": "s3cr3t"});
+        let keys = ["webhook_secret"];
+        let kept =
+            keep_masked_secrets(serde_json::json!({"webhook_secret": SECRET_MASK, "a": 1}), &current, &keys);
+        assert_eq!(kept, serde_json::json!({"webhook_secret": "s3cr3t", "a": 1}));
+        let changed = keep_masked_secrets(serde_json::json!({"webhook_secret": "new"}), &current, &keys);
+        assert_eq!(changed["webhook_secret"], "new");
+        let none = keep_masked_secrets(
+            serde_json::json!({"webhook_secret": SECRET_MASK}),
+            &serde_json::json!({}),
+            &keys,
+        );
+        assert_eq!(none, serde_json::json!({}));
     }
 
     #[test]

@@ -289,6 +289,7 @@ pub fn message_text(raw: &str) -> Result<String, ValidationError> {
     if text.is_empty() {
         return Err(ValidationError::new("text", "is empty"));
     }
+    crate::validate::no_nul("text", text)?;
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(ValidationError::new("text", format!("is longer than {MAX_TEXT_CHARS} characters")));
     }

@@ -246,6 +246,11 @@ pub trait Provider: Send + Sync {
     fn capabilities(&self) -> Capabilities;
     /// Checks the provider-specific part of a channel's config.
     fn validate_config(&self, config: &serde_json::Value) -> Result<(), ValidationError>;
+    /// The config keys that hold secrets (a webhook signing secret, an app secret): write-only
+    /// for every role, masked on every read (see [`crate::channel::Channel::redacted`]).
+    fn secret_config_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     /// Begins an auth flow and returns the first prompt.
     async fn start_auth(

@@ -120,6 +120,37 @@ pub fn name(field: &str, raw: &str) -> Result<String, ValidationError> {
     Ok(name.to_owned())
 }
 
+/// The one rule for NUL (U+0000), which PostgreSQL's `text` and `jsonb` cannot hold and no
+/// person types: text **from our own clients** (REST, realtime RPC, server functions, channel
+/// config) that contains one is refused with 422 naming the field, so the caller learns at once;
+/// text **from a network** (webhooks, connected runtimes) has it removed and is stored, because
+/// refusing would make the network retry forever and lose the message. Both backends then store
+/// the same thing.
+pub fn no_nul(field: &str, raw: &str) -> Result<(), ValidationError> {
+    if raw.contains('\0') {
+        return Err(ValidationError::new(field, "contains a NUL character (U+0000)"));
+    }
+    Ok(())
+}
+
+/// Removes every NUL (U+0000) from text that came from a network (see [`no_nul`]).
+pub fn strip_nul(raw: String) -> String {
+    if raw.contains('\0') { raw.replace('\0', "") } else { raw }
+}
+
+/// Checks that no string in a JSON value, key or value, at any depth, holds a NUL.
+pub fn json_without_nul(field: &str, value: &serde_json::Value) -> Result<(), ValidationError> {
+    match value {
+        serde_json::Value::String(s) => no_nul(field, s),
+        serde_json::Value::Array(items) => items.iter().try_for_each(|v| json_without_nul(field, v)),
+        serde_json::Value::Object(map) => map.iter().try_for_each(|(k, v)| {
+            no_nul(field, k)?;
+            json_without_nul(field, v)
+        }),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +185,16 @@ mod tests {
         assert!(name("name", " ").is_err());
         assert!(name("name", &"x".repeat(MAX_NAME_LEN + 1)).is_err());
         assert!(name("name", "a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn nul_is_refused_from_clients_and_stripped_from_networks() {
+        assert_eq!(no_nul("text", "a\u{0}b").unwrap_err().field, "text");
+        assert!(no_nul("text", "ab").is_ok());
+        assert_eq!(strip_nul("a\u{0}b\u{0}".into()), "ab");
+        let nested = serde_json::json!({"a": [{"b": "x\u{0}"}]});
+        assert_eq!(json_without_nul("config", &nested).unwrap_err().field, "config");
+        assert!(json_without_nul("config", &serde_json::json!({"k\u{0}": 1})).is_err());
+        assert!(json_without_nul("config", &serde_json::json!({"a": [1, "b"]})).is_ok());
     }
 }

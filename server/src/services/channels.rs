@@ -61,11 +61,14 @@ impl AuthState {
         error: Option<String>,
         channel: Channel,
         capabilities: Option<Capabilities>,
+        secret_keys: &[&str],
     ) -> Self {
         let qr_svg = match &prompt {
             Some(AuthPrompt::Qr { value, .. }) => crate::qr::svg(value),
             _ => None,
         };
+        // Auth states are for owners and admins only: secrets masked, the rest shown.
+        let channel = channel.redacted(MemberRole::Admin, secret_keys);
         Self { status, prompt, error, qr_svg, capabilities, channel }
     }
 }
@@ -167,19 +170,32 @@ impl ChannelService {
         };
         let created = self.store.create_channel(channel).await?;
         tracing::info!(channel_id = %created.id, provider = created.provider.as_str(), "channel created");
-        Ok(created)
+        Ok(self.view(actor, created))
     }
 
     /// Every member may list the channels (the inbox's rail shows them and their health); only
     /// owners and admins read one in detail or change anything. Credentials are never part of
     /// a `Channel`.
     pub async fn list(&self, actor: Actor) -> Result<Vec<Channel>, ServiceError> {
-        Ok(self.store.channels(actor.workspace_id).await?)
+        let channels = self.store.channels(actor.workspace_id).await?;
+        Ok(channels.into_iter().map(|c| self.view(actor, c)).collect())
     }
 
     pub async fn get(&self, actor: Actor, id: ChannelId) -> Result<Channel, ServiceError> {
+        Ok(self.view(actor, self.load(actor, id).await?))
+    }
+
+    /// The whole channel, secrets included, for this service's own use (owners and admins).
+    async fn load(&self, actor: Actor, id: ChannelId) -> Result<Channel, ServiceError> {
         actor.require_admin()?;
         self.store.channel(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("channel"))
+    }
+
+    /// The channel as the actor may read it: every answer of this service goes through here
+    /// (or [`AuthState::new`], which masks for admins), so no secret leaves the server.
+    fn view(&self, actor: Actor, channel: Channel) -> Channel {
+        let keys = self.providers.get(channel.provider).map(|p| p.secret_config_keys()).unwrap_or(&[]);
+        channel.redacted(actor.role, keys)
     }
 
     pub async fn update(
@@ -190,15 +206,24 @@ impl ChannelService {
     ) -> Result<Channel, ServiceError> {
         actor.require_admin()?;
         let name = req.name.as_deref().map(channel::channel_name).transpose()?;
-        if let Some(config) = &req.config {
-            channel::channel_config(config)?;
-            let current = self.get(actor, id).await?;
-            self.provider(current.provider)?.validate_config(config)?;
-        }
-        self.store
-            .update_channel(actor.workspace_id, id, name, req.config, switchboard::time::now())
+        let config = match req.config {
+            Some(config) => {
+                channel::channel_config(&config)?;
+                let current = self.load(actor, id).await?;
+                let provider = self.provider(current.provider)?;
+                let config =
+                    channel::keep_masked_secrets(config, &current.config, provider.secret_config_keys());
+                provider.validate_config(&config)?;
+                Some(config)
+            }
+            None => None,
+        };
+        let updated = self
+            .store
+            .update_channel(actor.workspace_id, id, name, config, switchboard::time::now())
             .await
-            .map_err(|e| ServiceError::from(e).not_found_as("channel"))
+            .map_err(|e| ServiceError::from(e).not_found_as("channel"))?;
+        Ok(self.view(actor, updated))
     }
 
     pub async fn delete(&self, actor: Actor, id: ChannelId) -> Result<(), ServiceError> {
@@ -262,7 +287,7 @@ impl ChannelService {
         method: AuthMethod,
         phone: Option<String>,
     ) -> Result<AuthState, ServiceError> {
-        let channel = self.get(actor, id).await?;
+        let channel = self.load(actor, id).await?;
         let provider = self.provider(channel.provider)?;
         if !provider.capabilities().auth_methods.contains(&method) {
             return Err(switchboard::validate::ValidationError::new(
@@ -278,7 +303,15 @@ impl ChannelService {
         self.announce_prompt(channel.id, &prompt);
         self.runtimes.publish(channel.id, ChannelEvent::AuthStatus { status: AuthStatus::Pending });
         let channel = self.set_status(&channel, ChannelStatus::PendingAuth, None).await?;
-        Ok(AuthState::new(AuthStatus::Pending, Some(prompt), None, channel, Some(provider.capabilities())))
+        let keys = provider.secret_config_keys();
+        Ok(AuthState::new(
+            AuthStatus::Pending,
+            Some(prompt),
+            None,
+            channel,
+            Some(provider.capabilities()),
+            keys,
+        ))
     }
 
     /// Answers the prompt under way.
@@ -288,7 +321,7 @@ impl ChannelService {
         id: ChannelId,
         submission: AuthSubmission,
     ) -> Result<AuthState, ServiceError> {
-        let channel = self.get(actor, id).await?;
+        let channel = self.load(actor, id).await?;
         let provider = self.provider(channel.provider)?;
         let progress = match provider.submit_auth(&channel, submission).await {
             Ok(progress) => progress,
@@ -299,7 +332,7 @@ impl ChannelService {
 
     /// Where the sign-in stands now (finishing it when the network has confirmed).
     pub async fn auth_state(&self, actor: Actor, id: ChannelId) -> Result<AuthState, ServiceError> {
-        let channel = self.get(actor, id).await?;
+        let channel = self.load(actor, id).await?;
         let progress = self.provider(channel.provider)?.auth_progress(&channel).await;
         self.settle(channel, progress).await
     }
@@ -318,7 +351,7 @@ impl ChannelService {
 
     /// Signs the channel out of its network, forgets its credentials, marks it disconnected.
     pub async fn logout(&self, actor: Actor, id: ChannelId) -> Result<Channel, ServiceError> {
-        let channel = self.get(actor, id).await?;
+        let channel = self.load(actor, id).await?;
         let credentials = self.credentials(channel.workspace_id, channel.id).await?;
         self.runtimes.stop(&channel).await;
         self.provider(channel.provider)?
@@ -330,7 +363,8 @@ impl ChannelService {
             .await?;
         tracing::info!(channel_id = %channel.id, "channel logged out");
         self.runtimes.publish(channel.id, ChannelEvent::Logout);
-        self.set_status(&channel, ChannelStatus::Disconnected, None).await
+        let channel = self.set_status(&channel, ChannelStatus::Disconnected, None).await?;
+        Ok(self.view(actor, channel))
     }
 
     /// Applies what the provider reported: keep the credentials when authenticated.
@@ -376,8 +410,10 @@ impl ChannelService {
                 (channel, None, Some(message))
             }
         };
-        let capabilities = self.providers.get(channel.provider).map(|p| p.capabilities());
-        Ok(AuthState::new(status, prompt, error, channel, capabilities))
+        let provider = self.providers.get(channel.provider);
+        let capabilities = provider.map(|p| p.capabilities());
+        let keys = provider.map(|p| p.secret_config_keys()).unwrap_or(&[]);
+        Ok(AuthState::new(status, prompt, error, channel, capabilities, keys))
     }
 
     async fn set_status(

@@ -220,6 +220,9 @@ impl MessageService {
             let why = format!("is longer than {} characters", message::MAX_SEARCH_CHARS);
             return Err(switchboard::validate::ValidationError::new("q", why).into());
         }
+        if let Some(search) = &filter.search {
+            switchboard::validate::no_nul("q", search)?;
+        }
         Ok(self.store.conversations(actor.workspace_id, actor.user_id, &filter).await?)
     }
 
@@ -300,6 +303,47 @@ pub async fn ingest(
     Ok(done)
 }
 
+/// The event with every NUL removed from the text a network gave us (the rule is in
+/// [`switchboard::validate::no_nul`]): stored as the person wrote it, minus what neither
+/// backend can hold, rather than refused and retried by the network forever.
+fn without_nul(event: switchboard::provider::ChannelEvent) -> switchboard::provider::ChannelEvent {
+    use switchboard::provider::ChannelEvent;
+    use switchboard::validate::strip_nul as s;
+    match event {
+        ChannelEvent::ContactsUpdated { contacts } => ChannelEvent::ContactsUpdated {
+            contacts: contacts
+                .into_iter()
+                .map(|c| Contact { external_id: s(c.external_id), name: s(c.name) })
+                .collect(),
+        },
+        ChannelEvent::MessageReceived { mut message } => {
+            message.external_id = s(message.external_id);
+            message.contact_id = s(message.contact_id);
+            message.text = s(message.text);
+            ChannelEvent::MessageReceived { message }
+        }
+        ChannelEvent::MessageStatus { external_id, status } => {
+            ChannelEvent::MessageStatus { external_id: s(external_id), status }
+        }
+        ChannelEvent::MessageEdited { external_id, text } => {
+            ChannelEvent::MessageEdited { external_id: s(external_id), text: s(text) }
+        }
+        ChannelEvent::ChatUpdated { chat_id, title } => {
+            ChannelEvent::ChatUpdated { chat_id: s(chat_id), title: s(title) }
+        }
+        ChannelEvent::StatusChanged { status, last_error } => {
+            ChannelEvent::StatusChanged { status, last_error: last_error.map(s) }
+        }
+        ChannelEvent::Presence { contact_id, online } => {
+            ChannelEvent::Presence { contact_id: s(contact_id), online }
+        }
+        ChannelEvent::MessageRevoked { external_id } => {
+            ChannelEvent::MessageRevoked { external_id: s(external_id) }
+        }
+        other => other,
+    }
+}
+
 /// Routes a channel's canonical inbound events (from a webhook or a connected runtime) to the
 /// store: messages are ingested, receipts advance message statuses, contact names are
 /// remembered for the messages that follow. Everything else is not stored.
@@ -318,7 +362,7 @@ impl<'a> InboundRouter<'a> {
     pub async fn route(&mut self, event: switchboard::provider::ChannelEvent) -> Result<bool, ServiceError> {
         use switchboard::MessageStatus;
         use switchboard::provider::{ChannelEvent, DeliveryStatus};
-        match event {
+        match without_nul(event) {
             ChannelEvent::ContactsUpdated { contacts } => {
                 self.names.extend(contacts.into_iter().map(|c| (c.external_id, c.name)));
                 Ok(false)
