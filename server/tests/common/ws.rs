@@ -160,6 +160,17 @@ impl Client {
         Ok(out)
     }
 
+    /// Waits for the reply with `id`, or answers how the server closed the socket first.
+    pub async fn until_reply(&mut self, id: u32) -> Result<Value, Closed> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.frame()).await.expect("a reply or a close")?;
+            if frame["id"] == json!(id) {
+                return Ok(frame);
+            }
+        }
+    }
+
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
     }
