@@ -111,35 +111,6 @@ impl WorkspaceMember {
     }
 }
 
-/// `POST /api/v1/members`: adds the user with this email, creating the account when no user
-/// has it. `name` and `password` are only needed (and only used) to create the account: an
-/// existing user keeps theirs, so adding someone never changes how they sign in.
-#[derive(Clone, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct AddMember {
-    pub email: String,
-    /// The display name of a new account.
-    #[serde(default)]
-    pub name: Option<String>,
-    pub role: MemberRole,
-    /// The password of a new account (the creation policy applies).
-    #[serde(default)]
-    pub password: Option<String>,
-}
-
-// By hand, so a password never reaches a log line.
-impl std::fmt::Debug for AddMember {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AddMember")
-            .field("email", &self.email)
-            .field("name", &self.name)
-            .field("role", &self.role)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
-}
-
 /// `PATCH /api/v1/members/{user_id}`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -181,6 +152,39 @@ impl Session {
 pub struct Me {
     pub user: User,
     pub workspaces: Vec<Membership>,
+    /// Where calls without `X-Workspace-Id` act (and the workspace the web UI opens). Set with
+    /// the user's first membership; changed with `PUT /api/v1/me/default-workspace`.
+    #[serde(default)]
+    pub default_workspace_id: Option<WorkspaceId>,
+}
+
+impl Me {
+    /// The membership the user acts in by default: the default workspace while they still
+    /// belong to it, else their only workspace. `None` when neither decides.
+    pub fn current(&self) -> Option<&Membership> {
+        acting_membership(&self.workspaces, self.default_workspace_id)
+    }
+
+    /// What the web UI shows and acts in: [`Me::current`], else the first workspace by name
+    /// (the page names the workspace it shows, so nothing is done in one by surprise).
+    pub fn current_or_first(&self) -> Option<&Membership> {
+        self.current().or(self.workspaces.first())
+    }
+}
+
+/// Which of `memberships` a call that names no workspace acts in: the default workspace while
+/// the user is still a member of it, else the only one. `None` when neither decides (no
+/// membership, or several and no usable default). One rule for the API, the pages and the UI.
+pub fn acting_membership(
+    memberships: &[Membership],
+    default_workspace_id: Option<WorkspaceId>,
+) -> Option<&Membership> {
+    default_workspace_id.and_then(|id| memberships.iter().find(|m| m.workspace.id == id)).or(
+        match memberships {
+            [only] => Some(only),
+            _ => None,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -199,13 +203,19 @@ mod tests {
     }
 
     #[test]
-    fn add_member_never_shows_its_password() {
-        let req: AddMember = serde_json::from_value(serde_json::json!({
-            "email": "zoe@example.com", "role": "agent", "password": "hunter2-secret"
-        }))
-        .unwrap();
-        assert_eq!(req.name, None);
-        assert!(!format!("{req:?}").contains("hunter2"));
+    fn calls_without_a_workspace_act_in_the_default_then_the_only_one() {
+        let membership = |name: &str| Membership {
+            workspace: Workspace { id: WorkspaceId::new(), name: name.into(), created_at: Utc::now() },
+            role: MemberRole::Agent,
+        };
+        let (a, b) = (membership("A"), membership("B"));
+        let both = [a.clone(), b.clone()];
+        assert_eq!(acting_membership(&both, Some(b.workspace.id)), Some(&b));
+        assert_eq!(acting_membership(&both, None), None, "several and no default: ambiguous");
+        assert_eq!(acting_membership(&both, Some(WorkspaceId::new())), None, "a default left behind");
+        assert_eq!(acting_membership(&[a.clone()], Some(WorkspaceId::new())), Some(&a));
+        assert_eq!(acting_membership(&[a.clone()], None), Some(&a));
+        assert_eq!(acting_membership(&[], None), None);
     }
 
     #[test]

@@ -92,6 +92,10 @@ id_type!(
     /// One persisted event.
     EventId
 );
+id_type!(
+    /// An invitation to join a workspace.
+    InvitationId
+);
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@
 //!
 //! - [`ids`]: newtype ids (UUIDv7, time-sortable).
 //! - [`account`]: users, workspaces, members and roles, sessions.
+//! - [`invitation`]: offers to join a workspace, accepted by the person invited.
 //! - [`channel`]: connected messaging accounts, their providers and statuses.
 //! - [`message`]: conversations, messages, the send command and the event envelope.
 //! - [`provider`]: the contract every network adapter implements.
@@ -18,6 +19,7 @@ pub mod auth;
 pub mod channel;
 pub mod desk;
 pub mod ids;
+pub mod invitation;
 pub mod message;
 pub mod provider;
 pub mod store;
@@ -26,6 +28,8 @@ pub mod validate;
 
 pub use account::{Me, Member, MemberRole, Membership, Session, User, Workspace, WorkspaceMember};
 pub use channel::{Channel, ChannelStatus, ProviderKind};
-pub use ids::{ChannelId, ContactId, ConversationId, EventId, MessageId, SessionId, UserId, WorkspaceId};
+pub use ids::{
+    ChannelId, ContactId, ConversationId, EventId, InvitationId, MessageId, SessionId, UserId, WorkspaceId,
+};
 pub use message::{Conversation, Event, Message, MessageStatus};
 pub use store::{Store, StoreError};

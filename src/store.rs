@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 
 use crate::account::{Member, MemberRole, Membership, Session, User, Workspace};
 use crate::channel::{Channel, ChannelStatus};
-use crate::ids::{ChannelId, ConversationId, MessageId, SessionId, UserId, WorkspaceId};
+use crate::ids::{ChannelId, ConversationId, InvitationId, MessageId, SessionId, UserId, WorkspaceId};
+use crate::invitation::Invitation;
 use crate::message::{Conversation, Event, Message};
 use crate::provider::{Contact, ProviderMessage};
 use crate::validate::Email;
@@ -67,8 +68,10 @@ pub trait WorkspaceRepo: Send + Sync {
     async fn create_workspace(&self, workspace: Workspace) -> Result<Workspace, StoreError>;
     async fn workspace(&self, id: WorkspaceId) -> Result<Option<Workspace>, StoreError>;
     async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError>;
-    /// Adds a member, or changes the role of an existing one. `NotFound` if the user or the
-    /// workspace does not exist.
+    /// Adds a member, or changes the role of an existing one, and makes the workspace the
+    /// user's default when they have none. `NotFound` if the user or the workspace does not
+    /// exist. (The operator's door: `switchboard user create` and the demo seed. Workspace
+    /// admins add people by invitation, which the person accepts.)
     async fn put_member(
         &self,
         workspace_id: WorkspaceId,
@@ -97,6 +100,93 @@ pub trait WorkspaceRepo: Send + Sync {
     async fn members(&self, workspace_id: WorkspaceId) -> Result<Vec<(Member, User)>, StoreError>;
     /// The workspaces a user belongs to, ordered by name.
     async fn memberships(&self, user_id: UserId) -> Result<Vec<Membership>, StoreError>;
+    /// The member of the workspace whose account has this email, in one query (so asking costs
+    /// the same whether or not the address has an account).
+    async fn member_by_email(
+        &self,
+        workspace_id: WorkspaceId,
+        email: &Email,
+    ) -> Result<Option<Member>, StoreError>;
+    /// Where the user's calls without `X-Workspace-Id` act; `None` when unset. Set by
+    /// [`WorkspaceRepo::put_member`] and by accepting an invitation when the user has none,
+    /// cleared by [`WorkspaceRepo::remove_member`] when it named that workspace.
+    async fn default_workspace(&self, user_id: UserId) -> Result<Option<WorkspaceId>, StoreError>;
+    /// Changes the user's default workspace; `NotFound` unless they are a member of it.
+    async fn set_default_workspace(
+        &self,
+        user_id: UserId,
+        workspace_id: WorkspaceId,
+    ) -> Result<(), StoreError>;
+}
+
+/// An invitation to store; the token is already hashed.
+#[derive(Clone, Debug)]
+pub struct NewInvitation {
+    pub id: InvitationId,
+    pub workspace_id: WorkspaceId,
+    pub email: Email,
+    pub role: MemberRole,
+    pub invited_by: UserId,
+    /// SHA-256 of the link's secret, hex.
+    pub token_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An invitation with what its invitee is shown about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvitationDetail {
+    pub invitation: Invitation,
+    pub workspace_name: String,
+    pub invited_by_name: Option<String>,
+}
+
+/// Invitations to workspaces. At most one is pending per (workspace, email); answered ones
+/// stay as history.
+#[async_trait]
+pub trait InvitationRepo: Send + Sync {
+    /// Stores a pending invitation, or refreshes the pending one for the same address (role,
+    /// inviter, token, expiry; it keeps its id), so re-inviting never makes a second one.
+    async fn put_invitation(&self, invitation: NewInvitation) -> Result<Invitation, StoreError>;
+    /// The workspace's pending invitations (expired ones too), oldest first.
+    async fn invitations(&self, workspace_id: WorkspaceId) -> Result<Vec<Invitation>, StoreError>;
+    /// Revokes a pending invitation of the workspace; `NotFound` if it is not pending there.
+    async fn revoke_invitation(
+        &self,
+        workspace_id: WorkspaceId,
+        id: InvitationId,
+        at: DateTime<Utc>,
+    ) -> Result<Invitation, StoreError>;
+    /// Pending invitations to this address that have not expired by `now`, oldest first.
+    async fn invitations_for(
+        &self,
+        email: &Email,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<InvitationDetail>, StoreError>;
+    /// An invitation by id, across workspaces, in any status.
+    async fn invitation(&self, id: InvitationId) -> Result<Option<InvitationDetail>, StoreError>;
+    /// An invitation by its token's hash, in any status.
+    async fn invitation_by_token(&self, token_hash: &str) -> Result<Option<InvitationDetail>, StoreError>;
+    /// Accepts an open invitation as `user_id`, in one transaction: the invitation is marked
+    /// accepted, the user becomes a member with its role (an existing membership is kept as it
+    /// is), and the workspace becomes their default if they have none. `Conflict { constraint:
+    /// "invitation_closed" }` unless it is pending and unexpired at `at`.
+    async fn accept_invitation(
+        &self,
+        id: InvitationId,
+        user_id: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<Membership, StoreError>;
+    /// Declines an open invitation; `Conflict { constraint: "invitation_closed" }` otherwise.
+    async fn decline_invitation(&self, id: InvitationId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Creates the account (with the invitation's email) and accepts the open invitation as it,
+    /// in one transaction. `Conflict { constraint: "invitation_closed" }` unless open;
+    /// `Conflict { constraint: "user_account_email_key" }` when the address has an account.
+    async fn accept_invitation_as_new_user(
+        &self,
+        id: InvitationId,
+        user: NewUser,
+    ) -> Result<(User, Membership), StoreError>;
 }
 
 /// Sign-in sessions.
@@ -414,7 +504,7 @@ pub enum Backend {
 /// Everything the engine persists.
 #[async_trait]
 pub trait Store:
-    UserRepo + WorkspaceRepo + SessionRepo + ChannelRepo + MessageRepo + OutboxRepo + Send + Sync
+    UserRepo + WorkspaceRepo + InvitationRepo + SessionRepo + ChannelRepo + MessageRepo + OutboxRepo + Send + Sync
 {
     fn backend(&self) -> Backend;
     /// Sets who hears about committed events (replacing any earlier listener).

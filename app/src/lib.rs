@@ -54,6 +54,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=pages::NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path="/inbox" /> } />
                 <Route path=path!("/login") view=pages::login::LoginPage />
+                <Route path=path!("/invite/:token") view=pages::invite::InvitePage />
                 <Route path=path!("/inbox") view=pages::inbox::InboxPage />
                 <Route path=path!("/admin") view=pages::admin::AdminPage />
                 <Route path=path!("/channels/:id/auth") view=pages::channel_auth::ChannelAuthPage />

@@ -115,11 +115,30 @@ test('manage_members_and_channels', async ({ browser }) => {
   await expect(alice.page.locator('body[data-hydrated="true"]')).toHaveCount(1);
   // Presence: alice's own connection makes her online.
   await expect(alice.page.getByTestId('member-row').filter({ hasText: 'alice@example.com' })).toContainText('online');
+  // Alice invites Carol: a link to pass on, and a pending invitation (not a member yet).
   const email = `carol.${Date.now()}@example.com`;
-  await alice.page.getByLabel("New member's email").fill(email);
-  await alice.page.getByLabel("New member's name").fill('Carol Diaz');
-  await alice.page.getByLabel("New member's password").fill('carol-password-123');
-  await alice.page.getByRole('button', { name: 'Add member' }).click();
+  await alice.page.getByLabel('Email to invite').fill(email);
+  await alice.page.getByRole('button', { name: 'Invite' }).click();
+  const link = alice.page.getByLabel('Invitation link');
+  await expect(link).toHaveValue(/\/invite\/[0-9a-f]{64}$/);
+  const url = new URL(await link.inputValue());
+  await expect(alice.page.getByTestId('invitation-row').filter({ hasText: email })).toBeVisible();
+  await expect(alice.page.getByTestId('member-row').filter({ hasText: email })).toHaveCount(0);
+  // Carol opens the link in her own browser, chooses her name and password, and lands in the inbox.
+  const carol = await browser.newContext();
+  const carolPage = await carol.newPage();
+  await carolPage.goto(url.pathname);
+  await expect(carolPage.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await expect(carolPage.getByTestId('invitation-email')).toHaveText(email);
+  await carolPage.getByLabel('Your name').fill('Carol Diaz');
+  await carolPage.getByLabel('Choose a password').fill('carol-password-123');
+  await carolPage.getByRole('button', { name: 'Join' }).click();
+  await expect(carolPage).toHaveURL(/\/inbox/);
+  await expect(carolPage.getByTestId('user-name')).toHaveText('Carol Diaz');
+  await carol.close();
+  await alice.page.reload();
+  await expect(alice.page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await expect(alice.page.getByTestId('invitation-row').filter({ hasText: email })).toHaveCount(0);
   const row = alice.page.getByTestId('member-row').filter({ hasText: email });
   await expect(row).toBeVisible();
   await row.getByLabel('Role of Carol Diaz').selectOption('admin');

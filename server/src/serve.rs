@@ -28,6 +28,7 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
         secure_cookies: args.secure_cookies,
         per_client: Quota::new(args.login_per_client_per_minute, Duration::from_secs(60)),
         per_email: Quota::new(args.login_failures_per_email, Duration::from_secs(15 * 60)),
+        public_url: public_url.to_owned(),
     };
     let accounts = Arc::new(AccountService::new(store.clone(), &secret, auth));
     let (providers, mock) = Providers::new(public_url);

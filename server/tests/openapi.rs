@@ -40,7 +40,11 @@ async fn every_api_route_is_documented_and_every_entry_is_live() {
     // Each documented operation reaches a handler: neither the API's 404 fallback nor 405.
     for (method, path) in &ops {
         let id = switchboard::ConversationId::new().to_string();
-        let uri = format!("/api/v1{}", path.replace("{id}", &id).replace("{user_id}", &id));
+        let token = "0".repeat(64);
+        let uri = format!(
+            "/api/v1{}",
+            path.replace("{id}", &id).replace("{user_id}", &id).replace("{token}", &token)
+        );
         let request = axum::http::Request::builder()
             .method(method.as_str())
             .uri(&uri)
@@ -61,7 +65,15 @@ async fn every_api_route_is_documented_and_every_entry_is_live() {
     // And the other way round: API routes are only registered with their annotation (through
     // utoipa_axum's `routes!`), never with a bare `.route(`; one annotation per operation.
     let mut annotations = 0;
-    for file in ["auth.rs", "channels.rs", "conversations.rs", "members.rs", "realtime.rs", "openapi.rs"] {
+    for file in [
+        "auth.rs",
+        "channels.rs",
+        "conversations.rs",
+        "members.rs",
+        "invitations.rs",
+        "realtime.rs",
+        "openapi.rs",
+    ] {
         let source =
             std::fs::read_to_string(format!("{}/src/http/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
         assert!(!source.contains(".route("), "{file} registers a route outside the document");
@@ -83,6 +95,14 @@ async fn every_api_route_is_documented_and_every_entry_is_live() {
         ("POST", "/members"),
         ("PATCH", "/members/{user_id}"),
         ("DELETE", "/members/{user_id}"),
+        ("GET", "/invitations"),
+        ("DELETE", "/invitations/{id}"),
+        ("GET", "/invitations/by-token/{token}"),
+        ("POST", "/invitations/by-token/{token}/accept"),
+        ("GET", "/me/invitations"),
+        ("POST", "/me/invitations/{id}/accept"),
+        ("POST", "/me/invitations/{id}/decline"),
+        ("PUT", "/me/default-workspace"),
     ] {
         assert!(ops.contains(&(expected.0.to_owned(), expected.1.to_owned())), "{expected:?} missing");
     }
@@ -108,7 +128,9 @@ async fn entries_carry_auth_schemas_and_the_error_shape() {
 
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            let public = path == "/auth/login" || path == "/openapi.json";
+            let public = path == "/auth/login"
+                || path == "/openapi.json"
+                || path.starts_with("/invitations/by-token/");
             assert_eq!(op.get("security").is_some(), !public, "{method} {path}: auth");
             if path != "/openapi.json" {
                 let responses = op["responses"].as_object().unwrap();
@@ -117,8 +139,14 @@ async fn entries_carry_auth_schemas_and_the_error_shape() {
                 assert!(responses.keys().any(|k| k.starts_with('2')), "{method} {path}: a success");
             }
             if method == "post" || method == "patch" {
-                let ok = ["/auth/logout", "/channels/{id}/logout", "/messages/{id}/retry"]
-                    .contains(&path.as_str());
+                let ok = [
+                    "/auth/logout",
+                    "/channels/{id}/logout",
+                    "/messages/{id}/retry",
+                    "/me/invitations/{id}/accept",
+                    "/me/invitations/{id}/decline",
+                ]
+                .contains(&path.as_str());
                 assert!(ok || op["requestBody"].is_object(), "{method} {path}: request body");
             }
         }

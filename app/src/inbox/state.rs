@@ -143,7 +143,7 @@ fn field<T: for<'de> Deserialize<'de>>(payload: &Value, name: &str) -> Option<T>
 
 impl Inbox {
     pub fn new(me: &Me) -> Self {
-        let membership = me.workspaces.first();
+        let membership = me.current_or_first();
         Inbox {
             me: me.user.id,
             workspace: membership.map(|m| m.workspace.id).unwrap_or_default(),

@@ -1,5 +1,5 @@
-//! Administration (owners and admins): the workspace's members and roles, and its channels
-//! with their live status.
+//! Administration (owners and admins): the workspace's members and roles, invitations (send,
+//! copy the link, revoke), and its channels with their live status.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -7,7 +7,8 @@ use leptos_meta::Title;
 use leptos_router::components::{A, Redirect};
 use leptos_router::hooks::use_navigate;
 use serde_json::json;
-use switchboard::{Channel, Me, MemberRole, ProviderKind, UserId, WorkspaceMember};
+use switchboard::invitation::{Invitation, InvitationSent};
+use switchboard::{Channel, InvitationId, Me, MemberRole, ProviderKind, UserId, WorkspaceMember};
 
 use super::inbox::TopBar;
 use crate::api::current_user;
@@ -22,7 +23,7 @@ pub fn AdminPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(me) if me.workspaces.first().is_some_and(|m| m.role != MemberRole::Agent) => {
+                    Ok(me) if me.current_or_first().is_some_and(|m| m.role != MemberRole::Agent) => {
                         view! { <AdminShell me /> }.into_any()
                     }
                     Ok(_) => view! { <Redirect path="/inbox" /> }.into_any(),
@@ -63,40 +64,46 @@ fn Members(my_role: MemberRole) -> impl IntoView {
     let inbox = expect_context::<Inbox>();
     let members = RwSignal::new(Vec::<WorkspaceMember>::new());
     let error = RwSignal::new(None::<String>);
-    let (email, name, password, role) = (
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-        RwSignal::new(MemberRole::Agent),
-    );
+    let invitations = RwSignal::new(Vec::<Invitation>::new());
+    // The link of the invitation just sent: shown once, to pass on.
+    let sent = RwSignal::new(None::<(String, String)>);
+    let (email, role) = (RwSignal::new(String::new()), RwSignal::new(MemberRole::Agent));
     let reload = move || {
         spawn_local(async move {
             match http::get::<Vec<WorkspaceMember>>("/members").await {
                 Ok(list) => members.set(list),
                 Err(e) => error.set(Some(e.message)),
             }
+            match http::get::<Vec<Invitation>>("/invitations").await {
+                Ok(list) => invitations.set(list),
+                Err(e) => error.set(Some(e.message)),
+            }
         })
     };
     Effect::new(move |_| reload());
-    let add = move |ev: leptos::ev::SubmitEvent| {
+    let invite = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);
-        let body = json!({
-            "email": email.get_untracked().trim(),
-            "name": Some(name.get_untracked().trim().to_owned()).filter(|n| !n.is_empty()),
-            "password": Some(password.get_untracked()).filter(|p| !p.is_empty()),
-            "role": role.get_untracked(),
-        });
+        sent.set(None);
+        let body = json!({ "email": email.get_untracked().trim(), "role": role.get_untracked() });
         spawn_local(async move {
-            match http::post::<WorkspaceMember, _>("/members", &body).await {
-                Ok(_) => {
+            match http::post::<InvitationSent, _>("/members", &body).await {
+                Ok(answer) => {
                     email.set(String::new());
-                    name.set(String::new());
-                    password.set(String::new());
+                    sent.set(Some((answer.invitation.email, answer.invitation.link)));
                     reload();
                 }
                 Err(e) => error.set(Some(e.message)),
             }
+        });
+    };
+    let revoke = move |id: InvitationId| {
+        error.set(None);
+        spawn_local(async move {
+            if let Err(e) = http::delete::<()>(&format!("/invitations/{id}")).await {
+                error.set(Some(e.message));
+            }
+            reload();
         });
     };
     let change_role = move |user: UserId, new_role: MemberRole| {
@@ -165,14 +172,38 @@ fn Members(my_role: MemberRole) -> impl IntoView {
                     </For>
                 </tbody>
             </table>
-            <form class="inline-form" on:submit=add aria-label="Add a member">
-                <input type="email" placeholder="Email" aria-label="New member's email" required
+            <Show when=move || !invitations.with(Vec::is_empty)>
+                <h2>"Pending invitations"</h2>
+                <table class="table" data-testid="invitations">
+                    <thead>
+                        <tr><th>"Email"</th><th>"Role"</th><th>"Expires"</th><th></th></tr>
+                    </thead>
+                    <tbody>
+                        <For each=move || invitations.get() key=|i| (i.id, i.role, i.expires_at) let:i>
+                            {
+                                let id = i.id;
+                                let revocable = my_role == MemberRole::Owner || i.role != MemberRole::Owner;
+                                view! {
+                                    <tr data-testid="invitation-row">
+                                        <td>{i.email.clone()}</td>
+                                        <td>{i.role.as_str()}</td>
+                                        <td class="muted">{i.expires_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
+                                        <td>
+                                            <button class="link-button danger" disabled=!revocable on:click=move |_| revoke(id)>
+                                                "Revoke"
+                                            </button>
+                                        </td>
+                                    </tr>
+                                }
+                            }
+                        </For>
+                    </tbody>
+                </table>
+            </Show>
+            <form class="inline-form" on:submit=invite aria-label="Invite a member">
+                <input type="email" placeholder="Email" aria-label="Email to invite" required
                     prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev)) />
-                <input placeholder="Name (new accounts)" aria-label="New member's name"
-                    prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
-                <input type="password" placeholder="Password (new accounts)" aria-label="New member's password" autocomplete="new-password"
-                    prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) />
-                <select aria-label="New member's role" on:change=move |ev| {
+                <select aria-label="Role to invite as" on:change=move |ev| {
                     if let Ok(r) = event_target_value(&ev).parse::<MemberRole>() { role.set(r) }
                 }>
                     {role_options(my_role)
@@ -180,8 +211,14 @@ fn Members(my_role: MemberRole) -> impl IntoView {
                         .map(|r| view! { <option value=r.as_str() selected=r == MemberRole::Agent>{r.as_str()}</option> })
                         .collect_view()}
                 </select>
-                <button type="submit" class="primary">"Add member"</button>
+                <button type="submit" class="primary">"Invite"</button>
             </form>
+            {move || sent.get().map(|(to, link)| view! {
+                <p class="muted" data-testid="invitation-sent">
+                    "Invitation for " {to} " ready. Send this link to them (it is shown only now): "
+                    <input readonly aria-label="Invitation link" class="copy-field" prop:value=link />
+                </p>
+            })}
             <Show when=move || error.get().is_some()>
                 <p class="form-error" role="alert" data-testid="members-error">{move || error.get()}</p>
             </Show>

@@ -10,6 +10,7 @@ use switchboard::{ChannelStatus, ConversationId, Me, MemberRole};
 
 use super::thread::ThreadPane;
 use crate::api::{Logout, current_user};
+use crate::client::http;
 use crate::client::realtime::Link;
 use crate::inbox::state::{Filter, Inbox};
 
@@ -41,8 +42,8 @@ pub fn TopBar(me: Me) -> impl IntoView {
             navigate("/login", Default::default());
         }
     });
-    let workspace = me.workspaces.first().map(|m| m.workspace.name.clone()).unwrap_or_default();
-    let role = me.workspaces.first().map(|m| m.role).unwrap_or(MemberRole::Agent);
+    let workspace = me.current_or_first().map(|m| m.workspace.name.clone()).unwrap_or_default();
+    let role = me.current_or_first().map(|m| m.role).unwrap_or(MemberRole::Agent);
     let admin = matches!(role, MemberRole::Owner | MemberRole::Admin);
     view! {
         <header class="topbar">
@@ -57,6 +58,7 @@ pub fn TopBar(me: Me) -> impl IntoView {
                     <A href="/admin">"Admin"</A>
                 </Show>
             </nav>
+            <Invitations />
             <div class="user">
                 <span class="user-name" data-testid="user-name">{me.user.name.clone()}</span>
                 <span class="role-badge">{role.as_str()}</span>
@@ -65,6 +67,70 @@ pub fn TopBar(me: Me) -> impl IntoView {
                 </ActionForm>
             </div>
         </header>
+    }
+}
+
+/// Invitations to the signed-in user's email, with Accept and Decline (browser only). Accepting
+/// reloads the page, so the workspace list and the default follow.
+#[component]
+fn Invitations() -> impl IntoView {
+    use switchboard::invitation::ReceivedInvitation;
+    let list = RwSignal::new(Vec::<ReceivedInvitation>::new());
+    let error = RwSignal::new(None::<String>);
+    let reload = move || {
+        leptos::task::spawn_local(async move {
+            if let Ok(found) = http::get::<Vec<ReceivedInvitation>>("/me/invitations").await {
+                list.set(found);
+            }
+        })
+    };
+    Effect::new(move |_| reload());
+    let answer = move |id: switchboard::InvitationId, accept: bool| {
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let result = if accept {
+                http::post::<switchboard::Membership, _>(&format!("/me/invitations/{id}/accept"), &())
+                    .await
+                    .map(|_| ())
+            } else {
+                http::post::<(), _>(&format!("/me/invitations/{id}/decline"), &()).await
+            };
+            match result {
+                Ok(()) if accept => {
+                    if let Some(window) = web_sys::window() {
+                        let _ = window.location().reload();
+                    }
+                }
+                Ok(()) => reload(),
+                Err(e) => {
+                    error.set(Some(e.message));
+                    reload();
+                }
+            }
+        });
+    };
+    view! {
+        <Show when=move || !list.with(Vec::is_empty) || error.get().is_some()>
+            <div class="invitations" data-testid="my-invitations" role="status">
+                <For each=move || list.get() key=|i| i.id let:i>
+                    {
+                        let id = i.id;
+                        view! {
+                            <span data-testid="my-invitation">
+                                "Invited to " <strong>{i.workspace_name.clone()}</strong> " as " {i.role.as_str()}
+                                {i.invited_by_name.clone().map(|n| format!(" by {n}"))} " "
+                                <button class="link-button" on:click=move |_| answer(id, true)>"Accept"</button>
+                                " "
+                                <button class="link-button danger" on:click=move |_| answer(id, false)>"Decline"</button>
+                            </span>
+                        }
+                    }
+                </For>
+                <Show when=move || error.get().is_some()>
+                    <span class="form-error" role="alert">{move || error.get()}</span>
+                </Show>
+            </div>
+        </Show>
     }
 }
 

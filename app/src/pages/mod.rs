@@ -6,6 +6,7 @@ use leptos_meta::Title;
 pub mod admin;
 pub mod channel_auth;
 pub mod inbox;
+pub mod invite;
 pub mod login;
 pub mod thread;
 

@@ -30,7 +30,7 @@ fn channel_id(raw: &str) -> Result<ChannelId, ApiError> {
     path_id(raw, "Channel")
 }
 
-#[utoipa::path(post, path = "/channels", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = CreateChannel, responses((status = 201, body = Channel), ApiErrors))]
+#[utoipa::path(post, path = "/channels", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = CreateChannel, responses((status = 201, body = Channel), ApiErrors))]
 async fn create_channel(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -40,7 +40,7 @@ async fn create_channel(
     Ok((StatusCode::CREATED, Json(channel)).into_response())
 }
 
-#[utoipa::path(get, path = "/channels", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Vec<Channel>), ApiErrors))]
+#[utoipa::path(get, path = "/channels", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Vec<Channel>), ApiErrors))]
 async fn list_channels(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -48,7 +48,7 @@ async fn list_channels(
     Ok(Json(state.channels.list(member.actor).await?))
 }
 
-#[utoipa::path(get, path = "/channels/{id}", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Channel), ApiErrors))]
+#[utoipa::path(get, path = "/channels/{id}", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Channel), ApiErrors))]
 async fn get_channel(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -57,7 +57,7 @@ async fn get_channel(
     Ok(Json(state.channels.get(member.actor, channel_id(&id)?).await?))
 }
 
-#[utoipa::path(patch, path = "/channels/{id}", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = UpdateChannel, responses((status = 200, body = Channel), ApiErrors))]
+#[utoipa::path(patch, path = "/channels/{id}", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = UpdateChannel, responses((status = 200, body = Channel), ApiErrors))]
 async fn update_channel(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -67,7 +67,7 @@ async fn update_channel(
     Ok(Json(state.channels.update(member.actor, channel_id(&id)?, req).await?))
 }
 
-#[utoipa::path(delete, path = "/channels/{id}", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 204, description = "Deleted"), ApiErrors))]
+#[utoipa::path(delete, path = "/channels/{id}", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 204, description = "Deleted"), ApiErrors))]
 async fn delete_channel(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -86,7 +86,7 @@ struct StartAuth {
 }
 
 /// Begins signing the channel in: answers the prompt to show.
-#[utoipa::path(post, path = "/channels/{id}/auth/start", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = StartAuth, responses((status = 200, body = AuthState), ApiErrors))]
+#[utoipa::path(post, path = "/channels/{id}/auth/start", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = StartAuth, responses((status = 200, body = AuthState), ApiErrors))]
 async fn start_auth(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -97,7 +97,7 @@ async fn start_auth(
 }
 
 /// Answers the prompt (a token, a code).
-#[utoipa::path(post, path = "/channels/{id}/auth/submit", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = AuthSubmission, responses((status = 200, body = AuthState), ApiErrors))]
+#[utoipa::path(post, path = "/channels/{id}/auth/submit", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = AuthSubmission, responses((status = 200, body = AuthState), ApiErrors))]
 async fn submit_auth(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -108,7 +108,7 @@ async fn submit_auth(
 }
 
 /// Where the sign-in stands (a renewed QR, a confirmed code).
-#[utoipa::path(get, path = "/channels/{id}/auth", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = AuthState), ApiErrors))]
+#[utoipa::path(get, path = "/channels/{id}/auth", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = AuthState), ApiErrors))]
 async fn get_auth(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -118,7 +118,7 @@ async fn get_auth(
 }
 
 /// Signs the channel out of its network and forgets its credentials.
-#[utoipa::path(post, path = "/channels/{id}/logout", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Channel), ApiErrors))]
+#[utoipa::path(post, path = "/channels/{id}/logout", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Channel), ApiErrors))]
 async fn logout_channel(
     State(state): State<AppState>,
     member: CurrentMember,

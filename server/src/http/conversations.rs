@@ -58,7 +58,7 @@ struct ConversationQuery {
     status: Option<String>,
 }
 
-#[utoipa::path(get, path = "/conversations", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(ConversationQuery, ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Vec<ConversationSummary>), ApiErrors))]
+#[utoipa::path(get, path = "/conversations", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(ConversationQuery, ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Vec<ConversationSummary>), ApiErrors))]
 async fn list_conversations(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -88,7 +88,7 @@ struct HistoryQuery {
 }
 
 /// History, newest first; page with `before` = the last id of the previous page.
-#[utoipa::path(get, path = "/conversations/{id}/messages", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(HistoryQuery, ("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Vec<Message>), ApiErrors))]
+#[utoipa::path(get, path = "/conversations/{id}/messages", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(HistoryQuery, ("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Vec<Message>), ApiErrors))]
 async fn list_messages(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -102,7 +102,7 @@ async fn list_messages(
 
 /// Sends a message: 201 with the stored message, or 200 with the first one when the
 /// `Idempotency-Key` (or `client_message_id`) was seen before.
-#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "The same key again answers the first message"), ("X-Trace-Id" = Option<String>, Header, description = "Carried into the events"), ("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = SendMessage, responses((status = 201, body = Message, description = "Stored and queued"), (status = 200, body = Message, description = "The key was seen before: the first message"), ApiErrors))]
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "The same key again answers the first message"), ("X-Trace-Id" = Option<String>, Header, description = "Carried into the events"), ("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = SendMessage, responses((status = 201, body = Message, description = "Stored and queued"), (status = 200, body = Message, description = "The key was seen before: the first message"), ApiErrors))]
 async fn send_message(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -124,7 +124,7 @@ async fn send_message(
 }
 
 /// Creates a room of workspace members in an in-app channel (the caller is always a member).
-#[utoipa::path(post, path = "/conversations", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = CreateRoom, responses((status = 201, body = switchboard::Conversation), ApiErrors))]
+#[utoipa::path(post, path = "/conversations", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = CreateRoom, responses((status = 201, body = switchboard::Conversation), ApiErrors))]
 async fn create_room(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -135,7 +135,7 @@ async fn create_room(
 }
 
 /// A room's members (empty for a conversation with a contact).
-#[utoipa::path(get, path = "/conversations/{id}/members", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Vec<switchboard::UserId>), ApiErrors))]
+#[utoipa::path(get, path = "/conversations/{id}/members", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Vec<switchboard::UserId>), ApiErrors))]
 async fn list_members(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -146,7 +146,7 @@ async fn list_members(
 }
 
 /// Opens or resolves a conversation; answers it.
-#[utoipa::path(patch, path = "/conversations/{id}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = UpdateConversation, responses((status = 200, body = switchboard::Conversation), ApiErrors))]
+#[utoipa::path(patch, path = "/conversations/{id}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = UpdateConversation, responses((status = 200, body = switchboard::Conversation), ApiErrors))]
 async fn update_conversation(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -158,7 +158,7 @@ async fn update_conversation(
 }
 
 /// Changes the text of an outbound message (its sender, or an admin); answers the message.
-#[utoipa::path(patch, path = "/messages/{id}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = EditMessage, responses((status = 200, body = Message), ApiErrors))]
+#[utoipa::path(patch, path = "/messages/{id}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = EditMessage, responses((status = 200, body = Message), ApiErrors))]
 async fn edit_message(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -170,7 +170,7 @@ async fn edit_message(
 }
 
 /// Deletes an outbound message (its sender, or an admin); answers it, text emptied.
-#[utoipa::path(delete, path = "/messages/{id}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Message), ApiErrors))]
+#[utoipa::path(delete, path = "/messages/{id}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Message), ApiErrors))]
 async fn delete_message(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -181,7 +181,7 @@ async fn delete_message(
 }
 
 /// Stars a message for the caller.
-#[utoipa::path(put, path = "/messages/{id}/star", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 204, description = "Starred"), ApiErrors))]
+#[utoipa::path(put, path = "/messages/{id}/star", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 204, description = "Starred"), ApiErrors))]
 async fn star_message(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -193,7 +193,7 @@ async fn star_message(
 }
 
 /// Unstars a message for the caller.
-#[utoipa::path(delete, path = "/messages/{id}/star", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 204, description = "Not starred"), ApiErrors))]
+#[utoipa::path(delete, path = "/messages/{id}/star", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 204, description = "Not starred"), ApiErrors))]
 async fn unstar_message(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -205,7 +205,7 @@ async fn unstar_message(
 }
 
 /// The caller's starred messages, newest first (up to 200).
-#[utoipa::path(get, path = "/starred", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Vec<Message>), ApiErrors))]
+#[utoipa::path(get, path = "/starred", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Vec<Message>), ApiErrors))]
 async fn list_starred(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -214,7 +214,7 @@ async fn list_starred(
 }
 
 /// Re-queues a failed message; answers it as `pending`.
-#[utoipa::path(post, path = "/messages/{id}/retry", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Message), ApiErrors))]
+#[utoipa::path(post, path = "/messages/{id}/retry", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Message), ApiErrors))]
 async fn retry_message(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -225,7 +225,7 @@ async fn retry_message(
 }
 
 /// Marks the caller's messages read up to `up_to`; answers `{unread_count}`.
-#[utoipa::path(post, path = "/conversations/{id}/read", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = MarkRead, responses((status = 200, body = super::openapi::UnreadCount), ApiErrors))]
+#[utoipa::path(post, path = "/conversations/{id}/read", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = MarkRead, responses((status = 200, body = super::openapi::UnreadCount), ApiErrors))]
 async fn mark_read(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -245,7 +245,7 @@ struct SyncQuery {
 }
 
 /// Every event the caller may see after `since`, in commit order, paginated.
-#[utoipa::path(get, path = "/sync", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(SyncQuery, ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = crate::services::messages::SyncPage), ApiErrors))]
+#[utoipa::path(get, path = "/sync", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(SyncQuery, ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = crate::services::messages::SyncPage), ApiErrors))]
 async fn get_sync(
     State(state): State<AppState>,
     member: CurrentMember,

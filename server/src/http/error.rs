@@ -148,6 +148,9 @@ impl From<crate::services::ServiceError> for ApiError {
                 }
                 Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found."))
             }
+            ServiceError::Refused(status, code, message) => {
+                Self::new(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), code, message)
+            }
             ServiceError::Store(e) => e.into(),
             ServiceError::Internal(cause) => Self::internal(cause),
         }

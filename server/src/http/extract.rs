@@ -119,11 +119,13 @@ pub async fn client_addr(State(state): State<AppState>, mut req: Request, next: 
     next.run(req).await
 }
 
-/// The header naming the workspace a call acts in. Optional for users with one workspace.
+/// The header naming the workspace a call acts in. Optional: without it a call acts in the
+/// user's default workspace (or their only one).
 pub const WORKSPACE_HEADER: &str = "x-workspace-id";
 
 /// The signed-in caller as a member of the workspace the request acts in: the one named by
-/// `X-Workspace-Id`, or the caller's only workspace. 400 when ambiguous, 403 for non-members.
+/// `X-Workspace-Id`, else the caller's default workspace, else their only one (see
+/// [`AccountService::acting_membership`]). 400 when nothing decides, 403 for non-members.
 #[derive(Clone, Debug)]
 pub struct CurrentMember {
     pub who: Authenticated,
@@ -135,7 +137,6 @@ impl FromRequestParts<AppState> for CurrentMember {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let CurrentUser(who) = CurrentUser::from_request_parts(parts, state).await?;
-        let memberships = state.store.memberships(who.user.id).await?;
         let named = match parts.headers.get(WORKSPACE_HEADER) {
             Some(value) => Some(
                 value
@@ -152,26 +153,7 @@ impl FromRequestParts<AppState> for CurrentMember {
             ),
             None => None,
         };
-        let membership = match named {
-            Some(id) => memberships.into_iter().find(|m| m.workspace.id == id).ok_or_else(|| {
-                ApiError::new(StatusCode::FORBIDDEN, "forbidden", "You are not a member of this workspace.")
-            })?,
-            None if memberships.len() == 1 => memberships.into_iter().next().expect("one membership"),
-            None if memberships.is_empty() => {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    "You are not a member of any workspace.",
-                ));
-            }
-            None => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "workspace_required",
-                    "You belong to several workspaces: name one with the X-Workspace-Id header.",
-                ));
-            }
-        };
+        let membership = state.accounts.acting_membership(who.user.id, named).await?;
         tracing::Span::current().record("workspace_id", tracing::field::display(membership.workspace.id));
         let actor = crate::services::Actor {
             user_id: who.user.id,

@@ -1,10 +1,12 @@
-//! Workspace members: `/api/v1/members…`. Every member may list; owners and admins change.
+//! Workspace members: `/api/v1/members…`. Every member may list; owners and admins invite
+//! (`POST`), change and remove.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use switchboard::UserId;
-use switchboard::account::{AddMember, UpdateMember, WorkspaceMember};
+use switchboard::account::{UpdateMember, WorkspaceMember};
+use switchboard::invitation::{InvitationSent, InviteMember};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -15,7 +17,7 @@ use super::openapi::ApiErrors;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_members, add_member))
+        .routes(routes!(list_members, invite_member))
         .routes(routes!(update_member, remove_member))
 }
 
@@ -24,7 +26,7 @@ fn user_id(raw: &str) -> Result<UserId, ApiError> {
 }
 
 /// The members of the workspace, ordered by email.
-#[utoipa::path(get, path = "/members", tag = "members", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 200, body = Vec<WorkspaceMember>), ApiErrors))]
+#[utoipa::path(get, path = "/members", tag = "members", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Vec<WorkspaceMember>), ApiErrors))]
 async fn list_members(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -32,21 +34,23 @@ async fn list_members(
     Ok(Json(state.accounts.list_members(member.actor).await?))
 }
 
-/// Adds a person by email, creating their account (with `name` and `password`) when they have
-/// none. Owners and admins; only owners add owners.
-#[utoipa::path(post, path = "/members", tag = "members", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = AddMember, responses((status = 201, body = WorkspaceMember), ApiErrors))]
-async fn add_member(
+/// Invites a person by email: answers 202 with the invitation and its link, the same for every
+/// address whether or not it has an account (never a name). The person becomes a member when they
+/// accept. Re-inviting a pending address refreshes it (new link, new expiry). 409
+/// `already_member` for a member of this workspace. Owners and admins; only owners invite owners.
+#[utoipa::path(post, path = "/members", tag = "members", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = InviteMember, responses((status = 202, body = InvitationSent, description = "Invited: pass the link on to the person"), ApiErrors))]
+async fn invite_member(
     State(state): State<AppState>,
     member: CurrentMember,
-    Json(req): Json<AddMember>,
+    Json(req): Json<InviteMember>,
 ) -> Result<Response, ApiError> {
-    let added = state.accounts.add_member(member.actor, req).await?;
-    Ok((StatusCode::CREATED, Json(added)).into_response())
+    let sent = state.accounts.invite(member.actor, req).await?;
+    Ok((StatusCode::ACCEPTED, Json(sent)).into_response())
 }
 
 /// Changes a member's role. Owners and admins; only owners make or unmake owners, and the last
 /// owner stays one (409).
-#[utoipa::path(patch, path = "/members/{user_id}", tag = "members", security(("bearer" = []), ("cookie" = [])), params(("user_id" = String, Path, description = "The member's user id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), request_body = UpdateMember, responses((status = 200, body = WorkspaceMember), ApiErrors))]
+#[utoipa::path(patch, path = "/members/{user_id}", tag = "members", security(("bearer" = []), ("cookie" = [])), params(("user_id" = String, Path, description = "The member's user id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = UpdateMember, responses((status = 200, body = WorkspaceMember), ApiErrors))]
 async fn update_member(
     State(state): State<AppState>,
     member: CurrentMember,
@@ -58,7 +62,7 @@ async fn update_member(
 
 /// Removes a member from the workspace (their account stays). Owners and admins; only owners
 /// remove owners, and never the last one (409).
-#[utoipa::path(delete, path = "/members/{user_id}", tag = "members", security(("bearer" = []), ("cookie" = [])), params(("user_id" = String, Path, description = "The member's user id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; optional for users with one")), responses((status = 204, description = "Removed"), ApiErrors))]
+#[utoipa::path(delete, path = "/members/{user_id}", tag = "members", security(("bearer" = []), ("cookie" = [])), params(("user_id" = String, Path, description = "The member's user id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 204, description = "Removed"), ApiErrors))]
 async fn remove_member(
     State(state): State<AppState>,
     member: CurrentMember,

@@ -21,6 +21,7 @@ pub mod conversations;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod invitations;
 pub mod members;
 pub mod mock;
 pub mod openapi;
@@ -97,6 +98,7 @@ pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(channels::router())
         .merge(conversations::router())
         .merge(members::router())
+        .merge(invitations::router())
         .merge(realtime::router())
         .routes(utoipa_axum::routes!(openapi::get_openapi))
 }

@@ -69,6 +69,7 @@ pub enum ApiErrors {
         (name = "channels", description = "Connected networks (owners and admins)"),
         (name = "conversations", description = "Conversations, messages, read state and sync"),
         (name = "members", description = "Who belongs to the workspace, and their roles"),
+        (name = "invitations", description = "Joining a workspace: invitations sent, received, accepted by account or by link"),
         (name = "realtime", description = "Tokens for the WebSocket endpoint"),
         (name = "meta", description = "This document"),
     )

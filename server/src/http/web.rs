@@ -43,18 +43,28 @@ pub fn router(state: &AppState) -> Router<AppState> {
 }
 
 /// The desk the server functions use: the same services as the REST API, acting as the
-/// session's user in their first workspace (the one the UI shows).
+/// session's user in the workspace a call without `X-Workspace-Id` acts in (their default; the
+/// one the UI shows).
 struct WebDesk(AppState);
 
 impl WebDesk {
     async fn actor(&self, token: &str) -> Result<crate::services::Actor, DeskError> {
         let who = self.0.accounts.authenticate(token).await.map_err(|e| refusal(ApiError::from(e)))?;
-        let memberships =
-            self.0.store.memberships(who.user.id).await.map_err(|e| refusal(ApiError::from(e)))?;
-        let membership = memberships.into_iter().next().ok_or_else(|| DeskError {
-            status: 403,
-            message: "You are not a member of any workspace.".into(),
-        })?;
+        let accounts = &self.0.accounts;
+        let membership = match accounts.acting_membership(who.user.id, None).await {
+            Ok(membership) => membership,
+            // Several workspaces and no default: the page shows (and acts in) the first, by
+            // name, as the UI's `Me::current_or_first` does; it names the workspace it shows.
+            Err(crate::services::ServiceError::Refused(400, ..)) => {
+                let memberships =
+                    self.0.store.memberships(who.user.id).await.map_err(|e| refusal(e.into()))?;
+                memberships.into_iter().next().ok_or_else(|| DeskError {
+                    status: 403,
+                    message: "You are not a member of any workspace.".into(),
+                })?
+            }
+            Err(e) => return Err(service(e)),
+        };
         Ok(crate::services::Actor {
             user_id: who.user.id,
             workspace_id: membership.workspace.id,

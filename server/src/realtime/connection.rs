@@ -620,6 +620,7 @@ fn rpc_error(err: ServiceError) -> Error {
         ServiceError::Forbidden(message) => Error::new(codes::RPC_FORBIDDEN, message),
         ServiceError::NotFound(what) => Error::new(codes::RPC_NOT_FOUND, format!("{what} not found")),
         ServiceError::Conflict(message) => Error::new(codes::RPC_CONFLICT, message),
+        ServiceError::Refused(status, _, message) => Error::new(u32::from(status), message),
         ServiceError::Unavailable(message) => Error::temporary(codes::RPC_UNAVAILABLE, message),
         ServiceError::Store(switchboard::StoreError::NotFound) => {
             Error::new(codes::RPC_NOT_FOUND, "not found")

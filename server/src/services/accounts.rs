@@ -31,6 +31,9 @@ pub struct AuthConfig {
     pub per_client: Quota,
     /// Failed sign-in attempts per email.
     pub per_email: Quota,
+    /// The address people reach the server at; invitation links start with it (relative
+    /// links when empty).
+    pub public_url: String,
 }
 
 impl Default for AuthConfig {
@@ -40,6 +43,7 @@ impl Default for AuthConfig {
             secure_cookies: false,
             per_client: Quota::new(20, Duration::from_secs(60)),
             per_email: Quota::new(10, Duration::from_secs(15 * 60)),
+            public_url: String::new(),
         }
     }
 }
@@ -184,10 +188,28 @@ impl AccountService {
         Ok(Authenticated { user, session_id, session_expires_at: session.expires_at })
     }
 
-    /// The user and their workspaces.
+    /// The user, their workspaces and their default workspace.
     pub async fn me_of(&self, user: User) -> Result<Me, AuthError> {
         let workspaces = self.store.memberships(user.id).await.map_err(internal)?;
-        Ok(Me { user, workspaces })
+        let default_workspace_id = self.store.default_workspace(user.id).await.map_err(internal)?;
+        Ok(Me { user, workspaces, default_workspace_id })
+    }
+
+    /// Starts a session for `user` (signed in, or just signed up): the token and who.
+    pub(crate) async fn start_session(&self, user: User) -> Result<LoginOutcome, AuthError> {
+        let now = switchboard::time::now();
+        let ttl = chrono::Duration::from_std(self.config.session_ttl).map_err(|_| AuthError::Internal)?;
+        let session = Session {
+            id: SessionId::new(),
+            user_id: user.id,
+            created_at: now,
+            expires_at: now + ttl,
+            revoked_at: None,
+        };
+        let session = self.store.create_session(session).await.map_err(internal)?;
+        let token = self.issue_token(&session)?;
+        tracing::info!(user_id = %user.id, session_id = %session.id, "signed in");
+        Ok(LoginOutcome { token, expires_in: self.config.session_ttl.as_secs(), me: self.me_of(user).await? })
     }
 
     /// Revokes one session.
@@ -222,7 +244,7 @@ impl AccountService {
     }
 }
 
-fn internal(err: StoreError) -> AuthError {
+pub(crate) fn internal(err: StoreError) -> AuthError {
     tracing::error!(error = %err, "store error during authentication");
     AuthError::Internal
 }
@@ -263,19 +285,7 @@ impl Accounts for AccountService {
             return Err(AuthError::InvalidCredentials);
         };
 
-        let now = switchboard::time::now();
-        let ttl = chrono::Duration::from_std(self.config.session_ttl).map_err(|_| AuthError::Internal)?;
-        let session = Session {
-            id: SessionId::new(),
-            user_id: user.id,
-            created_at: now,
-            expires_at: now + ttl,
-            revoked_at: None,
-        };
-        let session = self.store.create_session(session).await.map_err(internal)?;
-        let token = self.issue_token(&session)?;
-        tracing::info!(user_id = %user.id, session_id = %session.id, "signed in");
-        Ok(LoginOutcome { token, expires_in: self.config.session_ttl.as_secs(), me: self.me_of(user).await? })
+        self.start_session(user).await
     }
 
     async fn me(&self, token: &str) -> Result<Me, AuthError> {

@@ -1,16 +1,15 @@
 //! Workspace members: who belongs to the caller's workspace and with which role. Any member may
-//! list them; owners and admins add, change and remove members, and only owners touch owners
-//! (make one, unmake one, remove one). A workspace never loses its last owner: the store checks
+//! list them; owners and admins change and remove members, and only owners touch owners
+//! (make one, unmake one, remove one). People join by invitation (see [`super::invitations`]),
+//! never by an admin writing a membership for someone else's account. A workspace never loses its last owner: the store checks
 //! that in the same transaction as the change.
 //!
 //! These are [`AccountService`]'s member methods, kept apart from sign-in by concern.
 
-use switchboard::account::{AddMember, UpdateMember, WorkspaceMember};
+use switchboard::account::{UpdateMember, WorkspaceMember};
 use switchboard::store::StoreError;
-use switchboard::validate::{self, Email};
 use switchboard::{MemberRole, User, UserId};
 
-use super::provision::ProvisionError;
 use super::{AccountService, Actor, ServiceError};
 
 const ADMINS_ONLY: &str = "Only owners and admins manage members.";
@@ -33,54 +32,39 @@ impl Actor {
 }
 
 impl AccountService {
+    /// The membership a call acts in: the workspace it names (`X-Workspace-Id`), else the
+    /// user's default workspace while they belong to it, else their only one. 403 for a
+    /// workspace they are not a member of, 400 `workspace_required` when nothing decides. The
+    /// API, the pages' server functions and the UI all follow this one rule.
+    pub async fn acting_membership(
+        &self,
+        user_id: UserId,
+        named: Option<switchboard::WorkspaceId>,
+    ) -> Result<switchboard::Membership, ServiceError> {
+        let memberships = self.store().memberships(user_id).await?;
+        if let Some(id) = named {
+            return memberships.into_iter().find(|m| m.workspace.id == id).ok_or(ServiceError::Refused(
+                403,
+                "forbidden",
+                "You are not a member of this workspace.",
+            ));
+        }
+        if memberships.is_empty() {
+            return Err(ServiceError::Refused(403, "forbidden", "You are not a member of any workspace."));
+        }
+        let default = self.store().default_workspace(user_id).await?;
+        switchboard::account::acting_membership(&memberships, default).cloned().ok_or(ServiceError::Refused(
+            400,
+            "workspace_required",
+            "You belong to several workspaces and have no default: name one with the \
+                 X-Workspace-Id header, or set a default with PUT /api/v1/me/default-workspace.",
+        ))
+    }
+
     /// The members of the caller's workspace, ordered by email.
     pub async fn list_members(&self, actor: Actor) -> Result<Vec<WorkspaceMember>, ServiceError> {
         let members = self.store().members(actor.workspace_id).await?;
         Ok(members.iter().map(|(member, user)| WorkspaceMember::new(member, user)).collect())
-    }
-
-    /// Adds the user with `req.email` to the caller's workspace, creating the account (with
-    /// `req.name` and `req.password`) when no user has that email. `Conflict` if they are a
-    /// member already.
-    pub async fn add_member(&self, actor: Actor, req: AddMember) -> Result<WorkspaceMember, ServiceError> {
-        actor.require_member_admin()?;
-        actor.require_owner_for(&[req.role])?;
-        let email = Email::parse(&req.email)?;
-        let store = self.store();
-        let user = match store.user_by_email(&email).await? {
-            Some(user) => {
-                if store.member(actor.workspace_id, user.id).await?.is_some() {
-                    return Err(ServiceError::Conflict("This person is already a member of the workspace."));
-                }
-                user
-            }
-            None => self.create_user(email, &req).await?,
-        };
-        let member = store
-            .put_member(actor.workspace_id, user.id, req.role, switchboard::time::now())
-            .await
-            .map_err(|e| ServiceError::from(e).not_found_as("user"))?;
-        tracing::info!(user_id = %user.id, role = req.role.as_str(), "member added");
-        Ok(WorkspaceMember::new(&member, &user))
-    }
-
-    /// An account for a new member; the creation rules of every door apply.
-    async fn create_user(&self, email: Email, req: &AddMember) -> Result<User, ServiceError> {
-        let name = validate::name("name", req.name.as_deref().unwrap_or_default())?;
-        let password = req.password.as_deref().unwrap_or_default();
-        match super::provision::create_account(self.store().as_ref(), &email, name, password).await {
-            Ok((user, created)) => {
-                if created {
-                    tracing::info!(user_id = %user.id, "user created for a new member");
-                }
-                // Someone created the account meanwhile: add that one, as if it had been there.
-                Ok(user)
-            }
-            Err(ProvisionError::Invalid(e)) => Err(e.into()),
-            Err(ProvisionError::Store(e)) => Err(e.into()),
-            Err(ProvisionError::Service(e)) => Err(e),
-            Err(e) => Err(ServiceError::Internal(e.to_string())),
-        }
     }
 
     /// Changes a member's role. `Conflict` when it would leave the workspace without an owner.

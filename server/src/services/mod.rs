@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod channels;
+pub mod invitations;
 pub mod members;
 pub mod messages;
 pub mod outbox;
@@ -35,6 +36,9 @@ pub enum ServiceError {
     /// The named thing does not exist in the caller's workspace.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A refusal with its own stable code: (HTTP status, code, message).
+    #[error("{2}")]
+    Refused(u16, &'static str, &'static str),
     #[error(transparent)]
     Store(StoreError),
     #[error("internal error: {0}")]

@@ -10,6 +10,7 @@ use switchboard::Store;
 use switchboard::store::StoreError;
 
 mod batch;
+mod invitations;
 mod messages;
 mod outbox;
 mod postgres;

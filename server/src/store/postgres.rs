@@ -4,6 +4,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use switchboard::store::{Backend, StoreError};
 
+use super::invitations::impl_invitations;
 use super::messages::{conversation_columns, impl_messages, message_columns};
 use super::outbox::impl_outbox;
 use super::sql::{channel_columns, impl_store};
@@ -55,5 +56,6 @@ impl PgStore {
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
 impl_store!(PgStore);
+impl_invitations!(PgStore);
 impl_messages!(PgStore, sqlx::Postgres);
 impl_outbox!(PgStore, sqlx::Postgres, " for update of o skip locked");

@@ -238,3 +238,38 @@ impl From<EventRow> for switchboard::Event {
         }
     }
 }
+
+/// An invitation joined with its workspace's name and its inviter's name.
+#[derive(sqlx::FromRow)]
+pub struct InvitationRow {
+    pub invitation_id: Uuid,
+    pub workspace_id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub invited_by: Option<Uuid>,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub workspace_name: String,
+    pub invited_by_name: Option<String>,
+}
+
+impl TryFrom<InvitationRow> for switchboard::store::InvitationDetail {
+    type Error = StoreError;
+    fn try_from(r: InvitationRow) -> Result<Self, StoreError> {
+        Ok(switchboard::store::InvitationDetail {
+            invitation: switchboard::invitation::Invitation {
+                id: r.invitation_id.into(),
+                workspace_id: r.workspace_id.into(),
+                email: r.email,
+                role: role(&r.role)?,
+                invited_by: r.invited_by.map(Into::into),
+                status: r.status.parse().map_err(StoreError::Internal)?,
+                created_at: r.created_at,
+                expires_at: r.expires_at,
+            },
+            workspace_name: r.workspace_name,
+            invited_by_name: r.invited_by_name,
+        })
+    }
+}

@@ -49,6 +49,21 @@ macro_rules! owner_guard {
     }};
 }
 
+/// Inside a write transaction `$tx`: makes the workspace the user's default when they have none
+/// (their first membership, or the first one after leaving their default).
+macro_rules! default_if_unset {
+    ($tx:ident, $user_id:expr, $workspace_id:expr) => {
+        sqlx::query(
+            "update user_account set default_workspace_id = $2 where user_id = $1 and default_workspace_id is null",
+        )
+        .bind($user_id.as_uuid())
+        .bind($workspace_id.as_uuid())
+        .execute(&mut *$tx)
+        .await
+        .map_err($crate::store::map_err)?;
+    };
+}
+
 macro_rules! impl_store {
     ($store:ty) => {
         #[async_trait::async_trait]
@@ -171,6 +186,7 @@ macro_rules! impl_store {
                 role: switchboard::MemberRole,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> Result<switchboard::Member, switchboard::StoreError> {
+                let mut tx = self.begin_write().await?;
                 let row: $crate::store::rows::MemberRow = sqlx::query_as(
                     "insert into member (workspace_id, user_id, role, created_at, updated_at)
                      values ($1, $2, $3, $4, $4)
@@ -181,9 +197,11 @@ macro_rules! impl_store {
                 .bind(user_id.as_uuid())
                 .bind(role.as_str())
                 .bind(at)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await
                 .map_err($crate::store::map_err)?;
+                $crate::store::sql::default_if_unset!(tx, user_id, workspace_id);
+                tx.commit().await.map_err($crate::store::map_err)?;
                 row.try_into()
             }
 
@@ -244,6 +262,15 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::store::map_err)?;
+                // A default the user no longer belongs to would only ever answer 403: forget it.
+                sqlx::query(
+                    "update user_account set default_workspace_id = null where user_id = $2 and default_workspace_id = $1",
+                )
+                .bind(workspace_id.as_uuid())
+                .bind(user_id.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
                 // Told on the user's own topic: the realtime gateway closes their connections,
                 // so subscriptions made while a member end with the membership.
                 let payload = serde_json::json!({ "workspace_id": workspace_id, "user_id": user_id });
@@ -305,6 +332,56 @@ macro_rules! impl_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn member_by_email(
+                &self,
+                workspace_id: switchboard::WorkspaceId,
+                email: &switchboard::validate::Email,
+            ) -> Result<Option<switchboard::Member>, switchboard::StoreError> {
+                let row: Option<$crate::store::rows::MemberRow> = sqlx::query_as(
+                    "select m.workspace_id, m.user_id, m.role, m.created_at
+                     from member m join user_account u on u.user_id = m.user_id
+                     where m.workspace_id = $1 and u.email = $2",
+                )
+                .bind(workspace_id.as_uuid())
+                .bind(email.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn default_workspace(
+                &self,
+                user_id: switchboard::UserId,
+            ) -> Result<Option<switchboard::WorkspaceId>, switchboard::StoreError> {
+                let row: Option<(Option<uuid::Uuid>,)> =
+                    sqlx::query_as("select default_workspace_id from user_account where user_id = $1")
+                        .bind(user_id.as_uuid())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err($crate::store::map_err)?;
+                Ok(row.and_then(|(id,)| id).map(Into::into))
+            }
+
+            async fn set_default_workspace(
+                &self,
+                user_id: switchboard::UserId,
+                workspace_id: switchboard::WorkspaceId,
+            ) -> Result<(), switchboard::StoreError> {
+                let done = sqlx::query(
+                    "update user_account set default_workspace_id = $2, updated_at = $3
+                     where user_id = $1
+                       and exists (select 1 from member m where m.workspace_id = $2 and m.user_id = $1)",
+                )
+                .bind(user_id.as_uuid())
+                .bind(workspace_id.as_uuid())
+                .bind(switchboard::time::now())
+                .execute(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                if done.rows_affected() == 0 { Err(switchboard::StoreError::NotFound) } else { Ok(()) }
             }
         }
 
@@ -615,5 +692,6 @@ macro_rules! impl_store {
 }
 
 pub(crate) use channel_columns;
+pub(crate) use default_if_unset;
 pub(crate) use impl_store;
 pub(crate) use owner_guard;

@@ -7,6 +7,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use switchboard::store::{Backend, StoreError};
 
+use super::invitations::impl_invitations;
 use super::messages::{conversation_columns, impl_messages, message_columns};
 use super::outbox::impl_outbox;
 use super::sql::{channel_columns, impl_store};
@@ -87,5 +88,6 @@ const WRITER_STATEMENTS: usize = 8 * super::batch::MAX_GROUP + 100;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
 impl_store!(SqliteStore);
+impl_invitations!(SqliteStore);
 impl_messages!(SqliteStore, sqlx::Sqlite);
 impl_outbox!(SqliteStore, sqlx::Sqlite, "");

@@ -89,6 +89,7 @@ pub fn test_auth_config() -> AuthConfig {
         secure_cookies: false,
         per_client: Quota::new(50, Duration::from_secs(60)),
         per_email: Quota::new(5, Duration::from_secs(900)),
+        public_url: PUBLIC_URL.to_owned(),
     }
 }
 
