@@ -130,11 +130,12 @@ async fn channels_are_scoped_by_workspace(app: AppState, _raw: Raw) {
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} another workspace's channel");
     }
 
-    // Alice joins Globex too: now she must say which workspace she means.
+    // Alice joins Globex too: without a header she still acts in her default workspace (Acme).
     ensure_user(app.store.as_ref(), &spec("alice@example.com", "Globex")).await.unwrap();
-    let ambiguous = send(&app, authed("GET", "/api/v1/channels", &alice, None)).await;
-    assert_eq!(ambiguous.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(error_code(&body_json(ambiguous).await), "workspace_required");
+    let default = send(&app, authed("GET", "/api/v1/channels", &alice, None)).await;
+    assert_eq!(default.status(), StatusCode::OK);
+    let listed = body_json(default).await;
+    assert!(listed.as_array().unwrap().iter().any(|c| c["id"] == acme_id), "{listed}");
     let globex = app.store.workspace_by_name("Globex").await.unwrap().unwrap();
     let mut req = authed("GET", "/api/v1/channels", &alice, None);
     req.headers_mut().insert("x-workspace-id", globex.id.to_string().parse().unwrap());
