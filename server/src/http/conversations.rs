@@ -20,7 +20,7 @@ use super::openapi::ApiErrors;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_conversations, create_room))
-        .routes(routes!(list_members))
+        .routes(routes!(list_room_members))
         .routes(routes!(update_conversation))
         .routes(routes!(list_messages, send_message))
         .routes(routes!(edit_message, delete_message))
@@ -136,7 +136,7 @@ async fn create_room(
 
 /// A room's members (empty for a conversation with a contact).
 #[utoipa::path(get, path = "/conversations/{id}/members", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Vec<switchboard::UserId>), ApiErrors))]
-async fn list_members(
+async fn list_room_members(
     State(state): State<AppState>,
     member: CurrentMember,
     Path(id): Path<String>,
