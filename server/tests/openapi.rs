@@ -83,6 +83,10 @@ async fn every_api_route_is_documented_and_every_entry_is_live() {
         ("POST", "/members"),
         ("PATCH", "/members/{user_id}"),
         ("DELETE", "/members/{user_id}"),
+        ("POST", "/me/password"),
+        ("GET", "/me/sessions"),
+        ("DELETE", "/me/sessions"),
+        ("DELETE", "/me/sessions/{id}"),
     ] {
         assert!(ops.contains(&(expected.0.to_owned(), expected.1.to_owned())), "{expected:?} missing");
     }
