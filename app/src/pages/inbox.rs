@@ -56,6 +56,7 @@ pub fn TopBar(me: Me) -> impl IntoView {
                 <Show when=move || admin>
                     <A href="/admin">"Admin"</A>
                 </Show>
+                <A href="/account">"Account"</A>
             </nav>
             <div class="user">
                 <span class="user-name" data-testid="user-name">{me.user.name.clone()}</span>

@@ -382,6 +382,26 @@ impl Accounts for AccountService {
         }
     }
 
+    async fn sessions_for(&self, token: &str) -> Result<Vec<SessionInfo>, AuthError> {
+        let who = self.authenticate(token).await?;
+        self.sessions(&who).await
+    }
+
+    async fn revoke_session_for(&self, token: &str, id: SessionId) -> Result<bool, AuthError> {
+        let who = self.authenticate(token).await?;
+        self.revoke_own_session(&who, id).await
+    }
+
+    async fn sign_out_everywhere_for(&self, token: &str) -> Result<(), AuthError> {
+        let who = self.authenticate(token).await?;
+        self.sign_out_everywhere(who.user.id).await.map(|_| ())
+    }
+
+    async fn change_password_for(&self, token: &str, req: ChangePassword) -> Result<(), AuthError> {
+        let who = self.authenticate(token).await?;
+        self.change_password(&who, req).await.map(|_| ())
+    }
+
     fn session_cookie(&self, outcome: &LoginOutcome) -> String {
         let secure = if self.config.secure_cookies { "; Secure" } else { "" };
         format!(
