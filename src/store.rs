@@ -117,8 +117,9 @@ pub trait SessionRepo: Send + Sync {
         keep: Option<SessionId>,
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
-    /// In one transaction: replaces the user's password hash and revokes their other sessions
-    /// (all but `keep`). Returns how many were revoked; `NotFound` if there is no such user.
+    /// In one transaction: replaces the user's password hash and revokes their other active
+    /// sessions (all but `keep`). Returns how many were revoked; `NotFound` if there is no such
+    /// user.
     async fn change_password(
         &self,
         user_id: UserId,

@@ -397,7 +397,7 @@ macro_rules! impl_store {
                 let keep = keep.map_or(uuid::Uuid::nil(), |k| k.as_uuid());
                 let done = sqlx::query(
                     "update session set revoked_at = $3
-                     where user_id = $1 and session_id <> $2 and revoked_at is null",
+                     where user_id = $1 and session_id <> $2 and revoked_at is null and expires_at > $3",
                 )
                 .bind(user_id.as_uuid())
                 .bind(keep)
@@ -429,7 +429,7 @@ macro_rules! impl_store {
                 }
                 let revoked = sqlx::query(
                     "update session set revoked_at = $3
-                     where user_id = $1 and session_id <> $2 and revoked_at is null",
+                     where user_id = $1 and session_id <> $2 and revoked_at is null and expires_at > $3",
                 )
                 .bind(user_id.as_uuid())
                 .bind(keep.as_uuid())
