@@ -139,6 +139,26 @@ pub struct Session {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// One of the caller's sessions as `GET /api/v1/me/sessions` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionInfo {
+    pub id: SessionId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// The session this request was made with.
+    pub current: bool,
+}
+
+/// `POST /api/v1/me/password`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
 impl Session {
     /// A session is usable until it expires or is revoked.
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {

@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::account::Me;
+use crate::account::{ChangePassword, Me, SessionInfo};
+use crate::ids::SessionId;
 use crate::validate::ValidationError;
 
 /// A successful sign-in: the bearer token (also set as the browser's session cookie) and who.
@@ -47,6 +48,15 @@ pub trait Accounts: Send + Sync {
     async fn me(&self, token: &str) -> Result<Me, AuthError>;
     /// Revokes the session the token names. Unknown tokens are not an error.
     async fn logout(&self, token: &str) -> Result<(), AuthError>;
+    /// The token's user's active sessions, newest first, the token's own marked `current`.
+    async fn sessions_for(&self, token: &str) -> Result<Vec<SessionInfo>, AuthError>;
+    /// Revokes one of the token's user's sessions (its realtime sockets close); false when
+    /// they have no such active session.
+    async fn revoke_session_for(&self, token: &str, id: SessionId) -> Result<bool, AuthError>;
+    /// Signs the token's user out of every session, this one included.
+    async fn sign_out_everywhere_for(&self, token: &str) -> Result<(), AuthError>;
+    /// Changes the token's user's password; their other sessions end, this one stays.
+    async fn change_password_for(&self, token: &str, req: ChangePassword) -> Result<(), AuthError>;
     /// The `Set-Cookie` value that stores this sign-in in the browser (HttpOnly, SameSite=Lax,
     /// Secure when the server is configured for HTTPS).
     fn session_cookie(&self, outcome: &LoginOutcome) -> String;

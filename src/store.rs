@@ -198,6 +198,25 @@ pub trait SessionRepo: Send + Sync {
     async fn revoke_session(&self, id: SessionId, at: DateTime<Utc>) -> Result<bool, StoreError>;
     /// Deletes sessions that expired before `before`; returns how many.
     async fn delete_expired_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// The user's sessions still active at `now`, newest first.
+    async fn active_sessions(&self, user_id: UserId, now: DateTime<Utc>) -> Result<Vec<Session>, StoreError>;
+    /// Revokes every active session of the user except `keep`; returns how many.
+    async fn revoke_user_sessions(
+        &self,
+        user_id: UserId,
+        keep: Option<SessionId>,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+    /// In one transaction: replaces the user's password hash and revokes their other active
+    /// sessions (all but `keep`). Returns how many were revoked; `NotFound` if there is no such
+    /// user.
+    async fn change_password(
+        &self,
+        user_id: UserId,
+        password_hash: &str,
+        keep: SessionId,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 }
 
 /// Channels and their sealed credentials. Every call but [`ChannelRepo::channels_with_status`]

@@ -2,8 +2,9 @@
 //! context, calls it and maps the error to words for the page.
 
 use leptos::prelude::*;
+use switchboard::account::SessionInfo;
 use switchboard::message::ConversationSummary;
-use switchboard::{ConversationId, Me, Message, MessageId};
+use switchboard::{ConversationId, Me, Message, MessageId, SessionId};
 
 /// Signs in with email and password; on success sets the session cookie and goes to the inbox.
 #[server(prefix = "/_fn", endpoint = "login")]
@@ -27,6 +28,43 @@ pub async fn logout() -> Result<(), ServerFnError> {
     set_cookie(&accounts.clear_session_cookie());
     leptos_axum::redirect("/login");
     Ok(())
+}
+
+/// The caller's active sessions, newest first (the account page's list).
+#[server(prefix = "/_fn", endpoint = "sessions")]
+pub async fn my_sessions() -> Result<Vec<SessionInfo>, ServerFnError> {
+    use ssr::*;
+    accounts()?.sessions_for(&signed_in()?).await.map_err(to_server_error)
+}
+
+/// Revokes one of the caller's sessions; its realtime connections close at once.
+#[server(prefix = "/_fn", endpoint = "revoke_session")]
+pub async fn revoke_session(id: SessionId) -> Result<(), ServerFnError> {
+    use ssr::*;
+    if accounts()?.revoke_session_for(&signed_in()?, id).await.map_err(to_server_error)? {
+        Ok(())
+    } else {
+        Err(ServerFnError::ServerError("That session has already ended.".to_owned()))
+    }
+}
+
+/// Signs out of every session, this one included, and goes to the sign-in page.
+#[server(prefix = "/_fn", endpoint = "sign_out_everywhere")]
+pub async fn sign_out_everywhere() -> Result<(), ServerFnError> {
+    use ssr::*;
+    let accounts = accounts()?;
+    accounts.sign_out_everywhere_for(&signed_in()?).await.map_err(to_server_error)?;
+    set_cookie(&accounts.clear_session_cookie());
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Changes the caller's password; their other sessions are signed out, this one stays.
+#[server(prefix = "/_fn", endpoint = "change_password")]
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), ServerFnError> {
+    use ssr::*;
+    let req = switchboard::account::ChangePassword { current_password, new_password };
+    accounts()?.change_password_for(&signed_in()?, req).await.map_err(to_server_error)
 }
 
 /// The signed-in user and their workspaces.

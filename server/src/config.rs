@@ -81,6 +81,11 @@ pub struct ServeArgs {
     /// Default: http://ADDR.
     #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Other origins (comma separated, e.g. `https://app.example.com`) whose pages may open the
+    /// realtime socket with the session cookie, besides the public URL's. Token connects are
+    /// open to every origin.
+    #[arg(long, env = "SWITCHBOARD_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
     #[command(flatten)]
     pub common: CommonArgs,
     /// Seed the demo workspace "Acme Support" with alice@example.com (owner) and

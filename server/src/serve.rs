@@ -30,7 +30,6 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
         per_email: Quota::new(args.login_failures_per_email, Duration::from_secs(15 * 60)),
         public_url: public_url.to_owned(),
     };
-    let accounts = Arc::new(AccountService::new(store.clone(), &secret, auth));
     let (providers, mock) = Providers::new(public_url);
     let channels = Arc::new(ChannelService::new(store.clone(), &secret, providers, RuntimeConfig::default()));
     let messages = Arc::new(MessageService::new(store.clone()));
@@ -40,12 +39,14 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
             ping_interval: Duration::from_secs(args.ping_secs.max(1)),
             queue_capacity: args.realtime_queue.max(16),
             recovery_limit: args.recovery_limit,
+            allowed_origins: allowed_origins(args, public_url)?,
             ..Default::default()
         },
     );
     if let Some(url) = &args.nats_url {
         realtime.connect_nats(url).await?;
     }
+    let accounts = Arc::new(AccountService::new(store.clone(), realtime.clone(), &secret, auth));
     Ok(AppState {
         realtime,
         messages,
@@ -56,6 +57,24 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
         leptos: leptos_options(args),
         http: Arc::new(HttpConfig { trust_proxy: args.trust_proxy }),
     })
+}
+
+/// The origins whose pages may connect to the realtime endpoint with the session cookie: the
+/// public URL's, `--allowed-origins`, and, when the public URL is the default loopback one,
+/// the same port on `localhost` (people type either).
+fn allowed_origins(args: &ServeArgs, public_url: &str) -> anyhow::Result<Vec<String>> {
+    use crate::realtime::origin_of;
+    let mut origins = Vec::new();
+    let public =
+        origin_of(public_url).with_context(|| format!("the public URL {public_url:?} has no origin"))?;
+    if args.public_url.is_none() && public.starts_with("http://127.0.0.1:") {
+        origins.push(public.replacen("127.0.0.1", "localhost", 1));
+    }
+    origins.push(public);
+    for raw in args.allowed_origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+        origins.push(origin_of(raw).with_context(|| format!("--allowed-origins: {raw:?} is not an origin"))?);
+    }
+    Ok(origins)
 }
 
 /// Where the built site lives and what the bundle is called (set by cargo-leptos at build time).

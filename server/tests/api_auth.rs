@@ -103,6 +103,7 @@ async fn missing_forged_and_revoked_tokens_get_401() {
         let mut state = state_with(store.clone(), test_auth_config());
         state.accounts = std::sync::Arc::new(switchboard_server::services::AccountService::new(
             store,
+            state.realtime.clone(),
             &secret,
             test_auth_config(),
         ));

@@ -1,6 +1,7 @@
 //! Two real `switchboard` processes on one PostgreSQL, fanning events out over the local
-//! NATS: a message sent through node A reaches a client of node B, and a client moving from B
-//! to A recovers what it missed. NATS must be running (scripts/nats.sh starts it); the test
+//! NATS: a message sent through node A reaches a client of node B, a client moving from B
+//! to A recovers what it missed, and signing out through one node closes the session's sockets
+//! on the other. NATS must be running (scripts/nats.sh starts it); the test
 //! fails otherwise.
 
 mod common;
@@ -181,4 +182,11 @@ async fn two_nodes_share_events_over_nats_and_a_moving_client_recovers() {
             break;
         }
     }
+
+    // Signing out through node A closes the session's sockets on both nodes at once.
+    let (mut again_on_b, _) = Client::connect(b.addr, &token).await;
+    let (status, _) = http(&a, "POST", "/api/v1/auth/logout", Some(&session), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(again_on_b.closed().await.code, 4500, "node B closed it");
+    assert_eq!(on_a.closed().await.code, 4500, "node A closed it");
 }

@@ -103,6 +103,10 @@ async fn every_api_route_is_documented_and_every_entry_is_live() {
         ("POST", "/me/invitations/{id}/accept"),
         ("POST", "/me/invitations/{id}/decline"),
         ("PUT", "/me/default-workspace"),
+        ("POST", "/me/password"),
+        ("GET", "/me/sessions"),
+        ("DELETE", "/me/sessions"),
+        ("DELETE", "/me/sessions/{id}"),
     ] {
         assert!(ops.contains(&(expected.0.to_owned(), expected.1.to_owned())), "{expected:?} missing");
     }

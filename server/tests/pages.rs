@@ -172,3 +172,45 @@ async fn the_inbox_server_functions_list_load_and_send_as_the_signed_in_user() {
     let all = body_json(send(&app, form_post("/_fn/history", &body, Some(&token))).await).await;
     assert_eq!(all.as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn the_account_page_lists_sessions_and_its_server_functions_end_them() {
+    let (app, _dir) = demo_app().await;
+    let response = send(&app, page("/account", None)).await;
+    assert_eq!(response.headers()[header::LOCATION], "/login");
+
+    let laptop = login(&app, "alice@example.com", "demo-password").await;
+    let phone = login(&app, "alice@example.com", "demo-password").await;
+    let response = send(&app, page("/account", Some(&laptop))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = body_text(response).await;
+    for needle in [
+        "Your account",
+        "Sessions",
+        "This session",
+        "Revoke",
+        r#"name="current_password""#,
+        "Sign out everywhere",
+    ] {
+        assert!(html.contains(needle), "the account page lacks {needle:?}");
+    }
+
+    let sessions = body_json(send(&app, get("/api/v1/me/sessions", Some(&phone))).await).await;
+    let phone_id = sessions.as_array().unwrap().iter().find(|s| s["current"] == true).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response =
+        send(&app, form_post("/_fn/revoke_session", &format!("id={phone_id}"), Some(&laptop))).await;
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_eq!(send(&app, get("/api/v1/me", Some(&phone))).await.status(), StatusCode::UNAUTHORIZED);
+
+    let body = "current_password=demo-password&new_password=another+passphrase";
+    let response = send(&app, form_post("/_fn/change_password", body, Some(&laptop))).await;
+    assert!(response.status().is_success(), "{}", response.status());
+    login(&app, "alice@example.com", "another passphrase").await;
+
+    let response = send(&app, form_post("/_fn/sign_out_everywhere", "", Some(&laptop))).await;
+    assert!(response.headers()[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+    assert_eq!(send(&app, get("/api/v1/me", Some(&laptop))).await.status(), StatusCode::UNAUTHORIZED);
+}

@@ -41,6 +41,7 @@ store_test!(
     member_roles_change_and_members_leave_but_never_the_last_owner,
     owners_demoting_each_other_at_once_leave_one_owner,
     sessions_are_revoked_once_and_expired_ones_swept,
+    a_users_sessions_list_and_end_together_and_a_password_change_keeps_one,
     readiness_holds_after_migration,
     channels_round_trip_scoped_by_workspace,
     channel_status_and_credentials_change_in_place,
@@ -1030,4 +1031,44 @@ async fn default_workspaces_follow_memberships(store: &dyn Store) {
     );
     let cara = user(store, "cara@example.com").await;
     assert_eq!(store.member_by_email(acme.id, &Email::parse(&cara.email).unwrap()).await.unwrap(), None);
+async fn a_users_sessions_list_and_end_together_and_a_password_change_keeps_one(store: &dyn Store) {
+    let ann = user(store, "ann@example.com").await;
+    let bob = user(store, "bob@example.com").await;
+    let t = now();
+    let session = |user: &User, created: i64, expires: i64| Session {
+        id: SessionId::new(),
+        user_id: user.id,
+        created_at: t + Duration::seconds(created),
+        expires_at: t + Duration::seconds(expires),
+        revoked_at: None,
+    };
+    let (older, newer, expired) =
+        (session(&ann, -60, 3600), session(&ann, -1, 3600), session(&ann, -7200, -1));
+    let bobs = session(&bob, 0, 3600);
+    for s in [&older, &newer, &expired, &bobs] {
+        store.create_session(s.clone()).await.unwrap();
+    }
+    let ids = |list: Vec<Session>| list.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.active_sessions(ann.id, t).await.unwrap()),
+        vec![newer.id, older.id],
+        "newest first, live only"
+    );
+
+    // A password change keeps the caller's session and ends the others, in one go.
+    assert_eq!(store.change_password(ann.id, "new-hash", newer.id, t).await.unwrap(), 1);
+    assert_eq!(
+        store.user_credentials(&Email::parse("ann@example.com").unwrap()).await.unwrap().unwrap().1,
+        "new-hash"
+    );
+    assert_eq!(ids(store.active_sessions(ann.id, t).await.unwrap()), vec![newer.id]);
+    assert!(matches!(
+        store.change_password(UserId::new(), "x", newer.id, t).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Signing out everywhere ends the rest; another user's sessions stay.
+    assert_eq!(store.revoke_user_sessions(ann.id, None, t).await.unwrap(), 1);
+    assert!(store.active_sessions(ann.id, t).await.unwrap().is_empty());
+    assert_eq!(ids(store.active_sessions(bob.id, t).await.unwrap()), vec![bobs.id]);
 }

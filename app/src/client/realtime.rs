@@ -308,15 +308,19 @@ impl Realtime {
         };
         let on_close = {
             let this = self.clone();
-            Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
-                // Closed by the server because the session is gone: sign in again.
-                if event.code() == 3500 || event.code() == 3501 {
+            Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| match after_close(event.code()) {
+                AfterClose::Reconnect => this.dropped(generation),
+                AfterClose::SignIn => {
                     if let Some(window) = web_sys::window() {
                         let _ = window.location().set_href("/login");
                     }
-                    return;
                 }
-                this.dropped(generation);
+                AfterClose::Reload => {
+                    if let Some(window) = web_sys::window() {
+                        let _ = window.location().reload();
+                    }
+                }
+                AfterClose::StayDown => this.set_link(Link::Reconnecting),
             })
         };
         socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
@@ -567,6 +571,29 @@ async fn fetch_token() -> Option<String> {
 }
 
 /// Closes a socket the client no longer uses, so its callbacks (about to be dropped) never run.
+/// What the app does when the server closes the link with `code` (docs/realtime.md lists them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AfterClose {
+    /// 3000–3499, 4000–4499 and anything not the server's: reconnect and recover.
+    Reconnect,
+    /// The session is gone (invalid token, signed out, revoked, password changed, key revoked,
+    /// user deactivated): sign in again rather than retry with dead credentials.
+    SignIn,
+    /// Removed from a workspace: load the page again with the rights left.
+    Reload,
+    /// Any other "do not reconnect" code: stay down (retrying cannot help).
+    StayDown,
+}
+
+fn after_close(code: u16) -> AfterClose {
+    match code {
+        3500 | 3501 | 4500..=4502 | 4504 | 4505 => AfterClose::SignIn,
+        4503 => AfterClose::Reload,
+        3502..=3999 | 4506..=4999 => AfterClose::StayDown,
+        _ => AfterClose::Reconnect,
+    }
+}
+
 fn abandon(socket: &WebSocket) {
     socket.set_onopen(None);
     socket.set_onmessage(None);
@@ -576,7 +603,20 @@ fn abandon(socket: &WebSocket) {
 
 #[cfg(test)]
 mod tests {
-    use super::backoff_ms;
+    use super::{AfterClose, after_close, backoff_ms};
+
+    #[test]
+    fn dead_credentials_are_never_retried() {
+        for code in [3500, 4500, 4501, 4502, 4504, 4505] {
+            assert_eq!(after_close(code), AfterClose::SignIn, "{code}");
+        }
+        assert_eq!(after_close(4503), AfterClose::Reload);
+        assert_eq!(after_close(4506), AfterClose::StayDown);
+        assert_eq!(after_close(1009), AfterClose::Reconnect);
+        for code in [1006, 3004, 3008, 3012, 4000] {
+            assert_eq!(after_close(code), AfterClose::Reconnect, "{code}");
+        }
+    }
 
     #[test]
     fn backoff_doubles_up_to_a_cap_with_jitter() {

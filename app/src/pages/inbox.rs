@@ -57,6 +57,7 @@ pub fn TopBar(me: Me) -> impl IntoView {
                 <Show when=move || admin>
                     <A href="/admin">"Admin"</A>
                 </Show>
+                <A href="/account">"Account"</A>
             </nav>
             <Invitations />
             <div class="user">

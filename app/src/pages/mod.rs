@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+pub mod account;
 pub mod admin;
 pub mod channel_auth;
 pub mod inbox;

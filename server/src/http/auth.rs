@@ -1,6 +1,8 @@
-//! Sign-in endpoints: `POST /api/v1/auth/login`, `POST /api/v1/auth/logout`, `GET /api/v1/me`.
+//! Sign-in endpoints: `POST /api/v1/auth/login`, `POST /api/v1/auth/logout`, `GET /api/v1/me`,
+//! and the caller's own account: password change and sessions (list, revoke one, sign out
+//! everywhere). Whatever ends a session also closes its realtime sockets at once.
 
-use axum::extract::{Extension, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -10,11 +12,27 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{CurrentUser, Json};
+use super::extract::{CurrentUser, Json, path_id};
 use super::openapi::ApiErrors;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(post_login)).routes(routes!(post_logout)).routes(routes!(get_me))
+    OpenApiRouter::new()
+        .routes(routes!(post_login))
+        .routes(routes!(post_logout))
+        .routes(routes!(get_me))
+        .routes(routes!(post_password))
+        .routes(routes!(list_sessions, delete_sessions))
+        .routes(routes!(delete_session))
+}
+
+/// A 204 that also clears the session cookie (the caller's own session ended).
+fn signed_out(state: &AppState) -> Result<Response, ApiError> {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let cookie = state.accounts.clear_session_cookie();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
+    Ok(response)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -47,16 +65,59 @@ async fn post_logout(
     CurrentUser(who): CurrentUser,
 ) -> Result<Response, ApiError> {
     state.accounts.revoke(who.session_id).await?;
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    let cookie = state.accounts.clear_session_cookie();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
-    Ok(response)
+    signed_out(&state)
 }
 
 /// The signed-in user and their workspaces.
 #[utoipa::path(get, path = "/me", tag = "auth", security(("bearer" = []), ("cookie" = [])), responses((status = 200, body = switchboard::account::Me), ApiErrors))]
 async fn get_me(State(state): State<AppState>, CurrentUser(who): CurrentUser) -> Result<Response, ApiError> {
     Ok(Json(state.accounts.me_of(who.user).await?).into_response())
+}
+
+/// Changes the caller's password. Every other session of theirs is signed out (and its
+/// realtime sockets closed); this one stays. A wrong `current_password` is 422 on that field
+/// and counts against the sign-in limit.
+#[utoipa::path(post, path = "/me/password", tag = "auth", security(("bearer" = []), ("cookie" = [])), request_body = switchboard::account::ChangePassword, responses((status = 204, description = "Changed; the other sessions are signed out"), ApiErrors))]
+async fn post_password(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Json(req): Json<switchboard::account::ChangePassword>,
+) -> Result<StatusCode, ApiError> {
+    state.accounts.change_password(&who, req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's active sessions, newest first; `current` marks the one this request used.
+#[utoipa::path(get, path = "/me/sessions", tag = "auth", security(("bearer" = []), ("cookie" = [])), responses((status = 200, body = Vec<switchboard::account::SessionInfo>), ApiErrors))]
+async fn list_sessions(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+) -> Result<Json<Vec<switchboard::account::SessionInfo>>, ApiError> {
+    Ok(Json(state.accounts.sessions(&who).await?))
+}
+
+/// Signs out everywhere: revokes every session of the caller, this one included, closes all
+/// their realtime sockets and clears the cookie.
+#[utoipa::path(delete, path = "/me/sessions", tag = "auth", security(("bearer" = []), ("cookie" = [])), responses((status = 204, description = "Every session signed out; the cookie is cleared"), ApiErrors))]
+async fn delete_sessions(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+) -> Result<Response, ApiError> {
+    state.accounts.sign_out_everywhere(who.user.id).await?;
+    signed_out(&state)
+}
+
+/// Revokes one of the caller's sessions and closes its realtime sockets (someone else's, or
+/// one already ended, is 404). Revoking the current one also clears the cookie.
+#[utoipa::path(delete, path = "/me/sessions/{id}", tag = "auth", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "The session's id")), responses((status = 204, description = "Revoked"), ApiErrors))]
+async fn delete_session(
+    State(state): State<AppState>,
+    CurrentUser(who): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: switchboard::SessionId = path_id(&id, "Session")?;
+    if !state.accounts.revoke_own_session(&who, id).await? {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "Session not found."));
+    }
+    if id == who.session_id { signed_out(&state) } else { Ok(StatusCode::NO_CONTENT.into_response()) }
 }

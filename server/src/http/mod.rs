@@ -71,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::router())
         .route("/connection/websocket", axum::routing::get(crate::realtime::connection::endpoint))
         .merge(web::router(&state))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), extract::client_addr))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The matched route, never the raw URI: query strings can carry tokens.

@@ -38,6 +38,8 @@ const TYPING_TTL_MS: u64 = 6000;
 /// `GET /connection/websocket`.
 pub async fn endpoint(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
     let cookie = crate::http::extract::cookie_token(&headers);
+    let origin = headers.get(axum::http::header::ORIGIN).map(|v| v.to_str().unwrap_or("invalid").to_owned());
+    let cookie = Credentials { cookie, origin };
     let config = &state.realtime.config;
     ws.max_message_size(config.max_frame_bytes)
         .max_frame_size(config.max_frame_bytes)
@@ -47,10 +49,15 @@ pub async fn endpoint(ws: WebSocketUpgrade, State(state): State<AppState>, heade
         .on_upgrade(move |socket| run(socket, state, cookie))
 }
 
-async fn run(mut socket: WebSocket, state: AppState, cookie: Option<String>) {
-    let Some((who, expires, first_id, rest)) =
-        Box::pin(handshake(&mut socket, &state, cookie.as_deref())).await
-    else {
+/// What the upgrade request brought besides the socket: the session cookie and the page's
+/// origin (checked when the cookie is what authenticates).
+struct Credentials {
+    cookie: Option<String>,
+    origin: Option<String>,
+}
+
+async fn run(mut socket: WebSocket, state: AppState, cookie: Credentials) {
+    let Some((who, expires, first_id, rest)) = Box::pin(handshake(&mut socket, &state, &cookie)).await else {
         return;
     };
     let realtime = state.realtime.clone();
@@ -82,6 +89,28 @@ async fn run(mut socket: WebSocket, state: AppState, cookie: Option<String>) {
         "ttl": ttl.unwrap_or(0),
         "data": { "user_id": who.user.id, "name": who.user.name, "workspaces": workspaces },
     });
+    // Registered before the reply, so access that ends from now on reaches this socket; and
+    // the session is read again after, so a sign-out between the handshake's check and here
+    // is not missed either.
+    realtime.hub.register(&client, who.user.id, who.session_id, kill.clone());
+    let _registered = Deregister { realtime: realtime.clone(), client: client.clone() };
+    match state.store.session(who.session_id).await {
+        Ok(Some(session)) if session.is_active(switchboard::time::now()) => {}
+        Ok(_) => {
+            close(&mut socket, Disconnect::SIGNED_OUT).await;
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the session of a realtime connection");
+            close(&mut socket, Disconnect::SERVER_ERROR).await;
+            return;
+        }
+    }
+    if kill.is_fired() {
+        let reason = kill.fired().await;
+        close(&mut socket, reason).await;
+        return;
+    }
     if socket.send(text(protocol::reply(first_id, "connect", &connected))).await.is_err() {
         return;
     }
@@ -131,18 +160,36 @@ async fn run(mut socket: WebSocket, state: AppState, cookie: Option<String>) {
     conn.cleanup();
 }
 
+/// Takes a connection out of the hub's registry when it ends, however it ends.
+struct Deregister {
+    realtime: Arc<Realtime>,
+    client: Arc<str>,
+}
+
+impl Drop for Deregister {
+    fn drop(&mut self) {
+        self.realtime.hub.deregister(&self.client);
+    }
+}
+
 /// Waits for `connect` and authenticates it. Answers the caller, the token's expiry (none for
 /// a cookie), the connect command's id and any commands that came after it in the same frame.
 async fn handshake(
     socket: &mut WebSocket,
     state: &AppState,
-    cookie: Option<&str>,
+    credentials: &Credentials,
 ) -> Option<(Authenticated, Option<i64>, u32, Vec<String>)> {
     let deadline = Instant::now() + state.realtime.config.connect_timeout;
     loop {
         let message = match tokio::time::timeout_at(deadline, socket.recv()).await {
             Ok(Some(Ok(message))) => message,
-            Ok(_) => return None,
+            Ok(Some(Err(e))) => {
+                if too_big(e) {
+                    close(socket, Disconnect::MESSAGE_TOO_BIG).await;
+                }
+                return None;
+            }
+            Ok(None) => return None,
             Err(_) => {
                 close(socket, Disconnect::BAD_REQUEST).await;
                 return None;
@@ -171,7 +218,19 @@ async fn handshake(
             return None;
         };
         let outcome = if connect.token.is_empty() {
-            match cookie {
+            // The cookie rides along with any page's socket: only pages of our own origins may
+            // use it (a foreign page would act as the signed-in user). A request without
+            // `Origin` is not a browser's (browsers always send it on WebSocket), so it is not a
+            // cross-site forgery and is let through.
+            if credentials.cookie.is_some()
+                && let Some(origin) = &credentials.origin
+                && !state.realtime.config.allows_origin(origin)
+            {
+                tracing::info!(origin, "cookie connect refused: origin not allowed");
+                close(socket, Disconnect::ORIGIN_NOT_ALLOWED).await;
+                return None;
+            }
+            match credentials.cookie.as_deref() {
                 Some(token) => {
                     state.accounts.authenticate(token).await.map(|who| (who, None)).map_err(|e| match e {
                         switchboard::auth::AuthError::Internal => TokenRefusal::Internal,
@@ -207,6 +266,13 @@ async fn handshake(
     }
 }
 
+/// Whether a read failed because the peer's message was over the size limit (then the peer
+/// gets close code 1009 rather than a dropped TCP connection).
+fn too_big(error: axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    error.into_inner().downcast_ref::<WsError>().is_some_and(|e| matches!(e, WsError::Capacity(_)))
+}
+
 fn text(body: String) -> Message {
     Message::Text(body.into())
 }
@@ -230,8 +296,8 @@ struct Conn {
     /// When this connection last relayed "typing" per conversation (at most once a second).
     typing: HashMap<ConversationId, Instant>,
     /// Who this connection acts as in the conversations it wrote to. Access ends with
-    /// membership, and removing a member closes their connections (3013), so an entry never
-    /// outlives the right it records.
+    /// membership, and removing a member closes their connections (4503 "removed from
+    /// workspace"), so an entry never outlives the right it records.
     actors: HashMap<ConversationId, Actor>,
 }
 
@@ -249,7 +315,17 @@ impl Conn {
                 return;
             }
         }
-        while let Some(Ok(message)) = stream.next().await {
+        while let Some(message) = stream.next().await {
+            let message = match message {
+                Ok(message) => message,
+                Err(e) => {
+                    // Say why before the socket goes (the writer sends the close frame).
+                    if too_big(e) {
+                        self.handle.kill.fire(Disconnect::MESSAGE_TOO_BIG);
+                    }
+                    return;
+                }
+            };
             match message {
                 Message::Text(body) => {
                     for line in body.split('\n').filter(|l| !l.trim().is_empty()) {

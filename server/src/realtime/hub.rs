@@ -5,6 +5,12 @@
 //! subscriber gets, and hands it to the per-connection queues without waiting: a full queue
 //! means a slow consumer, which is disconnected with the protocol's "slow" code so it
 //! reconnects and recovers. Nothing is skipped silently.
+//!
+//! The hub also keeps a registry of every live local connection by user and by session (not
+//! only those subscribed to something), so that ending someone's access — signing out, a
+//! password change, a revoked session, removal from a workspace — closes their sockets at once
+//! on every node: the service publishes [`BusMessage::Terminate`], and each hub closes its
+//! matching connections with the code of [`AccessEnded`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,10 +18,10 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use switchboard::{Event, UserId, WorkspaceId};
+use switchboard::{Event, SessionId, UserId, WorkspaceId};
 use tokio::sync::{Notify, mpsc};
 
-use super::protocol::{self, ClientInfo, Disconnect};
+use super::protocol::{self, AccessEnded, ClientInfo, Disconnect};
 
 /// What travels between the places events are made and the hubs of every node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,6 +58,23 @@ pub enum BusMessage {
         user: UserId,
         client: String,
     },
+    /// Access ended: every node closes its connections the target names, with the code of
+    /// `why`.
+    Terminate {
+        target: Target,
+        why: AccessEnded,
+    },
+}
+
+/// Which live connections a [`BusMessage::Terminate`] closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Target {
+    /// Every connection opened with this session (its cookie or a realtime token minted from it).
+    Session { session: SessionId },
+    /// Every connection of the user, except those of the session `keep` (the caller's own, when a
+    /// password change ends the others).
+    User { user: UserId, keep: Option<SessionId> },
 }
 
 /// An item on a connection's outgoing queue.
@@ -146,8 +169,21 @@ struct Sub {
 // Every connection's queue allocates its items by blocks of 32: keep them small.
 const _: () = assert!(std::mem::size_of::<Out>() <= 24);
 
+/// A live local connection in the registry.
+struct Live {
+    user: UserId,
+    session: SessionId,
+    kill: Arc<Kill>,
+}
+
 #[derive(Default)]
 struct State {
+    /// Every live local connection (subscribed or not) by client id…
+    conns: HashMap<Arc<str>, Live>,
+    /// …by user…
+    by_user: HashMap<UserId, HashSet<Arc<str>>>,
+    /// …and by session.
+    by_session: HashMap<SessionId, HashSet<Arc<str>>>,
     /// topic → local subscribers by client id.
     topics: HashMap<Arc<str>, HashMap<Arc<str>, Sub>>,
     /// topic → every subscriber in the cluster (client id → info).
@@ -162,9 +198,77 @@ pub struct Hub {
     state: RwLock<State>,
 }
 
+impl State {
+    /// Calls `f` on every live connection the target names.
+    fn matching(&self, target: &Target, mut f: impl FnMut(&Live)) {
+        let clients = match target {
+            Target::Session { session } => self.by_session.get(session),
+            Target::User { user, .. } => self.by_user.get(user),
+        };
+        let keep = match target {
+            Target::User { keep, .. } => *keep,
+            Target::Session { .. } => None,
+        };
+        for client in clients.into_iter().flatten() {
+            if let Some(live) = self.conns.get(client)
+                && Some(live.session) != keep
+            {
+                f(live);
+            }
+        }
+    }
+}
+
 impl Hub {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Registers a live local connection, so [`BusMessage::Terminate`] can reach it. Pair with
+    /// [`Hub::deregister`] when it closes.
+    pub fn register(&self, client: &Arc<str>, user: UserId, session: SessionId, kill: Arc<Kill>) {
+        let mut state = self.write();
+        state.by_user.entry(user).or_default().insert(client.clone());
+        state.by_session.entry(session).or_default().insert(client.clone());
+        state.conns.insert(client.clone(), Live { user, session, kill });
+    }
+
+    /// Forgets a closed connection.
+    pub fn deregister(&self, client: &str) {
+        let mut state = self.write();
+        let Some(live) = state.conns.remove(client) else { return };
+        if let Some(set) = state.by_user.get_mut(&live.user) {
+            set.remove(client);
+            if set.is_empty() {
+                state.by_user.remove(&live.user);
+            }
+        }
+        if let Some(set) = state.by_session.get_mut(&live.session) {
+            set.remove(client);
+            if set.is_empty() {
+                state.by_session.remove(&live.session);
+            }
+        }
+    }
+
+    /// How many live local connections the target names.
+    pub fn count(&self, target: &Target) -> usize {
+        let state = self.read();
+        let mut n = 0;
+        state.matching(target, |_| n += 1);
+        n
+    }
+
+    /// Closes this node's connections the target names; answers how many.
+    fn terminate(&self, target: &Target, why: AccessEnded) -> usize {
+        let reason = why.disconnect();
+        let state = self.read();
+        let mut n = 0;
+        state.matching(target, |live| {
+            live.kill.fire(reason);
+            n += 1;
+        });
+        n
     }
 
     /// Adds a local subscriber. False if that client already listens to the topic.
@@ -230,8 +334,11 @@ impl Hub {
             BusMessage::Event { event } => {
                 let frame = protocol::pub_push(&event.topic, &protocol::event_publication(event));
                 self.deliver(&event.topic, Some(event.offset), frame, None, false);
-                if event.kind == "member.removed" {
-                    self.disconnect_removed(&event.payload);
+            }
+            BusMessage::Terminate { target, why } => {
+                let closed = self.terminate(target, *why);
+                if closed > 0 {
+                    tracing::info!(?target, ?why, closed, "closed connections whose access ended");
                 }
             }
             BusMessage::Ephemeral { topic, data, except } => {
@@ -304,24 +411,6 @@ impl Hub {
         }
     }
 
-    /// A member left a workspace: close this node's connections of that user that the
-    /// workspace's membership let in (the client reconnects with the rights left).
-    fn disconnect_removed(&self, payload: &serde_json::Value) {
-        let field = |name: &str| {
-            payload.get(name).and_then(|v| v.as_str()).and_then(|v| v.parse::<uuid::Uuid>().ok())
-        };
-        let (Some(ws), Some(user)) = (field("workspace_id"), field("user_id")) else { return };
-        let state = self.read();
-        let Some(clients) = state.online.get(&(WorkspaceId(ws), UserId(user))) else { return };
-        for subs in state.topics.values() {
-            for (client, sub) in subs {
-                if clients.contains(&**client) {
-                    sub.conn.kill.fire(Disconnect::PERMISSIONS_CHANGED);
-                }
-            }
-        }
-    }
-
     /// The user's first connection opened or last one closed: told on the workspace's inbox.
     fn announce(&self, ws: WorkspaceId, user: UserId, kind: &str, client: &str) {
         let topic = switchboard::message::inbox_topic(ws);
@@ -353,11 +442,101 @@ impl Hub {
         }
     }
 
+    /// Panics if the registry's indexes disagree (for tests).
+    pub fn check_invariants(&self) {
+        let state = self.read();
+        for (client, live) in &state.conns {
+            assert!(
+                state.by_user.get(&live.user).is_some_and(|s| s.contains(client)),
+                "{client} not by user"
+            );
+            assert!(
+                state.by_session.get(&live.session).is_some_and(|s| s.contains(client)),
+                "{client} not by session"
+            );
+        }
+        for (user, clients) in &state.by_user {
+            assert!(!clients.is_empty(), "empty set for user {user}");
+            for client in clients {
+                assert!(state.conns.get(client).is_some_and(|l| l.user == *user), "stale {client} of {user}");
+            }
+        }
+        for (session, clients) in &state.by_session {
+            assert!(!clients.is_empty(), "empty set for session {session}");
+            for client in clients {
+                assert!(state.conns.get(client).is_some_and(|l| l.session == *session), "stale {client}");
+            }
+        }
+        for subs in state.topics.values() {
+            assert!(!subs.is_empty(), "an empty topic is kept");
+        }
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(hub: &Hub, user: UserId, session: SessionId) -> (Arc<str>, Arc<Kill>) {
+        let client: Arc<str> = uuid::Uuid::now_v7().to_string().into();
+        let kill = Arc::new(Kill::default());
+        hub.register(&client, user, session, kill.clone());
+        hub.check_invariants();
+        (client, kill)
+    }
+
+    #[test]
+    fn terminate_closes_exactly_the_connections_its_target_names() {
+        let hub = Hub::new();
+        let (ann, bob) = (UserId(uuid::Uuid::now_v7()), UserId(uuid::Uuid::now_v7()));
+        let (laptop, phone, bobs) = (SessionId::new(), SessionId::new(), SessionId::new());
+        let (c1, k1) = conn(&hub, ann, laptop);
+        let (_c2, k2) = conn(&hub, ann, laptop);
+        let (c3, k3) = conn(&hub, ann, phone);
+        let (_c4, k4) = conn(&hub, bob, bobs);
+        assert_eq!(hub.count(&Target::User { user: ann, keep: None }), 3);
+
+        // A password change on the laptop: the phone goes, the laptop and Bob stay.
+        hub.apply(&BusMessage::Terminate {
+            target: Target::User { user: ann, keep: Some(laptop) },
+            why: AccessEnded::PasswordChanged,
+        });
+        assert!(!k1.is_fired() && !k2.is_fired() && !k4.is_fired());
+        assert!(k3.is_fired());
+        hub.deregister(&c3);
+        hub.check_invariants();
+
+        // Signing the laptop out closes both of its sockets.
+        hub.apply(&BusMessage::Terminate {
+            target: Target::Session { session: laptop },
+            why: AccessEnded::SignedOut,
+        });
+        assert!(k1.is_fired() && k2.is_fired() && !k4.is_fired());
+        hub.deregister(&c1);
+        hub.deregister(&c1);
+        hub.check_invariants();
+        assert_eq!(hub.count(&Target::User { user: ann, keep: None }), 1);
+    }
+
+    #[test]
+    fn terminate_travels_the_bus_as_json() {
+        let message = BusMessage::Terminate {
+            target: Target::User { user: UserId(uuid::Uuid::nil()), keep: None },
+            why: AccessEnded::RemovedFromWorkspace,
+        };
+        let json = serde_json::to_string(&message).unwrap();
+        let back: BusMessage = serde_json::from_str(&json).unwrap();
+        assert!(
+            matches!(back, BusMessage::Terminate { why: AccessEnded::RemovedFromWorkspace, .. }),
+            "{json}"
+        );
     }
 }

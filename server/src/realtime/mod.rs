@@ -41,6 +41,30 @@ pub struct RealtimeConfig {
     pub gap_wait: Duration,
     /// Largest incoming frame.
     pub max_frame_bytes: usize,
+    /// Origins (`scheme://host[:port]`, normalized by [`origin_of`]) whose pages may connect
+    /// with the session cookie: the public URL's and `--allowed-origins`. Token connects are
+    /// open to every origin.
+    pub allowed_origins: Vec<String>,
+}
+
+impl RealtimeConfig {
+    /// Whether a page of `origin` (an `Origin` header) may connect with the session cookie.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        origin_of(origin).is_some_and(|origin| self.allowed_origins.contains(&origin))
+    }
+}
+
+/// The origin of a URL or `Origin` header in one spelling: lowercase scheme and host, no
+/// default port, no path. `None` when it has no `scheme://host` (e.g. `null`).
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.trim().split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next()?.rsplit('@').next()?.to_ascii_lowercase();
+    let authority = match (scheme.as_str(), authority.rsplit_once(':')) {
+        ("http" | "ws", Some((host, "80"))) | ("https" | "wss", Some((host, "443"))) => host.to_owned(),
+        _ => authority,
+    };
+    (!scheme.is_empty() && !authority.is_empty()).then(|| format!("{scheme}://{authority}"))
 }
 
 impl Default for RealtimeConfig {
@@ -54,6 +78,7 @@ impl Default for RealtimeConfig {
             max_subscriptions: 512,
             gap_wait: Duration::from_millis(200),
             max_frame_bytes: 64 * 1024,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -182,5 +207,28 @@ impl CommitListener for Realtime {
         for event in events {
             self.publish(BusMessage::Event { event: event.clone() });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_compare_in_one_spelling() {
+        assert_eq!(
+            origin_of("https://Chat.Example.com/inbox?x=1").as_deref(),
+            Some("https://chat.example.com")
+        );
+        assert_eq!(origin_of("http://example.com:80").as_deref(), Some("http://example.com"));
+        assert_eq!(origin_of("https://example.com:8443/").as_deref(), Some("https://example.com:8443"));
+        assert_eq!(origin_of("null"), None);
+        let config =
+            RealtimeConfig { allowed_origins: vec!["https://chat.example.com".into()], ..Default::default() };
+        assert!(config.allows_origin("https://chat.example.com"));
+        assert!(config.allows_origin("https://chat.example.com:443"));
+        assert!(!config.allows_origin("https://evil.example"));
+        assert!(!config.allows_origin("http://chat.example.com"));
+        assert!(!config.allows_origin("null"));
     }
 }

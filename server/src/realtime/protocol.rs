@@ -148,8 +148,10 @@ pub mod codes {
     pub const RPC_UNAVAILABLE: u32 = 503;
 }
 
-/// Why the server closes a connection: the WebSocket close code and reason. Codes 3000–3499
-/// tell the client to reconnect; 3500–3999 tell it not to.
+/// Why the server closes a connection: the WebSocket close code and reason. Codes follow
+/// Centrifugo: 3000–3499 tell the client to reconnect, 3500–3999 not to; the application's own
+/// are 4000–4499 (reconnect) and 4500–4999 (do not: the credentials are dead). Every code is
+/// listed once, with when it is sent, in `docs/realtime.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Disconnect {
     pub code: u16,
@@ -157,18 +159,62 @@ pub struct Disconnect {
 }
 
 impl Disconnect {
+    /// A frame above the size limit (WebSocket's own code; the socket is unusable after it).
+    pub const MESSAGE_TOO_BIG: Self = Self { code: 1009, reason: "message too big" };
     pub const SHUTDOWN: Self = Self { code: 3001, reason: "shutdown" };
     pub const SERVER_ERROR: Self = Self { code: 3004, reason: "internal server error" };
     pub const EXPIRED: Self = Self { code: 3005, reason: "connection expired" };
     pub const SLOW: Self = Self { code: 3008, reason: "slow" };
     pub const WRITE_ERROR: Self = Self { code: 3009, reason: "write error" };
     pub const NO_PONG: Self = Self { code: 3012, reason: "no pong" };
-    /// The user left a workspace: reconnect, and subscribe again with the rights left.
-    pub const PERMISSIONS_CHANGED: Self = Self { code: 3013, reason: "permissions changed" };
     pub const INVALID_TOKEN: Self = Self { code: 3500, reason: "invalid token" };
     pub const BAD_REQUEST: Self = Self { code: 3501, reason: "bad request" };
     pub const INAPPROPRIATE_PROTOCOL: Self = Self { code: 3506, reason: "inappropriate protocol" };
     pub const PERMISSION_DENIED: Self = Self { code: 3507, reason: "permission denied" };
+    /// The rooms the user may read changed: reconnect and subscribe again to what is left.
+    pub const ROOMS_CHANGED: Self = Self { code: 4000, reason: "rooms changed" };
+    /// The session signed out (or signed out everywhere).
+    pub const SIGNED_OUT: Self = Self { code: 4500, reason: "signed out" };
+    /// The session was revoked from the user's list of sessions.
+    pub const SESSION_REVOKED: Self = Self { code: 4501, reason: "session revoked" };
+    /// The user changed their password; their other sessions end.
+    pub const PASSWORD_CHANGED: Self = Self { code: 4502, reason: "password changed" };
+    /// The user was removed from a workspace.
+    pub const REMOVED_FROM_WORKSPACE: Self = Self { code: 4503, reason: "removed from workspace" };
+    /// The API key the connection used was revoked.
+    pub const KEY_REVOKED: Self = Self { code: 4504, reason: "key revoked" };
+    /// The user's account was deactivated.
+    pub const USER_DEACTIVATED: Self = Self { code: 4505, reason: "user deactivated" };
+    /// A connect by session cookie from a page whose origin is not allowed.
+    pub const ORIGIN_NOT_ALLOWED: Self = Self { code: 4506, reason: "origin not allowed" };
+}
+
+/// Why access ended for the connections a [`crate::realtime::hub::Target`] names: what the
+/// cluster tells every node, and the close code each closed connection gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessEnded {
+    SignedOut,
+    SessionRevoked,
+    PasswordChanged,
+    RemovedFromWorkspace,
+    KeyRevoked,
+    UserDeactivated,
+    RoomsChanged,
+}
+
+impl AccessEnded {
+    pub fn disconnect(self) -> Disconnect {
+        match self {
+            Self::SignedOut => Disconnect::SIGNED_OUT,
+            Self::SessionRevoked => Disconnect::SESSION_REVOKED,
+            Self::PasswordChanged => Disconnect::PASSWORD_CHANGED,
+            Self::RemovedFromWorkspace => Disconnect::REMOVED_FROM_WORKSPACE,
+            Self::KeyRevoked => Disconnect::KEY_REVOKED,
+            Self::UserDeactivated => Disconnect::USER_DEACTIVATED,
+            Self::RoomsChanged => Disconnect::ROOMS_CHANGED,
+        }
+    }
 }
 
 /// Who is behind a connection, as shown in presence and join/leave.
@@ -253,5 +299,16 @@ mod tests {
                 .unwrap();
         assert_eq!(err["error"]["code"], 103);
         assert!(err["error"].get("temporary").is_none());
+    }
+
+    #[test]
+    fn ended_access_never_asks_the_sdk_to_reconnect_with_dead_credentials() {
+        use AccessEnded::*;
+        for ended in
+            [SignedOut, SessionRevoked, PasswordChanged, RemovedFromWorkspace, KeyRevoked, UserDeactivated]
+        {
+            assert!((4500..5000).contains(&ended.disconnect().code), "{ended:?}");
+        }
+        assert!((4000..4500).contains(&RoomsChanged.disconnect().code));
     }
 }

@@ -12,12 +12,16 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use async_trait::async_trait;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use switchboard::account::{ChangePassword, SessionInfo};
 use switchboard::auth::{Accounts, AuthError, LoginOutcome, SESSION_COOKIE};
 use switchboard::store::StoreError;
-use switchboard::validate::{self, Email};
-use switchboard::{Me, Session, SessionId, Store, User};
+use switchboard::validate::{self, Email, ValidationError};
+use switchboard::{Me, Session, SessionId, Store, User, UserId};
 
 use super::ratelimit::{KeyedLimiter, Quota};
+use crate::realtime::hub::Target;
+use crate::realtime::protocol::AccessEnded;
+use crate::realtime::{BusMessage, Realtime};
 use crate::secret::SecretKey;
 
 /// Who may sign in how often, and how long a session lasts.
@@ -85,6 +89,8 @@ pub struct Authenticated {
 /// Signs users in and out; verifies tokens.
 pub struct AccountService {
     store: Arc<dyn Store>,
+    /// Where ended access closes sockets (every node's, through the broker).
+    realtime: Arc<Realtime>,
     config: AuthConfig,
     encoding: EncodingKey,
     decoding: DecodingKey,
@@ -101,10 +107,16 @@ impl std::fmt::Debug for AccountService {
 }
 
 impl AccountService {
-    pub fn new(store: Arc<dyn Store>, secret: &SecretKey, config: AuthConfig) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        realtime: Arc<Realtime>,
+        secret: &SecretKey,
+        config: AuthConfig,
+    ) -> Self {
         let key = secret.derive("session-jwt");
         Self {
             store,
+            realtime,
             per_client: KeyedLimiter::new(config.per_client),
             per_email: KeyedLimiter::new(config.per_email),
             config,
@@ -212,10 +224,89 @@ impl AccountService {
         Ok(LoginOutcome { token, expires_in: self.config.session_ttl.as_secs(), me: self.me_of(user).await? })
     }
 
-    /// Revokes one session.
+    /// Signs one session out: revokes it and closes its sockets.
     pub async fn revoke(&self, session_id: SessionId) -> Result<(), AuthError> {
         self.store.revoke_session(session_id, switchboard::time::now()).await.map_err(internal)?;
+        self.end_access(Target::Session { session: session_id }, AccessEnded::SignedOut);
         Ok(())
+    }
+
+    /// Closes the sockets `target` names on every node, after the change that ended their
+    /// access committed. The one way access ends for realtime connections.
+    pub fn end_access(&self, target: Target, why: AccessEnded) {
+        self.realtime.publish(BusMessage::Terminate { target, why });
+    }
+
+    /// The caller's active sessions, newest first, the current one marked.
+    pub async fn sessions(&self, who: &Authenticated) -> Result<Vec<SessionInfo>, AuthError> {
+        let sessions =
+            self.store.active_sessions(who.user.id, switchboard::time::now()).await.map_err(internal)?;
+        Ok(sessions
+            .into_iter()
+            .map(|s| SessionInfo {
+                id: s.id,
+                created_at: s.created_at,
+                expires_at: s.expires_at,
+                current: s.id == who.session_id,
+            })
+            .collect())
+    }
+
+    /// Revokes one of the caller's own sessions and closes its sockets. False when the caller
+    /// has no such active session (someone else's is not theirs to know about).
+    pub async fn revoke_own_session(&self, who: &Authenticated, id: SessionId) -> Result<bool, AuthError> {
+        let owned = self
+            .store
+            .session(id)
+            .await
+            .map_err(internal)?
+            .is_some_and(|s| s.user_id == who.user.id && s.is_active(switchboard::time::now()));
+        if !owned {
+            return Ok(false);
+        }
+        self.store.revoke_session(id, switchboard::time::now()).await.map_err(internal)?;
+        self.end_access(Target::Session { session: id }, AccessEnded::SessionRevoked);
+        tracing::info!(user_id = %who.user.id, session_id = %id, "session revoked");
+        Ok(true)
+    }
+
+    /// Signs the user out everywhere: every session, this one included, and every socket.
+    pub async fn sign_out_everywhere(&self, user: UserId) -> Result<u64, AuthError> {
+        let revoked =
+            self.store.revoke_user_sessions(user, None, switchboard::time::now()).await.map_err(internal)?;
+        self.end_access(Target::User { user, keep: None }, AccessEnded::SignedOut);
+        tracing::info!(user_id = %user, revoked, "signed out everywhere");
+        Ok(revoked)
+    }
+
+    /// Changes the caller's password after checking the current one; every other session of
+    /// theirs ends (and its sockets close), the caller's stays. Wrong current passwords count
+    /// against the email's sign-in limit, so a stolen session cannot guess it freely.
+    pub async fn change_password(&self, who: &Authenticated, req: ChangePassword) -> Result<u64, AuthError> {
+        let email = who.user.email.to_string();
+        validate::login_password(&req.current_password)
+            .map_err(|e| ValidationError::new("current_password", e.message))?;
+        validate::new_password(&req.new_password)
+            .map_err(|e| ValidationError::new("new_password", e.message))?;
+        self.per_email.peek(&email).map_err(rate_limited)?;
+        let email_parsed = Email::parse(&email)?;
+        let hash = self.store.user_credentials(&email_parsed).await.map_err(internal)?.map(|(_, hash)| hash);
+        if !self.verify_password(&req.current_password, hash).await? {
+            let _ = self.per_email.check(&email);
+            return Err(ValidationError::new("current_password", "is not your current password").into());
+        }
+        let hash = hash_password(&req.new_password).await.map_err(|_| AuthError::Internal)?;
+        let revoked = self
+            .store
+            .change_password(who.user.id, &hash, who.session_id, switchboard::time::now())
+            .await
+            .map_err(internal)?;
+        self.end_access(
+            Target::User { user: who.user.id, keep: Some(who.session_id) },
+            AccessEnded::PasswordChanged,
+        );
+        tracing::info!(user_id = %who.user.id, revoked, "password changed");
+        Ok(revoked)
     }
 
     fn issue_token(&self, session: &Session) -> Result<String, AuthError> {
@@ -299,6 +390,26 @@ impl Accounts for AccountService {
             Err(AuthError::Unauthenticated) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    async fn sessions_for(&self, token: &str) -> Result<Vec<SessionInfo>, AuthError> {
+        let who = self.authenticate(token).await?;
+        self.sessions(&who).await
+    }
+
+    async fn revoke_session_for(&self, token: &str, id: SessionId) -> Result<bool, AuthError> {
+        let who = self.authenticate(token).await?;
+        self.revoke_own_session(&who, id).await
+    }
+
+    async fn sign_out_everywhere_for(&self, token: &str) -> Result<(), AuthError> {
+        let who = self.authenticate(token).await?;
+        self.sign_out_everywhere(who.user.id).await.map(|_| ())
+    }
+
+    async fn change_password_for(&self, token: &str, req: ChangePassword) -> Result<(), AuthError> {
+        let who = self.authenticate(token).await?;
+        self.change_password(&who, req).await.map(|_| ())
     }
 
     fn session_cookie(&self, outcome: &LoginOutcome) -> String {

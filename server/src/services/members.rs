@@ -95,6 +95,12 @@ impl AccountService {
         let (current, _) = self.member_of(actor, user_id).await?;
         actor.require_owner_for(&[current.role])?;
         self.store().remove_member(actor.workspace_id, user_id).await.map_err(member_error)?;
+        // Every socket of theirs closes: a connection's rights are not tracked per workspace
+        // (it may have subscribed to this one's topics, whichever it connected with).
+        self.end_access(
+            crate::realtime::hub::Target::User { user: user_id, keep: None },
+            crate::realtime::protocol::AccessEnded::RemovedFromWorkspace,
+        );
         tracing::info!(%user_id, role = current.role.as_str(), "member removed");
         Ok(())
     }

@@ -445,6 +445,78 @@ macro_rules! impl_store {
                     .map_err($crate::store::map_err)?;
                 Ok(done.rows_affected())
             }
+
+            async fn active_sessions(
+                &self,
+                user_id: switchboard::UserId,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Vec<switchboard::Session>, switchboard::StoreError> {
+                let rows: Vec<$crate::store::rows::SessionRow> = sqlx::query_as(
+                    "select session_id, user_id, created_at, expires_at, revoked_at from session
+                     where user_id = $1 and revoked_at is null and expires_at > $2
+                     order by created_at desc, session_id desc",
+                )
+                .bind(user_id.as_uuid())
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn revoke_user_sessions(
+                &self,
+                user_id: switchboard::UserId,
+                keep: Option<switchboard::SessionId>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, switchboard::StoreError> {
+                // A nil id never names a session: "keep nothing".
+                let keep = keep.map_or(uuid::Uuid::nil(), |k| k.as_uuid());
+                let done = sqlx::query(
+                    "update session set revoked_at = $3
+                     where user_id = $1 and session_id <> $2 and revoked_at is null and expires_at > $3",
+                )
+                .bind(user_id.as_uuid())
+                .bind(keep)
+                .bind(at)
+                .execute(&self.pool)
+                .await
+                .map_err($crate::store::map_err)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn change_password(
+                &self,
+                user_id: switchboard::UserId,
+                password_hash: &str,
+                keep: switchboard::SessionId,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, switchboard::StoreError> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("update user_account set password_hash = $2, updated_at = $3 where user_id = $1")
+                    .bind(user_id.as_uuid())
+                    .bind(password_hash)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                if done.rows_affected() == 0 {
+                    tx.rollback().await.map_err($crate::store::map_err)?;
+                    return Err(switchboard::StoreError::NotFound);
+                }
+                let revoked = sqlx::query(
+                    "update session set revoked_at = $3
+                     where user_id = $1 and session_id <> $2 and revoked_at is null and expires_at > $3",
+                )
+                .bind(user_id.as_uuid())
+                .bind(keep.as_uuid())
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::store::map_err)?;
+                tx.commit().await.map_err($crate::store::map_err)?;
+                Ok(revoked.rows_affected())
+            }
         }
 
         #[async_trait::async_trait]

@@ -93,15 +93,33 @@ pub fn test_auth_config() -> AuthConfig {
     }
 }
 
+/// The realtime settings of test apps: the defaults, with [`PUBLIC_URL`]'s origin allowed.
+pub fn test_realtime_config() -> switchboard_server::realtime::RealtimeConfig {
+    switchboard_server::realtime::RealtimeConfig {
+        allowed_origins: vec![PUBLIC_URL.to_owned()],
+        ..Default::default()
+    }
+}
+
 /// An app state on `store`, trusting `X-Forwarded-For` so tests can vary the client address.
 pub fn state_with(store: Arc<dyn Store>, auth: AuthConfig) -> AppState {
+    state_with_realtime(store, auth, test_realtime_config())
+}
+
+/// [`state_with`], with these realtime settings.
+pub fn state_with_realtime(
+    store: Arc<dyn Store>,
+    auth: AuthConfig,
+    config: switchboard_server::realtime::RealtimeConfig,
+) -> AppState {
     let secret = SecretKey::from_hex(&"ab".repeat(32)).unwrap();
     let (providers, mock) = switchboard_server::providers::Providers::new(PUBLIC_URL);
+    let realtime = switchboard_server::realtime::Realtime::new(store.clone(), config);
     AppState {
-        accounts: Arc::new(AccountService::new(store.clone(), &secret, auth)),
+        accounts: Arc::new(AccountService::new(store.clone(), realtime.clone(), &secret, auth)),
         channels: Arc::new(ChannelService::new(store.clone(), &secret, providers, fast_runtimes())),
         messages: Arc::new(switchboard_server::services::MessageService::new(store.clone())),
-        realtime: switchboard_server::realtime::Realtime::new(store.clone(), Default::default()),
+        realtime,
         mock,
         store,
         leptos: LeptosOptions::builder().output_name("switchboard").site_root("target/site").build(),
