@@ -233,8 +233,8 @@ mod tests {
         assert_eq!(acting_membership(&both, Some(b.workspace.id)), Some(&b));
         assert_eq!(acting_membership(&both, None), None, "several and no default: ambiguous");
         assert_eq!(acting_membership(&both, Some(WorkspaceId::new())), None, "a default left behind");
-        assert_eq!(acting_membership(&[a.clone()], Some(WorkspaceId::new())), Some(&a));
-        assert_eq!(acting_membership(&[a.clone()], None), Some(&a));
+        assert_eq!(acting_membership(std::slice::from_ref(&a), Some(WorkspaceId::new())), Some(&a));
+        assert_eq!(acting_membership(std::slice::from_ref(&a), None), Some(&a));
         assert_eq!(acting_membership(&[], None), None);
     }
 

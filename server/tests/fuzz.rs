@@ -9,8 +9,6 @@
 #[macro_use]
 mod common;
 
-use std::net::SocketAddr;
-
 use axum::http::StatusCode;
 use common::ws::Client;
 use common::*;
@@ -263,7 +261,6 @@ async fn random_channel_configs_answer_201_or_422_and_never_crash(app: AppState,
 }
 
 async fn random_signed_webhooks_answer_200_or_400_and_refusals_store_nothing(app: AppState, raw: Raw) {
-    use hmac::Mac;
     let alice = login(&app, "alice@example.com", "demo-password").await;
     let secret = "whsec_fuzzing_secret";
     let created = create_channel(
@@ -275,16 +272,7 @@ async fn random_signed_webhooks_answer_200_or_400_and_refusals_store_nothing(app
     let id = created["id"].as_str().unwrap().to_owned();
     for body in cases(webhook_body()) {
         let before = raw.table_bytes("message").await.len() + raw.table_bytes("event").await.len();
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-        mac.update(body.as_bytes());
-        let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-        let request = axum::http::Request::builder()
-            .method("POST")
-            .uri(format!("/webhooks/mock/{id}"))
-            .header("content-type", "application/json")
-            .header("x-mock-signature", signature)
-            .body(axum::body::Body::from(body.clone()))
-            .unwrap();
+        let request = signed_mock_webhook(&id, &body, secret);
         let response = send(&app, request).await;
         let status = response.status();
         let answer = body_json(response).await;
@@ -297,19 +285,9 @@ async fn random_signed_webhooks_answer_200_or_400_and_refusals_store_nothing(app
     assert!(!raw.table_bytes("message").await.contains(&0), "no NUL stored");
 }
 
-/// Serves the app on a free loopback port.
-async fn serve(app: &AppState) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router =
-        switchboard_server::http::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    addr
-}
-
 async fn random_realtime_commands_end_in_a_reply_or_a_protocol_close(app: AppState, raw: Raw) {
     let alice = login(&app, "alice@example.com", "demo-password").await;
-    let addr = serve(&app).await;
+    let addr = serve_app(&app).await;
     let before = raw.table_bytes("message").await;
     for line in cases(realtime_line()) {
         let token = body_json(send(&app, authed("GET", "/api/v1/realtime/token", &alice, None)).await).await;

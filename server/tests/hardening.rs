@@ -4,8 +4,6 @@
 #[macro_use]
 mod common;
 
-use std::net::SocketAddr;
-
 use axum::http::StatusCode;
 use common::ws::Client;
 use common::*;
@@ -147,19 +145,7 @@ async fn post_webhook(
     body: &Value,
     secret: &str,
 ) -> axum::http::Response<axum::body::Body> {
-    use hmac::Mac;
-    let body = body.to_string();
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body.as_bytes());
-    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    let request = axum::http::Request::builder()
-        .method("POST")
-        .uri(format!("/webhooks/mock/{id}"))
-        .header("content-type", "application/json")
-        .header("x-mock-signature", signature)
-        .body(axum::body::Body::from(body))
-        .unwrap();
-    send(app, request).await
+    send(app, signed_mock_webhook(id, &body.to_string(), secret)).await
 }
 
 /// A conversation opened by a contact's message through a signed webhook.
@@ -256,21 +242,11 @@ async fn nul_from_a_network_is_stripped_and_the_message_stored(app: AppState, ra
     assert!(!raw.table_bytes("message").await.contains(&0), "no NUL stored");
 }
 
-/// Serves the app on a free loopback port.
-async fn serve(app: &AppState) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router =
-        switchboard_server::http::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    addr
-}
-
 async fn nul_in_an_rpc_send_is_a_permanent_refusal(app: AppState, _raw: Raw) {
     let alice = login(&app, "alice@example.com", "demo-password").await;
     let (_, conv) = hooked_conversation(&app, &alice).await;
     let token = body_json(send(&app, authed("GET", "/api/v1/realtime/token", &alice, None)).await).await;
-    let addr = serve(&app).await;
+    let addr = serve_app(&app).await;
     let (mut client, _) = Client::connect(addr, token["token"].as_str().unwrap()).await;
     let reply = client
         .call(

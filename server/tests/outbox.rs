@@ -23,14 +23,18 @@ app_test!(
 );
 
 fn worker(app: &AppState) -> OutboxWorker {
-    let config = OutboxConfig {
+    OutboxWorker::new(app.store.clone(), app.channels.providers().clone(), fast())
+}
+
+/// Fast retries and short leases, so a test sees a message through its attempts in seconds.
+fn fast() -> OutboxConfig {
+    OutboxConfig {
         poll: Duration::from_millis(10),
         lease: Duration::from_millis(300),
         backoff_base: Duration::from_millis(10),
         backoff_cap: Duration::from_millis(40),
         batch: 32,
-    };
-    OutboxWorker::new(app.store.clone(), app.channels.providers().clone(), config)
+    }
 }
 
 /// A connected Mock channel with `config` and a conversation with contact +15550000001.
@@ -324,14 +328,7 @@ impl Provider for Faulty {
 fn faulty_worker(app: &AppState, answer: fn() -> Result<String, ProviderError>) -> OutboxWorker {
     let mock = app.channels.providers().get(switchboard::ProviderKind::Mock).unwrap().clone();
     let providers = app.channels.providers().clone().with(std::sync::Arc::new(Faulty { mock, answer }));
-    let config = OutboxConfig {
-        poll: Duration::from_millis(10),
-        lease: Duration::from_millis(300),
-        backoff_base: Duration::from_millis(10),
-        backoff_cap: Duration::from_millis(40),
-        batch: 32,
-    };
-    OutboxWorker::new(app.store.clone(), providers, config)
+    OutboxWorker::new(app.store.clone(), providers, fast())
 }
 
 async fn an_absurd_retry_after_is_capped_and_other_channels_keep_sending(app: AppState, raw: Raw) {

@@ -22,6 +22,25 @@ macro_rules! impl_outbox {
                 Self::append_event(tx, message.workspace_id, topic, "message.status", payload, None, at).await
             }
 
+            /// Fails an outbox row and its message with `error`; answers the status event.
+            async fn fail_row(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                outbox_id: uuid::Uuid,
+                message_id: switchboard::MessageId,
+                error: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<switchboard::Event, switchboard::StoreError> {
+                sqlx::query("update outbox set status = 'failed', last_error = $2, lease_until = null, updated_at = $3 where outbox_id = $1")
+                    .bind(outbox_id)
+                    .bind(error)
+                    .bind(at)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                let message = Self::set_message_status(tx, message_id, switchboard::MessageStatus::Failed, None, Some(error), at).await?;
+                Self::status_event(tx, &message, at).await
+            }
+
             async fn set_message_status(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 id: switchboard::MessageId,
@@ -73,15 +92,7 @@ macro_rules! impl_outbox {
                 let mut failed = Vec::with_capacity(poisoned.len());
                 for (outbox_id, message_id) in poisoned {
                     const WHY: &str = "sending was interrupted on every attempt; retry to try again";
-                    sqlx::query("update outbox set status = 'failed', last_error = $2, lease_until = null, updated_at = $3 where outbox_id = $1")
-                        .bind(outbox_id)
-                        .bind(WHY)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err($crate::store::map_err)?;
-                    let message = Self::set_message_status(&mut tx, message_id.into(), switchboard::MessageStatus::Failed, None, Some(WHY), now).await?;
-                    failed.push(Self::status_event(&mut tx, &message, now).await?);
+                    failed.push(Self::fail_row(&mut tx, outbox_id, message_id.into(), WHY, now).await?);
                 }
                 let due: Vec<(uuid::Uuid,)> = sqlx::query_as(concat!(
                     "select o.outbox_id from outbox o join message m on m.message_id = o.message_id
@@ -194,15 +205,7 @@ macro_rules! impl_outbox {
             ) -> Result<Vec<switchboard::Event>, switchboard::StoreError> {
                 let at = switchboard::time::now();
                 let mut tx = self.begin_write().await?;
-                sqlx::query("update outbox set status = 'failed', last_error = $2, lease_until = null, updated_at = $3 where outbox_id = $1")
-                    .bind(job.outbox_id)
-                    .bind(error)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err($crate::store::map_err)?;
-                let message = Self::set_message_status(&mut tx, job.message.id, switchboard::MessageStatus::Failed, None, Some(error), at).await?;
-                let event = Self::status_event(&mut tx, &message, at).await?;
+                let event = Self::fail_row(&mut tx, job.outbox_id, job.message.id, error, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
                 Ok(vec![event])

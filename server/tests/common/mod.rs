@@ -357,3 +357,28 @@ pub async fn sign_in_by_token(app: &AppState, token: &str, channel_id: &str) {
             .await;
     assert_eq!(done.status(), 200);
 }
+
+/// Serves the app on a free loopback port (for tests that need a real socket).
+pub async fn serve_app(app: &AppState) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = switchboard_server::http::router(app.clone())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
+
+/// A Mock webhook for the channel, signed with `secret` as the network would sign it.
+pub fn signed_mock_webhook(channel_id: &str, body: &str, secret: &str) -> Request<Body> {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    Request::builder()
+        .method("POST")
+        .uri(format!("/webhooks/mock/{channel_id}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("x-mock-signature", signature)
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
