@@ -669,7 +669,8 @@ async fn sends_are_limited_per_user(app: AppState, _raw: Raw) {
     assert_eq!(stored, 31, "the contact's message and alice's 30");
 
     // The 31st: 429 in the error shape, with Retry-After, and nothing stored.
-    let response = send(&app, post_message(&alice, &conv, json!({"text": "one too many"}), Some("k-31"))).await;
+    let response =
+        send(&app, post_message(&alice, &conv, json!({"text": "one too many"}), Some("k-31"))).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry >= 1, "Retry-After {retry}");

@@ -133,7 +133,8 @@ async fn sigterm_tells_realtime_clients_to_reconnect_before_exiting() {
     let (status, session) = http_json(&server.base, "POST", "/api/v1/auth/login", None, Some(login)).await;
     assert_eq!(status, 200, "{session}");
     let session = session["token"].as_str().unwrap().to_owned();
-    let (status, token) = http_json(&server.base, "GET", "/api/v1/realtime/token", Some(&session), None).await;
+    let (status, token) =
+        http_json(&server.base, "GET", "/api/v1/realtime/token", Some(&session), None).await;
     assert_eq!(status, 200, "{token}");
     let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
     let (mut client, _) = common::ws::Client::connect(addr, token["token"].as_str().unwrap()).await;

@@ -789,14 +789,18 @@ async fn rpc_sends_are_limited_per_user(app: AppState, _raw: Raw) {
     let uri = format!("/api/v1/conversations/{conv}/messages");
     let response = send_req(&app, authed("POST", &uri, &alice, Some(json!({"text": "rest"})))).await;
     assert_eq!(response.status(), 429);
-    let history = body_json(send_req(&app, authed("GET", &format!("{uri}?limit=200"), &alice, None)).await).await;
+    let history =
+        body_json(send_req(&app, authed("GET", &format!("{uri}?limit=200"), &alice, None)).await).await;
     assert_eq!(history.as_array().unwrap().len(), 31, "the contact's message and alice's 30, nothing more");
     // Bob is not affected.
     let reply = b.call(send("bob is fine".into())).await;
     assert_eq!(reply["rpc"]["data"]["created"], true, "{reply}");
 }
 
-async fn send_req(app: &AppState, request: axum::http::Request<axum::body::Body>) -> axum::http::Response<axum::body::Body> {
+async fn send_req(
+    app: &AppState,
+    request: axum::http::Request<axum::body::Body>,
+) -> axum::http::Response<axum::body::Body> {
     common::send(app, request).await
 }
 

@@ -65,14 +65,14 @@ fn too_many_connections(realtime: &Realtime) -> Response {
         ("unavailable", "This node is shutting down; connect again (to another node).".to_owned())
     } else {
         let max = realtime.config.max_connections;
-        ("too_many_connections", format!("This node has reached its limit of {max} open realtime connections; try again shortly."))
+        (
+            "too_many_connections",
+            format!("This node has reached its limit of {max} open realtime connections; try again shortly."),
+        )
     };
     tracing::warn!(open = realtime.open_connections(), "realtime upgrade refused: {message}");
-    let mut error = crate::http::error::ApiError::new(
-        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        code,
-        message,
-    );
+    let mut error =
+        crate::http::error::ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, code, message);
     error.retry_after = Some(5);
     error.into_response()
 }
