@@ -28,8 +28,10 @@ export default defineConfig({
     },
   },
   webServer: {
-    // The real binary on a fresh SQLite data dir with the demo workspace.
-    command: `"${bin}" serve --demo --addr 127.0.0.1:${port} --data-dir "${dataDir}"`,
+    // The real binary on a fresh SQLite data dir with the demo workspace. The per-user send
+    // limit is lifted: tests seed rooms of thousands of messages as one user (the limit itself
+    // is tested in server/tests).
+    command: `"${bin}" serve --demo --addr 127.0.0.1:${port} --data-dir "${dataDir}" --send-rate-per-sec 10000 --send-burst 100000`,
     cwd: path.resolve(__dirname, '..'),
     url: `http://127.0.0.1:${port}/readyz`,
     reuseExistingServer: false,

@@ -26,6 +26,9 @@ trap cleanup EXIT
 start_server() {
   local port="$1"; shift
   local data; data="$(mktemp -d)"
+  # The generator sends as one user: lift the per-user send limit (by environment, which an
+  # older build given as SWITCHBOARD_BIN ignores).
+  SWITCHBOARD_SEND_RATE_PER_SEC=10000 SWITCHBOARD_SEND_BURST=100000 SWITCHBOARD_MAX_CONNECTIONS=1000000 \
   RUST_LOG=warn taskset -c "$SERVER_CPU" "$BIN" serve --demo --addr "127.0.0.1:$port" --data-dir "$data" \
     --secret-key "$(printf '7e%.0s' $(seq 32))" "$@" >"$data/out.log" 2>&1 &
   SERVER_PID=$!

@@ -140,6 +140,20 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_RECOVERY_LIMIT", default_value_t = 2000,
           value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     pub recovery_limit: u32,
+    /// Messages a user may send per second, sustained, over REST, realtime RPC and the web app
+    /// together (1–10000); past it a send answers 429.
+    #[arg(long, env = "SWITCHBOARD_SEND_RATE_PER_SEC", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub send_rate_per_sec: u32,
+    /// Messages a user may send at once before the per-second rate applies (1–100000).
+    #[arg(long, env = "SWITCHBOARD_SEND_BURST", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub send_burst: u32,
+    /// Open realtime WebSocket connections this node accepts (1–1000000); past it the upgrade
+    /// is refused with 503 and `Retry-After`.
+    #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", default_value_t = 20_000,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections: usize,
 }
 
 /// Options of `switchboard user create`.

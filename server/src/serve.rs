@@ -32,13 +32,17 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
     };
     let (providers, mock) = Providers::new(public_url);
     let channels = Arc::new(ChannelService::new(store.clone(), &secret, providers, RuntimeConfig::default()));
-    let messages = Arc::new(MessageService::new(store.clone()));
+    let messages = Arc::new(MessageService::with_send_limit(
+        store.clone(),
+        Quota::per_second(args.send_rate_per_sec, args.send_burst),
+    ));
     let realtime = crate::realtime::Realtime::new(
         store.clone(),
         crate::realtime::RealtimeConfig {
             ping_interval: Duration::from_secs(args.ping_secs.max(1)),
             queue_capacity: args.realtime_queue.max(16),
             recovery_limit: args.recovery_limit,
+            max_connections: args.max_connections,
             allowed_origins: allowed_origins(args, public_url)?,
             ..Default::default()
         },
@@ -113,6 +117,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         crate::services::outbox::OutboxWorker::new(store.clone(), providers.clone(), Default::default()).run()
     });
     let runtimes = state.channels.runtimes().clone();
+    let realtime = state.realtime.clone();
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -120,11 +125,22 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
+    let closing = realtime.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown_signal().await;
-        tracing::info!("shutting down: finishing open requests");
+        // Realtime clients first: told at once (3001, reconnect), they move to another node
+        // instead of hanging on a socket that dies with the process.
+        let told = closing.shutdown();
+        tracing::info!(realtime_clients = told, "shutting down: finishing open requests");
         let _ = stop_tx.send(true);
     });
+    // Upgraded WebSockets are not requests axum waits for: wait until each has had its close
+    // frame sent and ended, within the same grace period.
+    let server = async move {
+        server.await?;
+        realtime.closed().await;
+        std::io::Result::Ok(())
+    };
     let deadline = async move {
         let mut stop_rx = stop_rx;
         let _ = stop_rx.wait_for(|stop| *stop).await;

@@ -12,6 +12,9 @@ fn the_generator_sends_and_counts_every_delivery() {
         .args(["serve", "--addr", "127.0.0.1:0", "--demo", "--data-dir"])
         .arg(dir.path())
         .env("RUST_LOG", "warn")
+        // The generator sends as one user, faster than the default per-user send limit.
+        .env("SWITCHBOARD_SEND_RATE_PER_SEC", "10000")
+        .env("SWITCHBOARD_SEND_BURST", "100000")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -62,6 +62,31 @@ async fn http_get(base: &str, path: &str) -> (u16, String) {
     (status, body)
 }
 
+/// A bare HTTP/1.1 request with an optional bearer token and JSON body; returns the status
+/// and the body as JSON.
+async fn http_json(
+    base: &str,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).await.unwrap();
+    let status = raw.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {raw}")))
+}
+
 fn terminate_and_wait(server: &mut Server) -> std::process::ExitStatus {
     let pid = server.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
@@ -98,6 +123,28 @@ async fn serves_the_demo_on_sqlite_and_stops_on_sigterm() {
     assert_eq!(http_get(&again.base, "/readyz").await.0, 200);
     assert_eq!(std::fs::read(dir.path().join("secret.key")).unwrap(), key);
     assert!(terminate_and_wait(&mut again).success());
+}
+
+#[tokio::test]
+async fn sigterm_tells_realtime_clients_to_reconnect_before_exiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(dir.path(), &[]);
+    let login = serde_json::json!({"email": "alice@example.com", "password": "demo-password"});
+    let (status, session) = http_json(&server.base, "POST", "/api/v1/auth/login", None, Some(login)).await;
+    assert_eq!(status, 200, "{session}");
+    let session = session["token"].as_str().unwrap().to_owned();
+    let (status, token) =
+        http_json(&server.base, "GET", "/api/v1/realtime/token", Some(&session), None).await;
+    assert_eq!(status, 200, "{token}");
+    let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
+    let (mut client, _) = common::ws::Client::connect(addr, token["token"].as_str().unwrap()).await;
+
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let closed = client.closed().await;
+    assert_eq!((closed.code, closed.reason.as_str()), (3001, "shutdown"), "{closed:?}");
+    let status = terminate_and_wait(&mut server);
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
 }
 
 #[tokio::test]

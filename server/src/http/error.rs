@@ -153,6 +153,16 @@ impl From<crate::services::ServiceError> for ApiError {
             ServiceError::Refused(status, code, message) => {
                 Self::new(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), code, message)
             }
+            ServiceError::RateLimited(wait) => {
+                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                let mut e = Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("Too many messages at once. Try again in {secs} seconds."),
+                );
+                e.retry_after = Some(secs);
+                e
+            }
             ServiceError::Store(e) => e.into(),
             ServiceError::Internal(cause) => Self::internal(cause),
         }

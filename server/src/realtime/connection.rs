@@ -41,12 +41,40 @@ pub async fn endpoint(ws: WebSocketUpgrade, State(state): State<AppState>, heade
     let origin = headers.get(axum::http::header::ORIGIN).map(|v| v.to_str().unwrap_or("invalid").to_owned());
     let cookie = Credentials { cookie, origin };
     let config = &state.realtime.config;
+    let Some(slot) = state.realtime.try_open().filter(|_| !state.realtime.hub.is_closing()) else {
+        return too_many_connections(&state.realtime);
+    };
     ws.max_message_size(config.max_frame_bytes)
         .max_frame_size(config.max_frame_bytes)
         // Small: an idle connection keeps its read buffer; bigger frames still arrive whole.
         .read_buffer_size(1024)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| run(socket, state, cookie))
+        .on_upgrade(move |socket| async move {
+            // Held until the connection ends, however it ends.
+            let _slot = slot;
+            run(socket, state, cookie).await;
+        })
+}
+
+/// The refusal of an upgrade past `--max-connections` (or while the node shuts down): 503 in
+/// the API's error shape, with `Retry-After`. The SDKs treat it as a failed connect and retry
+/// with backoff, which a load balancer may send to another node.
+fn too_many_connections(realtime: &Realtime) -> Response {
+    use axum::response::IntoResponse;
+    let (code, message) = if realtime.hub.is_closing() {
+        ("unavailable", "This node is shutting down; connect again (to another node).".to_owned())
+    } else {
+        let max = realtime.config.max_connections;
+        (
+            "too_many_connections",
+            format!("This node has reached its limit of {max} open realtime connections; try again shortly."),
+        )
+    };
+    tracing::warn!(open = realtime.open_connections(), "realtime upgrade refused: {message}");
+    let mut error =
+        crate::http::error::ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, code, message);
+    error.retry_after = Some(5);
+    error.into_response()
 }
 
 /// What the upgrade request brought besides the socket: the session cookie and the page's
@@ -181,7 +209,14 @@ async fn handshake(
 ) -> Option<(Authenticated, Option<i64>, u32, Vec<String>)> {
     let deadline = Instant::now() + state.realtime.config.connect_timeout;
     loop {
-        let message = match tokio::time::timeout_at(deadline, socket.recv()).await {
+        let received = tokio::select! {
+            received = tokio::time::timeout_at(deadline, socket.recv()) => received,
+            () = state.realtime.hub.closing() => {
+                close(socket, Disconnect::SHUTDOWN).await;
+                return None;
+            }
+        };
+        let message = match received {
             Ok(Some(Ok(message))) => message,
             Ok(Some(Err(e))) => {
                 if too_big(e) {
@@ -698,6 +733,11 @@ fn rpc_error(err: ServiceError) -> Error {
         ServiceError::Conflict(message) => Error::new(codes::RPC_CONFLICT, message),
         ServiceError::Refused(status, _, message) => Error::new(u32::from(status), message),
         ServiceError::Unavailable(message) => Error::temporary(codes::RPC_UNAVAILABLE, message),
+        ServiceError::RateLimited(wait) => {
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            let message = format!("too many messages at once; try again in {secs} s");
+            Error::temporary(codes::RPC_TOO_MANY_REQUESTS, message)
+        }
         ServiceError::Store(switchboard::StoreError::NotFound) => {
             Error::new(codes::RPC_NOT_FOUND, "not found")
         }

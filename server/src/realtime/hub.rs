@@ -196,6 +196,11 @@ struct State {
 #[derive(Default)]
 pub struct Hub {
     state: RwLock<State>,
+    /// Set once the node shuts down: every connection, present or registering later, is closed
+    /// with [`Disconnect::SHUTDOWN`].
+    closing: AtomicBool,
+    /// Wakes connections still in their handshake when the node shuts down.
+    closing_notify: Notify,
 }
 
 impl State {
@@ -230,7 +235,46 @@ impl Hub {
         let mut state = self.write();
         state.by_user.entry(user).or_default().insert(client.clone());
         state.by_session.entry(session).or_default().insert(client.clone());
-        state.conns.insert(client.clone(), Live { user, session, kill });
+        state.conns.insert(client.clone(), Live { user, session, kill: kill.clone() });
+        drop(state);
+        // After the insert: either `shutdown` saw this connection, or this sees its flag.
+        if self.closing.load(Ordering::SeqCst) {
+            kill.fire(Disconnect::SHUTDOWN);
+        }
+    }
+
+    /// The node is shutting down: closes every live local connection with Centrifugo's
+    /// shutdown disconnect (3001, the SDK reconnects, to another node behind the load
+    /// balancer), and every connection that registers from now on. Answers how many were open.
+    pub fn shutdown(&self) -> usize {
+        self.closing.store(true, Ordering::SeqCst);
+        self.closing_notify.notify_waiters();
+        let state = self.read();
+        for live in state.conns.values() {
+            live.kill.fire(Disconnect::SHUTDOWN);
+        }
+        state.conns.len()
+    }
+
+    /// Whether [`Hub::shutdown`] was called.
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once the node shuts down (at once if it already has).
+    pub async fn closing(&self) {
+        let notified = self.closing_notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.is_closing() {
+            return;
+        }
+        notified.await;
+    }
+
+    /// How many local connections are registered (connected, not yet closed).
+    pub fn live(&self) -> usize {
+        self.read().conns.len()
     }
 
     /// Forgets a closed connection.
@@ -524,6 +568,22 @@ mod tests {
         hub.deregister(&c1);
         hub.check_invariants();
         assert_eq!(hub.count(&Target::User { user: ann, keep: None }), 1);
+    }
+
+    #[test]
+    fn shutdown_closes_every_connection_and_those_that_come_after() {
+        let hub = Hub::new();
+        let (ann, bob) = (UserId(uuid::Uuid::now_v7()), UserId(uuid::Uuid::now_v7()));
+        let (_c1, k1) = conn(&hub, ann, SessionId::new());
+        let (_c2, k2) = conn(&hub, bob, SessionId::new());
+        assert!(!hub.is_closing());
+        assert_eq!(hub.shutdown(), 2);
+        for kill in [&k1, &k2] {
+            assert_eq!(*kill.reason.lock().unwrap(), Some(Disconnect::SHUTDOWN));
+        }
+        let (_c3, k3) = conn(&hub, ann, SessionId::new());
+        assert_eq!(*k3.reason.lock().unwrap(), Some(Disconnect::SHUTDOWN));
+        assert_eq!(hub.live(), 3);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! events hands them to [`Realtime::committed`], so no write path can forget to publish.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -45,6 +46,8 @@ pub struct RealtimeConfig {
     /// with the session cookie: the public URL's and `--allowed-origins`. Token connects are
     /// open to every origin.
     pub allowed_origins: Vec<String>,
+    /// Open WebSocket connections this node accepts; past it the upgrade is refused with 503.
+    pub max_connections: usize,
 }
 
 impl RealtimeConfig {
@@ -79,6 +82,7 @@ impl Default for RealtimeConfig {
             gap_wait: Duration::from_millis(200),
             max_frame_bytes: 64 * 1024,
             allowed_origins: Vec::new(),
+            max_connections: 20_000,
         }
     }
 }
@@ -93,6 +97,20 @@ pub struct Realtime {
     epoch: tokio::sync::OnceCell<String>,
     /// Messages for the other nodes, when NATS is configured.
     nats: std::sync::OnceLock<mpsc::Sender<Bytes>>,
+    /// Open WebSocket connections (upgraded or upgrading), at most `config.max_connections`.
+    open: Arc<AtomicUsize>,
+}
+
+/// One of the node's `max_connections` places, held by a WebSocket connection from its upgrade
+/// until it ends; given back on drop, however the connection ends (a panic included: the
+/// connection's task drops it while unwinding).
+#[derive(Debug)]
+pub struct ConnectionSlot(Arc<AtomicUsize>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// The NATS subject every node publishes its bus messages on.
@@ -120,6 +138,7 @@ impl Realtime {
             store: store.clone(),
             epoch: tokio::sync::OnceCell::new(),
             nats: std::sync::OnceLock::new(),
+            open: Arc::new(AtomicUsize::new(0)),
         });
         store.listen(realtime.clone());
         realtime
@@ -132,6 +151,33 @@ impl Realtime {
     /// The log's epoch (read once).
     pub async fn epoch(&self) -> Result<String, switchboard::StoreError> {
         self.epoch.get_or_try_init(|| self.store.log_epoch()).await.cloned()
+    }
+
+    /// A place for one more WebSocket connection; `None` when `max_connections` are open.
+    pub fn try_open(&self) -> Option<ConnectionSlot> {
+        let before = self.open.fetch_add(1, Ordering::AcqRel);
+        let slot = ConnectionSlot(self.open.clone());
+        (before < self.config.max_connections).then_some(slot)
+    }
+
+    /// How many WebSocket connections are open (or being upgraded) on this node.
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::Acquire)
+    }
+
+    /// Tells every realtime client of this node that it shuts down: each connection is closed
+    /// with 3001 `shutdown` (the SDKs reconnect, to another node behind the load balancer) and
+    /// new ones are refused. Answers how many connected clients were told.
+    pub fn shutdown(&self) -> usize {
+        self.hub.shutdown()
+    }
+
+    /// Waits until every WebSocket connection of this node has ended (after
+    /// [`Realtime::shutdown`], each has been sent its close frame by then).
+    pub async fn closed(&self) {
+        while self.open_connections() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Delivers on this node at once and, with NATS, to every other node.

@@ -145,6 +145,8 @@ pub mod codes {
     pub const RPC_FORBIDDEN: u32 = 403;
     pub const RPC_NOT_FOUND: u32 = 404;
     pub const RPC_CONFLICT: u32 = 409;
+    /// Over a rate limit (sends per user); `temporary`, so the SDK may retry later.
+    pub const RPC_TOO_MANY_REQUESTS: u32 = 429;
     pub const RPC_UNAVAILABLE: u32 = 503;
 }
 

@@ -11,7 +11,13 @@ use switchboard::store::{Ingested, NewInbound, NewOutbound, Sent};
 use switchboard::validate::ValidationError;
 use switchboard::{Channel, ConversationId, Message, MessageId, Store, UserId};
 
+use super::ratelimit::{KeyedLimiter, Quota};
 use super::{Actor, ServiceError};
+
+/// Default send limit per user: 10 messages a second sustained…
+pub const DEFAULT_SEND_RATE_PER_SEC: u32 = 10;
+/// …with bursts of up to 30.
+pub const DEFAULT_SEND_BURST: u32 = 30;
 
 /// Largest sync page.
 pub const MAX_SYNC_PAGE: u32 = 500;
@@ -31,11 +37,21 @@ pub const MAX_PAGE: u32 = 200;
 
 pub struct MessageService {
     store: Arc<dyn Store>,
+    /// Sends per user (a token bucket), whatever door they come in by, so one client cannot
+    /// flood a room.
+    sends: KeyedLimiter<UserId>,
 }
 
 impl MessageService {
+    /// The service with the default send limit ([`DEFAULT_SEND_RATE_PER_SEC`],
+    /// [`DEFAULT_SEND_BURST`]).
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self::with_send_limit(store, Quota::per_second(DEFAULT_SEND_RATE_PER_SEC, DEFAULT_SEND_BURST))
+    }
+
+    /// The service with this send limit per user.
+    pub fn with_send_limit(store: Arc<dyn Store>, sends: Quota) -> Self {
+        Self { store, sends: KeyedLimiter::new(sends) }
     }
 
     /// Sends a message into a conversation: validated, written with its events and outbox row
@@ -61,6 +77,8 @@ impl MessageService {
             }
             (h, b) => h.or(b),
         };
+        // Counted once the request is well formed; a refused send stores nothing.
+        self.sends.check(&actor.user_id).map_err(ServiceError::RateLimited)?;
         let outbound = NewOutbound {
             workspace_id: actor.workspace_id,
             conversation_id,

@@ -39,6 +39,9 @@ pub enum ServiceError {
     /// A refusal with its own stable code: (HTTP status, code, message).
     #[error("{2}")]
     Refused(u16, &'static str, &'static str),
+    /// The caller is over a rate limit; it may try again after this long.
+    #[error("too many requests; try again in {} ms", .0.as_millis())]
+    RateLimited(std::time::Duration),
     #[error(transparent)]
     Store(StoreError),
     #[error("internal error: {0}")]
