@@ -1031,6 +1031,8 @@ async fn default_workspaces_follow_memberships(store: &dyn Store) {
     );
     let cara = user(store, "cara@example.com").await;
     assert_eq!(store.member_by_email(acme.id, &Email::parse(&cara.email).unwrap()).await.unwrap(), None);
+}
+
 async fn a_users_sessions_list_and_end_together_and_a_password_change_keeps_one(store: &dyn Store) {
     let ann = user(store, "ann@example.com").await;
     let bob = user(store, "bob@example.com").await;
