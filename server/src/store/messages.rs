@@ -903,14 +903,15 @@ macro_rules! impl_messages {
                 Self::write_flags(&mut tx, &message, Some(out.sender)).await?;
                 if !local {
                     sqlx::query(
-                        "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at)
-                         values ($1, $2, $3, $4, $5, 'queued', $5, $5)",
+                        "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at, max_attempts)
+                         values ($1, $2, $3, $4, $5, 'queued', $5, $5, $6)",
                     )
                     .bind(uuid::Uuid::now_v7())
                     .bind(ws.as_uuid())
                     .bind(conversation.channel_id.as_uuid())
                     .bind(message.id.as_uuid())
                     .bind(at)
+                    .bind(switchboard::store::OUTBOX_MAX_ATTEMPTS as i32)
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::store::map_err)?;
@@ -1179,9 +1180,9 @@ macro_rules! impl_messages {
                     let queued: Vec<&Message> = new.iter().filter(|(_, _, local)| !local).map(|(_, id, _)| &messages[id]).collect();
                     if !queued.is_empty() {
                         let sql = format!(
-                            "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at)
+                            "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at, max_attempts)
                              values {}",
-                            Params::new(Self::BACKEND).rows(queued.len(), 8)
+                            Params::new(Self::BACKEND).rows(queued.len(), 9)
                         );
                         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                         for message in &queued {
@@ -1193,7 +1194,8 @@ macro_rules! impl_messages {
                                 .bind(at)
                                 .bind("queued")
                                 .bind(at)
-                                .bind(at);
+                                .bind(at)
+                                .bind(switchboard::store::OUTBOX_MAX_ATTEMPTS as i32);
                         }
                         query.execute(&mut *tx).await.map_err(map_err)?;
                     }
