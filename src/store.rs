@@ -283,6 +283,9 @@ pub struct NewInbound {
 pub struct Ingested {
     pub message: Message,
     pub conversation: Conversation,
+    /// False when the message was already recorded and this redelivery changed its text (an
+    /// edit on the network): then the one event is `message.updated`.
+    pub created: bool,
     /// In the order written; publish them after commit.
     pub events: Vec<Event>,
 }
@@ -399,8 +402,9 @@ pub trait OutboxRepo: Send + Sync {
 #[async_trait]
 pub trait MessageRepo: Send + Sync {
     /// Records an inbound message: upserts the contact, finds or creates the conversation,
-    /// inserts the message unique by `(channel_id, external_id)`. `None` when it was already
-    /// recorded (a replayed webhook changes nothing).
+    /// upserts the message by `(channel_id, external_id)`. A redelivery whose text changed
+    /// updates the stored message once (`created: false`, one `message.updated` event); `None`
+    /// when it was already recorded as it is (a replayed webhook changes nothing).
     async fn ingest_inbound(&self, inbound: NewInbound) -> Result<Option<Ingested>, StoreError>;
     /// Records an outbound message as `pending` with its events and its outbox row;
     /// idempotent by `client_message_id`. `NotFound` if the conversation is not in the workspace.
