@@ -109,15 +109,26 @@ pub enum ProviderError {
     /// A transient failure: try again (after `after_secs` when the network said so).
     #[error("temporary failure: {message}")]
     Retryable { message: String, after_secs: Option<u64> },
-    /// The network asked us to slow down: pause this channel until `retry_after_secs` pass.
+    /// The network asked us to slow down: pause what `scope` names (the channel's outbox, or
+    /// only this conversation's) until `retry_after_secs` pass.
     #[error("rate limited; retry after {retry_after_secs} s")]
-    RateLimited { retry_after_secs: u64 },
+    RateLimited { scope: RateLimitScope, retry_after_secs: u64 },
     /// Retrying will not help (bad recipient, revoked account, …).
     #[error("{message}")]
     Permanent { message: String },
     /// The user's input (config, token, code, method) is not acceptable; safe to show.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+}
+
+/// What a network's rate limit covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RateLimitScope {
+    /// The whole account: every conversation of the channel waits.
+    Channel,
+    /// One recipient (WhatsApp's per-user pair rate, a Telegram per-chat limit): only this
+    /// conversation waits; the channel's other conversations keep sending.
+    Conversation,
 }
 
 /// A party on the other side of a channel.

@@ -283,6 +283,9 @@ pub struct NewInbound {
 pub struct Ingested {
     pub message: Message,
     pub conversation: Conversation,
+    /// False when the message was already recorded and this redelivery changed its text (an
+    /// edit on the network): then the one event is `message.updated`.
+    pub created: bool,
     /// In the order written; publish them after commit.
     pub events: Vec<Event>,
 }
@@ -319,6 +322,11 @@ pub struct Sent {
     pub events: Vec<Event>,
 }
 
+/// How many times the outbox tries a send before the message is `failed`: the first attempt
+/// and five retries after waits of 1, 2, 4, 8 and 16 minutes (the worker's default backoff).
+/// Written into each new row (the table's default of 5 predates the 16-minute wait).
+pub const OUTBOX_MAX_ATTEMPTS: u32 = 6;
+
 /// A claimed outbox row: what to send, through which channel, on which attempt.
 #[derive(Clone, Debug)]
 pub struct OutboxJob {
@@ -337,7 +345,8 @@ pub struct OutboxJob {
 #[async_trait]
 pub trait OutboxRepo: Send + Sync {
     /// Leases up to `limit` due rows (queued and due, or sending with an expired lease) until
-    /// `lease_until`, counting the attempt. Rows another worker holds are skipped.
+    /// `lease_until`, counting the attempt. Rows another worker holds are skipped, and so are
+    /// rows of a channel or conversation paused past `now` (see [`OutboxRepo::pause_outbox`]).
     async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
@@ -358,12 +367,18 @@ pub trait OutboxRepo: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Give up: row and message `failed` with the error, a `message.status` event.
     async fn outbox_failed(&self, job: &OutboxJob, error: &str) -> Result<Vec<Event>, StoreError>;
-    /// Holds the channel's queued rows until `until` (the network said Retry-After).
-    async fn pause_channel_outbox(
+    /// Pauses sending until `until` (the network said Retry-After): the whole channel's outbox,
+    /// or with `conversation_id` only that conversation's rows. Durable: [`claim_outbox`]
+    /// hands out no row of a paused channel or conversation before `until`, rows queued during
+    /// the pause included.
+    ///
+    /// [`claim_outbox`]: OutboxRepo::claim_outbox
+    async fn pause_outbox(
         &self,
         channel_id: ChannelId,
+        conversation_id: Option<crate::ConversationId>,
         until: DateTime<Utc>,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<(), StoreError>;
     /// Re-queues a `failed` outbound message: the message is `pending` again, its outbox row
     /// starts over, and a `message.status` event is written. `NotFound` if the message is not in
     /// the workspace; `Conflict { constraint: "message_not_failed" }` unless it failed.
@@ -387,8 +402,9 @@ pub trait OutboxRepo: Send + Sync {
 #[async_trait]
 pub trait MessageRepo: Send + Sync {
     /// Records an inbound message: upserts the contact, finds or creates the conversation,
-    /// inserts the message unique by `(channel_id, external_id)`. `None` when it was already
-    /// recorded (a replayed webhook changes nothing).
+    /// upserts the message by `(channel_id, external_id)`. A redelivery whose text changed
+    /// updates the stored message once (`created: false`, one `message.updated` event); `None`
+    /// when it was already recorded as it is (a replayed webhook changes nothing).
     async fn ingest_inbound(&self, inbound: NewInbound) -> Result<Option<Ingested>, StoreError>;
     /// Records an outbound message as `pending` with its events and its outbox row;
     /// idempotent by `client_message_id`. `NotFound` if the conversation is not in the workspace.

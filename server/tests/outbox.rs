@@ -3,11 +3,13 @@
 #[macro_use]
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{Value, json};
-use switchboard::provider::{Direction, OutboundMessage, Provider, ProviderError};
+use switchboard::provider::{Direction, OutboundMessage, Provider, ProviderError, RateLimitScope};
+use switchboard::time::{Clock, ManualClock};
 use switchboard::{Channel, ChannelId, ConversationId, Message, MessageStatus};
 use switchboard_server::http::AppState;
 use switchboard_server::services::outbox::{OutboxConfig, OutboxWorker};
@@ -20,13 +22,12 @@ app_test!(
     an_absurd_retry_after_is_capped_and_other_channels_keep_sending,
     a_send_that_panics_fails_its_message_and_spares_the_others,
     a_row_that_kills_every_worker_is_failed_by_the_poison_pill_rule,
+    a_429_pauses_the_whole_channel_until_retry_after,
+    a_per_conversation_limit_pauses_only_that_conversation,
+    retries_wait_1_2_4_8_16_minutes_then_the_message_fails,
 );
 
-fn worker(app: &AppState) -> OutboxWorker {
-    OutboxWorker::new(app.store.clone(), app.channels.providers().clone(), fast())
-}
-
-/// Fast retries and short leases, so a test sees a message through its attempts in seconds.
+/// Fast pacing for tests that wait on the real clock.
 fn fast() -> OutboxConfig {
     OutboxConfig {
         poll: Duration::from_millis(10),
@@ -35,6 +36,10 @@ fn fast() -> OutboxConfig {
         backoff_cap: Duration::from_millis(40),
         batch: 32,
     }
+}
+
+fn worker(app: &AppState) -> OutboxWorker {
+    OutboxWorker::new(app.store.clone(), app.channels.providers().clone(), fast())
 }
 
 /// A connected Mock channel with `config` and a conversation with contact +15550000001.
@@ -326,9 +331,17 @@ impl Provider for Faulty {
 }
 
 fn faulty_worker(app: &AppState, answer: fn() -> Result<String, ProviderError>) -> OutboxWorker {
+    faulty_worker_with(app, answer, fast())
+}
+
+fn faulty_worker_with(
+    app: &AppState,
+    answer: fn() -> Result<String, ProviderError>,
+    config: OutboxConfig,
+) -> OutboxWorker {
     let mock = app.channels.providers().get(switchboard::ProviderKind::Mock).unwrap().clone();
     let providers = app.channels.providers().clone().with(std::sync::Arc::new(Faulty { mock, answer }));
-    OutboxWorker::new(app.store.clone(), providers, fast())
+    OutboxWorker::new(app.store.clone(), providers, config)
 }
 
 async fn an_absurd_retry_after_is_capped_and_other_channels_keep_sending(app: AppState, raw: Raw) {
@@ -337,8 +350,12 @@ async fn an_absurd_retry_after_is_capped_and_other_channels_keep_sending(app: Ap
     send_text(&app, &alice, limited_conv, "to the limited channel").await;
     send_text(&app, &alice, other_conv, "to the healthy channel").await;
     // 1e15 seconds used to overflow the clock and panic the one worker of every workspace.
-    let w =
-        faulty_worker(&app, || Err(ProviderError::RateLimited { retry_after_secs: 1_000_000_000_000_000 }));
+    let w = faulty_worker(&app, || {
+        Err(ProviderError::RateLimited {
+            scope: RateLimitScope::Channel,
+            retry_after_secs: 1_000_000_000_000_000,
+        })
+    });
     let task = switchboard_server::supervise::spawn("outbox_test_retry_after", move || {
         let w = w.clone();
         async move { w.run().await }
@@ -408,6 +425,105 @@ async fn a_row_that_kills_every_worker_is_failed_by_the_poison_pill_rule(app: Ap
     })
     .await;
     assert_eq!(sent[0].id, message.id);
+}
+
+async fn a_429_pauses_the_whole_channel_until_retry_after(app: AppState, raw: Raw) {
+    let config = json!({"rate_limit_next": 1, "rate_limit_retry_after_secs": 120, "reply_after_ms": null, "delivered_after_ms": 600000});
+    let (alice, channel, first) = setup(&app, config).await;
+    let second =
+        contact_writes(&app, &channel, "+15550000002", "Contact +15550000002", "hi").await.conversation.id;
+    assert_ne!(first, second, "two conversations on one channel");
+    let a = send_text(&app, &alice, first, "to the first").await;
+    let b = send_text(&app, &alice, second, "to the second").await;
+    let clock = Arc::new(ManualClock::new(switchboard::time::now()));
+    let w = worker(&app).with_clock(clock.clone());
+
+    // Both rows are claimed in one batch; the first send gets the 429, so the second is held.
+    assert_eq!(w.tick().await.unwrap(), 2);
+    assert!(app.mock.accepted(channel.id).is_empty(), "the rest of the batch waits");
+    for m in [&a, &b] {
+        assert_eq!(raw.outbox_attempts(m.id).await, 0, "waiting out a 429 is not an attempt");
+    }
+    let degraded = app.store.channel(channel.workspace_id, channel.id).await.unwrap().unwrap();
+    assert_eq!(degraded.status, switchboard::ChannelStatus::Degraded);
+    assert!(degraded.last_error.as_deref().unwrap().contains("120 s"), "{:?}", degraded.last_error);
+
+    // A send written during the pause waits as well; nothing of the channel goes out.
+    let c = send_text(&app, &alice, second, "written during the pause").await;
+    clock.advance(Duration::from_secs(119));
+    assert_eq!(w.tick().await.unwrap(), 0, "the channel is paused");
+    assert!(app.mock.accepted(channel.id).is_empty());
+    for conv in [first, second] {
+        assert!(outbound(&app, &channel, conv).await.iter().all(|m| m.status == MessageStatus::Pending));
+    }
+
+    // Retry-After has passed: everything goes out, in order, and the channel is healthy again.
+    clock.advance(Duration::from_secs(1));
+    for _ in 0..5 {
+        w.tick().await.unwrap();
+    }
+    let expected: Vec<String> = [&a, &b, &c].iter().map(|m| m.id.to_string()).collect();
+    assert_eq!(app.mock.accepted(channel.id), expected);
+    let healthy = app.store.channel(channel.workspace_id, channel.id).await.unwrap().unwrap();
+    assert_eq!(healthy.status, switchboard::ChannelStatus::Connected);
+}
+
+async fn a_per_conversation_limit_pauses_only_that_conversation(app: AppState, _raw: Raw) {
+    let (alice, channel, limited) = setup(&app, json!({"reply_after_ms": null})).await;
+    let other =
+        contact_writes(&app, &channel, "+15550000002", "Contact +15550000002", "hi").await.conversation.id;
+    send_text(&app, &alice, limited, "to the limited recipient").await;
+    send_text(&app, &alice, other, "to the other recipient").await;
+    let clock = Arc::new(ManualClock::new(switchboard::time::now()));
+    let w = faulty_worker(&app, || {
+        Err(ProviderError::RateLimited { scope: RateLimitScope::Conversation, retry_after_secs: 60 })
+    })
+    .with_clock(clock.clone());
+
+    assert_eq!(w.tick().await.unwrap(), 2);
+    assert_eq!(outbound(&app, &channel, other).await[0].status, MessageStatus::Sent, "the channel goes on");
+    assert_eq!(outbound(&app, &channel, limited).await[0].status, MessageStatus::Pending);
+    let channel_now = app.store.channel(channel.workspace_id, channel.id).await.unwrap().unwrap();
+    assert_eq!(channel_now.status, switchboard::ChannelStatus::Connected, "one recipient's limit");
+
+    send_text(&app, &alice, limited, "written during the pause").await;
+    let later = send_text(&app, &alice, other, "still flows").await;
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(w.tick().await.unwrap(), 1, "only the other conversation's row");
+    assert_eq!(outbound(&app, &channel, other).await[0].id, later.id);
+    assert_eq!(outbound(&app, &channel, other).await[0].status, MessageStatus::Sent);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(w.tick().await.unwrap(), 1, "the limited conversation resumes, in order");
+}
+
+async fn retries_wait_1_2_4_8_16_minutes_then_the_message_fails(app: AppState, raw: Raw) {
+    let (alice, channel, conv) = setup(&app, json!({"reply_after_ms": null})).await;
+    let message = send_text(&app, &alice, conv, "x").await;
+    assert_eq!(raw.outbox_max_attempts(message.id).await, 6, "the first attempt and five retries");
+    let clock = Arc::new(ManualClock::new(switchboard::time::now()));
+    let config = OutboxConfig { batch: 32, lease: Duration::from_secs(60), ..OutboxConfig::default() };
+    let flaky = || Err(ProviderError::Retryable { message: "flaky network".into(), after_secs: None });
+    let w = faulty_worker_with(&app, flaky, config).with_clock(clock.clone());
+
+    for minutes in [1u64, 2, 4, 8, 16] {
+        let at = clock.now();
+        assert_eq!(w.tick().await.unwrap(), 1, "the attempt before the {minutes}-minute wait");
+        assert_eq!(outbound(&app, &channel, conv).await[0].status, MessageStatus::Pending);
+        let next = raw.outbox_next_attempt(message.id).await;
+        let wait = (next - at).to_std().unwrap();
+        let base = Duration::from_secs(60 * minutes);
+        assert!(wait >= base && wait <= base.mul_f64(1.2), "{minutes} min (+ up to 20 % jitter): {wait:?}");
+        clock.set(next - chrono::Duration::seconds(1));
+        assert_eq!(w.tick().await.unwrap(), 0, "not before its time");
+        clock.set(next);
+    }
+    assert_eq!(w.tick().await.unwrap(), 1, "the last attempt");
+    let failed = &outbound(&app, &channel, conv).await[0];
+    assert_eq!(failed.status, MessageStatus::Failed);
+    assert!(failed.error.as_deref().unwrap().contains("flaky network"), "{:?}", failed.error);
+    assert_eq!(raw.outbox_attempts(message.id).await, 6);
+    clock.advance(Duration::from_secs(24 * 3600));
+    assert_eq!(w.tick().await.unwrap(), 0, "failed is final until the user retries");
 }
 
 /// Waits (bounded) until the conversation's first outbound message has `status`.

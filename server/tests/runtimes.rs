@@ -249,7 +249,13 @@ async fn mock_faults_are_injected_from_config(app: AppState, _raw: Raw) {
     let ch = channel_of(&app, connected_channel(&app, &alice, "Limited", limited).await).await;
     for n in 0..2 {
         let err = app.mock.send(&ch, outbound(&format!("r{n}"), "+15550000001", "x")).await.unwrap_err();
-        assert_eq!(err, ProviderError::RateLimited { retry_after_secs: 7 });
+        assert_eq!(
+            err,
+            ProviderError::RateLimited {
+                scope: switchboard::provider::RateLimitScope::Channel,
+                retry_after_secs: 7
+            }
+        );
     }
     app.mock.send(&ch, outbound("r2", "+15550000001", "x")).await.expect("the third send passes");
     let refused = app.mock.send(&ch, outbound("r3", "+15550000002", "x")).await.unwrap_err();

@@ -476,16 +476,38 @@ async fn inbound_messages_are_recorded_once(store: &dyn Store) {
     );
     assert!(first.events.iter().all(|e| e.trace_id.as_deref() == Some("trace-1") && e.schema_version == 1));
 
+    assert!(first.created);
     assert!(
         store.ingest_inbound(inbound(ws.id, ch.id, "+1555", "ext-1", "hi")).await.unwrap().is_none(),
         "a replay changes nothing"
+    );
+    // A redelivery whose text changed is an edit on the network: the same message, updated once.
+    let edited = store
+        .ingest_inbound(inbound(ws.id, ch.id, "+1555", "ext-1", "hi, edited"))
+        .await
+        .unwrap()
+        .expect("the changed text is applied");
+    assert!(!edited.created);
+    assert_eq!((edited.message.id, edited.message.text.as_str()), (first.message.id, "hi, edited"));
+    assert!(edited.message.edited_at.is_some());
+    assert_eq!(edited.conversation.id, first.conversation.id);
+    let kinds: Vec<_> = edited.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["message.updated"], "no second message.created");
+    assert_eq!(edited.events[0].payload["text"], "hi, edited");
+    assert!(
+        store.ingest_inbound(inbound(ws.id, ch.id, "+1555", "ext-1", "hi, edited")).await.unwrap().is_none(),
+        "the edit redelivered again changes nothing"
     );
     let second =
         store.ingest_inbound(inbound(ws.id, ch.id, "+1555", "ext-2", "again")).await.unwrap().unwrap();
     assert_eq!(second.conversation.id, first.conversation.id, "the same contact's chat is one conversation");
     assert_eq!(second.events.len(), 2, "no second conversation.created");
     let messages = store.messages(ws.id, first.conversation.id, None, 50).await.unwrap();
-    assert_eq!(messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["again", "hi"]);
+    assert_eq!(messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["again", "hi, edited"]);
+    let topic = switchboard::message::conversation_topic(first.conversation.id);
+    let logged: Vec<_> =
+        store.events_after(&topic, 0, 100).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(logged, ["message.created", "message.updated", "message.created"]);
     let convs = store
         .conversations(
             ws.id,

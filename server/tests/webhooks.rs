@@ -87,6 +87,32 @@ async fn signed_webhooks_are_ingested_once(app: AppState, _raw: Raw) {
     );
     assert_eq!((a.status(), b.status()), (StatusCode::OK, StatusCode::OK));
     assert_eq!(message_count(&app, &alice).await, 1);
+
+    // Redelivered with changed text (edited on the network), twice at once: updated once.
+    let edited = json!({"events": [
+        {"type": "message", "id": "wamid.1", "from": "+4915100000", "name": "Lena Novak", "text": "Is my order on its way?"}
+    ]})
+    .to_string();
+    let (a, b) = tokio::join!(
+        send(&app, hook(&path, &edited, Some(sign(&edited, SECRET)))),
+        send(&app, hook(&path, &edited, Some(sign(&edited, SECRET))))
+    );
+    let applied =
+        body_json(a).await["applied"].as_u64().unwrap() + body_json(b).await["applied"].as_u64().unwrap();
+    assert_eq!(applied, 1, "one of the two applied the edit");
+    assert_eq!(post(&app, &path, serde_json::from_str(&edited).unwrap()).await, 0, "then nothing changes");
+    assert_eq!(message_count(&app, &alice).await, 1, "no second message");
+    let list = body_json(send(&app, authed("GET", "/api/v1/conversations", &alice, None)).await).await;
+    let conv = list[0]["id"].as_str().unwrap();
+    let messages = body_json(
+        send(&app, authed("GET", &format!("/api/v1/conversations/{conv}/messages"), &alice, None)).await,
+    )
+    .await;
+    assert_eq!(messages[0]["text"], "Is my order on its way?");
+    let topic = switchboard::message::conversation_topic(conv.parse().unwrap());
+    let kinds: Vec<_> =
+        app.store.events_after(&topic, 0, 100).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["message.created", "message.updated"]);
 }
 
 async fn refused_webhooks_change_nothing(app: AppState, _raw: Raw) {

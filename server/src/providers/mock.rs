@@ -720,6 +720,7 @@ impl Provider for MockNetwork {
             if log.rate_limited < config.rate_limit_next {
                 log.rate_limited += 1;
                 return Err(ProviderError::RateLimited {
+                    scope: switchboard::provider::RateLimitScope::Channel,
                     retry_after_secs: config.rate_limit_retry_after_secs,
                 });
             }

@@ -457,7 +457,7 @@ fn provider_error(err: ProviderError) -> ServiceError {
     match err {
         ProviderError::Invalid(v) => v.into(),
         ProviderError::Permanent { message } => ServiceError::Unprocessable("provider_refused", message),
-        ProviderError::RateLimited { retry_after_secs } => ServiceError::Unprocessable(
+        ProviderError::RateLimited { retry_after_secs, .. } => ServiceError::Unprocessable(
             "provider_rate_limited",
             format!("The network asks us to wait {retry_after_secs} seconds."),
         ),

@@ -300,7 +300,8 @@ impl MessageService {
 }
 
 /// Records one inbound message of a channel: the path webhooks and connected runtimes share.
-/// `None` when the message was already recorded.
+/// A redelivery with changed text updates the stored message (`created: false`); `None` when
+/// the message was already recorded as it is.
 pub async fn ingest(
     store: &dyn Store,
     channel: &Channel,
@@ -316,7 +317,9 @@ pub async fn ingest(
     };
     let done = store.ingest_inbound(inbound).await?;
     if let Some(done) = &done {
-        tracing::info!(channel_id = %channel.id, conversation_id = %done.conversation.id, message_id = %done.message.id, "inbound message recorded");
+        let what =
+            if done.created { "inbound message recorded" } else { "inbound message updated by a redelivery" };
+        tracing::info!(channel_id = %channel.id, conversation_id = %done.conversation.id, message_id = %done.message.id, "{what}");
     }
     Ok(done)
 }

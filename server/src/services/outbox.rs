@@ -1,7 +1,11 @@
 //! The outbox worker: claims due rows, sends each through its channel's provider, and settles
-//! the attempt. Retryable failures back off exponentially with jitter; a 429 pauses the
-//! channel's rows until Retry-After and marks the channel `degraded` (back to `connected` on
-//! the next success); after the last attempt the message is `failed`.
+//! the attempt. Retryable failures back off exponentially with jitter (1, 2, 4, 8, 16 minutes,
+//! then the message is `failed`: [`switchboard::store::OUTBOX_MAX_ATTEMPTS`] attempts). A 429
+//! pauses what the network says it covers until Retry-After — the whole channel's outbox (new
+//! sends and the rest of the batch in hand included) or one conversation's — and marks the
+//! channel `degraded` (back to `connected` on the next success).
+//!
+//! Time comes from an injectable [`Clock`], so the schedule is tested without waiting.
 //!
 //! One bad row never stops the others: every deadline is computed with saturating time
 //! arithmetic and a network's `Retry-After` is capped at [`MAX_RETRY_AFTER`]; an attempt that
@@ -16,9 +20,10 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 
-use switchboard::provider::{OutboundMessage, ProviderError};
+use switchboard::provider::{OutboundMessage, ProviderError, RateLimitScope};
 use switchboard::store::OutboxJob;
-use switchboard::{ChannelStatus, Store};
+use switchboard::time::{Clock, SystemClock};
+use switchboard::{ChannelId, ChannelStatus, ConversationId, Store};
 
 use crate::providers::Providers;
 
@@ -58,11 +63,38 @@ pub struct OutboxWorker {
     store: Arc<dyn Store>,
     providers: Providers,
     config: OutboxConfig,
+    clock: Arc<dyn Clock>,
+}
+
+/// What a 429 paused during one batch: the batch's later rows there go back to the queue
+/// unsent, with their attempt given back.
+#[derive(Default)]
+struct Paused {
+    channels: std::collections::HashMap<ChannelId, chrono::DateTime<chrono::Utc>>,
+    conversations: std::collections::HashMap<ConversationId, chrono::DateTime<chrono::Utc>>,
+}
+
+impl Paused {
+    fn until(&self, job: &OutboxJob) -> Option<chrono::DateTime<chrono::Utc>> {
+        let channel = self.channels.get(&job.channel_id);
+        let conversation = self.conversations.get(&job.message.conversation_id);
+        channel.into_iter().chain(conversation).max().copied()
+    }
 }
 
 impl OutboxWorker {
     pub fn new(store: Arc<dyn Store>, providers: Providers, config: OutboxConfig) -> Self {
-        Self { store, providers, config }
+        Self { store, providers, config, clock: Arc::new(SystemClock) }
+    }
+
+    /// The same worker reading the time from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// Polls until the task is aborted.
@@ -81,14 +113,21 @@ impl OutboxWorker {
 
     /// Claims and settles one batch; returns how many rows it handled.
     pub async fn tick(&self) -> Result<usize, switchboard::StoreError> {
-        let now = switchboard::time::now();
+        let now = self.now();
         let jobs = self
             .store
             .claim_outbox(now, switchboard::time::after(now, self.config.lease), self.config.batch)
             .await?;
         let n = jobs.len();
+        let mut paused = Paused::default();
         for job in jobs {
-            let attempt = std::panic::AssertUnwindSafe(self.attempt(job.clone())).catch_unwind().await;
+            if let Some(until) = paused.until(&job) {
+                // Claimed before the 429 in this batch: not sent, and not an attempt.
+                self.store.outbox_retry(&job, "rate limited by the network", until, false).await?;
+                continue;
+            }
+            let attempt =
+                std::panic::AssertUnwindSafe(self.attempt(job.clone(), &mut paused)).catch_unwind().await;
             match attempt {
                 Ok(result) => result?,
                 Err(panic) => self.panicked(&job, crate::supervise::panic_message(panic)).await?,
@@ -103,14 +142,14 @@ impl OutboxWorker {
         tracing::error!(message_id = %job.message.id, attempt = job.attempt, panic = %why, "sending a message panicked");
         let reason = "internal error while sending; see the server log";
         if job.attempt < job.max_attempts {
-            let next = switchboard::time::after(switchboard::time::now(), self.backoff(job.attempt));
+            let next = switchboard::time::after(self.now(), self.backoff(job.attempt));
             self.store.outbox_retry(job, reason, next, true).await
         } else {
             self.store.outbox_failed(job, reason).await.map(drop)
         }
     }
 
-    async fn attempt(&self, job: OutboxJob) -> Result<(), switchboard::StoreError> {
+    async fn attempt(&self, job: OutboxJob, paused: &mut Paused) -> Result<(), switchboard::StoreError> {
         let Some(channel) = self.store.channel(job.workspace_id, job.channel_id).await? else {
             self.store.outbox_failed(&job, "the channel was deleted").await?;
             return Ok(());
@@ -135,16 +174,25 @@ impl OutboxWorker {
                             channel.id,
                             ChannelStatus::Connected,
                             None,
-                            switchboard::time::now(),
+                            self.now(),
                         )
                         .await?;
                 }
             }
-            Err(ProviderError::RateLimited { retry_after_secs }) => {
+            Err(ProviderError::RateLimited { scope, retry_after_secs }) => {
                 let retry_after_secs = retry_after_secs.min(MAX_RETRY_AFTER.as_secs());
-                let until = switchboard::time::after_secs(switchboard::time::now(), retry_after_secs);
+                let until = switchboard::time::after_secs(self.now(), retry_after_secs);
                 self.store.outbox_retry(&job, "rate limited by the network", until, false).await?;
-                self.store.pause_channel_outbox(channel.id, until).await?;
+                if scope == RateLimitScope::Conversation {
+                    // One recipient is limited: the channel's other conversations go on.
+                    let conversation = job.message.conversation_id;
+                    self.store.pause_outbox(channel.id, Some(conversation), until).await?;
+                    paused.conversations.insert(conversation, until);
+                    tracing::warn!(channel_id = %channel.id, conversation_id = %conversation, retry_after_secs, "conversation rate limited");
+                    return Ok(());
+                }
+                self.store.pause_outbox(channel.id, None, until).await?;
+                paused.channels.insert(channel.id, until);
                 let note = format!("rate limited; sending resumes in {retry_after_secs} s");
                 self.store
                     .set_channel_status(
@@ -152,7 +200,7 @@ impl OutboxWorker {
                         channel.id,
                         ChannelStatus::Degraded,
                         Some(note),
-                        switchboard::time::now(),
+                        self.now(),
                     )
                     .await?;
                 tracing::warn!(channel_id = %channel.id, retry_after_secs, "channel rate limited");
@@ -161,7 +209,7 @@ impl OutboxWorker {
                 let delay = after_secs
                     .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER))
                     .unwrap_or_else(|| self.backoff(job.attempt));
-                let next = switchboard::time::after(switchboard::time::now(), delay);
+                let next = switchboard::time::after(self.now(), delay);
                 self.store.outbox_retry(&job, &message, next, true).await?;
             }
             Err(e) => {

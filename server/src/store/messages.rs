@@ -104,6 +104,19 @@ macro_rules! impl_messages {
                 row.try_into()
             }
 
+            /// A message's new text as a `message.updated` event on its conversation's topic (a
+            /// user's edit and a network's alike).
+            async fn updated_event(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                message: &switchboard::Message,
+                trace: Option<&str>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<switchboard::Event, switchboard::StoreError> {
+                let payload = serde_json::to_value(message).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
+                let topic = switchboard::message::conversation_topic(message.conversation_id);
+                Self::append_event(tx, message.workspace_id, topic, "message.updated", payload, trace, at).await
+            }
+
             /// The message a reference names, inside `tx`: `NotFound` for an unknown id of ours,
             /// `None` for an unknown network id (the network may talk about messages we never saw).
             async fn message_by_ref(
@@ -228,9 +241,33 @@ macro_rules! impl_messages {
                 .map_err($crate::store::map_err)?
                 .rows_affected();
                 if inserted == 0 {
-                    // Already recorded: a replay changes nothing.
-                    tx.rollback().await.map_err($crate::store::map_err)?;
-                    return Ok(None);
+                    // Already recorded. A redelivery whose text changed is an edit on the network:
+                    // the stored message takes the new text once, with `message.updated`. A replay
+                    // of the same text changes nothing. The condition sits in the update itself,
+                    // so two concurrent redeliveries of one edit update (and announce) it once.
+                    let edited: Option<(uuid::Uuid,)> = sqlx::query_as(
+                        "update message set text = $3, edited_at = $4, updated_at = $4
+                         where channel_id = $1 and external_id = $2 and conversation_id = $5
+                           and direction = 'inbound' and deleted_at is null and text <> $3
+                         returning message_id",
+                    )
+                    .bind(inbound.channel_id.as_uuid())
+                    .bind(&inbound.message.external_id)
+                    .bind(&inbound.message.text)
+                    .bind(at)
+                    .bind(conversation.id.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err($crate::store::map_err)?;
+                    let Some((id,)) = edited else {
+                        tx.rollback().await.map_err($crate::store::map_err)?;
+                        return Ok(None);
+                    };
+                    let message = Self::message_in(&mut tx, id.into()).await?;
+                    let event = Self::updated_event(&mut tx, &message, inbound.trace_id.as_deref(), at).await?;
+                    tx.commit().await.map_err($crate::store::map_err)?;
+                    self.listener.committed(std::slice::from_ref(&event));
+                    return Ok(Some(switchboard::store::Ingested { message, conversation, created: false, events: vec![event] }));
                 }
                 let message = Self::message_in(&mut tx, message_id).await?;
                 let conversation = Self::touch_conversation(&mut tx, &conversation, &message, true, at).await?;
@@ -245,7 +282,7 @@ macro_rules! impl_messages {
                 events.extend(Self::message_events(&mut tx, &conversation, &message, trace, at).await?);
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(&events);
-                Ok(Some(switchboard::store::Ingested { message, conversation, events }))
+                Ok(Some(switchboard::store::Ingested { message, conversation, created: true, events }))
             }
 
             async fn send_message(
@@ -461,9 +498,7 @@ macro_rules! impl_messages {
                     .await
                     .map_err($crate::store::map_err)?;
                 let message = Self::message_in(&mut tx, current.id).await?;
-                let payload = serde_json::to_value(&message).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
-                let topic = switchboard::message::conversation_topic(message.conversation_id);
-                let event = Self::append_event(&mut tx, message.workspace_id, topic, "message.updated", payload, None, at).await?;
+                let event = Self::updated_event(&mut tx, &message, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
                 Ok(Some((message, vec![event])))
@@ -903,14 +938,15 @@ macro_rules! impl_messages {
                 Self::write_flags(&mut tx, &message, Some(out.sender)).await?;
                 if !local {
                     sqlx::query(
-                        "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at)
-                         values ($1, $2, $3, $4, $5, 'queued', $5, $5)",
+                        "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at, max_attempts)
+                         values ($1, $2, $3, $4, $5, 'queued', $5, $5, $6)",
                     )
                     .bind(uuid::Uuid::now_v7())
                     .bind(ws.as_uuid())
                     .bind(conversation.channel_id.as_uuid())
                     .bind(message.id.as_uuid())
                     .bind(at)
+                    .bind(switchboard::store::OUTBOX_MAX_ATTEMPTS as i32)
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::store::map_err)?;
@@ -1179,9 +1215,9 @@ macro_rules! impl_messages {
                     let queued: Vec<&Message> = new.iter().filter(|(_, _, local)| !local).map(|(_, id, _)| &messages[id]).collect();
                     if !queued.is_empty() {
                         let sql = format!(
-                            "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at)
+                            "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at, max_attempts)
                              values {}",
-                            Params::new(Self::BACKEND).rows(queued.len(), 8)
+                            Params::new(Self::BACKEND).rows(queued.len(), 9)
                         );
                         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                         for message in &queued {
@@ -1193,7 +1229,8 @@ macro_rules! impl_messages {
                                 .bind(at)
                                 .bind("queued")
                                 .bind(at)
-                                .bind(at);
+                                .bind(at)
+                                .bind(switchboard::store::OUTBOX_MAX_ATTEMPTS as i32);
                         }
                         query.execute(&mut *tx).await.map_err(map_err)?;
                     }

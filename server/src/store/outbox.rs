@@ -96,7 +96,12 @@ macro_rules! impl_outbox {
                 }
                 let due: Vec<(uuid::Uuid,)> = sqlx::query_as(concat!(
                     "select o.outbox_id from outbox o join message m on m.message_id = o.message_id
+                       join channel c on c.channel_id = o.channel_id
+                       join conversation cv on cv.conversation_id = m.conversation_id
                      where ((o.status = 'queued' and o.next_attempt_at <= $1) or (o.status = 'sending' and o.lease_until < $1))
+                       -- A rate limit pauses the whole channel, or one conversation, until it passes.
+                       and (c.outbox_paused_until is null or c.outbox_paused_until <= $1)
+                       and (cv.outbox_paused_until is null or cv.outbox_paused_until <= $1)
                        -- Order per conversation: an earlier message still on its way holds the later ones.
                        and not exists (
                            select 1 from outbox o2 join message m2 on m2.message_id = o2.message_id
@@ -211,22 +216,22 @@ macro_rules! impl_outbox {
                 Ok(vec![event])
             }
 
-            async fn pause_channel_outbox(
+            async fn pause_outbox(
                 &self,
                 channel_id: switchboard::ChannelId,
+                conversation_id: Option<switchboard::ConversationId>,
                 until: chrono::DateTime<chrono::Utc>,
-            ) -> Result<u64, switchboard::StoreError> {
-                let done = sqlx::query(
-                    "update outbox set next_attempt_at = $2, updated_at = $3
-                     where channel_id = $1 and status = 'queued' and next_attempt_at < $2",
-                )
-                .bind(channel_id.as_uuid())
-                .bind(until)
-                .bind(switchboard::time::now())
-                .execute(&self.pool)
-                .await
-                .map_err($crate::store::map_err)?;
-                Ok(done.rows_affected())
+            ) -> Result<(), switchboard::StoreError> {
+                let query = match conversation_id {
+                    None => sqlx::query("update channel set outbox_paused_until = $2 where channel_id = $1")
+                        .bind(channel_id.as_uuid()),
+                    Some(conversation_id) => sqlx::query(
+                        "update conversation set outbox_paused_until = $2 where conversation_id = $1",
+                    )
+                    .bind(conversation_id.as_uuid()),
+                };
+                query.bind(until).execute(&self.pool).await.map_err($crate::store::map_err)?;
+                Ok(())
             }
 
             async fn retry_message(

@@ -190,6 +190,20 @@ impl Raw {
         }
     }
 
+    /// How many attempts the message's outbox row has used.
+    pub async fn outbox_attempts(&self, message: switchboard::MessageId) -> i64 {
+        let sql = "select attempts from outbox where message_id = $1";
+        let n: i32 = match self {
+            Raw::Sqlite(pool) => {
+                sqlx::query_scalar(sql).bind(message.as_uuid()).fetch_one(pool).await.unwrap()
+            }
+            Raw::Postgres(pool) => {
+                sqlx::query_scalar(sql).bind(message.as_uuid()).fetch_one(pool).await.unwrap()
+            }
+        };
+        i64::from(n)
+    }
+
     /// How many attempts the message's outbox row is allowed.
     pub async fn outbox_max_attempts(&self, message: switchboard::MessageId) -> i64 {
         let sql = "select max_attempts from outbox where message_id = $1";
