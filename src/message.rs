@@ -43,6 +43,23 @@ impl MessageStatus {
             MessageStatus::Failed => "failed",
         }
     }
+
+    /// Whether a message in this status may move to `next`: the one rule for "ticks only move
+    /// forward" (pending → sent → delivered → read), shared by the store, the outbox and the UI.
+    ///
+    /// A pending send may fail; a failed one moves on when a later send or receipt proves it went
+    /// through. Going back to pending is a retry, an explicit command this rule does not cover.
+    /// Staying put is not an advance.
+    pub fn advances_to(self, next: MessageStatus) -> bool {
+        use MessageStatus::*;
+        matches!(
+            (self, next),
+            (Pending, Sent | Delivered | Read | Failed)
+                | (Sent, Delivered | Read)
+                | (Delivered, Read)
+                | (Failed, Sent | Delivered | Read)
+        )
+    }
 }
 
 impl std::str::FromStr for MessageStatus {
@@ -340,6 +357,23 @@ pub fn preview(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_only_move_forward() {
+        use MessageStatus::*;
+        let forward = [(Pending, Sent), (Sent, Delivered), (Delivered, Read), (Pending, Read), (Sent, Read)];
+        for (from, to) in forward {
+            assert!(from.advances_to(to), "{from:?} -> {to:?}");
+            assert!(!to.advances_to(from), "{to:?} -> {from:?}");
+        }
+        for status in MessageStatus::ALL {
+            assert!(!status.advances_to(status), "{status:?} stays put");
+        }
+        assert!(Pending.advances_to(Failed));
+        assert!(!Sent.advances_to(Failed) && !Read.advances_to(Failed));
+        assert!(Failed.advances_to(Sent) && Failed.advances_to(Read));
+        assert!(!Failed.advances_to(Pending), "a retry is a command, not an advance");
+    }
 
     #[test]
     fn texts_are_trimmed_non_empty_and_bounded() {

@@ -55,7 +55,8 @@ impl Thread {
             self.unsent.remove(&old.id);
             // A late echo must not move the ticks backwards.
             let mut message = message;
-            if status_rank(old.status) > status_rank(message.status) && old.id == message.id {
+            if old.id == message.id && old.status != message.status && !old.status.advances_to(message.status)
+            {
                 message.status = old.status;
             }
             self.insert_sorted(message);
@@ -77,17 +78,6 @@ impl Thread {
         if let Some(m) = self.messages.iter_mut().rev().find(|m| m.id == id) {
             change(m);
         }
-    }
-}
-
-/// Ticks only move forward: pending < sent < delivered < read. Failed is its own state.
-fn status_rank(status: MessageStatus) -> u8 {
-    match status {
-        MessageStatus::Pending => 0,
-        MessageStatus::Failed => 1,
-        MessageStatus::Sent => 2,
-        MessageStatus::Delivered => 3,
-        MessageStatus::Read => 4,
     }
 }
 
@@ -513,7 +503,8 @@ impl Inbox {
                 let error: Option<String> = field(&payload, "error");
                 self.thread.update(|t| {
                     t.update(id, |m| {
-                        if status == MessageStatus::Failed || status_rank(status) >= status_rank(m.status) {
+                        // Restating the status may bring a new error text.
+                        if m.status == status || m.status.advances_to(status) {
                             m.status = status;
                             m.error = error;
                         }
@@ -774,8 +765,6 @@ mod tests {
         read.status = MessageStatus::Sent;
         thread.upsert(read.clone());
         assert_eq!(thread.messages[0].status, MessageStatus::Read);
-        assert!(status_rank(MessageStatus::Pending) < status_rank(MessageStatus::Sent));
-        assert!(status_rank(MessageStatus::Delivered) < status_rank(MessageStatus::Read));
     }
 
     #[test]

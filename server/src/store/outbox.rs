@@ -168,7 +168,7 @@ macro_rules! impl_outbox {
                     .map_err($crate::store::map_err)?;
                 // A receipt may have raced ahead of us; never move a message backwards.
                 let current = Self::message_in(&mut tx, job.message.id).await?;
-                let status = if current.status == switchboard::MessageStatus::Pending || current.status == switchboard::MessageStatus::Failed {
+                let status = if current.status.advances_to(switchboard::MessageStatus::Sent) {
                     switchboard::MessageStatus::Sent
                 } else {
                     current.status
@@ -277,16 +277,6 @@ macro_rules! impl_outbox {
                 external_id: &str,
                 status: switchboard::MessageStatus,
             ) -> Result<Option<(switchboard::Message, Vec<switchboard::Event>)>, switchboard::StoreError> {
-                fn rank(s: switchboard::MessageStatus) -> u8 {
-                    use switchboard::MessageStatus::*;
-                    match s {
-                        Pending => 0,
-                        Sent => 1,
-                        Delivered => 2,
-                        Read => 3,
-                        Failed => 0,
-                    }
-                }
                 let at = switchboard::time::now();
                 let mut tx = self.begin_write().await?;
                 let found: Option<(uuid::Uuid,)> =
@@ -301,7 +291,8 @@ macro_rules! impl_outbox {
                     return Ok(None);
                 };
                 let current = Self::message_in(&mut tx, id.into()).await?;
-                if status == switchboard::MessageStatus::Failed || rank(status) <= rank(current.status) {
+                // Receipts only move the ticks forward; failing a send is the outbox's decision.
+                if status == switchboard::MessageStatus::Failed || !current.status.advances_to(status) {
                     tx.rollback().await.map_err($crate::store::map_err)?;
                     return Ok(None);
                 }
