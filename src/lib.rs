@@ -8,6 +8,7 @@
 //! - [`invitation`]: offers to join a workspace, accepted by the person invited.
 //! - [`channel`]: connected messaging accounts, their providers and statuses.
 //! - [`message`]: conversations, messages, the send command and the event envelope.
+//! - [`topic`]: the realtime topics events are published on.
 //! - [`provider`]: the contract every network adapter implements.
 //! - [`validate`]: input validation shared by every entry point (REST, server fns, CLI).
 //! - [`store`]: the `Store` port, implemented for SQLite and PostgreSQL in `server/`.
@@ -24,6 +25,7 @@ pub mod message;
 pub mod provider;
 pub mod store;
 pub mod time;
+pub mod topic;
 pub mod validate;
 
 pub use account::{Me, Member, MemberRole, Membership, Session, User, Workspace, WorkspaceMember};
@@ -33,3 +35,4 @@ pub use ids::{
 };
 pub use message::{Conversation, Event, Message, MessageStatus};
 pub use store::{Store, StoreError};
+pub use topic::Topic;

@@ -178,11 +178,6 @@ impl ConversationFilter {
     }
 }
 
-/// The realtime topic of one user (their read state, their notifications).
-pub fn user_topic(id: UserId) -> String {
-    format!("user:{id}")
-}
-
 /// `POST /api/v1/conversations/{id}/read`.
 #[derive(Clone, Debug, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -237,16 +232,6 @@ pub struct Event {
 
 /// The schema version of the payloads this build writes.
 pub const EVENT_SCHEMA_VERSION: u32 = 1;
-
-/// The realtime topic of a conversation.
-pub fn conversation_topic(id: ConversationId) -> String {
-    format!("conversation:{id}")
-}
-
-/// The realtime topic of a workspace's inbox.
-pub fn inbox_topic(id: WorkspaceId) -> String {
-    format!("inbox:{id}")
-}
 
 /// `POST /api/v1/conversations/{id}/messages`.
 #[derive(Clone, Debug, Deserialize)]

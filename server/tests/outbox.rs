@@ -137,7 +137,7 @@ async fn sent_messages_follow_receipts_to_read(app: AppState, _raw: Raw) {
         drive(&app, &w, &channel, conv, Duration::from_secs(5), |m| m[0].status == MessageStatus::Read).await;
     assert_eq!(read.len(), 1);
 
-    let topic = switchboard::message::conversation_topic(conv);
+    let topic = switchboard::Topic::Conversation(conv).to_string();
     let statuses: Vec<String> = app
         .store
         .events_after(&topic, 0, 100)
@@ -178,7 +178,7 @@ async fn a_429_storm_and_flaky_sends_end_sent_or_failed_never_twice(app: AppStat
     // The storm degraded the channel; the next success brought it back.
     let inbox = app
         .store
-        .events_after(&switchboard::message::inbox_topic(channel.workspace_id), 0, 1000)
+        .events_after(&switchboard::Topic::Inbox(channel.workspace_id).to_string(), 0, 1000)
         .await
         .unwrap();
     let statuses: Vec<_> = inbox

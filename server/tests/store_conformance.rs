@@ -380,14 +380,14 @@ async fn channel_status_and_credentials_change_in_place(store: &dyn Store) {
     );
 
     // Each change is an event on the workspace's inbox topic.
-    let events = store.events_after(&switchboard::message::inbox_topic(acme.id), 0, 10).await.unwrap();
+    let events = store.events_after(&switchboard::Topic::Inbox(acme.id).to_string(), 0, 10).await.unwrap();
     let changes: Vec<_> =
         events.iter().map(|e| (e.kind.as_str(), e.payload["status"].as_str().unwrap())).collect();
     assert_eq!(changes, [("channel.status", "failed"), ("channel.status", "connected")]);
     let before = store.channel(acme.id, d.id).await.unwrap().unwrap();
     let same = store.set_channel_status(acme.id, d.id, ChannelStatus::Connected, None, now()).await.unwrap();
     assert_eq!(same, before, "re-asserting a status changes nothing");
-    let after = store.events_after(&switchboard::message::inbox_topic(acme.id), 0, 10).await.unwrap();
+    let after = store.events_after(&switchboard::Topic::Inbox(acme.id).to_string(), 0, 10).await.unwrap();
     assert_eq!(after.len(), 2, "and writes no event");
     assert_eq!(events[0].payload["last_error"], "token revoked");
     assert_eq!(events[0].payload["channel_id"], serde_json::json!(c.id));
@@ -504,7 +504,7 @@ async fn inbound_messages_are_recorded_once(store: &dyn Store) {
     assert_eq!(second.events.len(), 2, "no second conversation.created");
     let messages = store.messages(ws.id, first.conversation.id, None, 50).await.unwrap();
     assert_eq!(messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["again", "hi, edited"]);
-    let topic = switchboard::message::conversation_topic(first.conversation.id);
+    let topic = switchboard::Topic::Conversation(first.conversation.id).to_string();
     let logged: Vec<_> =
         store.events_after(&topic, 0, 100).await.unwrap().into_iter().map(|e| e.kind).collect();
     assert_eq!(logged, ["message.created", "message.updated", "message.created"]);
@@ -564,7 +564,7 @@ async fn topic_offsets_are_gapless_under_concurrent_writes(store: &dyn Store) {
     for res in [r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7] {
         res.unwrap();
     }
-    let topic = switchboard::message::conversation_topic(conv);
+    let topic = switchboard::Topic::Conversation(conv).to_string();
     let events = store.events_after(&topic, 0, 100).await.unwrap();
     let offsets: Vec<i64> = events.iter().map(|e| e.offset).collect();
     assert_eq!(offsets, (1..=9).collect::<Vec<_>>(), "one inbound + eight sends, gapless and ordered");
@@ -577,7 +577,7 @@ async fn topic_offsets_are_gapless_under_concurrent_writes(store: &dyn Store) {
         (1..=log.len() as i64).collect::<Vec<_>>()
     );
     assert_eq!(log.len(), 1 + 2 + 16, "conversation.created + the inbound's two + two per send");
-    let inbox = store.events_after(&switchboard::message::inbox_topic(ws), 0, 100).await.unwrap();
+    let inbox = store.events_after(&switchboard::Topic::Inbox(ws).to_string(), 0, 100).await.unwrap();
     assert_eq!(inbox.iter().map(|e| e.offset).collect::<Vec<_>>(), (1..=10).collect::<Vec<_>>());
 }
 
@@ -648,7 +648,7 @@ async fn unread_counts_come_from_flags_and_mark_read_clears_them(store: &dyn Sto
     assert_eq!((changed, left), (2, 1));
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].kind, "read.updated");
-    assert_eq!(events[0].topic, switchboard::message::user_topic(a.id));
+    assert_eq!(events[0].topic, switchboard::Topic::User(a.id).to_string());
     assert_eq!(events[0].payload["unread_count"], 1);
     let (changed, _, events) = store.mark_read(ws.id, a.id, conv, ids[1]).await.unwrap();
     assert_eq!((changed, events.len()), (0, 0), "nothing new: no event");
@@ -764,7 +764,7 @@ async fn history_paging_is_exact_while_messages_keep_arriving(store: &dyn Store)
 /// and the stored result is what lone sends would have left.
 async fn sends_written_as_a_group_answer_each_caller_like_lone_sends(store: &dyn Store) {
     use switchboard::MessageStatus;
-    use switchboard::message::{conversation_topic, inbox_topic};
+    use switchboard::Topic;
     let ws = workspace(store, "Acme").await;
     let a = user(store, "a@example.com").await;
     let bob = user(store, "bob@example.com").await;
@@ -830,12 +830,16 @@ async fn sends_written_as_a_group_answer_each_caller_like_lone_sends(store: &dyn
             assert_eq!(stored, std::slice::from_ref(event), "event {} as answered is as stored", event.kind);
         }
     }
-    for topic in [conversation_topic(chat), conversation_topic(room.id), inbox_topic(ws.id)] {
+    for topic in [
+        Topic::Conversation(chat).to_string(),
+        Topic::Conversation(room.id).to_string(),
+        Topic::Inbox(ws.id).to_string(),
+    ] {
         let offsets: Vec<i64> =
             store.events_after(&topic, 0, 100).await.unwrap().iter().map(|e| e.offset).collect();
         assert_eq!(offsets, (1..=offsets.len() as i64).collect::<Vec<_>>(), "{topic} is gapless");
     }
-    assert_eq!(store.events_after(&conversation_topic(chat), 0, 100).await.unwrap().len(), 5);
+    assert_eq!(store.events_after(&Topic::Conversation(chat).to_string(), 0, 100).await.unwrap().len(), 5);
     let log = store.events_since(ws.id, a.id, 0, 100).await.unwrap();
     assert_eq!(
         log.iter().map(|(pos, _)| *pos).collect::<Vec<_>>(),

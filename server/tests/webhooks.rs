@@ -109,7 +109,7 @@ async fn signed_webhooks_are_ingested_once(app: AppState, _raw: Raw) {
     )
     .await;
     assert_eq!(messages[0]["text"], "Is my order on its way?");
-    let topic = switchboard::message::conversation_topic(conv.parse().unwrap());
+    let topic = switchboard::Topic::Conversation(conv.parse().unwrap()).to_string();
     let kinds: Vec<_> =
         app.store.events_after(&topic, 0, 100).await.unwrap().into_iter().map(|e| e.kind).collect();
     assert_eq!(kinds, ["message.created", "message.updated"]);

@@ -12,6 +12,7 @@ use std::rc::Rc;
 use futures::channel::oneshot;
 use leptos::prelude::*;
 use serde_json::{Value, json};
+use switchboard::Topic;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
@@ -31,10 +32,10 @@ pub enum Link {
 #[derive(Clone, Debug)]
 pub enum Incoming {
     /// A publication on a topic: a persisted event (with its offset) or an ephemeral one.
-    Publication { topic: String, data: Value },
+    Publication { topic: Topic, data: Value },
     /// A topic was subscribed. `recovered` is false when missed events could not be replayed
     /// (first subscribe, or too far behind): the app reloads what the topic covers.
-    Subscribed { topic: String, recovered: bool },
+    Subscribed { topic: Topic, recovered: bool },
 }
 
 /// Why an RPC failed.
@@ -54,7 +55,7 @@ pub fn backoff_ms(attempt: u32, unit_random: f64) -> u32 {
 type Reply = (&'static str, oneshot::Sender<Result<Value, RpcError>>);
 
 #[derive(Default)]
-struct Topic {
+struct Subscription {
     /// The last offset seen and the log's epoch: what a resubscribe recovers from.
     position: Option<(u64, String)>,
 }
@@ -67,8 +68,8 @@ struct Inner {
     next_id: u32,
     replies: HashMap<u32, Reply>,
     /// Subscribe commands in flight: id → topic.
-    subscribing: HashMap<u32, String>,
-    topics: HashMap<String, Topic>,
+    subscribing: HashMap<u32, Topic>,
+    topics: HashMap<Topic, Subscription>,
     attempt: u32,
     /// When the server last said anything (ms); a silent link is dropped.
     last_heard: f64,
@@ -103,7 +104,7 @@ impl Realtime {
     /// previous page's, and the previous page's topics are left. Connects on first use.
     pub fn attach(link: RwSignal<Link>, handler: impl Fn(Incoming) + 'static) -> Self {
         if let Some(client) = Self::current() {
-            let topics: Vec<String> = {
+            let topics: Vec<Topic> = {
                 let mut inner = client.inner.borrow_mut();
                 inner.handler = Rc::new(handler);
                 inner.link = link;
@@ -111,7 +112,7 @@ impl Realtime {
                 inner.topics.keys().cloned().collect()
             };
             for topic in topics {
-                client.unsubscribe(&topic);
+                client.unsubscribe(topic);
             }
             return client;
         }
@@ -145,13 +146,13 @@ impl Realtime {
     }
 
     /// Follows a topic until [`Realtime::unsubscribe`]; survives reconnects.
-    pub fn subscribe(&self, topic: &str) {
+    pub fn subscribe(&self, topic: Topic) {
         let connected = {
             let mut inner = self.inner.borrow_mut();
-            if inner.topics.contains_key(topic) {
+            if inner.topics.contains_key(&topic) {
                 return;
             }
-            inner.topics.insert(topic.to_owned(), Topic::default());
+            inner.topics.insert(topic, Subscription::default());
             inner.connected
         };
         if connected {
@@ -160,11 +161,11 @@ impl Realtime {
     }
 
     /// Stops following a topic.
-    pub fn unsubscribe(&self, topic: &str) {
+    pub fn unsubscribe(&self, topic: Topic) {
         let connected = {
             let mut inner = self.inner.borrow_mut();
-            inner.topics.remove(topic);
-            inner.subscribing.retain(|_, t| t != topic);
+            inner.topics.remove(&topic);
+            inner.subscribing.retain(|_, t| *t != topic);
             inner.connected
         };
         if connected {
@@ -180,7 +181,7 @@ impl Realtime {
     }
 
     /// The user ids present on a topic (for an inbox: the members online).
-    pub async fn present_users(&self, topic: &str) -> Result<Vec<String>, RpcError> {
+    pub async fn present_users(&self, topic: Topic) -> Result<Vec<String>, RpcError> {
         let result = self.request("presence", json!({ "channel": topic })).await?;
         let clients = result.get("presence").and_then(Value::as_object).cloned().unwrap_or_default();
         Ok(clients
@@ -234,12 +235,12 @@ impl Realtime {
         }
     }
 
-    fn send_subscribe(&self, topic: &str) {
+    fn send_subscribe(&self, topic: Topic) {
         let id = self.next_id();
         let position = {
             let mut inner = self.inner.borrow_mut();
-            inner.subscribing.insert(id, topic.to_owned());
-            inner.topics.get(topic).and_then(|t| t.position.clone())
+            inner.subscribing.insert(id, topic);
+            inner.topics.get(&topic).and_then(|t| t.position.clone())
         };
         let mut request = json!({ "channel": topic });
         if let Some((offset, epoch)) = position {
@@ -429,9 +430,10 @@ impl Realtime {
             return;
         }
         if let Some(push) = object.get("push") {
-            let topic = push.get("channel").and_then(Value::as_str).unwrap_or_default().to_owned();
-            if let Some(publication) = push.get("pub") {
-                self.publication(&topic, publication);
+            // Parsed once here: a push on a name that is not one of our topics is not ours.
+            let topic = push.get("channel").and_then(Value::as_str).and_then(|name| name.parse().ok());
+            if let (Some(topic), Some(publication)) = (topic, push.get("pub")) {
+                self.publication(topic, publication);
             }
             return;
         }
@@ -447,7 +449,7 @@ impl Realtime {
         let subscribing = self.inner.borrow_mut().subscribing.remove(&id);
         if let Some(topic) = subscribing {
             match (error, object.get("subscribe")) {
-                (None, Some(result)) => self.subscribed(&topic, result),
+                (None, Some(result)) => self.subscribed(topic, result),
                 (Some(e), _) => leptos::logging::warn!("subscribe {topic} refused: {}", e.message),
                 _ => {}
             }
@@ -503,7 +505,7 @@ impl Realtime {
 
     fn connected(&self, result: &Value) {
         self.schedule_refresh(result);
-        let topics: Vec<String> = {
+        let topics: Vec<Topic> = {
             let mut inner = self.inner.borrow_mut();
             inner.connected = true;
             inner.attempt = 0;
@@ -512,7 +514,7 @@ impl Realtime {
             }
             inner.topics.keys().cloned().collect()
         };
-        for topic in &topics {
+        for &topic in &topics {
             self.send_subscribe(topic);
         }
         if topics.is_empty() {
@@ -520,19 +522,19 @@ impl Realtime {
         }
     }
 
-    fn subscribed(&self, topic: &str, result: &Value) {
+    fn subscribed(&self, topic: Topic, result: &Value) {
         let recovered = result.get("recovered").and_then(Value::as_bool).unwrap_or(false);
         let epoch = result.get("epoch").and_then(Value::as_str).unwrap_or_default().to_owned();
         let offset = result.get("offset").and_then(Value::as_u64).unwrap_or(0);
         {
             let mut inner = self.inner.borrow_mut();
-            let Some(state) = inner.topics.get_mut(topic) else { return };
+            let Some(state) = inner.topics.get_mut(&topic) else { return };
             let keep = recovered && state.position.as_ref().is_some_and(|(_, e)| *e == epoch);
             if !keep {
                 state.position = Some((offset, epoch));
             }
         }
-        self.handle(Incoming::Subscribed { topic: topic.to_owned(), recovered });
+        self.handle(Incoming::Subscribed { topic, recovered });
         if let Some(publications) = result.get("publications").and_then(Value::as_array) {
             for publication in publications {
                 self.publication(topic, publication);
@@ -544,10 +546,10 @@ impl Realtime {
         }
     }
 
-    fn publication(&self, topic: &str, publication: &Value) {
+    fn publication(&self, topic: Topic, publication: &Value) {
         if let Some(offset) = publication.get("offset").and_then(Value::as_u64) {
             let mut inner = self.inner.borrow_mut();
-            let Some(state) = inner.topics.get_mut(topic) else { return };
+            let Some(state) = inner.topics.get_mut(&topic) else { return };
             match &mut state.position {
                 // Already seen (a recovered publication that also arrived live).
                 Some((seen, _)) if offset <= *seen => return,
@@ -556,7 +558,7 @@ impl Realtime {
             }
         }
         if let Some(data) = publication.get("data") {
-            self.handle(Incoming::Publication { topic: topic.to_owned(), data: data.clone() });
+            self.handle(Incoming::Publication { topic, data: data.clone() });
         }
     }
 }

@@ -12,7 +12,7 @@ use switchboard::message::{ConversationStatus, ConversationSummary};
 use switchboard::provider::Direction;
 use switchboard::{
     Channel, ChannelId, ChannelStatus, ConversationId, Me, MemberRole, Message, MessageId, MessageStatus,
-    UserId, WorkspaceId,
+    Topic, UserId, WorkspaceId,
 };
 
 use crate::client::http::{self, ApiError};
@@ -152,16 +152,16 @@ impl Inbox {
         }
     }
 
-    fn inbox_topic(&self) -> String {
-        switchboard::message::inbox_topic(self.workspace)
+    fn inbox_topic(&self) -> Topic {
+        Topic::Inbox(self.workspace)
     }
 
     /// Browser only: attaches this page to the tab's realtime client and follows the inbox and
     /// user topics. Their first subscribe (not recovered) loads the lists.
     pub fn start(self) {
         let client = Realtime::attach(self.link, move |incoming| self.receive(incoming));
-        client.subscribe(&self.inbox_topic());
-        client.subscribe(&switchboard::message::user_topic(self.me));
+        client.subscribe(self.inbox_topic());
+        client.subscribe(Topic::User(self.me));
     }
 
     fn rt(&self) -> Option<Realtime> {
@@ -195,7 +195,7 @@ impl Inbox {
         let Some(rt) = self.rt() else { return };
         let topic = self.inbox_topic();
         spawn_local(async move {
-            if let Ok(users) = rt.present_users(&topic).await {
+            if let Ok(users) = rt.present_users(topic).await {
                 let online = users.iter().filter_map(|u| u.parse::<uuid::Uuid>().ok()).map(UserId).collect();
                 self.online.set(online);
             }
@@ -210,14 +210,14 @@ impl Inbox {
         }
         let rt = self.rt();
         if let (Some(old), Some(rt)) = (current, rt.as_ref()) {
-            rt.unsubscribe(&switchboard::message::conversation_topic(old));
+            rt.unsubscribe(Topic::Conversation(old));
         }
         self.typing.set(None);
         self.thread.set(Thread { conversation: id, loading: id.is_some(), ..Thread::default() });
         if let Some(id) = id {
             match rt {
                 // The subscribe's answer loads the latest page (see `receive`).
-                Some(rt) => rt.subscribe(&switchboard::message::conversation_topic(id)),
+                Some(rt) => rt.subscribe(Topic::Conversation(id)),
                 None => self.load_latest(id),
             }
         }
@@ -456,24 +456,25 @@ impl Inbox {
                 if recovered {
                     return;
                 }
-                if topic == self.inbox_topic() {
-                    self.reload_lists();
-                    self.reload_presence();
-                } else if let Some(id) = topic.strip_prefix("conversation:").and_then(|s| s.parse().ok()) {
-                    let open = self.thread.with_untracked(|t| t.conversation);
-                    if open == Some(ConversationId(id)) {
-                        self.load_latest(ConversationId(id));
+                match topic {
+                    Topic::Inbox(_) if topic == self.inbox_topic() => {
+                        self.reload_lists();
+                        self.reload_presence();
                     }
+                    Topic::Conversation(id) if self.thread.with_untracked(|t| t.conversation) == Some(id) => {
+                        self.load_latest(id);
+                    }
+                    _ => {}
                 }
             }
             Incoming::Publication { topic, data } => {
                 let Ok(typed) = serde_json::from_value::<Typed>(data) else { return };
-                self.apply(&topic, &typed.kind, typed.payload);
+                self.apply(topic, &typed.kind, typed.payload);
             }
         }
     }
 
-    fn apply(self, topic: &str, kind: &str, payload: Value) {
+    fn apply(self, topic: Topic, kind: &str, payload: Value) {
         match kind {
             "message.created" | "message.updated" => {
                 let Ok(message) = serde_json::from_value::<Message>(payload) else { return };

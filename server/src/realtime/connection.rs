@@ -16,13 +16,13 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use switchboard::message::SendMessage;
-use switchboard::{ConversationId, MessageId, WorkspaceId};
+use switchboard::{ConversationId, MessageId, Topic, WorkspaceId};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::hub::{Activation, BusMessage, ConnHandle, Kill, Out};
 use super::protocol::{self, ClientInfo, Command, Disconnect, Error, codes};
-use super::topics::{self, Topic};
+use super::topics;
 use super::{Realtime, RealtimeConfig};
 use crate::http::AppState;
 use crate::services::accounts::{Authenticated, TokenRefusal};
@@ -515,7 +515,7 @@ impl Conn {
         let Some(topic) = self.subs.take(channel) else { return };
         self.realtime.hub.unsubscribe(&topic, &self.handle.client);
         let _ = self.handle.tx.try_send(Out::Deactivate(topic.clone()));
-        if Topic::parse(&topic).is_some_and(announces_presence) {
+        if topic.parse().is_ok_and(announces_presence) {
             self.realtime.publish(BusMessage::Leave { topic: topic.to_string(), info: self.info.clone() });
         }
     }
@@ -644,7 +644,7 @@ impl Conn {
                 },
             });
             self.realtime.publish(BusMessage::Ephemeral {
-                topic: switchboard::message::conversation_topic(args.conversation_id),
+                topic: Topic::Conversation(args.conversation_id).to_string(),
                 data: payload,
                 except: Some(self.handle.client.to_string()),
             });

@@ -457,7 +457,7 @@ impl Hub {
 
     /// The user's first connection opened or last one closed: told on the workspace's inbox.
     fn announce(&self, ws: WorkspaceId, user: UserId, kind: &str, client: &str) {
-        let topic = switchboard::message::inbox_topic(ws);
+        let topic = switchboard::Topic::Inbox(ws).to_string();
         let data = serde_json::json!({ "type": kind, "payload": { "user_id": user } });
         let frame = protocol::pub_push(&topic, &protocol::publication(&data.to_string(), None));
         self.deliver(&topic, None, frame, Some(client), false);

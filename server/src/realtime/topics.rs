@@ -1,30 +1,11 @@
-//! Topic names and who may read them, decided on every subscribe (and every history or
-//! presence call): `conversation:{id}` with access to the conversation's channel,
-//! `inbox:{workspace_id}` as a member, `user:{id}` as that user.
+//! Who may read a topic, decided on every subscribe (and every history or presence call):
+//! `conversation:{id}` with access to the conversation's channel, `inbox:{workspace_id}` as a
+//! member, `user:{id}` as that user. The names themselves are [`switchboard::Topic`]'s.
 
-use switchboard::{ConversationId, Store, StoreError, UserId, WorkspaceId};
+use switchboard::{ConversationId, Store, StoreError, Topic, UserId};
 
 use super::protocol::{Error, codes};
 use crate::services::Actor;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Topic {
-    Conversation(ConversationId),
-    Inbox(WorkspaceId),
-    User(UserId),
-}
-
-impl Topic {
-    pub fn parse(name: &str) -> Option<Topic> {
-        let (kind, id) = name.split_once(':')?;
-        match kind {
-            "conversation" => id.parse().ok().map(Topic::Conversation),
-            "inbox" => id.parse().ok().map(Topic::Inbox),
-            "user" => id.parse().ok().map(Topic::User),
-            _ => None,
-        }
-    }
-}
 
 fn denied() -> Error {
     Error::new(codes::PERMISSION_DENIED, "permission denied")
@@ -37,7 +18,7 @@ fn internal(e: StoreError) -> Error {
 
 /// Whether `user` may read the named topic; the protocol's error if not.
 pub async fn authorize(store: &dyn Store, user: UserId, name: &str) -> Result<Topic, Error> {
-    let topic = Topic::parse(name).ok_or_else(|| Error::new(codes::UNKNOWN_CHANNEL, "unknown channel"))?;
+    let topic: Topic = name.parse().map_err(|_| Error::new(codes::UNKNOWN_CHANNEL, "unknown channel"))?;
     match topic {
         Topic::User(id) if id == user => Ok(topic),
         Topic::User(_) => Err(denied()),
@@ -58,18 +39,4 @@ pub async fn conversation_actor(store: &dyn Store, user: UserId, id: Conversatio
         }
     }
     Err(denied())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn topic_names_parse_strictly() {
-        let id = ConversationId::new();
-        assert_eq!(Topic::parse(&format!("conversation:{id}")), Some(Topic::Conversation(id)));
-        assert_eq!(Topic::parse("conversation:nope"), None);
-        assert_eq!(Topic::parse("news:1"), None);
-        assert_eq!(Topic::parse("inbox"), None);
-    }
 }

@@ -38,7 +38,7 @@ macro_rules! impl_messages {
 
             /// An event not numbered yet (offset 0).
             fn new_event(
-                topic: String,
+                topic: switchboard::Topic,
                 kind: &str,
                 payload: serde_json::Value,
                 trace_id: Option<&str>,
@@ -50,7 +50,7 @@ macro_rules! impl_messages {
                     schema_version: switchboard::message::EVENT_SCHEMA_VERSION,
                     occurred_at: at,
                     trace_id: trace_id.map(str::to_owned),
-                    topic,
+                    topic: topic.to_string(),
                     offset: 0,
                     payload,
                 }
@@ -60,7 +60,7 @@ macro_rules! impl_messages {
             async fn append_event(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 workspace_id: switchboard::WorkspaceId,
-                topic: String,
+                topic: switchboard::Topic,
                 kind: &str,
                 payload: serde_json::Value,
                 trace_id: Option<&str>,
@@ -69,8 +69,9 @@ macro_rules! impl_messages {
                 // The workspace's log first, then the topic: every transaction takes these
                 // counters in the same order, so writers never deadlock on them.
                 let workspace_offset = Self::next_offset(tx, &format!("log:{workspace_id}")).await?;
-                let offset = Self::next_offset(tx, &topic).await?;
-                let event = switchboard::Event { offset, ..Self::new_event(topic, kind, payload, trace_id, at) };
+                let event = Self::new_event(topic, kind, payload, trace_id, at);
+                let offset = Self::next_offset(tx, &event.topic).await?;
+                let event = switchboard::Event { offset, ..event };
                 sqlx::query(
                     "insert into event (event_id, workspace_id, topic, topic_offset, type, schema_version, occurred_at, trace_id, payload, workspace_offset)
                      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -113,7 +114,7 @@ macro_rules! impl_messages {
                 at: chrono::DateTime<chrono::Utc>,
             ) -> Result<switchboard::Event, switchboard::StoreError> {
                 let payload = serde_json::to_value(message).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
-                let topic = switchboard::message::conversation_topic(message.conversation_id);
+                let topic = switchboard::Topic::Conversation(message.conversation_id);
                 Self::append_event(tx, message.workspace_id, topic, "message.updated", payload, trace, at).await
             }
 
@@ -173,7 +174,6 @@ macro_rules! impl_messages {
                 &self,
                 inbound: switchboard::store::NewInbound,
             ) -> Result<Option<switchboard::store::Ingested>, switchboard::StoreError> {
-                use switchboard::message::inbox_topic;
                 let at = switchboard::time::now();
                 let ws = inbound.workspace_id;
                 let mut tx = self.begin_write().await?;
@@ -277,7 +277,7 @@ macro_rules! impl_messages {
                 let mut events = Vec::new();
                 if created_conversation {
                     let payload = serde_json::to_value(&conversation).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
-                    events.push(Self::append_event(&mut tx, ws, inbox_topic(ws), "conversation.created", payload, trace, at).await?);
+                    events.push(Self::append_event(&mut tx, ws, switchboard::Topic::Inbox(ws), "conversation.created", payload, trace, at).await?);
                 }
                 events.extend(Self::message_events(&mut tx, &conversation, &message, trace, at).await?);
                 tx.commit().await.map_err($crate::store::map_err)?;
@@ -412,7 +412,7 @@ macro_rules! impl_messages {
                         "up_to": up_to,
                         "unread_count": unread,
                     });
-                    let topic = switchboard::message::user_topic(user_id);
+                    let topic = switchboard::Topic::User(user_id);
                     events.push(Self::append_event(&mut tx, workspace_id, topic, "read.updated", payload, None, at).await?);
                 }
                 tx.commit().await.map_err($crate::store::map_err)?;
@@ -463,7 +463,7 @@ macro_rules! impl_messages {
                 )
                 .bind(workspace_id.as_uuid())
                 .bind(after)
-                .bind(switchboard::message::user_topic(user_id))
+                .bind(switchboard::Topic::User(user_id).to_string())
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await
@@ -527,7 +527,7 @@ macro_rules! impl_messages {
                     "conversation_id": message.conversation_id,
                     "deleted_at": message.deleted_at,
                 });
-                let topic = switchboard::message::conversation_topic(message.conversation_id);
+                let topic = switchboard::Topic::Conversation(message.conversation_id);
                 let event = Self::append_event(&mut tx, message.workspace_id, topic, "message.deleted", payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
@@ -567,7 +567,7 @@ macro_rules! impl_messages {
                     "last_message_preview": conversation.last_message_preview,
                     "status": conversation.status,
                 });
-                let topic = switchboard::message::inbox_topic(workspace_id);
+                let topic = switchboard::Topic::Inbox(workspace_id);
                 let event = Self::append_event(&mut tx, workspace_id, topic, "conversation.updated", payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
@@ -628,7 +628,7 @@ macro_rules! impl_messages {
                 }
                 let conversation: switchboard::Conversation = row.into();
                 let payload = serde_json::to_value(&conversation).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
-                let topic = switchboard::message::inbox_topic(ws);
+                let topic = switchboard::Topic::Inbox(ws);
                 let event = Self::append_event(&mut tx, ws, topic, "conversation.created", payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
@@ -743,7 +743,7 @@ macro_rules! impl_messages {
                     "online": online,
                     "at": at,
                 });
-                let topic = switchboard::message::inbox_topic(ws);
+                let topic = switchboard::Topic::Inbox(ws);
                 let event = Self::append_event(&mut tx, ws, topic, "contact.presence", payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
@@ -781,7 +781,7 @@ macro_rules! impl_messages {
                     "status": conversation.status,
                 });
                 let ws = conversation.workspace_id;
-                let event = Self::append_event(&mut tx, ws, switchboard::message::inbox_topic(ws), "conversation.updated", payload, None, at).await?;
+                let event = Self::append_event(&mut tx, ws, switchboard::Topic::Inbox(ws), "conversation.updated", payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
                 Ok(Some((conversation, vec![event])))
@@ -1001,7 +1001,7 @@ macro_rules! impl_messages {
                 outs: &[&switchboard::store::NewOutbound],
             ) -> Result<Vec<Result<switchboard::store::Sent, switchboard::StoreError>>, switchboard::StoreError> {
                 use std::collections::HashMap;
-                use switchboard::message::{conversation_topic, inbox_topic};
+                use switchboard::Topic;
                 use switchboard::{ConversationId, Message, StoreError};
                 use $crate::store::batch::Params;
                 use $crate::store::map_err;
@@ -1245,8 +1245,8 @@ macro_rules! impl_messages {
                         let ws = message.workspace_id;
                         let created = serde_json::to_value(message).map_err(|e| StoreError::Internal(e.to_string()))?;
                         for (topic, kind, payload) in [
-                            (conversation_topic(conversation.id), "message.created", created),
-                            (inbox_topic(ws), "conversation.updated", Self::moved_by(conversation, message)),
+                            (Topic::Conversation(conversation.id), "message.created", created),
+                            (Topic::Inbox(ws), "conversation.updated", Self::moved_by(conversation, message)),
                         ] {
                             // Numbered below, once the group's counters have moved.
                             events.push(Self::new_event(topic, kind, payload, trace, at));
@@ -1383,14 +1383,14 @@ macro_rules! impl_messages {
                 trace: Option<&str>,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> Result<Vec<switchboard::Event>, switchboard::StoreError> {
-                use switchboard::message::{conversation_topic, inbox_topic};
+                use switchboard::Topic;
                 let ws = conversation.workspace_id;
                 let payload = serde_json::to_value(message).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
-                let created = Self::append_event(tx, ws, conversation_topic(conversation.id), "message.created", payload, trace, at).await?;
+                let created = Self::append_event(tx, ws, Topic::Conversation(conversation.id), "message.created", payload, trace, at).await?;
                 // Which message moved the conversation, and whose it is: a client bumps its
                 // unread count only for messages it did not send itself.
                 let payload = Self::moved_by(conversation, message);
-                let updated = Self::append_event(tx, ws, inbox_topic(ws), "conversation.updated", payload, trace, at).await?;
+                let updated = Self::append_event(tx, ws, Topic::Inbox(ws), "conversation.updated", payload, trace, at).await?;
                 Ok(vec![created, updated])
             }
 

@@ -18,7 +18,7 @@ macro_rules! impl_outbox {
                     "external_id": message.external_id,
                     "error": message.error,
                 });
-                let topic = switchboard::message::conversation_topic(message.conversation_id);
+                let topic = switchboard::Topic::Conversation(message.conversation_id);
                 Self::append_event(tx, message.workspace_id, topic, "message.status", payload, None, at).await
             }
 

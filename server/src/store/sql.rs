@@ -274,7 +274,7 @@ macro_rules! impl_store {
                 // Told on the user's own topic: the realtime gateway closes their connections,
                 // so subscriptions made while a member end with the membership.
                 let payload = serde_json::json!({ "workspace_id": workspace_id, "user_id": user_id });
-                let topic = switchboard::message::user_topic(user_id);
+                let topic = switchboard::Topic::User(user_id);
                 let at = switchboard::time::now();
                 let event = Self::append_event(&mut tx, workspace_id, topic, "member.removed", payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
@@ -657,7 +657,7 @@ macro_rules! impl_store {
                     "status": channel.status,
                     "last_error": channel.last_error,
                 });
-                let topic = switchboard::message::inbox_topic(workspace_id);
+                let topic = switchboard::Topic::Inbox(workspace_id);
                 let event = Self::append_event(&mut tx, workspace_id, topic, "channel.status", payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
