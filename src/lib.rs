@@ -33,6 +33,6 @@ pub use channel::{Channel, ChannelStatus, ProviderKind};
 pub use ids::{
     ChannelId, ContactId, ConversationId, EventId, InvitationId, MessageId, SessionId, UserId, WorkspaceId,
 };
-pub use message::{Conversation, Event, Message, MessageStatus};
+pub use message::{Conversation, Event, EventKind, Message, MessageStatus};
 pub use store::{Store, StoreError};
 pub use topic::Topic;

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use switchboard::message::{ConversationStatus, ConversationSummary};
 use switchboard::provider::Direction;
 use switchboard::{
-    Channel, ChannelId, ChannelStatus, ConversationId, Me, MemberRole, Message, MessageId, MessageStatus,
-    Topic, UserId, WorkspaceId,
+    Channel, ChannelId, ChannelStatus, ConversationId, EventKind, Me, MemberRole, Message, MessageId,
+    MessageStatus, Topic, UserId, WorkspaceId,
 };
 
 use crate::client::http::{self, ApiError};
@@ -469,21 +469,24 @@ impl Inbox {
             }
             Incoming::Publication { topic, data } => {
                 let Ok(typed) = serde_json::from_value::<Typed>(data) else { return };
-                self.apply(topic, &typed.kind, typed.payload);
+                match typed.kind.parse() {
+                    Ok(kind) => self.apply(topic, kind, typed.payload),
+                    Err(e) => leptos::logging::debug_warn!("ignored event: {e}"),
+                }
             }
         }
     }
 
-    fn apply(self, topic: Topic, kind: &str, payload: Value) {
+    fn apply(self, topic: Topic, kind: EventKind, payload: Value) {
         match kind {
-            "message.created" | "message.updated" => {
+            EventKind::MessageCreated | EventKind::MessageUpdated => {
                 let Ok(message) = serde_json::from_value::<Message>(payload) else { return };
                 let mine = message.sender_user_id == Some(self.me);
                 let open = self.thread.with_untracked(|t| t.conversation == Some(message.conversation_id));
                 if !open {
                     return;
                 }
-                if kind == "message.created" && !mine {
+                if kind == EventKind::MessageCreated && !mine {
                     self.typing.update(|t| {
                         if t.as_ref().is_some_and(|t| Some(t.user_id) == message.sender_user_id) {
                             *t = None;
@@ -491,11 +494,11 @@ impl Inbox {
                     });
                 }
                 self.thread.update(|t| t.upsert(message));
-                if kind == "message.created" && !mine {
+                if kind == EventKind::MessageCreated && !mine {
                     self.mark_read(true);
                 }
             }
-            "message.status" => {
+            EventKind::MessageStatus => {
                 let (Some(id), Some(status)) =
                     (field::<MessageId>(&payload, "message_id"), field(&payload, "status"))
                 else {
@@ -512,7 +515,7 @@ impl Inbox {
                     })
                 });
             }
-            "message.deleted" => {
+            EventKind::MessageDeleted => {
                 let Some(id) = field::<MessageId>(&payload, "message_id") else { return };
                 let at = field(&payload, "deleted_at");
                 self.thread.update(|t| {
@@ -522,7 +525,7 @@ impl Inbox {
                     })
                 });
             }
-            "typing" => {
+            EventKind::Typing => {
                 let (Some(user_id), Some(name)) =
                     (field::<UserId>(&payload, "user_id"), field::<String>(&payload, "name"))
                 else {
@@ -546,7 +549,7 @@ impl Inbox {
                     std::time::Duration::from_millis(ttl as u64 + 10),
                 );
             }
-            "conversation.created" => {
+            EventKind::ConversationCreated => {
                 let Ok(conversation) = serde_json::from_value::<switchboard::Conversation>(payload) else {
                     return;
                 };
@@ -562,15 +565,15 @@ impl Inbox {
                     }
                 });
             }
-            "conversation.updated" => self.conversation_updated(payload),
-            "read.updated" => {
+            EventKind::ConversationUpdated => self.conversation_updated(payload),
+            EventKind::ReadUpdated => {
                 if let (Some(id), Some(count)) =
                     (field(&payload, "conversation_id"), field(&payload, "unread_count"))
                 {
                     self.set_unread(id, count);
                 }
             }
-            "channel.status" => {
+            EventKind::ChannelStatus => {
                 let Some(id) = field::<ChannelId>(&payload, "channel_id") else { return };
                 let status: Option<ChannelStatus> = field(&payload, "status");
                 let last_error: Option<String> = field(&payload, "last_error");
@@ -583,7 +586,7 @@ impl Inbox {
                     }
                 });
             }
-            "contact.presence" => {
+            EventKind::ContactPresence => {
                 let (Some(contact), Some(online)) = (
                     field::<switchboard::ContactId>(&payload, "contact_id"),
                     field::<bool>(&payload, "online"),
@@ -596,19 +599,19 @@ impl Inbox {
                     }
                 });
             }
-            "presence.online" | "presence.offline" => {
+            EventKind::PresenceOnline | EventKind::PresenceOffline => {
                 let Some(user) = field::<UserId>(&payload, "user_id") else { return };
                 self.online.update(|set| {
-                    if kind == "presence.online" {
+                    if kind == EventKind::PresenceOnline {
                         set.insert(user);
                     } else {
                         set.remove(&user);
                     }
                 });
             }
-            other => {
+            EventKind::MemberRemoved => {
                 let _ = topic;
-                leptos::logging::debug_warn!("ignored event {other}");
+                leptos::logging::debug_warn!("ignored event {kind}");
             }
         }
     }

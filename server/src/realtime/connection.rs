@@ -635,7 +635,7 @@ impl Conn {
         if !recent {
             self.typing.insert(args.conversation_id, now);
             let payload = serde_json::json!({
-                "type": "typing",
+                "type": switchboard::EventKind::Typing,
                 "payload": {
                     "conversation_id": args.conversation_id,
                     "user_id": self.who.user.id,

@@ -431,7 +431,7 @@ impl Hub {
                         set.insert(client.clone()) && set.len() == 1
                     };
                     if first {
-                        self.announce(*ws, *user, "presence.online", client);
+                        self.announce(*ws, *user, switchboard::EventKind::PresenceOnline, client);
                     }
                 }
             }
@@ -448,7 +448,7 @@ impl Hub {
                         removed && empty
                     };
                     if last {
-                        self.announce(*ws, *user, "presence.offline", client);
+                        self.announce(*ws, *user, switchboard::EventKind::PresenceOffline, client);
                     }
                 }
             }
@@ -456,7 +456,7 @@ impl Hub {
     }
 
     /// The user's first connection opened or last one closed: told on the workspace's inbox.
-    fn announce(&self, ws: WorkspaceId, user: UserId, kind: &str, client: &str) {
+    fn announce(&self, ws: WorkspaceId, user: UserId, kind: switchboard::EventKind, client: &str) {
         let topic = switchboard::Topic::Inbox(ws).to_string();
         let data = serde_json::json!({ "type": kind, "payload": { "user_id": user } });
         let frame = protocol::pub_push(&topic, &protocol::publication(&data.to_string(), None));

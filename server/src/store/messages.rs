@@ -39,14 +39,14 @@ macro_rules! impl_messages {
             /// An event not numbered yet (offset 0).
             fn new_event(
                 topic: switchboard::Topic,
-                kind: &str,
+                kind: switchboard::EventKind,
                 payload: serde_json::Value,
                 trace_id: Option<&str>,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> switchboard::Event {
                 switchboard::Event {
                     id: switchboard::EventId::new(),
-                    kind: kind.to_owned(),
+                    kind: kind.as_str().to_owned(),
                     schema_version: switchboard::message::EVENT_SCHEMA_VERSION,
                     occurred_at: at,
                     trace_id: trace_id.map(str::to_owned),
@@ -61,7 +61,7 @@ macro_rules! impl_messages {
                 tx: &mut sqlx::Transaction<'static, $db>,
                 workspace_id: switchboard::WorkspaceId,
                 topic: switchboard::Topic,
-                kind: &str,
+                kind: switchboard::EventKind,
                 payload: serde_json::Value,
                 trace_id: Option<&str>,
                 at: chrono::DateTime<chrono::Utc>,
@@ -115,7 +115,7 @@ macro_rules! impl_messages {
             ) -> Result<switchboard::Event, switchboard::StoreError> {
                 let payload = serde_json::to_value(message).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
                 let topic = switchboard::Topic::Conversation(message.conversation_id);
-                Self::append_event(tx, message.workspace_id, topic, "message.updated", payload, trace, at).await
+                Self::append_event(tx, message.workspace_id, topic, switchboard::EventKind::MessageUpdated, payload, trace, at).await
             }
 
             /// The message a reference names, inside `tx`: `NotFound` for an unknown id of ours,
@@ -277,7 +277,7 @@ macro_rules! impl_messages {
                 let mut events = Vec::new();
                 if created_conversation {
                     let payload = serde_json::to_value(&conversation).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
-                    events.push(Self::append_event(&mut tx, ws, switchboard::Topic::Inbox(ws), "conversation.created", payload, trace, at).await?);
+                    events.push(Self::append_event(&mut tx, ws, switchboard::Topic::Inbox(ws), switchboard::EventKind::ConversationCreated, payload, trace, at).await?);
                 }
                 events.extend(Self::message_events(&mut tx, &conversation, &message, trace, at).await?);
                 tx.commit().await.map_err($crate::store::map_err)?;
@@ -413,7 +413,7 @@ macro_rules! impl_messages {
                         "unread_count": unread,
                     });
                     let topic = switchboard::Topic::User(user_id);
-                    events.push(Self::append_event(&mut tx, workspace_id, topic, "read.updated", payload, None, at).await?);
+                    events.push(Self::append_event(&mut tx, workspace_id, topic, switchboard::EventKind::ReadUpdated, payload, None, at).await?);
                 }
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(&events);
@@ -528,7 +528,7 @@ macro_rules! impl_messages {
                     "deleted_at": message.deleted_at,
                 });
                 let topic = switchboard::Topic::Conversation(message.conversation_id);
-                let event = Self::append_event(&mut tx, message.workspace_id, topic, "message.deleted", payload, None, at).await?;
+                let event = Self::append_event(&mut tx, message.workspace_id, topic, switchboard::EventKind::MessageDeleted, payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
                 Ok(Some((message, vec![event])))
@@ -568,7 +568,7 @@ macro_rules! impl_messages {
                     "status": conversation.status,
                 });
                 let topic = switchboard::Topic::Inbox(workspace_id);
-                let event = Self::append_event(&mut tx, workspace_id, topic, "conversation.updated", payload, None, at).await?;
+                let event = Self::append_event(&mut tx, workspace_id, topic, switchboard::EventKind::ConversationUpdated, payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
                 Ok((conversation, vec![event]))
@@ -629,7 +629,7 @@ macro_rules! impl_messages {
                 let conversation: switchboard::Conversation = row.into();
                 let payload = serde_json::to_value(&conversation).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
                 let topic = switchboard::Topic::Inbox(ws);
-                let event = Self::append_event(&mut tx, ws, topic, "conversation.created", payload, None, at).await?;
+                let event = Self::append_event(&mut tx, ws, topic, switchboard::EventKind::ConversationCreated, payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
                 Ok((conversation, vec![event]))
@@ -744,7 +744,7 @@ macro_rules! impl_messages {
                     "at": at,
                 });
                 let topic = switchboard::Topic::Inbox(ws);
-                let event = Self::append_event(&mut tx, ws, topic, "contact.presence", payload, None, at).await?;
+                let event = Self::append_event(&mut tx, ws, topic, switchboard::EventKind::ContactPresence, payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
                 Ok(Some(event))
@@ -781,7 +781,7 @@ macro_rules! impl_messages {
                     "status": conversation.status,
                 });
                 let ws = conversation.workspace_id;
-                let event = Self::append_event(&mut tx, ws, switchboard::Topic::Inbox(ws), "conversation.updated", payload, None, at).await?;
+                let event = Self::append_event(&mut tx, ws, switchboard::Topic::Inbox(ws), switchboard::EventKind::ConversationUpdated, payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
                 Ok(Some((conversation, vec![event])))
@@ -1245,8 +1245,8 @@ macro_rules! impl_messages {
                         let ws = message.workspace_id;
                         let created = serde_json::to_value(message).map_err(|e| StoreError::Internal(e.to_string()))?;
                         for (topic, kind, payload) in [
-                            (Topic::Conversation(conversation.id), "message.created", created),
-                            (Topic::Inbox(ws), "conversation.updated", Self::moved_by(conversation, message)),
+                            (Topic::Conversation(conversation.id), switchboard::EventKind::MessageCreated, created),
+                            (Topic::Inbox(ws), switchboard::EventKind::ConversationUpdated, Self::moved_by(conversation, message)),
                         ] {
                             // Numbered below, once the group's counters have moved.
                             events.push(Self::new_event(topic, kind, payload, trace, at));
@@ -1386,11 +1386,11 @@ macro_rules! impl_messages {
                 use switchboard::Topic;
                 let ws = conversation.workspace_id;
                 let payload = serde_json::to_value(message).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
-                let created = Self::append_event(tx, ws, Topic::Conversation(conversation.id), "message.created", payload, trace, at).await?;
+                let created = Self::append_event(tx, ws, Topic::Conversation(conversation.id), switchboard::EventKind::MessageCreated, payload, trace, at).await?;
                 // Which message moved the conversation, and whose it is: a client bumps its
                 // unread count only for messages it did not send itself.
                 let payload = Self::moved_by(conversation, message);
-                let updated = Self::append_event(tx, ws, Topic::Inbox(ws), "conversation.updated", payload, trace, at).await?;
+                let updated = Self::append_event(tx, ws, Topic::Inbox(ws), switchboard::EventKind::ConversationUpdated, payload, trace, at).await?;
                 Ok(vec![created, updated])
             }
 

@@ -19,7 +19,7 @@ macro_rules! impl_outbox {
                     "error": message.error,
                 });
                 let topic = switchboard::Topic::Conversation(message.conversation_id);
-                Self::append_event(tx, message.workspace_id, topic, "message.status", payload, None, at).await
+                Self::append_event(tx, message.workspace_id, topic, switchboard::EventKind::MessageStatus, payload, None, at).await
             }
 
             /// Fails an outbox row and its message with `error`; answers the status event.

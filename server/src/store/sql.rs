@@ -276,7 +276,7 @@ macro_rules! impl_store {
                 let payload = serde_json::json!({ "workspace_id": workspace_id, "user_id": user_id });
                 let topic = switchboard::Topic::User(user_id);
                 let at = switchboard::time::now();
-                let event = Self::append_event(&mut tx, workspace_id, topic, "member.removed", payload, None, at).await?;
+                let event = Self::append_event(&mut tx, workspace_id, topic, switchboard::EventKind::MemberRemoved, payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
                 Ok(current)
@@ -658,7 +658,7 @@ macro_rules! impl_store {
                     "last_error": channel.last_error,
                 });
                 let topic = switchboard::Topic::Inbox(workspace_id);
-                let event = Self::append_event(&mut tx, workspace_id, topic, "channel.status", payload, None, at).await?;
+                let event = Self::append_event(&mut tx, workspace_id, topic, switchboard::EventKind::ChannelStatus, payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
                 Ok(channel)
