@@ -43,7 +43,7 @@ struct LoginRequest {
 }
 
 /// Signs in: answers `{token, expires_in, user, workspaces}` and sets the session cookie.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, responses((status = 200, body = switchboard::auth::LoginOutcome, description = "Signed in; also sets the session cookie"), ApiErrors))]
+#[utoipa::path(post, path = "/auth/login", tag = "auth", security(()), request_body = LoginRequest, responses((status = 200, body = switchboard::auth::LoginOutcome, description = "Signed in; also sets the session cookie"), ApiErrors))]
 async fn post_login(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,

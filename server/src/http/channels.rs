@@ -30,6 +30,7 @@ fn channel_id(raw: &str) -> Result<ChannelId, ApiError> {
     path_id(raw, "Channel")
 }
 
+/// Creates a channel (owners and admins); it starts `disconnected` (in-app: `connected`).
 #[utoipa::path(post, path = "/channels", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = CreateChannel, responses((status = 201, body = Channel), ApiErrors))]
 async fn create_channel(
     State(state): State<AppState>,
@@ -40,6 +41,7 @@ async fn create_channel(
     Ok((StatusCode::CREATED, Json(channel)).into_response())
 }
 
+/// The workspace's channels, oldest first (every member; agents see no config).
 #[utoipa::path(get, path = "/channels", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Vec<Channel>), ApiErrors))]
 async fn list_channels(
     State(state): State<AppState>,
@@ -48,6 +50,7 @@ async fn list_channels(
     Ok(Json(state.channels.list(member.actor).await?))
 }
 
+/// One channel, secrets masked (owners and admins).
 #[utoipa::path(get, path = "/channels/{id}", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Channel), ApiErrors))]
 async fn get_channel(
     State(state): State<AppState>,
@@ -57,6 +60,7 @@ async fn get_channel(
     Ok(Json(state.channels.get(member.actor, channel_id(&id)?).await?))
 }
 
+/// Renames or reconfigures a channel; a masked secret sent back keeps the stored one.
 #[utoipa::path(patch, path = "/channels/{id}", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = UpdateChannel, responses((status = 200, body = Channel), ApiErrors))]
 async fn update_channel(
     State(state): State<AppState>,
@@ -67,6 +71,7 @@ async fn update_channel(
     Ok(Json(state.channels.update(member.actor, channel_id(&id)?, req).await?))
 }
 
+/// Deletes a channel and stops its runtime.
 #[utoipa::path(delete, path = "/channels/{id}", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 204, description = "Deleted"), ApiErrors))]
 async fn delete_channel(
     State(state): State<AppState>,

@@ -58,6 +58,7 @@ struct ConversationQuery {
     status: Option<String>,
 }
 
+/// The workspace's conversations by last activity, with the caller's unread counts.
 #[utoipa::path(get, path = "/conversations", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(ConversationQuery, ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Vec<ConversationSummary>), ApiErrors))]
 async fn list_conversations(
     State(state): State<AppState>,

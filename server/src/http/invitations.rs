@@ -58,7 +58,7 @@ async fn revoke_invitation(
 /// What an invitation link offers: the workspace, the address and the role. Public: the token is
 /// the credential. 404 for an unknown token, 410 `invitation_gone` once accepted, declined,
 /// revoked or expired.
-#[utoipa::path(get, path = "/invitations/by-token/{token}", tag = "invitations", params(("token" = String, Path, description = "The secret from the invitation link")), responses((status = 200, body = InvitationPreview), (status = 410, body = super::openapi::ErrorBody, description = "Accepted, declined, revoked or expired"), ApiErrors))]
+#[utoipa::path(get, path = "/invitations/by-token/{token}", tag = "invitations", security(()), params(("token" = String, Path, description = "The secret from the invitation link")), responses((status = 200, body = InvitationPreview), (status = 410, body = super::openapi::ErrorBody, description = "Accepted, declined, revoked or expired"), ApiErrors))]
 async fn preview_invitation(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -70,7 +70,7 @@ async fn preview_invitation(
 /// this name and password, makes them a member and signs them in (the sign-in answer, and the
 /// session cookie). 409 `account_exists` when the address has an account: sign in and accept from
 /// `/me/invitations`. 410 `invitation_gone` when no longer open.
-#[utoipa::path(post, path = "/invitations/by-token/{token}/accept", tag = "invitations", params(("token" = String, Path, description = "The secret from the invitation link")), request_body = AcceptInvitation, responses((status = 200, body = switchboard::auth::LoginOutcome, description = "Account created, member, signed in; also sets the session cookie"), (status = 410, body = super::openapi::ErrorBody, description = "Accepted, declined, revoked or expired"), ApiErrors))]
+#[utoipa::path(post, path = "/invitations/by-token/{token}/accept", tag = "invitations", security(()), params(("token" = String, Path, description = "The secret from the invitation link")), request_body = AcceptInvitation, responses((status = 200, body = switchboard::auth::LoginOutcome, description = "Account created, member, signed in; also sets the session cookie"), (status = 410, body = super::openapi::ErrorBody, description = "Accepted, declined, revoked or expired"), ApiErrors))]
 async fn accept_by_link(
     State(state): State<AppState>,
     Path(token): Path<String>,

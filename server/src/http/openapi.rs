@@ -102,7 +102,7 @@ pub fn publish(document: &utoipa::openapi::OpenApi) {
 }
 
 /// This document.
-#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "The OpenAPI 3 document", content_type = "application/json")))]
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", security(()), responses((status = 200, description = "The OpenAPI 3 document", content_type = "application/json")))]
 pub async fn get_openapi() -> impl IntoResponse {
     let body = DOCUMENT.get().cloned().unwrap_or_else(|| "{}".to_owned());
     ([(header::CONTENT_TYPE, "application/json")], body)
