@@ -239,7 +239,11 @@ async fn nul_from_a_network_is_stripped_and_the_message_stored(app: AppState, ra
     // Redelivered: recognised as the same message.
     let again = post_webhook(&app, &channel, &body, SECRET).await;
     assert_eq!(body_json(again).await["applied"], 0);
-    assert!(!raw.table_bytes("message").await.contains(&0), "no NUL stored");
+    assert_eq!(
+        raw.rows_with_nul("message", "text").await + raw.rows_with_nul("message", "external_id").await,
+        0,
+        "NUL stored"
+    );
 }
 
 async fn nul_in_an_rpc_send_is_a_permanent_refusal(app: AppState, _raw: Raw) {

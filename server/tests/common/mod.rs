@@ -174,6 +174,26 @@ pub enum Raw {
 }
 
 impl Raw {
+    /// How many rows of `table` hold a NUL in the text of `column`: as a raw byte, or escaped
+    /// as `\u0000` inside stored JSON. (Not `table_bytes`: SQLite stores ids as blobs, and
+    /// their bytes may be 0.)
+    pub async fn rows_with_nul(&self, table: &str, column: &str) -> i64 {
+        match self {
+            Raw::Sqlite(pool) => {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "select count(*) from {table} where instr(cast({column} as blob), x'00') > 0 or instr({column}, '\\u0000') > 0"
+                ));
+                sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+            }
+            Raw::Postgres(pool) => {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "select count(*) from {table} where position('\\x00'::bytea in convert_to({column}::text, 'UTF8')) > 0 or strpos({column}::text, '\\u0000') > 0"
+                ));
+                sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+            }
+        }
+    }
+
     /// When the message's outbox row is next due.
     pub async fn outbox_next_attempt(
         &self,
