@@ -36,6 +36,24 @@ pub enum StoreError {
     Internal(String),
 }
 
+/// What a broken rule means to a client: the field it concerns (if one) and a sentence. The
+/// constraint's own name (a table, a column) never reaches a client; unknown ones get a
+/// generic sentence.
+pub fn conflict_reason(constraint: &str) -> (Option<&'static str>, &'static str) {
+    match constraint {
+        "user_account_email_key" => (Some("email"), "An account with this email exists already."),
+        "workspace_name_key" => (Some("name"), "A workspace with this name exists already."),
+        "member_workspace_id_user_id_key" => (None, "This person is already a member of the workspace."),
+        "last_owner" => (None, "The workspace needs an owner: make someone else an owner first."),
+        "message_deleted" => (None, "The message was deleted."),
+        "message_not_failed" => (None, "Only a failed message can be retried."),
+        "reply_to" => (Some("reply_to"), "The message replied to is not in this conversation."),
+        "room_member" => (None, "This person is already a member of the room."),
+        "invitation_closed" => (None, "The invitation was already answered, revoked or has expired."),
+        _ => (None, "This conflicts with the current state of the record; reload and try again."),
+    }
+}
+
 /// A user to insert, with the password already hashed.
 #[derive(Clone, Debug)]
 pub struct NewUser {
@@ -546,4 +564,18 @@ pub trait Store:
     fn listen(&self, listener: std::sync::Arc<dyn CommitListener>);
     /// Ok when the database answers and every migration this binary knows is applied.
     async fn readiness(&self) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod conflict_tests {
+    use super::conflict_reason;
+
+    #[test]
+    fn conflicts_are_told_in_words_never_by_constraint_name() {
+        for name in ["user_account_email_key", "message_not_failed", "some_table_col_key", "last_owner"] {
+            let (_, sentence) = conflict_reason(name);
+            assert!(!sentence.contains(name) && !sentence.contains('_'), "{name}: {sentence}");
+        }
+        assert_eq!(conflict_reason("user_account_email_key").0, Some("email"));
+    }
 }

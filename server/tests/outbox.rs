@@ -218,6 +218,10 @@ async fn permanent_refusals_and_exhausted_retries_fail_the_message(app: AppState
     assert_eq!((retried["status"].as_str(), &retried["error"]), (Some("pending"), &Value::Null));
     let again = send(&app, authed("POST", &format!("/api/v1/messages/{id}/retry"), &alice, None)).await;
     assert_eq!(again.status(), 409, "only a failed message can be retried");
+    let again = body_json(again).await;
+    // Said in words; the rule's internal name never reaches a client.
+    assert_eq!(again["error"]["message"], "Only a failed outbound message can be retried.");
+    assert!(!again.to_string().contains("message_not_failed"), "{again}");
     let ws = channel.workspace_id;
     app.store
         .update_channel(ws, channel.id, None, Some(json!({"reply_after_ms": null})), switchboard::time::now())

@@ -108,11 +108,13 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound => Self::not_found(),
-            StoreError::Conflict { constraint } => Self::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!("This would duplicate an existing record ({constraint})."),
-            ),
+            StoreError::Conflict { constraint } => {
+                tracing::info!(%constraint, "conflict");
+                let (field, sentence) = switchboard::store::conflict_reason(&constraint);
+                let mut e = Self::new(StatusCode::CONFLICT, "conflict", sentence);
+                e.field = field.map(str::to_owned);
+                e
+            }
             StoreError::Unavailable(cause) => {
                 tracing::error!(error = %cause, "database unavailable");
                 let mut e = Self::new(

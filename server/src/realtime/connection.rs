@@ -715,6 +715,10 @@ fn gone() -> Error {
 }
 
 fn store_error(e: switchboard::StoreError) -> Error {
+    // A broken rule is the request's fault: 409, said in words, never retried by the SDK.
+    if let switchboard::StoreError::Conflict { constraint } = &e {
+        return Error::new(codes::RPC_CONFLICT, switchboard::store::conflict_reason(constraint).1);
+    }
     tracing::error!(error = %e, "store error in the realtime gateway");
     Error::temporary(codes::INTERNAL, "internal server error")
 }
