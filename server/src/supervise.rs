@@ -1,7 +1,8 @@
 //! Supervision of long-running tasks: a task that panics is logged, counted and started again
 //! with exponential backoff, so one bad input can never silently stop a worker for every
-//! workspace (a panicking outbox worker once stopped all sending until a restart, and again
-//! after it). A task that returns is done and not restarted; aborting the handle stops it.
+//! workspace (an unsupervised outbox worker that panics stops all sending until a restart, and
+//! again after it if the same row is claimed). A task that returns is done and not restarted;
+//! aborting the handle stops it.
 
 use std::collections::HashMap;
 use std::future::Future;
