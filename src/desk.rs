@@ -1,28 +1,33 @@
 //! The agent's desk: the inbox flows the UI's server functions call (the conversation list,
-//! a conversation's history, sending). The server implements it over the same services as the
-//! REST API, so both answer alike; the UI only sees this port.
+//! a conversation's history, sending). The server implements it over the same services and
+//! access rules as the REST API, so both answer alike; the UI only sees this port. Every call
+//! names the workspace the page shows, and acts in it (as the API's `X-Workspace-Id` does).
 
 use async_trait::async_trait;
 
-use crate::ids::{ConversationId, MessageId};
+use crate::ids::{ConversationId, MessageId, WorkspaceId};
 use crate::message::{ConversationSummary, Message};
 
-/// A refusal, with the HTTP status it maps to and words fit to show.
+/// A refusal, with the HTTP status and the stable code the REST API answers for the same
+/// failure, and words fit to show.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct DeskError {
     pub status: u16,
+    pub code: String,
     pub message: String,
 }
 
 #[async_trait]
 pub trait Desk: Send + Sync {
     /// The caller's conversations (session `token`), most recent activity first.
-    async fn conversations(&self, token: &str) -> Result<Vec<ConversationSummary>, DeskError>;
+    async fn conversations(&self, token: &str, workspace: WorkspaceId)
+    -> Result<Vec<ConversationSummary>, DeskError>;
     /// A page of history, newest first, older than `before` when given.
     async fn history(
         &self,
         token: &str,
+        workspace: WorkspaceId,
         conversation: ConversationId,
         before: Option<MessageId>,
         limit: u32,
@@ -31,6 +36,7 @@ pub trait Desk: Send + Sync {
     async fn send(
         &self,
         token: &str,
+        workspace: WorkspaceId,
         conversation: ConversationId,
         text: String,
         client_message_id: String,

@@ -3,6 +3,7 @@
 //! This crate is pure: no tokio, sqlx, axum or leptos. It builds for `wasm32-unknown-unknown`
 //! so the UI shares the same types as the server (checked by `scripts/test.sh`).
 //!
+//! - [`access`]: who may read, post into and manage a conversation (the rules, no I/O).
 //! - [`ids`]: newtype ids (UUIDv7, time-sortable).
 //! - [`account`]: users, workspaces, members and roles, sessions.
 //! - [`invitation`]: offers to join a workspace, accepted by the person invited.
@@ -15,6 +16,7 @@
 //! - [`time`]: timestamps at the precision every store keeps.
 //! - [`auth`]: the sign-in port the UI calls through context during SSR.
 
+pub mod access;
 pub mod account;
 pub mod auth;
 pub mod channel;

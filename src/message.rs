@@ -156,6 +156,8 @@ pub struct ConversationFilter {
     /// Only conversations with unread messages for the caller.
     pub unread_only: bool,
     pub status: Option<ConversationStatus>,
+    /// Which rooms the list holds; set by the server from the caller's role, never by a client.
+    pub rooms: crate::access::RoomScope,
 }
 
 /// Longest search text.

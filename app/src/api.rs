@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use switchboard::account::SessionInfo;
 use switchboard::message::ConversationSummary;
-use switchboard::{ConversationId, Me, Message, MessageId, SessionId};
+use switchboard::{ConversationId, Me, Message, MessageId, SessionId, WorkspaceId};
 
 /// Signs in with email and password; on success sets the session cookie and goes to the inbox.
 #[server(prefix = "/_fn", endpoint = "login")]
@@ -76,36 +76,39 @@ pub async fn current_user() -> Result<Me, ServerFnError> {
     accounts()?.me(&token).await.map_err(to_server_error)
 }
 
-/// The caller's conversations, most recent activity first (the inbox's list).
+/// The caller's conversations in the page's workspace, most recent activity first (the
+/// inbox's list). Like every desk call, it acts in the workspace the page names.
 #[server(prefix = "/_fn", endpoint = "conversations")]
-pub async fn list_conversations() -> Result<Vec<ConversationSummary>, ServerFnError> {
+pub async fn list_conversations(workspace: WorkspaceId) -> Result<Vec<ConversationSummary>, ServerFnError> {
     use ssr::*;
     let token = signed_in()?;
-    desk()?.conversations(&token).await.map_err(desk_error)
+    desk()?.conversations(&token, workspace).await.map_err(desk_error)
 }
 
 /// A page of a conversation's history, newest first, older than `before` when given.
 #[server(prefix = "/_fn", endpoint = "history")]
 pub async fn load_history(
+    workspace: WorkspaceId,
     conversation: ConversationId,
     before: Option<MessageId>,
     limit: u32,
 ) -> Result<Vec<Message>, ServerFnError> {
     use ssr::*;
     let token = signed_in()?;
-    desk()?.history(&token, conversation, before, limit).await.map_err(desk_error)
+    desk()?.history(&token, workspace, conversation, before, limit).await.map_err(desk_error)
 }
 
 /// Sends a message; the same `client_message_id` again answers the first message.
 #[server(prefix = "/_fn", endpoint = "send")]
 pub async fn send_message(
+    workspace: WorkspaceId,
     conversation: ConversationId,
     text: String,
     client_message_id: String,
 ) -> Result<Message, ServerFnError> {
     use ssr::*;
     let token = signed_in()?;
-    desk()?.send(&token, conversation, text, client_message_id).await.map_err(desk_error)
+    desk()?.send(&token, workspace, conversation, text, client_message_id).await.map_err(desk_error)
 }
 
 /// The message a server function error should show to a person.

@@ -3,6 +3,7 @@
 //! `main.rs` is a thin shim over [`run`]; tests build the app with [`http::router`] and drive
 //! it without a socket.
 
+pub mod access;
 pub mod config;
 pub mod crypto;
 pub mod http;

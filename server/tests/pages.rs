@@ -120,8 +120,11 @@ async fn admin_and_channel_pages_need_a_signed_in_user() {
 #[tokio::test]
 async fn the_inbox_server_functions_list_load_and_send_as_the_signed_in_user() {
     let (app, _dir) = demo_app().await;
+    // Every call names the workspace the page shows.
+    let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
+    let in_ws = format!("workspace={ws}");
     // Signed out: refused in words with 401, nothing listed.
-    let response = send(&app, form_post("/_fn/conversations", "", None)).await;
+    let response = send(&app, form_post("/_fn/conversations", &in_ws, None)).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(body_text(response).await.contains("You are not signed in."));
 
@@ -131,7 +134,7 @@ async fn the_inbox_server_functions_list_load_and_send_as_the_signed_in_user() {
         body_json(send(&app, authed("POST", "/api/v1/channels", &token, Some(channel))).await).await;
     let room = serde_json::json!({"channel_id": channel["id"], "title": "Standup"});
     let room = body_json(send(&app, authed("POST", "/api/v1/conversations", &token, Some(room))).await).await;
-    let response = send(&app, form_post("/_fn/conversations", "", Some(&token))).await;
+    let response = send(&app, form_post("/_fn/conversations", &in_ws, Some(&token))).await;
     assert_eq!(response.status(), StatusCode::OK);
     let list = body_json(response).await;
     let list = list.as_array().expect("a list");
@@ -141,7 +144,7 @@ async fn the_inbox_server_functions_list_load_and_send_as_the_signed_in_user() {
     assert!(list[0]["unread_count"].is_u64());
 
     // Send twice with one client id: one message.
-    let body = format!("conversation={id}&text=Hello+there&client_message_id=web-1");
+    let body = format!("{in_ws}&conversation={id}&text=Hello+there&client_message_id=web-1");
     let first = body_json(send(&app, form_post("/_fn/send", &body, Some(&token))).await).await;
     assert_eq!(first["text"], "Hello there");
     assert_eq!(first["client_message_id"], "web-1");
@@ -149,26 +152,26 @@ async fn the_inbox_server_functions_list_load_and_send_as_the_signed_in_user() {
     assert_eq!(again["id"], first["id"]);
 
     // History, newest first, pages by `before`.
-    let body = format!("conversation={id}&limit=1");
+    let body = format!("{in_ws}&conversation={id}&limit=1");
     let page1 = body_json(send(&app, form_post("/_fn/history", &body, Some(&token))).await).await;
     assert_eq!(page1.as_array().unwrap().len(), 1);
     assert_eq!(page1[0]["id"], first["id"]);
     let before = page1[0]["id"].as_str().unwrap();
-    let body = format!("conversation={id}&before={before}&limit=10");
-    let second = format!("conversation={id}&text=Second&client_message_id=web-3");
+    let body = format!("{in_ws}&conversation={id}&before={before}&limit=10");
+    let second = format!("{in_ws}&conversation={id}&text=Second&client_message_id=web-3");
     let second = body_json(send(&app, form_post("/_fn/send", &second, Some(&token))).await).await;
     let page2 = body_json(send(&app, form_post("/_fn/history", &body, Some(&token))).await).await;
     assert_eq!(page2.as_array().unwrap().len(), 0, "nothing is older than the first: {page2}");
-    let body = format!("conversation={id}&before={}&limit=10", second["id"].as_str().unwrap());
+    let body = format!("{in_ws}&conversation={id}&before={}&limit=10", second["id"].as_str().unwrap());
     let page2 = body_json(send(&app, form_post("/_fn/history", &body, Some(&token))).await).await;
     assert_eq!(page2.as_array().unwrap().len(), 1, "{page2}");
     assert_eq!(page2[0]["id"], first["id"]);
 
     // Bad input: an empty text is refused with a 4xx in words, and nothing is stored.
-    let body = format!("conversation={id}&text=+&client_message_id=web-2");
+    let body = format!("{in_ws}&conversation={id}&text=+&client_message_id=web-2");
     let response = send(&app, form_post("/_fn/send", &body, Some(&token))).await;
     assert!(response.status().is_client_error(), "{}", response.status());
-    let body = format!("conversation={id}&limit=10");
+    let body = format!("{in_ws}&conversation={id}&limit=10");
     let all = body_json(send(&app, form_post("/_fn/history", &body, Some(&token))).await).await;
     assert_eq!(all.as_array().unwrap().len(), 2);
 }

@@ -209,7 +209,7 @@ async fn refusals_follow_the_protocol(app: AppState, _raw: Raw) {
     let reply = a
         .call(json!({"rpc": {"method": "send_message", "data": {"conversation_id": conv, "text": "   "}}}))
         .await;
-    assert_eq!(reply["error"]["code"], 400, "{reply}");
+    assert_eq!(reply["error"]["code"], 422, "the status REST answers: {reply}");
 
     // Refresh with a token of the same user extends the connection; another user's is refused.
     let reply = a.call(json!({"refresh": {"token": realtime_token(&app, &alice).await}})).await;

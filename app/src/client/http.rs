@@ -1,5 +1,9 @@
-//! The REST API (`/api/v1`) from the browser. The session cookie authenticates every call; a
-//! refusal comes back as the API's `{"error":{"code","message"}}` shape and is shown in words.
+//! The REST API (`/api/v1`) from the browser. The session cookie authenticates every call and
+//! `X-Workspace-Id` names the workspace the page shows (see [`act_in`]), so a user of several
+//! workspaces acts in the one on screen; a refusal comes back as the API's
+//! `{"error":{"code","message"}}` shape and is shown in words.
+
+use std::cell::Cell;
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
@@ -20,6 +24,23 @@ impl std::fmt::Display for ApiError {
 
 fn url(path: &str) -> String {
     format!("/api/v1{path}")
+}
+
+thread_local! {
+    static WORKSPACE: Cell<Option<switchboard::WorkspaceId>> = const { Cell::new(None) };
+}
+
+/// Every later call acts in this workspace (the page's).
+pub fn act_in(workspace: Option<switchboard::WorkspaceId>) {
+    WORKSPACE.with(|w| w.set(workspace));
+}
+
+/// The request, naming the page's workspace.
+fn scoped(builder: RequestBuilder) -> RequestBuilder {
+    match WORKSPACE.with(Cell::get) {
+        Some(ws) => builder.header("X-Workspace-Id", &ws.to_string()),
+        None => builder,
+    }
 }
 
 fn unreachable(_: gloo_net::Error) -> ApiError {
@@ -61,22 +82,22 @@ fn with_body<B: Serialize>(builder: RequestBuilder, body: &B) -> Result<Request,
 
 /// `GET /api/v1{path}`.
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    run(Request::get(&url(path)).build()).await
+    run(scoped(Request::get(&url(path))).build()).await
 }
 
 /// `POST /api/v1{path}` with a JSON body.
 pub async fn post<T: DeserializeOwned, B: Serialize>(path: &str, body: &B) -> Result<T, ApiError> {
-    run(with_body(Request::post(&url(path)), body)).await
+    run(with_body(scoped(Request::post(&url(path))), body)).await
 }
 
 /// `PATCH /api/v1{path}` with a JSON body.
 pub async fn patch<T: DeserializeOwned, B: Serialize>(path: &str, body: &B) -> Result<T, ApiError> {
-    run(with_body(Request::patch(&url(path)), body)).await
+    run(with_body(scoped(Request::patch(&url(path))), body)).await
 }
 
 /// `DELETE /api/v1{path}`.
 pub async fn delete<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    run(Request::delete(&url(path)).build()).await
+    run(scoped(Request::delete(&url(path))).build()).await
 }
 
 /// Percent-encodes a query value.

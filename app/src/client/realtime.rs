@@ -36,6 +36,9 @@ pub enum Incoming {
     /// A topic was subscribed. `recovered` is false when missed events could not be replayed
     /// (first subscribe, or too far behind): the app reloads what the topic covers.
     Subscribed { topic: Topic, recovered: bool },
+    /// The server refused the topic (103: no longer the user's to read, e.g. removed from a
+    /// room, which closes the link with 4000): it is no longer followed.
+    Refused { topic: Topic },
 }
 
 /// Why an RPC failed.
@@ -450,6 +453,10 @@ impl Realtime {
         if let Some(topic) = subscribing {
             match (error, object.get("subscribe")) {
                 (None, Some(result)) => self.subscribed(topic, result),
+                (Some(e), _) if e.code == 103 => {
+                    self.inner.borrow_mut().topics.remove(&topic);
+                    self.handle(Incoming::Refused { topic });
+                }
                 (Some(e), _) => leptos::logging::warn!("subscribe {topic} refused: {}", e.message),
                 _ => {}
             }

@@ -134,6 +134,7 @@ fn field<T: for<'de> Deserialize<'de>>(payload: &Value, name: &str) -> Option<T>
 impl Inbox {
     pub fn new(me: &Me) -> Self {
         let membership = me.current_or_first();
+        crate::client::http::act_in(membership.map(|m| m.workspace.id));
         Inbox {
             me: me.user.id,
             workspace: membership.map(|m| m.workspace.id).unwrap_or_default(),
@@ -179,15 +180,33 @@ impl Inbox {
                 Ok(channels) => self.channels.set(channels),
                 Err(e) => self.fail(e),
             }
-            match crate::api::list_conversations().await.map_err(server_fn_error) {
+            match crate::api::list_conversations(self.workspace).await.map_err(server_fn_error) {
                 Ok(mut list) => {
                     sort(&mut list);
+                    self.follow_rooms(&list);
                     self.conversations.set(list);
                     self.loaded.set(true);
                 }
                 Err(e) => self.fail(e),
             }
         });
+    }
+
+    /// Follows the topics of the rooms in the list: a room's activity (its list entry's
+    /// `conversation.updated`) is published on its own topic, never on the workspace's inbox,
+    /// so that only those who may read the room hear of it.
+    fn follow_rooms(self, list: &[ConversationSummary]) {
+        let Some(rt) = self.rt() else { return };
+        for c in list.iter().filter(|c| switchboard::access::is_room(&c.conversation)) {
+            rt.subscribe(Topic::Conversation(c.conversation.id));
+        }
+    }
+
+    /// Whether the list holds this conversation as a room (whose topic the page always follows).
+    fn is_followed_room(&self, id: ConversationId) -> bool {
+        self.conversations.with_untracked(|l| {
+            l.iter().any(|c| c.conversation.id == id && switchboard::access::is_room(&c.conversation))
+        })
     }
 
     /// Who of the workspace is online now; `presence.*` events keep it current.
@@ -209,13 +228,17 @@ impl Inbox {
             return;
         }
         let rt = self.rt();
-        if let (Some(old), Some(rt)) = (current, rt.as_ref()) {
+        if let (Some(old), Some(rt)) = (current, rt.as_ref())
+            && !self.is_followed_room(old)
+        {
             rt.unsubscribe(Topic::Conversation(old));
         }
         self.typing.set(None);
         self.thread.set(Thread { conversation: id, loading: id.is_some(), ..Thread::default() });
         if let Some(id) = id {
             match rt {
+                // A followed room is subscribed already: load its page now.
+                Some(_) if self.is_followed_room(id) => self.load_latest(id),
                 // The subscribe's answer loads the latest page (see `receive`).
                 Some(rt) => rt.subscribe(Topic::Conversation(id)),
                 None => self.load_latest(id),
@@ -227,7 +250,7 @@ impl Inbox {
     /// yet acknowledged stay).
     fn load_latest(self, id: ConversationId) {
         spawn_local(async move {
-            let page = crate::api::load_history(id, None, PAGE).await.map_err(server_fn_error);
+            let page = crate::api::load_history(self.workspace, id, None, PAGE).await.map_err(server_fn_error);
             match page {
                 Ok(mut page) => {
                     page.reverse();
@@ -274,7 +297,7 @@ impl Inbox {
         };
         self.thread.update(|t| t.loading = true);
         spawn_local(async move {
-            match crate::api::load_history(id, Some(before), PAGE).await.map_err(server_fn_error) {
+            match crate::api::load_history(self.workspace, id, Some(before), PAGE).await.map_err(server_fn_error) {
                 Ok(mut page) => {
                     page.reverse();
                     self.thread.update(|t| {
@@ -389,7 +412,7 @@ impl Inbox {
                 None => {
                     let text = message.text.clone();
                     let client_id = message.client_message_id.clone().unwrap_or_default();
-                    crate::api::send_message(conversation, text, client_id).await.map_err(server_fn_error)
+                    crate::api::send_message(self.workspace, conversation, text, client_id).await.map_err(server_fn_error)
                 }
             };
             match result {
@@ -467,6 +490,14 @@ impl Inbox {
                     _ => {}
                 }
             }
+            Incoming::Refused { topic: Topic::Conversation(id) } => {
+                // Removed from a room (or it was never ours): it leaves the list and the pane.
+                self.conversations.update(|list| list.retain(|c| c.conversation.id != id));
+                if self.thread.with_untracked(|t| t.conversation) == Some(id) {
+                    self.thread.set(Thread::default());
+                }
+            }
+            Incoming::Refused { .. } => {}
             Incoming::Publication { topic, data } => {
                 let Ok(typed) = serde_json::from_value::<Typed>(data) else { return };
                 match typed.kind.parse() {
@@ -553,6 +584,11 @@ impl Inbox {
                 let Ok(conversation) = serde_json::from_value::<switchboard::Conversation>(payload) else {
                     return;
                 };
+                if switchboard::access::is_room(&conversation)
+                    && let Some(rt) = self.rt()
+                {
+                    rt.subscribe(Topic::Conversation(conversation.id));
+                }
                 self.conversations.update(|list| {
                     if !list.iter().any(|c| c.conversation.id == conversation.id) {
                         list.push(ConversationSummary {

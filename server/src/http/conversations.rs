@@ -1,4 +1,5 @@
-//! Conversations and messages: `/api/v1/conversations…`, for every member of the workspace.
+//! Conversations and messages: `/api/v1/conversations…`. Contact conversations are the whole
+//! workspace's; rooms are their members' (and the owners' and admins'): see `docs/access.md`.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -20,7 +21,8 @@ use super::openapi::ApiErrors;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_conversations, create_room))
-        .routes(routes!(list_room_members))
+        .routes(routes!(list_room_members, add_room_members))
+        .routes(routes!(remove_room_member))
         .routes(routes!(update_conversation))
         .routes(routes!(list_messages, send_message))
         .routes(routes!(edit_message, delete_message))
@@ -77,6 +79,8 @@ async fn list_conversations(
         search: q.q,
         unread_only: q.unread.unwrap_or(false),
         status,
+        // The service sets it from the caller's role.
+        rooms: Default::default(),
     };
     Ok(Json(state.messages.conversations(member.actor, filter).await?))
 }
@@ -144,6 +148,33 @@ async fn list_room_members(
 ) -> Result<Json<Vec<switchboard::UserId>>, ApiError> {
     let conversation: ConversationId = path_id(&id, "Conversation")?;
     Ok(Json(state.messages.members(member.actor, conversation).await?))
+}
+
+/// Adds members of the workspace to a room (its members, owners and admins may); answers the
+/// room's members. Users already in the room stay as they are.
+#[utoipa::path(post, path = "/conversations/{id}/members", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = crate::services::rooms::AddRoomMembers, responses((status = 200, body = Vec<switchboard::UserId>, description = "The room's members after the change"), ApiErrors))]
+async fn add_room_members(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path(id): Path<String>,
+    Json(req): Json<crate::services::rooms::AddRoomMembers>,
+) -> Result<Json<Vec<switchboard::UserId>>, ApiError> {
+    let conversation: ConversationId = path_id(&id, "Conversation")?;
+    Ok(Json(state.accounts.add_room_members(member.actor, conversation, req).await?))
+}
+
+/// Removes a member from a room (a moderator, owner or admin may; anyone may remove
+/// themselves). Their realtime connections close with code 4000 and reconnect without it.
+#[utoipa::path(delete, path = "/conversations/{id}/members/{user_id}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("user_id" = String, Path, description = "The member to remove"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 204, description = "Removed"), ApiErrors))]
+async fn remove_room_member(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let conversation: ConversationId = path_id(&id, "Conversation")?;
+    let user: switchboard::UserId = path_id(&user_id, "Room member")?;
+    state.accounts.remove_room_member(member.actor, conversation, user).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Opens or resolves a conversation; answers it.

@@ -74,100 +74,33 @@ impl IntoResponse for ApiError {
 
 impl From<ValidationError> for ApiError {
     fn from(err: ValidationError) -> Self {
-        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", err.to_string());
-        e.field = Some(err.field);
-        e
+        crate::services::ServiceError::Invalid(err).refusal().into()
+    }
+}
+
+impl From<crate::services::Refusal> for ApiError {
+    fn from(r: crate::services::Refusal) -> Self {
+        let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self { status, code: r.code, message: r.message, field: r.field, retry_after: r.retry_after }
     }
 }
 
 impl From<AuthError> for ApiError {
     fn from(err: AuthError) -> Self {
-        match err {
-            AuthError::InvalidCredentials => {
-                Self::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "Invalid email or password.")
-            }
-            AuthError::RateLimited { retry_after_secs } => {
-                let mut e = Self::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    format!("Too many sign-in attempts. Try again in {retry_after_secs} seconds."),
-                );
-                e.retry_after = Some(retry_after_secs);
-                e
-            }
-            AuthError::Invalid(v) => v.into(),
-            AuthError::Unauthenticated => Self::unauthenticated(),
-            AuthError::Internal => {
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side.")
-            }
-        }
+        crate::services::Refusal::from(err).into()
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::NotFound => Self::not_found(),
-            StoreError::Conflict { constraint } => {
-                tracing::info!(%constraint, "conflict");
-                let (field, sentence) = switchboard::store::conflict_reason(&constraint);
-                let mut e = Self::new(StatusCode::CONFLICT, "conflict", sentence);
-                e.field = field.map(str::to_owned);
-                e
-            }
-            StoreError::Unavailable(cause) => {
-                tracing::error!(error = %cause, "database unavailable");
-                let mut e = Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "The database is unavailable; try again shortly.",
-                );
-                e.retry_after = Some(5);
-                e
-            }
-            other => Self::internal(other),
-        }
+        crate::services::Refusal::from(err).into()
     }
 }
 
+/// The one mapping ([`crate::services::ServiceError::refusal`]), rendered in our JSON shape.
 impl From<crate::services::ServiceError> for ApiError {
     fn from(err: crate::services::ServiceError) -> Self {
-        use crate::services::ServiceError;
-        match err {
-            ServiceError::Invalid(v) => v.into(),
-            ServiceError::Unprocessable(code, message) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-            }
-            ServiceError::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
-            ServiceError::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
-            ServiceError::Unavailable(message) => {
-                let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable", message);
-                e.retry_after = Some(5);
-                e
-            }
-            ServiceError::NotFound(what) => {
-                let mut what = what.to_owned();
-                if let Some(first) = what.get_mut(0..1) {
-                    first.make_ascii_uppercase();
-                }
-                Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found."))
-            }
-            ServiceError::Refused(status, code, message) => {
-                Self::new(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), code, message)
-            }
-            ServiceError::RateLimited(wait) => {
-                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-                let mut e = Self::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    format!("Too many messages at once. Try again in {secs} seconds."),
-                );
-                e.retry_after = Some(secs);
-                e
-            }
-            ServiceError::Store(e) => e.into(),
-            ServiceError::Internal(cause) => Self::internal(cause),
-        }
+        err.refusal().into()
     }
 }
 

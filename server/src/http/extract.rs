@@ -96,7 +96,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let token = request_token(parts).ok_or_else(ApiError::unauthenticated)?;
         let accounts = Arc::<AccountService>::from_ref(state);
-        let who = accounts.authenticate(&token).await.map_err(ApiError::from)?;
+        let who = crate::access::caller(&accounts, &token).await?;
         tracing::Span::current().record("user_id", tracing::field::display(who.user.id));
         Ok(CurrentUser(who))
     }
@@ -124,8 +124,8 @@ pub async fn client_addr(State(state): State<AppState>, mut req: Request, next: 
 pub const WORKSPACE_HEADER: &str = "x-workspace-id";
 
 /// The signed-in caller as a member of the workspace the request acts in: the one named by
-/// `X-Workspace-Id`, else the caller's default workspace, else their only one (see
-/// [`AccountService::acting_membership`]). 400 when nothing decides, 403 for non-members.
+/// `X-Workspace-Id`, else the caller's default workspace, else their only one (the rule is
+/// [`crate::access::acting_membership`]). 400 when nothing decides, 403 for non-members.
 #[derive(Clone, Debug)]
 pub struct CurrentMember {
     pub who: Authenticated,
@@ -153,13 +153,8 @@ impl FromRequestParts<AppState> for CurrentMember {
             ),
             None => None,
         };
-        let membership = state.accounts.acting_membership(who.user.id, named).await?;
-        tracing::Span::current().record("workspace_id", tracing::field::display(membership.workspace.id));
-        let actor = crate::services::Actor {
-            user_id: who.user.id,
-            workspace_id: membership.workspace.id,
-            role: membership.role,
-        };
+        let actor = crate::access::actor(state.store.as_ref(), who.user.id, named).await?;
+        tracing::Span::current().record("workspace_id", tracing::field::display(actor.workspace_id));
         Ok(CurrentMember { who, actor })
     }
 }

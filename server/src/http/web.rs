@@ -13,10 +13,9 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use switchboard::auth::Accounts;
 use switchboard::desk::{Desk, DeskError};
 use switchboard::message::{ConversationSummary, SendMessage};
-use switchboard::{ConversationId, Message, MessageId};
+use switchboard::{ConversationId, Message, MessageId, WorkspaceId};
 use tower_http::limit::RequestBodyLimitLayer;
 
-use super::error::ApiError;
 use super::{AppState, SITE_BODY_LIMIT};
 
 /// Pages that need a signed-in user (prefix match).
@@ -42,74 +41,59 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .layer(RequestBodyLimitLayer::new(SITE_BODY_LIMIT))
 }
 
-/// The desk the server functions use: the same services as the REST API, acting as the
-/// session's user in the workspace a call without `X-Workspace-Id` acts in (their default; the
-/// one the UI shows).
+/// The desk the server functions use: the same services and access rules as the REST API,
+/// acting as the session's user in the workspace the page shows (each call names it, like the
+/// API's `X-Workspace-Id`).
 struct WebDesk(AppState);
 
 impl WebDesk {
-    async fn actor(&self, token: &str) -> Result<crate::services::Actor, DeskError> {
-        let who = self.0.accounts.authenticate(token).await.map_err(|e| refusal(ApiError::from(e)))?;
-        let accounts = &self.0.accounts;
-        let membership = match accounts.acting_membership(who.user.id, None).await {
-            Ok(membership) => membership,
-            // Several workspaces and no default: the page shows (and acts in) the first, by
-            // name, as the UI's `Me::current_or_first` does; it names the workspace it shows.
-            Err(crate::services::ServiceError::Refused(400, ..)) => {
-                let memberships =
-                    self.0.store.memberships(who.user.id).await.map_err(|e| refusal(e.into()))?;
-                memberships.into_iter().next().ok_or_else(|| DeskError {
-                    status: 403,
-                    message: "You are not a member of any workspace.".into(),
-                })?
-            }
-            Err(e) => return Err(service(e)),
-        };
-        Ok(crate::services::Actor {
-            user_id: who.user.id,
-            workspace_id: membership.workspace.id,
-            role: membership.role,
-        })
+    async fn actor(&self, token: &str, workspace: WorkspaceId) -> Result<crate::services::Actor, DeskError> {
+        let who = crate::access::caller(&self.0.accounts, token).await.map_err(refusal)?;
+        crate::access::actor(self.0.store.as_ref(), who.user.id, Some(workspace)).await.map_err(refusal)
     }
 }
 
-fn refusal(e: ApiError) -> DeskError {
-    DeskError { status: e.status.as_u16(), message: e.message }
-}
-
-fn service(e: crate::services::ServiceError) -> DeskError {
-    refusal(ApiError::from(e))
+/// The one mapping, as the pages read it.
+fn refusal(e: crate::services::ServiceError) -> DeskError {
+    let r = e.refusal();
+    DeskError { status: r.status, code: r.code.to_owned(), message: r.message }
 }
 
 #[async_trait::async_trait]
 impl Desk for WebDesk {
-    async fn conversations(&self, token: &str) -> Result<Vec<ConversationSummary>, DeskError> {
-        let actor = self.actor(token).await?;
-        self.0.messages.conversations(actor, Default::default()).await.map_err(service)
+    async fn conversations(
+        &self,
+        token: &str,
+        workspace: WorkspaceId,
+    ) -> Result<Vec<ConversationSummary>, DeskError> {
+        let actor = self.actor(token, workspace).await?;
+        self.0.messages.conversations(actor, Default::default()).await.map_err(refusal)
     }
 
     async fn history(
         &self,
         token: &str,
+        workspace: WorkspaceId,
         conversation: ConversationId,
         before: Option<MessageId>,
         limit: u32,
     ) -> Result<Vec<Message>, DeskError> {
-        let actor = self.actor(token).await?;
-        self.0.messages.history(actor, conversation, before, Some(limit)).await.map_err(service)
+        let actor = self.actor(token, workspace).await?;
+        self.0.messages.history(actor, conversation, before, Some(limit)).await.map_err(refusal)
     }
 
     async fn send(
         &self,
         token: &str,
+        workspace: WorkspaceId,
         conversation: ConversationId,
         text: String,
         client_message_id: String,
     ) -> Result<Message, DeskError> {
-        let actor = self.actor(token).await?;
+        let actor = self.actor(token, workspace).await?;
         let req = SendMessage { text, client_message_id: Some(client_message_id), reply_to: None };
         let trace = Some(uuid::Uuid::now_v7().to_string());
-        let sent = self.0.messages.send(actor, conversation, req, None, trace).await.map_err(service)?;
+        let sent = self.0.messages.send(actor, conversation, req, None, trace).await.map_err(refusal)?;
         Ok(sent.message)
     }
 }
@@ -127,7 +111,7 @@ async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Respon
         return next.run(req).await;
     }
     let signed_in = match super::extract::cookie_token(req.headers()) {
-        Some(token) => state.accounts.authenticate(&token).await.is_ok(),
+        Some(token) => crate::access::caller(&state.accounts, &token).await.is_ok(),
         None => false,
     };
     match (private, signed_in) {

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
+use switchboard::access::Right;
 use switchboard::message::SendMessage;
 use switchboard::{ConversationId, MessageId, Topic, WorkspaceId};
 use tokio::sync::mpsc;
@@ -628,7 +629,11 @@ impl Conn {
             conversation_id: ConversationId,
         }
         let args: Args = rpc_args(data)?;
-        self.actor(args.conversation_id).await?;
+        let actor = self.actor(args.conversation_id).await?;
+        // Typing is saying one is about to post: for those who may.
+        crate::access::conversation(self.state.store.as_ref(), actor, args.conversation_id, Right::Post)
+            .await
+            .map_err(rpc_error)?;
         let now = Instant::now();
         let recent =
             self.typing.get(&args.conversation_id).is_some_and(|t| now - *t < Duration::from_secs(1));
@@ -715,41 +720,22 @@ fn gone() -> Error {
 }
 
 fn store_error(e: switchboard::StoreError) -> Error {
-    // A broken rule is the request's fault: 409, said in words, never retried by the SDK.
-    if let switchboard::StoreError::Conflict { constraint } = &e {
-        return Error::new(codes::RPC_CONFLICT, switchboard::store::conflict_reason(constraint).1);
-    }
-    tracing::error!(error = %e, "store error in the realtime gateway");
-    Error::temporary(codes::INTERNAL, "internal server error")
+    rpc_error(ServiceError::Store(e))
 }
 
 fn rpc_args<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, Error> {
     serde_json::from_str(data).map_err(|e| Error::new(codes::RPC_INVALID, format!("invalid data: {e}")))
 }
 
-/// The same refusal the REST call gives, as an RPC error (its HTTP status as the code).
-fn rpc_error(err: ServiceError) -> Error {
-    match err {
-        ServiceError::Invalid(e) => Error::new(codes::RPC_INVALID, format!("{}: {}", e.field, e.message)),
-        ServiceError::Unprocessable(_, message) => Error::new(codes::RPC_INVALID, message),
-        ServiceError::Forbidden(message) => Error::new(codes::RPC_FORBIDDEN, message),
-        ServiceError::NotFound(what) => Error::new(codes::RPC_NOT_FOUND, format!("{what} not found")),
-        ServiceError::Conflict(message) => Error::new(codes::RPC_CONFLICT, message),
-        ServiceError::Refused(status, _, message) => Error::new(u32::from(status), message),
-        ServiceError::Unavailable(message) => Error::temporary(codes::RPC_UNAVAILABLE, message),
-        ServiceError::RateLimited(wait) => {
-            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let message = format!("too many messages at once; try again in {secs} s");
-            Error::temporary(codes::RPC_TOO_MANY_REQUESTS, message)
-        }
-        ServiceError::Store(switchboard::StoreError::NotFound) => {
-            Error::new(codes::RPC_NOT_FOUND, "not found")
-        }
-        ServiceError::Store(e) => store_error(e),
-        ServiceError::Internal(e) => {
-            tracing::error!(error = %e, "internal error in an RPC");
-            Error::temporary(codes::INTERNAL, "internal server error")
-        }
+/// The same refusal the REST call gives ([`ServiceError::refusal`], the one mapping), as a
+/// protocol error: the HTTP status is the code, the sentence the message. 429 and 503 are
+/// `temporary` (the SDK may retry); any other server-side failure is the protocol's 100.
+pub(crate) fn rpc_error(err: ServiceError) -> Error {
+    let refusal = err.refusal();
+    match refusal.status {
+        429 | 503 => Error::temporary(u32::from(refusal.status), refusal.message),
+        500..=599 => Error::temporary(codes::INTERNAL, "internal server error"),
+        status => Error::new(u32::from(status), refusal.message),
     }
 }
 

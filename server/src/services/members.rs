@@ -32,35 +32,6 @@ impl Actor {
 }
 
 impl AccountService {
-    /// The membership a call acts in: the workspace it names (`X-Workspace-Id`), else the
-    /// user's default workspace while they belong to it, else their only one. 403 for a
-    /// workspace they are not a member of, 400 `workspace_required` when nothing decides. The
-    /// API, the pages' server functions and the UI all follow this one rule.
-    pub async fn acting_membership(
-        &self,
-        user_id: UserId,
-        named: Option<switchboard::WorkspaceId>,
-    ) -> Result<switchboard::Membership, ServiceError> {
-        let memberships = self.store().memberships(user_id).await?;
-        if let Some(id) = named {
-            return memberships.into_iter().find(|m| m.workspace.id == id).ok_or(ServiceError::Refused(
-                403,
-                "forbidden",
-                "You are not a member of this workspace.",
-            ));
-        }
-        if memberships.is_empty() {
-            return Err(ServiceError::Refused(403, "forbidden", "You are not a member of any workspace."));
-        }
-        let default = self.store().default_workspace(user_id).await?;
-        switchboard::account::acting_membership(&memberships, default).cloned().ok_or(ServiceError::Refused(
-            400,
-            "workspace_required",
-            "You belong to several workspaces and have no default: name one with the \
-                 X-Workspace-Id header, or set a default with PUT /api/v1/me/default-workspace.",
-        ))
-    }
-
     /// The members of the caller's workspace, ordered by email.
     pub async fn list_members(&self, actor: Actor) -> Result<Vec<WorkspaceMember>, ServiceError> {
         let members = self.store().members(actor.workspace_id).await?;

@@ -13,6 +13,8 @@ use switchboard::{Channel, ConversationId, Message, MessageId, Store, UserId};
 
 use super::ratelimit::{KeyedLimiter, Quota};
 use super::{Actor, ServiceError};
+use crate::access::{self, EventFilter};
+use switchboard::access::{Right, RoomScope};
 
 /// Default send limit per user: 10 messages a second sustained…
 pub const DEFAULT_SEND_RATE_PER_SEC: u32 = 10;
@@ -21,6 +23,9 @@ pub const DEFAULT_SEND_BURST: u32 = 30;
 
 /// Largest sync page.
 pub const MAX_SYNC_PAGE: u32 = 500;
+
+/// Most reads of the log one sync page makes while topping up past hidden rooms' events.
+const SYNC_ROUNDS: usize = 4;
 
 /// A page of `GET /api/v1/sync`.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
@@ -77,7 +82,8 @@ impl MessageService {
             }
             (h, b) => h.or(b),
         };
-        // Counted once the request is well formed; a refused send stores nothing.
+        access::conversation(self.store.as_ref(), actor, conversation_id, Right::Post).await?;
+        // Counted once the request is well formed and allowed; a refused send stores nothing.
         self.sends.check(&actor.user_id).map_err(ServiceError::RateLimited)?;
         let outbound = NewOutbound {
             workspace_id: actor.workspace_id,
@@ -98,6 +104,9 @@ impl MessageService {
 
     /// Sends a failed message again (from the start of its retry schedule).
     pub async fn retry(&self, actor: Actor, id: MessageId) -> Result<Message, ServiceError> {
+        let message =
+            self.store.message(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("message"))?;
+        access::conversation(self.store.as_ref(), actor, message.conversation_id, Right::Post).await?;
         match self.store.retry_message(actor.workspace_id, id).await {
             Ok((message, _events)) => Ok(message),
             Err(switchboard::StoreError::Conflict { .. }) => {
@@ -107,15 +116,19 @@ impl MessageService {
         }
     }
 
-    /// The caller's own outbound message (or any, for an admin), for a change.
+    /// An outbound message the caller may change: their own where they may still post, or any
+    /// where they moderate (admins; a room's moderators).
     async fn own_message(&self, actor: &Actor, id: MessageId) -> Result<Message, ServiceError> {
         let message =
             self.store.message(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("message"))?;
+        let granted =
+            access::conversation(self.store.as_ref(), *actor, message.conversation_id, Right::Read).await?;
         if message.direction == switchboard::provider::Direction::Inbound {
             return Err(ServiceError::Forbidden("Messages from contacts cannot be changed."));
         }
-        if message.sender_user_id != Some(actor.user_id) && !actor.role.is_admin() {
-            return Err(ServiceError::Forbidden("Only the sender or an admin can change a message."));
+        let own = message.sender_user_id == Some(actor.user_id);
+        if !(granted.may(Right::Moderate) || (own && granted.may(Right::Post))) {
+            return Err(ServiceError::Forbidden("Only the sender, a room moderator or an admin can change a message."));
         }
         Ok(message)
     }
@@ -190,17 +203,17 @@ impl MessageService {
         }
     }
 
-    /// A room's members (empty for a conversation with a contact).
+    /// A room's members (empty for a conversation with a contact), for those who may read it.
     pub async fn members(&self, actor: Actor, id: ConversationId) -> Result<Vec<UserId>, ServiceError> {
-        self.store
-            .conversation(actor.workspace_id, id)
-            .await?
-            .ok_or(ServiceError::NotFound("conversation"))?;
+        access::conversation(self.store.as_ref(), actor, id, Right::Read).await?;
         Ok(self.store.conversation_members(actor.workspace_id, id).await?)
     }
 
     /// Stars or unstars a message for the caller.
     pub async fn set_starred(&self, actor: Actor, id: MessageId, starred: bool) -> Result<(), ServiceError> {
+        let message =
+            self.store.message(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("message"))?;
+        access::conversation(self.store.as_ref(), actor, message.conversation_id, Right::Read).await?;
         self.store
             .set_starred(actor.workspace_id, actor.user_id, id, starred)
             .await
@@ -219,6 +232,7 @@ impl MessageService {
         id: ConversationId,
         status: message::ConversationStatus,
     ) -> Result<switchboard::Conversation, ServiceError> {
+        access::conversation(self.store.as_ref(), actor, id, Right::Resolve).await?;
         let (conversation, _) = self
             .store
             .set_conversation_status(actor.workspace_id, id, status)
@@ -227,13 +241,15 @@ impl MessageService {
         Ok(conversation)
     }
 
-    /// The workspace's conversations, most recent activity first, with the caller's unread
-    /// counts.
+    /// The workspace's conversations the caller may read (the shared inbox, and the rooms they
+    /// belong to; every room for owners and admins), most recent activity first, with the
+    /// caller's unread counts.
     pub async fn conversations(
         &self,
         actor: Actor,
-        filter: ConversationFilter,
+        mut filter: ConversationFilter,
     ) -> Result<Vec<ConversationSummary>, ServiceError> {
+        filter.rooms = RoomScope::of(actor.role);
         if filter.search.as_deref().is_some_and(|s| s.chars().count() > message::MAX_SEARCH_CHARS) {
             let why = format!("is longer than {} characters", message::MAX_SEARCH_CHARS);
             return Err(switchboard::validate::ValidationError::new("q", why).into());
@@ -252,6 +268,7 @@ impl MessageService {
         conversation_id: ConversationId,
         up_to: MessageId,
     ) -> Result<u32, ServiceError> {
+        access::conversation(self.store.as_ref(), actor, conversation_id, Right::Read).await?;
         let (_, unread, _events) = self
             .store
             .mark_read(actor.workspace_id, actor.user_id, conversation_id, up_to)
@@ -268,12 +285,33 @@ impl MessageService {
             let why = format!("limit must be 1 to {MAX_SYNC_PAGE} and since at least 0");
             return Err(switchboard::validate::ValidationError::new("limit", why).into());
         }
-        // One more than asked tells whether there is more.
-        let mut rows = self.store.events_since(actor.workspace_id, actor.user_id, since, limit + 1).await?;
-        let has_more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let next = rows.last().map(|(pos, _)| *pos).unwrap_or(since);
-        Ok(SyncPage { events: rows.into_iter().map(|(_, e)| e).collect(), next, has_more })
+        // Rooms the caller may not read are left out; the cursor still moves past them, and a
+        // page is topped up from further on so that hidden events do not shrink it.
+        let filter = EventFilter::for_actor(self.store.as_ref(), actor).await?;
+        let page = limit as usize;
+        let mut events = Vec::with_capacity(page);
+        let mut next = since;
+        for _ in 0..SYNC_ROUNDS {
+            // One more than asked tells whether there is more.
+            let rows = self.store.events_since(actor.workspace_id, actor.user_id, next, limit + 1).await?;
+            let more = rows.len() > page;
+            for (pos, event) in rows.into_iter().take(page) {
+                if events.len() == page {
+                    return Ok(SyncPage { events, next, has_more: true });
+                }
+                next = pos;
+                if filter.shows(&event) {
+                    events.push(event);
+                }
+            }
+            if !more {
+                return Ok(SyncPage { events, next, has_more: false });
+            }
+            if events.len() == page {
+                break;
+            }
+        }
+        Ok(SyncPage { events, next, has_more: true })
     }
 
     /// A page of a conversation's history, newest first, older than `before`.
@@ -292,9 +330,7 @@ impl MessageService {
             )
             .into());
         }
-        if self.store.conversation(actor.workspace_id, conversation_id).await?.is_none() {
-            return Err(ServiceError::NotFound("conversation"));
-        }
+        access::conversation(self.store.as_ref(), actor, conversation_id, Right::Read).await?;
         Ok(self.store.messages(actor.workspace_id, conversation_id, before, limit).await?)
     }
 }

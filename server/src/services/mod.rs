@@ -9,19 +9,26 @@ pub mod messages;
 pub mod outbox;
 pub mod provision;
 pub mod ratelimit;
+pub mod refusal;
+pub mod rooms;
 
 pub use accounts::{AccountService, AuthConfig};
 pub use channels::{Actor, ChannelService};
 pub use messages::MessageService;
+pub use refusal::Refusal;
 
 use switchboard::StoreError;
 use switchboard::validate::ValidationError;
 
-/// Why a service call was refused or failed; the HTTP layer maps each to a status and a code.
+/// Why a service call was refused or failed. [`ServiceError::refusal`] maps each to the one
+/// status, code and sentence every door renders (REST, realtime RPC, server functions).
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    /// Signing in or the session failed.
+    #[error(transparent)]
+    Auth(switchboard::auth::AuthError),
     /// A well-formed request the service cannot carry out (code, message).
     #[error("{1}")]
     Unprocessable(&'static str, String),

@@ -344,6 +344,8 @@ macro_rules! impl_messages {
                         and ($4 is null or lower(title) like $4 escape '\\')
                         and ($5 = false or exists (select 1 from message_flag u
                             where u.user_id = $3 and u.conversation_id = conversation.conversation_id and u.is_read = false))
+                        and (contact_id is not null or $7 = true or exists (select 1 from conversation_member cm
+                            where cm.conversation_id = conversation.conversation_id and cm.user_id = $3))
                       order by case when last_message_at is null then 1 else 0 end, last_message_at desc, conversation_id desc"
                 ))
                 .bind(workspace_id.as_uuid())
@@ -352,6 +354,7 @@ macro_rules! impl_messages {
                 .bind(filter.like_pattern())
                 .bind(filter.unread_only)
                 .bind(filter.status.map(|s| s.as_str()))
+                .bind(filter.rooms == switchboard::access::RoomScope::All)
                 .fetch_all(&self.pool)
                 .await
                 .map_err($crate::store::map_err)?;
@@ -567,7 +570,7 @@ macro_rules! impl_messages {
                     "last_message_preview": conversation.last_message_preview,
                     "status": conversation.status,
                 });
-                let topic = switchboard::Topic::Inbox(workspace_id);
+                let topic = switchboard::access::list_topic(&conversation);
                 let event = Self::append_event(&mut tx, workspace_id, topic, switchboard::EventKind::ConversationUpdated, payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
@@ -609,14 +612,16 @@ macro_rules! impl_messages {
                 .map_err($crate::store::map_err)?;
                 for member in &room.members {
                     // Only members of the workspace: the select finds nothing for anyone else.
+                    let role = if Some(member) == room.members.first() { "moderator" } else { "member" };
                     let added = sqlx::query(
-                        "insert into conversation_member (conversation_id, user_id, added_at)
-                         select $1, user_id, $3 from member where workspace_id = $2 and user_id = $4",
+                        "insert into conversation_member (conversation_id, user_id, added_at, role)
+                         select $1, user_id, $3, $5 from member where workspace_id = $2 and user_id = $4",
                     )
                     .bind(id.as_uuid())
                     .bind(ws.as_uuid())
                     .bind(at)
                     .bind(member.as_uuid())
+                    .bind(role)
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::store::map_err)?
@@ -628,11 +633,16 @@ macro_rules! impl_messages {
                 }
                 let conversation: switchboard::Conversation = row.into();
                 let payload = serde_json::to_value(&conversation).map_err(|e| switchboard::StoreError::Internal(e.to_string()))?;
-                let topic = switchboard::Topic::Inbox(ws);
-                let event = Self::append_event(&mut tx, ws, topic, switchboard::EventKind::ConversationCreated, payload, None, at).await?;
+                // A room is private: it appears in its members' lists, through their own topics.
+                let mut events = Vec::with_capacity(room.members.len());
+                for member in &room.members {
+                    let topic = switchboard::Topic::User(*member);
+                    let kind = switchboard::EventKind::ConversationCreated;
+                    events.push(Self::append_event(&mut tx, ws, topic, kind, payload.clone(), None, at).await?);
+                }
                 tx.commit().await.map_err($crate::store::map_err)?;
-                self.listener.committed(std::slice::from_ref(&event));
-                Ok((conversation, vec![event]))
+                self.listener.committed(&events);
+                Ok((conversation, events))
             }
 
             async fn conversation_members(
@@ -781,7 +791,8 @@ macro_rules! impl_messages {
                     "status": conversation.status,
                 });
                 let ws = conversation.workspace_id;
-                let event = Self::append_event(&mut tx, ws, switchboard::Topic::Inbox(ws), switchboard::EventKind::ConversationUpdated, payload, None, at).await?;
+                let topic = switchboard::access::list_topic(&conversation);
+                let event = Self::append_event(&mut tx, ws, topic, switchboard::EventKind::ConversationUpdated, payload, None, at).await?;
                 tx.commit().await.map_err($crate::store::map_err)?;
                 self.listener.committed(std::slice::from_ref(&event));
                 Ok(Some((conversation, vec![event])))
@@ -1246,7 +1257,7 @@ macro_rules! impl_messages {
                         let created = serde_json::to_value(message).map_err(|e| StoreError::Internal(e.to_string()))?;
                         for (topic, kind, payload) in [
                             (Topic::Conversation(conversation.id), switchboard::EventKind::MessageCreated, created),
-                            (Topic::Inbox(ws), switchboard::EventKind::ConversationUpdated, Self::moved_by(conversation, message)),
+                            (switchboard::access::list_topic(conversation), switchboard::EventKind::ConversationUpdated, Self::moved_by(conversation, message)),
                         ] {
                             // Numbered below, once the group's counters have moved.
                             events.push(Self::new_event(topic, kind, payload, trace, at));
@@ -1390,7 +1401,8 @@ macro_rules! impl_messages {
                 // Which message moved the conversation, and whose it is: a client bumps its
                 // unread count only for messages it did not send itself.
                 let payload = Self::moved_by(conversation, message);
-                let updated = Self::append_event(tx, ws, Topic::Inbox(ws), switchboard::EventKind::ConversationUpdated, payload, trace, at).await?;
+                let list = switchboard::access::list_topic(conversation);
+                let updated = Self::append_event(tx, ws, list, switchboard::EventKind::ConversationUpdated, payload, trace, at).await?;
                 Ok(vec![created, updated])
             }
 

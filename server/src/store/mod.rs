@@ -14,6 +14,7 @@ mod invitations;
 mod messages;
 mod outbox;
 mod postgres;
+mod rooms;
 mod rows;
 mod sql;
 mod sqlite;

@@ -7,6 +7,7 @@ use switchboard::store::{Backend, StoreError};
 use super::invitations::impl_invitations;
 use super::messages::{conversation_columns, impl_messages, message_columns};
 use super::outbox::impl_outbox;
+use super::rooms::impl_rooms;
 use super::sql::{channel_columns, impl_store};
 use super::{StoreOptions, migrate_err};
 
@@ -58,4 +59,5 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgre
 impl_store!(PgStore);
 impl_invitations!(PgStore);
 impl_messages!(PgStore, sqlx::Postgres);
+impl_rooms!(PgStore, sqlx::Postgres);
 impl_outbox!(PgStore, sqlx::Postgres, " for update of o skip locked");

@@ -10,6 +10,7 @@ use switchboard::store::{Backend, StoreError};
 use super::invitations::impl_invitations;
 use super::messages::{conversation_columns, impl_messages, message_columns};
 use super::outbox::impl_outbox;
+use super::rooms::impl_rooms;
 use super::sql::{channel_columns, impl_store};
 use super::{StoreOptions, migrate_err, parse_sqlite_options};
 
@@ -90,4 +91,5 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite"
 impl_store!(SqliteStore);
 impl_invitations!(SqliteStore);
 impl_messages!(SqliteStore, sqlx::Sqlite);
+impl_rooms!(SqliteStore, sqlx::Sqlite);
 impl_outbox!(SqliteStore, sqlx::Sqlite, "");

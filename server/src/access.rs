@@ -1,0 +1,189 @@
+//! Access: who the caller is, which workspace they act in, and what they may do with a
+//! conversation or a realtime topic. Every door asks here — the REST extractors
+//! (`http::extract`), the pages' server functions (`http::web`), the realtime gateway's
+//! subscribe, history, presence and RPC (`realtime::topics`, `realtime::connection`) — and the
+//! messaging service checks each conversation call here too. The rules themselves are pure,
+//! in [`switchboard::access`]; this module looks up the facts they need. In words:
+//! `docs/access.md`.
+
+use switchboard::access::{Right, Standing};
+use switchboard::{Conversation, ConversationId, Membership, Store, Topic, UserId, WorkspaceId};
+
+use crate::services::{AccountService, Actor, ServiceError};
+use crate::services::accounts::Authenticated;
+
+/// The caller behind a session or realtime-minted token; 401 otherwise.
+pub async fn caller(accounts: &AccountService, token: &str) -> Result<Authenticated, ServiceError> {
+    accounts.authenticate(token).await.map_err(ServiceError::Auth)
+}
+
+/// The membership a call acts in: the workspace it names (the API's `X-Workspace-Id`, the
+/// page's own workspace for a server function), else the user's default workspace while they
+/// belong to it, else their only one. 403 for a workspace they are not a member of, 400
+/// `workspace_required` when nothing decides.
+pub async fn acting_membership(
+    store: &dyn Store,
+    user_id: UserId,
+    named: Option<WorkspaceId>,
+) -> Result<Membership, ServiceError> {
+    let memberships = store.memberships(user_id).await?;
+    if let Some(id) = named {
+        return memberships.into_iter().find(|m| m.workspace.id == id).ok_or(ServiceError::Refused(
+            403,
+            "forbidden",
+            "You are not a member of this workspace.",
+        ));
+    }
+    if memberships.is_empty() {
+        return Err(ServiceError::Refused(403, "forbidden", "You are not a member of any workspace."));
+    }
+    let default = store.default_workspace(user_id).await?;
+    switchboard::account::acting_membership(&memberships, default).cloned().ok_or(ServiceError::Refused(
+        400,
+        "workspace_required",
+        "You belong to several workspaces and have no default: name one with the \
+             X-Workspace-Id header, or set a default with PUT /api/v1/me/default-workspace.",
+    ))
+}
+
+/// The caller as an [`Actor`] of the workspace a call acts in (see [`acting_membership`]).
+pub async fn actor(store: &dyn Store, user_id: UserId, named: Option<WorkspaceId>) -> Result<Actor, ServiceError> {
+    let membership = acting_membership(store, user_id, named).await?;
+    Ok(Actor { user_id, workspace_id: membership.workspace.id, role: membership.role })
+}
+
+/// A conversation the caller may act on, with where they stand in it.
+#[derive(Clone, Debug)]
+pub struct Granted {
+    pub actor: Actor,
+    pub conversation: Conversation,
+    pub standing: Standing,
+}
+
+impl Granted {
+    /// Whether the caller may also do `right`.
+    pub fn may(&self, right: Right) -> bool {
+        self.standing.may(right)
+    }
+}
+
+/// The refusal for a room the caller may see but not do `right` in, or may not see at all.
+fn refused(right: Right, may_read: bool) -> ServiceError {
+    match right {
+        _ if !may_read => ServiceError::Forbidden("This room is private to its members."),
+        Right::Post => ServiceError::Forbidden("Only the room's members post in it; add yourself first."),
+        Right::Moderate => ServiceError::Forbidden("Only the sender, a room moderator or an admin can do this."),
+        Right::RemoveMembers => {
+            ServiceError::Forbidden("Only a room moderator or an admin removes other members.")
+        }
+        _ => ServiceError::Forbidden("You may not do this in this conversation."),
+    }
+}
+
+/// The workspace's conversation if the actor may do `right` with it: 404 when the workspace
+/// holds no such conversation, 403 when it is a room the actor may not see (or may see but not
+/// do `right` in).
+pub async fn conversation(
+    store: &dyn Store,
+    actor: Actor,
+    id: ConversationId,
+    right: Right,
+) -> Result<Granted, ServiceError> {
+    let (conversation, room_role) = store
+        .conversation_standing(actor.workspace_id, id, actor.user_id)
+        .await?
+        .ok_or(ServiceError::NotFound("conversation"))?;
+    let standing = Standing { role: actor.role, room: switchboard::access::is_room(&conversation), room_role };
+    if !standing.may(right) {
+        return Err(refused(right, standing.may(Right::Read)));
+    }
+    Ok(Granted { actor, conversation, standing })
+}
+
+/// Like [`conversation`], for a caller who names no workspace (the realtime gateway: a
+/// conversation id alone): the workspace is the one of the caller's that holds it. 404 when
+/// none does (the gateway answers that as "permission denied", like a room it may not read,
+/// so ids of other workspaces stay secret).
+pub async fn conversation_of_user(
+    store: &dyn Store,
+    user_id: UserId,
+    id: ConversationId,
+    right: Right,
+) -> Result<Granted, ServiceError> {
+    for membership in store.memberships(user_id).await? {
+        let actor = Actor { user_id, workspace_id: membership.workspace.id, role: membership.role };
+        match conversation(store, actor, id, right).await {
+            Err(ServiceError::NotFound(_)) => continue,
+            other => return other,
+        }
+    }
+    Err(ServiceError::NotFound("conversation"))
+}
+
+/// Whether `user` may read the named topic (subscribe, history, presence): `user:{id}` as
+/// that user, `inbox:{workspace_id}` as a member of the workspace, `conversation:{id}` as one
+/// who may read the conversation. `Invalid` for a name that is no topic.
+pub async fn topic(store: &dyn Store, user_id: UserId, name: &str) -> Result<Topic, TopicRefusal> {
+    let topic: Topic = name.parse().map_err(|_| TopicRefusal::Unknown)?;
+    match topic {
+        Topic::User(id) if id == user_id => Ok(topic),
+        Topic::User(_) => Err(TopicRefusal::Denied),
+        Topic::Inbox(ws) => match store.member(ws, user_id).await.map_err(|e| TopicRefusal::Failed(e.into()))? {
+            Some(_) => Ok(topic),
+            None => Err(TopicRefusal::Denied),
+        },
+        Topic::Conversation(id) => match conversation_of_user(store, user_id, id, Right::Read).await {
+            Ok(_) => Ok(topic),
+            Err(ServiceError::Forbidden(_) | ServiceError::NotFound(_)) => Err(TopicRefusal::Denied),
+            Err(e) => Err(TopicRefusal::Failed(e)),
+        },
+    }
+}
+
+/// Why a topic may not be read.
+#[derive(Debug)]
+pub enum TopicRefusal {
+    /// Not one of our topic names.
+    Unknown,
+    /// Not the caller's to read (or not there: the gateway does not tell them apart).
+    Denied,
+    /// The decision could not be made (the store failed).
+    Failed(ServiceError),
+}
+
+/// What a list of the workspace's events hides from the actor: the events of rooms they may
+/// not read (their topics, and their entries on the workspace's inbox topic).
+pub struct EventFilter {
+    hidden: std::collections::HashSet<ConversationId>,
+}
+
+impl EventFilter {
+    /// The filter for this actor (empty for owners and admins, who read every room).
+    pub async fn for_actor(store: &dyn Store, actor: Actor) -> Result<Self, ServiceError> {
+        let hidden = match switchboard::access::RoomScope::of(actor.role) {
+            switchboard::access::RoomScope::All => Default::default(),
+            switchboard::access::RoomScope::Member => {
+                store.hidden_rooms(actor.workspace_id, actor.user_id).await?.into_iter().collect()
+            }
+        };
+        Ok(Self { hidden })
+    }
+
+    /// Whether the actor may see this event.
+    pub fn shows(&self, event: &switchboard::Event) -> bool {
+        if self.hidden.is_empty() {
+            return true;
+        }
+        let about = match event.topic.parse::<Topic>() {
+            Ok(Topic::Conversation(id)) => Some(id),
+            // Conversation list entries (`conversation.created` carries the conversation
+            // itself, the others its id).
+            Ok(Topic::Inbox(_)) => ["conversation_id", "id"]
+                .iter()
+                .find_map(|k| event.payload.get(*k))
+                .and_then(|v| serde_json::from_value::<ConversationId>(v.clone()).ok()),
+            _ => None,
+        };
+        about.is_none_or(|id| !self.hidden.contains(&id))
+    }
+}
