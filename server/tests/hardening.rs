@@ -257,8 +257,9 @@ async fn nul_in_an_rpc_send_is_a_permanent_refusal(app: AppState, _raw: Raw) {
             json!({"rpc": {"method": "send_message", "data": {"conversation_id": conv, "text": "a\u{0}b"}}}),
         )
         .await;
-    // 400: the request is wrong (SDKs retry only temporary errors, which this is not).
-    assert_eq!(reply["error"]["code"], 400, "{reply}");
+    // 422, as over REST: the request is wrong (SDKs retry only temporary errors, which this is
+    // not).
+    assert_eq!(reply["error"]["code"], 422, "{reply}");
     assert_ne!(reply["error"]["temporary"], true, "{reply}");
     assert!(reply["error"]["message"].as_str().unwrap().contains("text"), "{reply}");
 }
