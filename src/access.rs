@@ -159,7 +159,14 @@ mod tests {
     #[test]
     fn an_agent_outside_a_room_may_do_nothing_in_it() {
         let s = standing(MemberRole::Agent, true, None);
-        let all = [Right::Read, Right::Post, Right::Resolve, Right::Moderate, Right::AddMembers, Right::RemoveMembers];
+        let all = [
+            Right::Read,
+            Right::Post,
+            Right::Resolve,
+            Right::Moderate,
+            Right::AddMembers,
+            Right::RemoveMembers,
+        ];
         for right in all {
             assert!(!s.may(right), "{right:?}");
         }

@@ -21,8 +21,11 @@ pub struct DeskError {
 #[async_trait]
 pub trait Desk: Send + Sync {
     /// The caller's conversations (session `token`), most recent activity first.
-    async fn conversations(&self, token: &str, workspace: WorkspaceId)
-    -> Result<Vec<ConversationSummary>, DeskError>;
+    async fn conversations(
+        &self,
+        token: &str,
+        workspace: WorkspaceId,
+    ) -> Result<Vec<ConversationSummary>, DeskError>;
     /// A page of history, newest first, older than `before` when given.
     async fn history(
         &self,

@@ -9,8 +9,8 @@
 use switchboard::access::{Right, Standing};
 use switchboard::{Conversation, ConversationId, Membership, Store, Topic, UserId, WorkspaceId};
 
-use crate::services::{AccountService, Actor, ServiceError};
 use crate::services::accounts::Authenticated;
+use crate::services::{AccountService, Actor, ServiceError};
 
 /// The caller behind a session or realtime-minted token; 401 otherwise.
 pub async fn caller(accounts: &AccountService, token: &str) -> Result<Authenticated, ServiceError> {
@@ -47,7 +47,11 @@ pub async fn acting_membership(
 }
 
 /// The caller as an [`Actor`] of the workspace a call acts in (see [`acting_membership`]).
-pub async fn actor(store: &dyn Store, user_id: UserId, named: Option<WorkspaceId>) -> Result<Actor, ServiceError> {
+pub async fn actor(
+    store: &dyn Store,
+    user_id: UserId,
+    named: Option<WorkspaceId>,
+) -> Result<Actor, ServiceError> {
     let membership = acting_membership(store, user_id, named).await?;
     Ok(Actor { user_id, workspace_id: membership.workspace.id, role: membership.role })
 }
@@ -72,7 +76,9 @@ fn refused(right: Right, may_read: bool) -> ServiceError {
     match right {
         _ if !may_read => ServiceError::Forbidden("This room is private to its members."),
         Right::Post => ServiceError::Forbidden("Only the room's members post in it; add yourself first."),
-        Right::Moderate => ServiceError::Forbidden("Only the sender, a room moderator or an admin can do this."),
+        Right::Moderate => {
+            ServiceError::Forbidden("Only the sender, a room moderator or an admin can do this.")
+        }
         Right::RemoveMembers => {
             ServiceError::Forbidden("Only a room moderator or an admin removes other members.")
         }
@@ -93,7 +99,8 @@ pub async fn conversation(
         .conversation_standing(actor.workspace_id, id, actor.user_id)
         .await?
         .ok_or(ServiceError::NotFound("conversation"))?;
-    let standing = Standing { role: actor.role, room: switchboard::access::is_room(&conversation), room_role };
+    let standing =
+        Standing { role: actor.role, room: switchboard::access::is_room(&conversation), room_role };
     if !standing.may(right) {
         return Err(refused(right, standing.may(Right::Read)));
     }
@@ -128,10 +135,12 @@ pub async fn topic(store: &dyn Store, user_id: UserId, name: &str) -> Result<Top
     match topic {
         Topic::User(id) if id == user_id => Ok(topic),
         Topic::User(_) => Err(TopicRefusal::Denied),
-        Topic::Inbox(ws) => match store.member(ws, user_id).await.map_err(|e| TopicRefusal::Failed(e.into()))? {
-            Some(_) => Ok(topic),
-            None => Err(TopicRefusal::Denied),
-        },
+        Topic::Inbox(ws) => {
+            match store.member(ws, user_id).await.map_err(|e| TopicRefusal::Failed(e.into()))? {
+                Some(_) => Ok(topic),
+                None => Err(TopicRefusal::Denied),
+            }
+        }
         Topic::Conversation(id) => match conversation_of_user(store, user_id, id, Right::Read).await {
             Ok(_) => Ok(topic),
             Err(ServiceError::Forbidden(_) | ServiceError::NotFound(_)) => Err(TopicRefusal::Denied),

@@ -62,7 +62,8 @@ async fn cast(app: &AppState) -> Cast {
     let mock = create_channel(app, &alice, json!({"provider": "mock", "name": "Support line"})).await;
     let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
     let mock = app.store.channel(ws, mock["id"].as_str().unwrap().parse().unwrap()).await.unwrap().unwrap();
-    let inbox = contact_writes(app, &mock, "+15550009999", "Maria", "where is my order?").await.conversation.id;
+    let inbox =
+        contact_writes(app, &mock, "+15550009999", "Maria", "where is my order?").await.conversation.id;
     let posted = post(app, &bob, room, "the numbers are in").await;
     assert_eq!(posted.0, 201, "{}", posted.1);
     Cast { alice, bob, bob_id, carol, carol_id, room, inbox }
@@ -122,11 +123,23 @@ async fn a_room_is_private_to_its_members_and_open_to_admins(app: AppState, _raw
     assert!(!history.1.to_string().contains("the numbers"), "{}", history.1);
     forbidden(&post(&app, &c.carol, room, "let me in").await, "post");
     let read = json!({ "up_to": message_id });
-    forbidden(&call(&app, "POST", &format!("/api/v1/conversations/{room}/read"), &c.carol, Some(read)).await, "read");
-    forbidden(&call(&app, "GET", &format!("/api/v1/conversations/{room}/members"), &c.carol, None).await, "members");
+    forbidden(
+        &call(&app, "POST", &format!("/api/v1/conversations/{room}/read"), &c.carol, Some(read)).await,
+        "read",
+    );
+    forbidden(
+        &call(&app, "GET", &format!("/api/v1/conversations/{room}/members"), &c.carol, None).await,
+        "members",
+    );
     let resolve = json!({ "status": "resolved" });
-    forbidden(&call(&app, "PATCH", &format!("/api/v1/conversations/{room}"), &c.carol, Some(resolve)).await, "resolve");
-    forbidden(&call(&app, "PUT", &format!("/api/v1/messages/{message_id}/star"), &c.carol, None).await, "star");
+    forbidden(
+        &call(&app, "PATCH", &format!("/api/v1/conversations/{room}"), &c.carol, Some(resolve)).await,
+        "resolve",
+    );
+    forbidden(
+        &call(&app, "PUT", &format!("/api/v1/messages/{message_id}/star"), &c.carol, None).await,
+        "star",
+    );
     let list = listed(&app, &c.carol).await;
     assert!(!list.contains(&room.to_string()), "the room is not in her list");
     assert!(list.contains(&c.inbox.to_string()), "the shared inbox is");
@@ -157,17 +170,23 @@ async fn members_are_added_and_removed_through_the_api(app: AppState, _raw: Raw)
     let members = format!("/api/v1/conversations/{}/members", c.room);
 
     // Bob (member and moderator, as its creator) lets Carol in: she reads, posts and lists it.
-    let (status, list) = call(&app, "POST", &members, &c.bob, Some(json!({"user_ids": [c.carol_id, c.carol_id]}))).await;
+    let (status, list) =
+        call(&app, "POST", &members, &c.bob, Some(json!({"user_ids": [c.carol_id, c.carol_id]}))).await;
     assert_eq!(status, 200, "{list}");
     assert_eq!(list, json!([c.bob_id, c.carol_id]));
     let again = call(&app, "POST", &members, &c.bob, Some(json!({"user_ids": [c.carol_id]}))).await;
     assert_eq!((again.0, again.1.clone()), (200, list.clone()), "adding twice changes nothing");
-    assert_eq!(call(&app, "GET", &format!("/api/v1/conversations/{}/messages", c.room), &c.carol, None).await.0, 200);
+    assert_eq!(
+        call(&app, "GET", &format!("/api/v1/conversations/{}/messages", c.room), &c.carol, None).await.0,
+        200
+    );
     assert_eq!(post(&app, &c.carol, c.room, "thanks").await.0, 201);
     assert!(listed(&app, &c.carol).await.contains(&c.room.to_string()));
     let carol_sync = synced(&app, &c.carol).await;
     assert!(
-        carol_sync.iter().any(|e| e["type"] == "conversation.created" && e["topic"] == format!("user:{}", c.carol_id)),
+        carol_sync
+            .iter()
+            .any(|e| e["type"] == "conversation.created" && e["topic"] == format!("user:{}", c.carol_id)),
         "the room appears in her list through her own topic: {carol_sync:?}"
     );
     let bob_sync = synced(&app, &c.bob).await;
@@ -197,7 +216,10 @@ async fn members_are_added_and_removed_through_the_api(app: AppState, _raw: Raw)
     }
 
     // Carol, a plain member, may not remove Bob; nobody removes a non-member.
-    forbidden(&call(&app, "DELETE", &format!("{members}/{}", c.bob_id), &c.carol, None).await, "remove others");
+    forbidden(
+        &call(&app, "DELETE", &format!("{members}/{}", c.bob_id), &c.carol, None).await,
+        "remove others",
+    );
     let absent = call(&app, "DELETE", &format!("{members}/{}", UserId::new()), &c.bob, None).await;
     assert_eq!((absent.0, error_code(&absent.1)), (404, "not_found".into()));
     let junk = call(&app, "DELETE", &format!("{members}/not-an-id"), &c.bob, None).await;
@@ -308,7 +330,8 @@ async fn server_functions_act_in_the_workspace_the_page_shows(app: AppState, _ra
     let (status, sent) = server_fn(&app, "/_fn/send", send_body, &bob).await;
     assert_eq!(status, 200, "{sent}");
     let (status, history) =
-        server_fn(&app, "/_fn/history", format!("workspace={globex}&conversation={room}&limit=5"), &bob).await;
+        server_fn(&app, "/_fn/history", format!("workspace={globex}&conversation={room}&limit=5"), &bob)
+            .await;
     assert_eq!(status, 200);
     assert!(history.contains("hi Olga"), "{history}");
 
@@ -324,7 +347,8 @@ async fn server_functions_act_in_the_workspace_the_page_shows(app: AppState, _ra
     assert_eq!(status, 403);
     let acme_room = acme_room["id"].as_str().unwrap();
     let (status, _) =
-        server_fn(&app, "/_fn/history", format!("workspace={acme}&conversation={acme_room}&limit=5"), &bob).await;
+        server_fn(&app, "/_fn/history", format!("workspace={acme}&conversation={acme_room}&limit=5"), &bob)
+            .await;
     assert_eq!(status, 403, "an Acme room Bob is not in stays private on the pages too");
 }
 

@@ -250,7 +250,8 @@ impl Inbox {
     /// yet acknowledged stay).
     fn load_latest(self, id: ConversationId) {
         spawn_local(async move {
-            let page = crate::api::load_history(self.workspace, id, None, PAGE).await.map_err(server_fn_error);
+            let page =
+                crate::api::load_history(self.workspace, id, None, PAGE).await.map_err(server_fn_error);
             match page {
                 Ok(mut page) => {
                     page.reverse();
@@ -297,7 +298,10 @@ impl Inbox {
         };
         self.thread.update(|t| t.loading = true);
         spawn_local(async move {
-            match crate::api::load_history(self.workspace, id, Some(before), PAGE).await.map_err(server_fn_error) {
+            match crate::api::load_history(self.workspace, id, Some(before), PAGE)
+                .await
+                .map_err(server_fn_error)
+            {
                 Ok(mut page) => {
                     page.reverse();
                     self.thread.update(|t| {
@@ -412,7 +416,9 @@ impl Inbox {
                 None => {
                     let text = message.text.clone();
                     let client_id = message.client_message_id.clone().unwrap_or_default();
-                    crate::api::send_message(self.workspace, conversation, text, client_id).await.map_err(server_fn_error)
+                    crate::api::send_message(self.workspace, conversation, text, client_id)
+                        .await
+                        .map_err(server_fn_error)
                 }
             };
             match result {

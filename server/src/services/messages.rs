@@ -128,7 +128,9 @@ impl MessageService {
         }
         let own = message.sender_user_id == Some(actor.user_id);
         if !(granted.may(Right::Moderate) || (own && granted.may(Right::Post))) {
-            return Err(ServiceError::Forbidden("Only the sender, a room moderator or an admin can change a message."));
+            return Err(ServiceError::Forbidden(
+                "Only the sender, a room moderator or an admin can change a message.",
+            ));
         }
         Ok(message)
     }

@@ -77,7 +77,8 @@ impl From<StoreError> for Refusal {
             }
             StoreError::Unavailable(cause) => {
                 tracing::error!(error = %cause, "database unavailable");
-                Refusal::new(503, "unavailable", "The database is unavailable; try again shortly.").retry_after(5)
+                Refusal::new(503, "unavailable", "The database is unavailable; try again shortly.")
+                    .retry_after(5)
             }
             other => Refusal::internal(other),
         }
@@ -87,7 +88,9 @@ impl From<StoreError> for Refusal {
 impl From<AuthError> for Refusal {
     fn from(err: AuthError) -> Self {
         match err {
-            AuthError::InvalidCredentials => Refusal::new(401, "invalid_credentials", "Invalid email or password."),
+            AuthError::InvalidCredentials => {
+                Refusal::new(401, "invalid_credentials", "Invalid email or password.")
+            }
             AuthError::RateLimited { retry_after_secs } => Refusal::new(
                 429,
                 "rate_limited",
@@ -95,9 +98,11 @@ impl From<AuthError> for Refusal {
             )
             .retry_after(retry_after_secs),
             AuthError::Invalid(v) => ServiceError::Invalid(v).refusal(),
-            AuthError::Unauthenticated => {
-                Refusal::new(401, "unauthenticated", "Sign in first: the token is missing, expired or revoked.")
-            }
+            AuthError::Unauthenticated => Refusal::new(
+                401,
+                "unauthenticated",
+                "Sign in first: the token is missing, expired or revoked.",
+            ),
             AuthError::Internal => Refusal::new(500, "internal", "Something went wrong on our side."),
         }
     }
@@ -125,8 +130,12 @@ impl ServiceError {
             }
             ServiceError::RateLimited(wait) => {
                 let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-                Refusal::new(429, "rate_limited", format!("Too many messages at once. Try again in {secs} seconds."))
-                    .retry_after(secs)
+                Refusal::new(
+                    429,
+                    "rate_limited",
+                    format!("Too many messages at once. Try again in {secs} seconds."),
+                )
+                .retry_after(secs)
             }
             ServiceError::Store(e) => e.into(),
             ServiceError::Internal(cause) => Refusal::internal(cause),
@@ -140,13 +149,16 @@ mod tests {
 
     #[test]
     fn no_constraint_or_table_name_reaches_a_client() {
-        for constraint in ["room_member", "conversation_member_pkey", "message_conversation_id_client_message_id_key"] {
+        for constraint in
+            ["room_member", "conversation_member_pkey", "message_conversation_id_client_message_id_key"]
+        {
             let r = ServiceError::Store(StoreError::Conflict { constraint: constraint.into() }).refusal();
             assert_eq!((r.status, r.code), (409, "conflict"));
             assert!(!r.message.contains(constraint), "{}", r.message);
             assert!(!r.message.contains('_'), "{}", r.message);
         }
-        let r = ServiceError::Store(StoreError::Internal("relation \"conversation\" does not exist".into())).refusal();
+        let r = ServiceError::Store(StoreError::Internal("relation \"conversation\" does not exist".into()))
+            .refusal();
         assert_eq!((r.status, r.code), (500, "internal"));
         assert!(!r.message.contains("conversation"), "{}", r.message);
     }
@@ -158,7 +170,11 @@ mod tests {
             (ServiceError::Forbidden("no").refusal(), 403, "forbidden"),
             (ServiceError::Conflict("no").refusal(), 409, "conflict"),
             (ServiceError::Unprocessable("not_a_room", "no".into()).refusal(), 422, "not_a_room"),
-            (ServiceError::RateLimited(std::time::Duration::from_millis(1500)).refusal(), 429, "rate_limited"),
+            (
+                ServiceError::RateLimited(std::time::Duration::from_millis(1500)).refusal(),
+                429,
+                "rate_limited",
+            ),
             (ServiceError::Auth(AuthError::Unauthenticated).refusal(), 401, "unauthenticated"),
             (ServiceError::Refused(999, "odd", "no").refusal(), 400, "odd"),
         ];

@@ -32,7 +32,8 @@ impl AccountService {
         if !granted.standing.room {
             return Err(ServiceError::Unprocessable(
                 "not_a_room",
-                "Only rooms have members; a conversation with a contact belongs to the whole workspace.".into(),
+                "Only rooms have members; a conversation with a contact belongs to the whole workspace."
+                    .into(),
             ));
         }
         Ok(granted)
@@ -67,7 +68,8 @@ impl AccountService {
                 Ok(members)
             }
             Err(StoreError::Conflict { .. }) => {
-                Err(ValidationError::new("user_ids", "names someone who is not a member of the workspace").into())
+                Err(ValidationError::new("user_ids", "names someone who is not a member of the workspace")
+                    .into())
             }
             Err(e) => Err(ServiceError::from(e).not_found_as("conversation")),
         }
