@@ -48,7 +48,7 @@ pub fn conflict_reason(constraint: &str) -> (Option<&'static str>, &'static str)
         "message_deleted" => (None, "The message was deleted."),
         "message_not_failed" => (None, "Only a failed message can be retried."),
         "reply_to" => (Some("reply_to"), "The message replied to is not in this conversation."),
-        "room_member" => (None, "This person is already a member of the room."),
+        "room_member" => (None, "Only members of the workspace can join a room."),
         "invitation_closed" => (None, "The invitation was already answered, revoked or has expired."),
         _ => (None, "This conflicts with the current state of the record; reload and try again."),
     }

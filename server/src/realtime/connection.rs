@@ -630,14 +630,15 @@ impl Conn {
         }
         let args: Args = rpc_args(data)?;
         let actor = self.actor(args.conversation_id).await?;
-        // Typing is saying one is about to post: for those who may.
-        crate::access::conversation(self.state.store.as_ref(), actor, args.conversation_id, Right::Post)
-            .await
-            .map_err(rpc_error)?;
         let now = Instant::now();
         let recent =
             self.typing.get(&args.conversation_id).is_some_and(|t| now - *t < Duration::from_secs(1));
         if !recent {
+            // Typing is saying one is about to post: for those who may (checked when it is
+            // relayed; a refusal is never remembered as recent).
+            crate::access::conversation(self.state.store.as_ref(), actor, args.conversation_id, Right::Post)
+                .await
+                .map_err(rpc_error)?;
             self.typing.insert(args.conversation_id, now);
             let payload = serde_json::json!({
                 "type": switchboard::EventKind::Typing,
