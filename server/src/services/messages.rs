@@ -99,7 +99,7 @@ impl MessageService {
     /// Sends a failed message again (from the start of its retry schedule).
     pub async fn retry(&self, actor: Actor, id: MessageId) -> Result<Message, ServiceError> {
         match self.store.retry_message(actor.workspace_id, id).await {
-            Ok((message, _events)) => Ok(message),
+            Ok(message) => Ok(message),
             Err(switchboard::StoreError::Conflict { .. }) => {
                 Err(ServiceError::Conflict("Only a failed outbound message can be retried."))
             }
@@ -126,7 +126,7 @@ impl MessageService {
         let current = self.own_message(&actor, id).await?;
         let target = message::MessageRef::Id { workspace_id: actor.workspace_id, id };
         match self.store.edit_message(target, &text).await {
-            Ok(Some((message, _))) => Ok(message),
+            Ok(Some(message)) => Ok(message),
             Ok(None) => Ok(current),
             Err(switchboard::StoreError::Conflict { .. }) => {
                 Err(ServiceError::Conflict("A deleted message cannot be edited."))
@@ -140,7 +140,7 @@ impl MessageService {
         let current = self.own_message(&actor, id).await?;
         let target = message::MessageRef::Id { workspace_id: actor.workspace_id, id };
         match self.store.delete_message(target).await {
-            Ok(Some((message, _))) => Ok(message),
+            Ok(Some(message)) => Ok(message),
             Ok(None) => Ok(current),
             Err(e) => Err(ServiceError::from(e).not_found_as("message")),
         }
@@ -181,7 +181,7 @@ impl MessageService {
             members,
         };
         match self.store.create_room(room).await {
-            Ok((conversation, _)) => Ok(conversation),
+            Ok(conversation) => Ok(conversation),
             Err(switchboard::StoreError::Conflict { .. }) => {
                 Err(ValidationError::new("member_ids", "names someone who is not a member of the workspace")
                     .into())
@@ -219,7 +219,7 @@ impl MessageService {
         id: ConversationId,
         status: message::ConversationStatus,
     ) -> Result<switchboard::Conversation, ServiceError> {
-        let (conversation, _) = self
+        let conversation = self
             .store
             .set_conversation_status(actor.workspace_id, id, status)
             .await
@@ -437,7 +437,7 @@ impl<'a> InboundRouter<'a> {
                 Ok(before.is_some_and(|b| b.status != after.status || b.last_error != after.last_error))
             }
             ChannelEvent::Presence { contact_id, online } => {
-                Ok(self.store.set_contact_presence(self.channel.id, &contact_id, online).await?.is_some())
+                Ok(self.store.set_contact_presence(self.channel.id, &contact_id, online).await?)
             }
             ChannelEvent::MessageRevoked { external_id } => {
                 let target = message::MessageRef::External { channel_id: self.channel.id, external_id };

@@ -1,6 +1,18 @@
-//! The `Store` port's implementations: SQLite (the default, one file under the data dir, WAL)
-//! and PostgreSQL (`postgres://…`). Both share one body of SQL (see [`sql`]); each has its own
-//! migrations folder, embedded in the binary.
+//! The `Store` port's implementation: one generic [`SqlStore`] over SQLite (the default, one file
+//! under the data dir, WAL) and PostgreSQL (`postgres://…`), written once (see [`backend`]).
+//! Each backend has its own migrations folder, embedded in the binary. One file per concern:
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `event_log.rs` | offsets, append, reads after a topic offset or a log position, epoch |
+//! | `sends.rs`, `send_queue.rs` | outbound messages, written by group commit |
+//! | `ingest.rs` | inbound messages from the networks |
+//! | `messages.rs` | message reads, edits, deletes; what every message write shares |
+//! | `conversations.rs` | the list, read state, status, rooms, members, stars, presence, titles |
+//! | `outbox.rs` | claiming, settling and pausing network sends |
+//! | `accounts.rs` | users, workspaces and members, sessions |
+//! | `channels.rs` | connected accounts, status, sealed credentials |
+//! | `invitations.rs` | invitations to workspaces |
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -9,15 +21,22 @@ use std::time::Duration;
 use switchboard::Store;
 use switchboard::store::StoreError;
 
-mod batch;
+mod accounts;
+pub mod backend;
+mod channels;
+mod conversations;
+mod event_log;
+mod ingest;
 mod invitations;
 mod messages;
 mod outbox;
 mod postgres;
 mod rows;
-mod sql;
+mod send_queue;
+mod sends;
 mod sqlite;
 
+pub use backend::SqlStore;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -142,6 +161,15 @@ fn sqlite_constraint(message: &str) -> String {
     }
     name.push_str("_key");
     name
+}
+
+/// Rolls the transaction back and answers `err`.
+pub(crate) async fn abort<D: sqlx::Database, T>(
+    tx: sqlx::Transaction<'static, D>,
+    err: StoreError,
+) -> Result<T, StoreError> {
+    tx.rollback().await.map_err(map_err)?;
+    Err(err)
 }
 
 fn migrate_err(err: sqlx::migrate::MigrateError) -> StoreError {
