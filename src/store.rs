@@ -533,7 +533,8 @@ pub trait MessageRepo: Send + Sync {
     ) -> Result<Option<Message>, StoreError>;
     /// Deletes a message (empty text, `deleted_at`) with a `message.deleted` event. `None`
     /// when unknown by network id or already deleted; `NotFound` for an unknown id.
-    async fn delete_message(&self, target: crate::message::MessageRef) -> Result<Option<Message>, StoreError>;
+    async fn delete_message(&self, target: crate::message::MessageRef)
+    -> Result<Option<Message>, StoreError>;
 }
 
 /// The event log: every write's events, numbered per topic (offsets without gaps) and per

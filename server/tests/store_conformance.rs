@@ -933,6 +933,37 @@ async fn replies_take_the_group_path_and_keep_their_idempotency(store: &dyn Stor
     assert_eq!(texts, ["back on track", "race", "plain", "answer", "question", "hello"]);
 }
 
+/// Two nodes on one PostgreSQL database send with the same key at once: each writes its own
+/// group, the loser's insert hits the key's unique index, and its send, written again on its
+/// own, answers with the winner's message. One message per key, every caller answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_nodes_racing_on_one_key_store_one_message() {
+    use switchboard_server::store::{PgStore, StoreOptions};
+    let url = common::postgres_url().await;
+    let one = PgStore::connect(&StoreOptions::new(url.clone())).await.unwrap();
+    one.migrate().await.unwrap();
+    let two = PgStore::connect(&StoreOptions::new(url)).await.unwrap();
+    let (one, two): (&dyn Store, &dyn Store) = (&one, &two);
+    let (ws, _, agent, conv) = messaging_fixture(one, "Acme").await;
+    let target = one.send_message(outbound(ws, conv, agent, "question", None)).await.unwrap().message;
+    for round in 0..20 {
+        let key = format!("k-{round}");
+        // Odd rounds race replies: they take the same path.
+        let out = || switchboard::store::NewOutbound {
+            reply_to: (round % 2 == 1).then_some(target.id),
+            ..outbound(ws, conv, agent, "race", Some(&key))
+        };
+        let (a, b, c) =
+            tokio::join!(one.send_message(out()), two.send_message(out()), one.send_message(out()));
+        let all = [a.unwrap(), b.unwrap(), c.unwrap()];
+        assert_eq!(all.iter().filter(|s| s.created).count(), 1, "round {round}: one message");
+        assert!(all.iter().all(|s| s.message.id == all[0].message.id), "round {round}: one answer");
+    }
+    let race =
+        one.messages(ws, conv, None, 50).await.unwrap().into_iter().filter(|m| m.text == "race").count();
+    assert_eq!(race, 20);
+}
+
 fn new_invitation(
     workspace: &Workspace,
     email: &str,

@@ -30,10 +30,7 @@ where
     Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
-    async fn create_user(
-        &self,
-        user: NewUser,
-    ) -> Result<User, StoreError> {
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
         sqlx::query(
             "insert into user_account (user_id, email, name, password_hash, created_at, updated_at)
              values ($1, $2, $3, $4, $5, $5)",
@@ -54,10 +51,7 @@ where
         })
     }
 
-    async fn user(
-        &self,
-        id: UserId,
-    ) -> Result<Option<User>, StoreError> {
+    async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let row: Option<rows::UserRow> =
             sqlx::query_as("select user_id, email, name, created_at from user_account where user_id = $1")
                 .bind(id.as_uuid())
@@ -67,10 +61,7 @@ where
         Ok(row.map(Into::into))
     }
 
-    async fn user_credentials(
-        &self,
-        email: &Email,
-    ) -> Result<Option<(User, String)>, StoreError> {
+    async fn user_credentials(&self, email: &Email) -> Result<Option<(User, String)>, StoreError> {
         let row: Option<rows::CredentialsRow> = sqlx::query_as(
             "select user_id, email, name, created_at, password_hash from user_account where email = $1",
         )
@@ -81,18 +72,15 @@ where
         Ok(row.map(|r| (r.user.into(), r.password_hash)))
     }
 
-    async fn set_password_hash(
-        &self,
-        id: UserId,
-        password_hash: &str,
-    ) -> Result<(), StoreError> {
-        let done = sqlx::query("update user_account set password_hash = $2, updated_at = $3 where user_id = $1")
-            .bind(id.as_uuid())
-            .bind(password_hash)
-            .bind(switchboard::time::now())
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("update user_account set password_hash = $2, updated_at = $3 where user_id = $1")
+                .bind(id.as_uuid())
+                .bind(password_hash)
+                .bind(switchboard::time::now())
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 }
@@ -115,10 +103,7 @@ where
     Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
-    async fn create_workspace(
-        &self,
-        workspace: Workspace,
-    ) -> Result<Workspace, StoreError> {
+    async fn create_workspace(&self, workspace: Workspace) -> Result<Workspace, StoreError> {
         sqlx::query(
             "insert into workspace (workspace_id, name, created_at, updated_at) values ($1, $2, $3, $3)",
         )
@@ -131,10 +116,7 @@ where
         Ok(workspace)
     }
 
-    async fn workspace(
-        &self,
-        id: WorkspaceId,
-    ) -> Result<Option<Workspace>, StoreError> {
+    async fn workspace(&self, id: WorkspaceId) -> Result<Option<Workspace>, StoreError> {
         let row: Option<rows::WorkspaceRow> =
             sqlx::query_as("select workspace_id, name, created_at from workspace where workspace_id = $1")
                 .bind(id.as_uuid())
@@ -144,10 +126,7 @@ where
         Ok(row.map(Into::into))
     }
 
-    async fn workspace_by_name(
-        &self,
-        name: &str,
-    ) -> Result<Option<Workspace>, StoreError> {
+    async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError> {
         let row: Option<rows::WorkspaceRow> =
             sqlx::query_as("select workspace_id, name, created_at from workspace where name = $1")
                 .bind(name)
@@ -183,11 +162,7 @@ where
         row.try_into()
     }
 
-    async fn member(
-        &self,
-        workspace_id: WorkspaceId,
-        user_id: UserId,
-    ) -> Result<Option<Member>, StoreError> {
+    async fn member(&self, workspace_id: WorkspaceId, user_id: UserId) -> Result<Option<Member>, StoreError> {
         let row: Option<rows::MemberRow> = sqlx::query_as(
             "select workspace_id, user_id, role, created_at from member where workspace_id = $1 and user_id = $2",
         )
@@ -230,11 +205,7 @@ where
         row.try_into()
     }
 
-    async fn remove_member(
-        &self,
-        workspace_id: WorkspaceId,
-        user_id: UserId,
-    ) -> Result<Member, StoreError> {
+    async fn remove_member(&self, workspace_id: WorkspaceId, user_id: UserId) -> Result<Member, StoreError> {
         let mut tx = self.begin_write().await?;
         let current = match owner_guard(&mut tx, workspace_id, user_id, true).await {
             Ok(current) => current,
@@ -260,16 +231,22 @@ where
         let payload = serde_json::json!({ "workspace_id": workspace_id, "user_id": user_id });
         let topic = switchboard::Topic::User(user_id);
         let at = switchboard::time::now();
-        let event = Self::append_event(&mut tx, workspace_id, topic, switchboard::EventKind::MemberRemoved, payload, None, at).await?;
+        let event = Self::append_event(
+            &mut tx,
+            workspace_id,
+            topic,
+            switchboard::EventKind::MemberRemoved,
+            payload,
+            None,
+            at,
+        )
+        .await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
         Ok(current)
     }
 
-    async fn members(
-        &self,
-        workspace_id: WorkspaceId,
-    ) -> Result<Vec<(Member, User)>, StoreError> {
+    async fn members(&self, workspace_id: WorkspaceId) -> Result<Vec<(Member, User)>, StoreError> {
         let rows: Vec<rows::MemberUserRow> = sqlx::query_as(
             "select m.workspace_id, m.user_id, m.role, m.created_at,
                     u.email, u.name, u.created_at as user_created_at
@@ -294,10 +271,7 @@ where
             .collect()
     }
 
-    async fn memberships(
-        &self,
-        user_id: UserId,
-    ) -> Result<Vec<Membership>, StoreError> {
+    async fn memberships(&self, user_id: UserId) -> Result<Vec<Membership>, StoreError> {
         let rows: Vec<rows::MembershipRow> = sqlx::query_as(
             "select w.workspace_id, w.name, w.created_at, m.role
              from member m join workspace w on w.workspace_id = m.workspace_id
@@ -309,12 +283,7 @@ where
         .await
         .map_err(map_err)?;
         rows.into_iter()
-            .map(|r| {
-                Ok(Membership {
-                    role: rows::role(&r.role)?,
-                    workspace: r.workspace.into(),
-                })
-            })
+            .map(|r| Ok(Membership { role: rows::role(&r.role)?, workspace: r.workspace.into() }))
             .collect()
     }
 
@@ -336,10 +305,7 @@ where
         row.map(TryInto::try_into).transpose()
     }
 
-    async fn default_workspace(
-        &self,
-        user_id: UserId,
-    ) -> Result<Option<WorkspaceId>, StoreError> {
+    async fn default_workspace(&self, user_id: UserId) -> Result<Option<WorkspaceId>, StoreError> {
         let row: Option<(Option<Uuid>,)> =
             sqlx::query_as("select default_workspace_id from user_account where user_id = $1")
                 .bind(user_id.as_uuid())
@@ -387,10 +353,7 @@ where
     Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
-    async fn create_session(
-        &self,
-        session: Session,
-    ) -> Result<Session, StoreError> {
+    async fn create_session(&self, session: Session) -> Result<Session, StoreError> {
         sqlx::query(
             "insert into session (session_id, user_id, created_at, expires_at, revoked_at)
              values ($1, $2, $3, $4, $5)",
@@ -406,10 +369,7 @@ where
         Ok(session)
     }
 
-    async fn session(
-        &self,
-        id: SessionId,
-    ) -> Result<Option<Session>, StoreError> {
+    async fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
         let row: Option<rows::SessionRow> = sqlx::query_as(
             "select session_id, user_id, created_at, expires_at, revoked_at from session where session_id = $1",
         )
@@ -420,24 +380,18 @@ where
         Ok(row.map(Into::into))
     }
 
-    async fn revoke_session(
-        &self,
-        id: SessionId,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query("update session set revoked_at = $2 where session_id = $1 and revoked_at is null")
-            .bind(id.as_uuid())
-            .bind(at)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+    async fn revoke_session(&self, id: SessionId, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("update session set revoked_at = $2 where session_id = $1 and revoked_at is null")
+                .bind(id.as_uuid())
+                .bind(at)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
         Ok(done.rows_affected() > 0)
     }
 
-    async fn delete_expired_sessions(
-        &self,
-        before: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
+    async fn delete_expired_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query("delete from session where expires_at < $1")
             .bind(before)
             .execute(&self.pool)
@@ -446,11 +400,7 @@ where
         Ok(done.rows_affected())
     }
 
-    async fn active_sessions(
-        &self,
-        user_id: UserId,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Session>, StoreError> {
+    async fn active_sessions(&self, user_id: UserId, now: DateTime<Utc>) -> Result<Vec<Session>, StoreError> {
         let rows: Vec<rows::SessionRow> = sqlx::query_as(
             "select session_id, user_id, created_at, expires_at, revoked_at from session
              where user_id = $1 and revoked_at is null and expires_at > $2
@@ -493,13 +443,14 @@ where
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("update user_account set password_hash = $2, updated_at = $3 where user_id = $1")
-            .bind(user_id.as_uuid())
-            .bind(password_hash)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let done =
+            sqlx::query("update user_account set password_hash = $2, updated_at = $3 where user_id = $1")
+                .bind(user_id.as_uuid())
+                .bind(password_hash)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
         if done.rows_affected() == 0 {
             tx.rollback().await.map_err(map_err)?;
             return Err(StoreError::NotFound);
@@ -518,7 +469,6 @@ where
         Ok(revoked.rows_affected())
     }
 }
-
 
 /// Inside a write transaction: locks the workspace's owners, reads the member (`NotFound` if
 /// the user is not one) and, when the change takes an owner away (`loses_owner` and the member
@@ -564,11 +514,12 @@ where
     .map_err(map_err)?;
     let current: Member = row.ok_or(StoreError::NotFound)?.try_into()?;
     if current.role == MemberRole::Owner && loses_owner {
-        let owners: i64 = sqlx::query_scalar("select count(*) from member where workspace_id = $1 and role = 'owner'")
-            .bind(workspace_id.as_uuid())
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(map_err)?;
+        let owners: i64 =
+            sqlx::query_scalar("select count(*) from member where workspace_id = $1 and role = 'owner'")
+                .bind(workspace_id.as_uuid())
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(map_err)?;
         if owners <= 1 {
             return Err(StoreError::Conflict { constraint: "last_owner".to_owned() });
         }

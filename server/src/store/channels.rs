@@ -9,8 +9,8 @@ use switchboard::store::{ChannelRepo, StoreError};
 use switchboard::{Channel, ChannelId, ChannelStatus, WorkspaceId};
 
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
-use super::rows::{self, channel_columns};
 use super::map_err;
+use super::rows::{self, channel_columns};
 
 #[async_trait]
 impl<D: Backend> ChannelRepo for SqlStore<D>
@@ -31,10 +31,7 @@ where
     Option<Json<Value>>: Bind<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
-    async fn create_channel(
-        &self,
-        channel: Channel,
-    ) -> Result<Channel, StoreError> {
+    async fn create_channel(&self, channel: Channel) -> Result<Channel, StoreError> {
         sqlx::query(
             "insert into channel (channel_id, workspace_id, provider, name, status, config, last_error, created_at, updated_at)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -54,15 +51,13 @@ where
         Ok(channel)
     }
 
-    async fn channel(
-        &self,
-        workspace_id: WorkspaceId,
-        id: ChannelId,
-    ) -> Result<Option<Channel>, StoreError> {
-        let row: Option<rows::ChannelRow> = sqlx::query_as(
-            concat!("select ", channel_columns!(), "
-             from channel where workspace_id = $1 and channel_id = $2"),
-        )
+    async fn channel(&self, workspace_id: WorkspaceId, id: ChannelId) -> Result<Option<Channel>, StoreError> {
+        let row: Option<rows::ChannelRow> = sqlx::query_as(concat!(
+            "select ",
+            channel_columns!(),
+            "
+             from channel where workspace_id = $1 and channel_id = $2"
+        ))
         .bind(workspace_id.as_uuid())
         .bind(id.as_uuid())
         .fetch_optional(&self.pool)
@@ -71,14 +66,13 @@ where
         row.map(TryInto::try_into).transpose()
     }
 
-    async fn channels(
-        &self,
-        workspace_id: WorkspaceId,
-    ) -> Result<Vec<Channel>, StoreError> {
-        let rows: Vec<rows::ChannelRow> = sqlx::query_as(
-            concat!("select ", channel_columns!(), "
-             from channel where workspace_id = $1 order by channel_id"),
-        )
+    async fn channels(&self, workspace_id: WorkspaceId) -> Result<Vec<Channel>, StoreError> {
+        let rows: Vec<rows::ChannelRow> = sqlx::query_as(concat!(
+            "select ",
+            channel_columns!(),
+            "
+             from channel where workspace_id = $1 order by channel_id"
+        ))
         .bind(workspace_id.as_uuid())
         .fetch_all(&self.pool)
         .await
@@ -94,11 +88,12 @@ where
         config: Option<Value>,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Channel, StoreError> {
-        let row: Option<rows::ChannelRow> = sqlx::query_as(
-            concat!("update channel set name = coalesce($3, name), config = coalesce($4, config), updated_at = $5
+        let row: Option<rows::ChannelRow> = sqlx::query_as(concat!(
+            "update channel set name = coalesce($3, name), config = coalesce($4, config), updated_at = $5
              where workspace_id = $1 and channel_id = $2
-             returning ", channel_columns!()),
-        )
+             returning ",
+            channel_columns!()
+        ))
         .bind(workspace_id.as_uuid())
         .bind(id.as_uuid())
         .bind(name)
@@ -110,11 +105,7 @@ where
         row.ok_or(StoreError::NotFound)?.try_into()
     }
 
-    async fn delete_channel(
-        &self,
-        workspace_id: WorkspaceId,
-        id: ChannelId,
-    ) -> Result<bool, StoreError> {
+    async fn delete_channel(&self, workspace_id: WorkspaceId, id: ChannelId) -> Result<bool, StoreError> {
         let done = sqlx::query("delete from channel where workspace_id = $1 and channel_id = $2")
             .bind(workspace_id.as_uuid())
             .bind(id.as_uuid())
@@ -135,7 +126,9 @@ where
         let mut tx = self.begin_write().await?;
         // Not a change: no write and no event (runtimes re-assert their status freely).
         let current: Option<rows::ChannelRow> = sqlx::query_as(concat!(
-            "select ", channel_columns!(), " from channel where workspace_id = $1 and channel_id = $2"
+            "select ",
+            channel_columns!(),
+            " from channel where workspace_id = $1 and channel_id = $2"
         ))
         .bind(workspace_id.as_uuid())
         .bind(id.as_uuid())
@@ -147,11 +140,12 @@ where
             tx.rollback().await.map_err(map_err)?;
             return Ok(current);
         }
-        let row: Option<rows::ChannelRow> = sqlx::query_as(
-            concat!("update channel set status = $3, last_error = $4, updated_at = $5
+        let row: Option<rows::ChannelRow> = sqlx::query_as(concat!(
+            "update channel set status = $3, last_error = $4, updated_at = $5
              where workspace_id = $1 and channel_id = $2
-             returning ", channel_columns!()),
-        )
+             returning ",
+            channel_columns!()
+        ))
         .bind(workspace_id.as_uuid())
         .bind(id.as_uuid())
         .bind(status.as_str())
@@ -168,7 +162,16 @@ where
             "last_error": channel.last_error,
         });
         let topic = switchboard::Topic::Inbox(workspace_id);
-        let event = Self::append_event(&mut tx, workspace_id, topic, switchboard::EventKind::ChannelStatus, payload, None, at).await?;
+        let event = Self::append_event(
+            &mut tx,
+            workspace_id,
+            topic,
+            switchboard::EventKind::ChannelStatus,
+            payload,
+            None,
+            at,
+        )
+        .await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
         Ok(channel)
@@ -209,10 +212,7 @@ where
         row.map(|(c,)| c).ok_or(StoreError::NotFound)
     }
 
-    async fn channel_for_webhook(
-        &self,
-        id: ChannelId,
-    ) -> Result<Option<Channel>, StoreError> {
+    async fn channel_for_webhook(&self, id: ChannelId) -> Result<Option<Channel>, StoreError> {
         let row: Option<rows::ChannelRow> =
             sqlx::query_as(concat!("select ", channel_columns!(), " from channel where channel_id = $1"))
                 .bind(id.as_uuid())
@@ -222,16 +222,15 @@ where
         row.map(TryInto::try_into).transpose()
     }
 
-    async fn channels_with_status(
-        &self,
-        statuses: &[ChannelStatus],
-    ) -> Result<Vec<Channel>, StoreError> {
+    async fn channels_with_status(&self, statuses: &[ChannelStatus]) -> Result<Vec<Channel>, StoreError> {
         let mut out = Vec::new();
         for status in statuses {
-            let rows: Vec<rows::ChannelRow> = sqlx::query_as(
-                concat!("select ", channel_columns!(), "
-                 from channel where status = $1"),
-            )
+            let rows: Vec<rows::ChannelRow> = sqlx::query_as(concat!(
+                "select ",
+                channel_columns!(),
+                "
+                 from channel where status = $1"
+            ))
             .bind(status.as_str())
             .fetch_all(&self.pool)
             .await
@@ -244,4 +243,3 @@ where
         Ok(out)
     }
 }
-

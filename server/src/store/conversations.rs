@@ -8,11 +8,13 @@ use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Type};
 use switchboard::message::{ConversationFilter, ConversationStatus, ConversationSummary};
 use switchboard::store::{ConversationRepo, NewRoom, StoreError};
-use switchboard::{ChannelId, Conversation, ConversationId, Event, EventKind, Message, MessageId, Topic, UserId, WorkspaceId};
+use switchboard::{
+    ChannelId, Conversation, ConversationId, Event, EventKind, Message, MessageId, Topic, UserId, WorkspaceId,
+};
 
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
-use super::rows::{self, conversation_columns, message_columns};
 use super::map_err;
+use super::rows::{self, conversation_columns, message_columns};
 
 #[async_trait]
 impl<D: Backend> ConversationRepo for SqlStore<D>
@@ -110,13 +112,14 @@ where
     ) -> Result<(u64, u32, Vec<Event>), StoreError> {
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;
-        let exists: Option<(Uuid,)> =
-            sqlx::query_as("select conversation_id from conversation where workspace_id = $1 and conversation_id = $2")
-                .bind(workspace_id.as_uuid())
-                .bind(conversation_id.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_err)?;
+        let exists: Option<(Uuid,)> = sqlx::query_as(
+            "select conversation_id from conversation where workspace_id = $1 and conversation_id = $2",
+        )
+        .bind(workspace_id.as_uuid())
+        .bind(conversation_id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
         if exists.is_none() {
             tx.rollback().await.map_err(map_err)?;
             return Err(StoreError::NotFound);
@@ -148,7 +151,10 @@ where
                 "unread_count": unread,
             });
             let topic = Topic::User(user_id);
-            events.push(Self::append_event(&mut tx, workspace_id, topic, EventKind::ReadUpdated, payload, None, at).await?);
+            events.push(
+                Self::append_event(&mut tx, workspace_id, topic, EventKind::ReadUpdated, payload, None, at)
+                    .await?,
+            );
         }
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(&events);
@@ -189,16 +195,22 @@ where
             "status": conversation.status,
         });
         let topic = Topic::Inbox(workspace_id);
-        let event = Self::append_event(&mut tx, workspace_id, topic, EventKind::ConversationUpdated, payload, None, at).await?;
+        let event = Self::append_event(
+            &mut tx,
+            workspace_id,
+            topic,
+            EventKind::ConversationUpdated,
+            payload,
+            None,
+            at,
+        )
+        .await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
         Ok(conversation)
     }
 
-    async fn create_room(
-        &self,
-        room: NewRoom,
-    ) -> Result<Conversation, StoreError> {
+    async fn create_room(&self, room: NewRoom) -> Result<Conversation, StoreError> {
         let at = switchboard::time::now();
         let ws = room.workspace_id;
         let mut tx = self.begin_write().await?;
@@ -250,7 +262,8 @@ where
         let conversation: Conversation = row.into();
         let payload = serde_json::to_value(&conversation).map_err(|e| StoreError::Internal(e.to_string()))?;
         let topic = Topic::Inbox(ws);
-        let event = Self::append_event(&mut tx, ws, topic, EventKind::ConversationCreated, payload, None, at).await?;
+        let event =
+            Self::append_event(&mut tx, ws, topic, EventKind::ConversationCreated, payload, None, at).await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
         Ok(conversation)
@@ -365,7 +378,8 @@ where
             "at": at,
         });
         let topic = Topic::Inbox(ws);
-        let event = Self::append_event(&mut tx, ws, topic, EventKind::ContactPresence, payload, None, at).await?;
+        let event =
+            Self::append_event(&mut tx, ws, topic, EventKind::ContactPresence, payload, None, at).await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
         Ok(true)
@@ -402,7 +416,16 @@ where
             "status": conversation.status,
         });
         let ws = conversation.workspace_id;
-        let event = Self::append_event(&mut tx, ws, Topic::Inbox(ws), EventKind::ConversationUpdated, payload, None, at).await?;
+        let event = Self::append_event(
+            &mut tx,
+            ws,
+            Topic::Inbox(ws),
+            EventKind::ConversationUpdated,
+            payload,
+            None,
+            at,
+        )
+        .await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
         Ok(Some(conversation))

@@ -12,8 +12,8 @@ use switchboard::store::{EventLog, StoreError};
 use switchboard::{Event, EventKind, Topic, UserId, WorkspaceId};
 
 use super::backend::{Backend, Bind, Column, Params, SqlStore};
-use super::rows;
 use super::map_err;
+use super::rows;
 
 impl<D: Backend> SqlStore<D>
 where
@@ -142,9 +142,8 @@ where
             next.insert((*key).to_owned(), top - count + 1);
         }
         let mut take = |key: &str| -> Result<i64, StoreError> {
-            let n = next
-                .get_mut(key)
-                .ok_or_else(|| StoreError::Internal(format!("{key} was not counted")))?;
+            let n =
+                next.get_mut(key).ok_or_else(|| StoreError::Internal(format!("{key} was not counted")))?;
             *n += 1;
             Ok(*n - 1)
         };
@@ -232,12 +231,7 @@ where
         Ok(rows.into_iter().map(|r| (r.workspace_offset, r.event.into())).collect())
     }
 
-    async fn events_after(
-        &self,
-        topic: &str,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<Event>, StoreError> {
+    async fn events_after(&self, topic: &str, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
         let rows: Vec<rows::EventRow> = sqlx::query_as(
             "select event_id, topic, topic_offset, type, schema_version, occurred_at, trace_id, payload
              from event where topic = $1 and topic_offset > $2 order by topic_offset limit $3",
@@ -263,11 +257,13 @@ where
     async fn log_epoch(&self) -> Result<String, StoreError> {
         // The first caller's value wins, even when two nodes start at once.
         let fresh = hex::encode(rand::random::<[u8; 8]>());
-        sqlx::query("insert into instance_meta (key, value) values ('log_epoch', $1) on conflict (key) do nothing")
-            .bind(&fresh)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        sqlx::query(
+            "insert into instance_meta (key, value) values ('log_epoch', $1) on conflict (key) do nothing",
+        )
+        .bind(&fresh)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
         sqlx::query_scalar("select value from instance_meta where key = 'log_epoch'")
             .fetch_one(&self.pool)
             .await

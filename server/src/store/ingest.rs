@@ -10,8 +10,8 @@ use switchboard::store::{InboundRepo, Ingested, NewInbound, StoreError};
 use switchboard::{Conversation, EventKind, Topic};
 
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
-use super::rows::{self, conversation_columns};
 use super::map_err;
+use super::rows::{self, conversation_columns};
 
 #[async_trait]
 impl<D: Backend> InboundRepo for SqlStore<D>
@@ -32,10 +32,7 @@ where
     Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
-    async fn ingest_inbound(
-        &self,
-        inbound: NewInbound,
-    ) -> Result<Option<Ingested>, StoreError> {
+    async fn ingest_inbound(&self, inbound: NewInbound) -> Result<Option<Ingested>, StoreError> {
         let at = switchboard::time::now();
         let ws = inbound.workspace_id;
         let mut tx = self.begin_write().await?;
@@ -138,8 +135,20 @@ where
         let trace = inbound.trace_id.as_deref();
         let mut events = Vec::new();
         if created_conversation {
-            let payload = serde_json::to_value(&conversation).map_err(|e| StoreError::Internal(e.to_string()))?;
-            events.push(Self::append_event(&mut tx, ws, Topic::Inbox(ws), EventKind::ConversationCreated, payload, trace, at).await?);
+            let payload =
+                serde_json::to_value(&conversation).map_err(|e| StoreError::Internal(e.to_string()))?;
+            events.push(
+                Self::append_event(
+                    &mut tx,
+                    ws,
+                    Topic::Inbox(ws),
+                    EventKind::ConversationCreated,
+                    payload,
+                    trace,
+                    at,
+                )
+                .await?,
+            );
         }
         events.extend(Self::message_events(&mut tx, &conversation, &message, trace, at).await?);
         tx.commit().await.map_err(map_err)?;

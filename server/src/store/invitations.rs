@@ -66,10 +66,7 @@ where
     Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
-    async fn put_invitation(
-        &self,
-        new: NewInvitation,
-    ) -> Result<Invitation, StoreError> {
+    async fn put_invitation(&self, new: NewInvitation) -> Result<Invitation, StoreError> {
         let (id,): (Uuid,) = sqlx::query_as(
             "insert into invitation (invitation_id, workspace_id, email, role, invited_by, token_hash,
                                      status, created_at, updated_at, expires_at)
@@ -94,10 +91,7 @@ where
         Ok(found.ok_or(StoreError::NotFound)?.invitation)
     }
 
-    async fn invitations(
-        &self,
-        workspace_id: WorkspaceId,
-    ) -> Result<Vec<Invitation>, StoreError> {
+    async fn invitations(&self, workspace_id: WorkspaceId) -> Result<Vec<Invitation>, StoreError> {
         let rows: Vec<rows::InvitationRow> = sqlx::query_as(concat!(
             invitation_select!(),
             "where i.workspace_id = $1 and i.status = 'pending' order by i.created_at, i.invitation_id"
@@ -106,9 +100,7 @@ where
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        rows.into_iter()
-            .map(|r| Ok(InvitationDetail::try_from(r)?.invitation))
-            .collect()
+        rows.into_iter().map(|r| Ok(InvitationDetail::try_from(r)?.invitation)).collect()
     }
 
     async fn revoke_invitation(
@@ -152,25 +144,17 @@ where
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn invitation(
-        &self,
-        id: InvitationId,
-    ) -> Result<Option<InvitationDetail>, StoreError> {
+    async fn invitation(&self, id: InvitationId) -> Result<Option<InvitationDetail>, StoreError> {
         self.invitation_where("where i.invitation_id = $1", id.as_uuid()).await
     }
 
-    async fn invitation_by_token(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<InvitationDetail>, StoreError> {
-        let row: Option<rows::InvitationRow> = sqlx::query_as(concat!(
-            invitation_select!(),
-            "where i.token_hash = $1"
-        ))
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
+    async fn invitation_by_token(&self, token_hash: &str) -> Result<Option<InvitationDetail>, StoreError> {
+        let row: Option<rows::InvitationRow> =
+            sqlx::query_as(concat!(invitation_select!(), "where i.token_hash = $1"))
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -190,11 +174,7 @@ where
         Ok(membership)
     }
 
-    async fn decline_invitation(
-        &self,
-        id: InvitationId,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    async fn decline_invitation(&self, id: InvitationId, at: DateTime<Utc>) -> Result<(), StoreError> {
         let done = sqlx::query(
             "update invitation set status = 'declined', declined_at = $2, updated_at = $2
              where invitation_id = $1 and status = 'pending' and expires_at > $2",
@@ -246,12 +226,8 @@ where
         .map_err(map_err)?;
         let membership = join_workspace(&mut tx, workspace_id, user.id, role, at).await?;
         tx.commit().await.map_err(map_err)?;
-        let created = User {
-            id: user.id,
-            email: user.email.as_str().to_owned(),
-            name: user.name,
-            created_at: at,
-        };
+        let created =
+            User { id: user.id, email: user.email.as_str().to_owned(), name: user.name, created_at: at };
         Ok((created, membership))
     }
 }

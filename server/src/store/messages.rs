@@ -11,8 +11,8 @@ use switchboard::store::{MessageRepo, StoreError};
 use switchboard::{Conversation, Event, EventKind, Message, MessageId, Topic, UserId, WorkspaceId};
 
 use super::backend::{Backend, Bind, Column, SqlStore};
-use super::rows::{self, conversation_columns, message_columns};
 use super::map_err;
+use super::rows::{self, conversation_columns, message_columns};
 
 impl<D: Backend> SqlStore<D>
 where
@@ -55,7 +55,9 @@ where
         let row: Option<rows::MessageRow> = match target {
             MessageRef::Id { workspace_id, id } => {
                 let row = sqlx::query_as(concat!(
-                    "select ", message_columns!(), " from message where workspace_id = $1 and message_id = $2"
+                    "select ",
+                    message_columns!(),
+                    " from message where workspace_id = $1 and message_id = $2"
                 ))
                 .bind(workspace_id.as_uuid())
                 .bind(id.as_uuid())
@@ -65,7 +67,9 @@ where
                 Some(row.ok_or(StoreError::NotFound)?)
             }
             MessageRef::External { channel_id, external_id } => sqlx::query_as(concat!(
-                "select ", message_columns!(), " from message where channel_id = $1 and external_id = $2"
+                "select ",
+                message_columns!(),
+                " from message where channel_id = $1 and external_id = $2"
             ))
             .bind(channel_id.as_uuid())
             .bind(external_id)
@@ -86,7 +90,8 @@ where
     ) -> Result<Event, StoreError> {
         let payload = serde_json::to_value(message).map_err(|e| StoreError::Internal(e.to_string()))?;
         let topic = Topic::Conversation(message.conversation_id);
-        Self::append_event(tx, message.workspace_id, topic, EventKind::MessageUpdated, payload, trace, at).await
+        Self::append_event(tx, message.workspace_id, topic, EventKind::MessageUpdated, payload, trace, at)
+            .await
     }
 
     /// A new message's events: `message.created` on the conversation's topic and
@@ -101,11 +106,22 @@ where
         use Topic;
         let ws = conversation.workspace_id;
         let payload = serde_json::to_value(message).map_err(|e| StoreError::Internal(e.to_string()))?;
-        let created = Self::append_event(tx, ws, Topic::Conversation(conversation.id), EventKind::MessageCreated, payload, trace, at).await?;
+        let created = Self::append_event(
+            tx,
+            ws,
+            Topic::Conversation(conversation.id),
+            EventKind::MessageCreated,
+            payload,
+            trace,
+            at,
+        )
+        .await?;
         // Which message moved the conversation, and whose it is: a client bumps its
         // unread count only for messages it did not send itself.
         let payload = Self::moved_by(conversation, message);
-        let updated = Self::append_event(tx, ws, Topic::Inbox(ws), EventKind::ConversationUpdated, payload, trace, at).await?;
+        let updated =
+            Self::append_event(tx, ws, Topic::Inbox(ws), EventKind::ConversationUpdated, payload, trace, at)
+                .await?;
         Ok(vec![created, updated])
     }
 
@@ -160,12 +176,14 @@ where
             .map_err(map_err)?;
             for (user_id, email, name) in members {
                 if switchboard::message::mentions(&message.text, &email, &name) {
-                    sqlx::query("update message_flag set is_mentioned = true where message_id = $1 and user_id = $2")
-                        .bind(message.id.as_uuid())
-                        .bind(user_id)
-                        .execute(&mut **tx)
-                        .await
-                        .map_err(map_err)?;
+                    sqlx::query(
+                        "update message_flag set is_mentioned = true where message_id = $1 and user_id = $2",
+                    )
+                    .bind(message.id.as_uuid())
+                    .bind(user_id)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map_err)?;
                 }
             }
         }
@@ -217,13 +235,11 @@ where
     Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
-    async fn message(
-        &self,
-        workspace_id: WorkspaceId,
-        id: MessageId,
-    ) -> Result<Option<Message>, StoreError> {
+    async fn message(&self, workspace_id: WorkspaceId, id: MessageId) -> Result<Option<Message>, StoreError> {
         let row: Option<rows::MessageRow> = sqlx::query_as(concat!(
-            "select ", message_columns!(), " from message where workspace_id = $1 and message_id = $2"
+            "select ",
+            message_columns!(),
+            " from message where workspace_id = $1 and message_id = $2"
         ))
         .bind(workspace_id.as_uuid())
         .bind(id.as_uuid())
@@ -256,11 +272,7 @@ where
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn edit_message(
-        &self,
-        target: MessageRef,
-        text: &str,
-    ) -> Result<Option<Message>, StoreError> {
+    async fn edit_message(&self, target: MessageRef, text: &str) -> Result<Option<Message>, StoreError> {
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;
         let Some(current) = Self::message_by_ref(&mut tx, &target).await? else {
@@ -289,10 +301,7 @@ where
         Ok(Some(message))
     }
 
-    async fn delete_message(
-        &self,
-        target: MessageRef,
-    ) -> Result<Option<Message>, StoreError> {
+    async fn delete_message(&self, target: MessageRef) -> Result<Option<Message>, StoreError> {
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;
         let current = Self::message_by_ref(&mut tx, &target).await?;
@@ -313,7 +322,16 @@ where
             "deleted_at": message.deleted_at,
         });
         let topic = Topic::Conversation(message.conversation_id);
-        let event = Self::append_event(&mut tx, message.workspace_id, topic, EventKind::MessageDeleted, payload, None, at).await?;
+        let event = Self::append_event(
+            &mut tx,
+            message.workspace_id,
+            topic,
+            EventKind::MessageDeleted,
+            payload,
+            None,
+            at,
+        )
+        .await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
         Ok(Some(message))

@@ -8,11 +8,13 @@ use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
 use switchboard::store::{OutboxJob, OutboxRepo, StoreError};
-use switchboard::{ChannelId, ConversationId, Event, EventKind, Message, MessageId, MessageStatus, Topic, WorkspaceId};
+use switchboard::{
+    ChannelId, ConversationId, Event, EventKind, Message, MessageId, MessageStatus, Topic, WorkspaceId,
+};
 
 use super::backend::{Backend, Bind, Column, SqlStore};
-use super::rows::{self, message_columns};
 use super::map_err;
+use super::rows::{self, message_columns};
 
 impl<D: Backend> SqlStore<D>
 where
@@ -64,7 +66,8 @@ where
             .execute(&mut **tx)
             .await
             .map_err(map_err)?;
-        let message = Self::set_message_status(tx, message_id, MessageStatus::Failed, None, Some(error), at).await?;
+        let message =
+            Self::set_message_status(tx, message_id, MessageStatus::Failed, None, Some(error), at).await?;
         Self::status_event(tx, &message, at).await
     }
 
@@ -122,13 +125,15 @@ where
         // The poison-pill rule: a row still `sending` after its lease with no attempts
         // left was being sent when the process died, every time. It fails with the
         // reason instead of being handed out (and killing the next process) again.
-        let poisoned: Vec<(Uuid, Uuid)> = sqlx::query_as(sqlx::AssertSqlSafe([
-            "select o.outbox_id, o.message_id from outbox o
+        let poisoned: Vec<(Uuid, Uuid)> = sqlx::query_as(sqlx::AssertSqlSafe(
+            [
+                "select o.outbox_id, o.message_id from outbox o
              where o.status = 'sending' and o.lease_until < $1 and o.attempts >= o.max_attempts
              order by o.outbox_id limit $2",
-            D::CLAIM_LOCK,
-        ]
-        .concat()))
+                D::CLAIM_LOCK,
+            ]
+            .concat(),
+        ))
         .bind(now)
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
@@ -176,11 +181,12 @@ where
                 .await
                 .map_err(map_err)?;
             let message = Self::message_in(&mut tx, message_id.into()).await?;
-            let (to,): (String,) = sqlx::query_as("select external_chat_id from conversation where conversation_id = $1")
-                .bind(message.conversation_id.as_uuid())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map_err)?;
+            let (to,): (String,) =
+                sqlx::query_as("select external_chat_id from conversation where conversation_id = $1")
+                    .bind(message.conversation_id.as_uuid())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
             jobs.push(OutboxJob {
                 outbox_id,
                 workspace_id: workspace_id.into(),
@@ -199,11 +205,7 @@ where
         Ok(jobs)
     }
 
-    async fn outbox_sent(
-        &self,
-        job: &OutboxJob,
-        external_id: &str,
-    ) -> Result<(), StoreError> {
+    async fn outbox_sent(&self, job: &OutboxJob, external_id: &str) -> Result<(), StoreError> {
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;
         sqlx::query("update outbox set status = 'sent', last_error = null, lease_until = null, updated_at = $2 where outbox_id = $1")
@@ -219,7 +221,8 @@ where
         } else {
             current.status
         };
-        let message = Self::set_message_status(&mut tx, job.message.id, status, Some(external_id), None, at).await?;
+        let message =
+            Self::set_message_status(&mut tx, job.message.id, status, Some(external_id), None, at).await?;
         let event = Self::status_event(&mut tx, &message, at).await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
@@ -249,11 +252,7 @@ where
         Ok(())
     }
 
-    async fn outbox_failed(
-        &self,
-        job: &OutboxJob,
-        error: &str,
-    ) -> Result<(), StoreError> {
+    async fn outbox_failed(&self, job: &OutboxJob, error: &str) -> Result<(), StoreError> {
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;
         let event = Self::fail_row(&mut tx, job.outbox_id, job.message.id, error, at).await?;
@@ -271,29 +270,26 @@ where
         let query = match conversation_id {
             None => sqlx::query("update channel set outbox_paused_until = $2 where channel_id = $1")
                 .bind(channel_id.as_uuid()),
-            Some(conversation_id) => sqlx::query(
-                "update conversation set outbox_paused_until = $2 where conversation_id = $1",
-            )
-            .bind(conversation_id.as_uuid()),
+            Some(conversation_id) => {
+                sqlx::query("update conversation set outbox_paused_until = $2 where conversation_id = $1")
+                    .bind(conversation_id.as_uuid())
+            }
         };
         query.bind(until).execute(&self.pool).await.map_err(map_err)?;
         Ok(())
     }
 
-    async fn retry_message(
-        &self,
-        workspace_id: WorkspaceId,
-        id: MessageId,
-    ) -> Result<Message, StoreError> {
+    async fn retry_message(&self, workspace_id: WorkspaceId, id: MessageId) -> Result<Message, StoreError> {
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;
-        let found: Option<(String, String)> =
-            sqlx::query_as("select status, direction from message where workspace_id = $1 and message_id = $2")
-                .bind(workspace_id.as_uuid())
-                .bind(id.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_err)?;
+        let found: Option<(String, String)> = sqlx::query_as(
+            "select status, direction from message where workspace_id = $1 and message_id = $2",
+        )
+        .bind(workspace_id.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
         match found {
             None => return Err(StoreError::NotFound),
             Some((status, direction)) if status != "failed" || direction != "outbound" => {

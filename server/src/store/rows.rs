@@ -36,7 +36,6 @@ macro_rules! invitation_select {
     };
 }
 
-
 pub(crate) use {channel_columns, conversation_columns, invitation_select, message_columns};
 
 use chrono::{DateTime, Utc};

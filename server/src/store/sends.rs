@@ -17,8 +17,8 @@ use switchboard::{
 };
 
 use super::backend::{Backend, Bind, Column, Params, SqlStore};
-use super::rows::{self, conversation_columns, message_columns};
 use super::map_err;
+use super::rows::{self, conversation_columns, message_columns};
 
 #[async_trait]
 impl<D: Backend> SendRepo for SqlStore<D>
@@ -92,7 +92,9 @@ where
     async fn send_alone(&self, out: &NewOutbound) -> Result<Sent, StoreError> {
         let err = match self.send_together(&[out]).await {
             Ok(mut answers) => {
-                return answers.pop().unwrap_or_else(|| Err(StoreError::Internal("a send got no answer".into())));
+                return answers
+                    .pop()
+                    .unwrap_or_else(|| Err(StoreError::Internal("a send got no answer".into())));
             }
             Err(err) => err,
         };
@@ -109,7 +111,10 @@ where
 
     /// Sends in one transaction of multi-row statements. `Err` means the transaction was
     /// rolled back before its commit; `Ok` holds each send's own answer.
-    async fn send_together(&self, outs: &[&NewOutbound]) -> Result<Vec<Result<Sent, StoreError>>, StoreError> {
+    async fn send_together(
+        &self,
+        outs: &[&NewOutbound],
+    ) -> Result<Vec<Result<Sent, StoreError>>, StoreError> {
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;
 
@@ -125,7 +130,8 @@ where
                 .iter()
                 .map(|_| format!("(conversation_id = {} and client_message_id = {})", p.next(), p.next()))
                 .collect();
-            let sql = format!(concat!("select ", message_columns!(), " from message where {}"), test.join(" or "));
+            let sql =
+                format!(concat!("select ", message_columns!(), " from message where {}"), test.join(" or "));
             let mut query = sqlx::query_as::<_, rows::MessageRow>(sqlx::AssertSqlSafe(sql));
             for (conversation, key) in &keys {
                 query = query.bind(conversation.as_uuid()).bind(*key);
@@ -198,20 +204,29 @@ where
             /// The same key earlier in this group: answered with that send's message.
             SameAs(usize),
             Fails(StoreError),
-            New { id: MessageId, local: bool },
+            New {
+                id: MessageId,
+                local: bool,
+            },
         }
         let mut first_with_key: HashMap<(ConversationId, &str), usize> = HashMap::new();
         let mut plans = Vec::with_capacity(outs.len());
         for (i, out) in outs.iter().enumerate() {
             let key = out.client_message_id.as_deref().map(|k| (out.conversation_id, k));
-            let plan = match (key.and_then(|(c, k)| keyed.get(&(c, k.to_owned()))), targets.get(&out.conversation_id)) {
+            let plan = match (
+                key.and_then(|(c, k)| keyed.get(&(c, k.to_owned()))),
+                targets.get(&out.conversation_id),
+            ) {
                 (Some(found), _) if found.workspace_id == out.workspace_id => Plan::Known(found.clone()),
                 (Some(_), _) => Plan::Fails(StoreError::NotFound),
                 (None, Some((conversation, local))) if conversation.workspace_id == out.workspace_id => {
-                    let stray_reply = out.reply_to.is_some_and(|r| reply_in.get(&r) != Some(&conversation.id));
+                    let stray_reply =
+                        out.reply_to.is_some_and(|r| reply_in.get(&r) != Some(&conversation.id));
                     match key.and_then(|k| first_with_key.get(&k)) {
                         Some(&first) => Plan::SameAs(first),
-                        None if stray_reply => Plan::Fails(StoreError::Conflict { constraint: "reply_to".into() }),
+                        None if stray_reply => {
+                            Plan::Fails(StoreError::Conflict { constraint: "reply_to".into() })
+                        }
                         None => {
                             if let Some(k) = key {
                                 first_with_key.insert(k, i);
@@ -307,7 +322,8 @@ where
             // conversation's id and preview, then the ids again.
             let mut p = Params::new(D::KIND);
             let (at_1, at_2) = (p.next(), p.next());
-            let cases: Vec<String> = last.iter().map(|_| format!("when {} then {}", p.next(), p.next())).collect();
+            let cases: Vec<String> =
+                last.iter().map(|_| format!("when {} then {}", p.next(), p.next())).collect();
             let sql = format!(
                 concat!(
                     "update conversation set last_message_at = {at_1}, updated_at = {at_2},
@@ -340,7 +356,8 @@ where
                 .collect();
 
             // Network sends go to the outbox.
-            let queued: Vec<&Message> = new.iter().filter(|(_, _, local)| !local).map(|(_, id, _)| &messages[id]).collect();
+            let queued: Vec<&Message> =
+                new.iter().filter(|(_, _, local)| !local).map(|(_, id, _)| &messages[id]).collect();
             if !queued.is_empty() {
                 let sql = format!(
                     "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at, max_attempts)
@@ -371,7 +388,8 @@ where
                     .ok_or_else(|| StoreError::Internal("a grouped update missed a conversation".into()))?;
                 let trace = outs[i].trace_id.as_deref();
                 let ws = message.workspace_id;
-                let created = serde_json::to_value(message).map_err(|e| StoreError::Internal(e.to_string()))?;
+                let created =
+                    serde_json::to_value(message).map_err(|e| StoreError::Internal(e.to_string()))?;
                 for (topic, kind, payload) in [
                     (Topic::Conversation(conversation.id), EventKind::MessageCreated, created),
                     (Topic::Inbox(ws), EventKind::ConversationUpdated, Self::moved_by(conversation, message)),
@@ -410,7 +428,9 @@ where
                 }),
                 // `first` comes earlier, so its answer is in already.
                 Plan::SameAs(first) => match &answers[first] {
-                    Ok(sent) => Ok(Sent { message: sent.message.clone(), created: false, events: Vec::new() }),
+                    Ok(sent) => {
+                        Ok(Sent { message: sent.message.clone(), created: false, events: Vec::new() })
+                    }
                     Err(_) => Err(StoreError::Internal("a grouped send lost its first".into())),
                 },
             });
