@@ -98,15 +98,14 @@ where
             }
             Err(err) => err,
         };
-        if let (StoreError::Conflict { .. }, Some(key)) = (&err, &out.client_message_id) {
-            if let Some(found) = self.message_by_client_id(out.conversation_id, key).await? {
-                if found.workspace_id != out.workspace_id {
-                    return Err(StoreError::NotFound);
-                }
-                return Ok(Sent { message: found, created: false, events: Vec::new() });
-            }
+        let (StoreError::Conflict { .. }, Some(key)) = (&err, &out.client_message_id) else {
+            return Err(err);
+        };
+        match self.message_by_client_id(out.conversation_id, key).await? {
+            Some(found) if found.workspace_id != out.workspace_id => Err(StoreError::NotFound),
+            Some(found) => Ok(Sent { message: found, created: false, events: Vec::new() }),
+            None => Err(err),
         }
-        Err(err)
     }
 
     /// Sends in one transaction of multi-row statements. `Err` means the transaction was
