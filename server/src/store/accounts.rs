@@ -22,12 +22,12 @@ where
     Uuid: Column<D>,
     String: Column<D>,
     i64: Column<D>,
-    DateTime<Utc>: Column<D>,
     i32: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
     Option<String>: Bind<D>,
     for<'a> Option<&'a str>: Encode<'a, D>,
     Option<DateTime<Utc>>: Bind<D>,
-    Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
     async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
@@ -95,12 +95,12 @@ where
     Uuid: Column<D>,
     String: Column<D>,
     i64: Column<D>,
-    DateTime<Utc>: Column<D>,
     i32: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
     Option<String>: Bind<D>,
     for<'a> Option<&'a str>: Encode<'a, D>,
     Option<DateTime<Utc>>: Bind<D>,
-    Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
     async fn create_workspace(&self, workspace: Workspace) -> Result<Workspace, StoreError> {
@@ -345,12 +345,12 @@ where
     Uuid: Column<D>,
     String: Column<D>,
     i64: Column<D>,
-    DateTime<Utc>: Column<D>,
     i32: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
     Option<String>: Bind<D>,
     for<'a> Option<&'a str>: Encode<'a, D>,
     Option<DateTime<Utc>>: Bind<D>,
-    Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
     async fn create_session(&self, session: Session) -> Result<Session, StoreError> {
@@ -488,12 +488,12 @@ where
     Uuid: Column<D>,
     String: Column<D>,
     i64: Column<D>,
-    DateTime<Utc>: Column<D>,
     i32: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
     Option<String>: Bind<D>,
     for<'a> Option<&'a str>: Encode<'a, D>,
     Option<DateTime<Utc>>: Bind<D>,
-    Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
     // Touching the workspace row serializes every owner change of the workspace: on
@@ -542,12 +542,12 @@ where
     Uuid: Column<D>,
     String: Column<D>,
     i64: Column<D>,
-    DateTime<Utc>: Column<D>,
     i32: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
     Option<String>: Bind<D>,
     for<'a> Option<&'a str>: Encode<'a, D>,
     Option<DateTime<Utc>>: Bind<D>,
-    Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
     sqlx::query("update user_account set default_workspace_id = $2 where user_id = $1 and default_workspace_id is null")

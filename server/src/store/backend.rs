@@ -4,17 +4,23 @@
 //! its rows. The repositories are plain `impl` blocks, one file per concern.
 //!
 //! Rust does not carry a trait's where-clauses over to its users, so each repository `impl`
-//! names the sqlx bounds it relies on. They are always the same short list, in this order:
+//! names the sqlx bounds it relies on, always in this order (the [`switchboard::Store`] impl
+//! names all of them):
 //!
 //! ```text
-//! for<'c> &'c mut D::Connection: Executor<'c, Database = D>,   // queries run on a transaction or the pool
-//! for<'a> &'a str: ColumnIndex<D::Row> + Bind<D>,               // rows read by column name; &str binds
-//! usize: ColumnIndex<D::Row>,                                   // tuples read by position
-//! Uuid: Column<D>, String: Column<D>, …                         // the column types used
+//! for<'c> &'c mut D::Connection: Executor<'c, Database = D>,  // queries run on a transaction or the pool
+//! for<'a> &'a str: ColumnIndex<D::Row> + Encode<'a, D>,        // rows read by column name; &str binds
+//! str: Type<D>,
+//! usize: ColumnIndex<D::Row>,                                  // tuples read by position
+//! Uuid: Column<D>, String: Column<D>, …                        // owned column types, read and bound
+//! Option<Uuid>: Bind<D>, …                                     // owned types only bound
+//! for<'a> Option<&'a str>: Encode<'a, D>, …                    // borrowed types bound
 //! ```
 //!
 //! [`Column`] and [`Bind`] only bundle sqlx's `Type + Encode (+ Decode)`, so each type takes
-//! one line; both backends implement all of them.
+//! one line; both backends implement all of them. Borrowed types name their lifetime once
+//! (`for<'a> … Encode<'a, D>`): a second binder inside it trips rustc's higher-ranked checks
+//! when the store becomes an `Arc<dyn Store>`.
 
 use std::sync::Arc;
 

@@ -24,11 +24,11 @@ where
     Uuid: Column<D>,
     String: Column<D>,
     i64: Column<D>,
-    DateTime<Utc>: Column<D>,
-    Option<String>: Bind<D>,
     i32: Column<D>,
-    for<'a> Option<&'a str>: Encode<'a, D>,
+    DateTime<Utc>: Column<D>,
     Json<Value>: Column<D>,
+    Option<String>: Bind<D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
     /// Hands out the next offset of a counter (a topic, or a workspace's log), locking its
@@ -196,11 +196,11 @@ where
     Uuid: Column<D>,
     String: Column<D>,
     i64: Column<D>,
-    DateTime<Utc>: Column<D>,
-    Option<String>: Bind<D>,
     i32: Column<D>,
-    for<'a> Option<&'a str>: Encode<'a, D>,
+    DateTime<Utc>: Column<D>,
     Json<Value>: Column<D>,
+    Option<String>: Bind<D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
     async fn events_since(

@@ -23,13 +23,13 @@ where
     Uuid: Column<D>,
     String: Column<D>,
     i64: Column<D>,
-    DateTime<Utc>: Column<D>,
-    Option<String>: Bind<D>,
     i32: Column<D>,
     bool: Column<D>,
-    Option<Uuid>: Bind<D>,
-    for<'a> Option<&'a str>: Encode<'a, D>,
+    DateTime<Utc>: Column<D>,
     Json<Value>: Column<D>,
+    Option<Uuid>: Bind<D>,
+    Option<String>: Bind<D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
     async fn ingest_inbound(&self, inbound: NewInbound) -> Result<Option<Ingested>, StoreError> {

@@ -25,12 +25,12 @@ where
     Uuid: Column<D>,
     String: Column<D>,
     i64: Column<D>,
-    DateTime<Utc>: Column<D>,
     i32: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
     Option<String>: Bind<D>,
     for<'a> Option<&'a str>: Encode<'a, D>,
     Option<DateTime<Utc>>: Bind<D>,
-    Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
     async fn invitation_where(
@@ -58,12 +58,12 @@ where
     Uuid: Column<D>,
     String: Column<D>,
     i64: Column<D>,
-    DateTime<Utc>: Column<D>,
     i32: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
     Option<String>: Bind<D>,
     for<'a> Option<&'a str>: Encode<'a, D>,
     Option<DateTime<Utc>>: Bind<D>,
-    Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
     async fn put_invitation(&self, new: NewInvitation) -> Result<Invitation, StoreError> {
@@ -248,12 +248,12 @@ where
     Uuid: Column<D>,
     String: Column<D>,
     i64: Column<D>,
-    DateTime<Utc>: Column<D>,
     i32: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
     Option<String>: Bind<D>,
     for<'a> Option<&'a str>: Encode<'a, D>,
     Option<DateTime<Utc>>: Bind<D>,
-    Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
     let row: Option<(Uuid, String)> = sqlx::query_as(
@@ -290,12 +290,12 @@ where
     Uuid: Column<D>,
     String: Column<D>,
     i64: Column<D>,
-    DateTime<Utc>: Column<D>,
     i32: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
     Option<String>: Bind<D>,
     for<'a> Option<&'a str>: Encode<'a, D>,
     Option<DateTime<Utc>>: Bind<D>,
-    Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
     sqlx::query(

@@ -23,13 +23,13 @@ where
     Uuid: Column<D>,
     String: Column<D>,
     i64: Column<D>,
-    DateTime<Utc>: Column<D>,
-    Option<String>: Bind<D>,
     i32: Column<D>,
     bool: Column<D>,
-    Option<Uuid>: Bind<D>,
-    for<'a> Option<&'a str>: Encode<'a, D>,
+    DateTime<Utc>: Column<D>,
     Json<Value>: Column<D>,
+    Option<Uuid>: Bind<D>,
+    Option<String>: Bind<D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
     pub(crate) async fn message_in(
@@ -51,7 +51,6 @@ where
         tx: &mut Transaction<'static, D>,
         target: &MessageRef,
     ) -> Result<Option<Message>, StoreError> {
-        use MessageRef;
         let row: Option<rows::MessageRow> = match target {
             MessageRef::Id { workspace_id, id } => {
                 let row = sqlx::query_as(concat!(
@@ -103,7 +102,6 @@ where
         trace: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<Vec<Event>, StoreError> {
-        use Topic;
         let ws = conversation.workspace_id;
         let payload = serde_json::to_value(message).map_err(|e| StoreError::Internal(e.to_string()))?;
         let created = Self::append_event(
@@ -226,13 +224,13 @@ where
     Uuid: Column<D>,
     String: Column<D>,
     i64: Column<D>,
-    DateTime<Utc>: Column<D>,
-    Option<String>: Bind<D>,
     i32: Column<D>,
     bool: Column<D>,
-    Option<Uuid>: Bind<D>,
-    for<'a> Option<&'a str>: Encode<'a, D>,
+    DateTime<Utc>: Column<D>,
     Json<Value>: Column<D>,
+    Option<Uuid>: Bind<D>,
+    Option<String>: Bind<D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
     async fn message(&self, workspace_id: WorkspaceId, id: MessageId) -> Result<Option<Message>, StoreError> {

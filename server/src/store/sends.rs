@@ -9,11 +9,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::{Json, Uuid};
-use sqlx::{ColumnIndex, Encode, Executor, Type};
+use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
 use switchboard::message::preview;
 use switchboard::store::{NewOutbound, OUTBOX_MAX_ATTEMPTS, SendRepo, Sent, StoreError};
 use switchboard::{
-    Conversation, ConversationId, Event, EventKind, Message, MessageId, ProviderKind, Topic, WorkspaceId,
+    ChannelId, Conversation, ConversationId, Event, EventKind, Message, MessageId, ProviderKind, Topic,
+    WorkspaceId,
 };
 
 use super::backend::{Backend, Bind, Column, Params, SqlStore};
@@ -30,13 +31,13 @@ where
     Uuid: Column<D>,
     String: Column<D>,
     i64: Column<D>,
-    DateTime<Utc>: Column<D>,
     i32: Column<D>,
     bool: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
     Option<Uuid>: Bind<D>,
     Option<String>: Bind<D>,
     for<'a> Option<&'a str>: Encode<'a, D>,
-    Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
     async fn send_message(&self, out: NewOutbound) -> Result<Sent, StoreError> {
@@ -59,13 +60,13 @@ where
     Uuid: Column<D>,
     String: Column<D>,
     i64: Column<D>,
-    DateTime<Utc>: Column<D>,
     i32: Column<D>,
     bool: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
     Option<Uuid>: Bind<D>,
     Option<String>: Bind<D>,
     for<'a> Option<&'a str>: Encode<'a, D>,
-    Json<Value>: Column<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
     /// Writes a group of queued sends in one transaction. If that transaction fails, nothing
@@ -108,15 +109,11 @@ where
         }
     }
 
-    /// Sends in one transaction of multi-row statements. `Err` means the transaction was
-    /// rolled back before its commit; `Ok` holds each send's own answer.
-    async fn send_together(
-        &self,
-        outs: &[&NewOutbound],
-    ) -> Result<Vec<Result<Sent, StoreError>>, StoreError> {
-        let at = switchboard::time::now();
-        let mut tx = self.begin_write().await?;
-
+    /// Decides, inside the group's transaction, what each send comes to: a key used before
+    /// answers with the first message (a key used twice in the group, with the first send's),
+    /// a conversation of another workspace is not found, a reply to a message of another
+    /// conversation is a conflict, and everything else is a new message.
+    async fn plan(tx: &mut Transaction<'static, D>, outs: &[&NewOutbound]) -> Result<Vec<Plan>, StoreError> {
         // Keys used before: such a send answers with the first message.
         let keys: Vec<(ConversationId, &str)> = outs
             .iter()
@@ -135,7 +132,7 @@ where
             for (conversation, key) in &keys {
                 query = query.bind(conversation.as_uuid()).bind(*key);
             }
-            for row in query.fetch_all(&mut *tx).await.map_err(map_err)? {
+            for row in query.fetch_all(&mut **tx).await.map_err(map_err)? {
                 let message: Message = row.try_into()?;
                 if let Some(key) = message.client_message_id.clone() {
                     keyed.insert((message.conversation_id, key), message);
@@ -144,12 +141,6 @@ where
         }
 
         // The conversations, with their channels' providers.
-        #[derive(sqlx::FromRow)]
-        struct Target {
-            #[sqlx(flatten)]
-            conversation: rows::ConversationRow,
-            provider: String,
-        }
         let mut ids: Vec<ConversationId> = outs.iter().map(|o| o.conversation_id).collect();
         ids.sort_unstable_by_key(|id| id.as_uuid());
         ids.dedup();
@@ -167,7 +158,7 @@ where
             query = query.bind(id.as_uuid());
         }
         let targets: HashMap<ConversationId, (Conversation, bool)> = query
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut **tx)
             .await
             .map_err(map_err)?
             .into_iter()
@@ -192,22 +183,11 @@ where
             for id in &replied {
                 query = query.bind(id.as_uuid());
             }
-            for (message, conversation) in query.fetch_all(&mut *tx).await.map_err(map_err)? {
+            for (message, conversation) in query.fetch_all(&mut **tx).await.map_err(map_err)? {
                 reply_in.insert(message.into(), conversation.into());
             }
         }
 
-        // What each send comes to: an earlier message, an error, or a new row.
-        enum Plan {
-            Known(Message),
-            /// The same key earlier in this group: answered with that send's message.
-            SameAs(usize),
-            Fails(StoreError),
-            New {
-                id: MessageId,
-                local: bool,
-            },
-        }
         let mut first_with_key: HashMap<(ConversationId, &str), usize> = HashMap::new();
         let mut plans = Vec::with_capacity(outs.len());
         for (i, out) in outs.iter().enumerate() {
@@ -230,7 +210,11 @@ where
                             if let Some(k) = key {
                                 first_with_key.insert(k, i);
                             }
-                            Plan::New { id: MessageId::new(), local: *local }
+                            Plan::New {
+                                id: MessageId::new(),
+                                channel_id: conversation.channel_id,
+                                local: *local,
+                            }
                         }
                     }
                 }
@@ -238,11 +222,31 @@ where
             };
             plans.push(plan);
         }
+        Ok(plans)
+    }
+
+    /// Sends in one transaction of multi-row statements. `Err` means the transaction was
+    /// rolled back before its commit; `Ok` holds each send's own answer.
+    async fn send_together(
+        &self,
+        outs: &[&NewOutbound],
+    ) -> Result<Vec<Result<Sent, StoreError>>, StoreError> {
+        let at = switchboard::time::now();
+        let mut tx = self.begin_write().await?;
+
+        let plans = Self::plan(&mut tx, outs).await?;
         let new: Vec<(usize, MessageId, bool)> = plans
             .iter()
             .enumerate()
             .filter_map(|(i, plan)| match plan {
-                Plan::New { id, local } => Some((i, *id, *local)),
+                Plan::New { id, local, .. } => Some((i, *id, *local)),
+                _ => None,
+            })
+            .collect();
+        let channel_of: HashMap<MessageId, ChannelId> = plans
+            .iter()
+            .filter_map(|plan| match plan {
+                Plan::New { id, channel_id, .. } => Some((*id, *channel_id)),
                 _ => None,
             })
             .collect();
@@ -266,12 +270,11 @@ where
             let mut query = sqlx::query_as::<_, rows::MessageRow>(sqlx::AssertSqlSafe(sql));
             for &(i, id, local) in &new {
                 let out = outs[i];
-                let (conversation, _) = &targets[&out.conversation_id];
                 query = query
                     .bind(id.as_uuid())
                     .bind(out.workspace_id.as_uuid())
-                    .bind(conversation.id.as_uuid())
-                    .bind(conversation.channel_id.as_uuid())
+                    .bind(out.conversation_id.as_uuid())
+                    .bind(channel_of[&id].as_uuid())
                     .bind("outbound")
                     .bind(if local { "sent" } else { "pending" })
                     .bind(&out.text)
@@ -454,4 +457,27 @@ where
         .map_err(map_err)?;
         row.map(TryInto::try_into).transpose()
     }
+}
+
+/// What a send of a group comes to: an earlier message, an error, or a new row.
+enum Plan {
+    Known(Message),
+    /// The same key earlier in this group: answered with that send's message.
+    SameAs(usize),
+    Fails(StoreError),
+    /// A new message in the channel `channel_id`; `local` when it needs no outbox row (an
+    /// in-app channel: stored is sent).
+    New {
+        id: MessageId,
+        channel_id: ChannelId,
+        local: bool,
+    },
+}
+
+/// A conversation with its channel's provider.
+#[derive(sqlx::FromRow)]
+struct Target {
+    #[sqlx(flatten)]
+    conversation: rows::ConversationRow,
+    provider: String,
 }
