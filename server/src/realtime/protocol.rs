@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
-use serde::ser::{SerializeMap, Serializer};
+use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use switchboard::{ConversationId, Event, Message, MessageId, UserId, WorkspaceId};
@@ -173,12 +173,6 @@ impl RpcMethod {
             Self::Typing => "typing",
             Self::MarkRead => "mark_read",
         }
-    }
-}
-
-impl fmt::Display for RpcMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -380,23 +374,28 @@ pub struct ClientInfo {
 pub const PING: &[u8] = b"{}";
 
 /// A reply to command `id`: `{"id":…,"<kind>":<result>}`, or `{"id":…,"error":{…}}`.
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 pub struct Reply<'a> {
     pub id: u32,
+    #[serde(flatten)]
     pub body: ReplyBody<'a>,
 }
 
 /// The result a [`Reply`] carries, named on the wire by the command it answers.
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReplyBody<'a> {
     Connect(ConnectResult<'a>),
     Subscribe(SubscribeResult<'a>),
-    Unsubscribe,
+    Unsubscribe {},
     Presence(PresenceResult<'a>),
     PresenceStats(PresenceStatsResult),
     History(HistoryResult<'a>),
-    Ping,
-    Rpc(RpcReply<'a>),
+    Ping {},
+    /// `{"data":<what the method answers>}`.
+    Rpc {
+        data: RpcReply<'a>,
+    },
     Refresh(RefreshResult<'a>),
     Error(Error),
 }
@@ -418,30 +417,6 @@ impl<'a> Reply<'a> {
             let error = Reply::error(self.id, Error::temporary(codes::INTERNAL, "internal server error"));
             serde_json::to_string(&error).unwrap_or_default()
         })
-    }
-}
-
-/// `{}`: the result of `unsubscribe` and `ping`.
-#[derive(Serialize)]
-struct Empty {}
-
-impl Serialize for Reply<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(2))?;
-        map.serialize_entry("id", &self.id)?;
-        match &self.body {
-            ReplyBody::Connect(r) => map.serialize_entry("connect", r)?,
-            ReplyBody::Subscribe(r) => map.serialize_entry("subscribe", r)?,
-            ReplyBody::Unsubscribe => map.serialize_entry("unsubscribe", &Empty {})?,
-            ReplyBody::Presence(r) => map.serialize_entry("presence", r)?,
-            ReplyBody::PresenceStats(r) => map.serialize_entry("presence_stats", r)?,
-            ReplyBody::History(r) => map.serialize_entry("history", r)?,
-            ReplyBody::Ping => map.serialize_entry("ping", &Empty {})?,
-            ReplyBody::Rpc(data) => map.serialize_entry("rpc", &RpcResult { data })?,
-            ReplyBody::Refresh(r) => map.serialize_entry("refresh", r)?,
-            ReplyBody::Error(e) => map.serialize_entry("error", e)?,
-        }
-        map.end()
     }
 }
 
@@ -501,12 +476,6 @@ pub struct HistoryResult<'a> {
     pub offset: i64,
 }
 
-/// An `rpc` reply: `{"data":<what the method answers>}`.
-#[derive(Serialize)]
-struct RpcResult<'a, 'b> {
-    data: &'b RpcReply<'a>,
-}
-
 /// What each RPC method answers, as its reply's `data`.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
@@ -553,54 +522,35 @@ impl Serialize for EventPublications<'_> {
 }
 
 /// A push on a channel: `{"push":{"channel":…,"pub"|"join"|"leave":…}}`.
+#[derive(Serialize)]
 struct Push<'a, D> {
+    push: PushOn<'a, D>,
+}
+
+#[derive(Serialize)]
+struct PushOn<'a, D> {
+    /// Written from its `Display` (a topic name, typed or not).
+    #[serde(serialize_with = "display")]
     channel: &'a dyn fmt::Display,
+    #[serde(flatten)]
     body: PushBody<'a, D>,
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
 enum PushBody<'a, D> {
     Pub(Publication<'a, D>),
-    Join(&'a ClientInfo),
-    Leave(&'a ClientInfo),
+    /// `{"info":…}`, as is `leave`.
+    Join {
+        info: &'a ClientInfo,
+    },
+    Leave {
+        info: &'a ClientInfo,
+    },
 }
 
-/// The `join` / `leave` body: `{"info":…}`.
-#[derive(Serialize)]
-struct Info<'a> {
-    info: &'a ClientInfo,
-}
-
-/// Written as a string from its `Display` (a topic name, typed or not).
-struct Name<'a>(&'a dyn fmt::Display);
-
-impl Serialize for Name<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self.0)
-    }
-}
-
-struct PushInner<'a, 'b, D>(&'b Push<'a, D>);
-
-impl<D: Serialize> Serialize for PushInner<'_, '_, D> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let push = self.0;
-        let mut map = serializer.serialize_map(Some(2))?;
-        map.serialize_entry("channel", &Name(push.channel))?;
-        match &push.body {
-            PushBody::Pub(publication) => map.serialize_entry("pub", publication)?,
-            PushBody::Join(info) => map.serialize_entry("join", &Info { info })?,
-            PushBody::Leave(info) => map.serialize_entry("leave", &Info { info })?,
-        }
-        map.end()
-    }
-}
-
-impl<D: Serialize> Serialize for Push<'_, D> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(1))?;
-        map.serialize_entry("push", &PushInner(self))?;
-        map.end()
-    }
+fn display<S: Serializer>(value: &&dyn fmt::Display, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
 }
 
 impl<D: Serialize> Push<'_, D> {
@@ -613,24 +563,29 @@ impl<D: Serialize> Push<'_, D> {
     }
 }
 
+/// A push of `body` on the topic.
+fn push<D: Serialize>(channel: &dyn fmt::Display, body: PushBody<'_, D>) -> String {
+    Push { push: PushOn { channel, body } }.encode()
+}
+
 /// A log event pushed on its topic, with its offset: the frame every subscriber shares.
 pub fn event_push(event: &Event) -> String {
-    Push { channel: &event.topic, body: PushBody::Pub(Publication::event(event)) }.encode()
+    push(&event.topic, PushBody::Pub(Publication::event(event)))
 }
 
 /// Something not stored (typing, online/offline) pushed on a topic, without an offset.
 pub fn ephemeral_push(topic: &str, data: &impl Serialize) -> String {
-    Push { channel: &topic, body: PushBody::Pub(Publication { data, offset: None }) }.encode()
+    push(&topic, PushBody::Pub(Publication { data, offset: None }))
 }
 
 /// A client joined the topic (to the subscribers that asked for join/leave).
 pub fn join_push(topic: &str, info: &ClientInfo) -> String {
-    Push::<()> { channel: &topic, body: PushBody::Join(info) }.encode()
+    push::<()>(&topic, PushBody::Join { info })
 }
 
 /// A client left the topic.
 pub fn leave_push(topic: &str, info: &ClientInfo) -> String {
-    Push::<()> { channel: &topic, body: PushBody::Leave(info) }.encode()
+    push::<()>(&topic, PushBody::Leave { info })
 }
 
 #[cfg(test)]

@@ -134,7 +134,7 @@ impl Conn {
             },
             Request::Unsubscribe(req) => {
                 self.unsubscribe(&req.channel);
-                Outcome::reply(id, Ok(ReplyBody::Unsubscribe))
+                Outcome::reply(id, Ok(ReplyBody::Unsubscribe {}))
             }
             // The server is the only publisher into its topics.
             Request::Publish(_) => {
@@ -143,7 +143,7 @@ impl Conn {
             Request::Presence(req) => self.presence(id, &req.channel, false).await,
             Request::PresenceStats(req) => self.presence(id, &req.channel, true).await,
             Request::History(req) => self.history(id, req).await,
-            Request::Ping => Outcome::reply(id, Ok(ReplyBody::Ping)),
+            Request::Ping => Outcome::reply(id, Ok(ReplyBody::Ping {})),
             Request::Rpc(req) => Outcome::Reply(self.rpc(id, &req).await),
             Request::Refresh(req) => self.refresh(id, &req.token).await,
             Request::SubRefresh => Outcome::reply(id, Err(Error::new(codes::NOT_AVAILABLE, "not available"))),

@@ -31,14 +31,16 @@ impl Conn {
         let result = match call {
             Rpc::SendMessage(args) => self.send_message(args).await.map(|(created, message)| {
                 // Encoded here, while the message is borrowed.
-                Reply::new(id, ReplyBody::Rpc(RpcReply::Sent { created, message: &message })).encode()
+                Reply::new(id, ReplyBody::Rpc { data: RpcReply::Sent { created, message: &message } })
+                    .encode()
             }),
             Rpc::Typing(args) => {
-                self.typing(args).await.map(|reply| Reply::new(id, ReplyBody::Rpc(reply)).encode())
+                self.typing(args).await.map(|reply| Reply::new(id, ReplyBody::Rpc { data: reply }).encode())
             }
-            Rpc::MarkRead(args) => {
-                self.mark_read(args).await.map(|reply| Reply::new(id, ReplyBody::Rpc(reply)).encode())
-            }
+            Rpc::MarkRead(args) => self
+                .mark_read(args)
+                .await
+                .map(|reply| Reply::new(id, ReplyBody::Rpc { data: reply }).encode()),
         };
         result.unwrap_or_else(|error| Reply::error(id, error).encode())
     }

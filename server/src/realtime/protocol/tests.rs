@@ -56,7 +56,6 @@ fn commands_parse_as_the_sdks_send_them() {
 fn rpc_methods_are_known_by_name_and_unknown_ones_are_104() {
     for method in RpcMethod::ALL {
         assert_eq!(method.as_str().parse::<RpcMethod>(), Ok(method));
-        assert_eq!(method.to_string(), method.as_str());
     }
     assert_eq!(
         RpcMethod::ALL.map(RpcMethod::as_str),
@@ -143,8 +142,8 @@ fn replies_are_the_documented_json() {
     let expected = r#"{"id":2,"subscribe":{"recoverable":true,"positioned":true,"epoch":"e1","offset":7,"recovered":false,"was_recovering":false,"publications":[]}}"#;
     assert_eq!(subscribe.encode(), expected);
 
-    assert_eq!(Reply::new(3, ReplyBody::Unsubscribe).encode(), r#"{"id":3,"unsubscribe":{}}"#);
-    assert_eq!(Reply::new(4, ReplyBody::Ping).encode(), r#"{"id":4,"ping":{}}"#);
+    assert_eq!(Reply::new(3, ReplyBody::Unsubscribe {}).encode(), r#"{"id":3,"unsubscribe":{}}"#);
+    assert_eq!(Reply::new(4, ReplyBody::Ping {}).encode(), r#"{"id":4,"ping":{}}"#);
 
     let info = ClientInfo { user: USER.into(), client: "c1".into(), conn_info: json!({"name": "Ann"}) };
     let presence = HashMap::from([("c1".to_owned(), info)]);
@@ -160,9 +159,9 @@ fn replies_are_the_documented_json() {
         r#"{"id":7,"history":{"publications":[],"epoch":"e1","offset":7}}"#
     );
 
-    let typing = ReplyBody::Rpc(RpcReply::Typing { expires_in_ms: 6000 });
+    let typing = ReplyBody::Rpc { data: RpcReply::Typing { expires_in_ms: 6000 } };
     assert_eq!(Reply::new(8, typing).encode(), r#"{"id":8,"rpc":{"data":{"expires_in_ms":6000}}}"#);
-    let read = ReplyBody::Rpc(RpcReply::MarkedRead { unread_count: 0 });
+    let read = ReplyBody::Rpc { data: RpcReply::MarkedRead { unread_count: 0 } };
     assert_eq!(Reply::new(9, read).encode(), r#"{"id":9,"rpc":{"data":{"unread_count":0}}}"#);
 
     let refresh = ReplyBody::Refresh(RefreshResult { client: "c1", expires: true, ttl: 900, version: "v" });
