@@ -523,15 +523,17 @@ impl Serialize for EventPublications<'_> {
 
 /// A push on a channel: `{"push":{"channel":…,"pub"|"join"|"leave":…}}`.
 #[derive(Serialize)]
-struct Push<'a, D> {
-    push: PushOn<'a, D>,
+#[serde(bound(serialize = "C: fmt::Display, D: Serialize"))]
+struct Push<'a, C: ?Sized, D> {
+    push: PushOn<'a, C, D>,
 }
 
 #[derive(Serialize)]
-struct PushOn<'a, D> {
+#[serde(bound(serialize = "C: fmt::Display, D: Serialize"))]
+struct PushOn<'a, C: ?Sized, D> {
     /// Written from its `Display` (a topic name, typed or not).
     #[serde(serialize_with = "display")]
-    channel: &'a dyn fmt::Display,
+    channel: &'a C,
     #[serde(flatten)]
     body: PushBody<'a, D>,
 }
@@ -549,11 +551,11 @@ enum PushBody<'a, D> {
     },
 }
 
-fn display<S: Serializer>(value: &&dyn fmt::Display, serializer: S) -> Result<S::Ok, S::Error> {
+fn display<C: fmt::Display + ?Sized, S: Serializer>(value: &&C, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.collect_str(value)
 }
 
-impl<D: Serialize> Push<'_, D> {
+impl<C: fmt::Display + ?Sized, D: Serialize> Push<'_, C, D> {
     fn encode(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| {
             // Unreachable in practice (every key is a string); the client then sees a ping.
@@ -564,7 +566,7 @@ impl<D: Serialize> Push<'_, D> {
 }
 
 /// A push of `body` on the topic.
-fn push<D: Serialize>(channel: &dyn fmt::Display, body: PushBody<'_, D>) -> String {
+fn push<D: Serialize>(channel: &(impl fmt::Display + ?Sized), body: PushBody<'_, D>) -> String {
     Push { push: PushOn { channel, body } }.encode()
 }
 
@@ -574,18 +576,18 @@ pub fn event_push(event: &Event) -> String {
 }
 
 /// Something not stored (typing, online/offline) pushed on a topic, without an offset.
-pub fn ephemeral_push(topic: &str, data: &impl Serialize) -> String {
-    push(&topic, PushBody::Pub(Publication { data, offset: None }))
+pub fn ephemeral_push(topic: &(impl fmt::Display + ?Sized), data: &impl Serialize) -> String {
+    push(topic, PushBody::Pub(Publication { data, offset: None }))
 }
 
 /// A client joined the topic (to the subscribers that asked for join/leave).
-pub fn join_push(topic: &str, info: &ClientInfo) -> String {
-    push::<()>(&topic, PushBody::Join { info })
+pub fn join_push(topic: &(impl fmt::Display + ?Sized), info: &ClientInfo) -> String {
+    push::<()>(topic, PushBody::Join { info })
 }
 
 /// A client left the topic.
-pub fn leave_push(topic: &str, info: &ClientInfo) -> String {
-    push::<()>(&topic, PushBody::Leave { info })
+pub fn leave_push(topic: &(impl fmt::Display + ?Sized), info: &ClientInfo) -> String {
+    push::<()>(topic, PushBody::Leave { info })
 }
 
 #[cfg(test)]
