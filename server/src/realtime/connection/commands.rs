@@ -117,16 +117,14 @@ impl Conn {
         match request {
             Request::Pong => {
                 self.pong.store(true, Ordering::Release);
-                return Outcome::Nothing;
+                Outcome::Nothing
             }
             // Asynchronous messages to the server are not used; ignored like Centrifugo does
             // without a handler.
-            Request::Send => return Outcome::Nothing,
-            Request::Connect(_) => return Outcome::Close(Disconnect::BAD_REQUEST),
-            _ if id == 0 => return Outcome::Close(Disconnect::BAD_REQUEST),
-            _ => {}
-        }
-        match request {
+            Request::Send => Outcome::Nothing,
+            // Once is enough; and every other request needs an id to be answered by.
+            Request::Connect(_) => Outcome::Close(Disconnect::BAD_REQUEST),
+            _ if id == 0 => Outcome::Close(Disconnect::BAD_REQUEST),
             // The reply goes through the queue itself, in order with the topic's publications.
             Request::Subscribe(req) => match self.subscribe(id, req).await {
                 Ok(()) => Outcome::Nothing,
@@ -150,7 +148,6 @@ impl Conn {
             Request::Unknown => {
                 Outcome::reply(id, Err(Error::new(codes::METHOD_NOT_FOUND, "method not found")))
             }
-            Request::Pong | Request::Send | Request::Connect(_) => Outcome::Nothing,
         }
     }
 
