@@ -34,7 +34,7 @@ impl PgStore {
             .connect(&options.url)
             .await
             .map_err(|e| StoreError::Unavailable(format!("{}: {e}", super::redact_url(&options.url))))?;
-        Ok(Self { pool, listener: Default::default(), sends: Default::default() })
+        Ok(Self { pool, listener: super::Listener::new(options.broker.clone()), sends: Default::default() })
     }
 
     /// A write transaction (row locks serialize writers to the same topic).

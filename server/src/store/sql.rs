@@ -741,10 +741,6 @@ macro_rules! impl_store {
                 Self::BACKEND
             }
 
-            fn listen(&self, listener: std::sync::Arc<dyn switchboard::store::CommitListener>) {
-                self.listener.set(listener);
-            }
-
             async fn readiness(&self) -> Result<(), switchboard::StoreError> {
                 let applied: Vec<i64> =
                     match sqlx::query_scalar("select version from _sqlx_migrations where success = true")

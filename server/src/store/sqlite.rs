@@ -61,7 +61,12 @@ impl SqliteStore {
                 .await
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?
         };
-        Ok(Self { pool, writer, listener: Default::default(), sends: Default::default() })
+        Ok(Self {
+            pool,
+            writer,
+            listener: super::Listener::new(options.broker.clone()),
+            sends: Default::default(),
+        })
     }
 
     /// A write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so two writers
