@@ -559,10 +559,20 @@ pub trait EventLog: Send + Sync {
     async fn log_epoch(&self) -> Result<String, StoreError>;
 }
 
-/// Told about the events of each write right after it commits; the realtime hub publishes
-/// them. It must not block: it hands the events on and returns.
-pub trait CommitListener: Send + Sync {
-    fn committed(&self, events: &[Event]);
+/// Where committed events go: the port a store is given when it is built, handed the events
+/// of each write right after the write commits, so no write path can forget to publish. The
+/// server's implementation delivers them to this node's subscribers and, in a cluster, to the
+/// other nodes. It must not block: it hands the events on and returns.
+pub trait Broker: Send + Sync {
+    fn publish(&self, events: &[Event]);
+}
+
+/// A broker that drops every event: for stores no one subscribes to (migrations, tools).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoBroker;
+
+impl Broker for NoBroker {
+    fn publish(&self, _: &[Event]) {}
 }
 
 /// Which database a store runs on.
@@ -590,8 +600,6 @@ pub trait Store:
     + Sync
 {
     fn backend(&self) -> Backend;
-    /// Sets who hears about committed events (replacing any earlier listener).
-    fn listen(&self, listener: std::sync::Arc<dyn CommitListener>);
     /// Ok when the database answers and every migration this binary knows is applied.
     async fn readiness(&self) -> Result<(), StoreError>;
 }

@@ -45,7 +45,7 @@ async fn serve(app: &AppState) -> SocketAddr {
 /// The app with other realtime settings (same store, so the same demo data; same secret, so
 /// the same tokens).
 fn with_realtime(app: &AppState, config: RealtimeConfig) -> AppState {
-    state_with_realtime(app.store.clone(), test_auth_config(), config)
+    state_with_realtime(app.store.clone(), app.realtime.bus().clone(), test_auth_config(), config)
 }
 
 /// A realtime token for a session token, from the API.
@@ -547,11 +547,22 @@ async fn the_session_cookie_connects_a_browser() {
 /// connection reads the missing one from the log, so the client still sees every offset in order.
 #[tokio::test]
 async fn a_lost_publish_is_filled_from_the_log() {
-    struct Deaf;
-    impl switchboard::store::CommitListener for Deaf {
-        fn committed(&self, _: &[switchboard::Event]) {}
+    /// Hands events on to the bus, except while deaf.
+    struct Deafening {
+        bus: Arc<switchboard_server::realtime::Bus>,
+        deaf: std::sync::atomic::AtomicBool,
     }
-    let (app, _dir) = demo_app().await;
+    impl switchboard::store::Broker for Deafening {
+        fn publish(&self, events: &[switchboard::Event]) {
+            if !self.deaf.load(std::sync::atomic::Ordering::SeqCst) {
+                self.bus.publish(events);
+            }
+        }
+    }
+    let bus = switchboard_server::realtime::Bus::new();
+    let broker = Arc::new(Deafening { bus: bus.clone(), deaf: Default::default() });
+    let (store, _dir) = common::sqlite_with(broker.clone()).await;
+    let app = common::demo_state(Arc::new(store), bus).await;
     let app =
         with_realtime(&app, RealtimeConfig { gap_wait: Duration::from_millis(50), ..Default::default() });
     let alice = login(&app, "alice@example.com", "demo-password").await;
@@ -560,9 +571,9 @@ async fn a_lost_publish_is_filled_from_the_log() {
     let (mut client, _) = Client::connect(addr, &realtime_token(&app, &alice).await).await;
     let start = subscribe(&mut client, &topic(conv)).await["offset"].as_i64().unwrap();
 
-    app.store.listen(Arc::new(Deaf));
+    broker.deaf.store(true, std::sync::atomic::Ordering::SeqCst);
     let lost = post_text(&app, &alice, conv, "published into the void").await;
-    app.store.listen(app.realtime.clone());
+    broker.deaf.store(false, std::sync::atomic::Ordering::SeqCst);
     let heard = post_text(&app, &alice, conv, "published").await;
 
     let first = client.publication(&topic(conv)).await;

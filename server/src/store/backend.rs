@@ -28,7 +28,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Transaction, Type};
-use switchboard::store::StoreError;
+use switchboard::store::{Broker, StoreError};
 
 use super::{Listener, map_err, send_queue::SendQueue};
 
@@ -73,7 +73,7 @@ impl<D: Database, T: Bind<D> + for<'r> Decode<'r, D>> Column<D> for T {}
 
 /// The store: a pool for reads, a pool for write transactions (on SQLite one connection, so
 /// writers queue in order instead of polling the file's lock; on PostgreSQL the same pool), the
-/// commit listener, and the queue of sends written as groups.
+/// broker it publishes committed events to, and the queue of sends written as groups.
 pub struct SqlStore<D: Backend> {
     pub(crate) pool: Pool<D>,
     pub(crate) writer: Pool<D>,
@@ -99,8 +99,8 @@ impl<D: Backend> std::fmt::Debug for SqlStore<D> {
 }
 
 impl<D: Backend> SqlStore<D> {
-    pub(crate) fn with_pools(pool: Pool<D>, writer: Pool<D>) -> Self {
-        Self { pool, writer, listener: Listener::default(), sends: SendQueue::default() }
+    pub(crate) fn with_pools(pool: Pool<D>, writer: Pool<D>, broker: Arc<dyn Broker>) -> Self {
+        Self { pool, writer, listener: Listener::new(broker), sends: SendQueue::default() }
     }
 
     /// The migrations embedded in the binary.
@@ -161,10 +161,6 @@ where
 {
     fn backend(&self) -> switchboard::store::Backend {
         D::KIND
-    }
-
-    fn listen(&self, listener: Arc<dyn switchboard::store::CommitListener>) {
-        self.listener.set(listener);
     }
 
     async fn readiness(&self) -> Result<(), StoreError> {

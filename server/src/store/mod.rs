@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard::Store;
-use switchboard::store::StoreError;
+use switchboard::store::{Broker, NoBroker, StoreError};
 
 mod accounts;
 pub mod backend;
@@ -40,22 +40,20 @@ pub use backend::SqlStore;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-/// The store's commit listener, shared by its clones.
-#[derive(Clone, Default)]
-pub(crate) struct Listener(Arc<std::sync::RwLock<Option<Arc<dyn switchboard::store::CommitListener>>>>);
+/// The broker the store was built with, shared by its clones: every write hands it the events
+/// it committed.
+#[derive(Clone)]
+pub(crate) struct Listener(Arc<dyn Broker>);
 
 impl Listener {
-    pub(crate) fn set(&self, listener: Arc<dyn switchboard::store::CommitListener>) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(listener);
+    pub(crate) fn new(broker: Arc<dyn Broker>) -> Self {
+        Self(broker)
     }
 
     /// Hands committed events on (nothing to do for a write without events).
     pub(crate) fn committed(&self, events: &[switchboard::Event]) {
-        if events.is_empty() {
-            return;
-        }
-        if let Some(listener) = self.0.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            listener.committed(events);
+        if !events.is_empty() {
+            self.0.publish(events);
         }
     }
 }
@@ -67,7 +65,7 @@ impl std::fmt::Debug for Listener {
 }
 
 /// How to open the database.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct StoreOptions {
     /// `sqlite://path`, `sqlite::memory:` or `postgres://…`.
     pub url: String,
@@ -75,11 +73,34 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// How long a caller waits for a pooled connection before `Unavailable`.
     pub acquire_timeout: Duration,
+    /// Where the store publishes the events each write commits (by default nowhere: a store
+    /// no one subscribes to, such as the `migrate` command's).
+    pub broker: Arc<dyn Broker>,
 }
 
 impl StoreOptions {
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), max_connections: 10, acquire_timeout: Duration::from_secs(5) }
+        Self {
+            url: url.into(),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            broker: Arc::new(NoBroker),
+        }
+    }
+
+    /// These options, publishing committed events to `broker`.
+    pub fn with_broker(self, broker: Arc<dyn Broker>) -> Self {
+        Self { broker, ..self }
+    }
+}
+
+impl std::fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreOptions")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .finish_non_exhaustive()
     }
 }
 

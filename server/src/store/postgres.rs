@@ -31,7 +31,7 @@ impl SqlStore<Postgres> {
             .connect(&options.url)
             .await
             .map_err(|e| StoreError::Unavailable(format!("{}: {e}", super::redact_url(&options.url))))?;
-        Ok(Self::with_pools(pool.clone(), pool))
+        Ok(Self::with_pools(pool.clone(), pool, options.broker.clone()))
     }
 }
 

@@ -58,7 +58,7 @@ impl SqlStore<Sqlite> {
                 .await
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?
         };
-        Ok(Self::with_pools(pool, writer))
+        Ok(Self::with_pools(pool, writer, options.broker.clone()))
     }
 }
 
