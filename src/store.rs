@@ -359,7 +359,8 @@ pub struct OutboxJob {
     pub max_attempts: u32,
 }
 
-/// The outbox: claimed by workers, settled per attempt.
+/// The outbox: claimed by workers, settled per attempt. Each write is one transaction: state
+/// change, events with the next offsets of their topics, outbox rows.
 #[async_trait]
 pub trait OutboxRepo: Send + Sync {
     /// Leases up to `limit` due rows (queued and due, or sending with an expired lease) until
@@ -373,7 +374,7 @@ pub trait OutboxRepo: Send + Sync {
     ) -> Result<Vec<OutboxJob>, StoreError>;
     /// The provider took the message: row `sent`, message `sent` with its external id, a
     /// `message.status` event.
-    async fn outbox_sent(&self, job: &OutboxJob, external_id: &str) -> Result<Vec<Event>, StoreError>;
+    async fn outbox_sent(&self, job: &OutboxJob, external_id: &str) -> Result<(), StoreError>;
     /// Try again at `next_attempt_at`. `count_attempt: false` gives the attempt back (a 429 is
     /// the network pacing us, not a failure of the message).
     async fn outbox_retry(
@@ -384,7 +385,7 @@ pub trait OutboxRepo: Send + Sync {
         count_attempt: bool,
     ) -> Result<(), StoreError>;
     /// Give up: row and message `failed` with the error, a `message.status` event.
-    async fn outbox_failed(&self, job: &OutboxJob, error: &str) -> Result<Vec<Event>, StoreError>;
+    async fn outbox_failed(&self, job: &OutboxJob, error: &str) -> Result<(), StoreError>;
     /// Pauses sending until `until` (the network said Retry-After): the whole channel's outbox,
     /// or with `conversation_id` only that conversation's rows. Durable: [`claim_outbox`]
     /// hands out no row of a paused channel or conversation before `until`, rows queued during
@@ -400,11 +401,7 @@ pub trait OutboxRepo: Send + Sync {
     /// Re-queues a `failed` outbound message: the message is `pending` again, its outbox row
     /// starts over, and a `message.status` event is written. `NotFound` if the message is not in
     /// the workspace; `Conflict { constraint: "message_not_failed" }` unless it failed.
-    async fn retry_message(
-        &self,
-        workspace_id: WorkspaceId,
-        id: MessageId,
-    ) -> Result<(Message, Vec<Event>), StoreError>;
+    async fn retry_message(&self, workspace_id: WorkspaceId, id: MessageId) -> Result<Message, StoreError>;
     /// Applies a receipt from the network to the message with this external id, only moving it
     /// forward (sent → delivered → read). `None` if unknown or not an advance.
     async fn apply_delivery(
@@ -412,21 +409,33 @@ pub trait OutboxRepo: Send + Sync {
         channel_id: ChannelId,
         external_id: &str,
         status: crate::message::MessageStatus,
-    ) -> Result<Option<(Message, Vec<Event>)>, StoreError>;
+    ) -> Result<Option<Message>, StoreError>;
 }
 
-/// Conversations, messages, the event log and the outbox. Each write is one transaction:
-/// state change, events with the next offsets of their topics, outbox rows.
+/// Inbound messages from the networks.
 #[async_trait]
-pub trait MessageRepo: Send + Sync {
+pub trait InboundRepo: Send + Sync {
     /// Records an inbound message: upserts the contact, finds or creates the conversation,
     /// upserts the message by `(channel_id, external_id)`. A redelivery whose text changed
     /// updates the stored message once (`created: false`, one `message.updated` event); `None`
     /// when it was already recorded as it is (a replayed webhook changes nothing).
     async fn ingest_inbound(&self, inbound: NewInbound) -> Result<Option<Ingested>, StoreError>;
-    /// Records an outbound message as `pending` with its events and its outbox row;
-    /// idempotent by `client_message_id`. `NotFound` if the conversation is not in the workspace.
+}
+
+/// Outbound messages. Sends that arrive while others are being written are written together
+/// as one transaction (group commit); a reply takes the same path.
+#[async_trait]
+pub trait SendRepo: Send + Sync {
+    /// Records an outbound message (`pending`, or `sent` on an in-app channel) with its events
+    /// and its outbox row; idempotent by `client_message_id`. `NotFound` if the conversation is
+    /// not in the workspace; `Conflict { constraint: "reply_to" }` if `reply_to` is not a
+    /// message of the conversation.
     async fn send_message(&self, outbound: NewOutbound) -> Result<Sent, StoreError>;
+}
+
+/// Conversations and rooms: the list, read state, status, members, stars, presence, titles.
+#[async_trait]
+pub trait ConversationRepo: Send + Sync {
     async fn conversation(
         &self,
         workspace_id: WorkspaceId,
@@ -450,48 +459,17 @@ pub trait MessageRepo: Send + Sync {
         conversation_id: ConversationId,
         up_to: MessageId,
     ) -> Result<(u64, u32, Vec<Event>), StoreError>;
-    /// Up to `limit` messages older than `before` (by id), newest first.
-    async fn messages(
-        &self,
-        workspace_id: WorkspaceId,
-        conversation_id: ConversationId,
-        before: Option<MessageId>,
-        limit: u32,
-    ) -> Result<Vec<Message>, StoreError>;
-    /// Up to `limit` of the workspace's events after position `after` of its log, in commit
-    /// order, leaving out other users' private topics. Each comes with its log position.
-    async fn events_since(
-        &self,
-        workspace_id: WorkspaceId,
-        user_id: UserId,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<(i64, Event)>, StoreError>;
-    /// Changes a message's text (stamping `edited_at`) with a `message.updated` event.
-    /// `None` when the message is unknown (by network id) or the text is unchanged;
-    /// `NotFound` for an unknown id; `Conflict { constraint: "message_deleted" }` if deleted.
-    async fn edit_message(
-        &self,
-        target: crate::message::MessageRef,
-        text: &str,
-    ) -> Result<Option<(Message, Vec<Event>)>, StoreError>;
-    /// Deletes a message (empty text, `deleted_at`) with a `message.deleted` event. `None`
-    /// when unknown by network id or already deleted; `NotFound` for an unknown id.
-    async fn delete_message(
-        &self,
-        target: crate::message::MessageRef,
-    ) -> Result<Option<(Message, Vec<Event>)>, StoreError>;
     /// Opens or resolves a conversation, with a `conversation.updated` event when it changed.
     async fn set_conversation_status(
         &self,
         workspace_id: WorkspaceId,
         id: ConversationId,
         status: crate::message::ConversationStatus,
-    ) -> Result<(Conversation, Vec<Event>), StoreError>;
+    ) -> Result<Conversation, StoreError>;
     /// Creates a room (a conversation of members, no contact) in a channel of the workspace,
     /// with a `conversation.created` event. `NotFound` if the channel is not in the workspace;
     /// `Conflict { constraint: "room_member" }` if a member is not one of the workspace.
-    async fn create_room(&self, room: NewRoom) -> Result<(Conversation, Vec<Event>), StoreError>;
+    async fn create_room(&self, room: NewRoom) -> Result<Conversation, StoreError>;
     /// A room's members (empty for a conversation with a contact).
     async fn conversation_members(
         &self,
@@ -515,13 +493,13 @@ pub trait MessageRepo: Send + Sync {
         limit: u32,
     ) -> Result<Vec<Message>, StoreError>;
     /// Records what the network says about a contact being online, with a `contact.presence`
-    /// event on the inbox topic. `None` when the contact is unknown or nothing changed.
+    /// event on the inbox topic. False when the contact is unknown or nothing changed.
     async fn set_contact_presence(
         &self,
         channel_id: ChannelId,
         external_id: &str,
         online: bool,
-    ) -> Result<Option<Event>, StoreError>;
+    ) -> Result<bool, StoreError>;
     /// Renames the conversation of a network chat, with a `conversation.updated` event. `None`
     /// when the chat is unknown or the title unchanged.
     async fn rename_chat(
@@ -529,9 +507,49 @@ pub trait MessageRepo: Send + Sync {
         channel_id: ChannelId,
         external_chat_id: &str,
         title: &str,
-    ) -> Result<Option<(Conversation, Vec<Event>)>, StoreError>;
+    ) -> Result<Option<Conversation>, StoreError>;
+}
+
+/// Messages: reads, and changes to one already written.
+#[async_trait]
+pub trait MessageRepo: Send + Sync {
     /// A message by id within a workspace.
     async fn message(&self, workspace_id: WorkspaceId, id: MessageId) -> Result<Option<Message>, StoreError>;
+    /// Up to `limit` messages older than `before` (by id), newest first.
+    async fn messages(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// Changes a message's text (stamping `edited_at`) with a `message.updated` event.
+    /// `None` when the message is unknown (by network id) or the text is unchanged;
+    /// `NotFound` for an unknown id; `Conflict { constraint: "message_deleted" }` if deleted.
+    async fn edit_message(
+        &self,
+        target: crate::message::MessageRef,
+        text: &str,
+    ) -> Result<Option<Message>, StoreError>;
+    /// Deletes a message (empty text, `deleted_at`) with a `message.deleted` event. `None`
+    /// when unknown by network id or already deleted; `NotFound` for an unknown id.
+    async fn delete_message(&self, target: crate::message::MessageRef)
+    -> Result<Option<Message>, StoreError>;
+}
+
+/// The event log: every write's events, numbered per topic (offsets without gaps) and per
+/// workspace (the position `sync` pages by).
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    /// Up to `limit` of the workspace's events after position `after` of its log, in commit
+    /// order, leaving out other users' private topics. Each comes with its log position.
+    async fn events_since(
+        &self,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Event)>, StoreError>;
     /// Up to `limit` events of `topic` with an offset above `after`, in order.
     async fn events_after(&self, topic: &str, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
     /// The offset of the topic's newest event (0 when it has none).
@@ -541,10 +559,20 @@ pub trait MessageRepo: Send + Sync {
     async fn log_epoch(&self) -> Result<String, StoreError>;
 }
 
-/// Told about the events of each write right after it commits; the realtime hub publishes
-/// them. It must not block: it hands the events on and returns.
-pub trait CommitListener: Send + Sync {
-    fn committed(&self, events: &[Event]);
+/// Where committed events go: the port a store is given when it is built, handed the events
+/// of each write right after the write commits, so no write path can forget to publish. The
+/// server's implementation delivers them to this node's subscribers and, in a cluster, to the
+/// other nodes. It must not block: it hands the events on and returns.
+pub trait Broker: Send + Sync {
+    fn publish(&self, events: &[Event]);
+}
+
+/// A broker that drops every event: for stores no one subscribes to (migrations, tools).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoBroker;
+
+impl Broker for NoBroker {
+    fn publish(&self, _: &[Event]) {}
 }
 
 /// Which database a store runs on.
@@ -603,15 +631,17 @@ pub trait Store:
     + InvitationRepo
     + SessionRepo
     + ChannelRepo
+    + InboundRepo
+    + SendRepo
+    + ConversationRepo
     + MessageRepo
     + RoomRepo
+    + EventLog
     + OutboxRepo
     + Send
     + Sync
 {
     fn backend(&self) -> Backend;
-    /// Sets who hears about committed events (replacing any earlier listener).
-    fn listen(&self, listener: std::sync::Arc<dyn CommitListener>);
     /// Ok when the database answers and every migration this binary knows is applied.
     async fn readiness(&self) -> Result<(), StoreError>;
 }

@@ -125,6 +125,11 @@ pub struct ServeArgs {
     /// Without it, events reach the clients of this node only.
     #[arg(long, env = "SWITCHBOARD_NATS_URL")]
     pub nats_url: Option<String>,
+    /// Bus messages waiting to be published to NATS (1–10000000). Past it a committed event
+    /// is not dropped: the relay reads it back from the log and publishes it.
+    #[arg(long, env = "SWITCHBOARD_NATS_QUEUE", default_value_t = 65_536,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
+    pub nats_queue: usize,
     /// Seconds between the realtime server's pings (a client silent until the next ping is
     /// disconnected; 1–3600).
     #[arg(long, env = "SWITCHBOARD_PING_SECS", default_value_t = 25,

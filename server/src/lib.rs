@@ -57,14 +57,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Opens the configured database (creating the data dir for SQLite) and migrates it.
+/// Opens the configured database (creating the data dir for SQLite) and migrates it, for a
+/// command that publishes no events.
 pub async fn open_store(common: &CommonArgs) -> anyhow::Result<Arc<dyn switchboard::Store>> {
+    open_store_with(common, Arc::new(switchboard::store::NoBroker)).await
+}
+
+/// [`open_store`], publishing the events each write commits to `broker`.
+pub async fn open_store_with(
+    common: &CommonArgs,
+    broker: Arc<dyn switchboard::store::Broker>,
+) -> anyhow::Result<Arc<dyn switchboard::Store>> {
     let url = common.database_url();
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&common.data_dir)
             .with_context(|| format!("cannot create the data dir {}", common.data_dir.display()))?;
     }
-    let mut options = StoreOptions::new(url.clone());
+    let mut options = StoreOptions::new(url.clone()).with_broker(broker);
     options.max_connections = common.db_max_connections;
     store::open(&options)
         .await

@@ -21,7 +21,10 @@ use crate::services::{AccountService, AuthConfig, ChannelService, MessageService
 
 /// Builds the application state the router runs on (migrating the store on the way).
 pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<AppState> {
-    let store = crate::open_store(&args.common).await?;
+    // The bus first: the store publishes every event it commits to it, the gateway delivers
+    // what it carries, and with NATS it carries them to the other nodes too.
+    let bus = crate::realtime::Bus::new();
+    let store = crate::open_store_with(&args.common, bus.clone()).await?;
     let secret = SecretKey::load(args.secret_key.as_deref(), &args.common.data_dir)?;
     let auth = AuthConfig {
         session_ttl: Duration::from_secs(args.session_hours.clamp(1, 8760) * 3600),
@@ -36,8 +39,13 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
         store.clone(),
         Quota::per_second(args.send_rate_per_sec, args.send_burst),
     ));
+    if let Some(url) = &args.nats_url {
+        let options = crate::realtime::NatsOptions { queue: args.nats_queue.max(1), ..Default::default() };
+        crate::realtime::nats::connect(&bus, store.clone(), url, options).await?;
+    }
     let realtime = crate::realtime::Realtime::new(
         store.clone(),
+        bus,
         crate::realtime::RealtimeConfig {
             ping_interval: Duration::from_secs(args.ping_secs.max(1)),
             queue_capacity: args.realtime_queue.max(16),
@@ -47,9 +55,6 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
             ..Default::default()
         },
     );
-    if let Some(url) = &args.nats_url {
-        realtime.connect_nats(url).await?;
-    }
     let accounts = Arc::new(AccountService::new(store.clone(), realtime.clone(), &secret, auth));
     Ok(AppState {
         realtime,

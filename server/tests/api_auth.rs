@@ -100,7 +100,8 @@ async fn missing_forged_and_revoked_tokens_get_401() {
         let store: std::sync::Arc<dyn switchboard::Store> = std::sync::Arc::new(store);
         switchboard_server::services::provision::seed_demo(store.as_ref()).await.unwrap();
         let secret = switchboard_server::secret::SecretKey::from_hex(&"cd".repeat(32)).unwrap();
-        let mut state = state_with(store.clone(), test_auth_config());
+        let mut state =
+            state_with(store.clone(), switchboard_server::realtime::Bus::new(), test_auth_config());
         state.accounts = std::sync::Arc::new(switchboard_server::services::AccountService::new(
             store,
             state.realtime.clone(),
@@ -182,7 +183,7 @@ async fn sign_in_is_rate_limited_per_client_with_retry_after() {
     let mut auth = test_auth_config();
     auth.per_client =
         switchboard_server::services::ratelimit::Quota::new(3, std::time::Duration::from_secs(60));
-    let app = state_with(store, auth);
+    let app = state_with(store, switchboard_server::realtime::Bus::new(), auth);
     let bad = r#"{"email":"alice@example.com","password":"wrong"}"#;
     for _ in 0..3 {
         assert_eq!(
@@ -243,7 +244,11 @@ async fn probes_report_health_and_readiness() {
     assert_eq!(body_json(ready).await, json!({"status": "ready", "database": "sqlite"}));
 
     let (unmigrated, _dir2) = sqlite_unmigrated().await;
-    let app = state_with(std::sync::Arc::new(unmigrated), test_auth_config());
+    let app = state_with(
+        std::sync::Arc::new(unmigrated),
+        switchboard_server::realtime::Bus::new(),
+        test_auth_config(),
+    );
     let ready = send(&app, get("/readyz", None)).await;
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(error_code(&body_json(ready).await), "not_ready");

@@ -29,6 +29,7 @@ app_test!(
     revoking_one_session_closes_its_sockets_only,
     signing_out_everywhere_closes_every_socket,
     rpc_sends_are_limited_per_user,
+    every_command_gets_the_protocols_answer,
 );
 
 /// Serves the app on a free loopback port.
@@ -44,7 +45,7 @@ async fn serve(app: &AppState) -> SocketAddr {
 /// The app with other realtime settings (same store, so the same demo data; same secret, so
 /// the same tokens).
 fn with_realtime(app: &AppState, config: RealtimeConfig) -> AppState {
-    state_with_realtime(app.store.clone(), test_auth_config(), config)
+    state_with_realtime(app.store.clone(), app.realtime.bus().clone(), test_auth_config(), config)
 }
 
 /// A realtime token for a session token, from the API.
@@ -223,6 +224,43 @@ async fn refusals_follow_the_protocol(app: AppState, _raw: Raw) {
     let mut client = Client::open(addr, &[]).await;
     client.send_raw(&json!({"id": 1, "connect": {"token": token}}).to_string()).await;
     assert_eq!(client.closed().await.code, 3500);
+}
+
+/// The commands each get the answer the protocol gives them, in order on one socket; the
+/// reply to an ignored `send` is none at all.
+async fn every_command_gets_the_protocols_answer(app: AppState, _raw: Raw) {
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let (_, conv) = conversation(&app, &alice, "+15550001010").await;
+    let addr = serve(&app).await;
+    let (mut a, connected) = Client::connect(addr, &realtime_token(&app, &alice).await).await;
+    assert_eq!(connected["pong"], true);
+    assert_eq!(connected["expires"], true);
+    assert!(connected["ttl"].as_i64().unwrap() > 0, "{connected}");
+    assert_eq!(connected["data"]["name"], "Alice Martin");
+
+    let reply = a.call(json!({"ping": {}})).await;
+    assert_eq!(reply["ping"], json!({}), "{reply}");
+    // Leaving a topic one is not on is fine.
+    let reply = a.call(json!({"unsubscribe": {"channel": topic(conv)}})).await;
+    assert_eq!(reply["unsubscribe"], json!({}), "{reply}");
+    let reply = a.call(json!({"sub_refresh": {"channel": topic(conv), "token": "t"}})).await;
+    assert_eq!(reply["error"], json!({"code": 108, "message": "not available"}));
+    // An id and no request this server knows.
+    let reply = a.call(json!({"frobnicate": {}})).await;
+    assert_eq!(reply["error"], json!({"code": 104, "message": "method not found"}));
+    // RPC arguments are checked before anything runs.
+    let reply = a.call(json!({"rpc": {"method": "typing", "data": {"conversation": conv}}})).await;
+    assert_eq!(reply["error"]["code"], 400, "{reply}");
+    assert!(reply["error"]["message"].as_str().unwrap().starts_with("invalid data"), "{reply}");
+    let reply = a.call(json!({"rpc": {"method": "mark_read"}})).await;
+    assert_eq!(reply["error"]["code"], 400, "no data at all: {reply}");
+    // `send` is not answered; the next command's reply is the next thing on the socket.
+    a.send_raw(&json!({"send": {"data": {"x": 1}}}).to_string()).await;
+    let reply = a.call(json!({"ping": {}})).await;
+    assert!(reply.get("ping").is_some(), "{reply}");
+    // A request without an id (other than `send` and the pong) breaks the protocol.
+    a.send_raw(&json!({"ping": {}}).to_string()).await;
+    assert_eq!(a.closed().await.code, 3501);
 }
 
 async fn resubscribing_recovers_exactly_what_was_missed(app: AppState, _raw: Raw) {
@@ -509,11 +547,22 @@ async fn the_session_cookie_connects_a_browser() {
 /// connection reads the missing one from the log, so the client still sees every offset in order.
 #[tokio::test]
 async fn a_lost_publish_is_filled_from_the_log() {
-    struct Deaf;
-    impl switchboard::store::CommitListener for Deaf {
-        fn committed(&self, _: &[switchboard::Event]) {}
+    /// Hands events on to the bus, except while deaf.
+    struct Deafening {
+        bus: Arc<switchboard_server::realtime::Bus>,
+        deaf: std::sync::atomic::AtomicBool,
     }
-    let (app, _dir) = demo_app().await;
+    impl switchboard::store::Broker for Deafening {
+        fn publish(&self, events: &[switchboard::Event]) {
+            if !self.deaf.load(std::sync::atomic::Ordering::SeqCst) {
+                self.bus.publish(events);
+            }
+        }
+    }
+    let bus = switchboard_server::realtime::Bus::new();
+    let broker = Arc::new(Deafening { bus: bus.clone(), deaf: Default::default() });
+    let (store, _dir) = common::sqlite_with(broker.clone()).await;
+    let app = common::demo_state(Arc::new(store), bus).await;
     let app =
         with_realtime(&app, RealtimeConfig { gap_wait: Duration::from_millis(50), ..Default::default() });
     let alice = login(&app, "alice@example.com", "demo-password").await;
@@ -522,9 +571,9 @@ async fn a_lost_publish_is_filled_from_the_log() {
     let (mut client, _) = Client::connect(addr, &realtime_token(&app, &alice).await).await;
     let start = subscribe(&mut client, &topic(conv)).await["offset"].as_i64().unwrap();
 
-    app.store.listen(Arc::new(Deaf));
+    broker.deaf.store(true, std::sync::atomic::Ordering::SeqCst);
     let lost = post_text(&app, &alice, conv, "published into the void").await;
-    app.store.listen(app.realtime.clone());
+    broker.deaf.store(false, std::sync::atomic::Ordering::SeqCst);
     let heard = post_text(&app, &alice, conv, "published").await;
 
     let first = client.publication(&topic(conv)).await;

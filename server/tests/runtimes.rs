@@ -147,7 +147,7 @@ async fn runtimes_start_at_boot_and_stop_on_logout_and_delete(app: AppState, _ra
     let idle: ChannelId = idle["id"].as_str().unwrap().parse().unwrap();
 
     // A second server on the same database: boot starts the signed-in channels only.
-    let rebooted = state_with(app.store.clone(), test_auth_config());
+    let rebooted = state_with(app.store.clone(), app.realtime.bus().clone(), test_auth_config());
     assert_eq!(rebooted.channels.start_runtimes().await.unwrap(), 2);
     assert!(rebooted.channels.runtimes().is_running(a) && rebooted.channels.runtimes().is_running(b));
     assert!(!rebooted.channels.runtimes().is_running(idle));

@@ -54,6 +54,7 @@ store_test!(
     conversation_lists_filter_by_channel_search_and_unread,
     history_paging_is_exact_while_messages_keep_arriving,
     sends_written_as_a_group_answer_each_caller_like_lone_sends,
+    replies_take_the_group_path_and_keep_their_idempotency,
     invitations_are_one_pending_per_address_and_refresh_in_place,
     accepting_an_invitation_adds_the_member_and_sets_a_default_only_once,
     accepting_as_a_new_user_is_one_transaction,
@@ -777,7 +778,7 @@ async fn sends_written_as_a_group_answer_each_caller_like_lone_sends(store: &dyn
         .create_channel(Channel { provider: ProviderKind::Inapp, ..new_channel(ws.id, "Team") })
         .await
         .unwrap();
-    let (room, _) = store
+    let room = store
         .create_room(switchboard::store::NewRoom {
             workspace_id: ws.id,
             channel_id: inapp.id,
@@ -818,6 +819,7 @@ async fn sends_written_as_a_group_answer_each_caller_like_lone_sends(store: &dyn
     assert!(!three_again.created && three_again.events.is_empty());
     assert_eq!(three_again.message.id, three.message.id, "the same key twice in one group is one message");
     assert_eq!(re.message.reply_to, Some(earlier.message.id));
+    assert_eq!(re.message.created_at, one.message.created_at, "a reply is written with the group");
 
     // Each answer's events are the stored ones, and every counter stayed gapless.
     for sent in [&one, &two, &three, &re, &four] {
@@ -870,9 +872,99 @@ async fn sends_written_as_a_group_answer_each_caller_like_lone_sends(store: &dyn
     }
     assert_eq!(
         queued,
-        ["earlier", "one", "four", "re"],
+        ["earlier", "one", "re", "four"],
         "network sends are queued once, in order; in-app ones are not"
     );
+}
+
+/// Replies are written with the group like any send: keyed ones answer with the first message
+/// (in the same group, in a later one, and when eight race), and a reply to a message of another
+/// conversation is refused without failing the sends written with it.
+async fn replies_take_the_group_path_and_keep_their_idempotency(store: &dyn Store) {
+    let (ws, _, agent, conv) = messaging_fixture(store, "Acme").await;
+    let (_, _, _, elsewhere) = messaging_fixture(store, "Other").await;
+    let (other_conv, other_first) = {
+        let ch = store.create_channel(new_channel(ws, "Second")).await.unwrap();
+        let got = store.ingest_inbound(inbound(ws, ch.id, "+1666", "x-1", "yo")).await.unwrap().unwrap();
+        (got.conversation.id, got.message.id)
+    };
+    let target = store.send_message(outbound(ws, conv, agent, "question", None)).await.unwrap().message;
+    let reply = |text: &str, key: Option<&str>, to| switchboard::store::NewOutbound {
+        reply_to: Some(to),
+        ..outbound(ws, conv, agent, text, key)
+    };
+
+    let r = tokio::join!(
+        store.send_message(reply("answer", Some("r-1"), target.id)),
+        store.send_message(reply("answer", Some("r-1"), target.id)),
+        store.send_message(reply("astray", Some("r-2"), other_first)),
+        store.send_message(outbound(ws, conv, agent, "plain", None)),
+        store.send_message(switchboard::store::NewOutbound {
+            reply_to: Some(target.id),
+            ..outbound(ws, other_conv, agent, "wrong conversation", None)
+        }),
+        store.send_message(switchboard::store::NewOutbound {
+            reply_to: Some(target.id),
+            ..outbound(ws, elsewhere, agent, "not yours", None)
+        }),
+    );
+    let (first, same, plain) = (r.0.unwrap(), r.1.unwrap(), r.3.unwrap());
+    assert!(first.created && !same.created && same.events.is_empty());
+    assert_eq!(same.message.id, first.message.id, "one key, one reply, even in one group");
+    assert_eq!(first.message.reply_to, Some(target.id));
+    assert_eq!(first.message.created_at, plain.message.created_at, "the reply was written with the group");
+    let reply_to = StoreError::Conflict { constraint: "reply_to".into() };
+    assert_eq!(r.2.unwrap_err(), reply_to, "a reply to another conversation's message");
+    assert_eq!(r.4.unwrap_err(), reply_to, "a message replied to from another conversation");
+    assert_eq!(r.5.unwrap_err(), StoreError::NotFound, "another workspace's conversation");
+    let kinds: Vec<_> = first.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["message.created", "conversation.updated"]);
+
+    // Later, alone or racing, the key still answers with the first reply.
+    let later = store.send_message(reply("answer", Some("r-1"), target.id)).await.unwrap();
+    assert!(!later.created && later.message == first.message);
+    let send = || store.send_message(reply("race", Some("r-race"), target.id));
+    let r = tokio::join!(send(), send(), send(), send(), send(), send(), send(), send());
+    let all: Vec<_> = [r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7].into_iter().map(|s| s.unwrap()).collect();
+    assert_eq!(all.iter().filter(|s| s.created).count(), 1);
+    assert!(all.iter().all(|s| s.message.id == all[0].message.id && s.message.reply_to == Some(target.id)));
+    // The refused key stays free: the same key with a valid reply is written.
+    let fixed = store.send_message(reply("back on track", Some("r-2"), target.id)).await.unwrap();
+    assert!(fixed.created && fixed.message.reply_to == Some(target.id));
+    let texts: Vec<String> =
+        store.messages(ws, conv, None, 50).await.unwrap().into_iter().map(|m| m.text).collect();
+    assert_eq!(texts, ["back on track", "race", "plain", "answer", "question", "hello"]);
+}
+
+/// Two nodes on one PostgreSQL database send with the same key at once: each writes its own
+/// group, the loser's insert hits the key's unique index, and its send, written again on its
+/// own, answers with the winner's message. One message per key, every caller answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_nodes_racing_on_one_key_store_one_message() {
+    use switchboard_server::store::{PgStore, StoreOptions};
+    let url = common::postgres_url().await;
+    let one = PgStore::connect(&StoreOptions::new(url.clone())).await.unwrap();
+    one.migrate().await.unwrap();
+    let two = PgStore::connect(&StoreOptions::new(url)).await.unwrap();
+    let (one, two): (&dyn Store, &dyn Store) = (&one, &two);
+    let (ws, _, agent, conv) = messaging_fixture(one, "Acme").await;
+    let target = one.send_message(outbound(ws, conv, agent, "question", None)).await.unwrap().message;
+    for round in 0..20 {
+        let key = format!("k-{round}");
+        // Odd rounds race replies: they take the same path.
+        let out = || switchboard::store::NewOutbound {
+            reply_to: (round % 2 == 1).then_some(target.id),
+            ..outbound(ws, conv, agent, "race", Some(&key))
+        };
+        let (a, b, c) =
+            tokio::join!(one.send_message(out()), two.send_message(out()), one.send_message(out()));
+        let all = [a.unwrap(), b.unwrap(), c.unwrap()];
+        assert_eq!(all.iter().filter(|s| s.created).count(), 1, "round {round}: one message");
+        assert!(all.iter().all(|s| s.message.id == all[0].message.id), "round {round}: one answer");
+    }
+    let race =
+        one.messages(ws, conv, None, 50).await.unwrap().into_iter().filter(|m| m.text == "race").count();
+    assert_eq!(race, 20);
 }
 
 fn new_invitation(

@@ -1,6 +1,7 @@
-//! `GET /api/v1/realtime/token`: a short-lived token for `/connection/websocket`.
+//! `GET /api/v1/realtime/token`: a short-lived token for `/connection/websocket`; and what
+//! that endpoint's connections get of the app's state (a [`Gateway`], not all of it).
 
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -9,6 +10,19 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{CurrentUser, Json};
 use super::openapi::ApiErrors;
+
+use crate::realtime::connection::Gateway;
+
+impl FromRef<AppState> for Gateway {
+    fn from_ref(state: &AppState) -> Self {
+        Gateway::new(
+            state.realtime.clone(),
+            state.accounts.clone(),
+            state.messages.clone(),
+            state.store.clone(),
+        )
+    }
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_token))

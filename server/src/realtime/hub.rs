@@ -376,7 +376,7 @@ impl Hub {
     pub fn apply(&self, message: &BusMessage) {
         match message {
             BusMessage::Event { event } => {
-                let frame = protocol::pub_push(&event.topic, &protocol::event_publication(event));
+                let frame = protocol::event_push(event);
                 self.deliver(&event.topic, Some(event.offset), frame, None, false);
             }
             BusMessage::Terminate { target, why } => {
@@ -386,7 +386,7 @@ impl Hub {
                 }
             }
             BusMessage::Ephemeral { topic, data, except } => {
-                let frame = protocol::pub_push(topic, &protocol::publication(&data.to_string(), None));
+                let frame = protocol::ephemeral_push(topic, data);
                 self.deliver(topic, None, frame, except.as_deref(), false);
             }
             BusMessage::Join { topic, info } => {
@@ -395,13 +395,7 @@ impl Hub {
                     state.presence.entry(topic.clone()).or_default().insert(info.client.clone(), info.clone())
                 };
                 if first.is_none() {
-                    self.deliver(
-                        topic,
-                        None,
-                        protocol::presence_push(topic, "join", info),
-                        Some(&info.client),
-                        true,
-                    );
+                    self.deliver(topic, None, protocol::join_push(topic, info), Some(&info.client), true);
                 }
             }
             BusMessage::Leave { topic, info } => {
@@ -414,13 +408,7 @@ impl Hub {
                     removed
                 };
                 if was.is_some() {
-                    self.deliver(
-                        topic,
-                        None,
-                        protocol::presence_push(topic, "leave", info),
-                        Some(&info.client),
-                        true,
-                    );
+                    self.deliver(topic, None, protocol::leave_push(topic, info), Some(&info.client), true);
                 }
             }
             BusMessage::Online { workspaces, user, client } => {
@@ -459,7 +447,7 @@ impl Hub {
     fn announce(&self, ws: WorkspaceId, user: UserId, kind: switchboard::EventKind, client: &str) {
         let topic = switchboard::Topic::Inbox(ws).to_string();
         let data = serde_json::json!({ "type": kind, "payload": { "user_id": user } });
-        let frame = protocol::pub_push(&topic, &protocol::publication(&data.to_string(), None));
+        let frame = protocol::ephemeral_push(&topic, &data);
         self.deliver(&topic, None, frame, Some(client), false);
     }
 

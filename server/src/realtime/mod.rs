@@ -1,25 +1,27 @@
 //! The realtime gateway: `/connection/websocket` speaking the Centrifugo client protocol v2
 //! (JSON), topics authorized on every subscribe, recovery from the event log, presence,
-//! typing, and the broker that carries events between nodes (in-process, or NATS).
+//! typing, and the bus that carries events between nodes (in-process, or NATS).
 //!
-//! Events reach the gateway through the store's commit listener: every write that commits
-//! events hands them to [`Realtime::committed`], so no write path can forget to publish.
+//! Events reach the gateway through the [`Bus`], which the store is built with as its
+//! broker: every write that commits events hands them to it, so no write path can forget to
+//! publish (see `serve.rs` for the wiring).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
-use switchboard::store::CommitListener;
-use switchboard::{Event, Store};
-use tokio::sync::mpsc;
+use switchboard::Store;
 
+pub mod bus;
 pub mod connection;
 pub mod hub;
+pub mod nats;
 pub mod protocol;
 pub mod topics;
 
+pub use bus::Bus;
 pub use hub::{BusMessage, Hub};
+pub use nats::{NATS_SUBJECT, NatsOptions};
 
 /// Settings of the gateway.
 #[derive(Clone, Debug)]
@@ -87,16 +89,15 @@ impl Default for RealtimeConfig {
     }
 }
 
-/// The gateway's shared state: the hub, the broker and the services commands call.
+/// The gateway's shared state: the hub, the bus and the services commands call.
 pub struct Realtime {
-    pub hub: Hub,
+    pub hub: Arc<Hub>,
     pub config: RealtimeConfig,
     /// This process's id on the bus (its own messages come back from NATS and are skipped).
     pub node: String,
+    bus: Arc<Bus>,
     store: Arc<dyn Store>,
     epoch: tokio::sync::OnceCell<String>,
-    /// Messages for the other nodes, when NATS is configured.
-    nats: std::sync::OnceLock<mpsc::Sender<Bytes>>,
     /// Open WebSocket connections (upgraded or upgrading), at most `config.max_connections`.
     open: Arc<AtomicUsize>,
 }
@@ -113,15 +114,6 @@ impl Drop for ConnectionSlot {
     }
 }
 
-/// The NATS subject every node publishes its bus messages on.
-pub const NATS_SUBJECT: &str = "switchboard.bus";
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Envelope {
-    node: String,
-    message: BusMessage,
-}
-
 impl std::fmt::Debug for Realtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Realtime").field("node", &self.node).finish_non_exhaustive()
@@ -129,19 +121,22 @@ impl std::fmt::Debug for Realtime {
 }
 
 impl Realtime {
-    /// A gateway on `store`, which it registers with as the commit listener.
-    pub fn new(store: Arc<dyn Store>, config: RealtimeConfig) -> Arc<Self> {
-        let realtime = Arc::new(Self {
-            hub: Hub::new(),
+    /// A gateway on `store`, delivering what `bus` carries (the bus `store` was built with).
+    pub fn new(store: Arc<dyn Store>, bus: Arc<Bus>, config: RealtimeConfig) -> Arc<Self> {
+        Arc::new(Self {
+            hub: bus.hub().clone(),
             config,
-            node: uuid::Uuid::now_v7().simple().to_string(),
-            store: store.clone(),
+            node: bus.node().to_owned(),
+            bus,
+            store,
             epoch: tokio::sync::OnceCell::new(),
-            nats: std::sync::OnceLock::new(),
             open: Arc::new(AtomicUsize::new(0)),
-        });
-        store.listen(realtime.clone());
-        realtime
+        })
+    }
+
+    /// The bus this gateway delivers from.
+    pub fn bus(&self) -> &Arc<Bus> {
+        &self.bus
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -182,77 +177,7 @@ impl Realtime {
 
     /// Delivers on this node at once and, with NATS, to every other node.
     pub fn publish(&self, message: BusMessage) {
-        self.hub.apply(&message);
-        if let Some(nats) = self.nats.get() {
-            let envelope = Envelope { node: self.node.clone(), message };
-            match serde_json::to_vec(&envelope) {
-                Ok(bytes) => {
-                    if nats.try_send(Bytes::from(bytes)).is_err() {
-                        // The other nodes fill the gap from the log on the topic's next event,
-                        // and reconnecting clients recover it.
-                        tracing::warn!("the NATS queue is full; a bus message was not forwarded");
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "cannot encode a bus message"),
-            }
-        }
-    }
-
-    /// Joins the NATS cluster at `url`: forwards this node's bus messages and applies the
-    /// other nodes'. Fails if NATS cannot be reached now (it reconnects by itself later).
-    pub async fn connect_nats(self: &Arc<Self>, url: &str) -> anyhow::Result<()> {
-        use futures_util::StreamExt;
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("switchboard-{}", self.node))
-            .connect(url)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot connect to NATS at {url}: {e}"))?;
-        let mut subscription = client
-            .subscribe(NATS_SUBJECT)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot subscribe to NATS: {e}"))?;
-        client.flush().await.map_err(|e| anyhow::anyhow!("cannot reach NATS: {e}"))?;
-        let (tx, mut rx) = mpsc::channel::<Bytes>(64 * 1024);
-        if self.nats.set(tx).is_err() {
-            anyhow::bail!("NATS is already connected");
-        }
-        let publisher = client.clone();
-        tokio::spawn(async move {
-            while let Some(bytes) = rx.recv().await {
-                if let Err(e) = publisher.publish(NATS_SUBJECT, bytes).await {
-                    tracing::warn!(error = %e, "cannot publish to NATS");
-                }
-            }
-        });
-        let me = Arc::downgrade(self);
-        tokio::spawn(async move {
-            while let Some(message) = subscription.next().await {
-                let Some(realtime) = me.upgrade() else { break };
-                match serde_json::from_slice::<Envelope>(&message.payload) {
-                    Ok(envelope) if envelope.node != realtime.node => {
-                        // One message that trips a bug must not end this node's fan-out.
-                        let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            realtime.hub.apply(&envelope.message)
-                        }));
-                        if applied.is_err() {
-                            tracing::error!("applying a bus message from another node panicked; skipped");
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "ignoring a malformed bus message"),
-                }
-            }
-        });
-        tracing::info!(url = %crate::store::redact_url(url), "realtime fan-out over NATS");
-        Ok(())
-    }
-}
-
-impl CommitListener for Realtime {
-    fn committed(&self, events: &[Event]) {
-        for event in events {
-            self.publish(BusMessage::Event { event: event.clone() });
-        }
+        self.bus.send(message);
     }
 }
 

@@ -1,14 +1,28 @@
 //! The Centrifugo client protocol v2, JSON format: the subset of its commands, replies and
-//! pushes this server speaks. Field names and numbers follow the protocol's schema
-//! (`client.proto` of centrifugal/protocol), so the official SDKs work unmodified.
+//! pushes this server speaks, and every byte of framing the gateway writes. Field names and
+//! numbers follow the protocol's schema (`client.proto` of centrifugal/protocol), so the
+//! official SDKs work unmodified.
 //!
 //! A WebSocket text frame carries one or more JSON objects separated by `\n`, in both
 //! directions. An empty object is a ping (from the server) or a pong (from the client).
+//!
+//! Incoming, a line parses once into a [`Command`] and from there into a [`Request`] (and an
+//! `rpc` into an [`Rpc`]), which the connection dispatches with `match`. Outgoing, every frame
+//! is a typed value serialized by serde: a [`Reply`] to a command, or a push built by
+//! [`event_push`], [`ephemeral_push`], [`join_push`] and [`leave_push`]. A publication is
+//! serialized once into the frame that every subscriber's queue shares.
 
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use switchboard::{ConversationId, Event, Message, MessageId, UserId, WorkspaceId};
 
-/// A client command. Exactly one of the request fields is set; none at all is a pong.
+/// A client command as it arrives. Exactly one of the request fields is set; none at all is a
+/// pong. [`Command::into_request`] turns it into the one [`Request`] it makes.
 #[derive(Debug, Default, Deserialize)]
 pub struct Command {
     #[serde(default)]
@@ -27,22 +41,62 @@ pub struct Command {
     pub sub_refresh: Option<serde::de::IgnoredAny>,
 }
 
+/// What a command asks for: one variant per request kind, matched once by the connection.
+#[derive(Debug)]
+pub enum Request {
+    /// No request and no id: the client's answer to a ping.
+    Pong,
+    /// An asynchronous message to the server (`send`); unused here, so ignored.
+    Send,
+    Connect(ConnectRequest),
+    Subscribe(SubscribeRequest),
+    Unsubscribe(ChannelRequest),
+    Publish(ChannelRequest),
+    Presence(ChannelRequest),
+    PresenceStats(ChannelRequest),
+    History(HistoryRequest),
+    Ping,
+    Rpc(RpcRequest),
+    Refresh(RefreshRequest),
+    SubRefresh,
+    /// An id but no request this server knows.
+    Unknown,
+}
+
 impl Command {
-    /// No request at all: the client's pong.
-    pub fn is_pong(&self) -> bool {
-        self.id == 0
-            && self.connect.is_none()
-            && self.subscribe.is_none()
-            && self.unsubscribe.is_none()
-            && self.publish.is_none()
-            && self.presence.is_none()
-            && self.presence_stats.is_none()
-            && self.history.is_none()
-            && self.ping.is_none()
-            && self.send.is_none()
-            && self.rpc.is_none()
-            && self.refresh.is_none()
-            && self.sub_refresh.is_none()
+    /// The command's id and the request it makes. `send` wins (it may come without an id);
+    /// then the first request field set, in the order of the protocol's schema.
+    pub fn into_request(self) -> (u32, Request) {
+        let request = if self.send.is_some() {
+            Request::Send
+        } else if let Some(req) = self.connect {
+            Request::Connect(req)
+        } else if let Some(req) = self.subscribe {
+            Request::Subscribe(req)
+        } else if let Some(req) = self.unsubscribe {
+            Request::Unsubscribe(req)
+        } else if let Some(req) = self.publish {
+            Request::Publish(req)
+        } else if let Some(req) = self.presence {
+            Request::Presence(req)
+        } else if let Some(req) = self.presence_stats {
+            Request::PresenceStats(req)
+        } else if let Some(req) = self.history {
+            Request::History(req)
+        } else if self.ping.is_some() {
+            Request::Ping
+        } else if let Some(req) = self.rpc {
+            Request::Rpc(req)
+        } else if let Some(req) = self.refresh {
+            Request::Refresh(req)
+        } else if self.sub_refresh.is_some() {
+            Request::SubRefresh
+        } else if self.id == 0 {
+            Request::Pong
+        } else {
+            Request::Unknown
+        };
+        (self.id, request)
     }
 }
 
@@ -99,6 +153,95 @@ pub struct RpcRequest {
     #[serde(default)]
     pub method: String,
     pub data: Option<Box<RawValue>>,
+}
+
+/// The RPC methods by name. An unknown name is the protocol's 104 `method not found`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcMethod {
+    SendMessage,
+    Typing,
+    MarkRead,
+}
+
+impl RpcMethod {
+    pub const ALL: [Self; 3] = [Self::SendMessage, Self::Typing, Self::MarkRead];
+
+    /// The method's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SendMessage => "send_message",
+            Self::Typing => "typing",
+            Self::MarkRead => "mark_read",
+        }
+    }
+}
+
+impl FromStr for RpcMethod {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str() == name)
+            .ok_or_else(|| Error::new(codes::METHOD_NOT_FOUND, "method not found"))
+    }
+}
+
+/// An RPC call, its method and its arguments parsed once. Arguments are strict (unknown fields
+/// refused), and bad ones are a 400 naming what is wrong.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rpc {
+    SendMessage(SendMessageArgs),
+    Typing(TypingArgs),
+    MarkRead(MarkReadArgs),
+}
+
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessageArgs {
+    pub conversation_id: ConversationId,
+    pub text: String,
+    pub client_message_id: Option<String>,
+    pub reply_to: Option<MessageId>,
+}
+
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypingArgs {
+    pub conversation_id: ConversationId,
+}
+
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkReadArgs {
+    pub conversation_id: ConversationId,
+    pub up_to: MessageId,
+}
+
+impl Rpc {
+    /// The call an `rpc` request makes: 104 for an unknown method, 400 for bad arguments
+    /// (absent data counts as `{}`).
+    pub fn parse(req: &RpcRequest) -> Result<Self, Error> {
+        let method: RpcMethod = req.method.parse()?;
+        let data = req.data.as_ref().map_or("{}", |d| d.get());
+        Ok(match method {
+            RpcMethod::SendMessage => Self::SendMessage(args(data)?),
+            RpcMethod::Typing => Self::Typing(args(data)?),
+            RpcMethod::MarkRead => Self::MarkRead(args(data)?),
+        })
+    }
+
+    pub fn method(&self) -> RpcMethod {
+        match self {
+            Self::SendMessage(_) => RpcMethod::SendMessage,
+            Self::Typing(_) => RpcMethod::Typing,
+            Self::MarkRead(_) => RpcMethod::MarkRead,
+        }
+    }
+}
+
+fn args<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, Error> {
+    serde_json::from_str(data).map_err(|e| Error::new(codes::RPC_INVALID, format!("invalid data: {e}")))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -227,90 +370,225 @@ pub struct ClientInfo {
     pub conn_info: serde_json::Value,
 }
 
-/// A reply to command `id`: `{"id":…,"<kind>":<result>}`.
-pub fn reply(id: u32, kind: &str, result: &impl Serialize) -> String {
-    let body = serde_json::to_string(result).unwrap_or_else(|_| "{}".to_owned());
-    format!("{{\"id\":{id},\"{kind}\":{body}}}")
+/// The server's ping: an empty object (the client answers with one too).
+pub const PING: &[u8] = b"{}";
+
+/// A reply to command `id`: `{"id":…,"<kind>":<result>}`, or `{"id":…,"error":{…}}`.
+#[derive(Debug, Serialize)]
+pub struct Reply<'a> {
+    pub id: u32,
+    #[serde(flatten)]
+    pub body: ReplyBody<'a>,
 }
 
-/// An error reply to command `id`.
-pub fn error_reply(id: u32, error: &Error) -> String {
-    let body = serde_json::to_string(error).unwrap_or_else(|_| "{}".to_owned());
-    format!("{{\"id\":{id},\"error\":{body}}}")
+/// The result a [`Reply`] carries, named on the wire by the command it answers.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyBody<'a> {
+    Connect(ConnectResult<'a>),
+    Subscribe(SubscribeResult<'a>),
+    Unsubscribe {},
+    Presence(PresenceResult<'a>),
+    PresenceStats(PresenceStatsResult),
+    History(HistoryResult<'a>),
+    Ping {},
+    /// `{"data":<what the method answers>}`.
+    Rpc {
+        data: RpcReply<'a>,
+    },
+    Refresh(RefreshResult<'a>),
+    Error(Error),
 }
 
-/// A publication as the protocol shows it: the data is our event envelope (or an ephemeral
-/// payload), the offset the event's offset in its topic.
-pub fn publication(data: &str, offset: Option<i64>) -> String {
-    match offset {
-        Some(offset) => format!("{{\"data\":{data},\"offset\":{offset}}}"),
-        None => format!("{{\"data\":{data}}}"),
+impl<'a> Reply<'a> {
+    pub fn new(id: u32, body: ReplyBody<'a>) -> Self {
+        Self { id, body }
+    }
+
+    pub fn error(id: u32, error: Error) -> Self {
+        Self { id, body: ReplyBody::Error(error) }
+    }
+
+    /// The reply as one line of JSON.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            // Unreachable in practice (every key is a string); the client still gets an answer.
+            tracing::error!(error = %e, "cannot encode a realtime reply");
+            let error = Reply::error(self.id, Error::temporary(codes::INTERNAL, "internal server error"));
+            serde_json::to_string(&error).unwrap_or_default()
+        })
     }
 }
 
-/// A log event as a publication (its envelope as the data, its offset in the topic).
-pub fn event_publication(event: &switchboard::Event) -> String {
-    let data = serde_json::to_string(event).unwrap_or_else(|_| "null".to_owned());
-    publication(&data, Some(event.offset))
+/// The connect reply. (Fields of the results are in the order the server has always written
+/// them: alphabetical where they were once built as a JSON map.)
+#[derive(Debug, Serialize)]
+pub struct ConnectResult<'a> {
+    pub client: &'a str,
+    pub data: ConnectData<'a>,
+    /// Whether the connection expires (a token connect) and must `refresh` before `ttl`.
+    pub expires: bool,
+    /// Seconds between server pings.
+    pub ping: u64,
+    /// The server wants pongs.
+    pub pong: bool,
+    pub ttl: i64,
+    pub version: &'a str,
 }
 
-/// A publication pushed on a channel.
-pub fn pub_push(channel: &str, publication: &str) -> String {
-    let channel = serde_json::to_string(channel).unwrap_or_default();
-    format!("{{\"push\":{{\"channel\":{channel},\"pub\":{publication}}}}}")
+/// Who connected, for the app: the connect reply's `data`.
+#[derive(Debug, Serialize)]
+pub struct ConnectData<'a> {
+    pub name: &'a str,
+    pub user_id: UserId,
+    pub workspaces: &'a [WorkspaceId],
 }
 
-/// A join or leave pushed on a channel.
-pub fn presence_push(channel: &str, kind: &str, info: &ClientInfo) -> String {
-    let channel = serde_json::to_string(channel).unwrap_or_default();
-    let info = serde_json::to_string(info).unwrap_or_default();
-    format!("{{\"push\":{{\"channel\":{channel},\"{kind}\":{{\"info\":{info}}}}}}}")
+#[derive(Debug, Serialize)]
+pub struct SubscribeResult<'a> {
+    pub recoverable: bool,
+    pub positioned: bool,
+    pub epoch: &'a str,
+    /// The topic's offset now; the client's position once the publications below are read.
+    pub offset: i64,
+    pub recovered: bool,
+    pub was_recovering: bool,
+    /// What the client missed, when it asked to recover and could.
+    pub publications: EventPublications<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PresenceResult<'a> {
+    /// Client id → who.
+    pub presence: &'a HashMap<String, ClientInfo>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PresenceStatsResult {
+    pub num_clients: usize,
+    pub num_users: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistoryResult<'a> {
+    pub publications: EventPublications<'a>,
+    pub epoch: &'a str,
+    pub offset: i64,
+}
+
+/// What each RPC method answers, as its reply's `data`.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum RpcReply<'a> {
+    /// `send_message`: the message, and whether this call created it (false: a retry).
+    Sent { created: bool, message: &'a Message },
+    /// `typing`: how long the receivers show it.
+    Typing { expires_in_ms: u64 },
+    /// `mark_read`: what is left unread in the conversation.
+    MarkedRead { unread_count: u32 },
+}
+
+#[derive(Debug, Serialize)]
+pub struct RefreshResult<'a> {
+    pub client: &'a str,
+    pub expires: bool,
+    pub ttl: i64,
+    pub version: &'a str,
+}
+
+/// A publication as the protocol shows it: our event envelope (or an ephemeral payload) as
+/// the data; for log events, the event's offset in its topic.
+#[derive(Debug, Serialize)]
+pub struct Publication<'a, D> {
+    pub data: &'a D,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
+}
+
+impl<'a> Publication<'a, Event> {
+    pub fn event(event: &'a Event) -> Self {
+        Self { data: event, offset: Some(event.offset) }
+    }
+}
+
+/// Log events as a list of publications (in a subscribe's recovery or a history page).
+#[derive(Debug, Clone, Copy)]
+pub struct EventPublications<'a>(pub &'a [Event]);
+
+impl Serialize for EventPublications<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(Publication::event))
+    }
+}
+
+/// A push on a channel: `{"push":{"channel":…,"pub"|"join"|"leave":…}}`.
+#[derive(Serialize)]
+#[serde(bound(serialize = "C: fmt::Display, D: Serialize"))]
+struct Push<'a, C: ?Sized, D> {
+    push: PushOn<'a, C, D>,
+}
+
+#[derive(Serialize)]
+#[serde(bound(serialize = "C: fmt::Display, D: Serialize"))]
+struct PushOn<'a, C: ?Sized, D> {
+    /// Written from its `Display` (a topic name, typed or not).
+    #[serde(serialize_with = "display")]
+    channel: &'a C,
+    #[serde(flatten)]
+    body: PushBody<'a, D>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+enum PushBody<'a, D> {
+    Pub(Publication<'a, D>),
+    /// `{"info":…}`, as is `leave`.
+    Join {
+        info: &'a ClientInfo,
+    },
+    Leave {
+        info: &'a ClientInfo,
+    },
+}
+
+fn display<C: fmt::Display + ?Sized, S: Serializer>(value: &&C, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
+}
+
+impl<C: fmt::Display + ?Sized, D: Serialize> Push<'_, C, D> {
+    fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            // Unreachable in practice (every key is a string); the client then sees a ping.
+            tracing::error!(error = %e, "cannot encode a realtime push");
+            String::from_utf8_lossy(PING).into_owned()
+        })
+    }
+}
+
+/// A push of `body` on the topic.
+fn push<D: Serialize>(channel: &(impl fmt::Display + ?Sized), body: PushBody<'_, D>) -> String {
+    Push { push: PushOn { channel, body } }.encode()
+}
+
+/// A log event pushed on its topic, with its offset: the frame every subscriber shares.
+pub fn event_push(event: &Event) -> String {
+    push(&event.topic, PushBody::Pub(Publication::event(event)))
+}
+
+/// Something not stored (typing, online/offline) pushed on a topic, without an offset.
+pub fn ephemeral_push(topic: &(impl fmt::Display + ?Sized), data: &impl Serialize) -> String {
+    push(topic, PushBody::Pub(Publication { data, offset: None }))
+}
+
+/// A client joined the topic (to the subscribers that asked for join/leave).
+pub fn join_push(topic: &(impl fmt::Display + ?Sized), info: &ClientInfo) -> String {
+    push::<()>(topic, PushBody::Join { info })
+}
+
+/// A client left the topic.
+pub fn leave_push(topic: &(impl fmt::Display + ?Sized), info: &ClientInfo) -> String {
+    push::<()>(topic, PushBody::Leave { info })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn commands_parse_as_the_sdks_send_them() {
-        let c: Command = serde_json::from_str(r#"{"id":1,"connect":{"token":"t","name":"js"}}"#).unwrap();
-        assert_eq!(c.connect.unwrap().token, "t");
-        let c: Command = serde_json::from_str(
-            r#"{"id":2,"subscribe":{"channel":"a","recover":true,"offset":5,"epoch":"e"}}"#,
-        )
-        .unwrap();
-        let s = c.subscribe.unwrap();
-        assert!(s.recover);
-        assert_eq!((s.offset, s.epoch.as_str()), (5, "e"));
-        let pong: Command = serde_json::from_str("{}").unwrap();
-        assert!(pong.is_pong());
-        let rpc: Command = serde_json::from_str(r#"{"id":3,"rpc":{"method":"m","data":{"x":1}}}"#).unwrap();
-        assert!(!rpc.is_pong());
-        assert_eq!(rpc.rpc.unwrap().data.unwrap().get(), r#"{"x":1}"#);
-    }
-
-    #[test]
-    fn frames_are_the_protocols_json() {
-        let pub_ = publication(r#"{"k":1}"#, Some(7));
-        let push: serde_json::Value = serde_json::from_str(&pub_push("conversation:x", &pub_)).unwrap();
-        assert_eq!(push["push"]["channel"], "conversation:x");
-        assert_eq!(push["push"]["pub"]["offset"], 7);
-        assert_eq!(push["push"]["pub"]["data"]["k"], 1);
-        let err: serde_json::Value =
-            serde_json::from_str(&error_reply(4, &Error::new(codes::PERMISSION_DENIED, "permission denied")))
-                .unwrap();
-        assert_eq!(err["error"]["code"], 103);
-        assert!(err["error"].get("temporary").is_none());
-    }
-
-    #[test]
-    fn ended_access_never_asks_the_sdk_to_reconnect_with_dead_credentials() {
-        use AccessEnded::*;
-        for ended in
-            [SignedOut, SessionRevoked, PasswordChanged, RemovedFromWorkspace, KeyRevoked, UserDeactivated]
-        {
-            assert!((4500..5000).contains(&ended.disconnect().code), "{ended:?}");
-        }
-        assert!((4000..4500).contains(&RoomsChanged.disconnect().code));
-    }
-}
+mod tests;

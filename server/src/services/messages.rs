@@ -108,7 +108,7 @@ impl MessageService {
             self.store.message(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("message"))?;
         access::conversation(self.store.as_ref(), actor, message.conversation_id, Right::Post).await?;
         match self.store.retry_message(actor.workspace_id, id).await {
-            Ok((message, _events)) => Ok(message),
+            Ok(message) => Ok(message),
             Err(switchboard::StoreError::Conflict { .. }) => {
                 Err(ServiceError::Conflict("Only a failed outbound message can be retried."))
             }
@@ -141,7 +141,7 @@ impl MessageService {
         let current = self.own_message(&actor, id).await?;
         let target = message::MessageRef::Id { workspace_id: actor.workspace_id, id };
         match self.store.edit_message(target, &text).await {
-            Ok(Some((message, _))) => Ok(message),
+            Ok(Some(message)) => Ok(message),
             Ok(None) => Ok(current),
             Err(switchboard::StoreError::Conflict { .. }) => {
                 Err(ServiceError::Conflict("A deleted message cannot be edited."))
@@ -155,7 +155,7 @@ impl MessageService {
         let current = self.own_message(&actor, id).await?;
         let target = message::MessageRef::Id { workspace_id: actor.workspace_id, id };
         match self.store.delete_message(target).await {
-            Ok(Some((message, _))) => Ok(message),
+            Ok(Some(message)) => Ok(message),
             Ok(None) => Ok(current),
             Err(e) => Err(ServiceError::from(e).not_found_as("message")),
         }
@@ -196,7 +196,7 @@ impl MessageService {
             members,
         };
         match self.store.create_room(room).await {
-            Ok((conversation, _)) => Ok(conversation),
+            Ok(conversation) => Ok(conversation),
             Err(switchboard::StoreError::Conflict { .. }) => {
                 Err(ValidationError::new("member_ids", "names someone who is not a member of the workspace")
                     .into())
@@ -235,7 +235,7 @@ impl MessageService {
         status: message::ConversationStatus,
     ) -> Result<switchboard::Conversation, ServiceError> {
         access::conversation(self.store.as_ref(), actor, id, Right::Resolve).await?;
-        let (conversation, _) = self
+        let conversation = self
             .store
             .set_conversation_status(actor.workspace_id, id, status)
             .await
@@ -475,7 +475,7 @@ impl<'a> InboundRouter<'a> {
                 Ok(before.is_some_and(|b| b.status != after.status || b.last_error != after.last_error))
             }
             ChannelEvent::Presence { contact_id, online } => {
-                Ok(self.store.set_contact_presence(self.channel.id, &contact_id, online).await?.is_some())
+                Ok(self.store.set_contact_presence(self.channel.id, &contact_id, online).await?)
             }
             ChannelEvent::MessageRevoked { external_id } => {
                 let target = message::MessageRef::External { channel_id: self.channel.id, external_id };

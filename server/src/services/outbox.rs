@@ -145,7 +145,7 @@ impl OutboxWorker {
             let next = switchboard::time::after(self.now(), self.backoff(job.attempt));
             self.store.outbox_retry(job, reason, next, true).await
         } else {
-            self.store.outbox_failed(job, reason).await.map(drop)
+            self.store.outbox_failed(job, reason).await
         }
     }
 

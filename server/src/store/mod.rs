@@ -1,43 +1,60 @@
-//! The `Store` port's implementations: SQLite (the default, one file under the data dir, WAL)
-//! and PostgreSQL (`postgres://…`). Both share one body of SQL (see [`sql`]); each has its own
-//! migrations folder, embedded in the binary.
+//! The `Store` port's implementation: one generic [`SqlStore`] over SQLite (the default, one file
+//! under the data dir, WAL) and PostgreSQL (`postgres://…`), written once (see [`backend`]).
+//! Each backend has its own migrations folder, embedded in the binary. One file per concern:
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `event_log.rs` | offsets, append, reads after a topic offset or a log position, epoch |
+//! | `sends.rs`, `send_queue.rs` | outbound messages, written by group commit |
+//! | `ingest.rs` | inbound messages from the networks |
+//! | `messages.rs` | message reads, edits, deletes; what every message write shares |
+//! | `conversations.rs` | the list, read state, status, rooms, members, stars, presence, titles |
+//! | `outbox.rs` | claiming, settling and pausing network sends |
+//! | `accounts.rs` | users, workspaces and members, sessions |
+//! | `channels.rs` | connected accounts, status, sealed credentials |
+//! | `invitations.rs` | invitations to workspaces |
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard::Store;
-use switchboard::store::StoreError;
+use switchboard::store::{Broker, NoBroker, StoreError};
 
-mod batch;
+mod accounts;
+pub mod backend;
+mod channels;
+mod conversations;
+mod event_log;
+mod ingest;
 mod invitations;
 mod messages;
 mod outbox;
 mod postgres;
 mod rooms;
 mod rows;
-mod sql;
+mod send_queue;
+mod sends;
 mod sqlite;
 
+pub use backend::SqlStore;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-/// The store's commit listener, shared by its clones.
-#[derive(Clone, Default)]
-pub(crate) struct Listener(Arc<std::sync::RwLock<Option<Arc<dyn switchboard::store::CommitListener>>>>);
+/// The broker the store was built with, shared by its clones: every write hands it the events
+/// it committed.
+#[derive(Clone)]
+pub(crate) struct Listener(Arc<dyn Broker>);
 
 impl Listener {
-    pub(crate) fn set(&self, listener: Arc<dyn switchboard::store::CommitListener>) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(listener);
+    pub(crate) fn new(broker: Arc<dyn Broker>) -> Self {
+        Self(broker)
     }
 
     /// Hands committed events on (nothing to do for a write without events).
     pub(crate) fn committed(&self, events: &[switchboard::Event]) {
-        if events.is_empty() {
-            return;
-        }
-        if let Some(listener) = self.0.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            listener.committed(events);
+        if !events.is_empty() {
+            self.0.publish(events);
         }
     }
 }
@@ -49,7 +66,7 @@ impl std::fmt::Debug for Listener {
 }
 
 /// How to open the database.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct StoreOptions {
     /// `sqlite://path`, `sqlite::memory:` or `postgres://…`.
     pub url: String,
@@ -57,11 +74,34 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// How long a caller waits for a pooled connection before `Unavailable`.
     pub acquire_timeout: Duration,
+    /// Where the store publishes the events each write commits (by default nowhere: a store
+    /// no one subscribes to, such as the `migrate` command's).
+    pub broker: Arc<dyn Broker>,
 }
 
 impl StoreOptions {
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), max_connections: 10, acquire_timeout: Duration::from_secs(5) }
+        Self {
+            url: url.into(),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            broker: Arc::new(NoBroker),
+        }
+    }
+
+    /// These options, publishing committed events to `broker`.
+    pub fn with_broker(self, broker: Arc<dyn Broker>) -> Self {
+        Self { broker, ..self }
+    }
+}
+
+impl std::fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreOptions")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .finish_non_exhaustive()
     }
 }
 
@@ -143,6 +183,15 @@ fn sqlite_constraint(message: &str) -> String {
     }
     name.push_str("_key");
     name
+}
+
+/// Rolls the transaction back and answers `err`.
+pub(crate) async fn abort<D: sqlx::Database, T>(
+    tx: sqlx::Transaction<'static, D>,
+    err: StoreError,
+) -> Result<T, StoreError> {
+    tx.rollback().await.map_err(map_err)?;
+    Err(err)
 }
 
 fn migrate_err(err: sqlx::migrate::MigrateError) -> StoreError {

@@ -1,309 +1,347 @@
-//! The outbox's SQL, shared by both backends. `$lock` is what each backend appends to the claim
-//! query: PostgreSQL skips rows another worker holds (`for update skip locked`); SQLite has one
-//! writer at a time (`BEGIN IMMEDIATE`), so its claimer is single by construction.
+//! The outbox: rows written with each network send, claimed by workers (PostgreSQL skips rows
+//! another node holds; SQLite has one writer, so its claimer is single by construction),
+//! settled per attempt, paused by a network's rate limit.
 
-macro_rules! impl_outbox {
-    ($store:ty, $db:ty, $lock:literal) => {
-        impl $store {
-            /// A message's status change as an event on its conversation's topic.
-            async fn status_event(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                message: &switchboard::Message,
-                at: chrono::DateTime<chrono::Utc>,
-            ) -> Result<switchboard::Event, switchboard::StoreError> {
-                let payload = serde_json::json!({
-                    "message_id": message.id,
-                    "conversation_id": message.conversation_id,
-                    "status": message.status,
-                    "external_id": message.external_id,
-                    "error": message.error,
-                });
-                let topic = switchboard::Topic::Conversation(message.conversation_id);
-                Self::append_event(tx, message.workspace_id, topic, switchboard::EventKind::MessageStatus, payload, None, at).await
-            }
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::{Json, Uuid};
+use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
+use switchboard::store::{OutboxJob, OutboxRepo, StoreError};
+use switchboard::{
+    ChannelId, ConversationId, Event, EventKind, Message, MessageId, MessageStatus, Topic, WorkspaceId,
+};
 
-            /// Fails an outbox row and its message with `error`; answers the status event.
-            async fn fail_row(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                outbox_id: uuid::Uuid,
-                message_id: switchboard::MessageId,
-                error: &str,
-                at: chrono::DateTime<chrono::Utc>,
-            ) -> Result<switchboard::Event, switchboard::StoreError> {
-                sqlx::query("update outbox set status = 'failed', last_error = $2, lease_until = null, updated_at = $3 where outbox_id = $1")
-                    .bind(outbox_id)
-                    .bind(error)
-                    .bind(at)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err($crate::store::map_err)?;
-                let message = Self::set_message_status(tx, message_id, switchboard::MessageStatus::Failed, None, Some(error), at).await?;
-                Self::status_event(tx, &message, at).await
-            }
+use super::backend::{Backend, Bind, Column, SqlStore};
+use super::map_err;
+use super::rows::{self, message_columns};
 
-            async fn set_message_status(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                id: switchboard::MessageId,
-                status: switchboard::MessageStatus,
-                external_id: Option<&str>,
-                error: Option<&str>,
-                at: chrono::DateTime<chrono::Utc>,
-            ) -> Result<switchboard::Message, switchboard::StoreError> {
-                let row: $crate::store::rows::MessageRow = sqlx::query_as(concat!(
-                    "update message set status = $2, external_id = coalesce($3, external_id), error = $4, updated_at = $5
-                     where message_id = $1 returning ",
-                    message_columns!()
-                ))
-                .bind(id.as_uuid())
-                .bind(status.as_str())
-                .bind(external_id)
-                .bind(error)
-                .bind(at)
-                .fetch_one(&mut **tx)
-                .await
-                .map_err($crate::store::map_err)?;
-                row.try_into()
-            }
-        }
+impl<D: Backend> SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: ColumnIndex<D::Row> + Encode<'a, D>,
+    str: Type<D>,
+    usize: ColumnIndex<D::Row>,
+    Uuid: Column<D>,
+    String: Column<D>,
+    i64: Column<D>,
+    i32: Column<D>,
+    bool: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
+    Option<Uuid>: Bind<D>,
+    Option<String>: Bind<D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
+    for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
+{
+    /// A message's status change as an event on its conversation's topic.
+    pub(crate) async fn status_event(
+        tx: &mut Transaction<'static, D>,
+        message: &Message,
+        at: DateTime<Utc>,
+    ) -> Result<Event, StoreError> {
+        let payload = serde_json::json!({
+            "message_id": message.id,
+            "conversation_id": message.conversation_id,
+            "status": message.status,
+            "external_id": message.external_id,
+            "error": message.error,
+        });
+        let topic = Topic::Conversation(message.conversation_id);
+        Self::append_event(tx, message.workspace_id, topic, EventKind::MessageStatus, payload, None, at).await
+    }
 
-        #[async_trait::async_trait]
-        impl switchboard::store::OutboxRepo for $store {
-            async fn claim_outbox(
-                &self,
-                now: chrono::DateTime<chrono::Utc>,
-                lease_until: chrono::DateTime<chrono::Utc>,
-                limit: u32,
-            ) -> Result<Vec<switchboard::store::OutboxJob>, switchboard::StoreError> {
-                let mut tx = self.begin_write().await?;
-                // The poison-pill rule: a row still `sending` after its lease with no attempts
-                // left was being sent when the process died, every time. It fails with the
-                // reason instead of being handed out (and killing the next process) again.
-                let poisoned: Vec<(uuid::Uuid, uuid::Uuid)> = sqlx::query_as(concat!(
-                    "select o.outbox_id, o.message_id from outbox o
-                     where o.status = 'sending' and o.lease_until < $1 and o.attempts >= o.max_attempts
-                     order by o.outbox_id limit $2",
-                    $lock
-                ))
-                .bind(now)
-                .bind(i64::from(limit))
-                .fetch_all(&mut *tx)
-                .await
-                .map_err($crate::store::map_err)?;
-                let mut failed = Vec::with_capacity(poisoned.len());
-                for (outbox_id, message_id) in poisoned {
-                    const WHY: &str = "sending was interrupted on every attempt; retry to try again";
-                    failed.push(Self::fail_row(&mut tx, outbox_id, message_id.into(), WHY, now).await?);
-                }
-                let due: Vec<(uuid::Uuid,)> = sqlx::query_as(concat!(
-                    "select o.outbox_id from outbox o join message m on m.message_id = o.message_id
-                       join channel c on c.channel_id = o.channel_id
-                       join conversation cv on cv.conversation_id = m.conversation_id
-                     where ((o.status = 'queued' and o.next_attempt_at <= $1) or (o.status = 'sending' and o.lease_until < $1))
-                       -- A rate limit pauses the whole channel, or one conversation, until it passes.
-                       and (c.outbox_paused_until is null or c.outbox_paused_until <= $1)
-                       and (cv.outbox_paused_until is null or cv.outbox_paused_until <= $1)
-                       -- Order per conversation: an earlier message still on its way holds the later ones.
-                       and not exists (
-                           select 1 from outbox o2 join message m2 on m2.message_id = o2.message_id
-                           where m2.conversation_id = m.conversation_id and o2.message_id < o.message_id
-                             and o2.status in ('queued', 'sending', 'paused'))
-                     order by o.priority desc, o.next_attempt_at, o.outbox_id limit $2",
-                    $lock
-                ))
-                .bind(now)
-                .bind(i64::from(limit))
-                .fetch_all(&mut *tx)
-                .await
-                .map_err($crate::store::map_err)?;
-                let mut jobs = Vec::with_capacity(due.len());
-                for (outbox_id,) in due {
-                    let (workspace_id, channel_id, message_id, attempts, max_attempts): (uuid::Uuid, uuid::Uuid, uuid::Uuid, i32, i32) =
-                        sqlx::query_as(
-                            "update outbox set status = 'sending', attempts = attempts + 1, lease_until = $2, updated_at = $3
-                             where outbox_id = $1
-                             returning workspace_id, channel_id, message_id, attempts, max_attempts",
-                        )
-                        .bind(outbox_id)
-                        .bind(lease_until)
-                        .bind(now)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err($crate::store::map_err)?;
-                    let message = Self::message_in(&mut tx, message_id.into()).await?;
-                    let (to,): (String,) = sqlx::query_as("select external_chat_id from conversation where conversation_id = $1")
-                        .bind(message.conversation_id.as_uuid())
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err($crate::store::map_err)?;
-                    jobs.push(switchboard::store::OutboxJob {
-                        outbox_id,
-                        workspace_id: workspace_id.into(),
-                        channel_id: channel_id.into(),
-                        message,
-                        to,
-                        attempt: attempts.max(0) as u32,
-                        max_attempts: max_attempts.max(1) as u32,
-                    });
-                }
-                tx.commit().await.map_err($crate::store::map_err)?;
-                if !failed.is_empty() {
-                    tracing::warn!(rows = failed.len(), "outbox rows failed by the poison-pill rule");
-                    self.listener.committed(&failed);
-                }
-                Ok(jobs)
-            }
+    /// Fails an outbox row and its message with `error`; answers the status event.
+    pub(crate) async fn fail_row(
+        tx: &mut Transaction<'static, D>,
+        outbox_id: Uuid,
+        message_id: MessageId,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Event, StoreError> {
+        sqlx::query("update outbox set status = 'failed', last_error = $2, lease_until = null, updated_at = $3 where outbox_id = $1")
+            .bind(outbox_id)
+            .bind(error)
+            .bind(at)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+        let message =
+            Self::set_message_status(tx, message_id, MessageStatus::Failed, None, Some(error), at).await?;
+        Self::status_event(tx, &message, at).await
+    }
 
-            async fn outbox_sent(
-                &self,
-                job: &switchboard::store::OutboxJob,
-                external_id: &str,
-            ) -> Result<Vec<switchboard::Event>, switchboard::StoreError> {
-                let at = switchboard::time::now();
-                let mut tx = self.begin_write().await?;
-                sqlx::query("update outbox set status = 'sent', last_error = null, lease_until = null, updated_at = $2 where outbox_id = $1")
-                    .bind(job.outbox_id)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err($crate::store::map_err)?;
-                // A receipt may have raced ahead of us; never move a message backwards.
-                let current = Self::message_in(&mut tx, job.message.id).await?;
-                let status = if current.status.advances_to(switchboard::MessageStatus::Sent) {
-                    switchboard::MessageStatus::Sent
-                } else {
-                    current.status
-                };
-                let message = Self::set_message_status(&mut tx, job.message.id, status, Some(external_id), None, at).await?;
-                let event = Self::status_event(&mut tx, &message, at).await?;
-                tx.commit().await.map_err($crate::store::map_err)?;
-                self.listener.committed(std::slice::from_ref(&event));
-                Ok(vec![event])
-            }
-
-            async fn outbox_retry(
-                &self,
-                job: &switchboard::store::OutboxJob,
-                error: &str,
-                next_attempt_at: chrono::DateTime<chrono::Utc>,
-                count_attempt: bool,
-            ) -> Result<(), switchboard::StoreError> {
-                sqlx::query(
-                    "update outbox set status = 'queued', last_error = $2, next_attempt_at = $3, lease_until = null,
-                            attempts = case when $4 then attempts else attempts - 1 end, updated_at = $5
-                     where outbox_id = $1",
-                )
-                .bind(job.outbox_id)
-                .bind(error)
-                .bind(next_attempt_at)
-                .bind(count_attempt)
-                .bind(switchboard::time::now())
-                .execute(&self.pool)
-                .await
-                .map_err($crate::store::map_err)?;
-                Ok(())
-            }
-
-            async fn outbox_failed(
-                &self,
-                job: &switchboard::store::OutboxJob,
-                error: &str,
-            ) -> Result<Vec<switchboard::Event>, switchboard::StoreError> {
-                let at = switchboard::time::now();
-                let mut tx = self.begin_write().await?;
-                let event = Self::fail_row(&mut tx, job.outbox_id, job.message.id, error, at).await?;
-                tx.commit().await.map_err($crate::store::map_err)?;
-                self.listener.committed(std::slice::from_ref(&event));
-                Ok(vec![event])
-            }
-
-            async fn pause_outbox(
-                &self,
-                channel_id: switchboard::ChannelId,
-                conversation_id: Option<switchboard::ConversationId>,
-                until: chrono::DateTime<chrono::Utc>,
-            ) -> Result<(), switchboard::StoreError> {
-                let query = match conversation_id {
-                    None => sqlx::query("update channel set outbox_paused_until = $2 where channel_id = $1")
-                        .bind(channel_id.as_uuid()),
-                    Some(conversation_id) => sqlx::query(
-                        "update conversation set outbox_paused_until = $2 where conversation_id = $1",
-                    )
-                    .bind(conversation_id.as_uuid()),
-                };
-                query.bind(until).execute(&self.pool).await.map_err($crate::store::map_err)?;
-                Ok(())
-            }
-
-            async fn retry_message(
-                &self,
-                workspace_id: switchboard::WorkspaceId,
-                id: switchboard::MessageId,
-            ) -> Result<(switchboard::Message, Vec<switchboard::Event>), switchboard::StoreError> {
-                let at = switchboard::time::now();
-                let mut tx = self.begin_write().await?;
-                let found: Option<(String, String)> =
-                    sqlx::query_as("select status, direction from message where workspace_id = $1 and message_id = $2")
-                        .bind(workspace_id.as_uuid())
-                        .bind(id.as_uuid())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err($crate::store::map_err)?;
-                match found {
-                    None => return Err(switchboard::StoreError::NotFound),
-                    Some((status, direction)) if status != "failed" || direction != "outbound" => {
-                        return Err(switchboard::StoreError::Conflict { constraint: "message_not_failed".into() });
-                    }
-                    Some(_) => {}
-                }
-                sqlx::query(
-                    "update outbox set status = 'queued', attempts = 0, next_attempt_at = $2, last_error = null, lease_until = null, updated_at = $2
-                     where message_id = $1",
-                )
-                .bind(id.as_uuid())
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .map_err($crate::store::map_err)?;
-                let message = Self::set_message_status(&mut tx, id, switchboard::MessageStatus::Pending, None, None, at).await?;
-                let event = Self::status_event(&mut tx, &message, at).await?;
-                tx.commit().await.map_err($crate::store::map_err)?;
-                self.listener.committed(std::slice::from_ref(&event));
-                Ok((message, vec![event]))
-            }
-
-            async fn apply_delivery(
-                &self,
-                channel_id: switchboard::ChannelId,
-                external_id: &str,
-                status: switchboard::MessageStatus,
-            ) -> Result<Option<(switchboard::Message, Vec<switchboard::Event>)>, switchboard::StoreError> {
-                let at = switchboard::time::now();
-                let mut tx = self.begin_write().await?;
-                let found: Option<(uuid::Uuid,)> =
-                    sqlx::query_as("select message_id from message where channel_id = $1 and external_id = $2")
-                        .bind(channel_id.as_uuid())
-                        .bind(external_id)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err($crate::store::map_err)?;
-                let Some((id,)) = found else {
-                    tx.rollback().await.map_err($crate::store::map_err)?;
-                    return Ok(None);
-                };
-                let current = Self::message_in(&mut tx, id.into()).await?;
-                // Receipts only move the ticks forward; failing a send is the outbox's decision.
-                if status == switchboard::MessageStatus::Failed || !current.status.advances_to(status) {
-                    tx.rollback().await.map_err($crate::store::map_err)?;
-                    return Ok(None);
-                }
-                let message = Self::set_message_status(&mut tx, current.id, status, None, None, at).await?;
-                let event = Self::status_event(&mut tx, &message, at).await?;
-                tx.commit().await.map_err($crate::store::map_err)?;
-                self.listener.committed(std::slice::from_ref(&event));
-                Ok(Some((message, vec![event])))
-            }
-        }
-    };
+    pub(crate) async fn set_message_status(
+        tx: &mut Transaction<'static, D>,
+        id: MessageId,
+        status: MessageStatus,
+        external_id: Option<&str>,
+        error: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Message, StoreError> {
+        let row: rows::MessageRow = sqlx::query_as(concat!(
+            "update message set status = $2, external_id = coalesce($3, external_id), error = $4, updated_at = $5
+             where message_id = $1 returning ",
+            message_columns!()
+        ))
+        .bind(id.as_uuid())
+        .bind(status.as_str())
+        .bind(external_id)
+        .bind(error)
+        .bind(at)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(map_err)?;
+        row.try_into()
+    }
 }
 
-pub(crate) use impl_outbox;
+#[async_trait]
+impl<D: Backend> OutboxRepo for SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: ColumnIndex<D::Row> + Encode<'a, D>,
+    str: Type<D>,
+    usize: ColumnIndex<D::Row>,
+    Uuid: Column<D>,
+    String: Column<D>,
+    i64: Column<D>,
+    i32: Column<D>,
+    bool: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
+    Option<Uuid>: Bind<D>,
+    Option<String>: Bind<D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
+    for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
+{
+    async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxJob>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        // The poison-pill rule: a row still `sending` after its lease with no attempts
+        // left was being sent when the process died, every time. It fails with the
+        // reason instead of being handed out (and killing the next process) again.
+        let poisoned: Vec<(Uuid, Uuid)> = sqlx::query_as(sqlx::AssertSqlSafe(
+            [
+                "select o.outbox_id, o.message_id from outbox o
+             where o.status = 'sending' and o.lease_until < $1 and o.attempts >= o.max_attempts
+             order by o.outbox_id limit $2",
+                D::CLAIM_LOCK,
+            ]
+            .concat(),
+        ))
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let mut failed = Vec::with_capacity(poisoned.len());
+        for (outbox_id, message_id) in poisoned {
+            const WHY: &str = "sending was interrupted on every attempt; retry to try again";
+            failed.push(Self::fail_row(&mut tx, outbox_id, message_id.into(), WHY, now).await?);
+        }
+        let due: Vec<(Uuid,)> = sqlx::query_as(sqlx::AssertSqlSafe([
+            "select o.outbox_id from outbox o join message m on m.message_id = o.message_id
+               join channel c on c.channel_id = o.channel_id
+               join conversation cv on cv.conversation_id = m.conversation_id
+             where ((o.status = 'queued' and o.next_attempt_at <= $1) or (o.status = 'sending' and o.lease_until < $1))
+               -- A rate limit pauses the whole channel, or one conversation, until it passes.
+               and (c.outbox_paused_until is null or c.outbox_paused_until <= $1)
+               and (cv.outbox_paused_until is null or cv.outbox_paused_until <= $1)
+               -- Order per conversation: an earlier message still on its way holds the later ones.
+               and not exists (
+                   select 1 from outbox o2 join message m2 on m2.message_id = o2.message_id
+                   where m2.conversation_id = m.conversation_id and o2.message_id < o.message_id
+                     and o2.status in ('queued', 'sending', 'paused'))
+             order by o.priority desc, o.next_attempt_at, o.outbox_id limit $2",
+            D::CLAIM_LOCK,
+        ]
+        .concat()))
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let mut jobs = Vec::with_capacity(due.len());
+        for (outbox_id,) in due {
+            let (workspace_id, channel_id, message_id, attempts, max_attempts): (Uuid, Uuid, Uuid, i32, i32) =
+                sqlx::query_as(
+                    "update outbox set status = 'sending', attempts = attempts + 1, lease_until = $2, updated_at = $3
+                     where outbox_id = $1
+                     returning workspace_id, channel_id, message_id, attempts, max_attempts",
+                )
+                .bind(outbox_id)
+                .bind(lease_until)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            let message = Self::message_in(&mut tx, message_id.into()).await?;
+            let (to,): (String,) =
+                sqlx::query_as("select external_chat_id from conversation where conversation_id = $1")
+                    .bind(message.conversation_id.as_uuid())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+            jobs.push(OutboxJob {
+                outbox_id,
+                workspace_id: workspace_id.into(),
+                channel_id: channel_id.into(),
+                message,
+                to,
+                attempt: attempts.max(0) as u32,
+                max_attempts: max_attempts.max(1) as u32,
+            });
+        }
+        tx.commit().await.map_err(map_err)?;
+        if !failed.is_empty() {
+            tracing::warn!(rows = failed.len(), "outbox rows failed by the poison-pill rule");
+            self.listener.committed(&failed);
+        }
+        Ok(jobs)
+    }
+
+    async fn outbox_sent(&self, job: &OutboxJob, external_id: &str) -> Result<(), StoreError> {
+        let at = switchboard::time::now();
+        let mut tx = self.begin_write().await?;
+        sqlx::query("update outbox set status = 'sent', last_error = null, lease_until = null, updated_at = $2 where outbox_id = $1")
+            .bind(job.outbox_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        // A receipt may have raced ahead of us; never move a message backwards.
+        let current = Self::message_in(&mut tx, job.message.id).await?;
+        let status = if current.status.advances_to(MessageStatus::Sent) {
+            MessageStatus::Sent
+        } else {
+            current.status
+        };
+        let message =
+            Self::set_message_status(&mut tx, job.message.id, status, Some(external_id), None, at).await?;
+        let event = Self::status_event(&mut tx, &message, at).await?;
+        tx.commit().await.map_err(map_err)?;
+        self.listener.committed(std::slice::from_ref(&event));
+        Ok(())
+    }
+
+    async fn outbox_retry(
+        &self,
+        job: &OutboxJob,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+        count_attempt: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "update outbox set status = 'queued', last_error = $2, next_attempt_at = $3, lease_until = null,
+                    attempts = case when $4 then attempts else attempts - 1 end, updated_at = $5
+             where outbox_id = $1",
+        )
+        .bind(job.outbox_id)
+        .bind(error)
+        .bind(next_attempt_at)
+        .bind(count_attempt)
+        .bind(switchboard::time::now())
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn outbox_failed(&self, job: &OutboxJob, error: &str) -> Result<(), StoreError> {
+        let at = switchboard::time::now();
+        let mut tx = self.begin_write().await?;
+        let event = Self::fail_row(&mut tx, job.outbox_id, job.message.id, error, at).await?;
+        tx.commit().await.map_err(map_err)?;
+        self.listener.committed(std::slice::from_ref(&event));
+        Ok(())
+    }
+
+    async fn pause_outbox(
+        &self,
+        channel_id: ChannelId,
+        conversation_id: Option<ConversationId>,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let query = match conversation_id {
+            None => sqlx::query("update channel set outbox_paused_until = $2 where channel_id = $1")
+                .bind(channel_id.as_uuid()),
+            Some(conversation_id) => {
+                sqlx::query("update conversation set outbox_paused_until = $2 where conversation_id = $1")
+                    .bind(conversation_id.as_uuid())
+            }
+        };
+        query.bind(until).execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn retry_message(&self, workspace_id: WorkspaceId, id: MessageId) -> Result<Message, StoreError> {
+        let at = switchboard::time::now();
+        let mut tx = self.begin_write().await?;
+        let found: Option<(String, String)> = sqlx::query_as(
+            "select status, direction from message where workspace_id = $1 and message_id = $2",
+        )
+        .bind(workspace_id.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        match found {
+            None => return Err(StoreError::NotFound),
+            Some((status, direction)) if status != "failed" || direction != "outbound" => {
+                return Err(StoreError::Conflict { constraint: "message_not_failed".into() });
+            }
+            Some(_) => {}
+        }
+        sqlx::query(
+            "update outbox set status = 'queued', attempts = 0, next_attempt_at = $2, last_error = null, lease_until = null, updated_at = $2
+             where message_id = $1",
+        )
+        .bind(id.as_uuid())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let message = Self::set_message_status(&mut tx, id, MessageStatus::Pending, None, None, at).await?;
+        let event = Self::status_event(&mut tx, &message, at).await?;
+        tx.commit().await.map_err(map_err)?;
+        self.listener.committed(std::slice::from_ref(&event));
+        Ok(message)
+    }
+
+    async fn apply_delivery(
+        &self,
+        channel_id: ChannelId,
+        external_id: &str,
+        status: MessageStatus,
+    ) -> Result<Option<Message>, StoreError> {
+        let at = switchboard::time::now();
+        let mut tx = self.begin_write().await?;
+        let found: Option<(Uuid,)> =
+            sqlx::query_as("select message_id from message where channel_id = $1 and external_id = $2")
+                .bind(channel_id.as_uuid())
+                .bind(external_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        let Some((id,)) = found else {
+            tx.rollback().await.map_err(map_err)?;
+            return Ok(None);
+        };
+        let current = Self::message_in(&mut tx, id.into()).await?;
+        // Receipts only move the ticks forward; failing a send is the outbox's decision.
+        if status == MessageStatus::Failed || !current.status.advances_to(status) {
+            tx.rollback().await.map_err(map_err)?;
+            return Ok(None);
+        }
+        let message = Self::set_message_status(&mut tx, current.id, status, None, None, at).await?;
+        let event = Self::status_event(&mut tx, &message, at).await?;
+        tx.commit().await.map_err(map_err)?;
+        self.listener.committed(std::slice::from_ref(&event));
+        Ok(Some(message))
+    }
+}

@@ -1,32 +1,28 @@
 //! PostgreSQL: the store for several nodes sharing one database.
 
-use sqlx::PgPool;
+use sqlx::Postgres;
 use sqlx::postgres::PgPoolOptions;
-use switchboard::store::{Backend, StoreError};
+use switchboard::store::StoreError;
 
-use super::invitations::impl_invitations;
-use super::messages::{conversation_columns, impl_messages, message_columns};
-use super::outbox::impl_outbox;
-use super::rooms::impl_rooms;
-use super::sql::{channel_columns, impl_store};
-use super::{StoreOptions, migrate_err};
+use super::StoreOptions;
+use super::backend::{Backend, SqlStore};
 
 /// The PostgreSQL implementation of [`switchboard::Store`].
-#[derive(Clone, Debug)]
-pub struct PgStore {
-    pub(crate) pool: PgPool,
-    pub(crate) listener: super::Listener,
-    /// Sends waiting to be written as a group.
-    sends: super::batch::SendQueue,
-}
+pub type PgStore = SqlStore<Postgres>;
 
-impl PgStore {
-    pub(crate) const BACKEND: Backend = Backend::Postgres;
-    /// The migrations embedded in the binary.
-    pub fn migrator() -> &'static sqlx::migrate::Migrator {
+impl Backend for Postgres {
+    const KIND: switchboard::store::Backend = switchboard::store::Backend::Postgres;
+    // Row locks serialize writers to the same rows.
+    const BEGIN_WRITE: Option<&'static str> = None;
+    // Several nodes claim at once: each skips the rows another holds.
+    const CLAIM_LOCK: &'static str = " for update of o skip locked";
+
+    fn migrator() -> &'static sqlx::migrate::Migrator {
         &MIGRATOR
     }
+}
 
+impl SqlStore<Postgres> {
     /// Connects a pool; fails with `Unavailable` if the server cannot be reached.
     pub async fn connect(options: &StoreOptions) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
@@ -35,29 +31,8 @@ impl PgStore {
             .connect(&options.url)
             .await
             .map_err(|e| StoreError::Unavailable(format!("{}: {e}", super::redact_url(&options.url))))?;
-        Ok(Self { pool, listener: Default::default(), sends: Default::default() })
-    }
-
-    /// A write transaction (row locks serialize writers to the same topic).
-    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
-        self.pool.begin().await.map_err(super::map_err)
-    }
-
-    /// Applies pending migrations (sqlx takes an advisory lock, so concurrent nodes are safe).
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await.map_err(migrate_err)
-    }
-
-    /// The pool, for tests that inspect raw rows.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
+        Ok(Self::with_pools(pool.clone(), pool, options.broker.clone()))
     }
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
-
-impl_store!(PgStore);
-impl_invitations!(PgStore);
-impl_messages!(PgStore, sqlx::Postgres);
-impl_rooms!(PgStore, sqlx::Postgres);
-impl_outbox!(PgStore, sqlx::Postgres, " for update of o skip locked");

@@ -1,4 +1,42 @@
-//! Row shapes shared by both backends, converted into domain types.
+//! Row shapes shared by both backends, converted into domain types, and the column lists that
+//! select them (macros, so `concat!` can splice them into static SQL).
+
+/// The columns of a channel row, in [`ChannelRow`]'s order.
+macro_rules! channel_columns {
+    () => {
+        "channel_id, workspace_id, provider, name, status, config, last_error, created_at, updated_at"
+    };
+}
+
+/// The columns of a message row, in [`MessageRow`]'s order.
+macro_rules! message_columns {
+    () => {
+        "message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, \
+         client_message_id, sender_user_id, error, created_at, edited_at, deleted_at, reply_to_message_id"
+    };
+}
+
+/// The columns of a conversation row, in [`ConversationRow`]'s order.
+macro_rules! conversation_columns {
+    () => {
+        "conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, last_message_at, \
+         last_message_preview, status, created_at"
+    };
+}
+
+/// The columns of an invitation with its workspace's and inviter's names, in
+/// [`InvitationRow`]'s order, and the joins they need.
+macro_rules! invitation_select {
+    () => {
+        "select i.invitation_id, i.workspace_id, i.email, i.role, i.invited_by, i.status, i.created_at,
+                i.expires_at, w.name as workspace_name, u.name as invited_by_name
+         from invitation i
+         join workspace w on w.workspace_id = i.workspace_id
+         left join user_account u on u.user_id = i.invited_by "
+    };
+}
+
+pub(crate) use {channel_columns, conversation_columns, invitation_select, message_columns};
 
 use chrono::{DateTime, Utc};
 use switchboard::account::{Member, MemberRole, Session, User, Workspace};

@@ -3,36 +3,30 @@
 
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use switchboard::store::{Backend, StoreError};
+use switchboard::store::StoreError;
 
-use super::invitations::impl_invitations;
-use super::messages::{conversation_columns, impl_messages, message_columns};
-use super::outbox::impl_outbox;
-use super::rooms::impl_rooms;
-use super::sql::{channel_columns, impl_store};
-use super::{StoreOptions, migrate_err, parse_sqlite_options};
+use super::backend::{Backend, SqlStore};
+use super::{StoreOptions, parse_sqlite_options};
 
 /// The SQLite implementation of [`switchboard::Store`].
-#[derive(Clone, Debug)]
-pub struct SqliteStore {
-    pub(crate) pool: SqlitePool,
-    /// One connection for write transactions: writers queue here, in order, instead of
-    /// polling SQLite's busy handler for the file's write lock.
-    writer: SqlitePool,
-    pub(crate) listener: super::Listener,
-    /// Sends waiting to be written as a group.
-    sends: super::batch::SendQueue,
-}
+pub type SqliteStore = SqlStore<Sqlite>;
 
-impl SqliteStore {
-    pub(crate) const BACKEND: Backend = Backend::Sqlite;
-    /// The migrations embedded in the binary.
-    pub fn migrator() -> &'static sqlx::migrate::Migrator {
+impl Backend for Sqlite {
+    const KIND: switchboard::store::Backend = switchboard::store::Backend::Sqlite;
+    // Takes the file's write lock up front: two writers queue on the busy timeout instead of
+    // failing when a read lock cannot be upgraded.
+    const BEGIN_WRITE: Option<&'static str> = Some("BEGIN IMMEDIATE");
+    // One writer at a time (`BEGIN IMMEDIATE`): the claimer is single by construction.
+    const CLAIM_LOCK: &'static str = "";
+
+    fn migrator() -> &'static sqlx::migrate::Migrator {
         &MIGRATOR
     }
+}
 
+impl SqlStore<Sqlite> {
     /// Opens (creating if missing) the database file.
     pub async fn connect(options: &StoreOptions) -> Result<Self, StoreError> {
         let in_memory = options.url.contains(":memory:") || options.url.contains("mode=memory");
@@ -50,6 +44,8 @@ impl SqliteStore {
             .connect_with(connect.clone())
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        // One connection for write transactions: writers queue here, in order, instead of
+        // polling SQLite's busy handler for the file's write lock.
         let writer = if in_memory {
             pool.clone()
         } else {
@@ -57,39 +53,17 @@ impl SqliteStore {
                 .max_connections(1)
                 // A write waits for the ones queued before it; give it the pool's wait and more.
                 .acquire_timeout(options.acquire_timeout * 4)
-                // Grouped sends prepare one statement per group size (see `batch.rs`).
+                // Grouped sends prepare one statement per group size (see `sends.rs`).
                 .connect_with(connect.statement_cache_capacity(WRITER_STATEMENTS))
                 .await
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?
         };
-        Ok(Self { pool, writer, listener: Default::default(), sends: Default::default() })
-    }
-
-    /// A write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so two writers
-    /// queue on the busy timeout instead of failing when a read lock cannot be upgraded.
-    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(super::map_err)
-    }
-
-    /// Applies pending migrations.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await.map_err(migrate_err)
-    }
-
-    /// The pool, for tests that inspect raw rows.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+        Ok(Self::with_pools(pool, writer, options.broker.clone()))
     }
 }
 
-/// Prepared statements the writer keeps: the grouped send's seven statements in each of
+/// Prepared statements the writer keeps: the grouped send's statements in each of
 /// `MAX_GROUP` sizes, and the rest.
-const WRITER_STATEMENTS: usize = 8 * super::batch::MAX_GROUP + 100;
+const WRITER_STATEMENTS: usize = 8 * super::send_queue::MAX_GROUP + 100;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
-
-impl_store!(SqliteStore);
-impl_invitations!(SqliteStore);
-impl_messages!(SqliteStore, sqlx::Sqlite);
-impl_rooms!(SqliteStore, sqlx::Sqlite);
-impl_outbox!(SqliteStore, sqlx::Sqlite, "");

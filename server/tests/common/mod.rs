@@ -10,6 +10,7 @@ use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use switchboard::Store;
 use switchboard_server::http::{AppState, HttpConfig};
+use switchboard_server::realtime::Bus;
 use switchboard_server::secret::SecretKey;
 use switchboard_server::services::ratelimit::Quota;
 use switchboard_server::services::{AccountService, AuthConfig, ChannelService};
@@ -25,7 +26,8 @@ pub fn postgres_base_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
-/// A SQLite store in a fresh temporary file (kept alive by the returned dir), not migrated.
+/// A SQLite store in a fresh temporary file (kept alive by the returned dir), not migrated,
+/// publishing nowhere.
 pub async fn sqlite_unmigrated() -> (SqliteStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
@@ -33,9 +35,16 @@ pub async fn sqlite_unmigrated() -> (SqliteStore, tempfile::TempDir) {
     (store, dir)
 }
 
-/// A migrated SQLite store in a fresh temporary file.
+/// A migrated SQLite store in a fresh temporary file, publishing nowhere.
 pub async fn sqlite() -> (SqliteStore, tempfile::TempDir) {
-    let (store, dir) = sqlite_unmigrated().await;
+    sqlite_with(Arc::new(switchboard::store::NoBroker)).await
+}
+
+/// A migrated SQLite store in a fresh temporary file, publishing to `broker`.
+pub async fn sqlite_with(broker: Arc<dyn switchboard::store::Broker>) -> (SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let store = SqliteStore::connect(&StoreOptions::new(url).with_broker(broker)).await.expect("open SQLite");
     store.migrate().await.expect("migrate SQLite");
     (store, dir)
 }
@@ -63,9 +72,24 @@ pub async fn postgres_unmigrated() -> PgStore {
     PgStore::connect(&options).await.expect("connect PostgreSQL")
 }
 
-/// A migrated PostgreSQL store on a fresh database.
+/// A migrated PostgreSQL store on a fresh database, publishing nowhere.
 pub async fn postgres() -> PgStore {
     let store = postgres_unmigrated().await;
+    store.migrate().await.expect("migrate PostgreSQL");
+    store
+}
+
+/// A migrated PostgreSQL store on a fresh database, publishing on `bus`.
+pub async fn postgres_on(bus: Arc<Bus>) -> PgStore {
+    postgres_at(&postgres_url().await, bus).await
+}
+
+/// A migrated PostgreSQL store on the database at `url`, publishing on `bus` (two of them on
+/// one database are two nodes of a cluster).
+pub async fn postgres_at(url: &str, bus: Arc<Bus>) -> PgStore {
+    let mut options = StoreOptions::new(url).with_broker(bus);
+    options.max_connections = 5;
+    let store = PgStore::connect(&options).await.expect("connect PostgreSQL");
     store.migrate().await.expect("migrate PostgreSQL");
     store
 }
@@ -102,19 +126,22 @@ pub fn test_realtime_config() -> switchboard_server::realtime::RealtimeConfig {
 }
 
 /// An app state on `store`, trusting `X-Forwarded-For` so tests can vary the client address.
-pub fn state_with(store: Arc<dyn Store>, auth: AuthConfig) -> AppState {
-    state_with_realtime(store, auth, test_realtime_config())
+/// Its gateway delivers what `bus` carries: pass the bus the store was built with (see
+/// [`sqlite_with`]), or a fresh one for an app whose events no client watches.
+pub fn state_with(store: Arc<dyn Store>, bus: Arc<Bus>, auth: AuthConfig) -> AppState {
+    state_with_realtime(store, bus, auth, test_realtime_config())
 }
 
 /// [`state_with`], with these realtime settings.
 pub fn state_with_realtime(
     store: Arc<dyn Store>,
+    bus: Arc<Bus>,
     auth: AuthConfig,
     config: switchboard_server::realtime::RealtimeConfig,
 ) -> AppState {
     let secret = SecretKey::from_hex(&"ab".repeat(32)).unwrap();
     let (providers, mock) = switchboard_server::providers::Providers::new(PUBLIC_URL);
-    let realtime = switchboard_server::realtime::Realtime::new(store.clone(), config);
+    let realtime = switchboard_server::realtime::Realtime::new(store.clone(), bus, config);
     AppState {
         accounts: Arc::new(AccountService::new(store.clone(), realtime.clone(), &secret, auth)),
         channels: Arc::new(ChannelService::new(store.clone(), &secret, providers, fast_runtimes())),
@@ -129,19 +156,21 @@ pub fn state_with_realtime(
 
 /// A SQLite-backed app with the demo workspace seeded.
 pub async fn demo_app() -> (AppState, tempfile::TempDir) {
-    let (store, dir) = sqlite().await;
-    (demo_state(Arc::new(store)).await, dir)
+    let bus = Bus::new();
+    let (store, dir) = sqlite_with(bus.clone()).await;
+    (demo_state(Arc::new(store), bus).await, dir)
 }
 
 /// A PostgreSQL-backed app (fresh database) with the demo workspace seeded.
 pub async fn demo_app_postgres() -> AppState {
-    demo_state(Arc::new(postgres().await)).await
+    let bus = Bus::new();
+    demo_state(Arc::new(postgres_on(bus.clone()).await), bus).await
 }
 
-/// An app on `store` with the demo workspace seeded.
-pub async fn demo_state(store: Arc<dyn Store>) -> AppState {
+/// An app on `store` (built with `bus`) with the demo workspace seeded.
+pub async fn demo_state(store: Arc<dyn Store>, bus: Arc<Bus>) -> AppState {
     switchboard_server::services::provision::seed_demo(store.as_ref()).await.unwrap();
-    state_with(store, test_auth_config())
+    state_with(store, bus, test_auth_config())
 }
 
 /// Runs each named `async fn(AppState, Backend)` test against SQLite and PostgreSQL.
@@ -150,17 +179,19 @@ macro_rules! app_test {
         mod $name {
             #[tokio::test]
             async fn sqlite() {
-                let (store, _dir) = crate::common::sqlite().await;
+                let bus = switchboard_server::realtime::Bus::new();
+                let (store, _dir) = crate::common::sqlite_with(bus.clone()).await;
                 let raw = crate::common::Raw::Sqlite(store.pool().clone());
-                let app = crate::common::demo_state(std::sync::Arc::new(store)).await;
+                let app = crate::common::demo_state(std::sync::Arc::new(store), bus).await;
                 crate::$name(app, raw).await;
             }
 
             #[tokio::test]
             async fn postgres() {
-                let store = crate::common::postgres().await;
+                let bus = switchboard_server::realtime::Bus::new();
+                let store = crate::common::postgres_on(bus.clone()).await;
                 let raw = crate::common::Raw::Postgres(store.pool().clone());
-                let app = crate::common::demo_state(std::sync::Arc::new(store)).await;
+                let app = crate::common::demo_state(std::sync::Arc::new(store), bus).await;
                 crate::$name(app, raw).await;
             }
         }

@@ -1,12 +1,13 @@
-//! Group commit for sends. Every statement costs a round trip (on SQLite, two thread switches
-//! to sqlx's worker), and a send takes about a dozen, so under load the store runs the sends
-//! that queued while the previous group was writing as one transaction of multi-row
-//! statements. An idle store adds no wait: a lone send starts a group of one at once.
+//! The queue behind group commit (the SQL is in `sends.rs`). Every statement costs a round trip
+//! (on SQLite, two thread switches to sqlx's worker), and a send takes about a dozen, so under
+//! load the store writes the sends that queued while the previous group was writing as one
+//! transaction of multi-row statements. An idle store adds no wait: a lone send starts a group
+//! of one at once.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use switchboard::store::{Backend, NewOutbound, Sent, StoreError};
+use switchboard::store::{NewOutbound, Sent, StoreError};
 use tokio::sync::oneshot;
 
 /// Most sends written in one group (keeps every multi-row statement well under both
@@ -104,46 +105,6 @@ impl Drop for Drain {
     }
 }
 
-/// Placeholders for a statement whose size depends on the group, one per value in the order
-/// the values are bound (never reused). PostgreSQL numbers them (`$1, $2, …`); SQLite gets
-/// plain `?`, because it looks a numbered parameter's name up by a scan of all of them, which
-/// made binding a group's statements quadratic (6 % of the server's CPU at saturation).
-pub(crate) struct Params {
-    backend: Backend,
-    n: usize,
-}
-
-impl Params {
-    pub(crate) fn new(backend: Backend) -> Self {
-        Self { backend, n: 0 }
-    }
-
-    pub(crate) fn next(&mut self) -> String {
-        self.n += 1;
-        match self.backend {
-            Backend::Postgres => format!("${}", self.n),
-            Backend::Sqlite => "?".to_owned(),
-        }
-    }
-
-    /// `$n, $n+1, …`: `n` values (for `in (…)`).
-    pub(crate) fn list(&mut self, n: usize) -> String {
-        let list: Vec<String> = (0..n).map(|_| self.next()).collect();
-        list.join(", ")
-    }
-
-    /// `($n, $n+1, …)` for one row of `columns` values.
-    pub(crate) fn row(&mut self, columns: usize) -> String {
-        format!("({})", self.list(columns))
-    }
-
-    /// `rows` rows of `columns` values, comma-separated (for `values …`).
-    pub(crate) fn rows(&mut self, rows: usize, columns: usize) -> String {
-        let list: Vec<String> = (0..rows).map(|_| self.row(columns)).collect();
-        list.join(", ")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,18 +121,6 @@ mod tests {
             reply_to: None,
             trace_id: None,
         }
-    }
-
-    #[test]
-    fn params_are_numbered_in_order_on_postgres_and_plain_on_sqlite() {
-        let mut p = Params::new(Backend::Postgres);
-        assert_eq!(p.rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(p.next(), "$7");
-        assert_eq!(p.row(1), "($8)");
-        assert_eq!(p.list(2), "$9, $10");
-        let mut p = Params::new(Backend::Sqlite);
-        assert_eq!(p.rows(2, 2), "(?, ?), (?, ?)");
-        assert_eq!(p.list(2), "?, ?");
     }
 
     #[tokio::test]

@@ -1,0 +1,149 @@
+//! One WebSocket connection, from upgrade to close, in four parts:
+//!
+//! - [`handshake`]: the upgrade (a connection slot, or 503), then `connect` and its
+//!   authentication (token or cookie, with the origin check);
+//! - [`commands`]: the reading half, each line parsed once into a
+//!   [`Request`](super::protocol::Request) and answered in order (subscribe with recovery,
+//!   unsubscribe, presence, history, refresh, ping);
+//! - [`rpc`]: the `rpc` command's methods, parsed into [`Rpc`](super::protocol::Rpc) and
+//!   dispatched by `match` to the services;
+//! - [`writer`]: the writing half, the outgoing queue batched into frames, kept in offset order
+//!   per topic (gaps read from the log), with pings, expiry and the slow-consumer disconnect.
+//!
+//! This module wires them: after the handshake it registers the connection with the hub,
+//! sends the connect reply, and runs the reader and the writer side by side until either
+//! ends. A connection reaches the rest of the server only through its [`Gateway`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64};
+use std::time::Duration;
+
+use axum::extract::ws::WebSocket;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use super::Realtime;
+use super::hub::{BusMessage, ConnHandle, Kill};
+use super::protocol::{ClientInfo, ConnectData, ConnectResult, Disconnect, Reply, ReplyBody};
+
+mod commands;
+mod gateway;
+mod handshake;
+mod rpc;
+mod writer;
+
+pub use gateway::Gateway;
+pub use handshake::endpoint;
+pub(crate) use rpc::rpc_error;
+
+/// The server's name and version, as told in the connect and refresh replies.
+const VERSION: &str = concat!("switchboard ", env!("CARGO_PKG_VERSION"));
+
+async fn run(mut socket: WebSocket, gateway: Gateway, credentials: handshake::Credentials) {
+    let Some(connected) = Box::pin(handshake::handshake(&mut socket, &gateway, &credentials)).await else {
+        return;
+    };
+    let handshake::Connected { who, expires, id: connect_id, rest } = connected;
+    let realtime = gateway.realtime().clone();
+    let config = realtime.config.clone();
+    let workspaces = match gateway.workspaces(who.user.id).await {
+        Ok(workspaces) => workspaces,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot load memberships for a realtime connection");
+            handshake::close(&mut socket, Disconnect::SERVER_ERROR).await;
+            return;
+        }
+    };
+    let client: Arc<str> = uuid::Uuid::now_v7().to_string().into();
+    let (tx, rx) = mpsc::channel(config.queue_capacity.max(16));
+    let kill = Arc::new(Kill::default());
+    let info = ClientInfo {
+        user: who.user.id.to_string(),
+        client: client.to_string(),
+        conn_info: serde_json::json!({ "name": who.user.name }),
+    };
+    let expires_at = Arc::new(AtomicI64::new(expires.unwrap_or(who.session_expires_at.timestamp())));
+    let ttl = expires.map(|exp| (exp - switchboard::time::now().timestamp()).max(1));
+    // Registered before the reply, so access that ends from now on reaches this socket; and
+    // the session is read again after, so a sign-out between the handshake's check and here
+    // is not missed either.
+    realtime.hub.register(&client, who.user.id, who.session_id, kill.clone());
+    let _registered = Deregister { realtime: realtime.clone(), client: client.clone() };
+    match gateway.session_is_active(who.session_id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            handshake::close(&mut socket, Disconnect::SIGNED_OUT).await;
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the session of a realtime connection");
+            handshake::close(&mut socket, Disconnect::SERVER_ERROR).await;
+            return;
+        }
+    }
+    if kill.is_fired() {
+        let reason = kill.fired().await;
+        handshake::close(&mut socket, reason).await;
+        return;
+    }
+    let reply = Reply::new(
+        connect_id,
+        ReplyBody::Connect(ConnectResult {
+            client: &client,
+            data: ConnectData { name: &who.user.name, user_id: who.user.id, workspaces: &workspaces },
+            expires: ttl.is_some(),
+            ping: config.ping_interval.as_secs().max(1),
+            pong: true,
+            ttl: ttl.unwrap_or(0),
+            version: VERSION,
+        }),
+    );
+    if socket.send(handshake::text(reply.encode())).await.is_err() {
+        return;
+    }
+    realtime.publish(BusMessage::Online {
+        workspaces: workspaces.clone(),
+        user: who.user.id,
+        client: client.to_string(),
+    });
+
+    let (sink, stream) = socket.split();
+    let pong = Arc::new(AtomicBool::new(true));
+    let mut conn = commands::Conn {
+        gateway: gateway.clone(),
+        who,
+        workspaces,
+        handle: ConnHandle { client: client.clone(), tx, kill: kill.clone() },
+        info,
+        subs: Default::default(),
+        pong: pong.clone(),
+        expires_at: expires_at.clone(),
+        typing: HashMap::new(),
+        actors: HashMap::new(),
+    };
+    let writer = writer::Writer::new(sink, rx, kill.clone(), gateway, pong, expires_at).run();
+    tokio::pin!(writer);
+    tokio::select! {
+        () = &mut writer => {}
+        () = conn.read(stream, rest) => {
+            if kill.is_fired() {
+                // Let the writer say why before the socket goes.
+                let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+            }
+        }
+    }
+    conn.cleanup();
+}
+
+/// Takes a connection out of the hub's registry when it ends, however it ends.
+struct Deregister {
+    realtime: Arc<Realtime>,
+    client: Arc<str>,
+}
+
+impl Drop for Deregister {
+    fn drop(&mut self) {
+        self.realtime.hub.deregister(&self.client);
+    }
+}

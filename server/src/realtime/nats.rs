@@ -1,0 +1,309 @@
+//! Fan-out between nodes over NATS, without losing a committed event.
+//!
+//! Each node publishes what its bus carries on one subject and applies what the other nodes
+//! publish there. Two tasks do the publishing:
+//!
+//! - the **forwarder** takes bus messages from a bounded queue, in batches, and publishes each
+//!   batch as one NATS message. It never blocks a write: when the queue is full, a committed
+//!   event is not dropped but noted as *missed* (its topic and offset);
+//! - the **relay** reads every missed event back from the event log, by topic and offset, and
+//!   publishes it (with whatever followed it on that topic). A batch the forwarder held when it
+//!   died, or that NATS refused, is noted as missed too, so a crash of the forwarder loses
+//!   nothing either: it is restarted (supervised) and the relay fills in.
+//!
+//! Receivers may see an event twice (once forwarded, once relayed): each connection keeps its
+//! topics in offset order and drops what it already has, so a duplicate is harmless.
+//! Messages that are not stored (typing, presence) are sent at most once, like Centrifugo's;
+//! "access ended" messages wait for room in the queue instead of being dropped.
+//!
+//! A crash of the whole process between a commit and its publication leaves the other nodes
+//! without that event until the topic's next one (each connection reads a gap from the log) or
+//! until their clients reconnect and recover; `docs/realtime.md` says so.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use switchboard::Store;
+use tokio::sync::{Notify, mpsc, watch};
+
+use super::bus::Bus;
+use super::hub::BusMessage;
+
+/// The NATS subject the nodes of a cluster publish their bus messages on, by default.
+pub const NATS_SUBJECT: &str = "switchboard.bus";
+
+/// How the link to the other nodes behaves.
+#[derive(Clone, Debug)]
+pub struct NatsOptions {
+    /// The subject the cluster's nodes share (clusters sharing one NATS each take their own).
+    pub subject: String,
+    /// Bus messages waiting for the forwarder; past it, events go to the relay.
+    pub queue: usize,
+    /// Most bus messages in one NATS message.
+    pub batch: usize,
+    /// Most events the relay reads from the log at once.
+    pub relay_page: u32,
+}
+
+impl Default for NatsOptions {
+    fn default() -> Self {
+        Self { subject: NATS_SUBJECT.to_owned(), queue: 64 * 1024, batch: 256, relay_page: 500 }
+    }
+}
+
+/// What one NATS message carries: a node's bus messages, in order.
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    node: String,
+    messages: Vec<BusMessage>,
+}
+
+/// The forwarder and the relay of one node.
+pub struct Link {
+    node: String,
+    options: NatsOptions,
+    client: async_nats::Client,
+    store: Arc<dyn Store>,
+    queue: mpsc::Sender<BusMessage>,
+    /// The queue's other end, held by the running forwarder (a restarted one takes it over).
+    receiver: tokio::sync::Mutex<mpsc::Receiver<BusMessage>>,
+    /// The batch the forwarder is publishing: if it dies holding it, the relay gets it.
+    in_flight: Mutex<Vec<BusMessage>>,
+    /// Topics with events not forwarded, each with the lowest such offset.
+    missed: Mutex<HashMap<String, i64>>,
+    wake_relay: Notify,
+    /// Events the relay republished from the log.
+    relayed: AtomicU64,
+    /// Test hooks: hold the forwarder before it publishes, or make it die holding a batch.
+    hold: watch::Sender<bool>,
+    crash: AtomicBool,
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Link").field("node", &self.node).finish_non_exhaustive()
+    }
+}
+
+/// Joins the NATS cluster at `url`: `bus` then forwards this node's messages and applies the
+/// other nodes'; missed events are read back from `store`'s log. Fails if NATS cannot be
+/// reached now (it reconnects by itself later).
+pub async fn connect(
+    bus: &Arc<Bus>,
+    store: Arc<dyn Store>,
+    url: &str,
+    options: NatsOptions,
+) -> anyhow::Result<Arc<Link>> {
+    use futures_util::StreamExt;
+    let client = async_nats::ConnectOptions::new()
+        .name(format!("switchboard-{}", bus.node()))
+        .connect(url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to NATS at {url}: {e}"))?;
+    let mut subscription = client
+        .subscribe(options.subject.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot subscribe to NATS: {e}"))?;
+    client.flush().await.map_err(|e| anyhow::anyhow!("cannot reach NATS: {e}"))?;
+    let (queue, receiver) = mpsc::channel(options.queue.max(1));
+    let link = Arc::new(Link {
+        node: bus.node().to_owned(),
+        options,
+        client,
+        store,
+        queue,
+        receiver: tokio::sync::Mutex::new(receiver),
+        in_flight: Mutex::new(Vec::new()),
+        missed: Mutex::new(HashMap::new()),
+        wake_relay: Notify::new(),
+        relayed: AtomicU64::new(0),
+        hold: watch::Sender::new(false),
+        crash: AtomicBool::new(false),
+    });
+    bus.set_nats(link.clone())?;
+
+    let forwarder = link.clone();
+    crate::supervise::spawn("nats_forwarder", move || forwarder.clone().run_forwarder());
+    let relay = link.clone();
+    crate::supervise::spawn("nats_relay", move || relay.clone().run_relay());
+
+    let me = Arc::downgrade(bus);
+    tokio::spawn(async move {
+        while let Some(message) = subscription.next().await {
+            let Some(bus) = me.upgrade() else { break };
+            match serde_json::from_slice::<Envelope>(&message.payload) {
+                Ok(envelope) if envelope.node != bus.node() => {
+                    // One message that trips a bug must not end this node's fan-out.
+                    let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        for message in &envelope.messages {
+                            bus.hub().apply(message);
+                        }
+                    }));
+                    if applied.is_err() {
+                        tracing::error!("applying a bus message from another node panicked; skipped");
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "ignoring a malformed bus message"),
+            }
+        }
+    });
+    tracing::info!(url = %crate::store::redact_url(url), "realtime fan-out over NATS");
+    Ok(link)
+}
+
+impl Link {
+    /// Queues a message for the other nodes. Never blocks: a committed event that finds the
+    /// queue full goes to the relay instead.
+    pub(super) fn forward(&self, message: BusMessage) {
+        match self.queue.try_send(message) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(message) | mpsc::error::TrySendError::Closed(message)) => {
+                self.miss(message)
+            }
+        }
+    }
+
+    /// What to do with a message that could not be forwarded.
+    fn miss(&self, message: BusMessage) {
+        match message {
+            BusMessage::Event { event } => {
+                let mut missed = self.missed.lock().unwrap_or_else(|e| e.into_inner());
+                let lowest = missed.entry(event.topic.clone()).or_insert(event.offset);
+                *lowest = (*lowest).min(event.offset);
+                drop(missed);
+                self.wake_relay.notify_one();
+            }
+            // Ending someone's access must reach every node: wait for room.
+            message @ BusMessage::Terminate { .. } => {
+                let queue = self.queue.clone();
+                tokio::spawn(async move {
+                    let _ = queue.send(message).await;
+                });
+            }
+            _ => tracing::warn!("the NATS queue is full; an ephemeral bus message was not forwarded"),
+        }
+    }
+
+    /// The forwarder: queued messages out to NATS, a batch at a time.
+    async fn run_forwarder(self: Arc<Self>) {
+        let mut receiver = self.receiver.lock().await;
+        // A batch a dead forwarder held goes to the relay.
+        let orphaned = std::mem::take(&mut *self.in_flight.lock().unwrap_or_else(|e| e.into_inner()));
+        for message in orphaned {
+            self.miss(message);
+        }
+        let mut batch = Vec::with_capacity(self.options.batch);
+        let mut hold = self.hold.subscribe();
+        loop {
+            if receiver.recv_many(&mut batch, self.options.batch.max(1)).await == 0 {
+                return;
+            }
+            self.in_flight.lock().unwrap_or_else(|e| e.into_inner()).clone_from(&batch);
+            let _ = hold.wait_for(|held| !held).await;
+            if self.crash.swap(false, Ordering::AcqRel) {
+                panic!("the NATS forwarder was told to crash (test hook)");
+            }
+            let messages = std::mem::take(&mut batch);
+            if let Err(e) = self.publish(messages).await {
+                tracing::warn!(error = %e, "cannot publish to NATS; the relay will resend the events");
+                for message in std::mem::take(&mut *self.in_flight.lock().unwrap_or_else(|e| e.into_inner()))
+                {
+                    self.miss(message);
+                }
+            }
+            self.in_flight.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        }
+    }
+
+    async fn publish(&self, messages: Vec<BusMessage>) -> anyhow::Result<()> {
+        let envelope = Envelope { node: self.node.clone(), messages };
+        let bytes = serde_json::to_vec(&envelope)?;
+        self.client.publish(self.options.subject.clone(), Bytes::from(bytes)).await?;
+        Ok(())
+    }
+
+    /// The relay: missed events, read back from the log and published.
+    async fn run_relay(self: Arc<Self>) {
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let missed = std::mem::take(&mut *self.missed.lock().unwrap_or_else(|e| e.into_inner()));
+            if missed.is_empty() {
+                self.wake_relay.notified().await;
+                continue;
+            }
+            let mut failed = false;
+            for (topic, from) in missed {
+                if let Err(e) = self.resend(&topic, from).await {
+                    failed = true;
+                    tracing::warn!(error = %e, %topic, "cannot relay missed events yet; retrying");
+                }
+            }
+            if failed {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            } else {
+                backoff = Duration::from_millis(50);
+            }
+        }
+    }
+
+    /// Publishes `topic`'s events from offset `from` on, as the log has them now. On failure
+    /// the rest is noted as missed again.
+    async fn resend(&self, topic: &str, from: i64) -> anyhow::Result<()> {
+        let mut after = from - 1;
+        loop {
+            let page = match self.store.events_after(topic, after, self.options.relay_page).await {
+                Ok(page) => page,
+                Err(e) => {
+                    self.note_missed(topic, after + 1);
+                    return Err(e.into());
+                }
+            };
+            let Some(last) = page.last().map(|e| e.offset) else { return Ok(()) };
+            let count = page.len();
+            let messages = page.into_iter().map(|event| BusMessage::Event { event }).collect();
+            if let Err(e) = self.publish(messages).await {
+                self.note_missed(topic, after + 1);
+                return Err(e);
+            }
+            self.relayed.fetch_add(count as u64, Ordering::Relaxed);
+            after = last;
+            if count < self.options.relay_page as usize {
+                return Ok(());
+            }
+        }
+    }
+
+    fn note_missed(&self, topic: &str, from: i64) {
+        let mut missed = self.missed.lock().unwrap_or_else(|e| e.into_inner());
+        let lowest = missed.entry(topic.to_owned()).or_insert(from);
+        *lowest = (*lowest).min(from);
+    }
+
+    /// How many events the relay has republished from the log.
+    pub fn relayed(&self) -> u64 {
+        self.relayed.load(Ordering::Relaxed)
+    }
+
+    /// Whether the forwarder holds a batch it has not published yet.
+    pub fn holds_batch(&self) -> bool {
+        !self.in_flight.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+    }
+
+    /// Test hook: the forwarder takes its next batch and waits before publishing it.
+    #[doc(hidden)]
+    pub fn hold_forwarder(&self, held: bool) {
+        self.hold.send_replace(held);
+    }
+
+    /// Test hook: the forwarder dies (panics) holding its next batch; it is restarted.
+    #[doc(hidden)]
+    pub fn crash_forwarder(&self) {
+        self.crash.store(true, Ordering::Release);
+    }
+}

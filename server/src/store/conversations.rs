@@ -1,0 +1,443 @@
+//! Conversations and rooms: the inbox list with unread counts, read state, status, rooms and
+//! their members, stars, contact presence and chat titles from the network.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::{Json, Uuid};
+use sqlx::{ColumnIndex, Encode, Executor, Type};
+use switchboard::message::{ConversationFilter, ConversationStatus, ConversationSummary};
+use switchboard::store::{ConversationRepo, NewRoom, StoreError};
+use switchboard::{
+    ChannelId, Conversation, ConversationId, Event, EventKind, Message, MessageId, Topic, UserId, WorkspaceId,
+};
+
+use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
+use super::map_err;
+use super::rows::{self, conversation_columns, message_columns};
+
+#[async_trait]
+impl<D: Backend> ConversationRepo for SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: ColumnIndex<D::Row> + Encode<'a, D>,
+    str: Type<D>,
+    usize: ColumnIndex<D::Row>,
+    Uuid: Column<D>,
+    String: Column<D>,
+    i64: Column<D>,
+    i32: Column<D>,
+    bool: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
+    Option<Uuid>: Bind<D>,
+    Option<String>: Bind<D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
+    for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
+{
+    async fn conversation(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let row: Option<rows::ConversationRow> = sqlx::query_as(concat!(
+            "select ",
+            conversation_columns!(),
+            " from conversation where workspace_id = $1 and conversation_id = $2"
+        ))
+        .bind(workspace_id.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn conversations(
+        &self,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        filter: &ConversationFilter,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            conversation: rows::ConversationRow,
+            unread_count: i64,
+            unread_mentions: i64,
+            contact_online: Option<bool>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(concat!(
+            "select ",
+            conversation_columns!(),
+            ", (select count(*) from message_flag f
+                where f.user_id = $3 and f.conversation_id = conversation.conversation_id and f.is_read = false) as unread_count,
+              (select count(*) from message_flag f
+                where f.user_id = $3 and f.conversation_id = conversation.conversation_id and f.is_read = false
+                  and f.is_mentioned = true) as unread_mentions,
+              (select c.online from contact c where c.contact_id = conversation.contact_id) as contact_online
+              from conversation where workspace_id = $1 and ($2 is null or channel_id = $2)
+                and ($6 is null or status = $6)
+                and ($4 is null or lower(title) like $4 escape '\\')
+                and ($5 = false or exists (select 1 from message_flag u
+                    where u.user_id = $3 and u.conversation_id = conversation.conversation_id and u.is_read = false))
+                and (contact_id is not null or $7 = true or exists (select 1 from conversation_member cm
+                    where cm.conversation_id = conversation.conversation_id and cm.user_id = $3))
+              order by case when last_message_at is null then 1 else 0 end, last_message_at desc, conversation_id desc"
+        ))
+        .bind(workspace_id.as_uuid())
+        .bind(filter.channel_id.map(|c| c.as_uuid()))
+        .bind(user_id.as_uuid())
+        .bind(filter.like_pattern())
+        .bind(filter.unread_only)
+        .bind(filter.status.map(|s| s.as_str()))
+        .bind(filter.rooms == switchboard::access::RoomScope::All)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ConversationSummary {
+                conversation: r.conversation.into(),
+                unread_count: r.unread_count.max(0) as u32,
+                unread_mentions: r.unread_mentions.max(0) as u32,
+                contact_online: r.contact_online,
+            })
+            .collect())
+    }
+
+    async fn mark_read(
+        &self,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        conversation_id: ConversationId,
+        up_to: MessageId,
+    ) -> Result<(u64, u32, Vec<Event>), StoreError> {
+        let at = switchboard::time::now();
+        let mut tx = self.begin_write().await?;
+        let exists: Option<(Uuid,)> = sqlx::query_as(
+            "select conversation_id from conversation where workspace_id = $1 and conversation_id = $2",
+        )
+        .bind(workspace_id.as_uuid())
+        .bind(conversation_id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if exists.is_none() {
+            tx.rollback().await.map_err(map_err)?;
+            return Err(StoreError::NotFound);
+        }
+        let changed = sqlx::query(
+            "update message_flag set is_read = true
+             where user_id = $1 and conversation_id = $2 and message_id <= $3 and is_read = false",
+        )
+        .bind(user_id.as_uuid())
+        .bind(conversation_id.as_uuid())
+        .bind(up_to.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        let (unread,): (i64,) = sqlx::query_as(
+            "select count(*) from message_flag where user_id = $1 and conversation_id = $2 and is_read = false",
+        )
+        .bind(user_id.as_uuid())
+        .bind(conversation_id.as_uuid())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let mut events = Vec::new();
+        if changed > 0 {
+            let payload = serde_json::json!({
+                "conversation_id": conversation_id,
+                "up_to": up_to,
+                "unread_count": unread,
+            });
+            let topic = Topic::User(user_id);
+            events.push(
+                Self::append_event(&mut tx, workspace_id, topic, EventKind::ReadUpdated, payload, None, at)
+                    .await?,
+            );
+        }
+        tx.commit().await.map_err(map_err)?;
+        self.listener.committed(&events);
+        Ok((changed, unread.max(0) as u32, events))
+    }
+
+    async fn set_conversation_status(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+        status: ConversationStatus,
+    ) -> Result<Conversation, StoreError> {
+        let at = switchboard::time::now();
+        let mut tx = self.begin_write().await?;
+        let row: Option<rows::ConversationRow> = sqlx::query_as(concat!(
+            "update conversation set status = $3, updated_at = $4
+             where workspace_id = $1 and conversation_id = $2 and status <> $3 returning ",
+            conversation_columns!()
+        ))
+        .bind(workspace_id.as_uuid())
+        .bind(id.as_uuid())
+        .bind(status.as_str())
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let Some(row) = row else {
+            tx.rollback().await.map_err(map_err)?;
+            // Unchanged, or not there at all.
+            let found = self.conversation(workspace_id, id).await?;
+            return found.ok_or(StoreError::NotFound);
+        };
+        let conversation: Conversation = row.into();
+        let payload = serde_json::json!({
+            "conversation_id": conversation.id,
+            "last_message_at": conversation.last_message_at,
+            "last_message_preview": conversation.last_message_preview,
+            "status": conversation.status,
+        });
+        let topic = switchboard::access::list_topic(&conversation);
+        let event = Self::append_event(
+            &mut tx,
+            workspace_id,
+            topic,
+            EventKind::ConversationUpdated,
+            payload,
+            None,
+            at,
+        )
+        .await?;
+        tx.commit().await.map_err(map_err)?;
+        self.listener.committed(std::slice::from_ref(&event));
+        Ok(conversation)
+    }
+
+    async fn create_room(&self, room: NewRoom) -> Result<Conversation, StoreError> {
+        let at = switchboard::time::now();
+        let ws = room.workspace_id;
+        let mut tx = self.begin_write().await?;
+        let channel: Option<(Uuid,)> =
+            sqlx::query_as("select channel_id from channel where workspace_id = $1 and channel_id = $2")
+                .bind(ws.as_uuid())
+                .bind(room.channel_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        if channel.is_none() {
+            tx.rollback().await.map_err(map_err)?;
+            return Err(StoreError::NotFound);
+        }
+        let id = ConversationId::new();
+        let row: rows::ConversationRow = sqlx::query_as(concat!(
+            "insert into conversation (conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, created_at, updated_at)
+             values ($1, $2, $3, null, $4, $5, $6, $6) returning ",
+            conversation_columns!()
+        ))
+        .bind(id.as_uuid())
+        .bind(ws.as_uuid())
+        .bind(room.channel_id.as_uuid())
+        .bind(format!("room:{id}"))
+        .bind(&room.title)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        for member in &room.members {
+            // The creator (first) moderates the room.
+            let role = if Some(member) == room.members.first() { "moderator" } else { "member" };
+            // Only members of the workspace: the select finds nothing for anyone else.
+            let added = sqlx::query(
+                "insert into conversation_member (conversation_id, user_id, added_at, role)
+                 select $1, user_id, $3, $5 from member where workspace_id = $2 and user_id = $4",
+            )
+            .bind(id.as_uuid())
+            .bind(ws.as_uuid())
+            .bind(at)
+            .bind(member.as_uuid())
+            .bind(role)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+            if added != 1 {
+                tx.rollback().await.map_err(map_err)?;
+                return Err(StoreError::Conflict { constraint: "room_member".into() });
+            }
+        }
+        let conversation: Conversation = row.into();
+        let payload = serde_json::to_value(&conversation).map_err(|e| StoreError::Internal(e.to_string()))?;
+        // A room is private: it appears in its members' lists, through their own topics.
+        let mut events = Vec::with_capacity(room.members.len());
+        for member in &room.members {
+            let topic = Topic::User(*member);
+            let kind = EventKind::ConversationCreated;
+            events.push(Self::append_event(&mut tx, ws, topic, kind, payload.clone(), None, at).await?);
+        }
+        tx.commit().await.map_err(map_err)?;
+        self.listener.committed(&events);
+        Ok(conversation)
+    }
+
+    async fn conversation_members(
+        &self,
+        workspace_id: WorkspaceId,
+        id: ConversationId,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let rows: Vec<(Uuid,)> = sqlx::query_as(
+            "select m.user_id from conversation_member m join conversation c on c.conversation_id = m.conversation_id
+             where c.workspace_id = $1 and m.conversation_id = $2 order by m.added_at, m.user_id",
+        )
+        .bind(workspace_id.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows.into_iter().map(|(u,)| u.into()).collect())
+    }
+
+    async fn set_starred(
+        &self,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        id: MessageId,
+        starred: bool,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let message = sqlx::query_as::<_, (Uuid,)>(
+            "select m.conversation_id from message m join member w on w.workspace_id = m.workspace_id
+             where m.workspace_id = $1 and m.message_id = $2 and w.user_id = $3",
+        )
+        .bind(workspace_id.as_uuid())
+        .bind(id.as_uuid())
+        .bind(user_id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let Some((conversation_id,)) = message else {
+            tx.rollback().await.map_err(map_err)?;
+            return Err(StoreError::NotFound);
+        };
+        // Members outside a room have no flag row yet: one is made, already read.
+        sqlx::query(
+            "insert into message_flag (user_id, message_id, workspace_id, conversation_id, is_read, is_starred)
+             values ($1, $2, $3, $4, true, $5)
+             on conflict (user_id, message_id) do update set is_starred = $5",
+        )
+        .bind(user_id.as_uuid())
+        .bind(id.as_uuid())
+        .bind(workspace_id.as_uuid())
+        .bind(conversation_id)
+        .bind(starred)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn starred(
+        &self,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let rows: Vec<rows::MessageRow> = sqlx::query_as(concat!(
+            "select ", message_columns!(), " from message where message_id in
+               (select message_id from message_flag where workspace_id = $1 and user_id = $2 and is_starred = true)
+             order by message_id desc limit $3"
+        ))
+        .bind(workspace_id.as_uuid())
+        .bind(user_id.as_uuid())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn set_contact_presence(
+        &self,
+        channel_id: ChannelId,
+        external_id: &str,
+        online: bool,
+    ) -> Result<bool, StoreError> {
+        let at = switchboard::time::now();
+        let mut tx = self.begin_write().await?;
+        let row: Option<(Uuid, Uuid)> = sqlx::query_as(
+            "update contact set online = $3, presence_at = $4, updated_at = $4
+             where channel_id = $1 and external_id = $2 and (online is null or online <> $3)
+             returning contact_id, workspace_id",
+        )
+        .bind(channel_id.as_uuid())
+        .bind(external_id)
+        .bind(online)
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let Some((contact_id, workspace_id)) = row else {
+            tx.rollback().await.map_err(map_err)?;
+            return Ok(false);
+        };
+        let ws = WorkspaceId(workspace_id);
+        let payload = serde_json::json!({
+            "contact_id": contact_id,
+            "channel_id": channel_id,
+            "online": online,
+            "at": at,
+        });
+        let topic = Topic::Inbox(ws);
+        let event =
+            Self::append_event(&mut tx, ws, topic, EventKind::ContactPresence, payload, None, at).await?;
+        tx.commit().await.map_err(map_err)?;
+        self.listener.committed(std::slice::from_ref(&event));
+        Ok(true)
+    }
+
+    async fn rename_chat(
+        &self,
+        channel_id: ChannelId,
+        external_chat_id: &str,
+        title: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let at = switchboard::time::now();
+        let mut tx = self.begin_write().await?;
+        let row: Option<rows::ConversationRow> = sqlx::query_as(concat!(
+            "update conversation set title = $3, updated_at = $4
+             where channel_id = $1 and external_chat_id = $2 and title <> $3 returning ",
+            conversation_columns!()
+        ))
+        .bind(channel_id.as_uuid())
+        .bind(external_chat_id)
+        .bind(title)
+        .bind(at)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let Some(row) = row else {
+            tx.rollback().await.map_err(map_err)?;
+            return Ok(None);
+        };
+        let conversation: Conversation = row.into();
+        let payload = serde_json::json!({
+            "conversation_id": conversation.id,
+            "title": conversation.title,
+            "status": conversation.status,
+        });
+        let ws = conversation.workspace_id;
+        let event = Self::append_event(
+            &mut tx,
+            ws,
+            switchboard::access::list_topic(&conversation),
+            EventKind::ConversationUpdated,
+            payload,
+            None,
+            at,
+        )
+        .await?;
+        tx.commit().await.map_err(map_err)?;
+        self.listener.committed(std::slice::from_ref(&event));
+        Ok(Some(conversation))
+    }
+}

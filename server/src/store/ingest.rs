@@ -1,0 +1,158 @@
+//! Inbound ingest: a message from a network, recorded once by `(channel_id, external_id)`,
+//! with its contact and conversation found or created in the same transaction.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::{Json, Uuid};
+use sqlx::{ColumnIndex, Encode, Executor, Type};
+use switchboard::store::{InboundRepo, Ingested, NewInbound, StoreError};
+use switchboard::{Conversation, EventKind, Topic};
+
+use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
+use super::map_err;
+use super::rows::{self, conversation_columns};
+
+#[async_trait]
+impl<D: Backend> InboundRepo for SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: ColumnIndex<D::Row> + Encode<'a, D>,
+    str: Type<D>,
+    usize: ColumnIndex<D::Row>,
+    Uuid: Column<D>,
+    String: Column<D>,
+    i64: Column<D>,
+    i32: Column<D>,
+    bool: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
+    Option<Uuid>: Bind<D>,
+    Option<String>: Bind<D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
+    for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
+{
+    async fn ingest_inbound(&self, inbound: NewInbound) -> Result<Option<Ingested>, StoreError> {
+        let at = switchboard::time::now();
+        let ws = inbound.workspace_id;
+        let mut tx = self.begin_write().await?;
+
+        let (contact_id,): (Uuid,) = sqlx::query_as(
+            "insert into contact (contact_id, workspace_id, channel_id, external_id, name, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $6)
+             on conflict (channel_id, external_id) do update set name = excluded.name, updated_at = excluded.updated_at
+             returning contact_id",
+        )
+        .bind(switchboard::ContactId::new().as_uuid())
+        .bind(ws.as_uuid())
+        .bind(inbound.channel_id.as_uuid())
+        .bind(&inbound.contact.external_id)
+        .bind(&inbound.contact.name)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
+
+        let created_conversation = sqlx::query(
+            "insert into conversation (conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $7)
+             on conflict (channel_id, external_chat_id) do nothing",
+        )
+        .bind(switchboard::ConversationId::new().as_uuid())
+        .bind(ws.as_uuid())
+        .bind(inbound.channel_id.as_uuid())
+        .bind(contact_id)
+        .bind(&inbound.message.contact_id)
+        .bind(&inbound.contact.name)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+            == 1;
+        let conversation: rows::ConversationRow = sqlx::query_as(concat!(
+            "select ",
+            conversation_columns!(),
+            " from conversation where channel_id = $1 and external_chat_id = $2"
+        ))
+        .bind(inbound.channel_id.as_uuid())
+        .bind(&inbound.message.contact_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let conversation: Conversation = conversation.into();
+
+        let message_id = switchboard::MessageId::new();
+        let inserted = sqlx::query(
+            "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, created_at, updated_at)
+             values ($1, $2, $3, $4, 'inbound', 'delivered', $5, $6, $7, $7)
+             on conflict (channel_id, external_id) do nothing",
+        )
+        .bind(message_id.as_uuid())
+        .bind(ws.as_uuid())
+        .bind(conversation.id.as_uuid())
+        .bind(inbound.channel_id.as_uuid())
+        .bind(&inbound.message.text)
+        .bind(&inbound.message.external_id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        if inserted == 0 {
+            // Already recorded. A redelivery whose text changed is an edit on the network:
+            // the stored message takes the new text once, with `message.updated`. A replay
+            // of the same text changes nothing. The condition sits in the update itself,
+            // so two concurrent redeliveries of one edit update (and announce) it once.
+            let edited: Option<(Uuid,)> = sqlx::query_as(
+                "update message set text = $3, edited_at = $4, updated_at = $4
+                 where channel_id = $1 and external_id = $2 and conversation_id = $5
+                   and direction = 'inbound' and deleted_at is null and text <> $3
+                 returning message_id",
+            )
+            .bind(inbound.channel_id.as_uuid())
+            .bind(&inbound.message.external_id)
+            .bind(&inbound.message.text)
+            .bind(at)
+            .bind(conversation.id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            let Some((id,)) = edited else {
+                tx.rollback().await.map_err(map_err)?;
+                return Ok(None);
+            };
+            let message = Self::message_in(&mut tx, id.into()).await?;
+            let event = Self::updated_event(&mut tx, &message, inbound.trace_id.as_deref(), at).await?;
+            tx.commit().await.map_err(map_err)?;
+            self.listener.committed(std::slice::from_ref(&event));
+            return Ok(Some(Ingested { message, conversation, created: false, events: vec![event] }));
+        }
+        let message = Self::message_in(&mut tx, message_id).await?;
+        let conversation = Self::touch_conversation(&mut tx, &conversation, &message, true, at).await?;
+        Self::write_flags(&mut tx, &message, None).await?;
+
+        let trace = inbound.trace_id.as_deref();
+        let mut events = Vec::new();
+        if created_conversation {
+            let payload =
+                serde_json::to_value(&conversation).map_err(|e| StoreError::Internal(e.to_string()))?;
+            events.push(
+                Self::append_event(
+                    &mut tx,
+                    ws,
+                    Topic::Inbox(ws),
+                    EventKind::ConversationCreated,
+                    payload,
+                    trace,
+                    at,
+                )
+                .await?,
+            );
+        }
+        events.extend(Self::message_events(&mut tx, &conversation, &message, trace, at).await?);
+        tx.commit().await.map_err(map_err)?;
+        self.listener.committed(&events);
+        Ok(Some(Ingested { message, conversation, created: true, events }))
+    }
+}

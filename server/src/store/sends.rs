@@ -1,0 +1,487 @@
+//! Sends, written by group commit: the sends that queue while a group is being written (see
+//! `send_queue.rs`) are written together as one transaction of multi-row statements, about
+//! eight statements for the whole group where one send alone would take a dozen. Every send
+//! takes this path, replies included; an idle store writes a group of one at once.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::{Json, Uuid};
+use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
+use switchboard::message::preview;
+use switchboard::store::{NewOutbound, OUTBOX_MAX_ATTEMPTS, SendRepo, Sent, StoreError};
+use switchboard::{
+    ChannelId, Conversation, ConversationId, Event, EventKind, Message, MessageId, ProviderKind, Topic,
+    WorkspaceId,
+};
+
+use super::backend::{Backend, Bind, Column, Params, SqlStore};
+use super::map_err;
+use super::rows::{self, conversation_columns, message_columns};
+
+#[async_trait]
+impl<D: Backend> SendRepo for SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: ColumnIndex<D::Row> + Encode<'a, D>,
+    str: Type<D>,
+    usize: ColumnIndex<D::Row>,
+    Uuid: Column<D>,
+    String: Column<D>,
+    i64: Column<D>,
+    i32: Column<D>,
+    bool: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
+    Option<Uuid>: Bind<D>,
+    Option<String>: Bind<D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
+    for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
+{
+    async fn send_message(&self, out: NewOutbound) -> Result<Sent, StoreError> {
+        let store = self.clone();
+        self.sends
+            .send(out, move |group| {
+                let store = store.clone();
+                async move { store.send_group(group).await }
+            })
+            .await
+    }
+}
+
+impl<D: Backend> SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: ColumnIndex<D::Row> + Encode<'a, D>,
+    str: Type<D>,
+    usize: ColumnIndex<D::Row>,
+    Uuid: Column<D>,
+    String: Column<D>,
+    i64: Column<D>,
+    i32: Column<D>,
+    bool: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
+    Option<Uuid>: Bind<D>,
+    Option<String>: Bind<D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
+    for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
+{
+    /// Writes a group of queued sends in one transaction. If that transaction fails, nothing
+    /// of it was written and each send is written again as a group of its own, so every caller
+    /// gets the answer its send alone would have got.
+    async fn send_group(&self, outs: Vec<NewOutbound>) -> Vec<Result<Sent, StoreError>> {
+        let group: Vec<&NewOutbound> = outs.iter().collect();
+        let err = match self.send_together(&group).await {
+            Ok(answers) => return answers,
+            Err(err) => err,
+        };
+        if outs.len() > 1 {
+            tracing::warn!(error = %err, sends = outs.len(), "group write failed; writing its sends one at a time");
+        }
+        let mut answers = Vec::with_capacity(outs.len());
+        for out in &outs {
+            answers.push(self.send_alone(out).await);
+        }
+        answers
+    }
+
+    /// One send as a group of its own. A key that another writer stored between this send's
+    /// look-up and its insert (another node, on PostgreSQL) answers with that message.
+    async fn send_alone(&self, out: &NewOutbound) -> Result<Sent, StoreError> {
+        let err = match self.send_together(&[out]).await {
+            Ok(mut answers) => {
+                return answers
+                    .pop()
+                    .unwrap_or_else(|| Err(StoreError::Internal("a send got no answer".into())));
+            }
+            Err(err) => err,
+        };
+        let (StoreError::Conflict { .. }, Some(key)) = (&err, &out.client_message_id) else {
+            return Err(err);
+        };
+        match self.message_by_client_id(out.conversation_id, key).await? {
+            Some(found) if found.workspace_id != out.workspace_id => Err(StoreError::NotFound),
+            Some(found) => Ok(Sent { message: found, created: false, events: Vec::new() }),
+            None => Err(err),
+        }
+    }
+
+    /// Decides, inside the group's transaction, what each send comes to: a key used before
+    /// answers with the first message (a key used twice in the group, with the first send's),
+    /// a conversation of another workspace is not found, a reply to a message of another
+    /// conversation is a conflict, and everything else is a new message.
+    async fn plan(tx: &mut Transaction<'static, D>, outs: &[&NewOutbound]) -> Result<Vec<Plan>, StoreError> {
+        // Keys used before: such a send answers with the first message.
+        let keys: Vec<(ConversationId, &str)> = outs
+            .iter()
+            .filter_map(|o| o.client_message_id.as_deref().map(|k| (o.conversation_id, k)))
+            .collect();
+        let mut keyed: HashMap<(ConversationId, String), Message> = HashMap::new();
+        if !keys.is_empty() {
+            let mut p = Params::new(D::KIND);
+            let test: Vec<String> = keys
+                .iter()
+                .map(|_| format!("(conversation_id = {} and client_message_id = {})", p.next(), p.next()))
+                .collect();
+            let sql =
+                format!(concat!("select ", message_columns!(), " from message where {}"), test.join(" or "));
+            let mut query = sqlx::query_as::<_, rows::MessageRow>(sqlx::AssertSqlSafe(sql));
+            for (conversation, key) in &keys {
+                query = query.bind(conversation.as_uuid()).bind(*key);
+            }
+            for row in query.fetch_all(&mut **tx).await.map_err(map_err)? {
+                let message: Message = row.try_into()?;
+                if let Some(key) = message.client_message_id.clone() {
+                    keyed.insert((message.conversation_id, key), message);
+                }
+            }
+        }
+
+        // The conversations, with their channels' providers.
+        let mut ids: Vec<ConversationId> = outs.iter().map(|o| o.conversation_id).collect();
+        ids.sort_unstable_by_key(|id| id.as_uuid());
+        ids.dedup();
+        let sql = format!(
+            concat!(
+                "select ",
+                conversation_columns!(),
+                ", (select provider from channel where channel.channel_id = conversation.channel_id) as provider
+                 from conversation where conversation_id in ({})"
+            ),
+            Params::new(D::KIND).list(ids.len())
+        );
+        let mut query = sqlx::query_as::<_, Target>(sqlx::AssertSqlSafe(sql));
+        for id in &ids {
+            query = query.bind(id.as_uuid());
+        }
+        let targets: HashMap<ConversationId, (Conversation, bool)> = query
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(map_err)?
+            .into_iter()
+            .map(|t| {
+                let conversation: Conversation = t.conversation.into();
+                let local = t.provider == ProviderKind::Inapp.as_str();
+                (conversation.id, (conversation, local))
+            })
+            .collect();
+
+        // The conversations of the messages replied to: a reply stays in its conversation.
+        let mut replied: Vec<MessageId> = outs.iter().filter_map(|o| o.reply_to).collect();
+        replied.sort_unstable_by_key(|id| id.as_uuid());
+        replied.dedup();
+        let mut reply_in: HashMap<MessageId, ConversationId> = HashMap::new();
+        if !replied.is_empty() {
+            let sql = format!(
+                "select message_id, conversation_id from message where message_id in ({})",
+                Params::new(D::KIND).list(replied.len())
+            );
+            let mut query = sqlx::query_as::<_, (Uuid, Uuid)>(sqlx::AssertSqlSafe(sql));
+            for id in &replied {
+                query = query.bind(id.as_uuid());
+            }
+            for (message, conversation) in query.fetch_all(&mut **tx).await.map_err(map_err)? {
+                reply_in.insert(message.into(), conversation.into());
+            }
+        }
+
+        let mut first_with_key: HashMap<(ConversationId, &str), usize> = HashMap::new();
+        let mut plans = Vec::with_capacity(outs.len());
+        for (i, out) in outs.iter().enumerate() {
+            let key = out.client_message_id.as_deref().map(|k| (out.conversation_id, k));
+            let plan = match (
+                key.and_then(|(c, k)| keyed.get(&(c, k.to_owned()))),
+                targets.get(&out.conversation_id),
+            ) {
+                (Some(found), _) if found.workspace_id == out.workspace_id => Plan::Known(found.clone()),
+                (Some(_), _) => Plan::Fails(StoreError::NotFound),
+                (None, Some((conversation, local))) if conversation.workspace_id == out.workspace_id => {
+                    let stray_reply =
+                        out.reply_to.is_some_and(|r| reply_in.get(&r) != Some(&conversation.id));
+                    match key.and_then(|k| first_with_key.get(&k)) {
+                        Some(&first) => Plan::SameAs(first),
+                        None if stray_reply => {
+                            Plan::Fails(StoreError::Conflict { constraint: "reply_to".into() })
+                        }
+                        None => {
+                            if let Some(k) = key {
+                                first_with_key.insert(k, i);
+                            }
+                            Plan::New {
+                                id: MessageId::new(),
+                                channel_id: conversation.channel_id,
+                                local: *local,
+                            }
+                        }
+                    }
+                }
+                (None, _) => Plan::Fails(StoreError::NotFound),
+            };
+            plans.push(plan);
+        }
+        Ok(plans)
+    }
+
+    /// Sends in one transaction of multi-row statements. `Err` means the transaction was
+    /// rolled back before its commit; `Ok` holds each send's own answer.
+    async fn send_together(
+        &self,
+        outs: &[&NewOutbound],
+    ) -> Result<Vec<Result<Sent, StoreError>>, StoreError> {
+        let at = switchboard::time::now();
+        let mut tx = self.begin_write().await?;
+
+        let plans = Self::plan(&mut tx, outs).await?;
+        let new: Vec<(usize, MessageId, bool)> = plans
+            .iter()
+            .enumerate()
+            .filter_map(|(i, plan)| match plan {
+                Plan::New { id, local, .. } => Some((i, *id, *local)),
+                _ => None,
+            })
+            .collect();
+        let channel_of: HashMap<MessageId, ChannelId> = plans
+            .iter()
+            .filter_map(|plan| match plan {
+                Plan::New { id, channel_id, .. } => Some((*id, *channel_id)),
+                _ => None,
+            })
+            .collect();
+
+        let mut messages: HashMap<MessageId, Message> = HashMap::new();
+        let mut events: Vec<Event> = Vec::new();
+        let mut event_owner: Vec<usize> = Vec::new();
+        let mut event_ws: Vec<WorkspaceId> = Vec::new();
+        if !new.is_empty() {
+            // The messages.
+            let mut p = Params::new(D::KIND);
+            let sql = format!(
+                concat!(
+                    "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text,
+                                          client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id)
+                     values {} returning ",
+                    message_columns!()
+                ),
+                p.rows(new.len(), 12)
+            );
+            let mut query = sqlx::query_as::<_, rows::MessageRow>(sqlx::AssertSqlSafe(sql));
+            for &(i, id, local) in &new {
+                let out = outs[i];
+                query = query
+                    .bind(id.as_uuid())
+                    .bind(out.workspace_id.as_uuid())
+                    .bind(out.conversation_id.as_uuid())
+                    .bind(channel_of[&id].as_uuid())
+                    .bind("outbound")
+                    .bind(if local { "sent" } else { "pending" })
+                    .bind(&out.text)
+                    .bind(&out.client_message_id)
+                    .bind(out.sender.as_uuid())
+                    .bind(at)
+                    .bind(at)
+                    .bind(out.reply_to.map(|r| r.as_uuid()));
+            }
+            for row in query.fetch_all(&mut *tx).await.map_err(map_err)? {
+                let message: Message = row.try_into()?;
+                messages.insert(message.id, message);
+            }
+            if messages.len() != new.len() {
+                return Err(StoreError::Internal("a grouped insert returned the wrong rows".into()));
+            }
+
+            // Unread flags for every member who can see them; the sender has read theirs.
+            let sql = format!(
+                "insert into message_flag (user_id, message_id, workspace_id, conversation_id, is_read)
+                 select mb.user_id, m.message_id, m.workspace_id, m.conversation_id, coalesce(mb.user_id = m.sender_user_id, false)
+                 from message m join member mb on mb.workspace_id = m.workspace_id
+                 where m.message_id in ({})
+                   and (not exists (select 1 from conversation_member c where c.conversation_id = m.conversation_id)
+                        or mb.user_id in (select c.user_id from conversation_member c where c.conversation_id = m.conversation_id))",
+                Params::new(D::KIND).list(new.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (_, id, _) in &new {
+                query = query.bind(id.as_uuid());
+            }
+            query.execute(&mut *tx).await.map_err(map_err)?;
+            for (_, id, _) in &new {
+                Self::write_mentions(&mut tx, &messages[id]).await?;
+            }
+
+            // Each conversation's last activity: its last message in the group.
+            let mut last: Vec<(ConversationId, &Message)> = Vec::new();
+            for (_, id, _) in &new {
+                let message = &messages[id];
+                match last.iter_mut().find(|(c, _)| *c == message.conversation_id) {
+                    Some(entry) => entry.1 = message,
+                    None => last.push((message.conversation_id, message)),
+                }
+            }
+            // Placeholders in the order of their values: the time twice, each
+            // conversation's id and preview, then the ids again.
+            let mut p = Params::new(D::KIND);
+            let (at_1, at_2) = (p.next(), p.next());
+            let cases: Vec<String> =
+                last.iter().map(|_| format!("when {} then {}", p.next(), p.next())).collect();
+            let sql = format!(
+                concat!(
+                    "update conversation set last_message_at = {at_1}, updated_at = {at_2},
+                       last_message_preview = case conversation_id {cases} end
+                     where conversation_id in ({list}) returning ",
+                    conversation_columns!()
+                ),
+                at_1 = at_1,
+                at_2 = at_2,
+                cases = cases.join(" "),
+                list = p.list(last.len())
+            );
+            let mut query =
+                sqlx::query_as::<_, rows::ConversationRow>(sqlx::AssertSqlSafe(sql)).bind(at).bind(at);
+            for (conversation, message) in &last {
+                query = query.bind(conversation.as_uuid()).bind(preview(&message.text));
+            }
+            for (conversation, _) in &last {
+                query = query.bind(conversation.as_uuid());
+            }
+            let touched: HashMap<ConversationId, Conversation> = query
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .into_iter()
+                .map(|row| {
+                    let conversation: Conversation = row.into();
+                    (conversation.id, conversation)
+                })
+                .collect();
+
+            // Network sends go to the outbox.
+            let queued: Vec<&Message> =
+                new.iter().filter(|(_, _, local)| !local).map(|(_, id, _)| &messages[id]).collect();
+            if !queued.is_empty() {
+                let sql = format!(
+                    "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at, max_attempts)
+                     values {}",
+                    Params::new(D::KIND).rows(queued.len(), 9)
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for message in &queued {
+                    query = query
+                        .bind(Uuid::now_v7())
+                        .bind(message.workspace_id.as_uuid())
+                        .bind(message.channel_id.as_uuid())
+                        .bind(message.id.as_uuid())
+                        .bind(at)
+                        .bind("queued")
+                        .bind(at)
+                        .bind(at)
+                        .bind(OUTBOX_MAX_ATTEMPTS as i32);
+                }
+                query.execute(&mut *tx).await.map_err(map_err)?;
+            }
+
+            // The events: each message's `message.created` and `conversation.updated`.
+            for &(i, id, _) in &new {
+                let message = &messages[&id];
+                let conversation = touched
+                    .get(&message.conversation_id)
+                    .ok_or_else(|| StoreError::Internal("a grouped update missed a conversation".into()))?;
+                let trace = outs[i].trace_id.as_deref();
+                let ws = message.workspace_id;
+                let created =
+                    serde_json::to_value(message).map_err(|e| StoreError::Internal(e.to_string()))?;
+                for (topic, kind, payload) in [
+                    (Topic::Conversation(conversation.id), EventKind::MessageCreated, created),
+                    (
+                        switchboard::access::list_topic(conversation),
+                        EventKind::ConversationUpdated,
+                        Self::moved_by(conversation, message),
+                    ),
+                ] {
+                    // Numbered below, once the group's counters have moved.
+                    events.push(Self::new_event(topic, kind, payload, trace, at));
+                    event_owner.push(i);
+                    event_ws.push(ws);
+                }
+            }
+            let log_offsets = Self::take_offsets(&mut tx, &mut events, &event_ws).await?;
+            Self::insert_events(&mut tx, &events, &event_ws, &log_offsets).await?;
+        }
+        if let Err(err) = tx.commit().await {
+            // Not retried one by one: a commit that failed on the way back (a lost
+            // PostgreSQL connection) may have happened, and a retry would store the
+            // unkeyed sends twice. Each caller gets the error, as a lone send would.
+            let err = map_err(err);
+            return Ok(outs.iter().map(|_| Err(err.clone())).collect());
+        }
+        self.listener.committed(&events);
+
+        let mut own_events: Vec<Vec<Event>> = vec![Vec::new(); outs.len()];
+        for (event, &i) in events.into_iter().zip(&event_owner) {
+            own_events[i].push(event);
+        }
+        let mut answers: Vec<Result<Sent, StoreError>> = Vec::with_capacity(outs.len());
+        for (i, plan) in plans.into_iter().enumerate() {
+            answers.push(match plan {
+                Plan::Known(message) => Ok(Sent { message, created: false, events: Vec::new() }),
+                Plan::Fails(err) => Err(err),
+                Plan::New { id, .. } => Ok(Sent {
+                    message: messages[&id].clone(),
+                    created: true,
+                    events: std::mem::take(&mut own_events[i]),
+                }),
+                // `first` comes earlier, so its answer is in already.
+                Plan::SameAs(first) => match &answers[first] {
+                    Ok(sent) => {
+                        Ok(Sent { message: sent.message.clone(), created: false, events: Vec::new() })
+                    }
+                    Err(_) => Err(StoreError::Internal("a grouped send lost its first".into())),
+                },
+            });
+        }
+        Ok(answers)
+    }
+
+    async fn message_by_client_id(
+        &self,
+        conversation_id: ConversationId,
+        client_message_id: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        let row: Option<rows::MessageRow> = sqlx::query_as(concat!(
+            "select ",
+            message_columns!(),
+            " from message where conversation_id = $1 and client_message_id = $2"
+        ))
+        .bind(conversation_id.as_uuid())
+        .bind(client_message_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+}
+
+/// What a send of a group comes to: an earlier message, an error, or a new row.
+enum Plan {
+    Known(Message),
+    /// The same key earlier in this group: answered with that send's message.
+    SameAs(usize),
+    Fails(StoreError),
+    /// A new message in the channel `channel_id`; `local` when it needs no outbox row (an
+    /// in-app channel: stored is sent).
+    New {
+        id: MessageId,
+        channel_id: ChannelId,
+        local: bool,
+    },
+}
+
+/// A conversation with its channel's provider.
+#[derive(sqlx::FromRow)]
+struct Target {
+    #[sqlx(flatten)]
+    conversation: rows::ConversationRow,
+    provider: String,
+}
