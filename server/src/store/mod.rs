@@ -9,6 +9,7 @@
 //! | `ingest.rs` | inbound messages from the networks |
 //! | `messages.rs` | message reads, edits, deletes; what every message write shares |
 //! | `conversations.rs` | the list, read state, status, rooms, members, stars, presence, titles |
+//! | `rooms.rs` | room membership and roles, read by the access rules |
 //! | `outbox.rs` | claiming, settling and pausing network sends |
 //! | `accounts.rs` | users, workspaces and members, sessions |
 //! | `channels.rs` | connected accounts, status, sealed credentials |

@@ -1,0 +1,48 @@
+//! The room membership port, beside the other repositories in [`super`].
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::ids::{ConversationId, UserId, WorkspaceId};
+use crate::message::{Conversation, Event};
+
+/// Room membership: who belongs to which room, for the access rules in [`crate::access`].
+/// Every change commits its events with it (`conversation.updated` with the member list on
+/// the room's topic; for each added user, `conversation.created` on their own topic, so the
+/// room appears in their list).
+#[async_trait]
+pub trait RoomRepo: Send + Sync {
+    /// The workspace's conversation with the user's role in it (`None` if they are not a
+    /// member, or it is no room): what an access decision needs, in one read.
+    async fn conversation_standing(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        user_id: UserId,
+    ) -> Result<Option<(Conversation, Option<crate::access::RoomRole>)>, StoreError>;
+    /// Adds members to a room of the workspace (those already in it stay as they are).
+    /// Answers the members after the change and the events (none when nothing changed).
+    /// `NotFound` if the room is not in the workspace; `Conflict { constraint: "room_member" }`
+    /// (nothing written) if a user is not a member of the workspace.
+    async fn add_room_members(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        users: &[UserId],
+    ) -> Result<(Vec<UserId>, Vec<Event>), StoreError>;
+    /// Removes a member from a room of the workspace, with their unread and star flags in
+    /// it. Answers the members left and the events. `NotFound` if the room is not in the
+    /// workspace or the user is not one of its members.
+    async fn remove_room_member(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        user_id: UserId,
+    ) -> Result<(Vec<UserId>, Vec<Event>), StoreError>;
+    /// The workspace's rooms the user is not a member of (what an agent may not see).
+    async fn hidden_rooms(
+        &self,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+    ) -> Result<Vec<ConversationId>, StoreError>;
+}
