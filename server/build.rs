@@ -122,8 +122,7 @@ fn embedded(root: &Path, output: &str) -> String {
     code
 }
 
-/// Every file under `dir` (as a `/`-separated path relative to `root`), without the `.br` and
-/// `.gz` twins.
+/// Every file to serve under `dir`, as a `/`-separated path relative to `root`.
 fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) {
     let entries = fs::read_dir(dir).unwrap_or_else(|e| {
         panic!(
@@ -143,7 +142,9 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) {
             .map(|c| c.as_os_str().to_str().expect("UTF-8 file names"))
             .collect::<Vec<_>>()
             .join("/");
-        if !rel.ends_with(".br") && !rel.ends_with(".gz") {
+        // The twins are stored beside their file; wasm-bindgen's TypeScript declarations
+        // (`*.d.ts`) are for editors, never for browsers.
+        if !rel.ends_with(".br") && !rel.ends_with(".gz") && !rel.ends_with(".ts") {
             files.push(rel);
         }
     }
