@@ -59,7 +59,8 @@ test.beforeAll(async () => {
       }
     });
   });
-  expect(log.join('')).toContain('site: embedded in the binary');
+  // Logged just after the banner, on stderr.
+  await expect.poll(() => log.join('')).toContain('site: embedded in the binary');
 });
 
 test.afterAll(async () => {
