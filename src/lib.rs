@@ -8,7 +8,8 @@
 //! - [`account`]: users, workspaces, members and roles, sessions.
 //! - [`invitation`]: offers to join a workspace, accepted by the person invited.
 //! - [`channel`]: connected messaging accounts, their providers and statuses.
-//! - [`message`]: conversations, messages, the send command and the event envelope.
+//! - [`message`]: conversations, messages and the send command.
+//! - [`event`]: the typed events every change is recorded and published as.
 //! - [`topic`]: the realtime topics events are published on.
 //! - [`provider`]: the contract every network adapter implements.
 //! - [`validate`]: input validation shared by every entry point (REST, server fns, CLI).
@@ -21,6 +22,7 @@ pub mod account;
 pub mod auth;
 pub mod channel;
 pub mod desk;
+pub mod event;
 pub mod ids;
 pub mod invitation;
 pub mod message;
@@ -32,9 +34,10 @@ pub mod validate;
 
 pub use account::{Me, Member, MemberRole, Membership, Session, User, Workspace, WorkspaceMember};
 pub use channel::{Channel, ChannelStatus, ProviderKind};
+pub use event::{Event, EventBody, EventKind};
 pub use ids::{
     ChannelId, ContactId, ConversationId, EventId, InvitationId, MessageId, SessionId, UserId, WorkspaceId,
 };
-pub use message::{Conversation, Event, EventKind, Message, MessageStatus};
+pub use message::{Conversation, Message, MessageStatus};
 pub use store::{Store, StoreError};
 pub use topic::Topic;

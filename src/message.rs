@@ -1,10 +1,10 @@
-//! Conversations and messages: the model, the send command and its validation, and the
-//! canonical event envelope every change is recorded as.
+//! Conversations and messages: the model, the send command and its validation. The events a
+//! change is recorded as are in [`crate::event`].
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ChannelId, ContactId, ConversationId, EventId, MessageId, UserId, WorkspaceId};
+use crate::ids::{ChannelId, ContactId, ConversationId, MessageId, UserId, WorkspaceId};
 use crate::provider::Direction;
 use crate::validate::ValidationError;
 
@@ -216,114 +216,6 @@ pub struct Message {
     pub reply_to: Option<MessageId>,
 }
 
-/// The canonical, persisted record of a change, as published on a topic.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Event {
-    pub id: EventId,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub schema_version: u32,
-    pub occurred_at: DateTime<Utc>,
-    pub trace_id: Option<String>,
-    pub topic: String,
-    /// Gapless and increasing within the topic.
-    pub offset: i64,
-    pub payload: serde_json::Value,
-}
-
-/// What an event says happened: its `type` on the wire. Persisted events are in the log; the
-/// ephemeral ones (typing, presence) are only relayed. The server writes these and the browser
-/// matches on them, so both name them through this one enum.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum EventKind {
-    #[serde(rename = "message.created")]
-    MessageCreated,
-    #[serde(rename = "message.updated")]
-    MessageUpdated,
-    #[serde(rename = "message.deleted")]
-    MessageDeleted,
-    #[serde(rename = "message.status")]
-    MessageStatus,
-    #[serde(rename = "conversation.created")]
-    ConversationCreated,
-    #[serde(rename = "conversation.updated")]
-    ConversationUpdated,
-    #[serde(rename = "read.updated")]
-    ReadUpdated,
-    #[serde(rename = "contact.presence")]
-    ContactPresence,
-    #[serde(rename = "channel.status")]
-    ChannelStatus,
-    #[serde(rename = "member.removed")]
-    MemberRemoved,
-    /// Ephemeral: someone is typing in a conversation.
-    #[serde(rename = "typing")]
-    Typing,
-    /// Ephemeral: a member's first connection opened.
-    #[serde(rename = "presence.online")]
-    PresenceOnline,
-    /// Ephemeral: a member's last connection closed.
-    #[serde(rename = "presence.offline")]
-    PresenceOffline,
-}
-
-impl EventKind {
-    pub const ALL: [EventKind; 13] = [
-        EventKind::MessageCreated,
-        EventKind::MessageUpdated,
-        EventKind::MessageDeleted,
-        EventKind::MessageStatus,
-        EventKind::ConversationCreated,
-        EventKind::ConversationUpdated,
-        EventKind::ReadUpdated,
-        EventKind::ContactPresence,
-        EventKind::ChannelStatus,
-        EventKind::MemberRemoved,
-        EventKind::Typing,
-        EventKind::PresenceOnline,
-        EventKind::PresenceOffline,
-    ];
-
-    /// The name on the wire and in the event log.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            EventKind::MessageCreated => "message.created",
-            EventKind::MessageUpdated => "message.updated",
-            EventKind::MessageDeleted => "message.deleted",
-            EventKind::MessageStatus => "message.status",
-            EventKind::ConversationCreated => "conversation.created",
-            EventKind::ConversationUpdated => "conversation.updated",
-            EventKind::ReadUpdated => "read.updated",
-            EventKind::ContactPresence => "contact.presence",
-            EventKind::ChannelStatus => "channel.status",
-            EventKind::MemberRemoved => "member.removed",
-            EventKind::Typing => "typing",
-            EventKind::PresenceOnline => "presence.online",
-            EventKind::PresenceOffline => "presence.offline",
-        }
-    }
-}
-
-impl std::fmt::Display for EventKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for EventKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EventKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown event kind `{s}`"))
-    }
-}
-
-/// The schema version of the payloads this build writes.
-pub const EVENT_SCHEMA_VERSION: u32 = 1;
-
 /// `POST /api/v1/conversations/{id}/messages`.
 #[derive(Clone, Debug, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -433,16 +325,6 @@ pub fn preview(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn event_kinds_round_trip_by_their_wire_names() {
-        for kind in EventKind::ALL {
-            assert_eq!(kind.as_str().parse::<EventKind>(), Ok(kind));
-            assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::Value::from(kind.as_str()));
-        }
-        assert_eq!(EventKind::MessageCreated.as_str(), "message.created");
-        assert!("message.exploded".parse::<EventKind>().is_err());
-    }
 
     #[test]
     fn ticks_only_move_forward() {

@@ -10,10 +10,12 @@ use chrono::{DateTime, Utc};
 
 use crate::account::{Member, MemberRole, Membership, Session, User, Workspace};
 use crate::channel::{Channel, ChannelStatus};
+use crate::event::Event;
 use crate::ids::{ChannelId, ConversationId, InvitationId, MessageId, SessionId, UserId, WorkspaceId};
 use crate::invitation::Invitation;
-use crate::message::{Conversation, Event, Message};
+use crate::message::{Conversation, Message};
 use crate::provider::{Contact, ProviderMessage};
+use crate::topic::Topic;
 use crate::validate::Email;
 
 mod rooms;
@@ -452,16 +454,16 @@ pub trait ConversationRepo: Send + Sync {
         user_id: UserId,
         filter: &crate::message::ConversationFilter,
     ) -> Result<Vec<crate::message::ConversationSummary>, StoreError>;
-    /// Marks `user_id`'s messages of the conversation up to `up_to` read. Returns how many
-    /// changed, the unread count left, and a `read.updated` event on the user's topic (none
-    /// when nothing changed). `NotFound` if the conversation is not in the workspace.
+    /// Marks `user_id`'s messages of the conversation up to `up_to` read, with a `read.updated`
+    /// event on the user's topic when any changed. Returns the unread count left. `NotFound`
+    /// if the conversation is not in the workspace.
     async fn mark_read(
         &self,
         workspace_id: WorkspaceId,
         user_id: UserId,
         conversation_id: ConversationId,
         up_to: MessageId,
-    ) -> Result<(u64, u32, Vec<Event>), StoreError>;
+    ) -> Result<u32, StoreError>;
     /// Opens or resolves a conversation, with a `conversation.updated` event when it changed.
     async fn set_conversation_status(
         &self,
@@ -554,9 +556,9 @@ pub trait EventLog: Send + Sync {
         limit: u32,
     ) -> Result<Vec<(i64, Event)>, StoreError>;
     /// Up to `limit` events of `topic` with an offset above `after`, in order.
-    async fn events_after(&self, topic: &str, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
+    async fn events_after(&self, topic: Topic, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
     /// The offset of the topic's newest event (0 when it has none).
-    async fn topic_position(&self, topic: &str) -> Result<i64, StoreError>;
+    async fn topic_position(&self, topic: Topic) -> Result<i64, StoreError>;
     /// The log's epoch: a random string made once per database. Offsets are only comparable
     /// within one epoch (a restored or recreated database gets a new one).
     async fn log_epoch(&self) -> Result<String, StoreError>;

@@ -132,6 +132,11 @@ pub async fn conversation_of_user(
 /// who may read the conversation. `Invalid` for a name that is no topic.
 pub async fn topic(store: &dyn Store, user_id: UserId, name: &str) -> Result<Topic, TopicRefusal> {
     let topic: Topic = name.parse().map_err(|_| TopicRefusal::Unknown)?;
+    // Events are published under the canonical name: another spelling of the same id
+    // (upper-case hex) would subscribe to a name nothing is ever published on.
+    if topic.to_string() != name {
+        return Err(TopicRefusal::Unknown);
+    }
     match topic {
         Topic::User(id) if id == user_id => Ok(topic),
         Topic::User(_) => Err(TopicRefusal::Denied),
@@ -183,15 +188,11 @@ impl EventFilter {
         if self.hidden.is_empty() {
             return true;
         }
-        let about = match event.topic.parse::<Topic>() {
-            Ok(Topic::Conversation(id)) => Some(id),
-            // Conversation list entries (`conversation.created` carries the conversation
-            // itself, the others its id).
-            Ok(Topic::Inbox(_)) => ["conversation_id", "id"]
-                .iter()
-                .find_map(|k| event.payload.get(*k))
-                .and_then(|v| serde_json::from_value::<ConversationId>(v.clone()).ok()),
-            _ => None,
+        let about = match event.topic {
+            Topic::Conversation(id) => Some(id),
+            // Conversation list entries.
+            Topic::Inbox(_) => event.body.conversation_id(),
+            Topic::User(_) => None,
         };
         about.is_none_or(|id| !self.hidden.contains(&id))
     }

@@ -371,15 +371,15 @@ async fn senders_edit_and_delete_their_messages(app: AppState, _raw: Raw) {
     let late = send(&app, authed("PATCH", &uri, &bob, Some(json!({"text": "again"})))).await;
     assert_eq!(late.status(), 409);
 
-    let topic = format!("conversation:{conv}");
-    let events = app.store.events_after(&topic, 0, 100).await.unwrap();
-    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    let topic = switchboard::Topic::Conversation(conv.parse().unwrap());
+    let events = app.store.events_after(topic, 0, 100).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind().as_str()).collect();
     assert_eq!(
         kinds,
         ["message.created", "message.created", "message.updated", "message.updated", "message.deleted"]
     );
-    assert_eq!(events[2].payload["text"], "Hello");
-    assert_eq!(events[4].payload["message_id"], json!(id));
+    assert_eq!(events[2].body.payload()["text"], "Hello");
+    assert_eq!(events[4].body.payload()["message_id"], json!(id));
 }
 
 async fn conversations_resolve_and_reopen(app: AppState, _raw: Raw) {
@@ -420,15 +420,15 @@ async fn conversations_resolve_and_reopen(app: AppState, _raw: Raw) {
     // The contact writes again: open again, and the inbox hears of each change.
     conversation_message(&app, &ch, "+15550002002", "one more thing").await;
     assert_eq!(list("?status=open").await, vec![conv.clone()]);
-    let inbox = format!("inbox:{}", ch.workspace_id);
+    let inbox = switchboard::Topic::Inbox(ch.workspace_id);
     let statuses: Vec<Value> = app
         .store
-        .events_after(&inbox, 0, 100)
+        .events_after(inbox, 0, 100)
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.kind == "conversation.updated")
-        .map(|e| e.payload["status"].clone())
+        .filter(|e| e.kind().as_str() == "conversation.updated")
+        .map(|e| e.body.payload()["status"].clone())
         .collect();
     assert_eq!(statuses.last(), Some(&json!("open")));
     assert!(statuses.contains(&json!("resolved")));

@@ -137,15 +137,15 @@ async fn sent_messages_follow_receipts_to_read(app: AppState, _raw: Raw) {
         drive(&app, &w, &channel, conv, Duration::from_secs(5), |m| m[0].status == MessageStatus::Read).await;
     assert_eq!(read.len(), 1);
 
-    let topic = switchboard::Topic::Conversation(conv).to_string();
+    let topic = switchboard::Topic::Conversation(conv);
     let statuses: Vec<String> = app
         .store
-        .events_after(&topic, 0, 100)
+        .events_after(topic, 0, 100)
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.kind == "message.status")
-        .map(|e| e.payload["status"].as_str().unwrap().to_owned())
+        .filter(|e| e.kind().as_str() == "message.status")
+        .map(|e| e.body.payload()["status"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(statuses, ["sent", "delivered", "read"]);
 }
@@ -176,15 +176,12 @@ async fn a_429_storm_and_flaky_sends_end_sent_or_failed_never_twice(app: AppStat
         assert!(m.error.as_deref().is_some_and(|e| e.contains("simulated")), "{m:?}");
     }
     // The storm degraded the channel; the next success brought it back.
-    let inbox = app
-        .store
-        .events_after(&switchboard::Topic::Inbox(channel.workspace_id).to_string(), 0, 1000)
-        .await
-        .unwrap();
+    let inbox =
+        app.store.events_after(switchboard::Topic::Inbox(channel.workspace_id), 0, 1000).await.unwrap();
     let statuses: Vec<_> = inbox
         .iter()
-        .filter(|e| e.kind == "channel.status")
-        .map(|e| e.payload["status"].as_str().unwrap().to_owned())
+        .filter(|e| e.kind().as_str() == "channel.status")
+        .map(|e| e.body.payload()["status"].as_str().unwrap().to_owned())
         .collect();
     let degraded = statuses.iter().position(|s| s == "degraded").expect("the 429s degraded the channel");
     assert!(statuses[degraded..].iter().any(|s| s == "connected"), "{statuses:?}");

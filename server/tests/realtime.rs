@@ -11,7 +11,8 @@ use std::time::Duration;
 use common::ws::{Client, Closed};
 use common::*;
 use serde_json::{Value, json};
-use switchboard::{Channel, ConversationId};
+use switchboard::event::Typing;
+use switchboard::{Channel, ConversationId, EventBody, Topic, UserId};
 use switchboard_server::http::AppState;
 use switchboard_server::realtime::{BusMessage, RealtimeConfig};
 
@@ -200,6 +201,11 @@ async fn refusals_follow_the_protocol(app: AppState, _raw: Raw) {
     // Alice: her own topics work, publishing into any is refused, unknown RPCs are unknown.
     let (mut a, _) = Client::connect(addr, &realtime_token(&app, &alice).await).await;
     subscribe(&mut a, &format!("user:{alice_id}")).await;
+    // Only the canonical name: events are published under it, so another spelling of the same
+    // id would be a subscription that never hears anything.
+    let shouted = topic(conv).to_uppercase().replacen("CONVERSATION", "conversation", 1);
+    let reply = a.call(json!({"subscribe": {"channel": shouted}})).await;
+    assert_eq!(reply["error"]["code"], 102, "{reply}");
     subscribe(&mut a, &topic(conv)).await;
     let reply = a.call(json!({"subscribe": {"channel": topic(conv)}})).await;
     assert_eq!(reply["error"]["code"], 105, "already subscribed");
@@ -436,7 +442,7 @@ async fn typing_is_relayed_to_others_and_never_stored(app: AppState, _raw: Raw) 
     let (_, conv, mut a, mut b) = alice_and_bob(&app, "+15550001006").await;
     subscribe(&mut a, &topic(conv)).await;
     subscribe(&mut b, &topic(conv)).await;
-    let before = app.store.topic_position(&topic(conv)).await.unwrap();
+    let before = app.store.topic_position(Topic::Conversation(conv)).await.unwrap();
 
     let reply = a.call(json!({"rpc": {"method": "typing", "data": {"conversation_id": conv}}})).await;
     assert!(reply["rpc"]["data"]["expires_in_ms"].as_u64().unwrap() > 0, "{reply}");
@@ -448,7 +454,11 @@ async fn typing_is_relayed_to_others_and_never_stored(app: AppState, _raw: Raw) 
     while let Some(push) = a.try_push(Duration::from_millis(300)).await {
         assert!(push["push"].get("pub").is_none(), "echoed: {push}");
     }
-    assert_eq!(app.store.topic_position(&topic(conv)).await.unwrap(), before, "typing is not stored");
+    assert_eq!(
+        app.store.topic_position(Topic::Conversation(conv)).await.unwrap(),
+        before,
+        "typing is not stored"
+    );
 }
 
 async fn rpc_sends_are_idempotent_and_mark_read_works(app: AppState, _raw: Raw) {
@@ -494,7 +504,12 @@ async fn a_slow_consumer_is_disconnected_to_recover() {
     for _ in 0..4000 {
         app.realtime.publish(BusMessage::Ephemeral {
             topic: topic(conv),
-            data: json!({ "type": "filler", "payload": filler }),
+            body: EventBody::Typing(Typing {
+                conversation_id: conv,
+                user_id: UserId::new(),
+                name: filler.clone(),
+                expires_in_ms: 1,
+            }),
             except: None,
         });
     }

@@ -381,17 +381,22 @@ async fn channel_status_and_credentials_change_in_place(store: &dyn Store) {
     );
 
     // Each change is an event on the workspace's inbox topic.
-    let events = store.events_after(&switchboard::Topic::Inbox(acme.id).to_string(), 0, 10).await.unwrap();
-    let changes: Vec<_> =
-        events.iter().map(|e| (e.kind.as_str(), e.payload["status"].as_str().unwrap())).collect();
-    assert_eq!(changes, [("channel.status", "failed"), ("channel.status", "connected")]);
+    let events = store.events_after(switchboard::Topic::Inbox(acme.id), 0, 10).await.unwrap();
+    let changes: Vec<_> = events
+        .iter()
+        .map(|e| match &e.body {
+            switchboard::EventBody::ChannelStatus(change) => (change.channel_id, change.status),
+            other => panic!("expected channel.status, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(changes, [(c.id, ChannelStatus::Failed), (d.id, ChannelStatus::Connected)]);
     let before = store.channel(acme.id, d.id).await.unwrap().unwrap();
     let same = store.set_channel_status(acme.id, d.id, ChannelStatus::Connected, None, now()).await.unwrap();
     assert_eq!(same, before, "re-asserting a status changes nothing");
-    let after = store.events_after(&switchboard::Topic::Inbox(acme.id).to_string(), 0, 10).await.unwrap();
+    let after = store.events_after(switchboard::Topic::Inbox(acme.id), 0, 10).await.unwrap();
     assert_eq!(after.len(), 2, "and writes no event");
-    assert_eq!(events[0].payload["last_error"], "token revoked");
-    assert_eq!(events[0].payload["channel_id"], serde_json::json!(c.id));
+    assert_eq!(events[0].body.payload()["last_error"], "token revoked");
+    assert_eq!(events[0].body.payload()["channel_id"], serde_json::json!(c.id));
 
     let live =
         store.channels_with_status(&[ChannelStatus::Connected, ChannelStatus::Degraded]).await.unwrap();
@@ -470,7 +475,7 @@ async fn inbound_messages_are_recorded_once(store: &dyn Store) {
     assert_eq!(first.message.text, "hi");
     assert_eq!(first.message.status, switchboard::MessageStatus::Delivered);
     let kinds: Vec<_> =
-        first.events.iter().map(|e| (e.kind.as_str(), e.topic.starts_with("inbox:"))).collect();
+        first.events.iter().map(|e| (e.kind().as_str(), e.topic.to_string().starts_with("inbox:"))).collect();
     assert_eq!(
         kinds,
         [("conversation.created", true), ("message.created", false), ("conversation.updated", true)]
@@ -492,9 +497,9 @@ async fn inbound_messages_are_recorded_once(store: &dyn Store) {
     assert_eq!((edited.message.id, edited.message.text.as_str()), (first.message.id, "hi, edited"));
     assert!(edited.message.edited_at.is_some());
     assert_eq!(edited.conversation.id, first.conversation.id);
-    let kinds: Vec<_> = edited.events.iter().map(|e| e.kind.as_str()).collect();
+    let kinds: Vec<_> = edited.events.iter().map(|e| e.kind().as_str()).collect();
     assert_eq!(kinds, ["message.updated"], "no second message.created");
-    assert_eq!(edited.events[0].payload["text"], "hi, edited");
+    assert_eq!(edited.events[0].body.payload()["text"], "hi, edited");
     assert!(
         store.ingest_inbound(inbound(ws.id, ch.id, "+1555", "ext-1", "hi, edited")).await.unwrap().is_none(),
         "the edit redelivered again changes nothing"
@@ -505,9 +510,9 @@ async fn inbound_messages_are_recorded_once(store: &dyn Store) {
     assert_eq!(second.events.len(), 2, "no second conversation.created");
     let messages = store.messages(ws.id, first.conversation.id, None, 50).await.unwrap();
     assert_eq!(messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["again", "hi, edited"]);
-    let topic = switchboard::Topic::Conversation(first.conversation.id).to_string();
+    let topic = switchboard::Topic::Conversation(first.conversation.id);
     let logged: Vec<_> =
-        store.events_after(&topic, 0, 100).await.unwrap().into_iter().map(|e| e.kind).collect();
+        store.events_after(topic, 0, 100).await.unwrap().into_iter().map(|e| e.kind().as_str()).collect();
     assert_eq!(logged, ["message.created", "message.updated", "message.created"]);
     let convs = store
         .conversations(
@@ -565,11 +570,11 @@ async fn topic_offsets_are_gapless_under_concurrent_writes(store: &dyn Store) {
     for res in [r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7] {
         res.unwrap();
     }
-    let topic = switchboard::Topic::Conversation(conv).to_string();
-    let events = store.events_after(&topic, 0, 100).await.unwrap();
+    let topic = switchboard::Topic::Conversation(conv);
+    let events = store.events_after(topic, 0, 100).await.unwrap();
     let offsets: Vec<i64> = events.iter().map(|e| e.offset).collect();
     assert_eq!(offsets, (1..=9).collect::<Vec<_>>(), "one inbound + eight sends, gapless and ordered");
-    let tail = store.events_after(&topic, 7, 100).await.unwrap();
+    let tail = store.events_after(topic, 7, 100).await.unwrap();
     assert_eq!(tail.iter().map(|e| e.offset).collect::<Vec<_>>(), [8, 9], "reading after an offset");
     // The workspace's log is gapless too, and in commit order.
     let log = store.events_since(ws, agent, 0, 100).await.unwrap();
@@ -578,7 +583,7 @@ async fn topic_offsets_are_gapless_under_concurrent_writes(store: &dyn Store) {
         (1..=log.len() as i64).collect::<Vec<_>>()
     );
     assert_eq!(log.len(), 1 + 2 + 16, "conversation.created + the inbound's two + two per send");
-    let inbox = store.events_after(&switchboard::Topic::Inbox(ws).to_string(), 0, 100).await.unwrap();
+    let inbox = store.events_after(switchboard::Topic::Inbox(ws), 0, 100).await.unwrap();
     assert_eq!(inbox.iter().map(|e| e.offset).collect::<Vec<_>>(), (1..=10).collect::<Vec<_>>());
 }
 
@@ -645,14 +650,19 @@ async fn unread_counts_come_from_flags_and_mark_read_clears_them(store: &dyn Sto
         "your own message is read; others see it unread"
     );
 
-    let (changed, left, events) = store.mark_read(ws.id, a.id, conv, ids[1]).await.unwrap();
-    assert_eq!((changed, left), (2, 1));
+    let mine = switchboard::Topic::User(a.id);
+    let left = store.mark_read(ws.id, a.id, conv, ids[1]).await.unwrap();
+    assert_eq!(left, 1);
+    let events = store.events_after(mine, 0, 10).await.unwrap();
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].kind, "read.updated");
-    assert_eq!(events[0].topic, switchboard::Topic::User(a.id).to_string());
-    assert_eq!(events[0].payload["unread_count"], 1);
-    let (changed, _, events) = store.mark_read(ws.id, a.id, conv, ids[1]).await.unwrap();
-    assert_eq!((changed, events.len()), (0, 0), "nothing new: no event");
+    match &events[0].body {
+        switchboard::EventBody::ReadUpdated(read) => {
+            assert_eq!((read.conversation_id, read.up_to, read.unread_count), (conv, ids[1], 1))
+        }
+        other => panic!("expected read.updated, got {other:?}"),
+    }
+    assert_eq!(store.mark_read(ws.id, a.id, conv, ids[1]).await.unwrap(), 1);
+    assert_eq!(store.events_after(mine, 0, 10).await.unwrap().len(), 1, "nothing new: no event");
     assert_eq!(unread(b.id).await, 4, "b's flags are b's own");
     let other = workspace(store, "Other").await;
     assert_eq!(store.mark_read(other.id, a.id, conv, ids[2]).await.unwrap_err(), StoreError::NotFound);
@@ -823,25 +833,26 @@ async fn sends_written_as_a_group_answer_each_caller_like_lone_sends(store: &dyn
 
     // Each answer's events are the stored ones, and every counter stayed gapless.
     for sent in [&one, &two, &three, &re, &four] {
-        let kinds: Vec<_> = sent.events.iter().map(|e| e.kind.as_str()).collect();
+        let kinds: Vec<_> = sent.events.iter().map(|e| e.kind().as_str()).collect();
         assert_eq!(kinds, ["message.created", "conversation.updated"]);
-        assert_eq!(sent.events[0].payload["id"], serde_json::json!(sent.message.id));
-        assert_eq!(sent.events[1].payload["message_id"], serde_json::json!(sent.message.id));
+        assert_eq!(sent.events[0].body.payload()["id"], serde_json::json!(sent.message.id));
+        assert_eq!(sent.events[1].body.payload()["message_id"], serde_json::json!(sent.message.id));
         for event in &sent.events {
-            let stored = store.events_after(&event.topic, event.offset - 1, 1).await.unwrap();
-            assert_eq!(stored, std::slice::from_ref(event), "event {} as answered is as stored", event.kind);
+            let stored = store.events_after(event.topic, event.offset - 1, 1).await.unwrap();
+            assert_eq!(
+                stored,
+                std::slice::from_ref(event),
+                "event {} as answered is as stored",
+                event.kind()
+            );
         }
     }
-    for topic in [
-        Topic::Conversation(chat).to_string(),
-        Topic::Conversation(room.id).to_string(),
-        Topic::Inbox(ws.id).to_string(),
-    ] {
+    for topic in [Topic::Conversation(chat), Topic::Conversation(room.id), Topic::Inbox(ws.id)] {
         let offsets: Vec<i64> =
-            store.events_after(&topic, 0, 100).await.unwrap().iter().map(|e| e.offset).collect();
+            store.events_after(topic, 0, 100).await.unwrap().iter().map(|e| e.offset).collect();
         assert_eq!(offsets, (1..=offsets.len() as i64).collect::<Vec<_>>(), "{topic} is gapless");
     }
-    assert_eq!(store.events_after(&Topic::Conversation(chat).to_string(), 0, 100).await.unwrap().len(), 5);
+    assert_eq!(store.events_after(Topic::Conversation(chat), 0, 100).await.unwrap().len(), 5);
     // The workspace's log is gapless; each member's view leaves out the other's own topic (the
     // room appeared in each member's list through it).
     let log = store.events_since(ws.id, a.id, 0, 100).await.unwrap();
@@ -917,7 +928,7 @@ async fn replies_take_the_group_path_and_keep_their_idempotency(store: &dyn Stor
     assert_eq!(r.2.unwrap_err(), reply_to, "a reply to another conversation's message");
     assert_eq!(r.4.unwrap_err(), reply_to, "a message replied to from another conversation");
     assert_eq!(r.5.unwrap_err(), StoreError::NotFound, "another workspace's conversation");
-    let kinds: Vec<_> = first.events.iter().map(|e| e.kind.as_str()).collect();
+    let kinds: Vec<_> = first.events.iter().map(|e| e.kind().as_str()).collect();
     assert_eq!(kinds, ["message.created", "conversation.updated"]);
 
     // Later, alone or racing, the key still answers with the first reply.

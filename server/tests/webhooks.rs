@@ -109,9 +109,9 @@ async fn signed_webhooks_are_ingested_once(app: AppState, _raw: Raw) {
     )
     .await;
     assert_eq!(messages[0]["text"], "Is my order on its way?");
-    let topic = switchboard::Topic::Conversation(conv.parse().unwrap()).to_string();
+    let topic = switchboard::Topic::Conversation(conv.parse().unwrap());
     let kinds: Vec<_> =
-        app.store.events_after(&topic, 0, 100).await.unwrap().into_iter().map(|e| e.kind).collect();
+        app.store.events_after(topic, 0, 100).await.unwrap().into_iter().map(|e| e.kind().as_str()).collect();
     assert_eq!(kinds, ["message.created", "message.updated"]);
 }
 
@@ -182,9 +182,9 @@ async fn network_edits_and_revokes_change_the_message_once(app: AppState, _raw: 
     let late_edit = json!({"events": [{"type": "edit", "id": "wamid.7", "text": "back again"}]});
     assert_eq!(post(&app, &path, late_edit).await, 0, "an edit does not bring a deleted message back");
 
-    let topic = format!("conversation:{conv}");
-    let kinds: Vec<String> =
-        app.store.events_after(&topic, 0, 100).await.unwrap().into_iter().map(|e| e.kind).collect();
+    let topic = switchboard::Topic::Conversation(conv.parse().unwrap());
+    let kinds: Vec<&str> =
+        app.store.events_after(topic, 0, 100).await.unwrap().into_iter().map(|e| e.kind().as_str()).collect();
     assert_eq!(kinds, ["message.created", "message.updated", "message.deleted"]);
 }
 

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::StoreError;
 use crate::ids::{ConversationId, UserId, WorkspaceId};
-use crate::message::{Conversation, Event};
+use crate::message::Conversation;
 
 /// Room membership: who belongs to which room, for the access rules in [`crate::access`].
 /// Every change commits its events with it (`conversation.updated` with the member list on
@@ -21,7 +21,8 @@ pub trait RoomRepo: Send + Sync {
         user_id: UserId,
     ) -> Result<Option<(Conversation, Option<crate::access::RoomRole>)>, StoreError>;
     /// Adds members to a room of the workspace (those already in it stay as they are).
-    /// Answers the members after the change and the events (none when nothing changed).
+    /// Answers the members after the change and how many of `users` were added (0: nothing
+    /// changed, and no event was written).
     /// `NotFound` if the room is not in the workspace; `Conflict { constraint: "room_member" }`
     /// (nothing written) if a user is not a member of the workspace.
     async fn add_room_members(
@@ -29,16 +30,16 @@ pub trait RoomRepo: Send + Sync {
         workspace_id: WorkspaceId,
         conversation_id: ConversationId,
         users: &[UserId],
-    ) -> Result<(Vec<UserId>, Vec<Event>), StoreError>;
+    ) -> Result<(Vec<UserId>, usize), StoreError>;
     /// Removes a member from a room of the workspace, with their unread and star flags in
-    /// it. Answers the members left and the events. `NotFound` if the room is not in the
+    /// it. Answers the members left. `NotFound` if the room is not in the
     /// workspace or the user is not one of its members.
     async fn remove_room_member(
         &self,
         workspace_id: WorkspaceId,
         conversation_id: ConversationId,
         user_id: UserId,
-    ) -> Result<(Vec<UserId>, Vec<Event>), StoreError>;
+    ) -> Result<Vec<UserId>, StoreError>;
     /// The workspace's rooms the user is not a member of (what an agent may not see).
     async fn hidden_rooms(
         &self,

@@ -11,8 +11,9 @@ use std::rc::Rc;
 
 use futures::channel::oneshot;
 use leptos::prelude::*;
+use serde::Deserialize;
 use serde_json::{Value, json};
-use switchboard::Topic;
+use switchboard::{EventBody, Topic};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
@@ -31,8 +32,8 @@ pub enum Link {
 /// Something the server sent that the app cares about.
 #[derive(Clone, Debug)]
 pub enum Incoming {
-    /// A publication on a topic: a persisted event (with its offset) or an ephemeral one.
-    Publication { topic: Topic, data: Value },
+    /// An event on a topic: persisted (it had an offset) or ephemeral.
+    Event { topic: Topic, body: Box<EventBody> },
     /// A topic was subscribed. `recovered` is false when missed events could not be replayed
     /// (first subscribe, or too far behind): the app reloads what the topic covers.
     Subscribed { topic: Topic, recovered: bool },
@@ -564,8 +565,11 @@ impl Realtime {
                 None => {}
             }
         }
-        if let Some(data) = publication.get("data") {
-            self.handle(Incoming::Publication { topic, data: data.clone() });
+        let Some(data) = publication.get("data") else { return };
+        match EventBody::deserialize(data) {
+            Ok(body) => self.handle(Incoming::Event { topic, body: Box::new(body) }),
+            // A kind this build does not know (a newer server): skipped, the rest still applies.
+            Err(e) => leptos::logging::debug_warn!("ignored a publication on {topic}: {e}"),
         }
     }
 }

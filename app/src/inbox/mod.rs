@@ -1,3 +1,4 @@
 //! The inbox's state, shared by its panes.
 
+mod events;
 pub mod state;

@@ -7,12 +7,12 @@ use std::collections::HashSet;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Deserialize;
-use serde_json::{Value, json};
-use switchboard::message::{ConversationStatus, ConversationSummary};
+use serde_json::json;
+use switchboard::message::ConversationSummary;
 use switchboard::provider::Direction;
 use switchboard::{
-    Channel, ChannelId, ChannelStatus, ConversationId, EventKind, Me, MemberRole, Message, MessageId,
-    MessageStatus, Topic, UserId, WorkspaceId,
+    Channel, ChannelId, ConversationId, Me, MemberRole, Message, MessageId, MessageStatus, Topic, UserId,
+    WorkspaceId,
 };
 
 use crate::client::http::{self, ApiError};
@@ -74,7 +74,7 @@ impl Thread {
         self.messages.insert(at, message);
     }
 
-    fn update(&mut self, id: MessageId, change: impl FnOnce(&mut Message)) {
+    pub(super) fn update(&mut self, id: MessageId, change: impl FnOnce(&mut Message)) {
         if let Some(m) = self.messages.iter_mut().rev().find(|m| m.id == id) {
             change(m);
         }
@@ -119,18 +119,6 @@ pub struct Inbox {
     pub error: RwSignal<Option<String>>,
 }
 
-#[derive(Deserialize)]
-struct Typed {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    payload: Value,
-}
-
-fn field<T: for<'de> Deserialize<'de>>(payload: &Value, name: &str) -> Option<T> {
-    payload.get(name).and_then(|v| serde_json::from_value(v.clone()).ok())
-}
-
 impl Inbox {
     pub fn new(me: &Me) -> Self {
         let membership = me.current_or_first();
@@ -165,7 +153,7 @@ impl Inbox {
         client.subscribe(Topic::User(self.me));
     }
 
-    fn rt(&self) -> Option<Realtime> {
+    pub(super) fn rt(&self) -> Option<Realtime> {
         Realtime::current()
     }
 
@@ -353,7 +341,7 @@ impl Inbox {
         });
     }
 
-    fn set_unread(&self, id: ConversationId, count: u32) {
+    pub(super) fn set_unread(&self, id: ConversationId, count: u32) {
         self.conversations.update(|list| {
             if let Some(c) = list.iter_mut().find(|c| c.conversation.id == id) {
                 c.unread_count = count;
@@ -504,198 +492,7 @@ impl Inbox {
                 }
             }
             Incoming::Refused { .. } => {}
-            Incoming::Publication { topic, data } => {
-                let Ok(typed) = serde_json::from_value::<Typed>(data) else { return };
-                match typed.kind.parse() {
-                    Ok(kind) => self.apply(topic, kind, typed.payload),
-                    Err(e) => leptos::logging::debug_warn!("ignored event: {e}"),
-                }
-            }
-        }
-    }
-
-    fn apply(self, topic: Topic, kind: EventKind, payload: Value) {
-        match kind {
-            EventKind::MessageCreated | EventKind::MessageUpdated => {
-                let Ok(message) = serde_json::from_value::<Message>(payload) else { return };
-                let mine = message.sender_user_id == Some(self.me);
-                let open = self.thread.with_untracked(|t| t.conversation == Some(message.conversation_id));
-                if !open {
-                    return;
-                }
-                if kind == EventKind::MessageCreated && !mine {
-                    self.typing.update(|t| {
-                        if t.as_ref().is_some_and(|t| Some(t.user_id) == message.sender_user_id) {
-                            *t = None;
-                        }
-                    });
-                }
-                self.thread.update(|t| t.upsert(message));
-                if kind == EventKind::MessageCreated && !mine {
-                    self.mark_read(true);
-                }
-            }
-            EventKind::MessageStatus => {
-                let (Some(id), Some(status)) =
-                    (field::<MessageId>(&payload, "message_id"), field(&payload, "status"))
-                else {
-                    return;
-                };
-                let error: Option<String> = field(&payload, "error");
-                self.thread.update(|t| {
-                    t.update(id, |m| {
-                        // Restating the status may bring a new error text.
-                        if m.status == status || m.status.advances_to(status) {
-                            m.status = status;
-                            m.error = error;
-                        }
-                    })
-                });
-            }
-            EventKind::MessageDeleted => {
-                let Some(id) = field::<MessageId>(&payload, "message_id") else { return };
-                let at = field(&payload, "deleted_at");
-                self.thread.update(|t| {
-                    t.update(id, |m| {
-                        m.text.clear();
-                        m.deleted_at = at.or(Some(chrono::Utc::now()));
-                    })
-                });
-            }
-            EventKind::Typing => {
-                let (Some(user_id), Some(name)) =
-                    (field::<UserId>(&payload, "user_id"), field::<String>(&payload, "name"))
-                else {
-                    return;
-                };
-                let conversation = field::<ConversationId>(&payload, "conversation_id");
-                if user_id == self.me || conversation != self.thread.with_untracked(|t| t.conversation) {
-                    return;
-                }
-                let ttl = field::<f64>(&payload, "expires_in_ms").unwrap_or(3000.0);
-                let until = crate::client::now_ms() + ttl;
-                self.typing.set(Some(Typing { user_id, name, until }));
-                set_timeout(
-                    move || {
-                        self.typing.update(|t| {
-                            if t.as_ref().is_some_and(|t| t.until <= crate::client::now_ms() + 1.0) {
-                                *t = None;
-                            }
-                        })
-                    },
-                    std::time::Duration::from_millis(ttl as u64 + 10),
-                );
-            }
-            EventKind::ConversationCreated => {
-                let Ok(conversation) = serde_json::from_value::<switchboard::Conversation>(payload) else {
-                    return;
-                };
-                if switchboard::access::is_room(&conversation)
-                    && let Some(rt) = self.rt()
-                {
-                    rt.subscribe(Topic::Conversation(conversation.id));
-                }
-                self.conversations.update(|list| {
-                    if !list.iter().any(|c| c.conversation.id == conversation.id) {
-                        list.push(ConversationSummary {
-                            conversation,
-                            unread_count: 0,
-                            unread_mentions: 0,
-                            contact_online: None,
-                        });
-                        sort(list);
-                    }
-                });
-            }
-            EventKind::ConversationUpdated => self.conversation_updated(payload),
-            EventKind::ReadUpdated => {
-                if let (Some(id), Some(count)) =
-                    (field(&payload, "conversation_id"), field(&payload, "unread_count"))
-                {
-                    self.set_unread(id, count);
-                }
-            }
-            EventKind::ChannelStatus => {
-                let Some(id) = field::<ChannelId>(&payload, "channel_id") else { return };
-                let status: Option<ChannelStatus> = field(&payload, "status");
-                let last_error: Option<String> = field(&payload, "last_error");
-                self.channels.update(|list| {
-                    if let Some(c) = list.iter_mut().find(|c| c.id == id) {
-                        if let Some(status) = status {
-                            c.status = status;
-                        }
-                        c.last_error = last_error;
-                    }
-                });
-            }
-            EventKind::ContactPresence => {
-                let (Some(contact), Some(online)) = (
-                    field::<switchboard::ContactId>(&payload, "contact_id"),
-                    field::<bool>(&payload, "online"),
-                ) else {
-                    return;
-                };
-                self.conversations.update(|list| {
-                    for c in list.iter_mut().filter(|c| c.conversation.contact_id == Some(contact)) {
-                        c.contact_online = Some(online);
-                    }
-                });
-            }
-            EventKind::PresenceOnline | EventKind::PresenceOffline => {
-                let Some(user) = field::<UserId>(&payload, "user_id") else { return };
-                self.online.update(|set| {
-                    if kind == EventKind::PresenceOnline {
-                        set.insert(user);
-                    } else {
-                        set.remove(&user);
-                    }
-                });
-            }
-            EventKind::MemberRemoved => {
-                let _ = topic;
-                leptos::logging::debug_warn!("ignored event {kind}");
-            }
-        }
-    }
-
-    fn conversation_updated(self, payload: Value) {
-        let Some(id) = field::<ConversationId>(&payload, "conversation_id") else { return };
-        let known = self.conversations.with_untracked(|l| l.iter().any(|c| c.conversation.id == id));
-        if !known {
-            // A conversation this page has not seen (created while the list loaded): reload.
-            self.reload_lists();
-            return;
-        }
-        let sender: Option<UserId> = field(&payload, "sender_user_id");
-        let new_message = payload.get("message_id").is_some_and(|v| !v.is_null());
-        let from_someone_else = new_message && sender != Some(self.me);
-        let open = self.thread.with_untracked(|t| t.conversation == Some(id)) && page_visible();
-        let mut announce = None;
-        self.conversations.update(|list| {
-            let Some(c) = list.iter_mut().find(|c| c.conversation.id == id) else { return };
-            let conv = &mut c.conversation;
-            if let Some(at) = field(&payload, "last_message_at") {
-                conv.last_message_at = Some(at);
-            }
-            if let Some(preview) = field::<String>(&payload, "last_message_preview") {
-                if from_someone_else {
-                    announce = Some(format!("New message from {}: {preview}", conv.title));
-                }
-                conv.last_message_preview = Some(preview);
-            }
-            if let Some(status) = field::<ConversationStatus>(&payload, "status") {
-                conv.status = status;
-            }
-            if let Some(title) = field::<String>(&payload, "title") {
-                conv.title = title;
-            }
-            if from_someone_else && !open {
-                c.unread_count += 1;
-            }
-            sort(list);
-        });
-        if let Some(text) = announce {
-            self.announcement.set(text);
+            Incoming::Event { body, .. } => self.apply(*body),
         }
     }
 
@@ -724,7 +521,7 @@ fn server_fn_error(e: leptos::prelude::ServerFnError) -> ApiError {
 }
 
 /// Most recent activity first.
-fn sort(list: &mut [ConversationSummary]) {
+pub(super) fn sort(list: &mut [ConversationSummary]) {
     list.sort_by(|a, b| {
         let key =
             |c: &ConversationSummary| c.conversation.last_message_at.unwrap_or(c.conversation.created_at);
@@ -733,7 +530,7 @@ fn sort(list: &mut [ConversationSummary]) {
 }
 
 /// The tab is in front (reading marks messages read; a hidden tab does not).
-fn page_visible() -> bool {
+pub(super) fn page_visible() -> bool {
     web_sys::window()
         .and_then(|w| w.document())
         .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Visible)

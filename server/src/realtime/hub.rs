@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use switchboard::{Event, SessionId, UserId, WorkspaceId};
+use switchboard::event::UserPresence;
+use switchboard::{Event, EventBody, SessionId, UserId, WorkspaceId};
 use tokio::sync::{Notify, mpsc};
 
 use super::protocol::{self, AccessEnded, ClientInfo, Disconnect};
@@ -35,7 +36,7 @@ pub enum BusMessage {
     /// subscribers, except the connection it came from.
     Ephemeral {
         topic: String,
-        data: serde_json::Value,
+        body: EventBody,
         except: Option<String>,
     },
     /// A connection subscribed to / left a topic.
@@ -377,7 +378,7 @@ impl Hub {
         match message {
             BusMessage::Event { event } => {
                 let frame = protocol::event_push(event);
-                self.deliver(&event.topic, Some(event.offset), frame, None, false);
+                self.deliver(&event.topic.to_string(), Some(event.offset), frame, None, false);
             }
             BusMessage::Terminate { target, why } => {
                 let closed = self.terminate(target, *why);
@@ -385,8 +386,8 @@ impl Hub {
                     tracing::info!(?target, ?why, closed, "closed connections whose access ended");
                 }
             }
-            BusMessage::Ephemeral { topic, data, except } => {
-                let frame = protocol::ephemeral_push(topic, data);
+            BusMessage::Ephemeral { topic, body, except } => {
+                let frame = protocol::ephemeral_push(topic, body);
                 self.deliver(topic, None, frame, except.as_deref(), false);
             }
             BusMessage::Join { topic, info } => {
@@ -419,7 +420,7 @@ impl Hub {
                         set.insert(client.clone()) && set.len() == 1
                     };
                     if first {
-                        self.announce(*ws, *user, switchboard::EventKind::PresenceOnline, client);
+                        self.announce(*ws, *user, true, client);
                     }
                 }
             }
@@ -436,7 +437,7 @@ impl Hub {
                         removed && empty
                     };
                     if last {
-                        self.announce(*ws, *user, switchboard::EventKind::PresenceOffline, client);
+                        self.announce(*ws, *user, false, client);
                     }
                 }
             }
@@ -444,10 +445,12 @@ impl Hub {
     }
 
     /// The user's first connection opened or last one closed: told on the workspace's inbox.
-    fn announce(&self, ws: WorkspaceId, user: UserId, kind: switchboard::EventKind, client: &str) {
+    fn announce(&self, ws: WorkspaceId, user: UserId, online: bool, client: &str) {
         let topic = switchboard::Topic::Inbox(ws).to_string();
-        let data = serde_json::json!({ "type": kind, "payload": { "user_id": user } });
-        let frame = protocol::ephemeral_push(&topic, &data);
+        let presence = UserPresence { user_id: user };
+        let body =
+            if online { EventBody::PresenceOnline(presence) } else { EventBody::PresenceOffline(presence) };
+        let frame = protocol::ephemeral_push(&topic, &body);
         self.deliver(&topic, None, frame, Some(client), false);
     }
 

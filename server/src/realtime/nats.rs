@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use switchboard::Store;
+use switchboard::{Store, Topic};
 use tokio::sync::{Notify, mpsc, watch};
 
 use super::bus::Bus;
@@ -74,7 +74,7 @@ pub struct Link {
     /// The batch the forwarder is publishing: if it dies holding it, the relay gets it.
     in_flight: Mutex<Vec<BusMessage>>,
     /// Topics with events not forwarded, each with the lowest such offset.
-    missed: Mutex<HashMap<String, i64>>,
+    missed: Mutex<HashMap<Topic, i64>>,
     wake_relay: Notify,
     /// Events the relay republished from the log.
     relayed: AtomicU64,
@@ -173,7 +173,7 @@ impl Link {
         match message {
             BusMessage::Event { event } => {
                 let mut missed = self.missed.lock().unwrap_or_else(|e| e.into_inner());
-                let lowest = missed.entry(event.topic.clone()).or_insert(event.offset);
+                let lowest = missed.entry(event.topic).or_insert(event.offset);
                 *lowest = (*lowest).min(event.offset);
                 drop(missed);
                 self.wake_relay.notify_one();
@@ -238,7 +238,7 @@ impl Link {
             }
             let mut failed = false;
             for (topic, from) in missed {
-                if let Err(e) = self.resend(&topic, from).await {
+                if let Err(e) = self.resend(topic, from).await {
                     failed = true;
                     tracing::warn!(error = %e, %topic, "cannot relay missed events yet; retrying");
                 }
@@ -254,7 +254,7 @@ impl Link {
 
     /// Publishes `topic`'s events from offset `from` on, as the log has them now. On failure
     /// the rest is noted as missed again.
-    async fn resend(&self, topic: &str, from: i64) -> anyhow::Result<()> {
+    async fn resend(&self, topic: Topic, from: i64) -> anyhow::Result<()> {
         let mut after = from - 1;
         loop {
             let page = match self.store.events_after(topic, after, self.options.relay_page).await {
@@ -279,9 +279,9 @@ impl Link {
         }
     }
 
-    fn note_missed(&self, topic: &str, from: i64) {
+    fn note_missed(&self, topic: Topic, from: i64) {
         let mut missed = self.missed.lock().unwrap_or_else(|e| e.into_inner());
-        let lowest = missed.entry(topic.to_owned()).or_insert(from);
+        let lowest = missed.entry(topic).or_insert(from);
         *lowest = (*lowest).min(from);
     }
 

@@ -30,6 +30,7 @@ const SYNC_ROUNDS: usize = 4;
 /// A page of `GET /api/v1/sync`.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct SyncPage {
+    #[schema(value_type = Vec<switchboard::event::EventSchema>)]
     pub events: Vec<switchboard::Event>,
     /// Pass as `since` next time.
     pub next: i64,
@@ -271,7 +272,7 @@ impl MessageService {
         up_to: MessageId,
     ) -> Result<u32, ServiceError> {
         access::conversation(self.store.as_ref(), actor, conversation_id, Right::Read).await?;
-        let (_, unread, _events) = self
+        let unread = self
             .store
             .mark_read(actor.workspace_id, actor.user_id, conversation_id, up_to)
             .await

@@ -61,9 +61,9 @@ impl AccountService {
             return Err(ServiceError::Forbidden("Only the room's members and admins add members."));
         }
         match self.store().add_room_members(actor.workspace_id, id, &users).await {
-            Ok((members, events)) => {
-                if !events.is_empty() {
-                    tracing::info!(conversation_id = %id, added = users.len(), "room members added");
+            Ok((members, added)) => {
+                if added > 0 {
+                    tracing::info!(conversation_id = %id, added, "room members added");
                 }
                 Ok(members)
             }

@@ -228,19 +228,13 @@ where
         .map_err(map_err)?;
         // Told on the user's own topic: the realtime gateway closes their connections,
         // so subscriptions made while a member end with the membership.
-        let payload = serde_json::json!({ "workspace_id": workspace_id, "user_id": user_id });
+        let body = switchboard::EventBody::MemberRemoved(switchboard::event::MemberRemoved {
+            workspace_id,
+            user_id,
+        });
         let topic = switchboard::Topic::User(user_id);
         let at = switchboard::time::now();
-        let event = Self::append_event(
-            &mut tx,
-            workspace_id,
-            topic,
-            switchboard::EventKind::MemberRemoved,
-            payload,
-            None,
-            at,
-        )
-        .await?;
+        let event = Self::append_event(&mut tx, workspace_id, topic, body, None, at).await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
         Ok(current)

@@ -156,22 +156,13 @@ where
         .map_err(map_err)?;
         let channel: Channel = row.ok_or(StoreError::NotFound)?.try_into()?;
         // The change is an event on the workspace's inbox topic, in the same transaction.
-        let payload = serde_json::json!({
-            "channel_id": channel.id,
-            "status": channel.status,
-            "last_error": channel.last_error,
+        let body = switchboard::EventBody::ChannelStatus(switchboard::event::ChannelStatusChanged {
+            channel_id: channel.id,
+            status: channel.status,
+            last_error: channel.last_error.clone(),
         });
         let topic = switchboard::Topic::Inbox(workspace_id);
-        let event = Self::append_event(
-            &mut tx,
-            workspace_id,
-            topic,
-            switchboard::EventKind::ChannelStatus,
-            payload,
-            None,
-            at,
-        )
-        .await?;
+        let event = Self::append_event(&mut tx, workspace_id, topic, body, None, at).await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
         Ok(channel)

@@ -6,10 +6,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Type};
+use switchboard::event::{ContactPresence, ConversationChange, ConversationUpdated, ReadUpdated};
 use switchboard::message::{ConversationFilter, ConversationStatus, ConversationSummary};
 use switchboard::store::{ConversationRepo, NewRoom, StoreError};
 use switchboard::{
-    ChannelId, Conversation, ConversationId, Event, EventKind, Message, MessageId, Topic, UserId, WorkspaceId,
+    ChannelId, ContactId, Conversation, ConversationId, EventBody, Message, MessageId, Topic, UserId,
+    WorkspaceId,
 };
 
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
@@ -112,7 +114,7 @@ where
         user_id: UserId,
         conversation_id: ConversationId,
         up_to: MessageId,
-    ) -> Result<(u64, u32, Vec<Event>), StoreError> {
+    ) -> Result<u32, StoreError> {
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;
         let exists: Option<(Uuid,)> = sqlx::query_as(
@@ -148,20 +150,17 @@ where
         .map_err(map_err)?;
         let mut events = Vec::new();
         if changed > 0 {
-            let payload = serde_json::json!({
-                "conversation_id": conversation_id,
-                "up_to": up_to,
-                "unread_count": unread,
+            let body = EventBody::ReadUpdated(ReadUpdated {
+                conversation_id,
+                up_to,
+                unread_count: unread.max(0) as u32,
             });
             let topic = Topic::User(user_id);
-            events.push(
-                Self::append_event(&mut tx, workspace_id, topic, EventKind::ReadUpdated, payload, None, at)
-                    .await?,
-            );
+            events.push(Self::append_event(&mut tx, workspace_id, topic, body, None, at).await?);
         }
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(&events);
-        Ok((changed, unread.max(0) as u32, events))
+        Ok(unread.max(0) as u32)
     }
 
     async fn set_conversation_status(
@@ -191,23 +190,16 @@ where
             return found.ok_or(StoreError::NotFound);
         };
         let conversation: Conversation = row.into();
-        let payload = serde_json::json!({
-            "conversation_id": conversation.id,
-            "last_message_at": conversation.last_message_at,
-            "last_message_preview": conversation.last_message_preview,
-            "status": conversation.status,
+        let body = EventBody::ConversationUpdated(ConversationUpdated {
+            conversation_id: conversation.id,
+            change: ConversationChange::Status {
+                last_message_at: conversation.last_message_at,
+                last_message_preview: conversation.last_message_preview.clone(),
+                status: conversation.status,
+            },
         });
         let topic = switchboard::access::list_topic(&conversation);
-        let event = Self::append_event(
-            &mut tx,
-            workspace_id,
-            topic,
-            EventKind::ConversationUpdated,
-            payload,
-            None,
-            at,
-        )
-        .await?;
+        let event = Self::append_event(&mut tx, workspace_id, topic, body, None, at).await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
         Ok(conversation)
@@ -266,13 +258,12 @@ where
             }
         }
         let conversation: Conversation = row.into();
-        let payload = serde_json::to_value(&conversation).map_err(|e| StoreError::Internal(e.to_string()))?;
         // A room is private: it appears in its members' lists, through their own topics.
         let mut events = Vec::with_capacity(room.members.len());
         for member in &room.members {
             let topic = Topic::User(*member);
-            let kind = EventKind::ConversationCreated;
-            events.push(Self::append_event(&mut tx, ws, topic, kind, payload.clone(), None, at).await?);
+            let body = EventBody::ConversationCreated(conversation.clone());
+            events.push(Self::append_event(&mut tx, ws, topic, body, None, at).await?);
         }
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(&events);
@@ -381,15 +372,13 @@ where
             return Ok(false);
         };
         let ws = WorkspaceId(workspace_id);
-        let payload = serde_json::json!({
-            "contact_id": contact_id,
-            "channel_id": channel_id,
-            "online": online,
-            "at": at,
+        let body = EventBody::ContactPresence(ContactPresence {
+            contact_id: ContactId(contact_id),
+            channel_id,
+            online,
+            at,
         });
-        let topic = Topic::Inbox(ws);
-        let event =
-            Self::append_event(&mut tx, ws, topic, EventKind::ContactPresence, payload, None, at).await?;
+        let event = Self::append_event(&mut tx, ws, Topic::Inbox(ws), body, None, at).await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
         Ok(true)
@@ -420,22 +409,16 @@ where
             return Ok(None);
         };
         let conversation: Conversation = row.into();
-        let payload = serde_json::json!({
-            "conversation_id": conversation.id,
-            "title": conversation.title,
-            "status": conversation.status,
+        let body = EventBody::ConversationUpdated(ConversationUpdated {
+            conversation_id: conversation.id,
+            change: ConversationChange::Renamed {
+                title: conversation.title.clone(),
+                status: conversation.status,
+            },
         });
         let ws = conversation.workspace_id;
-        let event = Self::append_event(
-            &mut tx,
-            ws,
-            switchboard::access::list_topic(&conversation),
-            EventKind::ConversationUpdated,
-            payload,
-            None,
-            at,
-        )
-        .await?;
+        let topic = switchboard::access::list_topic(&conversation);
+        let event = Self::append_event(&mut tx, ws, topic, body, None, at).await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
         Ok(Some(conversation))

@@ -9,7 +9,7 @@ use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
 use switchboard::store::{EventLog, StoreError};
-use switchboard::{Event, EventKind, Topic, UserId, WorkspaceId};
+use switchboard::{Event, EventBody, Topic, UserId, WorkspaceId};
 
 use super::backend::{Backend, Bind, Column, Params, SqlStore};
 use super::map_err;
@@ -46,55 +46,34 @@ where
         Ok(offset)
     }
 
-    /// An event not numbered yet (offset 0).
-    pub(crate) fn new_event(
-        topic: Topic,
-        kind: EventKind,
-        payload: Value,
-        trace_id: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> Event {
-        Event {
-            id: switchboard::EventId::new(),
-            kind: kind.as_str().to_owned(),
-            schema_version: switchboard::message::EVENT_SCHEMA_VERSION,
-            occurred_at: at,
-            trace_id: trace_id.map(str::to_owned),
-            topic: topic.to_string(),
-            offset: 0,
-            payload,
-        }
-    }
-
     /// Appends one event to `topic` with the topic's next offset, inside `tx`.
     pub(crate) async fn append_event(
         tx: &mut Transaction<'static, D>,
         workspace_id: WorkspaceId,
         topic: Topic,
-        kind: EventKind,
-        payload: Value,
+        body: EventBody,
         trace_id: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<Event, StoreError> {
         // The workspace's log first, then the topic: every transaction takes these
         // counters in the same order, so writers never deadlock on them.
         let workspace_offset = Self::next_offset(tx, &format!("log:{workspace_id}")).await?;
-        let event = Self::new_event(topic, kind, payload, trace_id, at);
-        let offset = Self::next_offset(tx, &event.topic).await?;
-        let event = Event { offset, ..event };
+        let name = topic.to_string();
+        let offset = Self::next_offset(tx, &name).await?;
+        let event = Event { offset, ..Event::new(topic, body, trace_id, at) };
         sqlx::query(
             "insert into event (event_id, workspace_id, topic, topic_offset, type, schema_version, occurred_at, trace_id, payload, workspace_offset)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(event.id.as_uuid())
         .bind(workspace_id.as_uuid())
-        .bind(&event.topic)
+        .bind(&name)
         .bind(event.offset)
-        .bind(&event.kind)
+        .bind(event.kind().as_str())
         .bind(event.schema_version as i32)
         .bind(event.occurred_at)
         .bind(&event.trace_id)
-        .bind(Json(&event.payload))
+        .bind(Json(&event.body.payload()))
         .bind(workspace_offset)
         .execute(&mut **tx)
         .await
@@ -113,14 +92,15 @@ where
     ) -> Result<Vec<i64>, StoreError> {
         use std::collections::{BTreeMap, HashMap};
         let logs: Vec<String> = event_ws.iter().map(|ws| format!("log:{ws}")).collect();
+        let topics: Vec<String> = events.iter().map(|e| e.topic.to_string()).collect();
         // Workspace logs sort first: every transaction takes a log before its topics
         // (as `append_event` does), so writers never deadlock on the counters.
         let mut counts: BTreeMap<(bool, &str), i64> = BTreeMap::new();
         for key in &logs {
             *counts.entry((false, key.as_str())).or_default() += 1;
         }
-        for event in events.iter() {
-            *counts.entry((true, event.topic.as_str())).or_default() += 1;
+        for topic in &topics {
+            *counts.entry((true, topic.as_str())).or_default() += 1;
         }
         let sql = format!(
             "insert into topic_offset (topic, last_offset) values {}
@@ -148,9 +128,9 @@ where
             Ok(*n - 1)
         };
         let mut log_offsets = Vec::with_capacity(events.len());
-        for (event, log) in events.iter_mut().zip(&logs) {
+        for ((event, log), topic) in events.iter_mut().zip(&logs).zip(&topics) {
             log_offsets.push(take(log)?);
-            event.offset = take(&event.topic)?;
+            event.offset = take(topic)?;
         }
         Ok(log_offsets)
     }
@@ -172,13 +152,13 @@ where
             query = query
                 .bind(event.id.as_uuid())
                 .bind(ws.as_uuid())
-                .bind(&event.topic)
+                .bind(event.topic.to_string())
                 .bind(event.offset)
-                .bind(&event.kind)
+                .bind(event.kind().as_str())
                 .bind(event.schema_version as i32)
                 .bind(event.occurred_at)
                 .bind(&event.trace_id)
-                .bind(Json(&event.payload))
+                .bind(Json(event.body.payload()))
                 .bind(*log);
         }
         query.execute(&mut **tx).await.map_err(map_err)?;
@@ -228,26 +208,26 @@ where
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(rows.into_iter().map(|r| (r.workspace_offset, r.event.into())).collect())
+        rows.into_iter().map(|r| Ok((r.workspace_offset, r.event.try_into()?))).collect()
     }
 
-    async fn events_after(&self, topic: &str, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
+    async fn events_after(&self, topic: Topic, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
         let rows: Vec<rows::EventRow> = sqlx::query_as(
             "select event_id, topic, topic_offset, type, schema_version, occurred_at, trace_id, payload
              from event where topic = $1 and topic_offset > $2 order by topic_offset limit $3",
         )
-        .bind(topic)
+        .bind(topic.to_string())
         .bind(after)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn topic_position(&self, topic: &str) -> Result<i64, StoreError> {
+    async fn topic_position(&self, topic: Topic) -> Result<i64, StoreError> {
         let last: Option<i64> = sqlx::query_scalar("select last_offset from topic_offset where topic = $1")
-            .bind(topic)
+            .bind(topic.to_string())
             .fetch_optional(&self.pool)
             .await
             .map_err(map_err)?;

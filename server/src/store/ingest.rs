@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Type};
 use switchboard::store::{InboundRepo, Ingested, NewInbound, StoreError};
-use switchboard::{Conversation, EventKind, Topic};
+use switchboard::{Conversation, EventBody, Topic};
 
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
 use super::map_err;
@@ -135,20 +135,8 @@ where
         let trace = inbound.trace_id.as_deref();
         let mut events = Vec::new();
         if created_conversation {
-            let payload =
-                serde_json::to_value(&conversation).map_err(|e| StoreError::Internal(e.to_string()))?;
-            events.push(
-                Self::append_event(
-                    &mut tx,
-                    ws,
-                    Topic::Inbox(ws),
-                    EventKind::ConversationCreated,
-                    payload,
-                    trace,
-                    at,
-                )
-                .await?,
-            );
+            let body = EventBody::ConversationCreated(conversation.clone());
+            events.push(Self::append_event(&mut tx, ws, Topic::Inbox(ws), body, trace, at).await?);
         }
         events.extend(Self::message_events(&mut tx, &conversation, &message, trace, at).await?);
         tx.commit().await.map_err(map_err)?;

@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
+use switchboard::event::{ConversationChange, ConversationUpdated, MessageDeleted};
 use switchboard::message::MessageRef;
 use switchboard::store::{MessageRepo, StoreError};
-use switchboard::{Conversation, Event, EventKind, Message, MessageId, Topic, UserId, WorkspaceId};
+use switchboard::{Conversation, Event, EventBody, Message, MessageId, Topic, UserId, WorkspaceId};
 
 use super::backend::{Backend, Bind, Column, SqlStore};
 use super::map_err;
@@ -87,10 +88,9 @@ where
         trace: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<Event, StoreError> {
-        let payload = serde_json::to_value(message).map_err(|e| StoreError::Internal(e.to_string()))?;
         let topic = Topic::Conversation(message.conversation_id);
-        Self::append_event(tx, message.workspace_id, topic, EventKind::MessageUpdated, payload, trace, at)
-            .await
+        let body = EventBody::MessageUpdated(message.clone());
+        Self::append_event(tx, message.workspace_id, topic, body, trace, at).await
     }
 
     /// A new message's events: `message.created` on the conversation's topic and
@@ -103,36 +103,28 @@ where
         at: DateTime<Utc>,
     ) -> Result<Vec<Event>, StoreError> {
         let ws = conversation.workspace_id;
-        let payload = serde_json::to_value(message).map_err(|e| StoreError::Internal(e.to_string()))?;
-        let created = Self::append_event(
-            tx,
-            ws,
-            Topic::Conversation(conversation.id),
-            EventKind::MessageCreated,
-            payload,
-            trace,
-            at,
-        )
-        .await?;
-        // Which message moved the conversation, and whose it is: a client bumps its
-        // unread count only for messages it did not send itself.
-        let payload = Self::moved_by(conversation, message);
+        let topic = Topic::Conversation(conversation.id);
+        let body = EventBody::MessageCreated(message.clone());
+        let created = Self::append_event(tx, ws, topic, body, trace, at).await?;
         let list = switchboard::access::list_topic(conversation);
-        let updated =
-            Self::append_event(tx, ws, list, EventKind::ConversationUpdated, payload, trace, at).await?;
+        let body = Self::moved_by(conversation, message);
+        let updated = Self::append_event(tx, ws, list, body, trace, at).await?;
         Ok(vec![created, updated])
     }
 
-    /// The `conversation.updated` payload for a new message.
-    pub(crate) fn moved_by(conversation: &Conversation, message: &switchboard::Message) -> Value {
-        serde_json::json!({
-            "conversation_id": conversation.id,
-            "last_message_at": conversation.last_message_at,
-            "last_message_preview": switchboard::message::preview(&message.text),
-            "status": conversation.status,
-            "message_id": message.id,
-            "direction": message.direction,
-            "sender_user_id": message.sender_user_id,
+    /// The `conversation.updated` for a new message: which message moved the conversation,
+    /// and whose it is (a client bumps its unread count only for messages it did not send).
+    pub(crate) fn moved_by(conversation: &Conversation, message: &switchboard::Message) -> EventBody {
+        EventBody::ConversationUpdated(ConversationUpdated {
+            conversation_id: conversation.id,
+            change: ConversationChange::NewMessage {
+                last_message_at: conversation.last_message_at,
+                last_message_preview: switchboard::message::preview(&message.text),
+                status: conversation.status,
+                message_id: message.id,
+                direction: message.direction,
+                sender_user_id: message.sender_user_id,
+            },
         })
     }
 
@@ -314,22 +306,13 @@ where
             .await
             .map_err(map_err)?;
         let message = Self::message_in(&mut tx, current.id).await?;
-        let payload = serde_json::json!({
-            "message_id": message.id,
-            "conversation_id": message.conversation_id,
-            "deleted_at": message.deleted_at,
+        let body = EventBody::MessageDeleted(MessageDeleted {
+            message_id: message.id,
+            conversation_id: message.conversation_id,
+            deleted_at: message.deleted_at,
         });
         let topic = Topic::Conversation(message.conversation_id);
-        let event = Self::append_event(
-            &mut tx,
-            message.workspace_id,
-            topic,
-            EventKind::MessageDeleted,
-            payload,
-            None,
-            at,
-        )
-        .await?;
+        let event = Self::append_event(&mut tx, message.workspace_id, topic, body, None, at).await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
         Ok(Some(message))

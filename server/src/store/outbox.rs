@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
+use switchboard::event::StatusChanged;
 use switchboard::store::{OutboxJob, OutboxRepo, StoreError};
 use switchboard::{
-    ChannelId, ConversationId, Event, EventKind, Message, MessageId, MessageStatus, Topic, WorkspaceId,
+    ChannelId, ConversationId, Event, EventBody, Message, MessageId, MessageStatus, Topic, WorkspaceId,
 };
 
 use super::backend::{Backend, Bind, Column, SqlStore};
@@ -40,15 +41,15 @@ where
         message: &Message,
         at: DateTime<Utc>,
     ) -> Result<Event, StoreError> {
-        let payload = serde_json::json!({
-            "message_id": message.id,
-            "conversation_id": message.conversation_id,
-            "status": message.status,
-            "external_id": message.external_id,
-            "error": message.error,
+        let body = EventBody::MessageStatus(StatusChanged {
+            message_id: message.id,
+            conversation_id: message.conversation_id,
+            status: message.status,
+            external_id: message.external_id.clone(),
+            error: message.error.clone(),
         });
         let topic = Topic::Conversation(message.conversation_id);
-        Self::append_event(tx, message.workspace_id, topic, EventKind::MessageStatus, payload, None, at).await
+        Self::append_event(tx, message.workspace_id, topic, body, None, at).await
     }
 
     /// Fails an outbox row and its message with `error`; answers the status event.

@@ -7,8 +7,9 @@ use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
 use switchboard::access::RoomRole;
+use switchboard::event::{ConversationChange, ConversationUpdated};
 use switchboard::store::{RoomRepo, StoreError};
-use switchboard::{Conversation, ConversationId, Event, EventKind, Topic, UserId, WorkspaceId};
+use switchboard::{Conversation, ConversationId, Event, EventBody, Topic, UserId, WorkspaceId};
 
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
 use super::rows::{self, conversation_columns};
@@ -74,10 +75,12 @@ where
         members: &[UserId],
         at: DateTime<Utc>,
     ) -> Result<Event, StoreError> {
-        let payload = serde_json::json!({ "conversation_id": room.id, "member_ids": members });
+        let body = EventBody::ConversationUpdated(ConversationUpdated {
+            conversation_id: room.id,
+            change: ConversationChange::Members { member_ids: members.to_vec() },
+        });
         let topic = Topic::Conversation(room.id);
-        Self::append_event(tx, room.workspace_id, topic, EventKind::ConversationUpdated, payload, None, at)
-            .await
+        Self::append_event(tx, room.workspace_id, topic, body, None, at).await
     }
 }
 
@@ -135,7 +138,7 @@ where
         workspace_id: WorkspaceId,
         conversation_id: ConversationId,
         users: &[UserId],
-    ) -> Result<(Vec<UserId>, Vec<Event>), StoreError> {
+    ) -> Result<(Vec<UserId>, usize), StoreError> {
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;
         let room = match Self::room_in(&mut tx, workspace_id, conversation_id).await {
@@ -170,22 +173,20 @@ where
             }
         }
         let members = Self::room_members_in(&mut tx, conversation_id).await?;
+        let added_count = added.len();
         let mut events = Vec::new();
         if !added.is_empty() {
             events.push(Self::members_changed(&mut tx, &room, &members, at).await?);
             // The room appears in each new member's list, through their own topic.
-            let payload = serde_json::to_value(&room).map_err(|e| StoreError::Internal(e.to_string()))?;
             for user in added {
                 let topic = Topic::User(user);
-                let kind = EventKind::ConversationCreated;
-                events.push(
-                    Self::append_event(&mut tx, workspace_id, topic, kind, payload.clone(), None, at).await?,
-                );
+                let body = EventBody::ConversationCreated(room.clone());
+                events.push(Self::append_event(&mut tx, workspace_id, topic, body, None, at).await?);
             }
         }
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(&events);
-        Ok((members, events))
+        Ok((members, added_count))
     }
 
     async fn remove_room_member(
@@ -193,7 +194,7 @@ where
         workspace_id: WorkspaceId,
         conversation_id: ConversationId,
         user_id: UserId,
-    ) -> Result<(Vec<UserId>, Vec<Event>), StoreError> {
+    ) -> Result<Vec<UserId>, StoreError> {
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;
         let room = match Self::room_in(&mut tx, workspace_id, conversation_id).await {
@@ -223,7 +224,7 @@ where
         let event = Self::members_changed(&mut tx, &room, &members, at).await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
-        Ok((members, vec![event]))
+        Ok(members)
     }
 
     async fn hidden_rooms(

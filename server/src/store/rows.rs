@@ -262,18 +262,22 @@ pub struct EventRow {
     pub payload: sqlx::types::Json<serde_json::Value>,
 }
 
-impl From<EventRow> for switchboard::Event {
-    fn from(r: EventRow) -> Self {
-        switchboard::Event {
-            id: r.event_id.into(),
-            kind: r.kind,
+/// A logged event reads back typed; a row this build cannot read (an unknown kind, a bad
+/// payload) is an internal error naming the event, never a panic.
+impl TryFrom<EventRow> for switchboard::Event {
+    type Error = StoreError;
+    fn try_from(r: EventRow) -> Result<Self, StoreError> {
+        let id = r.event_id;
+        let bad = |why: String| StoreError::Internal(format!("event {id}: {why}"));
+        Ok(switchboard::Event {
+            id: id.into(),
             schema_version: r.schema_version as u32,
             occurred_at: r.occurred_at,
             trace_id: r.trace_id,
-            topic: r.topic,
+            topic: r.topic.parse().map_err(|e: switchboard::topic::UnknownTopic| bad(e.to_string()))?,
             offset: r.topic_offset,
-            payload: r.payload.0,
-        }
+            body: switchboard::EventBody::from_parts(&r.kind, r.payload.0).map_err(|e| bad(e.to_string()))?,
+        })
     }
 }
 

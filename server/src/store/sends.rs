@@ -13,7 +13,7 @@ use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
 use switchboard::message::preview;
 use switchboard::store::{NewOutbound, OUTBOX_MAX_ATTEMPTS, SendRepo, Sent, StoreError};
 use switchboard::{
-    ChannelId, Conversation, ConversationId, Event, EventKind, Message, MessageId, ProviderKind, Topic,
+    ChannelId, Conversation, ConversationId, Event, EventBody, Message, MessageId, ProviderKind, Topic,
     WorkspaceId,
 };
 
@@ -390,18 +390,12 @@ where
                     .ok_or_else(|| StoreError::Internal("a grouped update missed a conversation".into()))?;
                 let trace = outs[i].trace_id.as_deref();
                 let ws = message.workspace_id;
-                let created =
-                    serde_json::to_value(message).map_err(|e| StoreError::Internal(e.to_string()))?;
-                for (topic, kind, payload) in [
-                    (Topic::Conversation(conversation.id), EventKind::MessageCreated, created),
-                    (
-                        switchboard::access::list_topic(conversation),
-                        EventKind::ConversationUpdated,
-                        Self::moved_by(conversation, message),
-                    ),
+                for (topic, body) in [
+                    (Topic::Conversation(conversation.id), EventBody::MessageCreated(message.clone())),
+                    (switchboard::access::list_topic(conversation), Self::moved_by(conversation, message)),
                 ] {
                     // Numbered below, once the group's counters have moved.
-                    events.push(Self::new_event(topic, kind, payload, trace, at));
+                    events.push(Event::new(topic, body, trace, at));
                     event_owner.push(i);
                     event_ws.push(ws);
                 }

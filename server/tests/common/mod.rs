@@ -269,6 +269,54 @@ impl Raw {
         };
         i64::from(n)
     }
+    /// Writes an event row by hand, as an older (or newer) build may have left it in the log.
+    pub async fn insert_event(
+        &self,
+        workspace: switchboard::WorkspaceId,
+        topic: &str,
+        offset: i64,
+        kind: &str,
+        payload: &str,
+    ) -> switchboard::EventId {
+        let id = switchboard::EventId::new();
+        let sql = "insert into event (event_id, workspace_id, topic, topic_offset, type, schema_version, occurred_at, trace_id, payload, workspace_offset)
+             values ($1, $2, $3, $4, $5, 1, $6, null, $7, $8)";
+        let at = switchboard::time::now();
+        match self {
+            Raw::Sqlite(pool) => {
+                let payload: serde_json::Value = serde_json::from_str(payload).unwrap();
+                sqlx::query(sql)
+                    .bind(id.as_uuid())
+                    .bind(workspace.as_uuid())
+                    .bind(topic)
+                    .bind(offset)
+                    .bind(kind)
+                    .bind(at)
+                    .bind(sqlx::types::Json(payload))
+                    .bind(1_000_000_000 + offset)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            }
+            Raw::Postgres(pool) => {
+                let payload: serde_json::Value = serde_json::from_str(payload).unwrap();
+                sqlx::query(sql)
+                    .bind(id.as_uuid())
+                    .bind(workspace.as_uuid())
+                    .bind(topic)
+                    .bind(offset)
+                    .bind(kind)
+                    .bind(at)
+                    .bind(sqlx::types::Json(payload))
+                    .bind(1_000_000_000 + offset)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            }
+        }
+        id
+    }
+
     /// Every byte of every column of the table's rows, concatenated (text and blobs alike).
     pub async fn table_bytes(&self, table: &str) -> Vec<u8> {
         let sql = sqlx::AssertSqlSafe(format!("select * from {table}"));

@@ -164,7 +164,7 @@ impl Conn {
         self.handle.tx.send(Out::Pending(topic.clone())).await.map_err(|_| gone())?;
         let realtime = self.gateway.realtime();
         realtime.hub.subscribe(&topic, self.handle.clone(), req.join_leave);
-        let position = match self.position(&topic, &req).await {
+        let position = match self.position(topic_kind, &req).await {
             Ok(position) => position,
             Err(e) => {
                 realtime.hub.unsubscribe(&topic, &self.handle.client);
@@ -195,7 +195,7 @@ impl Conn {
     }
 
     /// The topic's position and, when the client asks to recover and can, what it missed.
-    async fn position(&self, topic: &str, req: &SubscribeRequest) -> Result<Position, Error> {
+    async fn position(&self, topic: Topic, req: &SubscribeRequest) -> Result<Position, Error> {
         let epoch = self.gateway.epoch().await.map_err(store_error)?;
         let top = self.gateway.topic_position(topic).await.map_err(store_error)?;
         let mut position = Position { top, epoch, recovered: false, missed: Vec::new() };
@@ -261,9 +261,9 @@ impl Conn {
 
     /// The page of the log a history request asks for, the epoch and the topic's offset.
     async fn history_page(&self, req: &HistoryRequest) -> Result<(Vec<Event>, String, i64), Error> {
-        self.gateway.authorize(self.who.user.id, &req.channel).await?;
+        let topic = self.gateway.authorize(self.who.user.id, &req.channel).await?;
         let epoch = self.gateway.epoch().await.map_err(store_error)?;
-        let top = self.gateway.topic_position(&req.channel).await.map_err(store_error)?;
+        let top = self.gateway.topic_position(topic).await.map_err(store_error)?;
         let limit = if req.limit < 0 { MAX_HISTORY } else { (req.limit as u32).min(MAX_HISTORY) };
         if limit == 0 {
             return Ok((Vec::new(), epoch, top));
@@ -279,13 +279,12 @@ impl Conn {
             // Newest first, before `since` when given.
             let below = since.unwrap_or(top + 1);
             let after = (below - 1 - i64::from(limit)).max(0);
-            let mut page =
-                self.gateway.events_after(&req.channel, after, limit).await.map_err(store_error)?;
+            let mut page = self.gateway.events_after(topic, after, limit).await.map_err(store_error)?;
             page.retain(|e| e.offset < below);
             page.reverse();
             page
         } else {
-            self.gateway.events_after(&req.channel, since.unwrap_or(0), limit).await.map_err(store_error)?
+            self.gateway.events_after(topic, since.unwrap_or(0), limit).await.map_err(store_error)?
         };
         Ok((events, epoch, top))
     }

@@ -98,12 +98,12 @@ impl Gateway {
     }
 
     /// The offset of the topic's latest event (0 when it has none).
-    pub async fn topic_position(&self, topic: &str) -> Result<i64, StoreError> {
+    pub async fn topic_position(&self, topic: Topic) -> Result<i64, StoreError> {
         self.store.topic_position(topic).await
     }
 
     /// Up to `limit` events of the topic after offset `after`, in order.
-    pub async fn events_after(&self, topic: &str, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
+    pub async fn events_after(&self, topic: Topic, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
         self.store.events_after(topic, after, limit).await
     }
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use switchboard::message::SendMessage;
-use switchboard::{ConversationId, Topic};
+use switchboard::{ConversationId, EventBody, Topic};
 use tokio::time::Instant;
 
 use super::super::hub::BusMessage;
@@ -85,18 +85,15 @@ impl Conn {
             // relayed; a refusal is never remembered as recent).
             self.gateway.may_post(actor, args.conversation_id).await.map_err(rpc_error)?;
             self.typing.insert(args.conversation_id, now);
-            let payload = serde_json::json!({
-                "type": switchboard::EventKind::Typing,
-                "payload": {
-                    "conversation_id": args.conversation_id,
-                    "user_id": self.who.user.id,
-                    "name": self.who.user.name,
-                    "expires_in_ms": TYPING_TTL_MS,
-                },
+            let body = EventBody::Typing(switchboard::event::Typing {
+                conversation_id: args.conversation_id,
+                user_id: self.who.user.id,
+                name: self.who.user.name.clone(),
+                expires_in_ms: TYPING_TTL_MS,
             });
             self.gateway.realtime().publish(BusMessage::Ephemeral {
                 topic: Topic::Conversation(args.conversation_id).to_string(),
-                data: payload,
+                body,
                 except: Some(self.handle.client.to_string()),
             });
         }

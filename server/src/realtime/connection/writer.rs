@@ -198,7 +198,10 @@ impl Writer {
             let Some(mut sub) = self.subs.remove(&topic) else { continue };
             if let (Some(last), Some((&next, _))) = (sub.last, sub.ahead.first_key_value()) {
                 let missing = (next - last - 1).max(0) as u32;
-                let events = self.gateway.events_after(&topic, last, missing).await?;
+                let named = topic.parse().map_err(|e: switchboard::topic::UnknownTopic| {
+                    switchboard::StoreError::Internal(e.to_string())
+                })?;
+                let events = self.gateway.events_after(named, last, missing).await?;
                 for event in &events {
                     sub.ahead.insert(event.offset, Bytes::from(protocol::event_push(event)));
                 }

@@ -20,13 +20,13 @@ fn event(offset: i64) -> Event {
     let topic = ["conversation:", CONVERSATION].concat();
     serde_json::from_value(json!({
         "id": "0190a1b2-0000-7000-8000-000000000005",
-        "type": "message.created",
+        "type": "message.deleted",
         "schema_version": 1,
         "occurred_at": "2026-12-03T09:00:00Z",
         "trace_id": null,
         "topic": topic,
         "offset": offset,
-        "payload": { "id": MESSAGE, "text": "hi" },
+        "payload": { "message_id": MESSAGE, "conversation_id": CONVERSATION, "deleted_at": null },
     }))
     .unwrap()
 }

@@ -1,0 +1,173 @@
+//! The inbox's reducer: how each realtime event changes the page's state. It matches on the
+//! typed [`EventBody`] the server wrote, so a renamed field or kind fails to compile here
+//! instead of silently doing nothing.
+
+use leptos::prelude::*;
+use switchboard::event::{ConversationChange, ConversationUpdated};
+use switchboard::message::ConversationSummary;
+use switchboard::{EventBody, Message, Topic};
+
+use super::state::{Inbox, Typing, page_visible, sort};
+
+impl Inbox {
+    /// Applies one event to the page.
+    pub(super) fn apply(self, body: EventBody) {
+        match body {
+            EventBody::MessageCreated(message) => self.message_arrived(message, true),
+            EventBody::MessageUpdated(message) => self.message_arrived(message, false),
+            EventBody::MessageStatus(change) => self.thread.update(|t| {
+                t.update(change.message_id, |m| {
+                    // Ticks only move forward; restating the status may bring a new error text.
+                    if m.status == change.status || m.status.advances_to(change.status) {
+                        m.status = change.status;
+                        m.error = change.error;
+                    }
+                })
+            }),
+            EventBody::MessageDeleted(deleted) => self.thread.update(|t| {
+                t.update(deleted.message_id, |m| {
+                    m.text.clear();
+                    m.deleted_at = deleted.deleted_at.or(Some(chrono::Utc::now()));
+                })
+            }),
+            EventBody::Typing(typing) => self.someone_typing(typing),
+            EventBody::ConversationCreated(conversation) => {
+                if switchboard::access::is_room(&conversation)
+                    && let Some(rt) = self.rt()
+                {
+                    rt.subscribe(Topic::Conversation(conversation.id));
+                }
+                self.conversations.update(|list| {
+                    if !list.iter().any(|c| c.conversation.id == conversation.id) {
+                        list.push(ConversationSummary {
+                            conversation,
+                            unread_count: 0,
+                            unread_mentions: 0,
+                            contact_online: None,
+                        });
+                        sort(list);
+                    }
+                });
+            }
+            EventBody::ConversationUpdated(update) => self.conversation_updated(update),
+            EventBody::ReadUpdated(read) => self.set_unread(read.conversation_id, read.unread_count),
+            EventBody::ChannelStatus(change) => self.channels.update(|list| {
+                if let Some(c) = list.iter_mut().find(|c| c.id == change.channel_id) {
+                    c.status = change.status;
+                    c.last_error = change.last_error;
+                }
+            }),
+            EventBody::ContactPresence(presence) => self.conversations.update(|list| {
+                for c in list.iter_mut().filter(|c| c.conversation.contact_id == Some(presence.contact_id)) {
+                    c.contact_online = Some(presence.online);
+                }
+            }),
+            EventBody::PresenceOnline(p) => self.online.update(|set| {
+                set.insert(p.user_id);
+            }),
+            EventBody::PresenceOffline(p) => self.online.update(|set| {
+                set.remove(&p.user_id);
+            }),
+            // The server closes this user's connections right after; nothing to show first.
+            EventBody::MemberRemoved(_) => {}
+        }
+    }
+
+    /// A message stored (`created`) or edited, in the open thread only.
+    fn message_arrived(self, message: Message, created: bool) {
+        let open = self.thread.with_untracked(|t| t.conversation == Some(message.conversation_id));
+        if !open {
+            return;
+        }
+        let from_someone_else = created && message.sender_user_id != Some(self.me);
+        if from_someone_else {
+            // Their message ends their typing.
+            self.typing.update(|t| {
+                if t.as_ref().is_some_and(|t| Some(t.user_id) == message.sender_user_id) {
+                    *t = None;
+                }
+            });
+        }
+        self.thread.update(|t| t.upsert(message));
+        if from_someone_else {
+            self.mark_read(true);
+        }
+    }
+
+    fn someone_typing(self, typing: switchboard::event::Typing) {
+        let open = self.thread.with_untracked(|t| t.conversation);
+        if typing.user_id == self.me || Some(typing.conversation_id) != open {
+            return;
+        }
+        let ttl = typing.expires_in_ms as f64;
+        let until = crate::client::now_ms() + ttl;
+        self.typing.set(Some(Typing { user_id: typing.user_id, name: typing.name, until }));
+        set_timeout(
+            move || {
+                self.typing.update(|t| {
+                    if t.as_ref().is_some_and(|t| t.until <= crate::client::now_ms() + 1.0) {
+                        *t = None;
+                    }
+                })
+            },
+            std::time::Duration::from_millis(typing.expires_in_ms + 10),
+        );
+    }
+
+    fn conversation_updated(self, update: ConversationUpdated) {
+        let id = update.conversation_id;
+        let known = self.conversations.with_untracked(|l| l.iter().any(|c| c.conversation.id == id));
+        if !known {
+            // A conversation this page has not seen (created while the list loaded): reload.
+            self.reload_lists();
+            return;
+        }
+        let open = self.thread.with_untracked(|t| t.conversation == Some(id)) && page_visible();
+        let mut announce = None;
+        self.conversations.update(|list| {
+            let Some(c) = list.iter_mut().find(|c| c.conversation.id == id) else { return };
+            let conv = &mut c.conversation;
+            match update.change {
+                ConversationChange::NewMessage {
+                    last_message_at,
+                    last_message_preview,
+                    status,
+                    sender_user_id,
+                    ..
+                } => {
+                    let from_someone_else = sender_user_id != Some(self.me);
+                    if from_someone_else {
+                        announce = Some(format!("New message from {}: {last_message_preview}", conv.title));
+                        if !open {
+                            c.unread_count += 1;
+                        }
+                    }
+                    if last_message_at.is_some() {
+                        conv.last_message_at = last_message_at;
+                    }
+                    conv.last_message_preview = Some(last_message_preview);
+                    conv.status = status;
+                }
+                ConversationChange::Status { last_message_at, last_message_preview, status } => {
+                    if last_message_at.is_some() {
+                        conv.last_message_at = last_message_at;
+                    }
+                    if last_message_preview.is_some() {
+                        conv.last_message_preview = last_message_preview;
+                    }
+                    conv.status = status;
+                }
+                ConversationChange::Renamed { title, status } => {
+                    conv.title = title;
+                    conv.status = status;
+                }
+                // Who is in the room does not show in the list.
+                ConversationChange::Members { .. } => {}
+            }
+            sort(list);
+        });
+        if let Some(text) = announce {
+            self.announcement.set(text);
+        }
+    }
+}
