@@ -8,8 +8,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SITE="${SITE:-$ROOT/target/site-release}"
 
-# Measured 2026-12-03: wasm 405,620 bytes brotli (1,482,083 raw), css 2,343 (9,466 raw).
-WASM_BR_LIMIT=466500
+# Measured 2026-12-03: wasm 417,226 bytes brotli (1,532,183 raw), css 2,343 (9,466 raw).
+WASM_BR_LIMIT=480000
 CSS_BR_LIMIT=2700
 
 # The one hashed file of its kind, and its brotli twin.
