@@ -254,19 +254,31 @@ async fn respond_disk(root: &Path, method: &Method, uri: &Uri, headers: &HeaderM
     }
 }
 
-/// The bundle cargo-leptos wrote to `root/pkg`: the hashed names when it hashed them, the
-/// plain ones otherwise. Read on each render, so `cargo leptos watch` rebuilds are picked up.
+/// The bundle cargo-leptos wrote to `root/pkg`: the hashed names when it hashed them (the
+/// newest of each kind, should earlier builds have left theirs), the plain ones otherwise.
+/// Read on each render, so `cargo leptos watch` rebuilds are picked up.
 fn disk_bundle(root: &Path, output_name: &str) -> app::Bundle {
-    let names: Vec<String> = std::fs::read_dir(root.join("pkg"))
-        .map(|dir| dir.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+    let files: Vec<(String, std::time::SystemTime)> = std::fs::read_dir(root.join("pkg"))
+        .map(|dir| {
+            dir.filter_map(|e| {
+                let e = e.ok()?;
+                let modified = e.metadata().ok()?.modified().ok()?;
+                Some((e.file_name().into_string().ok()?, modified))
+            })
+            .collect()
+        })
         .unwrap_or_default();
     let find = |ext: &str| {
-        let hashed = names.iter().find(|n| {
-            n.strip_prefix(output_name)
-                .and_then(|rest| rest.strip_prefix('.'))
-                .and_then(|rest| rest.strip_suffix(ext))
-                .is_some_and(|hash| hash.len() == 22 && !hash.contains('.'))
-        });
+        let hashed = files
+            .iter()
+            .filter(|(n, _)| {
+                n.strip_prefix(output_name)
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .and_then(|rest| rest.strip_suffix(ext))
+                    .is_some_and(|hash| hash.len() == 22 && !hash.contains('.'))
+            })
+            .max_by_key(|(_, modified)| *modified)
+            .map(|(n, _)| n);
         match hashed {
             Some(name) => format!("/pkg/{name}"),
             None => format!("/pkg/{output_name}{ext}"),
@@ -456,6 +468,19 @@ mod tests {
         assert_eq!(bundle.wasm, "/pkg/switchboard.EEEEEEEEEEEEEEEEEEEEEE.wasm");
         // Not hashed on disk: the plain name.
         assert_eq!(bundle.css, "/pkg/switchboard.css");
+        // A later build's files win over what an earlier build left behind.
+        let stale = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for name in ["switchboard.DDDDDDDDDDDDDDDDDDDDDD.js", "switchboard.EEEEEEEEEEEEEEEEEEEEEE.wasm"] {
+            std::fs::File::options()
+                .write(true)
+                .open(dir.path().join("pkg").join(name))
+                .unwrap()
+                .set_modified(stale)
+                .unwrap();
+        }
+        std::fs::write(dir.path().join("pkg/switchboard.FFFFFFFFFFFFFFFFFFFFFF.js"), b"y").unwrap();
+        assert_eq!(site.bundle().js, "/pkg/switchboard.FFFFFFFFFFFFFFFFFFFFFF.js");
+        assert_eq!(site.bundle().wasm, "/pkg/switchboard.EEEEEEEEEEEEEEEEEEEEEE.wasm");
 
         let response = ask(&site, get("/favicon.svg", &[])).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
