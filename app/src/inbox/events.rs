@@ -41,7 +41,7 @@ impl Inbox {
                     if !list.iter().any(|c| c.conversation.id == conversation.id) {
                         list.push(ConversationSummary {
                             conversation,
-                            unread_count: 0,
+                            unread_count: switchboard::message::UnreadCount::ZERO,
                             unread_mentions: 0,
                             contact_online: None,
                         });
@@ -139,7 +139,7 @@ impl Inbox {
                     if from_someone_else {
                         announce = Some(format!("New message from {}: {last_message_preview}", conv.title));
                         if !open {
-                            c.unread_count += 1;
+                            c.unread_count = c.unread_count.bumped();
                         }
                     }
                     if last_message_at.is_some() {

@@ -14,7 +14,7 @@ use switchboard::message::preview;
 use switchboard::store::{NewOutbound, OUTBOX_MAX_ATTEMPTS, SendRepo, Sent, StoreError};
 use switchboard::{
     ChannelId, Conversation, ConversationId, Event, EventBody, Message, MessageId, ProviderKind, Topic,
-    WorkspaceId,
+    UserId, WorkspaceId,
 };
 
 use super::backend::{Backend, Bind, Column, Params, SqlStore};
@@ -292,25 +292,6 @@ where
                 return Err(StoreError::Internal("a grouped insert returned the wrong rows".into()));
             }
 
-            // Unread flags for every member who can see them; the sender has read theirs.
-            let sql = format!(
-                "insert into message_flag (user_id, message_id, workspace_id, conversation_id, is_read)
-                 select mb.user_id, m.message_id, m.workspace_id, m.conversation_id, coalesce(mb.user_id = m.sender_user_id, false)
-                 from message m join member mb on mb.workspace_id = m.workspace_id
-                 where m.message_id in ({})
-                   and (not exists (select 1 from conversation_member c where c.conversation_id = m.conversation_id)
-                        or mb.user_id in (select c.user_id from conversation_member c where c.conversation_id = m.conversation_id))",
-                Params::new(D::KIND).list(new.len())
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (_, id, _) in &new {
-                query = query.bind(id.as_uuid());
-            }
-            query.execute(&mut *tx).await.map_err(map_err)?;
-            for (_, id, _) in &new {
-                Self::write_mentions(&mut tx, &messages[id]).await?;
-            }
-
             // Each conversation's last activity: its last message in the group.
             let mut last: Vec<(ConversationId, &Message)> = Vec::new();
             for (_, id, _) in &new {
@@ -356,6 +337,46 @@ where
                     (conversation.id, conversation)
                 })
                 .collect();
+
+            // Each sender has read their own message: one position row per sender and
+            // conversation (the group's newest), nothing per member. Then the mentions.
+            let mut read: HashMap<(UserId, ConversationId), (WorkspaceId, MessageId)> = HashMap::new();
+            for (_, id, _) in &new {
+                let message = &messages[id];
+                if let Some(sender) = message.sender_user_id {
+                    let entry = read
+                        .entry((sender, message.conversation_id))
+                        .or_insert((message.workspace_id, message.id));
+                    if entry.1.as_uuid() < message.id.as_uuid() {
+                        entry.1 = message.id;
+                    }
+                }
+            }
+            if !read.is_empty() {
+                let sql = format!(
+                    "insert into read_position (user_id, conversation_id, workspace_id, last_read_message_id, updated_at)
+                     values {}
+                     on conflict (user_id, conversation_id) do update
+                       set last_read_message_id = excluded.last_read_message_id, updated_at = excluded.updated_at
+                       where read_position.last_read_message_id < excluded.last_read_message_id",
+                    Params::new(D::KIND).rows(read.len(), 5)
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for ((sender, conversation), (workspace, message)) in &read {
+                    query = query
+                        .bind(sender.as_uuid())
+                        .bind(conversation.as_uuid())
+                        .bind(workspace.as_uuid())
+                        .bind(message.as_uuid())
+                        .bind(at);
+                }
+                query.execute(&mut *tx).await.map_err(map_err)?;
+            }
+            for (_, id, _) in &new {
+                let message = &messages[id];
+                let room = touched.get(&message.conversation_id).is_some_and(|c| c.contact_id.is_none());
+                Self::write_mentions(&mut tx, message, room).await?;
+            }
 
             // Network sends go to the outbox.
             let queued: Vec<&Message> =
