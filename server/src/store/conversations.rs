@@ -71,12 +71,13 @@ where
         }
         // One pass of joins, no subquery per row: the caller's position (a primary key
         // lookup), the messages after it (a range of `message_read_idx` per conversation),
-        // their mention flags (a primary key lookup per unread message). The cost grows with
-        // the conversations listed and their unread messages, never with the members.
+        // the caller's mention flags after their positions (sparse rows, one range of the
+        // caller's). The cost grows with the conversations listed and their unread messages,
+        // never with the members.
         let rows: Vec<Row> = sqlx::query_as(
             "select c.conversation_id, c.workspace_id, c.channel_id, c.contact_id, c.external_chat_id, c.title,
                     c.last_message_at, c.last_message_preview, c.status, c.created_at,
-                    count(m.message_id) as unread_count, count(f.message_id) as unread_mentions,
+                    count(m.message_id) as unread_count, coalesce(max(mn.mentions), 0) as unread_mentions,
                     ct.online as contact_online
              from conversation c
              left join read_position rp on rp.user_id = $3 and rp.conversation_id = c.conversation_id
@@ -84,7 +85,12 @@ where
                   and m.message_id > coalesce(rp.last_read_message_id, $8)
                   and (m.direction = 'inbound'
                        or (c.contact_id is null and (m.sender_user_id is null or m.sender_user_id <> $3)))
-             left join message_flag f on f.user_id = $3 and f.message_id = m.message_id and f.is_mentioned = true
+             left join (
+                 select f.conversation_id, count(*) as mentions from message_flag f
+                 left join read_position fp on fp.user_id = f.user_id and fp.conversation_id = f.conversation_id
+                 where f.user_id = $3 and f.workspace_id = $1 and f.is_mentioned = true
+                   and f.message_id > coalesce(fp.last_read_message_id, $8)
+                 group by f.conversation_id) mn on mn.conversation_id = c.conversation_id
              left join contact ct on ct.contact_id = c.contact_id
              left join conversation_member cm on cm.conversation_id = c.conversation_id and cm.user_id = $3
              where c.workspace_id = $1 and ($2 is null or c.channel_id = $2)
