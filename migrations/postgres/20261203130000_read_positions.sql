@@ -16,6 +16,10 @@ create index read_position_conversation_id_idx on read_position (conversation_id
 -- decide whose they are, so the count reads the index alone.
 create index message_read_idx on message (conversation_id, message_id, direction, sender_user_id);
 drop index message_conversation_id_message_id_idx;
+-- Rows that name a message, found by it: a new message's foreign-key check and a deleted
+-- message's cascade read these instead of scanning the outbox and the message table.
+create index outbox_message_id_idx on outbox (message_id);
+create index message_reply_to_message_id_idx on message (reply_to_message_id);
 
 -- Each member's position from their flags: the message before their oldest unread one, or the
 -- conversation's newest when nothing was unread. Members with no flags in a conversation they

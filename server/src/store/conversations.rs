@@ -15,8 +15,8 @@ use switchboard::{
 };
 
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
-use super::map_err;
 use super::rows::{self, conversation_columns, message_columns};
+use super::{hot, map_err};
 
 #[async_trait]
 impl<D: Backend> ConversationRepo for SqlStore<D>
@@ -74,44 +74,18 @@ where
         // the caller's mention flags after their positions (sparse rows, one range of the
         // caller's). The cost grows with the conversations listed and their unread messages,
         // never with the members.
-        let rows: Vec<Row> = sqlx::query_as(
-            "select c.conversation_id, c.workspace_id, c.channel_id, c.contact_id, c.external_chat_id, c.title,
-                    c.last_message_at, c.last_message_preview, c.status, c.created_at,
-                    count(m.message_id) as unread_count, coalesce(max(mn.mentions), 0) as unread_mentions,
-                    ct.online as contact_online
-             from conversation c
-             left join read_position rp on rp.user_id = $3 and rp.conversation_id = c.conversation_id
-             left join message m on m.conversation_id = c.conversation_id
-                  and m.message_id > coalesce(rp.last_read_message_id, $8)
-                  and (m.direction = 'inbound'
-                       or (c.contact_id is null and (m.sender_user_id is null or m.sender_user_id <> $3)))
-             left join (
-                 select f.conversation_id, count(*) as mentions from message_flag f
-                 left join read_position fp on fp.user_id = f.user_id and fp.conversation_id = f.conversation_id
-                 where f.user_id = $3 and f.workspace_id = $1 and f.is_mentioned = true
-                   and f.message_id > coalesce(fp.last_read_message_id, $8)
-                 group by f.conversation_id) mn on mn.conversation_id = c.conversation_id
-             left join contact ct on ct.contact_id = c.contact_id
-             left join conversation_member cm on cm.conversation_id = c.conversation_id and cm.user_id = $3
-             where c.workspace_id = $1 and ($2 is null or c.channel_id = $2)
-               and ($6 is null or c.status = $6)
-               and ($4 is null or lower(c.title) like $4 escape '\\')
-               and (c.contact_id is not null or $7 = true or cm.user_id is not null)
-             group by c.conversation_id, ct.online
-             having ($5 = false or count(m.message_id) > 0)
-             order by case when c.last_message_at is null then 1 else 0 end, c.last_message_at desc, c.conversation_id desc",
-        )
-        .bind(workspace_id.as_uuid())
-        .bind(filter.channel_id.map(|c| c.as_uuid()))
-        .bind(user_id.as_uuid())
-        .bind(filter.like_pattern())
-        .bind(filter.unread_only)
-        .bind(filter.status.map(|s| s.as_str()))
-        .bind(filter.rooms == switchboard::access::RoomScope::All)
-        .bind(Uuid::nil())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let rows: Vec<Row> = sqlx::query_as(hot::CONVERSATION_LIST)
+            .bind(workspace_id.as_uuid())
+            .bind(filter.channel_id.map(|c| c.as_uuid()))
+            .bind(user_id.as_uuid())
+            .bind(filter.like_pattern())
+            .bind(filter.unread_only)
+            .bind(filter.status.map(|s| s.as_str()))
+            .bind(filter.rooms == switchboard::access::RoomScope::All)
+            .bind(Uuid::nil())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
         Ok(rows
             .into_iter()
             .map(|r| ConversationSummary {
@@ -146,15 +120,12 @@ where
         };
         // The newest message at or before `up_to`: a position is always a message of the
         // conversation, so an id from the future cannot mark later messages read.
-        let target: Option<(Uuid,)> = sqlx::query_as(
-            "select message_id from message where conversation_id = $1 and message_id <= $2
-             order by message_id desc limit 1",
-        )
-        .bind(conversation_id.as_uuid())
-        .bind(up_to.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        let target: Option<(Uuid,)> = sqlx::query_as(hot::READ_TARGET)
+            .bind(conversation_id.as_uuid())
+            .bind(up_to.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
         let moved = match target {
             Some((target,)) => {
                 Self::advance_read_position(

@@ -15,8 +15,8 @@ use switchboard::{
 };
 
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
-use super::map_err;
 use super::rows::{self, conversation_columns, message_columns};
+use super::{hot, map_err};
 
 impl<D: Backend> SqlStore<D>
 where
@@ -141,22 +141,16 @@ where
         to: MessageId,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let moved = sqlx::query(
-            "insert into read_position (user_id, conversation_id, workspace_id, last_read_message_id, updated_at)
-             values ($1, $2, $3, $4, $5)
-             on conflict (user_id, conversation_id) do update
-               set last_read_message_id = excluded.last_read_message_id, updated_at = excluded.updated_at
-               where read_position.last_read_message_id < excluded.last_read_message_id",
-        )
-        .bind(user_id.as_uuid())
-        .bind(conversation_id.as_uuid())
-        .bind(workspace_id.as_uuid())
-        .bind(to.as_uuid())
-        .bind(at)
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?
-        .rows_affected();
+        let moved = sqlx::query(hot::ADVANCE_READ_POSITION)
+            .bind(user_id.as_uuid())
+            .bind(conversation_id.as_uuid())
+            .bind(workspace_id.as_uuid())
+            .bind(to.as_uuid())
+            .bind(at)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
         Ok(moved > 0)
     }
 
@@ -169,24 +163,14 @@ where
         conversation_id: ConversationId,
         room: bool,
     ) -> Result<UnreadCount, StoreError> {
-        let (count,): (i64,) = sqlx::query_as(
-            "select count(*) from (
-               select 1 from message m
-               where m.conversation_id = $1
-                 and m.message_id > coalesce(
-                   (select rp.last_read_message_id from read_position rp
-                    where rp.user_id = $2 and rp.conversation_id = $1), $4)
-                 and (m.direction = 'inbound'
-                      or ($3 = true and (m.sender_user_id is null or m.sender_user_id <> $2)))
-               limit 100) unread",
-        )
-        .bind(conversation_id.as_uuid())
-        .bind(user_id.as_uuid())
-        .bind(room)
-        .bind(Uuid::nil())
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(map_err)?;
+        let (count,): (i64,) = sqlx::query_as(hot::UNREAD_COUNT)
+            .bind(conversation_id.as_uuid())
+            .bind(user_id.as_uuid())
+            .bind(room)
+            .bind(Uuid::nil())
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(map_err)?;
         Ok(UnreadCount::capped(count))
     }
 

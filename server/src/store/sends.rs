@@ -18,8 +18,8 @@ use switchboard::{
 };
 
 use super::backend::{Backend, Bind, Column, Params, SqlStore};
-use super::map_err;
 use super::rows::{self, conversation_columns, message_columns};
+use super::{hot, map_err};
 
 #[async_trait]
 impl<D: Backend> SendRepo for SqlStore<D>
@@ -257,16 +257,7 @@ where
         let mut event_ws: Vec<WorkspaceId> = Vec::new();
         if !new.is_empty() {
             // The messages.
-            let mut p = Params::new(D::KIND);
-            let sql = format!(
-                concat!(
-                    "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text,
-                                          client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id)
-                     values {} returning ",
-                    message_columns!()
-                ),
-                p.rows(new.len(), 12)
-            );
+            let sql = hot::insert_messages(D::KIND, new.len());
             let mut query = sqlx::query_as::<_, rows::MessageRow>(sqlx::AssertSqlSafe(sql));
             for &(i, id, local) in &new {
                 let out = outs[i];
@@ -353,14 +344,7 @@ where
                 }
             }
             if !read.is_empty() {
-                let sql = format!(
-                    "insert into read_position (user_id, conversation_id, workspace_id, last_read_message_id, updated_at)
-                     values {}
-                     on conflict (user_id, conversation_id) do update
-                       set last_read_message_id = excluded.last_read_message_id, updated_at = excluded.updated_at
-                       where read_position.last_read_message_id < excluded.last_read_message_id",
-                    Params::new(D::KIND).rows(read.len(), 5)
-                );
+                let sql = hot::advance_read_positions(D::KIND, read.len());
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for ((sender, conversation), (workspace, message)) in &read {
                     query = query
