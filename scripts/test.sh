@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, the pure-domain wasm check, clippy, unit and router
-# tests, store conformance on SQLite AND PostgreSQL, the binary's own tests, and the
-# end-to-end tests in Chromium against the real binary. Installs what is missing first.
+# tests, store conformance on SQLite AND PostgreSQL, the binary's own tests, the release
+# binary and its size budgets, and the end-to-end tests in Chromium against the real binaries
+# (the debug one, and the release one copied alone into an empty directory). Installs what is
+# missing first.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -29,11 +31,18 @@ cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 step "cargo test (unit, router, store conformance on SQLite and PostgreSQL, binary)"
 cargo test
 
-step "end-to-end (Playwright, Debian Chromium, the real binary)"
+step "the release binary, one file with the site inside (scripts/release.sh)"
+"$ROOT/scripts/release.sh"
+release_bin="$CARGO_TARGET_DIR/release/switchboard"
+
+step "page weight budgets (scripts/check-budgets.sh)"
+"$ROOT/scripts/check-budgets.sh"
+
+step "end-to-end (Playwright, Debian Chromium, the real binaries)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 e2e_data="$(mktemp -d -t switchboard-e2e-XXXXXX)"
 trap 'rm -rf "$e2e_data"' EXIT
 (cd end2end && SWITCHBOARD_BIN="$CARGO_TARGET_DIR/debug/switchboard" SWITCHBOARD_E2E_PORT="$port" \
-  SWITCHBOARD_E2E_DATA="$e2e_data" npx playwright test)
+  SWITCHBOARD_E2E_DATA="$e2e_data" SWITCHBOARD_RELEASE_BIN="$release_bin" npx playwright test)
 
 step "all tests passed"

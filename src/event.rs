@@ -395,6 +395,33 @@ impl Event {
     pub fn kind(&self) -> EventKind {
         self.body.kind()
     }
+
+    /// The event as a realtime publication carries it (see [`Published`]).
+    pub fn published(&self) -> Published<'_> {
+        Published(self)
+    }
+}
+
+/// An event as a realtime publication's `data`: `{id, type, payload}`, with the payload's
+/// null fields left out. The publication itself already names the topic (the push's
+/// `channel`) and the offset, and the rest of the envelope (`schema_version`, `occurred_at`,
+/// `trace_id`) is for the log and `/sync`, not for a client applying a change. A missing
+/// field reads back as null, so [`EventBody`] deserializes both forms alike.
+#[derive(Debug)]
+pub struct Published<'a>(&'a Event);
+
+impl Serialize for Published<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut payload = self.0.body.payload();
+        if let Value::Object(fields) = &mut payload {
+            fields.retain(|_, v| !v.is_null());
+        }
+        let mut out = s.serialize_struct("Published", 3)?;
+        out.serialize_field("id", &self.0.id)?;
+        out.serialize_field("type", &self.0.body.kind())?;
+        out.serialize_field("payload", &payload)?;
+        out.end()
+    }
 }
 
 impl Serialize for Event {

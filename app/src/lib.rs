@@ -4,7 +4,7 @@
 //! by the server during SSR) and call them. Nothing here touches the database.
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::path;
 
@@ -13,8 +13,18 @@ pub mod client;
 pub mod inbox;
 mod pages;
 
+/// Where the page finds the built bundle: the URL paths of the wasm-bindgen JS, the WASM
+/// module and the stylesheet. The server knows them (embedded in a release binary, or found in
+/// the site on disk); their names carry a content hash so browsers may cache them for good.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bundle {
+    pub js: String,
+    pub wasm: String,
+    pub css: String,
+}
+
 /// The HTML document around the app, rendered on the server.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+pub fn shell(options: LeptosOptions, bundle: Bundle) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -23,14 +33,36 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                // `id="leptos"`: `cargo leptos watch` swaps the stylesheet with this id live.
+                <link rel="stylesheet" id="leptos" href=bundle.css.clone() />
+                <AutoReload options />
+                <BundleScripts bundle />
                 <MetaTags />
             </head>
             <body>
                 <App />
             </body>
         </html>
+    }
+}
+
+/// Loads the bundle and hydrates the page: what Leptos' `HydrationScripts` does, with the
+/// file names given instead of read from a `hash.txt` beside the executable at run time (a
+/// binary copied alone has none).
+#[component]
+fn BundleScripts(bundle: Bundle) -> impl IntoView {
+    let nonce = leptos::nonce::use_nonce();
+    let script = format!(
+        "import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => m.hydrate()));",
+        js = bundle.js,
+        wasm = bundle.wasm,
+    );
+    view! {
+        <link rel="modulepreload" href=bundle.js />
+        <link rel="preload" href=bundle.wasm r#as="fetch" r#type="application/wasm" crossorigin="" />
+        <script type="module" nonce=nonce>
+            {script}
+        </script>
     }
 }
 
@@ -46,7 +78,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/switchboard.css" />
         <Title formatter=|page: String| {
             if page.is_empty() { "Switchboard".to_owned() } else { format!("{page} · Switchboard") }
         } />

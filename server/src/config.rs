@@ -114,7 +114,9 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_LOGIN_FAILURES_PER_EMAIL", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub login_failures_per_email: u32,
-    /// Directory of the built site (WASM, JS, CSS, assets), as cargo-leptos writes it.
+    /// Directory of the built site (WASM, JS, CSS, assets), as cargo-leptos writes it. Read by
+    /// builds that embed no site (debug, plain `cargo build`); a release binary built by
+    /// `scripts/release.sh` serves the site it carries and ignores this.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
     /// Seconds to wait for open requests to finish after SIGTERM/SIGINT (0–3600).

@@ -64,6 +64,7 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
         channels,
         mock,
         leptos: leptos_options(args),
+        site: Arc::new(http::site::Site::for_build(&args.site_root, env!("LEPTOS_OUTPUT_NAME"))),
         http: Arc::new(HttpConfig { trust_proxy: args.trust_proxy }),
     })
 }
@@ -86,7 +87,8 @@ fn allowed_origins(args: &ServeArgs, public_url: &str) -> anyhow::Result<Vec<Str
     Ok(origins)
 }
 
-/// Where the built site lives and what the bundle is called (set by cargo-leptos at build time).
+/// What the bundle is called (set by cargo-leptos at build time) and where a site on disk lives
+/// (read only by builds that embed none, see [`http::site`]).
 fn leptos_options(args: &ServeArgs) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name(env!("LEPTOS_OUTPUT_NAME"))
@@ -112,6 +114,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     announce(addr, args.demo);
     tracing::info!(%addr, database = %crate::store::redact_url(&args.common.database_url()), "listening");
+    state.site.log_origin();
 
     let started = state.channels.start_runtimes().await.context("cannot start the channels")?;
     tracing::info!(channels = started, "channel runtimes started");

@@ -2,9 +2,13 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::*;
+use switchboard_server::http::AppState;
+use switchboard_server::http::site::{Asset, Embedded, EmbeddedBundle, Site};
 
 fn page(uri: &str, token: Option<&str>) -> Request<Body> {
     let mut req = Request::get(uri);
@@ -22,7 +26,8 @@ async fn sign_in_page_renders_the_form() {
     let html = body_text(response).await;
     assert!(html.contains("<h1>Sign in</h1>"), "{html}");
     assert!(html.contains(r#"name="email""#) && html.contains(r#"name="password""#));
-    assert!(html.contains("/pkg/switchboard.js"), "the page loads the hydration bundle");
+    // Built without a site at hand (tests run in server/), the plain names are used.
+    assert!(html.contains(r#"import("/pkg/switchboard.js")"#), "the page loads the hydration bundle: {html}");
 }
 
 #[tokio::test]
@@ -216,4 +221,81 @@ async fn the_account_page_lists_sessions_and_its_server_functions_end_them() {
     let response = send(&app, form_post("/_fn/sign_out_everywhere", "", Some(&laptop))).await;
     assert!(response.headers()[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
     assert_eq!(send(&app, get("/api/v1/me", Some(&laptop))).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// A release build's site, as server/build.rs would embed it.
+static RELEASE_SITE: Embedded = Embedded {
+    assets: &[
+        Asset {
+            path: "/pkg/switchboard.AAAAAAAAAAAAAAAAAAAAAA.wasm",
+            content_type: "application/wasm",
+            immutable: true,
+            tag: "00000000000000aa",
+            identity: b"\0asm\x01\0\0\0",
+            br: Some(b"br"),
+            gzip: None,
+        },
+        Asset {
+            path: "/favicon.svg",
+            content_type: "image/svg+xml",
+            immutable: false,
+            tag: "00000000000000bb",
+            identity: b"<svg/>",
+            br: None,
+            gzip: None,
+        },
+    ],
+    bundle: EmbeddedBundle {
+        js: "/pkg/switchboard.JJJJJJJJJJJJJJJJJJJJJJ.js",
+        wasm: "/pkg/switchboard.AAAAAAAAAAAAAAAAAAAAAA.wasm",
+        css: "/pkg/switchboard.CCCCCCCCCCCCCCCCCCCCCC.css",
+    },
+};
+
+#[tokio::test]
+async fn an_embedded_site_is_what_the_pages_load_and_what_the_server_serves() {
+    let (app, _dir) = demo_app().await;
+    let app = AppState { site: Arc::new(Site::embedded(&RELEASE_SITE)), ..app };
+
+    let html = body_text(send(&app, page("/login", None)).await).await;
+    assert!(
+        html.contains(
+            r#"<link rel="stylesheet" id="leptos" href="/pkg/switchboard.CCCCCCCCCCCCCCCCCCCCCC.css">"#
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<link rel="modulepreload" href="/pkg/switchboard.JJJJJJJJJJJJJJJJJJJJJJ.js">"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"import("/pkg/switchboard.JJJJJJJJJJJJJJJJJJJJJJ.js").then(m => m.default({module_or_path: "/pkg/switchboard.AAAAAAAAAAAAAAAAAAAAAA.wasm"})"#),
+        "{html}"
+    );
+    assert!(!html.contains("/pkg/switchboard.js"), "no unhashed name is left: {html}");
+
+    let request = Request::get(RELEASE_SITE.bundle.wasm)
+        .header(header::ACCEPT_ENCODING, "br")
+        .body(Body::empty())
+        .unwrap();
+    let response = send(&app, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_ENCODING], "br");
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+    // The server's own headers still apply to files.
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(body_text(response).await, "br");
+
+    let response = send(&app, page("/favicon.svg", None)).await;
+    let etag = response.headers()[header::ETAG].clone();
+    let request =
+        Request::get("/favicon.svg").header(header::IF_NONE_MATCH, etag).body(Body::empty()).unwrap();
+    assert_eq!(send(&app, request).await.status(), StatusCode::NOT_MODIFIED);
+
+    // A file the build does not have (an old bundle, a typo) falls through to the app's 404 page.
+    for path in ["/pkg/switchboard.js", "/pkg/switchboard.ZZZZZZZZZZZZZZZZZZZZZZ.wasm", "/no/such/page"] {
+        let response = send(&app, page(path, None)).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(body_text(response).await.contains("Page not found"), "{path}");
+    }
 }

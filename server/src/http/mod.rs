@@ -26,6 +26,7 @@ pub mod members;
 pub mod mock;
 pub mod openapi;
 pub mod realtime;
+pub mod site;
 pub mod web;
 pub mod webhooks;
 
@@ -53,6 +54,8 @@ pub struct AppState {
     /// The simulated network, for its pairing pages.
     pub mock: Arc<crate::providers::mock::MockNetwork>,
     pub leptos: LeptosOptions,
+    /// The built site: embedded in a release binary, else read from disk.
+    pub site: Arc<site::Site>,
     pub http: Arc<HttpConfig>,
     /// The realtime gateway (hub, broker, settings).
     pub realtime: Arc<crate::realtime::Realtime>,

@@ -1,5 +1,6 @@
 //! The Leptos side of the router: server-rendered pages, server functions (with the engine's
-//! ports in their context), static files, and the sign-in gate for the app's pages.
+//! ports in their context), the site's files ([`super::site`]), and the sign-in gate for the
+//! app's pages.
 
 use std::sync::Arc;
 
@@ -25,18 +26,30 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(app::App);
     let accounts: Arc<dyn Accounts> = state.accounts.clone();
     let desk: Arc<dyn Desk> = Arc::new(WebDesk(state.clone()));
-    let options = state.leptos.clone();
+    let context = move || {
+        provide_context(accounts.clone());
+        provide_context(desk.clone());
+    };
+    let (options, site) = (state.leptos.clone(), state.site.clone());
+    let shell = move || app::shell(options.clone(), site.bundle());
+    // Paths no route claims: a file of the site, else the app renders its 404 page.
+    let site = state.site.clone();
+    let (not_found_context, not_found_shell) = (context.clone(), shell.clone());
+    let fallback = move |req: Request| {
+        let site = site.clone();
+        let render =
+            leptos_axum::render_app_async_with_context(not_found_context.clone(), not_found_shell.clone());
+        async move {
+            let (parts, body) = req.into_parts();
+            match site.respond(&parts.method, &parts.uri, &parts.headers).await {
+                Some(file) => file,
+                None => render(Request::from_parts(parts, body)).await,
+            }
+        }
+    };
     Router::new()
-        .leptos_routes_with_context(
-            state,
-            routes,
-            move || {
-                provide_context(accounts.clone());
-                provide_context(desk.clone());
-            },
-            move || app::shell(options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .leptos_routes_with_context(state, routes, context, shell)
+        .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .layer(RequestBodyLimitLayer::new(SITE_BODY_LIMIT))
 }

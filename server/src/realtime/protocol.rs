@@ -496,18 +496,19 @@ pub struct RefreshResult<'a> {
     pub version: &'a str,
 }
 
-/// A publication as the protocol shows it: our event envelope (or an ephemeral payload) as
-/// the data; for log events, the event's offset in its topic.
+/// A publication as the protocol shows it: the event as published (`{id, type, payload}`,
+/// see [`switchboard::event::Published`]) or an ephemeral `{type, payload}` as the data; for
+/// log events, the event's offset in its topic.
 #[derive(Debug, Serialize)]
-pub struct Publication<'a, D> {
-    pub data: &'a D,
+pub struct Publication<D> {
+    pub data: D,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
 }
 
-impl<'a> Publication<'a, Event> {
+impl<'a> Publication<switchboard::event::Published<'a>> {
     pub fn event(event: &'a Event) -> Self {
-        Self { data: event, offset: Some(event.offset) }
+        Self { data: event.published(), offset: Some(event.offset) }
     }
 }
 
@@ -541,7 +542,7 @@ struct PushOn<'a, C: ?Sized, D> {
 #[derive(Serialize)]
 #[serde(rename_all = "snake_case")]
 enum PushBody<'a, D> {
-    Pub(Publication<'a, D>),
+    Pub(Publication<D>),
     /// `{"info":…}`, as is `leave`.
     Join {
         info: &'a ClientInfo,

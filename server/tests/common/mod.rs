@@ -150,6 +150,7 @@ pub fn state_with_realtime(
         mock,
         store,
         leptos: LeptosOptions::builder().output_name("switchboard").site_root("target/site").build(),
+        site: Arc::new(switchboard_server::http::site::Site::disk("target/site", "switchboard")),
         http: Arc::new(HttpConfig { trust_proxy: true }),
     }
 }

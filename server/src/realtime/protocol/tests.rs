@@ -178,23 +178,26 @@ fn replies_are_the_documented_json() {
     assert_eq!(limited.encode(), r#"{"id":12,"error":{"code":429,"message":"slow down","temporary":true}}"#);
 }
 
-/// Log events travel as publications with their offset, inside replies and pushes alike; the
-/// envelope is the event exactly as it serializes on its own.
+/// Log events travel as publications with their offset, inside replies and pushes alike. The
+/// data is the event as published: `{id, type, payload}` without nulls; the topic and offset
+/// are the publication's own, and the rest of the envelope stays in the log and `/sync`.
 #[test]
 fn events_are_publications_with_their_offset() {
     let events = [event(6), event(7)];
-    let envelope = serde_json::to_string(&events[0]).unwrap();
     let push = event_push(&events[0]);
-    assert!(
-        push.starts_with(
-            r#"{"push":{"channel":"conversation:0190a1b2-0000-7000-8000-000000000003","pub":{"data":{"#
-        ),
-        "{push}"
+    let data = format!(
+        r#"{{"id":"0190a1b2-0000-7000-8000-000000000005","type":"message.deleted","payload":{{"conversation_id":"{CONVERSATION}","message_id":"{MESSAGE}"}}}}"#
     );
-    assert!(push.ends_with(r#"},"offset":6}}}"#), "{push}");
-    assert!(push.contains(&envelope), "the envelope, unchanged: {push}");
+    assert_eq!(
+        push,
+        format!(
+            r#"{{"push":{{"channel":"conversation:{CONVERSATION}","pub":{{"data":{data},"offset":6}}}}}}"#
+        )
+    );
+    // The browser and the SDKs read it back as the same body.
     let parsed: serde_json::Value = serde_json::from_str(&push).unwrap();
-    assert_eq!(parsed["push"]["pub"]["data"], serde_json::to_value(&events[0]).unwrap());
+    let body: switchboard::EventBody = serde_json::from_value(parsed["push"]["pub"]["data"].clone()).unwrap();
+    assert_eq!(body, events[0].body);
 
     let history = Reply::new(
         1,
@@ -205,8 +208,51 @@ fn events_are_publications_with_their_offset() {
     assert_eq!(publications.len(), 2);
     for (publication, event) in publications.iter().zip(&events) {
         assert_eq!(publication["offset"], event.offset);
-        assert_eq!(publication["data"], serde_json::to_value(event).unwrap());
+        assert_eq!(publication["data"], serde_json::to_value(event.published()).unwrap());
+        assert!(publication["data"].get("topic").is_none() && publication["data"].get("offset").is_none());
     }
+}
+
+/// What one delivered `message.created` costs on the wire (64-byte text, an agent's reply
+/// still pending): the full envelope the push carried before, and the published form now.
+/// Deterministic, so the figure in docs/performance.md is this test's.
+#[test]
+fn a_message_push_carries_what_a_client_applies_and_no_more() {
+    use switchboard::provider::Direction;
+    let at = chrono::DateTime::parse_from_rfc3339("2026-12-03T09:00:00.123456Z").unwrap().to_utc();
+    let message = switchboard::Message {
+        id: MESSAGE.parse().unwrap(),
+        workspace_id: switchboard::WorkspaceId::new(),
+        channel_id: switchboard::ChannelId::new(),
+        conversation_id: CONVERSATION.parse().unwrap(),
+        direction: Direction::Outbound,
+        status: switchboard::MessageStatus::Pending,
+        text: "x".repeat(64),
+        external_id: None,
+        client_message_id: Some("0190a1b2-0000-7000-8000-00000000000c".into()),
+        sender_user_id: Some(switchboard::UserId::new()),
+        error: None,
+        created_at: at,
+        edited_at: None,
+        deleted_at: None,
+        reply_to: None,
+    };
+    let topic = switchboard::Topic::Conversation(message.conversation_id);
+    let mut event =
+        Event::new(topic, switchboard::EventBody::MessageCreated(message), Some("a1b2c3d4e5f60718"), at);
+    event.offset = 1234;
+    let before = format!(
+        r#"{{"push":{{"channel":"{topic}","pub":{{"data":{},"offset":1234}}}}}}"#,
+        serde_json::to_string(&event).unwrap()
+    );
+    let after = event_push(&event);
+    println!("message.created push: {} bytes before, {} after", before.len(), after.len());
+    // 915 -> 665 bytes when written; the rest is the message itself (its ids and text).
+    assert!(after.len() * 4 <= before.len() * 3, "at least 25% smaller: {} -> {}", before.len(), after.len());
+    assert!(
+        !after.contains("null") && !after.contains("schema_version") && !after.contains("trace_id"),
+        "{after}"
+    );
 }
 
 /// Pushes byte for byte as documented: an ephemeral publication has no offset; join and leave

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Fails when the release site outgrows its budget: the bytes a browser downloads for the WASM
+# module and the stylesheet, brotli-compressed as the release binary serves them. Run
+# scripts/release.sh first. The limits are the figures measured on 2026-12-03 plus ~15 %
+# (docs/performance.md, "Page weight"); raise them there and here, deliberately, when a
+# feature is worth the bytes.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SITE="${SITE:-$ROOT/target/site-release}"
+
+# Measured 2026-12-03: wasm 417,226 bytes brotli (1,532,183 raw), css 2,343 (9,466 raw).
+WASM_BR_LIMIT=480000
+CSS_BR_LIMIT=2700
+
+# The one hashed file of its kind, and its brotli twin.
+twin() {
+  local files=("$SITE"/pkg/switchboard.*."$1")
+  if [[ ${#files[@]} -ne 1 || ! -f "${files[0]}" || ! -f "${files[0]}.br" ]]; then
+    echo "error: expected one pkg/switchboard.HASH.$1 with its .br in $SITE; run scripts/release.sh" >&2
+    exit 1
+  fi
+  printf '%s' "${files[0]}"
+}
+
+status=0
+check() {
+  local kind="$1" file="$2" limit="$3"
+  local raw br
+  raw="$(stat -c %s "$file")"
+  br="$(stat -c %s "$file.br")"
+  if (( br > limit )); then
+    printf '%-5s %9s bytes, %8s brotli: OVER the budget of %s\n' "$kind" "$raw" "$br" "$limit"
+    status=1
+  else
+    printf '%-5s %9s bytes, %8s brotli (budget %s, %s%% used)\n' "$kind" "$raw" "$br" "$limit" "$(( br * 100 / limit ))"
+  fi
+}
+wasm="$(twin wasm)"
+css="$(twin css)"
+check wasm "$wasm" "$WASM_BR_LIMIT"
+check css "$css" "$CSS_BR_LIMIT"
+exit "$status"
