@@ -209,7 +209,8 @@ pub enum ConversationChange {
 pub struct ReadUpdated {
     pub conversation_id: ConversationId,
     pub up_to: MessageId,
-    pub unread_count: u32,
+    /// What is left unread: exact up to 99, 100 for "99+".
+    pub unread_count: crate::message::UnreadCount,
 }
 
 /// `contact.presence`: what the network said about a contact.

@@ -49,7 +49,7 @@ fn one_of_each() -> Vec<EventBody> {
                 status: ConversationStatus::Resolved,
             },
         }),
-        EventBody::ReadUpdated(ReadUpdated { conversation_id, up_to: message_id, unread_count: 3 }),
+        EventBody::ReadUpdated(ReadUpdated { conversation_id, up_to: message_id, unread_count: 3.into() }),
         EventBody::ContactPresence(ContactPresence {
             contact_id: ContactId::new(),
             channel_id: ChannelId::new(),
@@ -83,8 +83,11 @@ fn every_body_reads_back_as_itself_through_its_wire_parts() {
 #[test]
 fn the_envelope_keeps_its_documented_fields() {
     let conversation_id = ConversationId::new();
-    let body =
-        EventBody::ReadUpdated(ReadUpdated { conversation_id, up_to: MessageId::new(), unread_count: 0 });
+    let body = EventBody::ReadUpdated(ReadUpdated {
+        conversation_id,
+        up_to: MessageId::new(),
+        unread_count: 0.into(),
+    });
     let user = UserId::new();
     let mut event = Event::new(Topic::User(user), body, Some("trace-1"), at());
     event.offset = 7;

@@ -132,13 +132,72 @@ pub struct Conversation {
     pub created_at: DateTime<Utc>,
 }
 
+/// How many messages a member has not read in a conversation, as every surface shows it:
+/// exact up to 99, and [`UnreadCount::CAPPED`] (100) for "99+", more than 99. On the wire it
+/// is a plain number (`unread_count` in the list, `read.updated` and the `mark_read` reply),
+/// so a client that knows nothing of the cap still reads a number; 100 always means "99+".
+/// The store counts at most 100 rows of an index range, so the count costs the same for 100
+/// unread messages as for a million.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UnreadCount(u32);
+
+impl UnreadCount {
+    /// "99+": more than 99 unread.
+    pub const CAPPED: UnreadCount = UnreadCount(100);
+    /// Nothing unread.
+    pub const ZERO: UnreadCount = UnreadCount(0);
+
+    /// A count of rows, capped (negative counts, which no query returns, read as zero).
+    pub fn capped(count: i64) -> Self {
+        Self(count.clamp(0, i64::from(Self::CAPPED.0)) as u32)
+    }
+
+    /// The number on the wire: exact below 100, 100 for "99+".
+    pub fn get(self) -> u32 {
+        self.0
+    }
+
+    /// More than 99: shown as "99+".
+    pub fn is_capped(self) -> bool {
+        self == Self::CAPPED
+    }
+
+    /// One more unread message (a live event), never past the cap.
+    #[must_use]
+    pub fn bumped(self) -> Self {
+        Self::capped(i64::from(self.0) + 1)
+    }
+}
+
+impl From<u32> for UnreadCount {
+    fn from(count: u32) -> Self {
+        Self::capped(i64::from(count))
+    }
+}
+
+impl PartialEq<u32> for UnreadCount {
+    fn eq(&self, other: &u32) -> bool {
+        self.0 == *other
+    }
+}
+
+/// The badge text: `7`, or `99+` beyond 99.
+impl std::fmt::Display for UnreadCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_capped() { f.write_str("99+") } else { write!(f, "{}", self.0) }
+    }
+}
+
 /// A conversation as one member sees it in the list: with their unread count.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationSummary {
     #[serde(flatten)]
     pub conversation: Conversation,
-    pub unread_count: u32,
+    /// Unread messages: exact up to 99; 100 means "99+" (more than 99).
+    #[cfg_attr(feature = "openapi", schema(value_type = u32, maximum = 100))]
+    pub unread_count: UnreadCount,
     /// Unread messages that mention the caller.
     pub unread_mentions: u32,
     /// Whether the contact is online, as the network last said (`null`: no contact, or the

@@ -447,23 +447,25 @@ pub trait ConversationRepo: Send + Sync {
         id: ConversationId,
     ) -> Result<Option<Conversation>, StoreError>;
     /// The workspace's conversations, most recent activity first (optionally of one channel),
-    /// each with `user_id`'s unread count (from the flags, not the messages).
+    /// each with `user_id`'s unread count: the messages after their read position that are
+    /// not their own (in a contact conversation, the contact's), capped at "99+".
     async fn conversations(
         &self,
         workspace_id: WorkspaceId,
         user_id: UserId,
         filter: &crate::message::ConversationFilter,
     ) -> Result<Vec<crate::message::ConversationSummary>, StoreError>;
-    /// Marks `user_id`'s messages of the conversation up to `up_to` read, with a `read.updated`
-    /// event on the user's topic when any changed. Returns the unread count left. `NotFound`
-    /// if the conversation is not in the workspace.
+    /// Moves `user_id`'s read position in the conversation forward to the newest message at
+    /// or before `up_to` (never backwards), with a `read.updated` event on the user's topic
+    /// when it moved. Returns the unread count left. `NotFound` if the conversation is not in
+    /// the workspace.
     async fn mark_read(
         &self,
         workspace_id: WorkspaceId,
         user_id: UserId,
         conversation_id: ConversationId,
         up_to: MessageId,
-    ) -> Result<u32, StoreError>;
+    ) -> Result<crate::message::UnreadCount, StoreError>;
     /// Opens or resolves a conversation, with a `conversation.updated` event when it changed.
     async fn set_conversation_status(
         &self,

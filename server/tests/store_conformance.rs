@@ -50,7 +50,8 @@ store_test!(
     topic_offsets_are_gapless_under_concurrent_writes,
     history_pages_by_id_without_gaps_or_duplicates,
     messaging_is_scoped_by_workspace,
-    unread_counts_come_from_flags_and_mark_read_clears_them,
+    unread_in_a_contact_conversation_counts_only_the_contacts_messages,
+    unread_in_a_room_counts_others_messages_capped_at_99_plus,
     conversation_lists_filter_by_channel_search_and_unread,
     history_paging_is_exact_while_messages_keep_arriving,
     sends_written_as_a_group_answer_each_caller_like_lone_sends,
@@ -622,7 +623,7 @@ async fn messaging_is_scoped_by_workspace(store: &dyn Store) {
     assert_eq!(store.conversations(other, UserId::new(), &Default::default()).await.unwrap().len(), 1);
 }
 
-async fn unread_counts_come_from_flags_and_mark_read_clears_them(store: &dyn Store) {
+async fn unread_in_a_contact_conversation_counts_only_the_contacts_messages(store: &dyn Store) {
     let ws = workspace(store, "Acme").await;
     let a = user(store, "a@example.com").await;
     let b = user(store, "b@example.com").await;
@@ -642,30 +643,105 @@ async fn unread_counts_come_from_flags_and_mark_read_clears_them(store: &dyn Sto
     let unread = |u: UserId| async move {
         store.conversations(ws.id, u, &Default::default()).await.unwrap()[0].unread_count
     };
-    assert_eq!((unread(a.id).await, unread(b.id).await), (3, 3));
-    store.send_message(outbound(ws.id, conv, a.id, "reply", None)).await.unwrap();
-    assert_eq!(
-        (unread(a.id).await, unread(b.id).await),
-        (3, 4),
-        "your own message is read; others see it unread"
-    );
+    assert_eq!((unread(a.id).await, unread(b.id).await), (3.into(), 3.into()));
 
-    let mine = switchboard::Topic::User(a.id);
-    let left = store.mark_read(ws.id, a.id, conv, ids[1]).await.unwrap();
-    assert_eq!(left, 1);
+    // b reads the first message; the position is b's own.
+    let mine = switchboard::Topic::User(b.id);
+    let left = store.mark_read(ws.id, b.id, conv, ids[0]).await.unwrap();
+    assert_eq!(left, 2);
     let events = store.events_after(mine, 0, 10).await.unwrap();
     assert_eq!(events.len(), 1);
     match &events[0].body {
         switchboard::EventBody::ReadUpdated(read) => {
-            assert_eq!((read.conversation_id, read.up_to, read.unread_count), (conv, ids[1], 1))
+            assert_eq!((read.conversation_id, read.up_to, read.unread_count), (conv, ids[0], 2.into()))
         }
         other => panic!("expected read.updated, got {other:?}"),
     }
-    assert_eq!(store.mark_read(ws.id, a.id, conv, ids[1]).await.unwrap(), 1);
-    assert_eq!(store.events_after(mine, 0, 10).await.unwrap().len(), 1, "nothing new: no event");
-    assert_eq!(unread(b.id).await, 4, "b's flags are b's own");
+    assert_eq!(store.mark_read(ws.id, b.id, conv, ids[0]).await.unwrap(), 2);
+    assert_eq!(store.events_after(mine, 0, 10).await.unwrap().len(), 1, "nothing moved: no event");
+    assert_eq!(unread(a.id).await, 3, "a's position is a's own");
+
+    // a replies: a's reply moves a's position (a has read what a answered), and a teammate's
+    // reply is not unread for b.
+    store.send_message(outbound(ws.id, conv, a.id, "reply", None)).await.unwrap();
+    assert_eq!((unread(a.id).await, unread(b.id).await), (0.into(), 2.into()));
+
+    // The position never moves back.
+    assert_eq!(store.mark_read(ws.id, b.id, conv, ids[2]).await.unwrap(), 0);
+    assert_eq!(store.mark_read(ws.id, b.id, conv, ids[0]).await.unwrap(), 0, "an older id moves nothing");
+    assert_eq!(store.events_after(mine, 0, 10).await.unwrap().len(), 2);
+    assert_eq!(unread(b.id).await, 0);
+
     let other = workspace(store, "Other").await;
     assert_eq!(store.mark_read(other.id, a.id, conv, ids[2]).await.unwrap_err(), StoreError::NotFound);
+}
+
+async fn unread_in_a_room_counts_others_messages_capped_at_99_plus(store: &dyn Store) {
+    use switchboard::message::UnreadCount;
+    let ws = workspace(store, "Acme").await;
+    let a = user(store, "a@example.com").await;
+    let bob = user(store, "bob@example.com").await;
+    store.put_member(ws.id, a.id, MemberRole::Agent, now()).await.unwrap();
+    store.put_member(ws.id, bob.id, MemberRole::Agent, now()).await.unwrap();
+    let inapp = store
+        .create_channel(Channel { provider: ProviderKind::Inapp, ..new_channel(ws.id, "Team") })
+        .await
+        .unwrap();
+    let room = store
+        .create_room(switchboard::store::NewRoom {
+            workspace_id: ws.id,
+            channel_id: inapp.id,
+            title: "Room".into(),
+            members: vec![a.id, bob.id],
+        })
+        .await
+        .unwrap();
+    let summary = |u: UserId| async move {
+        let list = store.conversations(ws.id, u, &Default::default()).await.unwrap();
+        let c = list.into_iter().find(|c| c.conversation.id == room.id).unwrap();
+        (c.unread_count, c.unread_mentions)
+    };
+    // An early mention of bob, then 150 more messages from a.
+    let early = store.send_message(outbound(ws.id, room.id, a.id, "hi @bob", None)).await.unwrap();
+    let mut ids = vec![early.message.id];
+    for n in 0..150 {
+        ids.push(
+            store
+                .send_message(outbound(ws.id, room.id, a.id, &format!("m{n}"), None))
+                .await
+                .unwrap()
+                .message
+                .id,
+        );
+    }
+    let late = store.send_message(outbound(ws.id, room.id, a.id, "again @bob", None)).await.unwrap();
+    ids.push(late.message.id);
+    assert_eq!(summary(a.id).await, (UnreadCount::ZERO, 0), "your own messages are never unread");
+    let (count, mentions) = summary(bob.id).await;
+    assert_eq!((count, mentions), (UnreadCount::CAPPED, 2), "152 unread show the cap; both mentions count");
+    assert!(count.is_capped());
+    assert_eq!(count.to_string(), "99+");
+    assert_eq!(serde_json::to_value(count).unwrap(), serde_json::json!(100), "on the wire: 100");
+
+    // bob reads up to the 100th message: 52 left, only the mention after the position.
+    let left = store.mark_read(ws.id, bob.id, room.id, ids[99]).await.unwrap();
+    assert_eq!(left, 52);
+    assert_eq!(summary(bob.id).await, (52.into(), 1), "mentions after the position only");
+    // bob's own message in the room moves bob's position past everything.
+    store.send_message(outbound(ws.id, room.id, bob.id, "done", None)).await.unwrap();
+    assert_eq!(summary(bob.id).await, (UnreadCount::ZERO, 0));
+    assert_eq!(summary(a.id).await, (1.into(), 0), "bob's message is unread for a");
+
+    // A member added later starts with the room's history read; removal drops the position.
+    let carol = user(store, "carol@example.com").await;
+    store.put_member(ws.id, carol.id, MemberRole::Agent, now()).await.unwrap();
+    store.add_room_members(ws.id, room.id, &[carol.id]).await.unwrap();
+    assert_eq!(summary(carol.id).await, (UnreadCount::ZERO, 0));
+    store.send_message(outbound(ws.id, room.id, a.id, "welcome @carol", None)).await.unwrap();
+    assert_eq!(summary(carol.id).await, (1.into(), 1));
+    store.remove_room_member(ws.id, room.id, carol.id).await.unwrap();
+    store.add_room_members(ws.id, room.id, &[carol.id]).await.unwrap();
+    assert_eq!(summary(carol.id).await, (UnreadCount::ZERO, 0), "nothing of the first stay is left");
 }
 
 async fn conversation_lists_filter_by_channel_search_and_unread(store: &dyn Store) {
@@ -869,9 +945,10 @@ async fn sends_written_as_a_group_answer_each_caller_like_lone_sends(store: &dyn
     let bobs = store.conversations(ws.id, bob.id, &Default::default()).await.unwrap();
     let bobs_room = bobs.iter().find(|c| c.conversation.id == room.id).unwrap();
     assert_eq!(bobs_room.conversation.last_message_preview.as_deref(), Some("three"));
-    assert_eq!((bobs_room.unread_count, bobs_room.unread_mentions), (2, 1));
+    assert_eq!((bobs_room.unread_count, bobs_room.unread_mentions), (2.into(), 1));
     let mine = store.conversations(ws.id, a.id, &Default::default()).await.unwrap();
-    assert!(mine.iter().all(|c| c.unread_count == if c.conversation.id == chat { 1 } else { 0 }));
+    assert!(mine.iter().all(|c| c.unread_count == 0), "a's own sends moved a's positions");
+    assert!(bobs.iter().all(|c| c.unread_count == if c.conversation.id == room.id { 2 } else { 1 }));
     // The outbox hands a conversation's messages out one at a time, in order.
     let later = now() + Duration::minutes(1);
     let mut queued = Vec::new();

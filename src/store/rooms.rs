@@ -20,7 +20,8 @@ pub trait RoomRepo: Send + Sync {
         conversation_id: ConversationId,
         user_id: UserId,
     ) -> Result<Option<(Conversation, Option<crate::access::RoomRole>)>, StoreError>;
-    /// Adds members to a room of the workspace (those already in it stay as they are).
+    /// Adds members to a room of the workspace (those already in it stay as they are); a new
+    /// member starts with the room's history read.
     /// Answers the members after the change and how many of `users` were added (0: nothing
     /// changed, and no event was written).
     /// `NotFound` if the room is not in the workspace; `Conflict { constraint: "room_member" }`
@@ -31,8 +32,8 @@ pub trait RoomRepo: Send + Sync {
         conversation_id: ConversationId,
         users: &[UserId],
     ) -> Result<(Vec<UserId>, usize), StoreError>;
-    /// Removes a member from a room of the workspace, with their unread and star flags in
-    /// it. Answers the members left. `NotFound` if the room is not in the
+    /// Removes a member from a room of the workspace, with their read position and their
+    /// mention and star flags in it. Answers the members left. `NotFound` if the room is not in the
     /// workspace or the user is not one of its members.
     async fn remove_room_member(
         &self,

@@ -41,7 +41,7 @@ impl Inbox {
                     if !list.iter().any(|c| c.conversation.id == conversation.id) {
                         list.push(ConversationSummary {
                             conversation,
-                            unread_count: 0,
+                            unread_count: switchboard::message::UnreadCount::ZERO,
                             unread_mentions: 0,
                             contact_online: None,
                         });
@@ -132,15 +132,24 @@ impl Inbox {
                     last_message_at,
                     last_message_preview,
                     status,
+                    direction,
                     sender_user_id,
                     ..
                 } => {
                     let from_someone_else = sender_user_id != Some(self.me);
+                    // The server's rule (docs/realtime.md): the contact's messages, or in a room
+                    // anyone else's; a teammate's reply to a contact is not unread, and my own
+                    // message moves my read position past everything.
+                    let unread = direction == switchboard::provider::Direction::Inbound
+                        || (conv.contact_id.is_none() && from_someone_else);
                     if from_someone_else {
                         announce = Some(format!("New message from {}: {last_message_preview}", conv.title));
-                        if !open {
-                            c.unread_count += 1;
-                        }
+                    }
+                    if !from_someone_else {
+                        c.unread_count = switchboard::message::UnreadCount::ZERO;
+                        c.unread_mentions = 0;
+                    } else if unread && !open {
+                        c.unread_count = c.unread_count.bumped();
                     }
                     if last_message_at.is_some() {
                         conv.last_message_at = last_message_at;

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Deserialize;
 use serde_json::json;
-use switchboard::message::ConversationSummary;
+use switchboard::message::{ConversationSummary, UnreadCount};
 use switchboard::provider::Direction;
 use switchboard::{
     Channel, ChannelId, ConversationId, Me, MemberRole, Message, MessageId, MessageStatus, Topic, UserId,
@@ -321,16 +321,16 @@ impl Inbox {
             return;
         };
         let unread = self.conversations.with_untracked(|list| {
-            list.iter().find(|c| c.conversation.id == id).is_some_and(|c| c.unread_count > 0)
+            list.iter().find(|c| c.conversation.id == id).is_some_and(|c| c.unread_count != 0)
         });
         if !(unread || arrived) || !page_visible() {
             return;
         }
-        self.set_unread(id, 0);
+        self.set_unread(id, UnreadCount::ZERO);
         spawn_local(async move {
             #[derive(Deserialize)]
             struct Unread {
-                unread_count: u32,
+                unread_count: UnreadCount,
             }
             match http::post::<Unread, _>(&format!("/conversations/{id}/read"), &json!({ "up_to": last }))
                 .await
@@ -341,7 +341,7 @@ impl Inbox {
         });
     }
 
-    pub(super) fn set_unread(&self, id: ConversationId, count: u32) {
+    pub(super) fn set_unread(&self, id: ConversationId, count: UnreadCount) {
         self.conversations.update(|list| {
             if let Some(c) = list.iter_mut().find(|c| c.conversation.id == id) {
                 c.unread_count = count;
@@ -504,7 +504,7 @@ impl Inbox {
             list.iter()
                 .filter(|c| match filter {
                     Filter::All => true,
-                    Filter::Unread => c.unread_count > 0,
+                    Filter::Unread => c.unread_count != 0,
                     Filter::Channel(id) => c.conversation.channel_id == id,
                 })
                 .filter(|c| search.is_empty() || c.conversation.title.to_lowercase().contains(&search))

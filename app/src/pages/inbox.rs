@@ -353,7 +353,7 @@ fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                                                 </span>
                                                 <Show when=move || unread != 0>
                                                     <span class="unread" data-testid="unread" aria-label=format!("{unread} unread")>
-                                                        {unread}
+                                                        {unread.to_string()}
                                                     </span>
                                                 </Show>
                                             </span>

@@ -29,6 +29,8 @@ pub struct ErrorDetail {
 /// `{unread_count}`.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct UnreadCount {
+    /// Unread messages left: exact up to 99; 100 means "99+" (more than 99).
+    #[schema(maximum = 100)]
     pub unread_count: u32,
 }
 

@@ -484,8 +484,8 @@ pub enum RpcReply<'a> {
     Sent { created: bool, message: &'a Message },
     /// `typing`: how long the receivers show it.
     Typing { expires_in_ms: u64 },
-    /// `mark_read`: what is left unread in the conversation.
-    MarkedRead { unread_count: u32 },
+    /// `mark_read`: what is left unread in the conversation (100 for "99+").
+    MarkedRead { unread_count: switchboard::message::UnreadCount },
 }
 
 #[derive(Debug, Serialize)]

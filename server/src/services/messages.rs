@@ -263,14 +263,14 @@ impl MessageService {
         Ok(self.store.conversations(actor.workspace_id, actor.user_id, &filter).await?)
     }
 
-    /// Marks the caller's messages of the conversation read up to `up_to`; returns the unread
-    /// count left.
+    /// Moves the caller's read position forward to `up_to`; returns the unread count left
+    /// (100 for "99+").
     pub async fn mark_read(
         &self,
         actor: Actor,
         conversation_id: ConversationId,
         up_to: MessageId,
-    ) -> Result<u32, ServiceError> {
+    ) -> Result<switchboard::message::UnreadCount, ServiceError> {
         access::conversation(self.store.as_ref(), actor, conversation_id, Right::Read).await?;
         let unread = self
             .store

@@ -144,6 +144,13 @@ where
         at: DateTime<Utc>,
     ) -> Result<Member, StoreError> {
         let mut tx = self.begin_write().await?;
+        let known: Option<(Uuid,)> =
+            sqlx::query_as("select user_id from member where workspace_id = $1 and user_id = $2")
+                .bind(workspace_id.as_uuid())
+                .bind(user_id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
         let row: rows::MemberRow = sqlx::query_as(
             "insert into member (workspace_id, user_id, role, created_at, updated_at)
              values ($1, $2, $3, $4, $4)
@@ -158,6 +165,9 @@ where
         .await
         .map_err(map_err)?;
         default_if_unset(&mut tx, user_id, workspace_id).await?;
+        if known.is_none() {
+            start_read_positions(&mut tx, user_id, workspace_id, at).await?;
+        }
         tx.commit().await.map_err(map_err)?;
         row.try_into()
     }
@@ -550,5 +560,49 @@ where
         .execute(&mut **tx)
         .await
         .map_err(map_err)?;
+    Ok(())
+}
+
+/// A new member of the workspace starts with the history of its contact conversations read
+/// (one position per conversation, once, at the join): without it, every message from before
+/// they joined would count as unread for them. Rooms start read when a member is added.
+pub(crate) async fn start_read_positions<D: Backend>(
+    tx: &mut Transaction<'static, D>,
+    user_id: UserId,
+    workspace_id: WorkspaceId,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: ColumnIndex<D::Row> + Encode<'a, D>,
+    str: Type<D>,
+    usize: ColumnIndex<D::Row>,
+    Uuid: Column<D>,
+    String: Column<D>,
+    i64: Column<D>,
+    i32: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
+    Option<String>: Bind<D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
+    Option<DateTime<Utc>>: Bind<D>,
+    for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
+{
+    sqlx::query(
+        "insert into read_position (user_id, conversation_id, workspace_id, last_read_message_id, updated_at)
+         select $2, p.conversation_id, $1, p.newest, $3 from (
+           select c.conversation_id,
+                  (select m.message_id from message m where m.conversation_id = c.conversation_id
+                   order by m.message_id desc limit 1) as newest
+           from conversation c where c.workspace_id = $1 and c.contact_id is not null) p
+         where p.newest is not null
+         on conflict (user_id, conversation_id) do nothing",
+    )
+    .bind(workspace_id.as_uuid())
+    .bind(user_id.as_uuid())
+    .bind(at)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Type};
 use switchboard::event::{ContactPresence, ConversationChange, ConversationUpdated, ReadUpdated};
-use switchboard::message::{ConversationFilter, ConversationStatus, ConversationSummary};
+use switchboard::message::{ConversationFilter, ConversationStatus, ConversationSummary, UnreadCount};
 use switchboard::store::{ConversationRepo, NewRoom, StoreError};
 use switchboard::{
     ChannelId, ContactId, Conversation, ConversationId, EventBody, Message, MessageId, Topic, UserId,
@@ -15,8 +15,8 @@ use switchboard::{
 };
 
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
-use super::map_err;
 use super::rows::{self, conversation_columns, message_columns};
+use super::{hot, map_err};
 
 #[async_trait]
 impl<D: Backend> ConversationRepo for SqlStore<D>
@@ -69,40 +69,29 @@ where
             unread_mentions: i64,
             contact_online: Option<bool>,
         }
-        let rows: Vec<Row> = sqlx::query_as(concat!(
-            "select ",
-            conversation_columns!(),
-            ", (select count(*) from message_flag f
-                where f.user_id = $3 and f.conversation_id = conversation.conversation_id and f.is_read = false) as unread_count,
-              (select count(*) from message_flag f
-                where f.user_id = $3 and f.conversation_id = conversation.conversation_id and f.is_read = false
-                  and f.is_mentioned = true) as unread_mentions,
-              (select c.online from contact c where c.contact_id = conversation.contact_id) as contact_online
-              from conversation where workspace_id = $1 and ($2 is null or channel_id = $2)
-                and ($6 is null or status = $6)
-                and ($4 is null or lower(title) like $4 escape '\\')
-                and ($5 = false or exists (select 1 from message_flag u
-                    where u.user_id = $3 and u.conversation_id = conversation.conversation_id and u.is_read = false))
-                and (contact_id is not null or $7 = true or exists (select 1 from conversation_member cm
-                    where cm.conversation_id = conversation.conversation_id and cm.user_id = $3))
-              order by case when last_message_at is null then 1 else 0 end, last_message_at desc, conversation_id desc"
-        ))
-        .bind(workspace_id.as_uuid())
-        .bind(filter.channel_id.map(|c| c.as_uuid()))
-        .bind(user_id.as_uuid())
-        .bind(filter.like_pattern())
-        .bind(filter.unread_only)
-        .bind(filter.status.map(|s| s.as_str()))
-        .bind(filter.rooms == switchboard::access::RoomScope::All)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
+        // One pass of joins, no subquery per row: the caller's position (a primary key
+        // lookup), the messages after it (a range of `message_read_idx` per conversation),
+        // the caller's mention flags after their positions (sparse rows, one range of the
+        // caller's). The cost grows with the conversations listed and their unread messages,
+        // never with the members.
+        let rows: Vec<Row> = sqlx::query_as(hot::CONVERSATION_LIST)
+            .bind(workspace_id.as_uuid())
+            .bind(filter.channel_id.map(|c| c.as_uuid()))
+            .bind(user_id.as_uuid())
+            .bind(filter.like_pattern())
+            .bind(filter.unread_only)
+            .bind(filter.status.map(|s| s.as_str()))
+            .bind(filter.rooms == switchboard::access::RoomScope::All)
+            .bind(Uuid::nil())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
         Ok(rows
             .into_iter()
             .map(|r| ConversationSummary {
                 conversation: r.conversation.into(),
-                unread_count: r.unread_count.max(0) as u32,
-                unread_mentions: r.unread_mentions.max(0) as u32,
+                unread_count: UnreadCount::capped(r.unread_count),
+                unread_mentions: r.unread_mentions.clamp(0, i64::from(u32::MAX)) as u32,
                 contact_online: r.contact_online,
             })
             .collect())
@@ -114,53 +103,53 @@ where
         user_id: UserId,
         conversation_id: ConversationId,
         up_to: MessageId,
-    ) -> Result<u32, StoreError> {
+    ) -> Result<UnreadCount, StoreError> {
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;
-        let exists: Option<(Uuid,)> = sqlx::query_as(
-            "select conversation_id from conversation where workspace_id = $1 and conversation_id = $2",
+        let found: Option<(Option<Uuid>,)> = sqlx::query_as(
+            "select contact_id from conversation where workspace_id = $1 and conversation_id = $2",
         )
         .bind(workspace_id.as_uuid())
         .bind(conversation_id.as_uuid())
         .fetch_optional(&mut *tx)
         .await
         .map_err(map_err)?;
-        if exists.is_none() {
+        let Some((contact_id,)) = found else {
             tx.rollback().await.map_err(map_err)?;
             return Err(StoreError::NotFound);
-        }
-        let changed = sqlx::query(
-            "update message_flag set is_read = true
-             where user_id = $1 and conversation_id = $2 and message_id <= $3 and is_read = false",
-        )
-        .bind(user_id.as_uuid())
-        .bind(conversation_id.as_uuid())
-        .bind(up_to.as_uuid())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?
-        .rows_affected();
-        let (unread,): (i64,) = sqlx::query_as(
-            "select count(*) from message_flag where user_id = $1 and conversation_id = $2 and is_read = false",
-        )
-        .bind(user_id.as_uuid())
-        .bind(conversation_id.as_uuid())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        };
+        // The newest message at or before `up_to`: a position is always a message of the
+        // conversation, so an id from the future cannot mark later messages read.
+        let target: Option<(Uuid,)> = sqlx::query_as(hot::READ_TARGET)
+            .bind(conversation_id.as_uuid())
+            .bind(up_to.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let moved = match target {
+            Some((target,)) => {
+                Self::advance_read_position(
+                    &mut tx,
+                    workspace_id,
+                    user_id,
+                    conversation_id,
+                    MessageId(target),
+                    at,
+                )
+                .await?
+            }
+            None => false,
+        };
+        let unread = Self::unread_in(&mut tx, user_id, conversation_id, contact_id.is_none()).await?;
         let mut events = Vec::new();
-        if changed > 0 {
-            let body = EventBody::ReadUpdated(ReadUpdated {
-                conversation_id,
-                up_to,
-                unread_count: unread.max(0) as u32,
-            });
+        if moved {
+            let body = EventBody::ReadUpdated(ReadUpdated { conversation_id, up_to, unread_count: unread });
             let topic = Topic::User(user_id);
             events.push(Self::append_event(&mut tx, workspace_id, topic, body, None, at).await?);
         }
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(&events);
-        Ok(unread.max(0) as u32)
+        Ok(unread)
     }
 
     async fn set_conversation_status(
@@ -309,10 +298,10 @@ where
             tx.rollback().await.map_err(map_err)?;
             return Err(StoreError::NotFound);
         };
-        // Members outside a room have no flag row yet: one is made, already read.
+        // Flags are sparse: a row only while the message is starred or mentions the user.
         sqlx::query(
-            "insert into message_flag (user_id, message_id, workspace_id, conversation_id, is_read, is_starred)
-             values ($1, $2, $3, $4, true, $5)
+            "insert into message_flag (user_id, message_id, workspace_id, conversation_id, is_starred)
+             values ($1, $2, $3, $4, $5)
              on conflict (user_id, message_id) do update set is_starred = $5",
         )
         .bind(user_id.as_uuid())
@@ -323,6 +312,17 @@ where
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
+        if !starred {
+            sqlx::query(
+                "delete from message_flag where user_id = $1 and message_id = $2
+                   and is_starred = false and is_mentioned = false",
+            )
+            .bind(user_id.as_uuid())
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
         tx.commit().await.map_err(map_err)?;
         Ok(())
     }

@@ -130,7 +130,7 @@ where
         }
         let message = Self::message_in(&mut tx, message_id).await?;
         let conversation = Self::touch_conversation(&mut tx, &conversation, &message, true, at).await?;
-        Self::write_flags(&mut tx, &message, None).await?;
+        Self::record_new_message(&mut tx, &message, conversation.contact_id.is_none(), at).await?;
 
         let trace = inbound.trace_id.as_deref();
         let mut events = Vec::new();

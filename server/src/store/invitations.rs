@@ -11,7 +11,7 @@ use switchboard::store::{InvitationDetail, InvitationRepo, NewInvitation, NewUse
 use switchboard::validate::Email;
 use switchboard::{InvitationId, MemberRole, Membership, User, UserId, WorkspaceId};
 
-use super::accounts::default_if_unset;
+use super::accounts::{default_if_unset, start_read_positions};
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
 use super::rows::{self, invitation_select};
 use super::{abort, map_err};
@@ -298,7 +298,7 @@ where
     Option<DateTime<Utc>>: Bind<D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
-    sqlx::query(
+    let joined = sqlx::query(
         "insert into member (workspace_id, user_id, role, created_at, updated_at)
          values ($1, $2, $3, $4, $4)
          on conflict (workspace_id, user_id) do nothing",
@@ -309,8 +309,12 @@ where
     .bind(at)
     .execute(&mut **tx)
     .await
-    .map_err(map_err)?;
+    .map_err(map_err)?
+    .rows_affected();
     default_if_unset(tx, user_id, workspace_id).await?;
+    if joined == 1 {
+        start_read_positions(tx, user_id, workspace_id, at).await?;
+    }
     let row: rows::MembershipRow = sqlx::query_as(
         "select w.workspace_id, w.name, w.created_at, m.role
          from member m join workspace w on w.workspace_id = m.workspace_id

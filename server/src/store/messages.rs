@@ -1,5 +1,6 @@
-//! Messages: reads, edits and deletes, and the pieces every message write shares (flags and
-//! mentions, the conversation's last activity, the `message.created` pair of events).
+//! Messages: reads, edits and deletes, and the pieces every message write shares (read
+//! positions and mentions, the conversation's last activity, the `message.created` pair of
+//! events).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -7,13 +8,15 @@ use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
 use switchboard::event::{ConversationChange, ConversationUpdated, MessageDeleted};
-use switchboard::message::MessageRef;
+use switchboard::message::{MessageRef, UnreadCount};
 use switchboard::store::{MessageRepo, StoreError};
-use switchboard::{Conversation, Event, EventBody, Message, MessageId, Topic, UserId, WorkspaceId};
+use switchboard::{
+    Conversation, ConversationId, Event, EventBody, Message, MessageId, Topic, UserId, WorkspaceId,
+};
 
-use super::backend::{Backend, Bind, Column, SqlStore};
-use super::map_err;
+use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
 use super::rows::{self, conversation_columns, message_columns};
+use super::{hot, map_err};
 
 impl<D: Backend> SqlStore<D>
 where
@@ -128,54 +131,118 @@ where
         })
     }
 
-    /// One flags row per member of the workspace; the sender (if a member) has read it.
-    pub(crate) async fn write_flags(
+    /// Moves a member's read position in a conversation forward to `to` (never backwards).
+    /// `true` when it moved.
+    pub(crate) async fn advance_read_position(
         tx: &mut Transaction<'static, D>,
-        message: &Message,
-        sender: Option<UserId>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "insert into message_flag (user_id, message_id, workspace_id, conversation_id, is_read)
-             select user_id, $2, $1, $3, coalesce(user_id = $4, false) from member where workspace_id = $1
-               and (not exists (select 1 from conversation_member c where c.conversation_id = $3)
-                    or user_id in (select c.user_id from conversation_member c where c.conversation_id = $3))",
-        )
-        .bind(message.workspace_id.as_uuid())
-        .bind(message.id.as_uuid())
-        .bind(message.conversation_id.as_uuid())
-        .bind(sender.map(|s| s.as_uuid()))
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?;
-        Self::write_mentions(tx, message).await
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        conversation_id: ConversationId,
+        to: MessageId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let moved = sqlx::query(hot::ADVANCE_READ_POSITION)
+            .bind(user_id.as_uuid())
+            .bind(conversation_id.as_uuid())
+            .bind(workspace_id.as_uuid())
+            .bind(to.as_uuid())
+            .bind(at)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        Ok(moved > 0)
     }
 
-    /// Mentions: `@handle` of a member who got a flag for `message`.
+    /// A member's unread count in a conversation: the messages after their position that
+    /// are not their own (in a contact conversation, only the contact's), at most 100 rows
+    /// of one `message_read_idx` range.
+    pub(crate) async fn unread_in(
+        tx: &mut Transaction<'static, D>,
+        user_id: UserId,
+        conversation_id: ConversationId,
+        room: bool,
+    ) -> Result<UnreadCount, StoreError> {
+        let (count,): (i64,) = sqlx::query_as(hot::UNREAD_COUNT)
+            .bind(conversation_id.as_uuid())
+            .bind(user_id.as_uuid())
+            .bind(room)
+            .bind(Uuid::nil())
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(map_err)?;
+        Ok(UnreadCount::capped(count))
+    }
+
+    /// What a new message writes besides itself: its sender has read it (their position
+    /// moves to it), and each member it mentions gets a mention flag. Nothing per member of
+    /// the conversation: the others' unread counts come from their positions.
+    pub(crate) async fn record_new_message(
+        tx: &mut Transaction<'static, D>,
+        message: &Message,
+        room: bool,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if let Some(sender) = message.sender_user_id {
+            Self::advance_read_position(
+                tx,
+                message.workspace_id,
+                sender,
+                message.conversation_id,
+                message.id,
+                at,
+            )
+            .await?;
+        }
+        Self::write_mentions(tx, message, room).await
+    }
+
+    /// Mentions: `@handle` of a member who can read `message` (a room's members, or the
+    /// workspace's for a contact conversation). Read only when the text has an `@`.
     pub(crate) async fn write_mentions(
         tx: &mut Transaction<'static, D>,
         message: &Message,
+        room: bool,
     ) -> Result<(), StoreError> {
-        if message.text.contains('@') {
-            let members: Vec<(Uuid, String, String)> = sqlx::query_as(
-                "select u.user_id, u.email, u.name from message_flag f join user_account u on u.user_id = f.user_id
-                 where f.message_id = $1",
+        if !message.text.contains('@') {
+            return Ok(());
+        }
+        let readers: Vec<(Uuid, String, String)> = if room {
+            sqlx::query_as(
+                "select u.user_id, u.email, u.name from conversation_member cm
+                 join user_account u on u.user_id = cm.user_id where cm.conversation_id = $1",
             )
-            .bind(message.id.as_uuid())
+            .bind(message.conversation_id.as_uuid())
             .fetch_all(&mut **tx)
             .await
-            .map_err(map_err)?;
-            for (user_id, email, name) in members {
-                if switchboard::message::mentions(&message.text, &email, &name) {
-                    sqlx::query(
-                        "update message_flag set is_mentioned = true where message_id = $1 and user_id = $2",
-                    )
-                    .bind(message.id.as_uuid())
-                    .bind(user_id)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(map_err)?;
-                }
+        } else {
+            sqlx::query_as(
+                "select u.user_id, u.email, u.name from member w
+                 join user_account u on u.user_id = w.user_id where w.workspace_id = $1",
+            )
+            .bind(message.workspace_id.as_uuid())
+            .fetch_all(&mut **tx)
+            .await
+        }
+        .map_err(map_err)?;
+        for (user_id, email, name) in readers {
+            if Some(UserId(user_id)) == message.sender_user_id
+                || !switchboard::message::mentions(&message.text, &email, &name)
+            {
+                continue;
             }
+            sqlx::query(
+                "insert into message_flag (user_id, message_id, workspace_id, conversation_id, is_mentioned)
+                 values ($1, $2, $3, $4, true)
+                 on conflict (user_id, message_id) do update set is_mentioned = true",
+            )
+            .bind(user_id)
+            .bind(message.id.as_uuid())
+            .bind(message.workspace_id.as_uuid())
+            .bind(message.conversation_id.as_uuid())
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
         }
         Ok(())
     }

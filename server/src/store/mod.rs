@@ -8,6 +8,7 @@
 //! | `sends.rs`, `send_queue.rs` | outbound messages, written by group commit |
 //! | `ingest.rs` | inbound messages from the networks |
 //! | `messages.rs` | message reads, edits, deletes; what every message write shares |
+//! | `hot.rs` | the hot statements of unread state, shared with the plans test |
 //! | `conversations.rs` | the list, read state, status, rooms, members, stars, presence, titles |
 //! | `rooms.rs` | room membership and roles, read by the access rules |
 //! | `outbox.rs` | claiming, settling and pausing network sends |
@@ -27,6 +28,7 @@ pub mod backend;
 mod channels;
 mod conversations;
 mod event_log;
+pub mod hot;
 mod ingest;
 mod invitations;
 mod messages;

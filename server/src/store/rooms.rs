@@ -169,6 +169,20 @@ where
             .map_err(map_err)?
             .rows_affected();
             if inserted == 1 {
+                // A new member starts with the room's history read (as before read positions,
+                // when they had no flags for earlier messages).
+                sqlx::query(
+                    "insert into read_position (user_id, conversation_id, workspace_id, last_read_message_id, updated_at)
+                     select $1, m.conversation_id, m.workspace_id, m.message_id, $3 from message m
+                     where m.conversation_id = $2 order by m.message_id desc limit 1
+                     on conflict (user_id, conversation_id) do nothing",
+                )
+                .bind(user.as_uuid())
+                .bind(conversation_id.as_uuid())
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
                 added.push(*user);
             }
         }
@@ -212,14 +226,19 @@ where
         if removed == 0 {
             return abort(tx, StoreError::NotFound).await;
         }
-        // Their unread counts and stars in the room go with them: nothing of it stays
-        // readable through their lists.
-        sqlx::query("delete from message_flag where user_id = $1 and conversation_id = $2")
-            .bind(user_id.as_uuid())
-            .bind(conversation_id.as_uuid())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        // Their read position, mentions and stars in the room go with them: nothing of it
+        // stays readable through their lists.
+        for sql in [
+            "delete from read_position where user_id = $1 and conversation_id = $2",
+            "delete from message_flag where user_id = $1 and conversation_id = $2",
+        ] {
+            sqlx::query(sql)
+                .bind(user_id.as_uuid())
+                .bind(conversation_id.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
         let members = Self::room_members_in(&mut tx, conversation_id).await?;
         let event = Self::members_changed(&mut tx, &room, &members, at).await?;
         tx.commit().await.map_err(map_err)?;

@@ -14,12 +14,12 @@ use switchboard::message::preview;
 use switchboard::store::{NewOutbound, OUTBOX_MAX_ATTEMPTS, SendRepo, Sent, StoreError};
 use switchboard::{
     ChannelId, Conversation, ConversationId, Event, EventBody, Message, MessageId, ProviderKind, Topic,
-    WorkspaceId,
+    UserId, WorkspaceId,
 };
 
 use super::backend::{Backend, Bind, Column, Params, SqlStore};
-use super::map_err;
 use super::rows::{self, conversation_columns, message_columns};
+use super::{hot, map_err};
 
 #[async_trait]
 impl<D: Backend> SendRepo for SqlStore<D>
@@ -257,16 +257,7 @@ where
         let mut event_ws: Vec<WorkspaceId> = Vec::new();
         if !new.is_empty() {
             // The messages.
-            let mut p = Params::new(D::KIND);
-            let sql = format!(
-                concat!(
-                    "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text,
-                                          client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id)
-                     values {} returning ",
-                    message_columns!()
-                ),
-                p.rows(new.len(), 12)
-            );
+            let sql = hot::insert_messages(D::KIND, new.len());
             let mut query = sqlx::query_as::<_, rows::MessageRow>(sqlx::AssertSqlSafe(sql));
             for &(i, id, local) in &new {
                 let out = outs[i];
@@ -290,25 +281,6 @@ where
             }
             if messages.len() != new.len() {
                 return Err(StoreError::Internal("a grouped insert returned the wrong rows".into()));
-            }
-
-            // Unread flags for every member who can see them; the sender has read theirs.
-            let sql = format!(
-                "insert into message_flag (user_id, message_id, workspace_id, conversation_id, is_read)
-                 select mb.user_id, m.message_id, m.workspace_id, m.conversation_id, coalesce(mb.user_id = m.sender_user_id, false)
-                 from message m join member mb on mb.workspace_id = m.workspace_id
-                 where m.message_id in ({})
-                   and (not exists (select 1 from conversation_member c where c.conversation_id = m.conversation_id)
-                        or mb.user_id in (select c.user_id from conversation_member c where c.conversation_id = m.conversation_id))",
-                Params::new(D::KIND).list(new.len())
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (_, id, _) in &new {
-                query = query.bind(id.as_uuid());
-            }
-            query.execute(&mut *tx).await.map_err(map_err)?;
-            for (_, id, _) in &new {
-                Self::write_mentions(&mut tx, &messages[id]).await?;
             }
 
             // Each conversation's last activity: its last message in the group.
@@ -356,6 +328,39 @@ where
                     (conversation.id, conversation)
                 })
                 .collect();
+
+            // Each sender has read their own message: one position row per sender and
+            // conversation (the group's newest), nothing per member. Then the mentions.
+            let mut read: HashMap<(UserId, ConversationId), (WorkspaceId, MessageId)> = HashMap::new();
+            for (_, id, _) in &new {
+                let message = &messages[id];
+                if let Some(sender) = message.sender_user_id {
+                    let entry = read
+                        .entry((sender, message.conversation_id))
+                        .or_insert((message.workspace_id, message.id));
+                    if entry.1.as_uuid() < message.id.as_uuid() {
+                        entry.1 = message.id;
+                    }
+                }
+            }
+            if !read.is_empty() {
+                let sql = hot::advance_read_positions(D::KIND, read.len());
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for ((sender, conversation), (workspace, message)) in &read {
+                    query = query
+                        .bind(sender.as_uuid())
+                        .bind(conversation.as_uuid())
+                        .bind(workspace.as_uuid())
+                        .bind(message.as_uuid())
+                        .bind(at);
+                }
+                query.execute(&mut *tx).await.map_err(map_err)?;
+            }
+            for (_, id, _) in &new {
+                let message = &messages[id];
+                let room = touched.get(&message.conversation_id).is_some_and(|c| c.contact_id.is_none());
+                Self::write_mentions(&mut tx, message, room).await?;
+            }
 
             // Network sends go to the outbox.
             let queued: Vec<&Message> =

@@ -161,7 +161,9 @@ fn replies_are_the_documented_json() {
 
     let typing = ReplyBody::Rpc { data: RpcReply::Typing { expires_in_ms: 6000 } };
     assert_eq!(Reply::new(8, typing).encode(), r#"{"id":8,"rpc":{"data":{"expires_in_ms":6000}}}"#);
-    let read = ReplyBody::Rpc { data: RpcReply::MarkedRead { unread_count: 0 } };
+    let read = ReplyBody::Rpc {
+        data: RpcReply::MarkedRead { unread_count: switchboard::message::UnreadCount::ZERO },
+    };
     assert_eq!(Reply::new(9, read).encode(), r#"{"id":9,"rpc":{"data":{"unread_count":0}}}"#);
 
     let refresh = ReplyBody::Refresh(RefreshResult { client: "c1", expires: true, ttl: 900, version: "v" });

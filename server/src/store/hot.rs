@@ -1,0 +1,94 @@
+//! The statements on the hot paths of unread state (a send, the list, `mark_read`), named
+//! here so the plans test (`server/tests/plans.rs`) explains the very text the store runs
+//! and fails on a correlated subquery or a scan that grows with members (issue 25).
+
+use switchboard::store::Backend;
+
+use super::backend::Params;
+use super::rows::message_columns;
+
+/// The inbox list with the caller's unread counts: `$1` workspace, `$2` channel or null,
+/// `$3` caller, `$4` title pattern or null, `$5` unread only, `$6` status or null, `$7` every
+/// room (admins), `$8` the nil id (the position of a member who has read nothing).
+///
+/// One pass of joins, no subquery per row: the caller's position (a primary key lookup),
+/// the messages after it (a range of `message_read_idx` per conversation), the caller's
+/// mention flags after their positions (sparse rows, one range of the caller's). The cost
+/// grows with the conversations listed and their unread messages, never with the members.
+pub const CONVERSATION_LIST: &str = "select c.conversation_id, c.workspace_id, c.channel_id, c.contact_id, c.external_chat_id, c.title,
+                    c.last_message_at, c.last_message_preview, c.status, c.created_at,
+                    count(m.message_id) as unread_count, coalesce(max(mn.mentions), 0) as unread_mentions,
+                    ct.online as contact_online
+             from conversation c
+             left join read_position rp on rp.user_id = $3 and rp.conversation_id = c.conversation_id
+             left join message m on m.conversation_id = c.conversation_id
+                  and m.message_id > coalesce(rp.last_read_message_id, $8)
+                  and (m.direction = 'inbound'
+                       or (c.contact_id is null and (m.sender_user_id is null or m.sender_user_id <> $3)))
+             left join (
+                 select f.conversation_id, count(*) as mentions from message_flag f
+                 left join read_position fp on fp.user_id = f.user_id and fp.conversation_id = f.conversation_id
+                 where f.user_id = $3 and f.workspace_id = $1 and f.is_mentioned = true
+                   and f.message_id > coalesce(fp.last_read_message_id, $8)
+                 group by f.conversation_id) mn on mn.conversation_id = c.conversation_id
+             left join contact ct on ct.contact_id = c.contact_id
+             left join conversation_member cm on cm.conversation_id = c.conversation_id and cm.user_id = $3
+             where c.workspace_id = $1 and ($2 is null or c.channel_id = $2)
+               and ($6 is null or c.status = $6)
+               and ($4 is null or lower(c.title) like $4 escape '\\')
+               and (c.contact_id is not null or $7 = true or cm.user_id is not null)
+             group by c.conversation_id, ct.online
+             having ($5 = false or count(m.message_id) > 0)
+             order by case when c.last_message_at is null then 1 else 0 end, c.last_message_at desc, c.conversation_id desc";
+
+/// A member's unread count in one conversation: `$1` conversation, `$2` member, `$3` a room
+/// (others' outbound messages count), `$4` the nil id. At most 100 rows of one range of
+/// `message_read_idx`: 100 is "99+".
+pub const UNREAD_COUNT: &str = "select count(*) from (
+               select 1 from message m
+               where m.conversation_id = $1
+                 and m.message_id > coalesce(
+                   (select rp.last_read_message_id from read_position rp
+                    where rp.user_id = $2 and rp.conversation_id = $1), $4)
+                 and (m.direction = 'inbound'
+                      or ($3 = true and (m.sender_user_id is null or m.sender_user_id <> $2)))
+               limit 100) unread";
+
+/// `mark_read`'s target: the newest message of conversation `$1` at or before `$2`.
+pub const READ_TARGET: &str = "select message_id from message where conversation_id = $1 and message_id <= $2
+             order by message_id desc limit 1";
+
+/// Moves a read position forward (never back): `$1` user, `$2` conversation, `$3` workspace,
+/// `$4` message, `$5` time.
+pub const ADVANCE_READ_POSITION: &str =
+    "insert into read_position (user_id, conversation_id, workspace_id, last_read_message_id, updated_at)
+             values ($1, $2, $3, $4, $5)
+             on conflict (user_id, conversation_id) do update
+               set last_read_message_id = excluded.last_read_message_id, updated_at = excluded.updated_at
+               where read_position.last_read_message_id < excluded.last_read_message_id";
+
+/// A group's senders' positions, one row per (sender, conversation): the grouped send's only
+/// write besides its messages, events and outbox rows (no row per member).
+pub fn advance_read_positions(backend: Backend, rows: usize) -> String {
+    format!(
+        "insert into read_position (user_id, conversation_id, workspace_id, last_read_message_id, updated_at)
+         values {}
+         on conflict (user_id, conversation_id) do update
+           set last_read_message_id = excluded.last_read_message_id, updated_at = excluded.updated_at
+           where read_position.last_read_message_id < excluded.last_read_message_id",
+        Params::new(backend).rows(rows, 5)
+    )
+}
+
+/// A group's messages, 12 values a row, returning the stored rows.
+pub fn insert_messages(backend: Backend, rows: usize) -> String {
+    format!(
+        concat!(
+            "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text,
+                                  client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id)
+             values {} returning ",
+            message_columns!()
+        ),
+        Params::new(backend).rows(rows, 12)
+    )
+}
