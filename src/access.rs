@@ -212,6 +212,7 @@ mod tests {
             title: "t".into(),
             last_message_at: None,
             last_message_preview: None,
+            last_message_sender_user_id: None,
             status: Default::default(),
             created_at: crate::time::now(),
         };

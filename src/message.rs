@@ -127,6 +127,10 @@ pub struct Conversation {
     pub title: String,
     pub last_message_at: Option<DateTime<Utc>>,
     pub last_message_preview: Option<String>,
+    /// Who of the staff wrote the last message (none: the contact, or no message yet): the
+    /// list prefixes the preview with "You:" or their name.
+    #[serde(default)]
+    pub last_message_sender_user_id: Option<UserId>,
     /// Open until an agent resolves it; a new inbound message opens it again.
     pub status: ConversationStatus,
     pub created_at: DateTime<Utc>,

@@ -54,6 +54,23 @@ pub enum AuthPrompt {
     Token { label: String, placeholder: String, masked: bool },
 }
 
+/// What the provider tells the person at a prompt about its own network: where to scan, type or
+/// find the code (the auth page shows it under the prompt, for whichever provider it is).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuthHint {
+    pub text: String,
+    /// A page to open for the next step (the Mock network's phone), if any.
+    pub link: Option<AuthLink>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuthLink {
+    pub label: String,
+    pub url: String,
+}
+
 /// The user's answer to a prompt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -261,6 +278,11 @@ pub trait Provider: Send + Sync {
     /// for every role, masked on every read (see [`crate::channel::Channel::redacted`]).
     fn secret_config_keys(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// The provider's own words for a prompt (where to scan or type it); none by default.
+    fn auth_hint(&self, _prompt: &AuthPrompt) -> Option<AuthHint> {
+        None
     }
 
     /// Begins an auth flow and returns the first prompt.

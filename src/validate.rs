@@ -13,9 +13,13 @@ pub const MAX_PASSWORD_LEN: usize = 1024;
 pub const MAX_NAME_LEN: usize = 120;
 
 /// A validation failure: which field and why, in words a person can act on.
+///
+/// `message` says what is wrong with the field ("is longer than 4096 characters"), or is a
+/// sentence of its own when it starts with a capital ("The code is not right"). Shown, it
+/// reads as one sentence: "Text is longer than 4096 characters." (the field stays
+/// machine-readable in `field`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[error("{field}: {message}")]
 pub struct ValidationError {
     pub field: String,
     pub message: String,
@@ -24,6 +28,28 @@ pub struct ValidationError {
 impl ValidationError {
     pub fn new(field: &str, message: impl Into<String>) -> Self {
         Self { field: field.to_owned(), message: message.into() }
+    }
+}
+
+impl std::fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let message = self.message.trim_end_matches('.');
+        if message.starts_with(|c: char| c.is_uppercase()) {
+            return write!(f, "{message}.");
+        }
+        // `reply_to` → "Reply to".
+        let mut words = self.field.split('_').filter(|w| !w.is_empty());
+        if let Some(first) = words.next() {
+            let mut chars = first.chars();
+            if let Some(c) = chars.next() {
+                write!(f, "{}{}", c.to_uppercase(), chars.as_str())?;
+            }
+            for word in words {
+                write!(f, " {word}")?;
+            }
+            f.write_str(" ")?;
+        }
+        write!(f, "{message}.")
     }
 }
 
@@ -154,6 +180,15 @@ pub fn json_without_nul(field: &str, value: &serde_json::Value) -> Result<(), Va
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_validation_error_reads_as_one_sentence() {
+        let shown = |field: &str, message: &str| ValidationError::new(field, message).to_string();
+        assert_eq!(shown("text", "is longer than 4096 characters"), "Text is longer than 4096 characters.");
+        assert_eq!(shown("reply_to", "is not a message of this conversation"), "Reply to is not a message of this conversation.");
+        assert_eq!(shown("value", "The code is not right"), "The code is not right.");
+        assert_eq!(shown("email", "is required."), "Email is required.");
+    }
 
     #[test]
     fn emails_are_normalized() {

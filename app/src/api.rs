@@ -76,6 +76,21 @@ pub async fn current_user() -> Result<Me, ServerFnError> {
     accounts()?.me(&token).await.map_err(to_server_error)
 }
 
+/// What the inbox page renders on the server: the signed-in user and the conversation list of
+/// the workspace they act in (so the list is in the HTML, clickable before the app hydrates).
+#[server(prefix = "/_fn", endpoint = "inbox")]
+pub async fn inbox_start() -> Result<(Me, Vec<ConversationSummary>), ServerFnError> {
+    use ssr::*;
+    let token =
+        session_token().ok_or_else(|| to_server_error(switchboard::auth::AuthError::Unauthenticated))?;
+    let me = accounts()?.me(&token).await.map_err(to_server_error)?;
+    let list = match me.current_or_first() {
+        Some(membership) => desk()?.conversations(&token, membership.workspace.id).await.map_err(desk_error)?,
+        None => Vec::new(),
+    };
+    Ok((me, list))
+}
+
 /// The caller's conversations in the page's workspace, most recent activity first (the
 /// inbox's list). Like every desk call, it acts in the workspace the page names.
 #[server(prefix = "/_fn", endpoint = "conversations")]

@@ -2,9 +2,10 @@
 // binary: connect with a token from the API, subscribe to a conversation, receive a message
 // sent through REST, disconnect, miss three messages, reconnect and get exactly those three in
 // order with `recovered` true.
-import { test, expect, APIRequestContext } from '@playwright/test';
+import { APIRequestContext } from '@playwright/test';
 import { Centrifuge, PublicationContext, SubscribedContext } from 'centrifuge';
 import WebSocket from 'ws';
+import { test, expect } from './helpers';
 
 async function signIn(request: APIRequestContext): Promise<string> {
   const response = await request.post('/api/v1/auth/login', {

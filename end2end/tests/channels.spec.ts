@@ -1,5 +1,5 @@
-import { test, expect, Page, Browser } from '@playwright/test';
-import { ALICE, agent, screenshot } from './helpers';
+import { Page, Browser } from '@playwright/test';
+import { test, expect, ALICE, agent, screenshot } from './helpers';
 
 /** Adds a Mock channel on the admin page; the app goes to the channel's auth page. */
 async function addMockChannel(page: Page, name: string): Promise<void> {
@@ -18,6 +18,9 @@ async function expectConnected(page: Page, name: string): Promise<void> {
   await expect(page).toHaveURL(/\/inbox$/, { timeout: 5000 });
   const channel = page.getByTestId('channel').filter({ hasText: name });
   await expect(channel.getByTestId('channel-status')).toHaveText('Connected');
+  // Long enough for anything the auth page left running (its once-a-second countdown) to fire
+  // on the inbox: the console guard fails the test if it touches the page that is gone.
+  await page.waitForTimeout(2500);
 }
 
 async function phone(browser: Browser) {
@@ -36,6 +39,9 @@ test('connect_mock_channel_by_qr', async ({ browser }) => {
   await screenshot(alice.page, 'auth-qr');
   const link = await alice.page.getByTestId('qr').getAttribute('data-qr-value');
   expect(link).toMatch(/\/mock\/pair\//);
+  // The provider says where to scan, and links to it.
+  await expect(alice.page.getByTestId('auth-hint')).toContainText('open the QR\'s pairing link');
+  await expect(alice.page.getByTestId('auth-hint').getByRole('link')).toHaveAttribute('href', link!);
 
   // "The phone" opens the QR's pairing link.
   const handset = await phone(browser);
@@ -80,9 +86,15 @@ test('connect_mock_channel_by_pairing_code', async ({ browser }) => {
   expect(code.length).toBeGreaterThanOrEqual(6);
   await expect(alice.page.getByTestId('countdown')).toContainText(/Expires in \d:\d\d/);
 
+  // The provider says where to type it: the page its hint links to.
+  const hint = alice.page.getByTestId('auth-hint');
+  await expect(hint).toContainText("type the code on the Mock phone's pairing page");
+  const where = await hint.getByRole('link').getAttribute('href');
+  expect(where).toBe('/mock/pair');
+
   // The code is typed "into the phone".
   const handset = await phone(browser);
-  await handset.page.goto('/mock/pair');
+  await handset.page.goto(where!);
   await handset.page.getByLabel('Code').fill(code);
   await handset.page.getByRole('button', { name: 'Pair' }).click();
   await expectConnected(alice.page, name);
@@ -96,8 +108,9 @@ test('connect_mock_channel_by_token', async ({ browser }) => {
   await addMockChannel(alice.page, name);
   await alice.page.getByRole('button', { name: 'Token' }).click();
   const input = alice.page.getByLabel('Mock API token');
-  // Masked input.
+  // Masked input, and the provider's word on what a token looks like.
   await expect(input).toHaveAttribute('type', 'password');
+  await expect(alice.page.getByTestId('auth-hint')).toContainText('a token is mock_ followed by');
   // A wrong token is refused in words, and the page offers to try again.
   await input.fill('not-a-token');
   await alice.page.getByRole('button', { name: 'Connect' }).click();
@@ -146,7 +159,23 @@ test('manage_members_and_channels', async ({ browser }) => {
   await alice.page.reload();
   await expect(alice.page.getByTestId('member-row').filter({ hasText: email }).getByLabel('Role of Carol Diaz')).toHaveValue('admin');
   await screenshot(alice.page, 'admin');
-  await alice.page.getByTestId('member-row').filter({ hasText: email }).getByRole('button', { name: 'Remove' }).click();
+  // Demoting the last owner is refused: the control shows the stored role again, and why.
+  const own = alice.page.getByTestId('member-row').filter({ hasText: 'alice@example.com' });
+  await own.getByLabel('Role of Alice Martin').selectOption('agent');
+  await expect(alice.page.getByTestId('members-error')).toBeVisible();
+  await expect(own.getByLabel('Role of Alice Martin')).toHaveValue('owner');
+  // One's own row has no Remove button.
+  await expect(own.getByRole('button', { name: 'Remove' })).toHaveCount(0);
+  // Removing asks first: dismissed, nothing happens; accepted, Carol goes.
+  const carolRow = alice.page.getByTestId('member-row').filter({ hasText: email });
+  alice.page.once('dialog', (dialog) => dialog.dismiss());
+  await carolRow.getByRole('button', { name: 'Remove' }).click();
+  await expect(carolRow).toHaveCount(1);
+  alice.page.once('dialog', (dialog) => {
+    expect(dialog.message()).toContain('Carol Diaz');
+    return dialog.accept();
+  });
+  await carolRow.getByRole('button', { name: 'Remove' }).click();
   await expect(alice.page.getByTestId('member-row').filter({ hasText: email })).toHaveCount(0);
 
   // The demo channel is listed with its live status; a new in-app channel can be deleted.
@@ -157,6 +186,7 @@ test('manage_members_and_channels', async ({ browser }) => {
   await alice.page.getByRole('button', { name: 'Add channel' }).click();
   const channelRow = alice.page.getByTestId('channel-row').filter({ hasText: name });
   await expect(channelRow.getByTestId('admin-channel-status')).toHaveText('connected');
+  alice.page.once('dialog', (dialog) => dialog.accept());
   await channelRow.getByRole('button', { name: 'Delete' }).click();
   await expect(alice.page.getByTestId('channel-row').filter({ hasText: name })).toHaveCount(0);
   await alice.context.close();

@@ -1,4 +1,62 @@
-import { Browser, BrowserContext, Page, expect } from '@playwright/test';
+import { Browser, BrowserContext, Page, expect, test as base } from '@playwright/test';
+
+export { expect };
+
+/**
+ * Every test's `test`: it fails a test whose pages logged a console error or threw an uncaught
+ * error (a Rust panic, a disposed signal read, an `unreachable`), in every browser context the
+ * test opens, so such a bug cannot pass silently. A test that provokes an expected error names
+ * it with `test.use({ allowConsole: [/…/] })`.
+ */
+export const test = base.extend<{ allowConsole: RegExp[]; pageErrors: PageErrors; consoleGuard: void }>({
+  allowConsole: [[], { option: true }],
+  pageErrors: async ({}, use) => {
+    await use(new PageErrors());
+  },
+  // The default context (the `page` fixture's)…
+  context: async ({ context, pageErrors }, use) => {
+    pageErrors.watch(context);
+    await use(context);
+  },
+  // …and every context the test opens itself.
+  consoleGuard: [
+    async ({ browser, allowConsole, pageErrors }, use) => {
+      const newContext = browser.newContext.bind(browser);
+      browser.newContext = async (...args: Parameters<Browser['newContext']>) => {
+        const context = await newContext(...args);
+        pageErrors.watch(context);
+        return context;
+      };
+      try {
+        await use();
+      } finally {
+        browser.newContext = newContext;
+      }
+      const unexpected = pageErrors.errors.filter((e) => !allowConsole.some((allowed) => allowed.test(e)));
+      expect(unexpected, 'errors logged by the pages').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+const REFUSAL = /^Failed to load resource: the server responded with a status of 4\d\d/;
+
+/** What the pages of a test logged as errors. */
+class PageErrors {
+  readonly errors: string[] = [];
+  private readonly watched = new WeakSet<BrowserContext>();
+
+  watch(context: BrowserContext): void {
+    if (this.watched.has(context)) return;
+    this.watched.add(context);
+    context.on('console', (message) => {
+      // Chromium logs every 4xx answer as an error; a refusal is the API's normal answer, which
+      // the page shows in words. A 5xx is not.
+      if (message.type() === 'error' && !REFUSAL.test(message.text())) this.errors.push(`console: ${message.text()}`);
+    });
+    context.on('weberror', (error) => this.errors.push(`uncaught: ${error.error().message}`));
+  }
+}
 
 export const PASSWORD = 'demo-password';
 export const ALICE = 'alice@example.com';

@@ -1,6 +1,6 @@
-import { test, expect, Page } from '@playwright/test';
+import { Page } from '@playwright/test';
 import { createHmac } from 'node:crypto';
-import { ALICE, BOB, agent, api, demoConversation, openConversation, screenshot, Channel, Conversation } from './helpers';
+import { test, expect, ALICE, BOB, agent, api, demoConversation, openConversation, screenshot, Channel, Conversation } from './helpers';
 
 function messages(page: Page, text: string | RegExp) {
   return page.getByTestId('message').filter({ hasText: text });
@@ -52,6 +52,41 @@ test('send_message_between_agents', async ({ browser }) => {
   const item = bob.page.getByTestId('conversation-item').filter({ hasText: conversation.title });
   await expect(item).toHaveCount(1);
   await expect(item.getByTestId('unread')).toHaveCount(0);
+  await alice.context.close();
+  await bob.context.close();
+});
+
+test('teammates_replies_name_their_author_and_are_not_unread', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  const bob = await agent(browser, BOB);
+  const { conversation } = await demoConversation(alice.page, 1);
+  // Bob has read the conversation and looks at the list (nothing open).
+  await openConversation(bob.page, conversation.id);
+  await bob.page.goto('/inbox');
+  await expect(bob.page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  const bobsItem = bob.page.getByTestId('conversation-item').filter({ hasText: conversation.title });
+  await expect(bobsItem.getByTestId('unread')).toHaveCount(0);
+
+  await openConversation(alice.page, conversation.id);
+  const text = `Alice answers ${Date.now()}`;
+  await send(alice.page, text);
+  // Bob's list: Alice's reply, named, and not unread for him; read out with her name.
+  await expect(bobsItem.getByTestId('preview')).toHaveText(`Alice Martin: ${text}`);
+  await expect(bobsItem.getByTestId('unread')).toHaveCount(0);
+  await expect(bob.page.getByTestId('announcer')).toHaveText(`New message from Alice Martin in ${conversation.title}: ${text}`);
+  // Alice's own list says "You".
+  const alicesItem = alice.page.getByTestId('conversation-item').filter({ hasText: conversation.title });
+  await expect(alicesItem.getByTestId('preview')).toHaveText(`You: ${text}`);
+  // The contact's answer is unread for Bob, with no author prefix (the title names them).
+  const reply = `Thanks, got it: "${text}"`;
+  await expect(bobsItem.getByTestId('preview')).toHaveText(reply, { timeout: 6000 });
+  await expect(bobsItem.getByTestId('unread')).toHaveText('1');
+  await expect(bob.page.getByTestId('announcer')).toHaveText(`New message from ${conversation.title}: ${reply}`);
+  // In the thread, the team's bubbles name who wrote them.
+  await openConversation(bob.page, conversation.id);
+  await expect(exact(bob.page, text).getByTestId('author')).toHaveText('Alice Martin');
+  await expect(exact(alice.page, text).getByTestId('author')).toHaveText('You');
+  await expect(exact(bob.page, reply).getByTestId('author')).toHaveCount(0);
   await alice.context.close();
   await bob.context.close();
 });
@@ -113,6 +148,49 @@ test('recover_missed_messages', async ({ browser }) => {
   expect(tokenCalls.length).toBeGreaterThan(0);
   await alice.context.close();
   await bob.context.close();
+});
+
+test('queue_sends_made_offline_and_send_them_in_order_once', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  const { conversation } = await demoConversation(alice.page, 2);
+  await openConversation(alice.page, conversation.id);
+  await alice.context.setOffline(true);
+  await expect(alice.page.getByTestId('reconnecting')).toBeVisible({ timeout: 5000 });
+  const stamp = Date.now();
+  const texts = [1, 2, 3].map((i) => `Offline ${i} ${stamp}`);
+  for (const text of texts) await send(alice.page, text);
+  for (const text of texts) {
+    await expect(exact(alice.page, text).getByTestId('waiting')).toHaveText('Waiting for connection');
+    await expect(exact(alice.page, text)).toHaveAttribute('data-status', 'pending');
+  }
+  await expect(alice.page.getByRole('button', { name: 'Retry' })).toHaveCount(0);
+
+  // A reload while the sends still cannot get through (the page loads, the socket and the
+  // send call do not) keeps them: they wait in the browser.
+  let blocked = true;
+  await alice.page.routeWebSocket(/\/connection\/websocket/, (ws) => {
+    if (blocked) ws.close({ code: 1006 });
+    else ws.connectToServer();
+  });
+  await alice.page.route('**/_fn/send**', (route) => (blocked ? route.abort('internetdisconnected') : route.continue()));
+  await alice.context.setOffline(false);
+  await alice.page.reload();
+  await expect(alice.page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  for (const text of texts) {
+    await expect(exact(alice.page, text).getByTestId('waiting')).toHaveText('Waiting for connection');
+  }
+
+  // The connection returns: they go out in order, each stored once (their client ids).
+  blocked = false;
+  for (const text of texts) {
+    await expect(exact(alice.page, text)).toHaveAttribute('data-status', /sent|delivered|read/, { timeout: 20_000 });
+    await expect(exact(alice.page, text).getByTestId('waiting')).toHaveCount(0);
+  }
+  const history = await api<{ text: string }[]>(alice.page, 'GET', `/conversations/${conversation.id}/messages?limit=50`);
+  const stored = history.map((m) => m.text).filter((t) => t.startsWith('Offline ') && t.endsWith(` ${stamp}`)).reverse();
+  expect(stored).toEqual(texts);
+  expect(await alice.page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('switchboard.outbox.')))).toEqual([]);
+  await alice.context.close();
 });
 
 test('retry_failed_send', async ({ browser }) => {
@@ -195,21 +273,29 @@ test('filter_conversations', async ({ browser }) => {
   await bob.page.getByLabel('Search conversations').fill('tom');
   await expect(items).toHaveCount(1);
   await expect(items.first()).toContainText('Tom Becker');
+  // A search that finds nothing says so (not "no conversations yet").
+  await bob.page.getByLabel('Search conversations').fill('nobody by this name');
+  await expect(items).toHaveCount(0);
+  await expect(bob.page.getByRole('region', { name: 'Conversations' })).toContainText('No conversations match “nobody by this name”.');
   await bob.page.getByLabel('Search conversations').fill('');
   await expect(items).toHaveCount(all);
   // Unread only: exactly the conversations with an unread badge.
   const unread = await items.filter({ has: bob.page.getByTestId('unread') }).count();
+  expect(unread).toBeGreaterThanOrEqual(1);
   await bob.page.getByRole('button', { name: 'Unread' }).click();
+  await expect(items).toHaveCount(unread);
+  // Opening one there reads it, and it stays listed (and selected) until another is opened.
+  const first = items.first();
+  const firstTitle = (await first.locator('.title').innerText()).trim();
+  await first.click();
+  await expect(bob.page.getByTestId('thread-title')).toHaveText(firstTitle);
+  await expect(items.filter({ hasText: firstTitle }).getByTestId('unread')).toHaveCount(0);
+  await expect(items.filter({ hasText: firstTitle })).toHaveClass(/active/);
   await expect(items).toHaveCount(unread);
   await bob.page.getByRole('button', { name: 'All' }).click();
   await expect(items).toHaveCount(all);
   // Opening a conversation marks it read, for good.
-  const withUnread = items.filter({ has: bob.page.getByTestId('unread') }).first();
-  const title = (await withUnread.locator('.title').innerText()).trim();
-  await withUnread.click();
-  await expect(bob.page.getByTestId('thread-title')).toHaveText(title);
-  const opened = items.filter({ hasText: title });
-  await expect(opened.getByTestId('unread')).toHaveCount(0);
+  const title = firstTitle;
   await bob.page.reload();
   await expect(bob.page.locator('body[data-hydrated="true"]')).toHaveCount(1);
   await expect(items.filter({ hasText: title })).toHaveCount(1);
@@ -217,6 +303,53 @@ test('filter_conversations', async ({ browser }) => {
   // One channel: its conversations only.
   await bob.page.getByTestId('channel').filter({ hasText: 'Mock WhatsApp' }).click();
   await expect(items.filter({ hasNotText: 'Mock WhatsApp' })).toHaveCount(0);
+  await bob.context.close();
+});
+
+test('refuse_a_message_over_the_limit_before_sending', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  const { conversation } = await demoConversation(alice.page, 3);
+  await openConversation(alice.page, conversation.id);
+  const before = await alice.page.getByTestId('message').count();
+  const composer = alice.page.getByTestId('composer');
+  const counter = alice.page.getByTestId('composer-counter');
+  // Far from the limit, no counter; near it, what is left.
+  await composer.fill('short');
+  await expect(counter).toHaveCount(0);
+  await composer.fill('y'.repeat(4000));
+  await expect(counter).toHaveText('96 characters left');
+  // Over it: said, refused by Enter and by the button, and the text stays.
+  const long = 'x'.repeat(4100);
+  await composer.fill(long);
+  await expect(counter).toHaveText('4 characters too long to send');
+  await composer.press('Enter');
+  await expect(alice.page.getByRole('button', { name: 'Send' })).toBeDisabled();
+  await expect(composer).toHaveValue(long);
+  await expect(alice.page.getByTestId('message')).toHaveCount(before);
+  // Nor is it lost on a reload: the draft keeps it.
+  await alice.page.reload();
+  await expect(alice.page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await expect(composer).toHaveValue(long);
+  await composer.fill('');
+  await alice.context.close();
+});
+
+test('show_an_unknown_or_forbidden_conversation_as_such', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  // A room Bob is not a member of, and an id that names nothing.
+  const channel = await api<Channel>(alice.page, 'POST', '/channels', { provider: 'inapp', name: `Private ${Date.now()}` });
+  const room = await api<Conversation>(alice.page, 'POST', '/conversations', { channel_id: channel.id, title: 'Owners only' });
+  await api(alice.page, 'POST', `/conversations/${room.id}/messages`, { text: 'not for agents' });
+  await alice.context.close();
+  const bob = await agent(browser, BOB);
+  for (const id of [room.id, '01939a3c-0000-7000-8000-000000000000']) {
+    await bob.page.goto(`/inbox?c=${id}`);
+    await expect(bob.page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+    await expect(bob.page.getByTestId('conversation-missing')).toHaveText("This conversation doesn't exist or you can't see it.");
+    await expect(bob.page.getByTestId('composer')).toHaveCount(0);
+    await expect(bob.page.getByText('Loading messages…')).toHaveCount(0);
+    await expect(bob.page.getByText('not for agents')).toHaveCount(0);
+  }
   await bob.context.close();
 });
 
@@ -255,19 +388,73 @@ test('show_contact_presence', async ({ browser }) => {
   await alice.context.close();
 });
 
-test('open_conversation_on_a_phone', async ({ browser }) => {
-  const context = await browser.newContext({ viewport: { width: 390, height: 800 } });
+/** Nothing wider than the screen, and every visible control at least 44 px both ways. */
+async function expectFitsAndTouchable(page: Page, width: number): Promise<void> {
+  expect(await page.evaluate(() => document.documentElement.scrollWidth), `overflow at ${width}px`).toBeLessThanOrEqual(width);
+  const small = await page.evaluate(() =>
+    [...document.querySelectorAll('a, button, input, select, textarea')]
+      .filter((el) => {
+        const r = el.getBoundingClientRect();
+        return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';
+      })
+      .filter((el) => {
+        const r = el.getBoundingClientRect();
+        return r.height < 44 || r.width < 44;
+      })
+      .map((el) => `${el.tagName.toLowerCase()} "${(el.textContent ?? '').trim().slice(0, 30)}" ${Math.round(el.getBoundingClientRect().width)}x${Math.round(el.getBoundingClientRect().height)}`),
+  );
+  expect(small, `touch targets under 44 px at ${width}px`).toEqual([]);
+}
+
+for (const width of [320, 390]) {
+  test(`use_the_inbox_on_a_phone_${width}`, async ({ browser }) => {
+    const context = await browser.newContext({ viewport: { width, height: 740 }, hasTouch: true });
+    const page = await context.newPage();
+    const { signIn } = await import('./helpers');
+    await signIn(page, ALICE);
+    // One pane at a time: the list first.
+    const list = page.getByRole('region', { name: 'Conversations' });
+    await expect(list).toBeVisible();
+    await expect(page.getByTestId('conversation-item').first()).toBeVisible();
+    await expect(page.getByRole('navigation', { name: 'Channels' })).toBeHidden();
+    await expect(page.getByRole('region', { name: 'Conversation', exact: true })).toBeHidden();
+    await expectFitsAndTouchable(page, width);
+    // The filters and the channels' status are a tap away.
+    await page.getByRole('button', { name: /^Filters/ }).click();
+    const rail = page.getByRole('navigation', { name: 'Channels' });
+    await expect(rail).toBeVisible();
+    await expect(rail.getByTestId('channel-status').first()).toBeVisible();
+    await rail.getByRole('button', { name: 'Unread' }).click();
+    await rail.getByRole('button', { name: 'Done' }).click();
+    await expect(rail).toBeHidden();
+    await expect(page.getByRole('button', { name: 'Filters: unread' })).toBeVisible();
+    await page.getByRole('button', { name: 'Filters: unread' }).click();
+    await page.getByRole('navigation', { name: 'Channels' }).getByRole('button', { name: 'All' }).click();
+    await page.getByRole('button', { name: 'Done' }).click();
+    // A conversation takes the whole screen; Back returns to the list.
+    await page.getByTestId('conversation-item').first().click();
+    await expect(page.getByTestId('composer')).toBeVisible();
+    await expect(list).toBeHidden();
+    await expectFitsAndTouchable(page, width);
+    await page.getByRole('link', { name: 'Back to conversations' }).click();
+    await expect(list).toBeVisible();
+    await context.close();
+  });
+}
+
+test('use_the_inbox_on_a_tablet', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 768, height: 1000 } });
   const page = await context.newPage();
   const { signIn } = await import('./helpers');
   await signIn(page, ALICE);
-  // One pane at a time: the list first.
-  await expect(page.getByRole('region', { name: 'Conversations' })).toBeVisible();
-  await expect(page.getByRole('navigation', { name: 'Channels' })).toBeHidden();
+  // The list and the conversation side by side; the rail behind its button.
   await page.getByTestId('conversation-item').first().click();
   await expect(page.getByTestId('composer')).toBeVisible();
-  await expect(page.getByRole('region', { name: 'Conversations' })).toBeHidden();
-  await page.getByRole('link', { name: 'Back to conversations' }).click();
   await expect(page.getByRole('region', { name: 'Conversations' })).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Channels' })).toBeHidden();
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(768);
+  await page.getByRole('button', { name: /^Filters/ }).click();
+  await expect(page.getByRole('navigation', { name: 'Channels' }).getByTestId('channel-status').first()).toBeVisible();
   await context.close();
 });
 

@@ -1,9 +1,10 @@
-import { test, expect, APIRequestContext } from '@playwright/test';
+import { APIRequestContext } from '@playwright/test';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { test, expect } from './helpers';
 
 // "One file to deploy": the release binary, copied ALONE into an empty directory and started
 // there (no target/site anywhere near it), serves the whole hydrated app from what it embeds.

@@ -1,5 +1,5 @@
-import { test, expect } from '@playwright/test';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
+import { test, expect } from './helpers';
 
 // The document the running binary serves passes Redocly's `recommended` rules with no error
 // (unique operation ids, security on every operation, valid schemas and references). Warnings are

@@ -154,6 +154,9 @@ async fn qr_prompts_come_drawn_as_svg_and_other_prompts_without(app: AppState, _
     let methods = &started["capabilities"]["auth_methods"];
     assert_eq!(methods, &json!(["qr", "otp", "pairing_code", "token"]), "{started}");
     assert_eq!(started["capabilities"]["pairing_needs_phone"], json!(true), "{started}");
+    // The provider's own words for the prompt, pointing at its phone page.
+    assert!(started["hint"]["text"].as_str().unwrap().starts_with("Mock network:"), "{started}");
+    assert_eq!(started["hint"]["link"]["url"], started["prompt"]["value"], "{started}");
     let (_, state) = call(&app, &alice, "GET", &format!("/api/v1/channels/{id}/auth"), None).await;
     assert_eq!(&state["capabilities"]["auth_methods"], methods);
     assert!(svg.trim_end().ends_with("</svg>"));

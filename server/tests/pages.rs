@@ -41,6 +41,22 @@ async fn signed_out_visits_to_the_inbox_redirect_to_sign_in() {
 }
 
 #[tokio::test]
+async fn the_root_and_the_account_page_redirect_with_a_real_3xx_before_any_html() {
+    let (app, _dir) = demo_app().await;
+    for uri in ["/", "/account"] {
+        let response = send(&app, page(uri, None)).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{uri}");
+        assert_eq!(response.headers()[header::LOCATION], "/login", "{uri}");
+        assert!(body_text(response).await.is_empty(), "{uri}: a redirect carries no page");
+    }
+    let token = login(&app, "alice@example.com", "demo-password").await;
+    let response = send(&app, page("/", Some(&token))).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[header::LOCATION], "/inbox");
+    assert_eq!(send(&app, page("/account", Some(&token))).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn the_inbox_shows_the_user_and_the_three_panes() {
     let (app, _dir) = demo_app().await;
     let token = login(&app, "alice@example.com", "demo-password").await;
@@ -52,6 +68,9 @@ async fn the_inbox_shows_the_user_and_the_three_panes() {
     {
         assert!(html.contains(needle), "inbox lacks {needle:?}");
     }
+    // The list is in the HTML, links and all (usable before the app hydrates).
+    assert!(html.contains(r#"data-testid="conversation-item""#) && html.contains("Tom Becker"), "{html}");
+    assert!(html.contains(r#"href="/inbox?c="#), "{html}");
     // Signed in, the sign-in page sends you on to the inbox.
     let response = send(&app, page("/login", Some(&token))).await;
     assert_eq!(response.headers()[header::LOCATION], "/inbox");
@@ -104,7 +123,7 @@ async fn the_login_server_function_refuses_a_wrong_password_in_words() {
 
     let response = send(&app, form_post("/_fn/login", "email=nope&password=x", None)).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body_text(response).await.contains("Email: is not an email address."));
+    assert!(body_text(response).await.contains("Email is not an email address."));
 }
 
 #[tokio::test]

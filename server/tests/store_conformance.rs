@@ -665,12 +665,23 @@ async fn unread_in_a_contact_conversation_counts_only_the_contacts_messages(stor
     // reply is not unread for b.
     store.send_message(outbound(ws.id, conv, a.id, "reply", None)).await.unwrap();
     assert_eq!((unread(a.id).await, unread(b.id).await), (0.into(), 2.into()));
+    // The list knows who wrote the last message (a's reply; then the contact's again).
+    let last_sender = || async move {
+        store.conversations(ws.id, b.id, &Default::default()).await.unwrap()[0]
+            .conversation
+            .last_message_sender_user_id
+    };
+    assert_eq!(last_sender().await, Some(a.id));
+    assert_eq!(store.conversation(ws.id, conv).await.unwrap().unwrap().last_message_sender_user_id, Some(a.id));
 
     // The position never moves back.
     assert_eq!(store.mark_read(ws.id, b.id, conv, ids[2]).await.unwrap(), 0);
     assert_eq!(store.mark_read(ws.id, b.id, conv, ids[0]).await.unwrap(), 0, "an older id moves nothing");
     assert_eq!(store.events_after(mine, 0, 10).await.unwrap().len(), 2);
     assert_eq!(unread(b.id).await, 0);
+
+    store.ingest_inbound(inbound(ws.id, ch.id, "+1555", "e3", "and another")).await.unwrap().unwrap();
+    assert_eq!(last_sender().await, None, "the contact wrote last");
 
     let other = workspace(store, "Other").await;
     assert_eq!(store.mark_read(other.id, a.id, conv, ids[2]).await.unwrap_err(), StoreError::NotFound);

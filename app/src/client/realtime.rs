@@ -82,9 +82,9 @@ struct Inner {
     connect_id: u32,
     /// Closures the socket and window call; kept alive here.
     callbacks: Vec<Box<dyn std::any::Any>>,
-    /// Receives what arrives; the page that uses the client sets it.
-    handler: Rc<dyn Fn(Incoming)>,
-    link: RwSignal<Link>,
+    /// Receives what arrives; the page that uses the client sets it (none between pages).
+    handler: Option<Rc<dyn Fn(Incoming)>>,
+    link: Option<RwSignal<Link>>,
 }
 
 /// A cheap handle to the one client of the page.
@@ -110,8 +110,8 @@ impl Realtime {
         if let Some(client) = Self::current() {
             let topics: Vec<Topic> = {
                 let mut inner = client.inner.borrow_mut();
-                inner.handler = Rc::new(handler);
-                inner.link = link;
+                inner.handler = Some(Rc::new(handler));
+                inner.link = Some(link);
                 link.set(if inner.connected { Link::Online } else { Link::Reconnecting });
                 inner.topics.keys().cloned().collect()
             };
@@ -123,6 +123,17 @@ impl Realtime {
         let client = Self::start(link, handler);
         CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
         client
+    }
+
+    /// The page that attached with `link` is going away: nothing is handed to it any more (its
+    /// signals are disposed). The socket stays open for the next page.
+    pub fn detach(link: RwSignal<Link>) {
+        let Some(client) = Self::current() else { return };
+        let mut inner = client.inner.borrow_mut();
+        if inner.link == Some(link) {
+            inner.link = None;
+            inner.handler = None;
+        }
     }
 
     fn start(link: RwSignal<Link>, handler: impl Fn(Incoming) + 'static) -> Self {
@@ -140,8 +151,8 @@ impl Realtime {
                 ping_ms: 25_000.0,
                 connect_id: 0,
                 callbacks: Vec::new(),
-                handler: Rc::new(handler),
-                link,
+                handler: Some(Rc::new(handler)),
+                link: Some(link),
             })),
         };
         client.watch_network();
@@ -218,12 +229,16 @@ impl Realtime {
 
     fn handle(&self, incoming: Incoming) {
         let handler = self.inner.borrow().handler.clone();
-        handler(incoming);
+        if let Some(handler) = handler {
+            handler(incoming);
+        }
     }
 
     fn set_link(&self, state: Link) {
         let link = self.inner.borrow().link;
-        link.set(state);
+        if let Some(link) = link {
+            link.set(state);
+        }
     }
 
     fn next_id(&self) -> u32 {

@@ -104,11 +104,12 @@ impl Inbox {
         self.typing.set(Some(Typing { user_id: typing.user_id, name: typing.name, until }));
         set_timeout(
             move || {
-                self.typing.update(|t| {
+                // The page may have gone in the meantime (then the signal is disposed).
+                self.typing.try_update(|t| {
                     if t.as_ref().is_some_and(|t| t.until <= crate::client::now_ms() + 1.0) {
                         *t = None;
                     }
-                })
+                });
             },
             std::time::Duration::from_millis(typing.expires_in_ms + 10),
         );
@@ -143,7 +144,13 @@ impl Inbox {
                     let unread = direction == switchboard::provider::Direction::Inbound
                         || (conv.contact_id.is_none() && from_someone_else);
                     if from_someone_else {
-                        announce = Some(format!("New message from {}: {last_message_preview}", conv.title));
+                        // The real author: the contact, or the teammate who replied to them.
+                        let author = self.author(sender_user_id, &conv.title);
+                        announce = Some(if author == conv.title {
+                            format!("New message from {author}: {last_message_preview}")
+                        } else {
+                            format!("New message from {author} in {}: {last_message_preview}", conv.title)
+                        });
                     }
                     if !from_someone_else {
                         c.unread_count = switchboard::message::UnreadCount::ZERO;
@@ -155,6 +162,7 @@ impl Inbox {
                         conv.last_message_at = last_message_at;
                     }
                     conv.last_message_preview = Some(last_message_preview);
+                    conv.last_message_sender_user_id = sender_user_id;
                     conv.status = status;
                 }
                 ConversationChange::Status { last_message_at, last_message_preview, status } => {

@@ -1,4 +1,5 @@
 //! The inbox's state, shared by its panes.
 
 mod events;
+pub mod outbox;
 pub mod state;

@@ -2,7 +2,7 @@
 //! over REST once, then every change arrives as a realtime event and is applied here. Pages
 //! read signals and never poll.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -30,9 +30,13 @@ pub struct Thread {
     /// Optimistic sends the server never acknowledged (the network was down): retried by
     /// sending again with the same client id.
     pub unsent: HashSet<MessageId>,
+    /// Sends the server refused for good (a retry would be refused again): no Retry button.
+    pub refused: HashSet<MessageId>,
     /// Older history exists beyond the first message.
     pub has_more: bool,
     pub loading: bool,
+    /// The conversation does not exist or is not the user's to read (a stale or foreign link).
+    pub missing: bool,
     /// Counts appends at the bottom, so the list can follow them.
     pub appended: u64,
 }
@@ -114,6 +118,8 @@ pub struct Inbox {
     pub thread: RwSignal<Thread>,
     pub typing: RwSignal<Option<Typing>>,
     pub online: RwSignal<HashSet<UserId>>,
+    /// The workspace's people by id (their names: who wrote a reply).
+    pub people: RwSignal<HashMap<UserId, String>>,
     /// Read to screen readers (aria-live).
     pub announcement: RwSignal<String>,
     pub error: RwSignal<Option<String>>,
@@ -136,9 +142,17 @@ impl Inbox {
             thread: RwSignal::new(Thread::default()),
             typing: RwSignal::new(None),
             online: RwSignal::new(HashSet::new()),
+            people: RwSignal::new(HashMap::new()),
             announcement: RwSignal::new(String::new()),
             error: RwSignal::new(None),
         }
+    }
+
+    /// The list as the server rendered it (the realtime subscribe reloads it once connected).
+    pub fn seed(self, mut list: Vec<ConversationSummary>) {
+        sort(&mut list);
+        self.conversations.set(list);
+        self.loaded.set(true);
     }
 
     fn inbox_topic(&self) -> Topic {
@@ -147,10 +161,16 @@ impl Inbox {
 
     /// Browser only: attaches this page to the tab's realtime client and follows the inbox and
     /// user topics. Their first subscribe (not recovered) loads the lists.
+    /// The page calls [`Inbox::stop`] when it unmounts.
     pub fn start(self) {
         let client = Realtime::attach(self.link, move |incoming| self.receive(incoming));
         client.subscribe(self.inbox_topic());
         client.subscribe(Topic::User(self.me));
+    }
+
+    /// The page is going away: nothing arriving later touches its (disposed) signals.
+    pub fn stop(self) {
+        Realtime::detach(self.link);
     }
 
     pub(super) fn rt(&self) -> Option<Realtime> {
@@ -167,6 +187,9 @@ impl Inbox {
             match http::get::<Vec<Channel>>("/channels").await {
                 Ok(channels) => self.channels.set(channels),
                 Err(e) => self.fail(e),
+            }
+            if let Ok(members) = http::get::<Vec<switchboard::WorkspaceMember>>("/members").await {
+                self.people.set(members.into_iter().map(|m| (m.user_id, m.name)).collect());
             }
             match crate::api::list_conversations(self.workspace).await.map_err(server_fn_error) {
                 Ok(mut list) => {
@@ -224,6 +247,7 @@ impl Inbox {
         self.typing.set(None);
         self.thread.set(Thread { conversation: id, loading: id.is_some(), ..Thread::default() });
         if let Some(id) = id {
+            self.show_queued(id);
             match rt {
                 // A followed room is subscribed already: load its page now.
                 Some(_) if self.is_followed_room(id) => self.load_latest(id),
@@ -266,6 +290,13 @@ impl Inbox {
                     });
                     self.mark_read(false);
                 }
+                // Refused (not found, not a member): say so in the pane, not in a banner.
+                Err(e) if e.status != 0 => self.thread.update(|t| {
+                    if t.conversation == Some(id) {
+                        t.loading = false;
+                        t.missing = true;
+                    }
+                }),
                 Err(e) => {
                     self.thread.update(|t| t.loading = false);
                     self.fail(e);
@@ -380,51 +411,7 @@ impl Inbox {
             reply_to: None,
         };
         self.thread.update(|t| t.upsert(optimistic.clone()));
-        self.deliver(optimistic);
-    }
-
-    /// Sends (or sends again) an optimistic message; the same client id makes it idempotent.
-    fn deliver(self, message: Message) {
-        spawn_local(async move {
-            let conversation = message.conversation_id;
-            let body = json!({ "text": message.text, "client_message_id": message.client_message_id });
-            let via_socket = match self.rt().filter(Realtime::is_connected) {
-                Some(rt) => {
-                    let mut args = body.clone();
-                    args["conversation_id"] = json!(conversation);
-                    rt.rpc("send_message", args)
-                        .await
-                        .ok()
-                        .and_then(|v| serde_json::from_value::<Message>(v.get("message")?.clone()).ok())
-                }
-                None => None,
-            };
-            let result = match via_socket {
-                Some(stored) => Ok(stored),
-                None => {
-                    let text = message.text.clone();
-                    let client_id = message.client_message_id.clone().unwrap_or_default();
-                    crate::api::send_message(self.workspace, conversation, text, client_id)
-                        .await
-                        .map_err(server_fn_error)
-                }
-            };
-            match result {
-                Ok(stored) => self.thread.update(|t| {
-                    if t.conversation == Some(conversation) {
-                        t.upsert(stored);
-                    }
-                }),
-                Err(e) => self.thread.update(|t| {
-                    t.unsent.insert(message.id);
-                    t.update(message.id, |m| {
-                        m.status = MessageStatus::Failed;
-                        m.error =
-                            Some(if e.status == 0 { "Not sent: no connection.".into() } else { e.message });
-                    });
-                }),
-            }
-        });
+        self.enqueue(optimistic);
     }
 
     /// Tries a failed message again.
@@ -441,7 +428,7 @@ impl Inbox {
             })
         });
         if unsent {
-            self.deliver(message);
+            self.enqueue(message);
             return;
         }
         spawn_local(async move {
@@ -488,7 +475,7 @@ impl Inbox {
                 // Removed from a room (or it was never ours): it leaves the list and the pane.
                 self.conversations.update(|list| list.retain(|c| c.conversation.id != id));
                 if self.thread.with_untracked(|t| t.conversation) == Some(id) {
-                    self.thread.set(Thread::default());
+                    self.thread.set(Thread { conversation: Some(id), missing: true, ..Thread::default() });
                 }
             }
             Incoming::Refused { .. } => {}
@@ -496,15 +483,26 @@ impl Inbox {
         }
     }
 
-    /// The list as the filters and search show it.
-    pub fn visible(&self) -> Vec<ConversationSummary> {
+    /// Who wrote a message, as the page names them: "You", a teammate's name, or (`None`: the
+    /// contact) the conversation's title.
+    pub fn author(&self, sender: Option<UserId>, title: &str) -> String {
+        match sender {
+            Some(id) if id == self.me => "You".into(),
+            Some(id) => self.people.with(|p| p.get(&id).cloned()).unwrap_or_else(|| "A teammate".into()),
+            None => title.to_owned(),
+        }
+    }
+
+    /// The list as the filters and search show it. The open conversation stays in the unread
+    /// list once read, until another is opened (else opening one would make it vanish).
+    pub fn visible(&self, open: Option<ConversationId>) -> Vec<ConversationSummary> {
         let filter = self.filter.get();
         let search = self.search.get().trim().to_lowercase();
         self.conversations.with(|list| {
             list.iter()
                 .filter(|c| match filter {
                     Filter::All => true,
-                    Filter::Unread => c.unread_count != 0,
+                    Filter::Unread => c.unread_count != 0 || open == Some(c.conversation.id),
                     Filter::Channel(id) => c.conversation.channel_id == id,
                 })
                 .filter(|c| search.is_empty() || c.conversation.title.to_lowercase().contains(&search))
@@ -515,7 +513,7 @@ impl Inbox {
 }
 
 /// A server function's failure in the REST client's terms (status 0: not reached).
-fn server_fn_error(e: leptos::prelude::ServerFnError) -> ApiError {
+pub(super) fn server_fn_error(e: leptos::prelude::ServerFnError) -> ApiError {
     let status = if matches!(e, leptos::prelude::ServerFnError::ServerError(_)) { 400 } else { 0 };
     ApiError { status, message: crate::api::error_text(&e) }
 }

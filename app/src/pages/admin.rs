@@ -39,6 +39,7 @@ fn AdminShell(me: Me) -> impl IntoView {
     let inbox = Inbox::new(&me);
     provide_context(inbox);
     Effect::new(move |_| inbox.start());
+    on_cleanup(move || inbox.stop());
     let my_role = inbox.role;
     view! {
         <div class="app">
@@ -106,19 +107,25 @@ fn Members(my_role: MemberRole) -> impl IntoView {
             reload();
         });
     };
-    let change_role = move |user: UserId, new_role: MemberRole| {
+    // `shown` is what the row's control shows: back to the stored role when refused.
+    let change_role = move |user: UserId, stored: MemberRole, new_role: MemberRole, shown: RwSignal<MemberRole>| {
         error.set(None);
+        shown.set(new_role);
         spawn_local(async move {
             if let Err(e) =
                 http::patch::<WorkspaceMember, _>(&format!("/members/{user}"), &json!({ "role": new_role }))
                     .await
             {
+                shown.set(stored);
                 error.set(Some(e.message));
             }
             reload();
         });
     };
-    let remove = move |user: UserId| {
+    let remove = move |user: UserId, name: String| {
+        if !confirm(&format!("Remove {name} from the workspace? They lose access at once.")) {
+            return;
+        }
         error.set(None);
         spawn_local(async move {
             if let Err(e) = http::delete::<()>(&format!("/members/{user}")).await {
@@ -139,7 +146,11 @@ fn Members(my_role: MemberRole) -> impl IntoView {
                         {
                             let user = m.user_id;
                             let current = m.role;
+                            let shown = RwSignal::new(current);
                             let editable = my_role == MemberRole::Owner || current != MemberRole::Owner;
+                            // One does not remove oneself here (leaving is another act).
+                            let removable = editable && user != inbox.me;
+                            let name = m.name.clone();
                             view! {
                                 <tr data-testid="member-row">
                                     <td>{m.name.clone()}</td>
@@ -148,9 +159,10 @@ fn Members(my_role: MemberRole) -> impl IntoView {
                                         <select
                                             aria-label=format!("Role of {}", m.name)
                                             disabled=!editable
+                                            prop:value=move || shown.get().as_str()
                                             on:change=move |ev| {
                                                 if let Ok(r) = event_target_value(&ev).parse::<MemberRole>() {
-                                                    change_role(user, r);
+                                                    change_role(user, current, r, shown);
                                                 }
                                             }
                                         >
@@ -162,9 +174,14 @@ fn Members(my_role: MemberRole) -> impl IntoView {
                                     </td>
                                     <td>{move || if inbox.online.with(|o| o.contains(&user)) { "● online" } else { "" }}</td>
                                     <td>
-                                        <button class="link-button danger" disabled=!editable on:click=move |_| remove(user)>
-                                            "Remove"
-                                        </button>
+                                        <Show when=move || removable>
+                                            <button class="link-button danger" on:click={
+                                                let name = name.clone();
+                                                move |_| remove(user, name.clone())
+                                            }>
+                                                "Remove"
+                                            </button>
+                                        </Show>
                                     </td>
                                 </tr>
                             }
@@ -251,7 +268,14 @@ fn Channels() -> impl IntoView {
             }
         });
     };
-    let act = move |path: String, delete: bool| {
+    let act = move |path: String, delete: bool, name: String| {
+        if delete
+            && !confirm(&format!(
+                "Delete the channel {name}? Its conversations and messages are deleted with it."
+            ))
+        {
+            return;
+        }
         error.set(None);
         spawn_local(async move {
             let result = if delete {
@@ -277,6 +301,7 @@ fn Channels() -> impl IntoView {
                         {
                             let id = c.id;
                             let connected = c.status == switchboard::ChannelStatus::Connected;
+                            let name = c.name.clone();
                             view! {
                                 <tr data-testid="channel-row">
                                     <td>{c.name.clone()}</td>
@@ -292,11 +317,11 @@ fn Channels() -> impl IntoView {
                                             <A href=format!("/channels/{id}/auth")>"Connect"</A>
                                         </Show>
                                         <Show when=move || connected>
-                                            <button class="link-button" on:click=move |_| act(format!("/channels/{id}/logout"), false)>
+                                            <button class="link-button" on:click=move |_| act(format!("/channels/{id}/logout"), false, String::new())>
                                                 "Disconnect"
                                             </button>
                                         </Show>
-                                        <button class="link-button danger" on:click=move |_| act(format!("/channels/{id}"), true)>
+                                        <button class="link-button danger" on:click=move |_| act(format!("/channels/{id}"), true, name.clone())>
                                             "Delete"
                                         </button>
                                     </td>
@@ -324,4 +349,9 @@ fn Channels() -> impl IntoView {
             </Show>
         </section>
     }
+}
+
+/// Asks before a destructive act (the browser's own dialog: modal, keyboard-reachable, read out).
+fn confirm(question: &str) -> bool {
+    web_sys::window().and_then(|w| w.confirm_with_message(question).ok()).unwrap_or(false)
 }

@@ -9,7 +9,7 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use serde::Deserialize;
 use serde_json::json;
-use switchboard::provider::{AuthMethod, AuthPrompt, AuthStatus, Capabilities};
+use switchboard::provider::{AuthHint, AuthMethod, AuthPrompt, AuthStatus, Capabilities};
 use switchboard::{Channel, ChannelId, ChannelStatus, Me};
 
 use super::inbox::TopBar;
@@ -28,6 +28,9 @@ struct AuthView {
     qr_svg: Option<String>,
     #[serde(default)]
     capabilities: Option<Capabilities>,
+    /// The provider's own words: where on its network to scan or type the prompt.
+    #[serde(default)]
+    hint: Option<AuthHint>,
 }
 
 fn method_label(method: AuthMethod) -> &'static str {
@@ -60,6 +63,7 @@ fn AuthShell(me: Me) -> impl IntoView {
     let inbox = Inbox::new(&me);
     provide_context(inbox);
     Effect::new(move |_| inbox.start());
+    on_cleanup(move || inbox.stop());
     let params = use_params_map();
     let channel_id = Memo::new(move |_| {
         params.with(|p| p.get("id").and_then(|id| id.parse::<uuid::Uuid>().ok()).map(ChannelId))
@@ -143,10 +147,17 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
         });
     };
 
-    // Browser only: load the state, tick the countdown, renew an expired prompt.
+    // Browser only: load the state, tick the countdown, renew an expired prompt. The ticker
+    // ends with the page (a ticker left running would write to disposed signals).
+    let ticker = StoredValue::new(None::<IntervalHandle>);
+    on_cleanup(move || {
+        if let Some(handle) = ticker.try_get_value().flatten() {
+            handle.clear();
+        }
+    });
     Effect::new(move |_| {
         load();
-        let _ = set_interval_with_handle(
+        let handle = set_interval_with_handle(
             move || {
                 now.set(chrono::Utc::now());
                 let expired = state.with_untracked(|s| match s.as_ref().and_then(|s| s.prompt.as_ref()) {
@@ -160,6 +171,7 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
             },
             std::time::Duration::from_secs(1),
         );
+        ticker.set_value(handle.ok());
     });
 
     // The channel's status, live from the realtime inbox topic.
@@ -173,10 +185,14 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
     Effect::new(move |_| {
         if connected.get() {
             let navigate = navigate.clone();
-            set_timeout(
+            let handle = set_timeout_with_handle(
                 move || navigate("/inbox", Default::default()),
                 std::time::Duration::from_millis(1200),
             );
+            // Left before it fired (the user clicked away): it must not fire later.
+            if let Ok(handle) = handle {
+                on_cleanup(move || handle.clear());
+            }
         }
     });
     // A status change (the phone confirmed, the network refused) refreshes the prompt.
@@ -256,11 +272,7 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
                                 <p>"Scan this code with the phone that holds the account."</p>
                                 <div class="qr" data-testid="qr" data-qr-value=value.clone() inner_html=view.qr_svg.clone().unwrap_or_default()></div>
                                 <p class="countdown" data-testid="countdown">"Renews in " {move || countdown(expires_at)}</p>
-                                <p class="hint">
-                                    "Mock network: "
-                                    <a href=value.clone() target="_blank" rel="noopener" data-testid="qr-link">"open the pairing link"</a>
-                                    " on the phone."
-                                </p>
+                                <Hint hint=view.hint.clone() />
                             </div>
                         }
                         .into_any(),
@@ -269,13 +281,14 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
                                 <p>"On the phone, choose “Link with phone number” and type this code:"</p>
                                 <p class="big-code" data-testid="pairing-code">{code}</p>
                                 <p class="countdown" data-testid="countdown">"Expires in " {move || countdown(expires_at)}</p>
+                                <Hint hint=view.hint.clone() />
                             </div>
                         }
                         .into_any(),
-                        Some(AuthPrompt::Otp { code, expires_at }) => view! {
+                        Some(AuthPrompt::Otp { expires_at, .. }) => view! {
                             <form class="prompt stack" on:submit=move |ev| { ev.prevent_default(); submit("otp"); }>
                                 <p>"Enter the code the network sent to the account."</p>
-                                <p class="hint">"Mock network: the code sent is " <strong data-testid="otp-code">{code}</strong></p>
+                                <Hint hint=view.hint.clone() />
                                 <label class="field">
                                     <span>"Code"</span>
                                     <input
@@ -305,6 +318,7 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
                                         required
                                     />
                                 </label>
+                                <Hint hint=view.hint.clone() />
                                 <button type="submit" class="primary" disabled=move || busy.get()>"Connect"</button>
                             </form>
                         }
@@ -340,4 +354,20 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
             </Show>
         </div>
     }
+}
+
+/// The provider's words under a prompt, with the page it points to.
+#[component]
+fn Hint(hint: Option<AuthHint>) -> impl IntoView {
+    hint.map(|hint| {
+        view! {
+            <p class="hint" data-testid="auth-hint">
+                {hint.text}
+                {hint.link.map(|link| view! {
+                    " "
+                    <a href=link.url target="_blank" rel="noopener">{link.label}</a>
+                })}
+            </p>
+        }
+    })
 }

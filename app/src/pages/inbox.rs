@@ -9,7 +9,7 @@ use switchboard::message::ConversationSummary;
 use switchboard::{ChannelStatus, ConversationId, Me, MemberRole};
 
 use super::thread::ThreadPane;
-use crate::api::{Logout, current_user};
+use crate::api::{Logout, inbox_start};
 use crate::client::http;
 use crate::client::realtime::Link;
 use crate::inbox::state::{Filter, Inbox};
@@ -17,13 +17,13 @@ use crate::inbox::state::{Filter, Inbox};
 /// Loads the signed-in user; anyone else is sent to the sign-in page.
 #[component]
 pub fn InboxPage() -> impl IntoView {
-    let me = Resource::new(|| (), |_| current_user());
+    let start = Resource::new(|| (), |_| inbox_start());
     view! {
         <Title text="Inbox" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match me.await {
-                    Ok(me) => view! { <InboxShell me /> }.into_any(),
+                match start.await {
+                    Ok((me, list)) => view! { <InboxShell me list /> }.into_any(),
                     Err(_) => view! { <Redirect path="/login" /> }.into_any(),
                 }
             })}
@@ -137,10 +137,13 @@ fn Invitations() -> impl IntoView {
 
 /// The three panes, fed by the inbox store.
 #[component]
-fn InboxShell(me: Me) -> impl IntoView {
+fn InboxShell(me: Me, list: Vec<ConversationSummary>) -> impl IntoView {
     let inbox = Inbox::new(&me);
+    inbox.seed(list);
     provide_context(inbox);
-    // Browser only: connect, follow the topics, load the lists.
+    on_cleanup(move || inbox.stop());
+    // On narrow screens the filters and channels are a panel opened from the list.
+    let rail_open = RwSignal::new(false);
     let query = use_query_map();
     let selected = Memo::new(move |_| {
         query.with(|q| q.get("c").and_then(|c| c.parse::<uuid::Uuid>().ok()).map(ConversationId))
@@ -152,14 +155,24 @@ fn InboxShell(me: Me) -> impl IntoView {
         }
         inbox.open(selected.get());
     });
+    // Sends that waited for the connection go out once it is back (and at once, if it is).
+    Effect::new(move |_| {
+        if inbox.link.get() == Link::Online {
+            inbox.flush();
+        }
+    });
 
     view! {
         <div class="app">
             <TopBar me />
             <ConnectionBanner />
-            <div class="inbox" class:has-open=move || selected.get().is_some()>
-                <ChannelRail />
-                <ConversationList selected />
+            <main
+                class="inbox"
+                class:has-open=move || selected.get().is_some()
+                class:rail-open=move || rail_open.get()
+            >
+                <ChannelRail rail_open />
+                <ConversationList selected rail_open />
                 <section class="pane conversation" aria-label="Conversation">
                     <Show
                         when=move || selected.get().is_some()
@@ -168,7 +181,7 @@ fn InboxShell(me: Me) -> impl IntoView {
                         <ThreadPane />
                     </Show>
                 </section>
-            </div>
+            </main>
             // New messages are read out to screen readers.
             <div class="visually-hidden" aria-live="polite" data-testid="announcer">
                 {move || inbox.announcement.get()}
@@ -209,7 +222,7 @@ fn status_label(status: ChannelStatus) -> &'static str {
 
 /// Channels with their live status, and the list's filters.
 #[component]
-fn ChannelRail() -> impl IntoView {
+fn ChannelRail(rail_open: RwSignal<bool>) -> impl IntoView {
     let inbox = expect_context::<Inbox>();
     let filter_button = move |label: &'static str, value: Filter| {
         view! {
@@ -224,7 +237,8 @@ fn ChannelRail() -> impl IntoView {
         }
     };
     view! {
-        <nav class="pane channel-rail" aria-label="Channels">
+        <nav class="pane channel-rail" id="channel-rail" aria-label="Channels">
+            <button class="rail-close" on:click=move |_| rail_open.set(false)>"Done"</button>
             <h2>"Filters"</h2>
             <div class="filters">{filter_button("All", Filter::All)} {filter_button("Unread", Filter::Unread)}</div>
             <h2>"Channels"</h2>
@@ -281,12 +295,39 @@ pub fn short_time(at: chrono::DateTime<chrono::Utc>) -> String {
     }
 }
 
+/// The narrow screens' rail button: "Filters" and what is chosen.
+fn filter_label(filter: Filter) -> &'static str {
+    match filter {
+        Filter::All => "Filters & channels",
+        Filter::Unread => "Filters: unread",
+        Filter::Channel(_) => "Filters: one channel",
+    }
+}
+
+/// What the list says when it shows nothing: still loading, nothing matches what the search or
+/// a filter asks for, or nothing at all yet.
+fn empty_list_text(inbox: Inbox) -> String {
+    if !inbox.loaded.get() {
+        return "Loading conversations…".into();
+    }
+    let search = inbox.search.get();
+    let search = search.trim();
+    if !search.is_empty() {
+        return format!("No conversations match “{search}”.");
+    }
+    match inbox.filter.get() {
+        Filter::Unread => "No unread conversations.".into(),
+        Filter::Channel(_) => "No conversations in this channel yet.".into(),
+        Filter::All => "No conversations yet.".into(),
+    }
+}
+
 /// Conversations by last activity, with search.
 #[component]
-fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView {
+fn ConversationList(selected: Memo<Option<ConversationId>>, rail_open: RwSignal<bool>) -> impl IntoView {
     let inbox = expect_context::<Inbox>();
     // Filtered once per change, for both the empty state and the list.
-    let visible = Memo::new(move |_| inbox.visible());
+    let visible = Memo::new(move |_| inbox.visible(selected.get()));
     let channel_name = move |c: &ConversationSummary| {
         inbox.channels.with(|list| {
             list.iter()
@@ -297,7 +338,18 @@ fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView {
     };
     view! {
         <section class="pane conversation-list" aria-label="Conversations">
-            <h2>"Conversations"</h2>
+            <div class="list-head">
+                <h2>"Conversations"</h2>
+                // Narrow screens only (CSS): the rail's filters and channel status.
+                <button
+                    class="rail-toggle"
+                    aria-controls="channel-rail"
+                    aria-expanded=move || rail_open.get().to_string()
+                    on:click=move |_| rail_open.update(|open| *open = !*open)
+                >
+                    {move || filter_label(inbox.filter.get())}
+                </button>
+            </div>
             <input
                 class="search"
                 type="search"
@@ -311,7 +363,7 @@ fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                 fallback=move || {
                     view! {
                         <p class="empty">
-                            {move || if inbox.loaded.get() { "No conversations yet." } else { "Loading conversations…" }}
+                            {move || empty_list_text(inbox)}
                         </p>
                     }
                 }
@@ -321,7 +373,7 @@ fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                         each=move || visible.get()
                         key=|c| {
                             let conv = &c.conversation;
-                            (conv.id, c.unread_count, conv.last_message_at, conv.last_message_preview.clone(), conv.title.clone())
+                            (conv.id, c.unread_count, conv.last_message_at, conv.last_message_preview.clone(), conv.title.clone(), conv.last_message_sender_user_id)
                         }
                         let:c
                     >
@@ -330,25 +382,35 @@ fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                             let unread = c.unread_count;
                             let time = c.conversation.last_message_at.map(short_time).unwrap_or_default();
                             let badge = channel_name(&c);
+                            // "You: …" or "Alice Martin: …" before a reply from the team.
+                            let sender = c.conversation.last_message_sender_user_id;
+                            let title = c.conversation.title.clone();
+                            let prefix = move || {
+                                sender.map(|s| format!("{}: ", inbox.author(Some(s), &title))).unwrap_or_default()
+                            };
                             view! {
                                 <li>
-                                    <A
+                                    // A plain link (the router still navigates in place): only the
+                                    // open conversation is the current page.
+                                    <a
                                         href=format!("/inbox?c={id}")
-                                        attr:class=move || {
+                                        class=move || {
                                             if selected.get() == Some(id) { "conversation-item active" } else { "conversation-item" }
                                         }
-                                        attr:data-testid="conversation-item"
+                                        aria-current=move || (selected.get() == Some(id)).then_some("page")
+                                        data-testid="conversation-item"
                                     >
                                         <span class="avatar" aria-hidden="true">
                                             {c.conversation.title.chars().next().unwrap_or('?').to_string()}
                                         </span>
                                         <span class="item-main">
                                             <span class="item-top">
-                                                <span class="title">{c.conversation.title.clone()}</span>
+                                                <span class="title" dir="auto">{c.conversation.title.clone()}</span>
                                                 <span class="time">{time}</span>
                                             </span>
                                             <span class="item-bottom">
-                                                <span class="preview">
+                                                <span class="preview" dir="auto" data-testid="preview">
+                                                    <span class="preview-author">{prefix}</span>
                                                     {c.conversation.last_message_preview.clone().unwrap_or_default()}
                                                 </span>
                                                 <Show when=move || unread != 0>
@@ -359,7 +421,7 @@ fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                                             </span>
                                             <span class="channel-badge">{badge}</span>
                                         </span>
-                                    </A>
+                                    </a>
                                 </li>
                             }
                         }

@@ -15,15 +15,24 @@ pub fn LoginPage() -> impl IntoView {
     // The server answers a successful sign-in with a redirect; follow it here as well in case
     // the redirect hook is not installed (a full navigation also re-renders with the cookie).
     let navigate = use_navigate();
+    let password = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
-        if let Some(Ok(())) = login.value().get() {
-            navigate("/inbox", Default::default());
+        match login.value().get() {
+            Some(Ok(())) => navigate("/inbox", Default::default()),
+            // Refused: back to the password, to try again (the alert is read out).
+            Some(Err(_)) => {
+                if let Some(input) = password.get_untracked() {
+                    let _ = input.focus();
+                    input.select();
+                }
+            }
+            None => {}
         }
     });
 
     view! {
         <Title text="Sign in" />
-        <div class="center-page">
+        <main class="center-page">
             <div class="card login-card">
                 <div class="brand">
                     <span class="brand-mark" aria-hidden="true">"◆"</span>
@@ -38,7 +47,7 @@ pub fn LoginPage() -> impl IntoView {
                         </label>
                         <label class="field">
                             <span>"Password"</span>
-                            <input type="password" name="password" autocomplete="current-password" required />
+                            <input type="password" name="password" autocomplete="current-password" required node_ref=password />
                         </label>
                         <Show when=move || error().is_some()>
                             <p class="form-error" role="alert" data-testid="login-error">{error}</p>
@@ -49,6 +58,6 @@ pub fn LoginPage() -> impl IntoView {
                     </div>
                 </ActionForm>
             </div>
-        </div>
+        </main>
     }
 }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use leptos::html::Div;
 use leptos::prelude::*;
 use switchboard::provider::Direction;
+use switchboard::message::MAX_TEXT_CHARS;
 use switchboard::{Message, MessageStatus};
 use wasm_bindgen::JsCast;
 
@@ -160,8 +161,17 @@ pub fn ThreadPane() -> impl IntoView {
                     </p>
                 </div>
             </header>
-            <MessageList />
-            <Composer />
+            <Show
+                when=move || !inbox.thread.with(|t| t.missing)
+                fallback=|| view! {
+                    <p class="empty centered" role="status" data-testid="conversation-missing">
+                        "This conversation doesn't exist or you can't see it."
+                    </p>
+                }
+            >
+                <MessageList />
+                <Composer />
+            </Show>
         </div>
     }
 }
@@ -295,7 +305,7 @@ fn MessageList() -> impl IntoView {
     });
 
     view! {
-        <div class="thread-scroll" node_ref=scroller on:scroll=on_scroll data-testid="message-list" role="log" aria-label="Messages">
+        <div class="thread-scroll" node_ref=scroller on:scroll=on_scroll data-testid="message-list" role="log" aria-label="Messages" tabindex="0">
             <Show when=move || inbox.thread.with(|t| t.loading)>
                 <p class="loading-older" role="status">"Loading messages…"</p>
             </Show>
@@ -323,6 +333,16 @@ fn RowView(row: Row) -> impl IntoView {
         .into_any(),
         Row::Message { key, message } => {
             let outbound = message.direction == Direction::Outbound;
+            let mine = message.sender_user_id == Some(inbox.me);
+            let room = inbox.conversations.with_untracked(|l| {
+                l.iter()
+                    .any(|c| c.conversation.id == message.conversation_id && switchboard::access::is_room(&c.conversation))
+            });
+            // Right-hand side: the team's replies to a contact; in a room, only one's own.
+            let right = mine || (outbound && !room);
+            // Who of the team wrote it (a contact's messages need no name: the title says it).
+            let sender = message.sender_user_id;
+            let author = move || sender.map(|s| inbox.author(Some(s), ""));
             let (tick, tick_label) = ticks(message.status);
             let time = message.created_at.with_timezone(&chrono::Local).format("%H:%M").to_string();
             let failed = message.status == MessageStatus::Failed;
@@ -330,19 +350,28 @@ fn RowView(row: Row) -> impl IntoView {
             let deleted = message.deleted_at.is_some();
             let status = message.status.as_str();
             let failure = message.error.clone().unwrap_or_else(|| "Not sent.".into());
+            let (queued, refused) = inbox.thread.with_untracked(|t| (t.unsent.contains(&id), t.refused.contains(&id)));
+            // Queued in the browser while the link is down: it goes out when it is back.
+            let pending = message.status == MessageStatus::Pending;
+            let waiting =
+                move || queued && pending && inbox.link.get() != crate::client::realtime::Link::Online;
             view! {
-                <div class="row" class:out=outbound data-row=key>
+                <div class="row" class:out=right data-row=key>
                     <div
                         class="bubble"
                         class:failed=failed
                         data-testid="message"
                         data-status=status
                     >
-                        <p class="text" class:deleted=deleted>
+                        {move || author().map(|name| view! { <span class="author" data-testid="author">{name}</span> })}
+                        <p class="text" class:deleted=deleted dir="auto">
                             {if deleted { "This message was deleted.".to_owned() } else { message.text.clone() }}
                         </p>
                         <span class="meta">
                             {message.edited_at.map(|_| view! { <span class="edited">"edited"</span> })}
+                            <Show when=waiting>
+                                <span class="waiting" data-testid="waiting">"Waiting for connection"</span>
+                            </Show>
                             <span class="time">{time}</span>
                             <Show when=move || outbound>
                                 <span
@@ -358,7 +387,9 @@ fn RowView(row: Row) -> impl IntoView {
                         <Show when=move || failed>
                             <div class="failure" role="alert">
                                 <span>{failure.clone()}</span>
-                                <button class="retry" on:click=move |_| inbox.retry(id)>"Retry"</button>
+                                <Show when=move || !refused>
+                                    <button class="retry" on:click=move |_| inbox.retry(id)>"Retry"</button>
+                                </Show>
                             </div>
                         </Show>
                     </div>
@@ -375,15 +406,27 @@ fn Composer() -> impl IntoView {
     let inbox = expect_context::<Inbox>();
     let text = RwSignal::new(String::new());
     let last_typing = StoredValue::new(0.0f64);
-    // Load the draft of the conversation being opened.
-    Effect::new(move |_| {
-        if let Some(id) = inbox.thread.with(|t| t.conversation) {
+    let field = NodeRef::<leptos::html::Textarea>::new();
+    // Load the draft of the conversation being opened, and put the cursor there.
+    Effect::new(move |previous: Option<Option<switchboard::ConversationId>>| {
+        let id = inbox.thread.with(|t| t.conversation);
+        if previous != Some(id)
+            && let Some(id) = id
+        {
             text.set(drafts::load(id));
+            if let Some(field) = field.get() {
+                let _ = field.focus();
+            }
         }
+        id
     });
+    // Characters as the server counts them (of the trimmed text); shown near the limit.
+    let length = Memo::new(move |_| text.with(|t| t.trim().chars().count()));
+    let too_long = move || length.get() > MAX_TEXT_CHARS;
     let send = move || {
         let body = text.get_untracked();
-        if body.trim().is_empty() {
+        if body.trim().is_empty() || length.get_untracked() > MAX_TEXT_CHARS {
+            // Refused here, before anything is sent; the text stays to be shortened.
             return;
         }
         inbox.send(body.trim().to_owned());
@@ -417,11 +460,29 @@ fn Composer() -> impl IntoView {
                 placeholder="Type a message"
                 aria-label="Message"
                 data-testid="composer"
+                node_ref=field
                 prop:value=move || text.get()
                 on:input=on_input
                 on:keydown=on_keydown
             ></textarea>
-            <button type="submit" class="primary" aria-label="Send">"Send"</button>
+            <Show when=move || { length.get() * 10 >= MAX_TEXT_CHARS * 9 }>
+                <span
+                    class="counter"
+                    class:over=too_long
+                    data-testid="composer-counter"
+                    aria-live="polite"
+                >
+                    {move || {
+                        let n = length.get();
+                        if n > MAX_TEXT_CHARS {
+                            format!("{} characters too long to send", n - MAX_TEXT_CHARS)
+                        } else {
+                            format!("{} characters left", MAX_TEXT_CHARS - n)
+                        }
+                    }}
+                </span>
+            </Show>
+            <button type="submit" class="primary" aria-label="Send" disabled=too_long>"Send"</button>
         </form>
     }
 }

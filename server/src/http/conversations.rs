@@ -36,11 +36,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 fn query_id<T: std::str::FromStr>(raw: Option<&str>, field: &'static str) -> Result<Option<T>, ApiError> {
     raw.map(|r| {
         r.parse().map_err(|_| {
-            let mut e = ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                format!("{field}: is not an id"),
-            );
+            let message = switchboard::validate::ValidationError::new(field, "is not an id").to_string();
+            let mut e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message);
             e.field = Some(field.to_owned());
             e
         })

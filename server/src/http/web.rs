@@ -20,7 +20,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use super::{AppState, SITE_BODY_LIMIT};
 
 /// Pages that need a signed-in user (prefix match).
-const PRIVATE_PAGES: [&str; 3] = ["/inbox", "/admin", "/channels"];
+const PRIVATE_PAGES: [&str; 4] = ["/inbox", "/admin", "/channels", "/account"];
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(app::App);
@@ -111,8 +111,8 @@ impl Desk for WebDesk {
     }
 }
 
-/// Sends signed-out visitors of private pages to sign-in, and signed-in visitors of the
-/// sign-in page to the inbox, before any HTML is rendered.
+/// Sends signed-out visitors of private pages to sign-in, signed-in visitors of the sign-in
+/// page to the inbox, and `/` to whichever of the two fits, before any HTML is rendered.
 async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() != Method::GET {
         return next.run(req).await;
@@ -120,16 +120,33 @@ async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Respon
     let path = req.uri().path();
     let private = PRIVATE_PAGES.iter().any(|p| path == *p || path.starts_with(&format!("{p}/")));
     let login = path == "/login";
-    if !private && !login {
-        return next.run(req).await;
+    let root = path == "/";
+    if !private && !login && !root {
+        return real_redirect(next.run(req).await);
     }
     let signed_in = match super::extract::cookie_token(req.headers()) {
         Some(token) => crate::access::caller(&state.accounts, &token).await.is_ok(),
         None => false,
     };
-    match (private, signed_in) {
-        (true, false) => Redirect::to("/login").into_response(),
-        (false, true) => Redirect::to("/inbox").into_response(),
-        _ => next.run(req).await,
+    if (private || root) && !signed_in {
+        return Redirect::to("/login").into_response();
     }
+    if (login || root) && signed_in {
+        return Redirect::to("/inbox").into_response();
+    }
+    real_redirect(next.run(req).await)
+}
+
+/// A page that redirected while rendering (Leptos' `<Redirect>` sets `Location` but may leave
+/// the status at 200 once streaming started) becomes a real `302 Found` with no body, so a
+/// visitor never sees a blank page first and a client without JavaScript follows it too.
+fn real_redirect(response: Response) -> Response {
+    if !response.status().is_success() || !response.headers().contains_key(axum::http::header::LOCATION) {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    parts.status = axum::http::StatusCode::FOUND;
+    parts.headers.remove(axum::http::header::CONTENT_TYPE);
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::empty())
 }

@@ -9,7 +9,8 @@ use switchboard::{Channel, ChannelId, ChannelStatus, MemberRole, ProviderKind, S
 
 use serde::Serialize;
 use switchboard::provider::{
-    AuthMethod, AuthProgress, AuthPrompt, AuthStatus, AuthSubmission, Capabilities, ChannelEvent, Provider,
+    AuthHint, AuthMethod, AuthProgress, AuthPrompt, AuthStatus, AuthSubmission, Capabilities, ChannelEvent,
+    Provider,
     ProviderError,
 };
 
@@ -51,6 +52,8 @@ pub struct AuthState {
     /// How the channel's provider signs in (its methods; whether a pairing code needs the
     /// phone number first), so the auth page offers only what works.
     pub capabilities: Option<Capabilities>,
+    /// The provider's words for the prompt: where on its network to scan or type it.
+    pub hint: Option<AuthHint>,
     pub channel: Channel,
 }
 
@@ -60,16 +63,18 @@ impl AuthState {
         prompt: Option<AuthPrompt>,
         error: Option<String>,
         channel: Channel,
-        capabilities: Option<Capabilities>,
-        secret_keys: &[&str],
+        provider: Option<&dyn Provider>,
     ) -> Self {
         let qr_svg = match &prompt {
             Some(AuthPrompt::Qr { value, .. }) => crate::qr::svg(value),
             _ => None,
         };
+        let hint = prompt.as_ref().zip(provider).and_then(|(prompt, p)| p.auth_hint(prompt));
+        let capabilities = provider.map(|p| p.capabilities());
         // Auth states are for owners and admins only: secrets masked, the rest shown.
+        let secret_keys = provider.map(|p| p.secret_config_keys()).unwrap_or(&[]);
         let channel = channel.redacted(MemberRole::Admin, secret_keys);
-        Self { status, prompt, error, qr_svg, capabilities, channel }
+        Self { status, prompt, error, qr_svg, capabilities, hint, channel }
     }
 }
 
@@ -303,15 +308,7 @@ impl ChannelService {
         self.announce_prompt(channel.id, &prompt);
         self.runtimes.publish(channel.id, ChannelEvent::AuthStatus { status: AuthStatus::Pending });
         let channel = self.set_status(&channel, ChannelStatus::PendingAuth, None).await?;
-        let keys = provider.secret_config_keys();
-        Ok(AuthState::new(
-            AuthStatus::Pending,
-            Some(prompt),
-            None,
-            channel,
-            Some(provider.capabilities()),
-            keys,
-        ))
+        Ok(AuthState::new(AuthStatus::Pending, Some(prompt), None, channel, Some(provider.as_ref())))
     }
 
     /// Answers the prompt under way.
@@ -411,9 +408,7 @@ impl ChannelService {
             }
         };
         let provider = self.providers.get(channel.provider);
-        let capabilities = provider.map(|p| p.capabilities());
-        let keys = provider.map(|p| p.secret_config_keys()).unwrap_or(&[]);
-        Ok(AuthState::new(status, prompt, error, channel, capabilities, keys))
+        Ok(AuthState::new(status, prompt, error, channel, provider.map(|p| p.as_ref())))
     }
 
     async fn set_status(

@@ -16,7 +16,7 @@ use super::rows::message_columns;
 /// mention flags after their positions (sparse rows, one range of the caller's). The cost
 /// grows with the conversations listed and their unread messages, never with the members.
 pub const CONVERSATION_LIST: &str = "select c.conversation_id, c.workspace_id, c.channel_id, c.contact_id, c.external_chat_id, c.title,
-                    c.last_message_at, c.last_message_preview, c.status, c.created_at,
+                    c.last_message_at, c.last_message_preview, c.status, c.created_at, c.last_message_sender_user_id,
                     count(m.message_id) as unread_count, coalesce(max(mn.mentions), 0) as unread_mentions,
                     ct.online as contact_online
              from conversation c

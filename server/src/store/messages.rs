@@ -258,7 +258,7 @@ where
         // A contact writing again reopens a resolved conversation.
         let row: rows::ConversationRow = sqlx::query_as(concat!(
             "update conversation set last_message_at = $2, last_message_preview = $3, updated_at = $2,
-                status = case when $4 then 'open' else status end
+                status = case when $4 then 'open' else status end, last_message_sender_user_id = $5
              where conversation_id = $1 returning ",
             conversation_columns!()
         ))
@@ -266,6 +266,7 @@ where
         .bind(at)
         .bind(switchboard::message::preview(&message.text))
         .bind(reopen)
+        .bind(message.sender_user_id.map(|u| u.as_uuid()))
         .fetch_one(&mut **tx)
         .await
         .map_err(map_err)?;

@@ -20,7 +20,7 @@ macro_rules! message_columns {
 macro_rules! conversation_columns {
     () => {
         "conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, last_message_at, \
-         last_message_preview, status, created_at"
+         last_message_preview, status, created_at, last_message_sender_user_id"
     };
 }
 
@@ -182,6 +182,7 @@ pub struct ConversationRow {
     pub last_message_preview: Option<String>,
     pub status: String,
     pub created_at: DateTime<Utc>,
+    pub last_message_sender_user_id: Option<Uuid>,
 }
 
 impl From<ConversationRow> for switchboard::Conversation {
@@ -195,6 +196,7 @@ impl From<ConversationRow> for switchboard::Conversation {
             title: r.title,
             last_message_at: r.last_message_at,
             last_message_preview: r.last_message_preview,
+            last_message_sender_user_id: r.last_message_sender_user_id.map(Into::into),
             // The column's check constraint admits only the two.
             status: r.status.parse().unwrap_or_default(),
             created_at: r.created_at,

@@ -293,27 +293,35 @@ where
                 }
             }
             // Placeholders in the order of their values: the time twice, each
-            // conversation's id and preview, then the ids again.
+            // conversation's id and preview, each conversation's id and sender, then the ids
+            // again.
             let mut p = Params::new(D::KIND);
             let (at_1, at_2) = (p.next(), p.next());
-            let cases: Vec<String> =
-                last.iter().map(|_| format!("when {} then {}", p.next(), p.next())).collect();
+            let mut cases = || -> String {
+                last.iter().map(|_| format!("when {} then {}", p.next(), p.next())).collect::<Vec<_>>().join(" ")
+            };
+            let (previews, senders) = (cases(), cases());
             let sql = format!(
                 concat!(
                     "update conversation set last_message_at = {at_1}, updated_at = {at_2},
-                       last_message_preview = case conversation_id {cases} end
+                       last_message_preview = case conversation_id {previews} end,
+                       last_message_sender_user_id = case conversation_id {senders} end
                      where conversation_id in ({list}) returning ",
                     conversation_columns!()
                 ),
                 at_1 = at_1,
                 at_2 = at_2,
-                cases = cases.join(" "),
+                previews = previews,
+                senders = senders,
                 list = p.list(last.len())
             );
             let mut query =
                 sqlx::query_as::<_, rows::ConversationRow>(sqlx::AssertSqlSafe(sql)).bind(at).bind(at);
             for (conversation, message) in &last {
                 query = query.bind(conversation.as_uuid()).bind(preview(&message.text));
+            }
+            for (conversation, message) in &last {
+                query = query.bind(conversation.as_uuid()).bind(message.sender_user_id.map(|u| u.as_uuid()));
             }
             for (conversation, _) in &last {
                 query = query.bind(conversation.as_uuid());

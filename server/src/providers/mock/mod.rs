@@ -36,7 +36,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use switchboard::provider::{
-    AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, Capabilities, ChannelEvent, Contact,
+    AuthHint, AuthLink, AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, Capabilities, ChannelEvent, Contact,
     DeliveryStatus, Direction, EventSink, OutboundMessage, Provider, ProviderError, ProviderMessage,
 };
 use switchboard::validate::ValidationError;
@@ -296,6 +296,29 @@ impl Provider for MockNetwork {
         &["webhook_secret"]
     }
 
+    /// The Mock network's phone is a page of this server: say where to go on it.
+    fn auth_hint(&self, prompt: &AuthPrompt) -> Option<AuthHint> {
+        let link = |label: &str, url: &str| Some(AuthLink { label: label.into(), url: url.into() });
+        Some(match prompt {
+            AuthPrompt::Qr { value, .. } => AuthHint {
+                text: "Mock network: the phone is a web page; open the QR's pairing link on it.".into(),
+                link: link("Open the pairing link", value),
+            },
+            AuthPrompt::PairingCode { .. } => AuthHint {
+                text: "Mock network: type the code on the Mock phone's pairing page.".into(),
+                link: link("Open the Mock phone's pairing page", "/mock/pair"),
+            },
+            AuthPrompt::Otp { code, .. } => AuthHint {
+                text: format!("Mock network: the code it sent is {code}."),
+                link: None,
+            },
+            AuthPrompt::Token { .. } => AuthHint {
+                text: format!("Mock network: a token is mock_ followed by at least {TOKEN_MIN_LEN} letters or digits."),
+                link: None,
+            },
+        })
+    }
+
     fn validate_config(&self, config: &serde_json::Value) -> Result<(), ValidationError> {
         MockConfig::parse(config).map(|_| ())
     }
@@ -331,7 +354,7 @@ impl Provider for MockNetwork {
         let now = switchboard::time::now();
         let mut flows = self.flows.lock().expect("mock lock");
         let Some(flow) = flows.get_mut(&channel.id) else {
-            return Err(ValidationError::new("auth", "no sign-in is under way: start one first").into());
+            return Err(ValidationError::new("auth", "No sign-in is under way: start one first").into());
         };
         let answer = match (&submission, flow.method) {
             (AuthSubmission::Token { value }, AuthMethod::Token) => {
@@ -351,7 +374,7 @@ impl Provider for MockNetwork {
             | (AuthSubmission::PairingCode { value }, AuthMethod::PairingCode) => value,
             _ => {
                 return Err(
-                    ValidationError::new("kind", "this answer does not match the sign-in under way").into()
+                    ValidationError::new("kind", "This answer does not match the sign-in under way").into()
                 );
             }
         };
@@ -360,7 +383,7 @@ impl Provider for MockNetwork {
             return Ok(AuthProgress::Expired);
         }
         if normalize_code(answer) != normalize_code(&flow.secret) {
-            return Err(ValidationError::new("value", "the code is not right").into());
+            return Err(ValidationError::new("value", "The code is not right").into());
         }
         let credentials = serde_json::json!({ "session": random_hex(24) });
         flow.state = FlowState::Authenticated(credentials.clone());
