@@ -9,14 +9,16 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$ROOT/scripts/env.sh"
 cd "$ROOT"
 # SWITCHBOARD_BIN runs another build of the server (a before/after comparison) against this
-# checkout's generator.
+# checkout's generator; SWITCHBOARD_BENCH_BIN a generator built already (then nothing is built).
 [[ -n "${SWITCHBOARD_BIN:-}" ]] && build=(--bin switchboard-bench) || build=(--bin switchboard --bin switchboard-bench)
 # The bench-server profile is release in its own directory: this plain cargo build embeds no
 # site (the benchmarks load no pages) and must not overwrite target/release/switchboard, the
 # one-file binary of scripts/release.sh.
-cargo build --profile bench-server -p server "${build[@]}"
+if [[ -z "${SWITCHBOARD_BIN:-}" || -z "${SWITCHBOARD_BENCH_BIN:-}" ]]; then
+  cargo build --profile bench-server -p server "${build[@]}"
+fi
 BIN="${SWITCHBOARD_BIN:-$CARGO_TARGET_DIR/bench-server/switchboard}"
-BENCH="$CARGO_TARGET_DIR/bench-server/switchboard-bench"
+BENCH="${SWITCHBOARD_BENCH_BIN:-$CARGO_TARGET_DIR/bench-server/switchboard-bench}"
 OUT="$ROOT/bench-results"
 mkdir -p "$OUT"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"

@@ -319,6 +319,10 @@ pub struct NewOutbound {
     pub workspace_id: WorkspaceId,
     pub conversation_id: ConversationId,
     pub sender: UserId,
+    /// The sender's role in the workspace. The write decides whether they may post (the pure
+    /// rule of [`crate::access::Standing`], on facts read in the write's own transaction):
+    /// a refusal is `Conflict { constraint: "room_post" }`, and nothing is written.
+    pub role: MemberRole,
     /// Already validated.
     pub text: String,
     /// The idempotency key: the same key in the same conversation returns the first message.

@@ -185,7 +185,10 @@ mod tests {
     fn a_validation_error_reads_as_one_sentence() {
         let shown = |field: &str, message: &str| ValidationError::new(field, message).to_string();
         assert_eq!(shown("text", "is longer than 4096 characters"), "Text is longer than 4096 characters.");
-        assert_eq!(shown("reply_to", "is not a message of this conversation"), "Reply to is not a message of this conversation.");
+        assert_eq!(
+            shown("reply_to", "is not a message of this conversation"),
+            "Reply to is not a message of this conversation."
+        );
         assert_eq!(shown("value", "The code is not right"), "The code is not right.");
         assert_eq!(shown("email", "is required."), "Email is required.");
     }

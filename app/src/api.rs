@@ -85,7 +85,9 @@ pub async fn inbox_start() -> Result<(Me, Vec<ConversationSummary>), ServerFnErr
         session_token().ok_or_else(|| to_server_error(switchboard::auth::AuthError::Unauthenticated))?;
     let me = accounts()?.me(&token).await.map_err(to_server_error)?;
     let list = match me.current_or_first() {
-        Some(membership) => desk()?.conversations(&token, membership.workspace.id).await.map_err(desk_error)?,
+        Some(membership) => {
+            desk()?.conversations(&token, membership.workspace.id).await.map_err(desk_error)?
+        }
         None => Vec::new(),
     };
     Ok((me, list))

@@ -261,5 +261,5 @@ async fn nul_in_an_rpc_send_is_a_permanent_refusal(app: AppState, _raw: Raw) {
     // not).
     assert_eq!(reply["error"]["code"], 422, "{reply}");
     assert_ne!(reply["error"]["temporary"], true, "{reply}");
-    assert!(reply["error"]["message"].as_str().unwrap().contains("text"), "{reply}");
+    assert!(reply["error"]["message"].as_str().unwrap().contains("Text"), "{reply}");
 }

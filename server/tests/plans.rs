@@ -145,6 +145,7 @@ fn outbound(ws: WorkspaceId, conversation_id: ConversationId, sender: UserId, te
         workspace_id: ws,
         conversation_id,
         sender,
+        role: switchboard::MemberRole::Agent,
         text: text.into(),
         reply_to: None,
         client_message_id: None,

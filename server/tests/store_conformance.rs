@@ -55,6 +55,7 @@ store_test!(
     conversation_lists_filter_by_channel_search_and_unread,
     history_paging_is_exact_while_messages_keep_arriving,
     sends_written_as_a_group_answer_each_caller_like_lone_sends,
+    only_a_rooms_members_post_in_it_decided_in_the_write,
     replies_take_the_group_path_and_keep_their_idempotency,
     invitations_are_one_pending_per_address_and_refresh_in_place,
     accepting_an_invitation_adds_the_member_and_sets_a_default_only_once,
@@ -448,6 +449,7 @@ fn outbound(
         workspace_id: ws,
         conversation_id,
         sender,
+        role: switchboard::MemberRole::Agent,
         text: text.into(),
         reply_to: None,
         client_message_id: key.map(str::to_owned),
@@ -672,7 +674,10 @@ async fn unread_in_a_contact_conversation_counts_only_the_contacts_messages(stor
             .last_message_sender_user_id
     };
     assert_eq!(last_sender().await, Some(a.id));
-    assert_eq!(store.conversation(ws.id, conv).await.unwrap().unwrap().last_message_sender_user_id, Some(a.id));
+    assert_eq!(
+        store.conversation(ws.id, conv).await.unwrap().unwrap().last_message_sender_user_id,
+        Some(a.id)
+    );
 
     // The position never moves back.
     assert_eq!(store.mark_read(ws.id, b.id, conv, ids[2]).await.unwrap(), 0);
@@ -856,6 +861,69 @@ async fn history_paging_is_exact_while_messages_keep_arriving(store: &dyn Store)
         let ((), seen) = tokio::join!(writer, reader);
         assert_eq!(seen, existing, "page size {page_size}: no gap, no duplicate, newest first");
     }
+}
+
+/// Who may post in a room is decided in the send's own transaction: its members, whatever
+/// their workspace role; outsiders (an owner too) are refused with nothing written, in the
+/// same group as sends that pass; a member removed before the send commits is refused.
+async fn only_a_rooms_members_post_in_it_decided_in_the_write(store: &dyn Store) {
+    use switchboard::Topic;
+    let ws = workspace(store, "Acme").await;
+    let (member, owner, outsider) = (
+        user(store, "m@example.com").await,
+        user(store, "o@example.com").await,
+        user(store, "x@example.com").await,
+    );
+    store.put_member(ws.id, member.id, MemberRole::Agent, now()).await.unwrap();
+    store.put_member(ws.id, owner.id, MemberRole::Owner, now()).await.unwrap();
+    store.put_member(ws.id, outsider.id, MemberRole::Agent, now()).await.unwrap();
+    let mock = store.create_channel(new_channel(ws.id, "Mock")).await.unwrap();
+    let chat = store.ingest_inbound(inbound(ws.id, mock.id, "+1555", "e-1", "hi")).await.unwrap().unwrap();
+    let inapp = store
+        .create_channel(Channel { provider: ProviderKind::Inapp, ..new_channel(ws.id, "Team") })
+        .await
+        .unwrap();
+    let room = store
+        .create_room(switchboard::store::NewRoom {
+            workspace_id: ws.id,
+            channel_id: inapp.id,
+            title: "Room".into(),
+            members: vec![member.id],
+        })
+        .await
+        .unwrap();
+    let as_owner = |text: &str| switchboard::store::NewOutbound {
+        role: MemberRole::Owner,
+        ..outbound(ws.id, room.id, owner.id, text, None)
+    };
+    let r = tokio::join!(
+        store.send_message(outbound(ws.id, room.id, member.id, "member", None)),
+        store.send_message(as_owner("owner")),
+        store.send_message(outbound(ws.id, room.id, outsider.id, "outsider", Some("k-x"))),
+        store.send_message(outbound(ws.id, chat.conversation.id, outsider.id, "to the contact", None)),
+    );
+    let refused = StoreError::Conflict { constraint: "room_post".into() };
+    assert!(r.0.unwrap().created);
+    assert_eq!(r.1.unwrap_err(), refused, "an owner reads every room but posts only as a member");
+    assert_eq!(r.2.unwrap_err(), refused);
+    assert!(r.3.unwrap().created, "every member answers the contact conversations");
+    let texts: Vec<String> =
+        store.messages(ws.id, room.id, None, 50).await.unwrap().into_iter().map(|m| m.text).collect();
+    assert_eq!(texts, ["member"]);
+    let offsets: Vec<i64> = store
+        .events_after(Topic::Conversation(room.id), 0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.offset)
+        .collect();
+    assert_eq!(offsets, (1..=offsets.len() as i64).collect::<Vec<_>>(), "the room's topic is gapless");
+
+    store.remove_room_member(ws.id, room.id, member.id).await.unwrap();
+    assert_eq!(
+        store.send_message(outbound(ws.id, room.id, member.id, "after removal", None)).await.unwrap_err(),
+        refused
+    );
 }
 
 /// Sends that queue together are written as one group; each caller still gets its own answer

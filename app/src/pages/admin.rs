@@ -108,7 +108,10 @@ fn Members(my_role: MemberRole) -> impl IntoView {
         });
     };
     // `shown` is what the row's control shows: back to the stored role when refused.
-    let change_role = move |user: UserId, stored: MemberRole, new_role: MemberRole, shown: RwSignal<MemberRole>| {
+    let change_role = move |user: UserId,
+                            stored: MemberRole,
+                            new_role: MemberRole,
+                            shown: RwSignal<MemberRole>| {
         error.set(None);
         shown.set(new_role);
         spawn_local(async move {

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use leptos::html::Div;
 use leptos::prelude::*;
-use switchboard::provider::Direction;
 use switchboard::message::MAX_TEXT_CHARS;
+use switchboard::provider::Direction;
 use switchboard::{Message, MessageStatus};
 use wasm_bindgen::JsCast;
 
@@ -335,8 +335,10 @@ fn RowView(row: Row) -> impl IntoView {
             let outbound = message.direction == Direction::Outbound;
             let mine = message.sender_user_id == Some(inbox.me);
             let room = inbox.conversations.with_untracked(|l| {
-                l.iter()
-                    .any(|c| c.conversation.id == message.conversation_id && switchboard::access::is_room(&c.conversation))
+                l.iter().any(|c| {
+                    c.conversation.id == message.conversation_id
+                        && switchboard::access::is_room(&c.conversation)
+                })
             });
             // Right-hand side: the team's replies to a contact; in a room, only one's own.
             let right = mine || (outbound && !room);
@@ -350,7 +352,8 @@ fn RowView(row: Row) -> impl IntoView {
             let deleted = message.deleted_at.is_some();
             let status = message.status.as_str();
             let failure = message.error.clone().unwrap_or_else(|| "Not sent.".into());
-            let (queued, refused) = inbox.thread.with_untracked(|t| (t.unsent.contains(&id), t.refused.contains(&id)));
+            let (queued, refused) =
+                inbox.thread.with_untracked(|t| (t.unsent.contains(&id), t.refused.contains(&id)));
             // Queued in the browser while the link is down: it goes out when it is back.
             let pending = message.status == MessageStatus::Pending;
             let waiting =

@@ -10,8 +10,7 @@ use switchboard::{Channel, ChannelId, ChannelStatus, MemberRole, ProviderKind, S
 use serde::Serialize;
 use switchboard::provider::{
     AuthHint, AuthMethod, AuthProgress, AuthPrompt, AuthStatus, AuthSubmission, Capabilities, ChannelEvent,
-    Provider,
-    ProviderError,
+    Provider, ProviderError,
 };
 
 use super::ServiceError;

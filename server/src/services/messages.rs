@@ -83,13 +83,15 @@ impl MessageService {
             }
             (h, b) => h.or(b),
         };
-        access::conversation(self.store.as_ref(), actor, conversation_id, Right::Post).await?;
-        // Counted once the request is well formed and allowed; a refused send stores nothing.
+        // Counted once the request is well formed. Whether the caller may post is decided in
+        // the write itself (on facts read in its transaction: no read of its own per send); a
+        // refused send stores nothing.
         self.sends.check(&actor.user_id).map_err(ServiceError::RateLimited)?;
         let outbound = NewOutbound {
             workspace_id: actor.workspace_id,
             conversation_id,
             sender: actor.user_id,
+            role: actor.role,
             text,
             client_message_id: key,
             reply_to: req.reply_to,
@@ -98,6 +100,15 @@ impl MessageService {
         match self.store.send_message(outbound).await {
             Err(switchboard::StoreError::Conflict { constraint }) if constraint == "reply_to" => {
                 Err(ValidationError::new("reply_to", "is not a message of this conversation").into())
+            }
+            // Not theirs to post in: the access module words the refusal (may they read it?).
+            Err(switchboard::StoreError::Conflict { constraint }) if constraint == "room_post" => {
+                match access::conversation(self.store.as_ref(), actor, conversation_id, Right::Post).await {
+                    Err(refusal) => Err(refusal),
+                    Ok(_) => Err(ServiceError::Forbidden(
+                        "Only the room's members post in it; add yourself first.",
+                    )),
+                }
             }
             other => other.map_err(|e| ServiceError::from(e).not_found_as("conversation")),
         }

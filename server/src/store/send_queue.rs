@@ -116,6 +116,7 @@ mod tests {
             workspace_id: WorkspaceId::new(),
             conversation_id: ConversationId::new(),
             sender: UserId::new(),
+            role: switchboard::MemberRole::Agent,
             text: text.to_owned(),
             client_message_id: None,
             reply_to: None,

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
+use switchboard::access::{Right, RoomRole, Standing};
 use switchboard::message::preview;
 use switchboard::store::{NewOutbound, OUTBOX_MAX_ATTEMPTS, SendRepo, Sent, StoreError};
 use switchboard::{
@@ -169,6 +170,37 @@ where
             })
             .collect();
 
+        // Who may post: in a room, its members only. Their places in the group's rooms are read
+        // here, in the write's transaction, so a member removed before this send commits can
+        // never post (and a send costs no read of its own before the write).
+        let mut rooms: Vec<ConversationId> =
+            targets.values().filter(|(c, _)| switchboard::access::is_room(c)).map(|(c, _)| c.id).collect();
+        rooms.sort_unstable_by_key(|id| id.as_uuid());
+        let mut places: HashMap<(ConversationId, UserId), RoomRole> = HashMap::new();
+        if !rooms.is_empty() {
+            let mut senders: Vec<UserId> = outs.iter().map(|o| o.sender).collect();
+            senders.sort_unstable_by_key(|id| id.as_uuid());
+            senders.dedup();
+            let mut p = Params::new(D::KIND);
+            let sql = format!(
+                "select conversation_id, user_id, role from conversation_member
+                 where conversation_id in ({}) and user_id in ({})",
+                p.list(rooms.len()),
+                p.list(senders.len())
+            );
+            let mut query = sqlx::query_as::<_, (Uuid, Uuid, String)>(sqlx::AssertSqlSafe(sql));
+            for id in &rooms {
+                query = query.bind(id.as_uuid());
+            }
+            for id in &senders {
+                query = query.bind(id.as_uuid());
+            }
+            for (conversation, user, role) in query.fetch_all(&mut **tx).await.map_err(map_err)? {
+                places
+                    .insert((conversation.into(), user.into()), role.parse().map_err(StoreError::Internal)?);
+            }
+        }
+
         // The conversations of the messages replied to: a reply stays in its conversation.
         let mut replied: Vec<MessageId> = outs.iter().filter_map(|o| o.reply_to).collect();
         replied.sort_unstable_by_key(|id| id.as_uuid());
@@ -201,7 +233,15 @@ where
                 (None, Some((conversation, local))) if conversation.workspace_id == out.workspace_id => {
                     let stray_reply =
                         out.reply_to.is_some_and(|r| reply_in.get(&r) != Some(&conversation.id));
+                    let standing = Standing {
+                        role: out.role,
+                        room: switchboard::access::is_room(conversation),
+                        room_role: places.get(&(conversation.id, out.sender)).copied(),
+                    };
                     match key.and_then(|k| first_with_key.get(&k)) {
+                        _ if !standing.may(Right::Post) => {
+                            Plan::Fails(StoreError::Conflict { constraint: "room_post".into() })
+                        }
                         Some(&first) => Plan::SameAs(first),
                         None if stray_reply => {
                             Plan::Fails(StoreError::Conflict { constraint: "reply_to".into() })
@@ -298,7 +338,10 @@ where
             let mut p = Params::new(D::KIND);
             let (at_1, at_2) = (p.next(), p.next());
             let mut cases = || -> String {
-                last.iter().map(|_| format!("when {} then {}", p.next(), p.next())).collect::<Vec<_>>().join(" ")
+                last.iter()
+                    .map(|_| format!("when {} then {}", p.next(), p.next()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             };
             let (previews, senders) = (cases(), cases());
             let sql = format!(

@@ -38,8 +38,11 @@ impl SqlStore<Sqlite> {
             .journal_mode(if in_memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal });
         // An in-memory database exists per connection: one connection, or each sees its own.
         let max = if in_memory { 1 } else { options.max_connections.max(1) };
+        // A connection to a local file does not go stale: no ping before each use (it is a
+        // round trip to the connection's worker thread on every statement's acquire).
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
+            .test_before_acquire(false)
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect.clone())
             .await
@@ -51,6 +54,7 @@ impl SqlStore<Sqlite> {
         } else {
             SqlitePoolOptions::new()
                 .max_connections(1)
+                .test_before_acquire(false)
                 // A write waits for the ones queued before it; give it the pool's wait and more.
                 .acquire_timeout(options.acquire_timeout * 4)
                 // Grouped sends prepare one statement per group size (see `sends.rs`).

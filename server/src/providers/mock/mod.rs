@@ -36,8 +36,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use switchboard::provider::{
-    AuthHint, AuthLink, AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, Capabilities, ChannelEvent, Contact,
-    DeliveryStatus, Direction, EventSink, OutboundMessage, Provider, ProviderError, ProviderMessage,
+    AuthHint, AuthLink, AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, Capabilities, ChannelEvent,
+    Contact, DeliveryStatus, Direction, EventSink, OutboundMessage, Provider, ProviderError, ProviderMessage,
 };
 use switchboard::validate::ValidationError;
 use switchboard::{Channel, ChannelId, ProviderKind, WorkspaceId};
@@ -308,12 +308,13 @@ impl Provider for MockNetwork {
                 text: "Mock network: type the code on the Mock phone's pairing page.".into(),
                 link: link("Open the Mock phone's pairing page", "/mock/pair"),
             },
-            AuthPrompt::Otp { code, .. } => AuthHint {
-                text: format!("Mock network: the code it sent is {code}."),
-                link: None,
-            },
+            AuthPrompt::Otp { code, .. } => {
+                AuthHint { text: format!("Mock network: the code it sent is {code}."), link: None }
+            }
             AuthPrompt::Token { .. } => AuthHint {
-                text: format!("Mock network: a token is mock_ followed by at least {TOKEN_MIN_LEN} letters or digits."),
+                text: format!(
+                    "Mock network: a token is mock_ followed by at least {TOKEN_MIN_LEN} letters or digits."
+                ),
                 link: None,
             },
         })
