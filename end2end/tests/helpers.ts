@@ -6,10 +6,10 @@ export { expect };
  * Every test's `test`: it fails a test whose pages logged a console error or threw an uncaught
  * error (a Rust panic, a disposed signal read, an `unreachable`), in every browser context the
  * test opens, so such a bug cannot pass silently. A test that provokes an expected error names
- * it with `test.use({ allowConsole: [/…/] })`.
+ * it with `test.use({ allowConsole: /…/ })`.
  */
-export const test = base.extend<{ allowConsole: RegExp[]; pageErrors: PageErrors; consoleGuard: void }>({
-  allowConsole: [[], { option: true }],
+export const test = base.extend<{ allowConsole: RegExp | undefined; pageErrors: PageErrors; consoleGuard: void }>({
+  allowConsole: [undefined, { option: true }],
   pageErrors: async ({}, use) => {
     await use(new PageErrors());
   },
@@ -32,7 +32,7 @@ export const test = base.extend<{ allowConsole: RegExp[]; pageErrors: PageErrors
       } finally {
         browser.newContext = newContext;
       }
-      const unexpected = pageErrors.errors.filter((e) => !allowConsole.some((allowed) => allowed.test(e)));
+      const unexpected = pageErrors.errors.filter((e) => !allowConsole?.test(e));
       expect(unexpected, 'errors logged by the pages').toEqual([]);
     },
     { auto: true },

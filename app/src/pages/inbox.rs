@@ -328,14 +328,6 @@ fn ConversationList(selected: Memo<Option<ConversationId>>, rail_open: RwSignal<
     let inbox = expect_context::<Inbox>();
     // Filtered once per change, for both the empty state and the list.
     let visible = Memo::new(move |_| inbox.visible(selected.get()));
-    let channel_name = move |c: &ConversationSummary| {
-        inbox.channels.with(|list| {
-            list.iter()
-                .find(|ch| ch.id == c.conversation.channel_id)
-                .map(|ch| ch.name.clone())
-                .unwrap_or_default()
-        })
-    };
     view! {
         <section class="pane conversation-list" aria-label="Conversations">
             <div class="list-head">
@@ -381,7 +373,13 @@ fn ConversationList(selected: Memo<Option<ConversationId>>, rail_open: RwSignal<
                             let id = c.conversation.id;
                             let unread = c.unread_count;
                             let time = c.conversation.last_message_at.map(short_time).unwrap_or_default();
-                            let badge = channel_name(&c);
+                            // The channels may load after the list (the list is rendered on the server).
+                            let channel_id = c.conversation.channel_id;
+                            let badge = move || {
+                                inbox.channels.with(|list| {
+                                    list.iter().find(|ch| ch.id == channel_id).map(|ch| ch.name.clone()).unwrap_or_default()
+                                })
+                            };
                             // "You: …" or "Alice Martin: …" before a reply from the team.
                             let sender = c.conversation.last_message_sender_user_id;
                             let title = c.conversation.title.clone();
