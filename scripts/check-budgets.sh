@@ -8,9 +8,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SITE="${SITE:-$ROOT/target/site-release}"
 
-# Measured 2026-12-03: wasm 417,226 bytes brotli (1,532,183 raw), css 2,343 (9,466 raw).
+# Measured 2026-12-03: wasm 432,013 bytes brotli (1,602,367 raw), css 2,624 (10,929 raw).
 WASM_BR_LIMIT=450000
-CSS_BR_LIMIT=2700
+CSS_BR_LIMIT=3000
 
 # The one hashed file of its kind, and its brotli twin.
 twin() {
