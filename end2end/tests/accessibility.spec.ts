@@ -79,6 +79,8 @@ test('focus_goes_where_the_keyboard_user_needs_it', async ({ browser }) => {
   await page.getByLabel('Password').press('Enter');
   await expect(page).toHaveURL(/\/inbox/);
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  // No conversation open yet: the search, to find one.
+  await expect(page.getByLabel('Search conversations')).toBeFocused();
   await page.getByTestId('conversation-item').first().click();
   await expect(page.getByTestId('composer')).toBeFocused();
   // The message list is reachable by keyboard (it scrolls with the arrow keys).

@@ -328,6 +328,15 @@ fn ConversationList(selected: Memo<Option<ConversationId>>, rail_open: RwSignal<
     let inbox = expect_context::<Inbox>();
     // Filtered once per change, for both the empty state and the list.
     let visible = Memo::new(move |_| inbox.visible(selected.get()));
+    // Arriving with no conversation open (just signed in): the keyboard starts at the search.
+    let search = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if selected.get_untracked().is_none()
+            && let Some(field) = search.get()
+        {
+            let _ = field.focus();
+        }
+    });
     view! {
         <section class="pane conversation-list" aria-label="Conversations">
             <div class="list-head">
@@ -347,6 +356,7 @@ fn ConversationList(selected: Memo<Option<ConversationId>>, rail_open: RwSignal<
                 type="search"
                 placeholder="Search by name"
                 aria-label="Search conversations"
+                node_ref=search
                 prop:value=move || inbox.search.get()
                 on:input=move |ev| inbox.search.set(event_target_value(&ev))
             />
