@@ -114,40 +114,45 @@ test('show_typing_indicator', async ({ browser }) => {
   await bob.context.close();
 });
 
-test('recover_missed_messages', async ({ browser }) => {
-  const alice = await agent(browser, ALICE);
-  const bob = await agent(browser, BOB);
-  const { conversation } = await demoConversation(alice.page, 2);
-  await openConversation(alice.page, conversation.id);
-  await openConversation(bob.page, conversation.id);
-  // Marks this document: a reload would lose it.
-  await bob.page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+test.describe('reconnect', () => {
+  // The browser logs its reconnect attempts the offline network refuses (the test's own doing).
+  test.use({ allowConsole: /net::ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed/ });
 
-  // The client connects with a token from the API, on every (re)connect.
-  const tokenCalls: string[] = [];
-  bob.page.on('request', (r) => {
-    if (r.url().includes('/api/v1/realtime/token')) tokenCalls.push(r.url());
+  test('recover_missed_messages', async ({ browser }) => {
+    const alice = await agent(browser, ALICE);
+    const bob = await agent(browser, BOB);
+    const { conversation } = await demoConversation(alice.page, 2);
+    await openConversation(alice.page, conversation.id);
+    await openConversation(bob.page, conversation.id);
+    // Marks this document: a reload would lose it.
+    await bob.page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+
+    // The client connects with a token from the API, on every (re)connect.
+    const tokenCalls: string[] = [];
+    bob.page.on('request', (r) => {
+      if (r.url().includes('/api/v1/realtime/token')) tokenCalls.push(r.url());
+    });
+    await bob.context.setOffline(true);
+    await expect(bob.page.getByTestId('reconnecting')).toBeVisible({ timeout: 5000 });
+
+    const stamp = Date.now();
+    const texts = [1, 2, 3].map((i) => `Missed ${i} ${stamp}`);
+    for (const text of texts) {
+      await send(alice.page, text);
+      await expect(messages(alice.page, text)).toHaveAttribute('data-status', /sent|delivered|read/);
+    }
+    await expect(messages(bob.page, `${stamp}`)).toHaveCount(0);
+
+    await bob.context.setOffline(false);
+    await expect(bob.page.getByTestId('reconnecting')).toHaveCount(0, { timeout: 10000 });
+    await expect(messages(bob.page, `${stamp}`)).toHaveCount(3);
+    const shown = await messages(bob.page, `${stamp}`).locator('.text').allInnerTexts();
+    expect(shown).toEqual(texts);
+    expect(await bob.page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    expect(tokenCalls.length).toBeGreaterThan(0);
+    await alice.context.close();
+    await bob.context.close();
   });
-  await bob.context.setOffline(true);
-  await expect(bob.page.getByTestId('reconnecting')).toBeVisible({ timeout: 5000 });
-
-  const stamp = Date.now();
-  const texts = [1, 2, 3].map((i) => `Missed ${i} ${stamp}`);
-  for (const text of texts) {
-    await send(alice.page, text);
-    await expect(messages(alice.page, text)).toHaveAttribute('data-status', /sent|delivered|read/);
-  }
-  await expect(messages(bob.page, `${stamp}`)).toHaveCount(0);
-
-  await bob.context.setOffline(false);
-  await expect(bob.page.getByTestId('reconnecting')).toHaveCount(0, { timeout: 10000 });
-  await expect(messages(bob.page, `${stamp}`)).toHaveCount(3);
-  const shown = await messages(bob.page, `${stamp}`).locator('.text').allInnerTexts();
-  expect(shown).toEqual(texts);
-  expect(await bob.page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
-  expect(tokenCalls.length).toBeGreaterThan(0);
-  await alice.context.close();
-  await bob.context.close();
 });
 
 test.describe('offline', () => {

@@ -330,11 +330,15 @@ fn ConversationList(selected: Memo<Option<ConversationId>>, rail_open: RwSignal<
     let visible = Memo::new(move |_| inbox.visible(selected.get()));
     // Arriving with no conversation open (just signed in): the keyboard starts at the search.
     let search = NodeRef::<leptos::html::Input>::new();
+    // On the next frame: a page shown by client-side navigation is built off the document and
+    // attached after its effects run, and a detached field cannot take focus.
     Effect::new(move |_| {
-        if selected.get_untracked().is_none()
-            && let Some(field) = search.get()
-        {
-            let _ = field.focus();
+        if selected.get_untracked().is_none() {
+            request_animation_frame(move || {
+                if let Some(field) = search.get_untracked() {
+                    let _ = field.focus();
+                }
+            });
         }
     });
     view! {
