@@ -212,7 +212,7 @@ pub async fn readiness_holds_after_migration(store: &dyn Store) {
 }
 
 #[tokio::test]
-pub async fn sqlite_readiness_fails_until_migrated() {
+async fn sqlite_readiness_fails_until_migrated() {
     let (store, _dir) = crate::common::sqlite_unmigrated().await;
     assert!(matches!(store.readiness().await, Err(StoreError::NotMigrated(_))));
     store.migrate().await.unwrap();
@@ -221,7 +221,7 @@ pub async fn sqlite_readiness_fails_until_migrated() {
 }
 
 #[tokio::test]
-pub async fn postgres_readiness_fails_until_migrated() {
+async fn postgres_readiness_fails_until_migrated() {
     let store = crate::common::postgres_unmigrated().await;
     assert!(matches!(store.readiness().await, Err(StoreError::NotMigrated(_))));
     store.migrate().await.unwrap();
@@ -230,7 +230,7 @@ pub async fn postgres_readiness_fails_until_migrated() {
 }
 
 #[tokio::test]
-pub async fn postgres_unreachable_is_reported_as_unavailable() {
+async fn postgres_unreachable_is_reported_as_unavailable() {
     let mut options = switchboard_server::store::StoreOptions::new("postgres://postgres@127.0.0.1:1/none");
     options.acquire_timeout = std::time::Duration::from_secs(2);
     let err = switchboard_server::store::connect(&options).await.err().expect("port 1 has no PostgreSQL");

@@ -251,7 +251,7 @@ pub async fn replies_take_the_group_path_and_keep_their_idempotency(store: &dyn 
 /// group, the loser's insert hits the key's unique index, and its send, written again on its
 /// own, answers with the winner's message. One message per key, every caller answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-pub async fn postgres_nodes_racing_on_one_key_store_one_message() {
+async fn postgres_nodes_racing_on_one_key_store_one_message() {
     use switchboard_server::store::{PgStore, StoreOptions};
     let url = crate::common::postgres_url().await;
     let one = PgStore::connect(&StoreOptions::new(url.clone())).await.unwrap();

@@ -1,20 +1,33 @@
 //! The realtime gateway over a real WebSocket: the Centrifugo protocol's commands, topic
-//! authorization, recovery from the event log, presence, typing, slow consumers and pings.
+//! authorization, recovery from the event log, presence, typing; `access_ended.rs`: sockets
+//! closed when access ends; `limits.rs`: slow consumers, pings, frame and connection limits,
+//! origins and shutdown.
 
 #[macro_use]
+#[path = "../common/mod.rs"]
 mod common;
+mod access_ended;
+mod limits;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::ws::{Client, Closed};
+use common::ws::Client;
 use common::*;
 use serde_json::{Value, json};
 use switchboard::event::Typing;
 use switchboard::{Channel, ConversationId, EventBody, Topic, UserId};
 use switchboard_server::http::AppState;
 use switchboard_server::realtime::{BusMessage, RealtimeConfig};
+
+use access_ended::{
+    a_password_change_closes_the_other_sessions_sockets_only,
+    a_removed_member_is_disconnected_and_cannot_subscribe_again,
+    revoking_one_session_closes_its_sockets_only, signing_out_closes_the_sessions_sockets_at_once,
+    signing_out_everywhere_closes_every_socket,
+};
+use limits::rpc_sends_are_limited_per_user;
 
 app_test!(
     subscribers_receive_rest_sends_in_order,
@@ -600,350 +613,4 @@ async fn a_lost_publish_is_filled_from_the_log() {
     let second = client.publication(&topic(conv)).await;
     assert_eq!(second["offset"], start + 2);
     assert_eq!(second["data"]["payload"]["id"], heard["id"]);
-}
-
-async fn a_removed_member_is_disconnected_and_cannot_subscribe_again(app: AppState, _raw: Raw) {
-    let alice = login(&app, "alice@example.com", "demo-password").await;
-    let bob = login(&app, "bob@example.com", "demo-password").await;
-    let me = body_json(send(&app, authed("GET", "/api/v1/me", &bob, None)).await).await;
-    let ws = me["workspaces"][0]["workspace"]["id"].as_str().unwrap().to_owned();
-    let bob_id = me["user"]["id"].as_str().unwrap().to_owned();
-    let addr = serve(&app).await;
-    let token = realtime_token(&app, &bob).await;
-    let (mut client, _) = Client::connect(addr, &token).await;
-    subscribe(&mut client, &format!("inbox:{ws}")).await;
-    // Alice's own connection stays.
-    let (mut other, _) = Client::connect(addr, &realtime_token(&app, &alice).await).await;
-    subscribe(&mut other, &format!("inbox:{ws}")).await;
-
-    // A socket subscribed to nothing is closed too.
-    let (mut idle, _) = Client::connect(addr, &token).await;
-
-    let response = send(&app, authed("DELETE", &format!("/api/v1/members/{bob_id}"), &alice, None)).await;
-    assert_eq!(response.status(), 204);
-    let closed = client.closed().await;
-    assert_eq!(closed, Closed { code: 4503, reason: "removed from workspace".into() });
-    assert_eq!(idle.closed().await.code, 4503);
-
-    // Reconnecting works (the account is still there); the workspace's topics are refused.
-    let (mut again, _) = Client::connect(addr, &realtime_token(&app, &bob).await).await;
-    let reply = again.call(json!({ "subscribe": { "channel": format!("inbox:{ws}") } })).await;
-    assert_eq!(reply["error"]["code"], 103, "{reply}");
-    // Alice was not touched.
-    let ping = other.call(json!({ "presence_stats": { "channel": format!("inbox:{ws}") } })).await;
-    assert!(ping.get("error").is_none(), "{ping}");
-}
-
-/// Alice's session (another sign-in each call): its token, its id, and a socket connected with a
-/// realtime token minted from it and one with its cookie.
-async fn alice_session(app: &AppState, addr: SocketAddr) -> (String, String, Client, Client) {
-    let session = login(app, "alice@example.com", "demo-password").await;
-    let sessions = body_json(send(app, authed("GET", "/api/v1/me/sessions", &session, None)).await).await;
-    let id = sessions.as_array().unwrap().iter().find(|s| s["current"] == true).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (by_token, _) = Client::connect(addr, &realtime_token(app, &session).await).await;
-    let cookie = format!("sb_session={session}");
-    let mut by_cookie = Client::open(addr, &[("cookie", &cookie), ("origin", PUBLIC_URL)]).await;
-    let reply = by_cookie.call(json!({"connect": {}})).await;
-    assert!(reply.get("error").is_none(), "{reply}");
-    (session, id, by_token, by_cookie)
-}
-
-/// The socket still answers commands.
-async fn answers(client: &mut Client) {
-    let reply = client
-        .call(json!({"rpc": {"method": "typing", "data": {"conversation_id": ConversationId::new()}}}))
-        .await;
-    assert_eq!(reply["error"]["code"], 103, "an RPC is authorized and answered: {reply}");
-}
-
-/// The socket was closed with `code` and its RPCs no longer reach anything.
-async fn closed_with(client: &mut Client, code: u16, reason: &str) {
-    assert_eq!(client.closed().await, Closed { code, reason: reason.into() });
-}
-
-/// The registry forgets closed connections (they deregister as they end).
-async fn registry_settles(app: &AppState, live: usize) {
-    let user = app
-        .store
-        .user_by_email(&switchboard::validate::Email::parse("alice@example.com").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let target = switchboard_server::realtime::hub::Target::User { user: user.id, keep: None };
-    for _ in 0..100 {
-        if app.realtime.hub.count(&target) == live {
-            app.realtime.hub.check_invariants();
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{} live connections, expected {live}", app.realtime.hub.count(&target));
-}
-
-async fn signing_out_closes_the_sessions_sockets_at_once(app: AppState, _raw: Raw) {
-    let addr = serve(&app).await;
-    let (laptop, _, mut token_socket, mut cookie_socket) = alice_session(&app, addr).await;
-    let (_phone, _, mut phone_socket, _phone_by_cookie) = alice_session(&app, addr).await;
-    let stale = realtime_token(&app, &laptop).await;
-    answers(&mut token_socket).await;
-
-    let response = send(&app, authed("POST", "/api/v1/auth/logout", &laptop, None)).await;
-    assert_eq!(response.status(), 204);
-    // At once, not when the 15-minute token expires: the SDK is told not to reconnect.
-    closed_with(&mut token_socket, 4500, "signed out").await;
-    closed_with(&mut cookie_socket, 4500, "signed out").await;
-    // A token minted before the sign-out no longer connects either.
-    let mut again = Client::open(addr, &[]).await;
-    again.send_raw(&json!({"id": 1, "connect": {"token": stale}}).to_string()).await;
-    assert_eq!(again.closed().await.code, 3500);
-    // The other session is untouched.
-    answers(&mut phone_socket).await;
-    registry_settles(&app, 2).await;
-}
-
-async fn a_password_change_closes_the_other_sessions_sockets_only(app: AppState, _raw: Raw) {
-    let addr = serve(&app).await;
-    let (laptop, _, mut mine, mut mine_by_cookie) = alice_session(&app, addr).await;
-    let (phone, _, mut other, mut other_by_cookie) = alice_session(&app, addr).await;
-
-    let change = |current: &str, new: &str| json!({"current_password": current, "new_password": new});
-    let wrong =
-        send(&app, authed("POST", "/api/v1/me/password", &laptop, Some(change("nope", "a new passphrase"))))
-            .await;
-    assert_eq!(wrong.status(), 422);
-    assert_eq!(body_json(wrong).await["error"]["field"], "current_password");
-    let weak =
-        send(&app, authed("POST", "/api/v1/me/password", &laptop, Some(change("demo-password", "short"))))
-            .await;
-    assert_eq!(weak.status(), 422);
-    assert_eq!(body_json(weak).await["error"]["field"], "new_password");
-    answers(&mut other).await;
-
-    let done = send(
-        &app,
-        authed("POST", "/api/v1/me/password", &laptop, Some(change("demo-password", "a new passphrase"))),
-    )
-    .await;
-    assert_eq!(done.status(), 204);
-    closed_with(&mut other, 4502, "password changed").await;
-    closed_with(&mut other_by_cookie, 4502, "password changed").await;
-    answers(&mut mine).await;
-    answers(&mut mine_by_cookie).await;
-    assert_eq!(send(&app, get("/api/v1/me", Some(&phone))).await.status(), 401);
-    assert_eq!(send(&app, get("/api/v1/me", Some(&laptop))).await.status(), 200);
-    login(&app, "alice@example.com", "a new passphrase").await;
-    let old = json!({"email": "alice@example.com", "password": "demo-password"}).to_string();
-    assert_eq!(send(&app, post_json("/api/v1/auth/login", "10.0.0.2", &old)).await.status(), 401);
-    registry_settles(&app, 2).await;
-}
-
-async fn revoking_one_session_closes_its_sockets_only(app: AppState, _raw: Raw) {
-    let addr = serve(&app).await;
-    let (laptop, laptop_id, mut mine, _) = alice_session(&app, addr).await;
-    let (phone, phone_id, mut other, mut other_by_cookie) = alice_session(&app, addr).await;
-    let listed = body_json(send(&app, authed("GET", "/api/v1/me/sessions", &laptop, None)).await).await;
-    let listed = listed.as_array().unwrap();
-    assert_eq!(listed.len(), 2, "{listed:?}");
-    assert_eq!(listed[0]["id"], phone_id, "newest first");
-    assert_eq!((listed[0]["current"].clone(), listed[1]["current"].clone()), (json!(false), json!(true)));
-    assert!(listed[0]["created_at"].is_string() && listed[0]["expires_at"].is_string());
-
-    // Someone else's session is not yours to revoke, nor to know about.
-    let bob = login(&app, "bob@example.com", "demo-password").await;
-    let response =
-        send(&app, authed("DELETE", &format!("/api/v1/me/sessions/{laptop_id}"), &bob, None)).await;
-    assert_eq!(response.status(), 404);
-    assert_eq!(error_code(&body_json(response).await), "not_found");
-    answers(&mut mine).await;
-
-    let response =
-        send(&app, authed("DELETE", &format!("/api/v1/me/sessions/{phone_id}"), &laptop, None)).await;
-    assert_eq!(response.status(), 204);
-    assert!(response.headers().get("set-cookie").is_none(), "the caller's own cookie stays");
-    closed_with(&mut other, 4501, "session revoked").await;
-    closed_with(&mut other_by_cookie, 4501, "session revoked").await;
-    answers(&mut mine).await;
-    assert_eq!(send(&app, get("/api/v1/me", Some(&phone))).await.status(), 401);
-    let again = send(&app, authed("DELETE", &format!("/api/v1/me/sessions/{phone_id}"), &laptop, None)).await;
-    assert_eq!(again.status(), 404, "already revoked");
-    registry_settles(&app, 1).await;
-}
-
-async fn signing_out_everywhere_closes_every_socket(app: AppState, _raw: Raw) {
-    let addr = serve(&app).await;
-    let (laptop, _, mut a, mut b) = alice_session(&app, addr).await;
-    let (phone, _, mut c, mut d) = alice_session(&app, addr).await;
-    let bob = login(&app, "bob@example.com", "demo-password").await;
-    let (mut bobs, _) = Client::connect(addr, &realtime_token(&app, &bob).await).await;
-
-    let response = send(&app, authed("DELETE", "/api/v1/me/sessions", &laptop, None)).await;
-    assert_eq!(response.status(), 204);
-    assert!(response.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
-    for socket in [&mut a, &mut b, &mut c, &mut d] {
-        closed_with(socket, 4500, "signed out").await;
-    }
-    for token in [&laptop, &phone] {
-        assert_eq!(send(&app, get("/api/v1/me", Some(token))).await.status(), 401);
-    }
-    answers(&mut bobs).await;
-    registry_settles(&app, 0).await;
-}
-
-#[tokio::test]
-async fn cookie_connects_are_refused_from_foreign_origins_and_token_connects_are_not() {
-    let (app, _dir) = demo_app().await;
-    let alice = login(&app, "alice@example.com", "demo-password").await;
-    let addr = serve(&app).await;
-    let cookie = format!("sb_session={alice}");
-
-    // A page elsewhere would act as Alice with her cookie: refused, and told not to retry.
-    let mut foreign = Client::open(addr, &[("cookie", &cookie), ("origin", "https://evil.example")]).await;
-    foreign.send_raw(&json!({"id": 1, "connect": {}}).to_string()).await;
-    assert_eq!(foreign.closed().await, Closed { code: 4506, reason: "origin not allowed".into() });
-
-    // Our own pages (the public URL, however its origin is spelled) connect.
-    for origin in [PUBLIC_URL, "HTTP://switchboard.test:80"] {
-        let mut ours = Client::open(addr, &[("cookie", &cookie), ("origin", origin)]).await;
-        let reply = ours.call(json!({"connect": {}})).await;
-        assert_eq!(reply["connect"]["data"]["name"], "Alice Martin", "{origin}: {reply}");
-    }
-
-    // Tokens are what SDKs on other sites use: any origin, cookie or not.
-    let token = realtime_token(&app, &alice).await;
-    let mut sdk = Client::open(addr, &[("cookie", &cookie), ("origin", "https://evil.example")]).await;
-    let reply = sdk.call(json!({"connect": {"token": token}})).await;
-    assert!(reply.get("error").is_none(), "{reply}");
-    answers(&mut sdk).await;
-}
-
-#[tokio::test]
-async fn an_oversized_frame_is_closed_with_1009() {
-    let (app, _dir) = demo_app().await;
-    let alice = login(&app, "alice@example.com", "demo-password").await;
-    let addr = serve(&app).await;
-    let big =
-        format!("{{\"id\":1,\"rpc\":{{\"method\":\"typing\",\"data\":\"{}\"}}}}", "x".repeat(70 * 1024));
-
-    // Connected…
-    let (mut client, _) = Client::connect(addr, &realtime_token(&app, &alice).await).await;
-    client.send_raw(&big).await;
-    assert_eq!(client.closed().await, Closed { code: 1009, reason: "message too big".into() });
-    // …and before the connect.
-    let mut early = Client::open(addr, &[]).await;
-    early.send_raw(&big).await;
-    assert_eq!(early.closed().await, Closed { code: 1009, reason: "message too big".into() });
-}
-
-async fn rpc_sends_are_limited_per_user(app: AppState, _raw: Raw) {
-    use switchboard_server::services::ratelimit::Quota;
-    // The default burst (30), with no refill within the test.
-    let quota = Quota::new(30, Duration::from_secs(3600));
-    let messages = switchboard_server::services::MessageService::with_send_limit(app.store.clone(), quota);
-    let app = AppState { messages: Arc::new(messages), ..app };
-    let (alice, conv, mut a, mut b) = alice_and_bob(&app, "+15550001020").await;
-    let send = |text: String| json!({"rpc": {"method": "send_message", "data": {"conversation_id": conv, "text": text}}});
-    for i in 0..30 {
-        let reply = a.call(send(format!("m{i}"))).await;
-        assert_eq!(reply["rpc"]["data"]["created"], true, "send {i}: {reply}");
-    }
-    let reply = a.call(send("one too many".into())).await;
-    assert_eq!(reply["error"]["code"], 429, "{reply}");
-    assert_eq!(reply["error"]["temporary"], true, "the SDK may retry later: {reply}");
-    // Every door counts against the same limit: REST refuses alice too.
-    let uri = format!("/api/v1/conversations/{conv}/messages");
-    let response = send_req(&app, authed("POST", &uri, &alice, Some(json!({"text": "rest"})))).await;
-    assert_eq!(response.status(), 429);
-    let history =
-        body_json(send_req(&app, authed("GET", &format!("{uri}?limit=200"), &alice, None)).await).await;
-    assert_eq!(history.as_array().unwrap().len(), 31, "the contact's message and alice's 30, nothing more");
-    // Bob is not affected.
-    let reply = b.call(send("bob is fine".into())).await;
-    assert_eq!(reply["rpc"]["data"]["created"], true, "{reply}");
-}
-
-async fn send_req(
-    app: &AppState,
-    request: axum::http::Request<axum::body::Body>,
-) -> axum::http::Response<axum::body::Body> {
-    common::send(app, request).await
-}
-
-/// Opens a WebSocket and answers the HTTP refusal of its upgrade (panics if it is accepted).
-async fn refused_upgrade(addr: SocketAddr) -> (u16, Option<String>, Value) {
-    match tokio_tungstenite::connect_async(format!("ws://{addr}/connection/websocket")).await {
-        Ok(_) => panic!("the upgrade was accepted"),
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-            let retry = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
-            let body = response.body().clone().unwrap_or_default();
-            let json = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"));
-            (response.status().as_u16(), retry, json)
-        }
-        Err(e) => panic!("not an HTTP refusal: {e}"),
-    }
-}
-
-/// Waits until the node counts `open` WebSocket connections.
-async fn open_settles(app: &AppState, open: usize) {
-    for _ in 0..250 {
-        if app.realtime.open_connections() == open {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{} open connections, expected {open}", app.realtime.open_connections());
-}
-
-#[tokio::test]
-async fn past_the_connection_cap_upgrades_are_refused_with_503() {
-    let (app, _dir) = demo_app().await;
-    let app = with_realtime(&app, RealtimeConfig { max_connections: 2, ..test_realtime_config() });
-    let alice = login(&app, "alice@example.com", "demo-password").await;
-    let addr = serve(&app).await;
-    let token = realtime_token(&app, &alice).await;
-    let (first, _) = Client::connect(addr, &token).await;
-    // A socket that has not sent `connect` yet holds a place too.
-    let mut second = Client::open(addr, &[]).await;
-    let (status, retry, body) = refused_upgrade(addr).await;
-    assert_eq!(status, 503);
-    assert_eq!(retry.as_deref(), Some("5"));
-    assert_eq!(error_code(&body), "too_many_connections", "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("limit of 2"), "{body}");
-    assert_eq!(app.realtime.open_connections(), 2, "a refusal holds no place");
-
-    // A place comes back when a connection ends.
-    first.close().await;
-    open_settles(&app, 1).await;
-    let (mut third, _) = Client::connect(addr, &token).await;
-    answers(&mut third).await;
-    let reply = second.call(json!({"connect": {"token": token}})).await;
-    assert!(reply.get("error").is_none(), "{reply}");
-    drop((second, third));
-    open_settles(&app, 0).await;
-}
-
-#[tokio::test]
-async fn shutdown_tells_every_client_to_reconnect_elsewhere() {
-    let (app, _dir) = demo_app().await;
-    let alice = login(&app, "alice@example.com", "demo-password").await;
-    let bob = login(&app, "bob@example.com", "demo-password").await;
-    let addr = serve(&app).await;
-    let (mut a, _) = Client::connect(addr, &realtime_token(&app, &alice).await).await;
-    let (mut b, _) = Client::connect(addr, &realtime_token(&app, &bob).await).await;
-    // One still in its handshake.
-    let mut early = Client::open(addr, &[]).await;
-    open_settles(&app, 3).await;
-
-    assert_eq!(app.realtime.shutdown(), 2, "the connected clients were told");
-    for client in [&mut a, &mut b, &mut early] {
-        closed_with(client, 3001, "shutdown").await;
-    }
-    tokio::time::timeout(Duration::from_secs(5), app.realtime.closed()).await.expect("every connection ends");
-    assert_eq!(app.realtime.hub.live(), 0);
-    // No new connection while the node shuts down.
-    let (status, retry, body) = refused_upgrade(addr).await;
-    assert_eq!((status, retry.as_deref()), (503, Some("5")));
-    assert_eq!(error_code(&body), "unavailable", "{body}");
 }
