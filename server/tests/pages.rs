@@ -67,6 +67,8 @@ async fn the_inbox_shows_the_user_and_the_three_panes() {
     assert_eq!(created.status(), StatusCode::CREATED);
     let response = send(&app, page("/inbox", Some(&token))).await;
     assert_eq!(response.status(), StatusCode::OK);
+    // Revalidated every visit, never kept by a shared cache (the hashed bundle is cached instead).
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "private, no-cache");
     let html = body_text(response).await;
     for needle in
         ["Alice Martin", "Acme Support", "Sign out", "Channels", "Conversations", "Select a conversation"]

@@ -140,7 +140,14 @@ async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Respon
 /// A page that redirected while rendering (Leptos' `<Redirect>` sets `Location` but may leave
 /// the status at 200 once streaming started) becomes a real `302 Found` with no body, so a
 /// visitor never sees a blank page first and a client without JavaScript follows it too.
-fn real_redirect(response: Response) -> Response {
+/// A rendered page is revalidated on every visit and kept by no shared cache: it holds the
+/// user's data and names the current bundle (the hashed files are the ones cached for good).
+fn real_redirect(mut response: Response) -> Response {
+    use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+    let html = response.headers().get(CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    if html && !response.headers().contains_key(CACHE_CONTROL) {
+        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    }
     if !response.status().is_success() || !response.headers().contains_key(axum::http::header::LOCATION) {
         return response;
     }
