@@ -177,3 +177,18 @@ pub fn new_invitation(
         expires_at: now() + Duration::days(7),
     }
 }
+
+/// A room named "Room" of `members` (the first its moderator) in a new in-app channel.
+pub async fn room(store: &dyn Store, ws: WorkspaceId, members: &[UserId]) -> switchboard::Conversation {
+    let inapp = store
+        .create_channel(Channel { provider: ProviderKind::Inapp, ..new_channel(ws, "Team") })
+        .await
+        .unwrap();
+    let room = switchboard::store::NewRoom {
+        workspace_id: ws,
+        channel_id: inapp.id,
+        title: "Room".into(),
+        members: members.to_vec(),
+    };
+    store.create_room(room).await.unwrap()
+}

@@ -2,7 +2,7 @@
 
 use switchboard::store::StoreError;
 use switchboard::time::now;
-use switchboard::{Channel, MemberRole, ProviderKind, Store, UserId};
+use switchboard::{MemberRole, Store, UserId};
 
 use crate::*;
 
@@ -235,19 +235,7 @@ pub async fn unread_in_a_room_counts_others_messages_capped_at_99_plus(store: &d
     let bob = user(store, "bob@example.com").await;
     store.put_member(ws.id, a.id, MemberRole::Agent, now()).await.unwrap();
     store.put_member(ws.id, bob.id, MemberRole::Agent, now()).await.unwrap();
-    let inapp = store
-        .create_channel(Channel { provider: ProviderKind::Inapp, ..new_channel(ws.id, "Team") })
-        .await
-        .unwrap();
-    let room = store
-        .create_room(switchboard::store::NewRoom {
-            workspace_id: ws.id,
-            channel_id: inapp.id,
-            title: "Room".into(),
-            members: vec![a.id, bob.id],
-        })
-        .await
-        .unwrap();
+    let room = room(store, ws.id, &[a.id, bob.id]).await;
     let summary = |u: UserId| async move {
         let list = store.conversations(ws.id, u, &Default::default()).await.unwrap();
         let c = list.into_iter().find(|c| c.conversation.id == room.id).unwrap();

@@ -3,7 +3,7 @@
 use chrono::Duration;
 use switchboard::store::StoreError;
 use switchboard::time::now;
-use switchboard::{Channel, MemberRole, ProviderKind, Store};
+use switchboard::{MemberRole, Store};
 
 use crate::*;
 
@@ -23,19 +23,7 @@ pub async fn only_a_rooms_members_post_in_it_decided_in_the_write(store: &dyn St
     store.put_member(ws.id, outsider.id, MemberRole::Agent, now()).await.unwrap();
     let mock = store.create_channel(new_channel(ws.id, "Mock")).await.unwrap();
     let chat = store.ingest_inbound(inbound(ws.id, mock.id, "+1555", "e-1", "hi")).await.unwrap().unwrap();
-    let inapp = store
-        .create_channel(Channel { provider: ProviderKind::Inapp, ..new_channel(ws.id, "Team") })
-        .await
-        .unwrap();
-    let room = store
-        .create_room(switchboard::store::NewRoom {
-            workspace_id: ws.id,
-            channel_id: inapp.id,
-            title: "Room".into(),
-            members: vec![member.id],
-        })
-        .await
-        .unwrap();
+    let room = room(store, ws.id, &[member.id]).await;
     let as_owner = |text: &str| switchboard::store::NewOutbound {
         role: MemberRole::Owner,
         ..outbound(ws.id, room.id, owner.id, text, None)
@@ -83,19 +71,7 @@ pub async fn sends_written_as_a_group_answer_each_caller_like_lone_sends(store: 
     let mock = store.create_channel(new_channel(ws.id, "Mock")).await.unwrap();
     let contact = store.ingest_inbound(inbound(ws.id, mock.id, "+1555", "e-1", "hi")).await.unwrap().unwrap();
     let chat = contact.conversation.id;
-    let inapp = store
-        .create_channel(Channel { provider: ProviderKind::Inapp, ..new_channel(ws.id, "Team") })
-        .await
-        .unwrap();
-    let room = store
-        .create_room(switchboard::store::NewRoom {
-            workspace_id: ws.id,
-            channel_id: inapp.id,
-            title: "Room".into(),
-            members: vec![a.id, bob.id],
-        })
-        .await
-        .unwrap();
+    let room = room(store, ws.id, &[a.id, bob.id]).await;
     let (_, _, _, elsewhere) = messaging_fixture(store, "Other").await;
     let earlier = store.send_message(outbound(ws.id, chat, a.id, "earlier", Some("k-old"))).await.unwrap();
 

@@ -30,38 +30,21 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+mod auth;
 mod config;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use switchboard::provider::{
-    AuthHint, AuthLink, AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, Capabilities, ChannelEvent,
-    Contact, DeliveryStatus, Direction, EventSink, OutboundMessage, Provider, ProviderError, ProviderMessage,
+    AuthHint, AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, Capabilities, ChannelEvent, Contact,
+    DeliveryStatus, Direction, EventSink, OutboundMessage, Provider, ProviderError, ProviderMessage,
 };
 use switchboard::validate::ValidationError;
-use switchboard::{Channel, ChannelId, ProviderKind, WorkspaceId};
+use switchboard::{Channel, ChannelId, ProviderKind};
 
+use auth::{Flow, FlowState, normalize_code, token_is_valid};
 pub use config::*;
-
-/// A flow under way for one channel.
-#[derive(Clone, Debug)]
-struct Flow {
-    workspace_id: WorkspaceId,
-    method: AuthMethod,
-    started_at: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-    /// The QR's pairing token, or the code to confirm.
-    secret: String,
-    state: FlowState,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum FlowState {
-    Pending,
-    Authenticated(serde_json::Value),
-    Expired,
-}
 
 /// The simulated network. One per server; keyed by channel id inside.
 pub struct MockNetwork {
@@ -131,77 +114,6 @@ impl MockNetwork {
             sink.emit(ChannelEvent::Disconnected { reason: "the network dropped the connection".into() });
         }
     }
-
-    /// A fresh flow for `method`: a new secret (QR token or code) and its expiry.
-    fn new_flow(&self, channel: &Channel, method: AuthMethod, config: &MockConfig) -> Flow {
-        let now = switchboard::time::now();
-        let (secret, ttl) = match method {
-            AuthMethod::Qr => (random_hex(16), config.qr_ttl_secs),
-            AuthMethod::Otp => (format!("{:06}", rand::random::<u32>() % 1_000_000), config.code_ttl_secs),
-            AuthMethod::PairingCode => {
-                let raw = random_hex(4).to_uppercase();
-                (format!("{}-{}", &raw[..4], &raw[4..]), config.code_ttl_secs)
-            }
-            AuthMethod::Token => (String::new(), u64::MAX),
-        };
-        Flow {
-            workspace_id: channel.workspace_id,
-            method,
-            started_at: now,
-            expires_at: switchboard::time::after_secs(now, ttl),
-            secret,
-            state: FlowState::Pending,
-        }
-    }
-
-    fn prompt_of(&self, flow: &Flow) -> AuthPrompt {
-        match flow.method {
-            AuthMethod::Qr => AuthPrompt::Qr {
-                value: format!("{}/mock/pair/{}", self.public_url, flow.secret),
-                expires_at: flow.expires_at,
-            },
-            AuthMethod::Otp => AuthPrompt::Otp { code: flow.secret.clone(), expires_at: flow.expires_at },
-            AuthMethod::PairingCode => {
-                AuthPrompt::PairingCode { code: flow.secret.clone(), expires_at: flow.expires_at }
-            }
-            AuthMethod::Token => AuthPrompt::Token {
-                label: "Mock API token".into(),
-                placeholder: format!("mock_{}", "x".repeat(TOKEN_MIN_LEN)),
-                masked: true,
-            },
-        }
-    }
-
-    /// "The phone scans the QR": completes the flow whose QR carries `token`. Returns the
-    /// channel (workspace, id) so the server can finish the auth, or `None` for an unknown or
-    /// expired QR.
-    pub fn scan(&self, token: &str) -> Option<(WorkspaceId, ChannelId)> {
-        self.confirm(|flow| flow.method == AuthMethod::Qr && flow.secret == token)
-    }
-
-    /// "The user types the code into the phone": completes the OTP or pairing-code flow with
-    /// this code (case and dashes ignored).
-    pub fn enter_code(&self, code: &str) -> Option<(WorkspaceId, ChannelId)> {
-        let wanted = normalize_code(code);
-        if wanted.is_empty() {
-            return None;
-        }
-        self.confirm(|flow| {
-            matches!(flow.method, AuthMethod::Otp | AuthMethod::PairingCode)
-                && normalize_code(&flow.secret) == wanted
-        })
-    }
-
-    fn confirm(&self, matches: impl Fn(&Flow) -> bool) -> Option<(WorkspaceId, ChannelId)> {
-        let now = switchboard::time::now();
-        let mut flows = self.flows.lock().expect("mock lock");
-        let (id, flow) = flows.iter_mut().find(|(_, f)| f.state == FlowState::Pending && matches(f))?;
-        if now >= flow.expires_at {
-            return None;
-        }
-        flow.state = FlowState::Authenticated(serde_json::json!({ "session": random_hex(24) }));
-        Some((flow.workspace_id, *id))
-    }
 }
 
 impl MockNetwork {
@@ -252,16 +164,6 @@ impl MockNetwork {
     }
 }
 
-fn normalize_code(code: &str) -> String {
-    code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
-}
-
-fn token_is_valid(token: &str) -> bool {
-    token
-        .strip_prefix("mock_")
-        .is_some_and(|body| body.len() >= TOKEN_MIN_LEN && body.chars().all(|c| c.is_ascii_alphanumeric()))
-}
-
 fn contact(index: u32) -> Contact {
     let name = NAMES[index as usize % NAMES.len()];
     let name = if index as usize >= NAMES.len() {
@@ -298,26 +200,7 @@ impl Provider for MockNetwork {
 
     /// The Mock network's phone is a page of this server: say where to go on it.
     fn auth_hint(&self, prompt: &AuthPrompt) -> Option<AuthHint> {
-        let link = |label: &str, url: &str| Some(AuthLink { label: label.into(), url: url.into() });
-        Some(match prompt {
-            AuthPrompt::Qr { value, .. } => AuthHint {
-                text: "Mock network: the phone is a web page; open the QR's pairing link on it.".into(),
-                link: link("Open the pairing link", value),
-            },
-            AuthPrompt::PairingCode { .. } => AuthHint {
-                text: "Mock network: type the code on the Mock phone's pairing page.".into(),
-                link: link("Open the Mock phone's pairing page", "/mock/pair"),
-            },
-            AuthPrompt::Otp { code, .. } => {
-                AuthHint { text: format!("Mock network: the code it sent is {code}."), link: None }
-            }
-            AuthPrompt::Token { .. } => AuthHint {
-                text: format!(
-                    "Mock network: a token is mock_ followed by at least {TOKEN_MIN_LEN} letters or digits."
-                ),
-                link: None,
-            },
-        })
+        Some(auth::hint(prompt))
     }
 
     fn validate_config(&self, config: &serde_json::Value) -> Result<(), ValidationError> {

@@ -1,10 +1,13 @@
 //! Conversations and messages over the REST API, and inbound traffic from a connected Mock
-//! runtime landing in the inbox, on SQLite and PostgreSQL.
+//! runtime landing in the inbox, on SQLite and PostgreSQL; `rooms.rs`: rooms, replies, mentions
+//! and stars; `limits.rs`: the per-user send limit.
 
 #[macro_use]
+#[path = "../common/mod.rs"]
 mod common;
+mod limits;
+mod rooms;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -12,6 +15,12 @@ use common::*;
 use serde_json::{Value, json};
 use switchboard::{Channel, ChannelId};
 use switchboard_server::http::AppState;
+
+use limits::sends_are_limited_per_user;
+use rooms::{
+    mentions_and_stars_are_per_member_flags, replies_name_a_message_of_the_same_conversation,
+    rooms_of_members_live_in_in_app_channels,
+};
 
 app_test!(
     sync_returns_what_the_caller_may_see_in_commit_order,
@@ -439,278 +448,4 @@ async fn conversations_resolve_and_reopen(app: AppState, _raw: Raw) {
         .collect();
     assert_eq!(statuses.last(), Some(&json!("open")));
     assert!(statuses.contains(&json!("resolved")));
-}
-
-async fn rooms_of_members_live_in_in_app_channels(app: AppState, _raw: Raw) {
-    let alice = login(&app, "alice@example.com", "demo-password").await;
-    let bob = login(&app, "bob@example.com", "demo-password").await;
-    let created = create_channel(&app, &alice, json!({"provider": "inapp", "name": "Web chat"})).await;
-    assert_eq!(created["status"], "connected", "nothing to sign in to");
-    let channel_id = created["id"].as_str().unwrap().to_owned();
-    let start = send(
-        &app,
-        authed(
-            "POST",
-            &format!("/api/v1/channels/{channel_id}/auth/start"),
-            &alice,
-            Some(json!({"method": "token"})),
-        ),
-    )
-    .await;
-    assert_eq!(start.status(), 422);
-    let bad_config = send(
-        &app,
-        authed(
-            "POST",
-            "/api/v1/channels",
-            &alice,
-            Some(json!({"provider": "inapp", "name": "X", "config": {"a": 1}})),
-        ),
-    )
-    .await;
-    assert_eq!(bad_config.status(), 422);
-
-    let bob_id = app.accounts.authenticate(&bob).await.unwrap().user.id;
-    let alice_id = app.accounts.authenticate(&alice).await.unwrap().user.id;
-    let room = send(
-        &app,
-        authed(
-            "POST",
-            "/api/v1/conversations",
-            &bob,
-            Some(json!({"channel_id": channel_id, "title": "Launch plan", "member_ids": [alice_id, bob_id]})),
-        ),
-    )
-    .await;
-    assert_eq!(room.status(), 201, "any member may open a room");
-    let room = body_json(room).await;
-    assert_eq!(room["title"], "Launch plan");
-    assert!(room["contact_id"].is_null());
-    let room_id = room["id"].as_str().unwrap().to_owned();
-    let members = body_json(
-        send(&app, authed("GET", &format!("/api/v1/conversations/{room_id}/members"), &alice, None)).await,
-    )
-    .await;
-    let mut members: Vec<String> = serde_json::from_value(members).unwrap();
-    members.sort();
-    let mut expected = vec![bob_id.to_string(), alice_id.to_string()];
-    expected.sort();
-    assert_eq!(members, expected, "both, once");
-
-    // Refusals: not an in-app channel, a stranger as member, an empty title, an unknown channel.
-    let mock = channel(&app, &alice, json!({})).await;
-    let r = send(
-        &app,
-        authed(
-            "POST",
-            "/api/v1/conversations",
-            &alice,
-            Some(json!({"channel_id": mock.id, "title": "Nope"})),
-        ),
-    )
-    .await;
-    assert_eq!(r.status(), 422);
-    let r = send(&app, authed("POST", "/api/v1/conversations", &alice, Some(json!({"channel_id": channel_id, "title": "Nope", "member_ids": [switchboard::UserId::new()]})))).await;
-    assert_eq!(r.status(), 422);
-    assert_eq!(error_code(&body_json(r).await), "validation_failed");
-    let r = send(
-        &app,
-        authed(
-            "POST",
-            "/api/v1/conversations",
-            &alice,
-            Some(json!({"channel_id": channel_id, "title": "  "})),
-        ),
-    )
-    .await;
-    assert_eq!(r.status(), 422);
-    let r = send(
-        &app,
-        authed(
-            "POST",
-            "/api/v1/conversations",
-            &alice,
-            Some(json!({"channel_id": switchboard::ChannelId::new(), "title": "Nope"})),
-        ),
-    )
-    .await;
-    assert_eq!(r.status(), 404);
-
-    // A message in the room: unread for the other member only, and sent once stored.
-    let sent = send(&app, post_message(&alice, &room_id, json!({"text": "Kickoff at 10"}), None)).await;
-    assert_eq!(sent.status(), 201);
-    let sent = body_json(sent).await;
-    let unread = |token: String| {
-        let app = app.clone();
-        let room_id = room_id.clone();
-        async move {
-            let list =
-                body_json(send(&app, authed("GET", "/api/v1/conversations", &token, None)).await).await;
-            list.as_array().unwrap().iter().find(|c| c["id"] == room_id.as_str()).unwrap()["unread_count"]
-                .clone()
-        }
-    };
-    assert_eq!(unread(bob.clone()).await, 1);
-    assert_eq!(unread(alice.clone()).await, 0);
-    let worker = switchboard_server::services::outbox::OutboxWorker::new(
-        app.store.clone(),
-        app.channels.providers().clone(),
-        Default::default(),
-    );
-    assert_eq!(sent["status"], "sent");
-    assert_eq!(worker.tick().await.unwrap(), 0, "nothing to queue for Switchboard's own network");
-    let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
-    let stored = app.store.message(ws, sent["id"].as_str().unwrap().parse().unwrap()).await.unwrap().unwrap();
-    assert_eq!(stored.status, switchboard::MessageStatus::Sent);
-}
-
-async fn replies_name_a_message_of_the_same_conversation(app: AppState, _raw: Raw) {
-    let alice = login(&app, "alice@example.com", "demo-password").await;
-    let ch = channel(&app, &alice, json!({})).await;
-    let conv = conversation(&app, &ch, "+15550002003").await;
-    let other = conversation(&app, &ch, "+15550002004").await;
-    let first =
-        body_json(send(&app, post_message(&alice, &conv, json!({"text": "first"}), None)).await).await;
-    let reply =
-        send(&app, post_message(&alice, &conv, json!({"text": "answer", "reply_to": first["id"]}), None))
-            .await;
-    assert_eq!(reply.status(), 201);
-    assert_eq!(body_json(reply).await["reply_to"], first["id"]);
-    // A message of another conversation, or none at all: 422, nothing written.
-    let before = body_json(
-        send(&app, authed("GET", &format!("/api/v1/conversations/{other}/messages"), &alice, None)).await,
-    )
-    .await;
-    let wrong =
-        send(&app, post_message(&alice, &other, json!({"text": "x", "reply_to": first["id"]}), None)).await;
-    assert_eq!(wrong.status(), 422);
-    assert_eq!(body_json(wrong).await["error"]["field"], "reply_to");
-    let none = send(
-        &app,
-        post_message(&alice, &conv, json!({"text": "x", "reply_to": switchboard::MessageId::new()}), None),
-    )
-    .await;
-    assert_eq!(none.status(), 422);
-    let after = body_json(
-        send(&app, authed("GET", &format!("/api/v1/conversations/{other}/messages"), &alice, None)).await,
-    )
-    .await;
-    assert_eq!(before, after);
-}
-
-async fn mentions_and_stars_are_per_member_flags(app: AppState, _raw: Raw) {
-    let alice = login(&app, "alice@example.com", "demo-password").await;
-    let bob = login(&app, "bob@example.com", "demo-password").await;
-    let ch = channel(&app, &alice, json!({})).await;
-    let conv = conversation(&app, &ch, "+15550002005").await;
-    let summary = |token: String| {
-        let app = app.clone();
-        let conv = conv.clone();
-        async move {
-            let list =
-                body_json(send(&app, authed("GET", "/api/v1/conversations", &token, None)).await).await;
-            list.as_array().unwrap().iter().find(|c| c["id"] == conv.as_str()).unwrap().clone()
-        }
-    };
-    send(&app, post_message(&alice, &conv, json!({"text": "@bob can you take this one?"}), None)).await;
-    send(&app, post_message(&alice, &conv, json!({"text": "@bobby is not bob"}), None)).await;
-    let bobs = summary(bob.clone()).await;
-    assert_eq!(bobs["unread_mentions"], 1, "{bobs}");
-    assert_eq!(bobs["unread_count"], 1, "only the contact's message; alice's replies are not unread");
-    assert_eq!(summary(alice.clone()).await["unread_mentions"], 0);
-    // Reading clears the unread mention.
-    let history = body_json(
-        send(&app, authed("GET", &format!("/api/v1/conversations/{conv}/messages"), &bob, None)).await,
-    )
-    .await;
-    let newest = history[0]["id"].as_str().unwrap().to_owned();
-    let read = send(
-        &app,
-        authed("POST", &format!("/api/v1/conversations/{conv}/read"), &bob, Some(json!({"up_to": newest}))),
-    )
-    .await;
-    assert_eq!(read.status(), 200);
-    assert_eq!(summary(bob.clone()).await["unread_mentions"], 0);
-
-    // Stars are bob's own.
-    let star = format!("/api/v1/messages/{newest}/star");
-    assert_eq!(send(&app, authed("PUT", &star, &bob, None)).await.status(), 204);
-    assert_eq!(send(&app, authed("PUT", &star, &bob, None)).await.status(), 204, "again: no change");
-    let starred = body_json(send(&app, authed("GET", "/api/v1/starred", &bob, None)).await).await;
-    assert_eq!(starred.as_array().unwrap().len(), 1);
-    assert_eq!(starred[0]["id"], newest.as_str());
-    let alices = body_json(send(&app, authed("GET", "/api/v1/starred", &alice, None)).await).await;
-    assert!(alices.as_array().unwrap().is_empty());
-    assert_eq!(send(&app, authed("DELETE", &star, &bob, None)).await.status(), 204);
-    let starred = body_json(send(&app, authed("GET", "/api/v1/starred", &bob, None)).await).await;
-    assert!(starred.as_array().unwrap().is_empty());
-    let missing = format!("/api/v1/messages/{}/star", switchboard::MessageId::new());
-    assert_eq!(send(&app, authed("PUT", &missing, &bob, None)).await.status(), 404);
-}
-
-/// The app with this send limit per user (a refill slow enough that none comes back during
-/// the test, unless the test waits for it).
-fn with_send_limit(app: AppState, quota: switchboard_server::services::ratelimit::Quota) -> AppState {
-    let messages = switchboard_server::services::MessageService::with_send_limit(app.store.clone(), quota);
-    AppState { messages: Arc::new(messages), ..app }
-}
-
-async fn history_len(app: &AppState, token: &str, conv: &str) -> usize {
-    let uri = format!("/api/v1/conversations/{conv}/messages?limit=200");
-    body_json(send(app, authed("GET", &uri, token, None)).await).await.as_array().unwrap().len()
-}
-
-async fn sends_are_limited_per_user(app: AppState, _raw: Raw) {
-    use switchboard_server::services::ratelimit::Quota;
-    // The default burst (30), with no refill within the test.
-    let app = with_send_limit(app, Quota::new(30, Duration::from_secs(3600)));
-    let alice = login(&app, "alice@example.com", "demo-password").await;
-    let bob = login(&app, "bob@example.com", "demo-password").await;
-    let ch = channel(&app, &alice, json!({})).await;
-    let conv = conversation(&app, &ch, "+15550009001").await;
-    for i in 0..30 {
-        let response = send(&app, post_message(&alice, &conv, json!({"text": format!("m{i}")}), None)).await;
-        assert_eq!(response.status(), StatusCode::CREATED, "send {i}");
-    }
-    let stored = history_len(&app, &alice, &conv).await;
-    assert_eq!(stored, 31, "the contact's message and alice's 30");
-
-    // The 31st: 429 in the error shape, with Retry-After, and nothing stored.
-    let response =
-        send(&app, post_message(&alice, &conv, json!({"text": "one too many"}), Some("k-31"))).await;
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!(retry >= 1, "Retry-After {retry}");
-    let body = body_json(response).await;
-    assert_eq!(error_code(&body), "rate_limited", "{body}");
-    assert_eq!(history_len(&app, &alice, &conv).await, stored, "a refused send stores nothing");
-
-    // Another user of the same workspace, in the same conversation, is not affected.
-    let response = send(&app, post_message(&bob, &conv, json!({"text": "bob is fine"}), None)).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-}
-
-/// The bucket refills at its rate: after a refusal, waiting `Retry-After`'s worth lets a
-/// send through again.
-#[tokio::test]
-async fn the_send_limit_refills() {
-    use switchboard_server::services::ratelimit::Quota;
-    let (app, _dir) = demo_app().await;
-    // 1 a second, bursts of 3.
-    let app = with_send_limit(app, Quota::per_second(1, 3));
-    let alice = login(&app, "alice@example.com", "demo-password").await;
-    let ch = channel(&app, &alice, json!({})).await;
-    let conv = conversation(&app, &ch, "+15550009002").await;
-    for i in 0..3 {
-        let response = send(&app, post_message(&alice, &conv, json!({"text": format!("m{i}")}), None)).await;
-        assert_eq!(response.status(), StatusCode::CREATED, "send {i}");
-    }
-    let response = send(&app, post_message(&alice, &conv, json!({"text": "too soon"}), None)).await;
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(response.headers()["retry-after"], "1");
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let response = send(&app, post_message(&alice, &conv, json!({"text": "later"}), None)).await;
-    assert_eq!(response.status(), StatusCode::CREATED, "a token came back");
-    let response = send(&app, post_message(&alice, &conv, json!({"text": "too soon again"}), None)).await;
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "only one");
 }
