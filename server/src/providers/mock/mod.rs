@@ -516,6 +516,7 @@ impl Provider for MockNetwork {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard::WorkspaceId;
 
     fn channel(config: serde_json::Value) -> Channel {
         let now = switchboard::time::now();
