@@ -24,6 +24,8 @@ export default defineConfig({
       args: [
         '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
         '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        // The voice-note test plays audio without a click on the player.
+        '--autoplay-policy=no-user-gesture-required',
       ],
     },
   },

@@ -43,5 +43,6 @@ pub trait Desk: Send + Sync {
         conversation: ConversationId,
         text: String,
         client_message_id: String,
+        attachments: Vec<crate::ids::AttachmentId>,
     ) -> Result<Message, DeskError>;
 }

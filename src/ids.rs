@@ -96,6 +96,10 @@ id_type!(
     /// An invitation to join a workspace.
     InvitationId
 );
+id_type!(
+    /// A file attached to a message (an upload until a send uses it).
+    AttachmentId
+);
 
 #[cfg(test)]
 mod tests {

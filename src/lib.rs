@@ -9,6 +9,7 @@
 //! - [`invitation`]: offers to join a workspace, accepted by the person invited.
 //! - [`channel`]: connected messaging accounts, their providers and statuses.
 //! - [`message`]: conversations, messages and the send command.
+//! - [`media`]: attachments: their kinds, type sniffing, what may render inline.
 //! - [`event`]: the typed events every change is recorded and published as.
 //! - [`topic`]: the realtime topics events are published on.
 //! - [`provider`]: the contract every network adapter implements.
@@ -25,6 +26,7 @@ pub mod desk;
 pub mod event;
 pub mod ids;
 pub mod invitation;
+pub mod media;
 pub mod message;
 pub mod provider;
 pub mod store;
@@ -36,7 +38,7 @@ pub use account::{Me, Member, MemberRole, Membership, Session, User, Workspace, 
 pub use channel::{Channel, ChannelStatus, ProviderKind};
 pub use event::{Event, EventBody, EventKind};
 pub use ids::{
-    ChannelId, ContactId, ConversationId, EventId, InvitationId, MessageId, SessionId, UserId, WorkspaceId,
+    AttachmentId, ChannelId, ContactId, ConversationId, EventId, InvitationId, MessageId, SessionId, UserId, WorkspaceId,
 };
 pub use message::{Conversation, Message, MessageStatus};
 pub use store::{Store, StoreError};

@@ -277,6 +277,19 @@ pub struct Message {
     pub deleted_at: Option<DateTime<Utc>>,
     /// The earlier message of the conversation this one answers.
     pub reply_to: Option<MessageId>,
+    /// Files, places and cards the message carries (the text is then their caption).
+    #[serde(default)]
+    pub attachments: Vec<crate::media::Attachment>,
+}
+
+impl Message {
+    /// What a conversation list shows for it: the text, or its first attachment's label.
+    pub fn preview(&self) -> String {
+        match (self.text.is_empty(), self.attachments.first()) {
+            (true, Some(first)) => preview(&first.label()),
+            _ => preview(&self.text),
+        }
+    }
 }
 
 /// `POST /api/v1/conversations/{id}/messages`.
@@ -284,7 +297,12 @@ pub struct Message {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
+    /// The text, or the caption of the attachments (may then be empty).
+    #[serde(default)]
     pub text: String,
+    /// Uploads (`POST /api/v1/uploads`) to carry, in order; each goes into one message only.
+    #[serde(default)]
+    pub attachments: Vec<crate::ids::AttachmentId>,
     /// The client's own id for the message; the `Idempotency-Key` header does the same.
     pub client_message_id: Option<String>,
     /// An earlier message of the same conversation this one answers.
@@ -342,6 +360,14 @@ pub fn message_text(raw: &str) -> Result<String, ValidationError> {
         return Err(ValidationError::new("text", format!("is longer than {MAX_TEXT_CHARS} characters")));
     }
     Ok(text.to_owned())
+}
+
+/// Checks a message's text when it carries attachments: a caption may be empty.
+pub fn caption_text(raw: &str, attachments: usize) -> Result<String, ValidationError> {
+    if attachments > 0 && raw.trim().is_empty() {
+        return Ok(String::new());
+    }
+    message_text(raw)
 }
 
 /// Checks a client message id / idempotency key.

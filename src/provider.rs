@@ -175,6 +175,35 @@ pub struct ProviderMessage {
     pub direction: Direction,
     pub text: String,
     pub sent_at: DateTime<Utc>,
+    /// Media the message carries, as handles the runtime fetches before recording it.
+    #[serde(default)]
+    pub media: Vec<InboundMedia>,
+}
+
+/// Media on a network's message, before its bytes are fetched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InboundMedia {
+    pub kind: crate::media::AttachmentKind,
+    /// The network's handle for the bytes (a media id, a file id), for
+    /// [`Provider::fetch_media`]; empty for places and contact cards.
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    #[serde(default)]
+    pub location: Option<crate::media::GeoPoint>,
+    #[serde(default)]
+    pub contact: Option<crate::media::ContactCard>,
+}
+
+/// An attachment to send, with its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboundMedia {
+    pub attachment: crate::media::Attachment,
+    pub bytes: Vec<u8>,
 }
 
 /// A message to send.
@@ -185,6 +214,9 @@ pub struct OutboundMessage {
     pub idempotency_key: String,
     pub contact_id: String,
     pub text: String,
+    /// Files to send with the text (the text is then their caption).
+    #[serde(skip)]
+    pub media: Vec<OutboundMedia>,
 }
 
 /// Delivery progress of an outbound message, as the network reports it.
@@ -327,6 +359,17 @@ pub trait Provider: Send + Sync {
     ) -> Result<Vec<ProviderMessage>, ProviderError>;
     /// Sends a message; returns the network's message id.
     async fn send(&self, channel: &Channel, message: OutboundMessage) -> Result<String, ProviderError>;
+
+    /// Fetches the bytes behind an [`InboundMedia::source`] with the network's own download
+    /// call. Networks that deliver no media need not implement it.
+    async fn fetch_media(
+        &self,
+        _channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
+        _source: &str,
+    ) -> Result<Vec<u8>, ProviderError> {
+        Err(ProviderError::Permanent { message: "this network delivers no media".into() })
+    }
 
     /// For webhook networks: checks the request's signature or secret.
     fn verify_webhook(

@@ -156,6 +156,14 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_SEND_BURST", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub send_burst: u32,
+    /// Largest upload per file, in bytes (1 KiB – 2 GiB; default 25 MiB).
+    #[arg(long, env = "SWITCHBOARD_MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..=2 * 1024 * 1024 * 1024))]
+    pub max_upload_bytes: u64,
+    /// How long a media link stays valid, in seconds (60 – 7 days).
+    #[arg(long, env = "SWITCHBOARD_MEDIA_URL_TTL_SECS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(60..=7 * 24 * 3600))]
+    pub media_url_ttl_secs: u64,
     /// Open realtime WebSocket connections this node accepts (1–1000000); past it the upgrade
     /// is refused with 503 and `Retry-After`.
     #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", default_value_t = 20_000,

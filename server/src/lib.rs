@@ -7,6 +7,7 @@ pub mod access;
 pub mod config;
 pub mod crypto;
 pub mod http;
+pub mod media;
 pub mod providers;
 pub mod qr;
 pub mod realtime;

@@ -55,6 +55,8 @@ pub struct Runtimes {
     running: Mutex<HashMap<ChannelId, Handle>>,
     /// One stream per channel, running or not (auth events flow before the runtime starts).
     streams: Mutex<HashMap<ChannelId, broadcast::Sender<RuntimeEvent>>>,
+    /// Where inbound media goes (set once, at start; without it media arrives unavailable).
+    media: std::sync::OnceLock<Arc<crate::media::MediaService>>,
 }
 
 /// Feeds a provider's events into the runtime: to subscribers, and to the supervisor, which
@@ -81,7 +83,22 @@ impl Runtimes {
             config,
             running: Mutex::new(HashMap::new()),
             streams: Mutex::new(HashMap::new()),
+            media: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Stores inbound media through `media` in runtimes started from now on.
+    pub fn set_media(&self, media: Arc<crate::media::MediaService>) {
+        let _ = self.media.set(media);
+    }
+
+    /// The media fetcher of a channel's inbound traffic.
+    pub fn media_fetch(
+        &self,
+        provider: Arc<dyn Provider>,
+        credentials: Option<serde_json::Value>,
+    ) -> Option<crate::services::messages::MediaFetch> {
+        self.media.get().map(|m| crate::services::messages::MediaFetch::new(m.clone(), provider, credentials))
     }
 
     fn stream(&self, id: ChannelId) -> broadcast::Sender<RuntimeEvent> {
@@ -114,8 +131,10 @@ impl Runtimes {
         if let Some(old) = running.remove(&channel.id) {
             old.task.abort();
         }
+        let media = self.media_fetch(provider.clone(), Some(credentials.clone()));
         let supervisor = Supervisor {
             store: self.store.clone(),
+            media,
             provider,
             channel,
             credentials,
@@ -161,6 +180,7 @@ impl Runtimes {
 #[derive(Clone)]
 struct Supervisor {
     store: Arc<dyn Store>,
+    media: Option<crate::services::messages::MediaFetch>,
     provider: Arc<dyn Provider>,
     channel: Channel,
     credentials: serde_json::Value,
@@ -190,7 +210,8 @@ impl Supervisor {
                     backoff = self.config.initial_backoff;
                     // Follow the connection until the provider reports it gone; inbound
                     // messages take the same ingestion path as webhooks.
-                    let mut inbound = InboundRouter::new(self.store.as_ref(), &self.channel);
+                    let mut inbound =
+                        InboundRouter::new(self.store.as_ref(), &self.channel).with_media(self.media.clone());
                     loop {
                         match rx.recv().await {
                             Some(ChannelEvent::Disconnected { reason }) => {

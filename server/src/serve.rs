@@ -35,10 +35,20 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
     };
     let (providers, mock) = Providers::new(public_url);
     let channels = Arc::new(ChannelService::new(store.clone(), &secret, providers, RuntimeConfig::default()));
-    let messages = Arc::new(MessageService::with_send_limit(
+    let links = crate::media::MediaLinks::new(&secret, Duration::from_secs(args.media_url_ttl_secs));
+    bus.hub().set_media_links(links.clone());
+    let blobs = crate::media::LocalBlobs::open_dir(args.common.data_dir.join("media"))?;
+    let media = Arc::new(crate::media::MediaService::new(
         store.clone(),
-        Quota::per_second(args.send_rate_per_sec, args.send_burst),
+        Arc::new(blobs),
+        links.clone(),
+        crate::media::MediaConfig { max_upload_bytes: args.max_upload_bytes },
     ));
+    channels.runtimes().set_media(media.clone());
+    let messages = Arc::new(
+        MessageService::with_send_limit(store.clone(), Quota::per_second(args.send_rate_per_sec, args.send_burst))
+            .with_media_links(links),
+    );
     if let Some(url) = &args.nats_url {
         let options = crate::realtime::NatsOptions { queue: args.nats_queue.max(1), ..Default::default() };
         crate::realtime::nats::connect(&bus, store.clone(), url, options).await?;
@@ -59,6 +69,7 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
     Ok(AppState {
         realtime,
         messages,
+        media,
         store,
         accounts,
         channels,
@@ -120,9 +131,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(channels = started, "channel runtimes started");
     let store = state.store.clone();
     let sweeper = crate::supervise::spawn("session_sweeper", move || sweep_sessions(store.clone()));
-    let (store, providers) = (state.store.clone(), state.channels.providers().clone());
+    let (store, providers, media) =
+        (state.store.clone(), state.channels.providers().clone(), state.media.clone());
     let outbox = crate::supervise::spawn("outbox", move || {
-        crate::services::outbox::OutboxWorker::new(store.clone(), providers.clone(), Default::default()).run()
+        crate::services::outbox::OutboxWorker::new(store.clone(), providers.clone(), Default::default())
+            .with_media(media.clone())
+            .run()
+    });
+    let media = state.media.clone();
+    let collector = crate::supervise::spawn("media_collector", move || {
+        crate::media::collect_forever(media.clone(), Duration::from_secs(3600))
     });
     let runtimes = state.channels.runtimes().clone();
     let realtime = state.realtime.clone();
@@ -160,6 +178,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     sweeper.abort();
     outbox.abort();
+    collector.abort();
     runtimes.stop_all();
     tracing::info!("stopped");
     Ok(())

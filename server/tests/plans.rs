@@ -135,7 +135,10 @@ fn inbound(
             direction: Direction::Inbound,
             text: format!("hello {n}"),
             sent_at: now(),
+            media: Vec::new(),
         },
+        attachments: Vec::new(),
+        blob_keys: Vec::new(),
         trace_id: None,
     }
 }
@@ -148,6 +151,7 @@ fn outbound(ws: WorkspaceId, conversation_id: ConversationId, sender: UserId, te
         role: switchboard::MemberRole::Agent,
         text: text.into(),
         reply_to: None,
+        attachments: Vec::new(),
         client_message_id: None,
         trace_id: None,
     }

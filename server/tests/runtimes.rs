@@ -196,6 +196,7 @@ fn outbound(key: &str, to: &str, text: &str) -> switchboard::provider::OutboundM
         idempotency_key: key.into(),
         contact_id: to.into(),
         text: text.into(),
+        media: Vec::new(),
     }
 }
 

@@ -35,6 +35,11 @@ pub fn act_in(workspace: Option<switchboard::WorkspaceId>) {
     WORKSPACE.with(|w| w.set(workspace));
 }
 
+/// The workspace the page acts in.
+pub fn workspace() -> Option<switchboard::WorkspaceId> {
+    WORKSPACE.with(Cell::get)
+}
+
 /// The request, naming the page's workspace.
 fn scoped(builder: RequestBuilder) -> RequestBuilder {
     match WORKSPACE.with(Cell::get) {

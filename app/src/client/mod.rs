@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod realtime;
+pub mod upload;
 
 /// Milliseconds since the epoch, from the browser's clock.
 pub fn now_ms() -> f64 {

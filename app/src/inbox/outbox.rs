@@ -164,8 +164,14 @@ impl Inbox {
     async fn deliver(self, message: &Message) -> Result<Message, ApiError> {
         let conversation = message.conversation_id;
         let client_id = message.client_message_id.clone().unwrap_or_else(|| message.id.to_string());
+        let attachment_ids: Vec<switchboard::AttachmentId> = message.attachments.iter().map(|a| a.id).collect();
         if let Some(rt) = self.rt().filter(Realtime::is_connected) {
-            let args = json!({ "conversation_id": conversation, "text": message.text, "client_message_id": client_id });
+            let args = json!({
+                "conversation_id": conversation,
+                "text": message.text,
+                "client_message_id": client_id,
+                "attachments": attachment_ids,
+            });
             match rt.rpc("send_message", args).await {
                 Ok(reply) => {
                     if let Some(stored) =
@@ -182,7 +188,7 @@ impl Inbox {
                 Err(_) => {}
             }
         }
-        crate::api::send_message(self.workspace, conversation, message.text.clone(), client_id)
+        crate::api::send_message(self.workspace, conversation, message.text.clone(), client_id, attachment_ids)
             .await
             .map_err(super::state::server_fn_error)
     }
@@ -212,6 +218,7 @@ mod tests {
             edited_at: None,
             deleted_at: None,
             reply_to: None,
+            attachments: Vec::new(),
         }
     }
 

@@ -384,7 +384,7 @@ impl Inbox {
     }
 
     /// Sends a message in the open conversation: shown at once as pending, then acknowledged.
-    pub fn send(self, text: String) {
+    pub fn send(self, text: String, attachments: Vec<switchboard::media::Attachment>) {
         let Some(conversation) = self.thread.with_untracked(|t| t.conversation) else { return };
         let Some(channel_id) = self.conversations.with_untracked(|list| {
             list.iter().find(|c| c.conversation.id == conversation).map(|c| c.conversation.channel_id)
@@ -409,6 +409,7 @@ impl Inbox {
             edited_at: None,
             deleted_at: None,
             reply_to: None,
+            attachments,
         };
         self.thread.update(|t| t.upsert(optimistic.clone()));
         self.enqueue(optimistic);
@@ -578,6 +579,7 @@ mod tests {
             edited_at: None,
             deleted_at: None,
             reply_to: None,
+            attachments: Vec::new(),
         }
     }
 

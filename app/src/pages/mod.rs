@@ -5,6 +5,7 @@ use leptos_meta::Title;
 
 pub mod account;
 pub mod admin;
+pub mod attachments;
 pub mod channel_auth;
 pub mod inbox;
 pub mod invite;

@@ -13,6 +13,8 @@ use switchboard::provider::Direction;
 use switchboard::{Message, MessageStatus};
 use wasm_bindgen::JsCast;
 
+use super::attachments::{AttachmentList, PendingFile, PendingState};
+use crate::client::upload::{self, Uploading};
 use crate::inbox::state::{Inbox, drafts};
 
 /// The height a row is counted with until it has been measured.
@@ -134,8 +136,10 @@ pub fn ThreadPane() -> impl IntoView {
         let channel_id = conversation.get()?.channel_id;
         inbox.channels.with(|l| l.iter().find(|c| c.id == channel_id).map(|c| c.name.clone()))
     });
+    provide_context(super::attachments::Lightbox(RwSignal::new(None)));
     view! {
         <div class="thread">
+            <super::attachments::LightboxView />
             <header class="thread-header">
                 <a class="back" href="/inbox" aria-label="Back to conversations">"←"</a>
                 <div class="thread-title">
@@ -367,9 +371,13 @@ fn RowView(row: Row) -> impl IntoView {
                         data-status=status
                     >
                         {move || author().map(|name| view! { <span class="author" data-testid="author">{name}</span> })}
-                        <p class="text" class:deleted=deleted dir="auto">
-                            {if deleted { "This message was deleted.".to_owned() } else { message.text.clone() }}
-                        </p>
+                        {(!deleted && !message.attachments.is_empty())
+                            .then(|| view! { <AttachmentList list=message.attachments.clone() /> })}
+                        {(deleted || !message.text.is_empty()).then(|| view! {
+                            <p class="text" class:deleted=deleted dir="auto">
+                                {if deleted { "This message was deleted.".to_owned() } else { message.text.clone() }}
+                            </p>
+                        })}
                         <span class="meta">
                             {message.edited_at.map(|_| view! { <span class="edited">"edited"</span> })}
                             <Show when=waiting>
@@ -426,17 +434,106 @@ fn Composer() -> impl IntoView {
     // Characters as the server counts them (of the trimmed text); shown near the limit.
     let length = Memo::new(move |_| text.with(|t| t.trim().chars().count()));
     let too_long = move || length.get() > MAX_TEXT_CHARS;
+    // Files picked, dropped or pasted: uploaded at once, sent with the text (their caption).
+    let files = RwSignal::new(Vec::<PendingFile>::new());
+    let uploads = StoredValue::new_local(HashMap::<u64, Uploading>::new());
+    let next_key = StoredValue::new(0u64);
+    let dragging = RwSignal::new(false);
+    let uploading = move || files.with(|f| f.iter().any(|f| f.state == PendingState::Uploading));
+    let add_files = move |list: web_sys::FileList| {
+        for i in 0..list.length() {
+            let Some(file) = list.item(i) else { continue };
+            let key = next_key.get_value();
+            next_key.set_value(key + 1);
+            files.update(|f| {
+                f.push(PendingFile {
+                    key,
+                    name: file.name(),
+                    size: file.size() as u64,
+                    progress: 0.0,
+                    state: PendingState::Uploading,
+                })
+            });
+            let set = move |change: &dyn Fn(&mut PendingFile)| {
+                files.update(|f| {
+                    if let Some(p) = f.iter_mut().find(|p| p.key == key) {
+                        change(p);
+                    }
+                })
+            };
+            let progress = move |share: f64| set(&|p: &mut PendingFile| p.progress = share);
+            let done = move |result: Result<switchboard::media::Upload, crate::client::http::ApiError>| {
+                uploads.update_value(|u| {
+                    u.remove(&key);
+                });
+                match result {
+                    Ok(up) => set(&|p: &mut PendingFile| {
+                        p.progress = 1.0;
+                        p.state = PendingState::Done(up.attachment.clone());
+                    }),
+                    // Cancelled: already gone from the list.
+                    Err(e) if e.status == 0 && e.message.is_empty() => {}
+                    Err(e) => set(&|p: &mut PendingFile| p.state = PendingState::Failed(e.message.clone())),
+                }
+            };
+            match upload::start(&file, None, progress, done) {
+                Ok(handle) => uploads.update_value(|u| {
+                    u.insert(key, handle);
+                }),
+                Err(e) => set(&|p: &mut PendingFile| p.state = PendingState::Failed(e.message.clone())),
+            }
+        }
+    };
+    let remove_file = move |key: u64| {
+        uploads.update_value(|u| {
+            if let Some(handle) = u.remove(&key) {
+                handle.cancel();
+            }
+        });
+        files.update(|f| f.retain(|p| p.key != key));
+    };
     let send = move || {
         let body = text.get_untracked();
-        if body.trim().is_empty() || length.get_untracked() > MAX_TEXT_CHARS {
+        if uploading() {
+            return;
+        }
+        let attachments: Vec<switchboard::media::Attachment> =
+            files.with_untracked(|f| f.iter().filter_map(|p| p.done().cloned()).collect());
+        if (body.trim().is_empty() && attachments.is_empty()) || length.get_untracked() > MAX_TEXT_CHARS {
             // Refused here, before anything is sent; the text stays to be shortened.
             return;
         }
-        inbox.send(body.trim().to_owned());
+        inbox.send(body.trim().to_owned(), attachments);
         text.set(String::new());
+        files.set(Vec::new());
         if let Some(id) = inbox.thread.with_untracked(|t| t.conversation) {
             drafts::save(id, "");
         }
+    };
+    let on_paste = move |ev: leptos::ev::ClipboardEvent| {
+        if let Some(list) = ev.clipboard_data().and_then(|d| d.files())
+            && list.length() > 0
+        {
+            ev.prevent_default();
+            add_files(list);
+        }
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        dragging.set(false);
+        if let Some(list) = ev.data_transfer().and_then(|d| d.files()) {
+            add_files(list);
+        }
+    };
+    let on_pick = move |ev: leptos::ev::Event| {
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+            return;
+        };
+        if let Some(list) = input.files() {
+            add_files(list);
+        }
+        // The same file can be picked again.
+        input.set_value("");
     };
     let on_input = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
@@ -457,7 +554,45 @@ fn Composer() -> impl IntoView {
         }
     };
     view! {
-        <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
+        <form
+            class="composer"
+            class:dragging=move || dragging.get()
+            on:submit=move |ev| { ev.prevent_default(); send(); }
+            on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); dragging.set(true); }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=on_drop
+        >
+            <Show when=move || files.with(|f| !f.is_empty())>
+                <ul class="pending-files" data-testid="pending-files" aria-label="Files to send">
+                    <For each=move || files.get() key=|p| (p.key, p.progress.to_bits(), matches!(p.state, PendingState::Uploading)) let:p>
+                        <li class="pending-file" data-testid="pending-file" class:failed=matches!(p.state, PendingState::Failed(_))>
+                            <span class="file-name">{p.name.clone()}</span>
+                            {match p.state.clone() {
+                                PendingState::Uploading => view! {
+                                    <progress max="1" value=p.progress aria-label=format!("Uploading {}", p.name)></progress>
+                                }.into_any(),
+                                PendingState::Done(_) => view! {
+                                    <span class="file-facts">{switchboard::media::human_size(p.size)}</span>
+                                }.into_any(),
+                                PendingState::Failed(why) => view! {
+                                    <span class="file-error" role="alert">{why}</span>
+                                }.into_any(),
+                            }}
+                            <button
+                                type="button"
+                                class="remove-file"
+                                aria-label=format!("Remove {}", p.name)
+                                on:click=move |_| remove_file(p.key)
+                            >"✕"</button>
+                        </li>
+                    </For>
+                </ul>
+            </Show>
+            <label class="attach" title="Attach files">
+                <span aria-hidden="true">"📎"</span>
+                <span class="visually-hidden">"Attach files"</span>
+                <input type="file" multiple data-testid="attach-input" class="visually-hidden" on:change=on_pick />
+            </label>
             <textarea
                 rows="1"
                 placeholder="Type a message"
@@ -467,6 +602,7 @@ fn Composer() -> impl IntoView {
                 prop:value=move || text.get()
                 on:input=on_input
                 on:keydown=on_keydown
+                on:paste=on_paste
             ></textarea>
             <Show when=move || { length.get() * 10 >= MAX_TEXT_CHARS * 9 }>
                 <span
@@ -485,7 +621,9 @@ fn Composer() -> impl IntoView {
                     }}
                 </span>
             </Show>
-            <button type="submit" class="primary" aria-label="Send" disabled=too_long>"Send"</button>
+            <button type="submit" class="primary" aria-label="Send" disabled=move || too_long() || uploading()>
+                {move || if uploading() { "Uploading…" } else { "Send" }}
+            </button>
         </form>
     }
 }
@@ -513,6 +651,7 @@ mod tests {
                 edited_at: None,
                 deleted_at: None,
                 reply_to: None,
+                attachments: Vec::new(),
             })
             .collect()
     }

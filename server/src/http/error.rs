@@ -112,7 +112,7 @@ impl From<crate::services::ServiceError> for ApiError {
 /// encoding, except for 405 and 413, which they never produce themselves.
 pub async fn json_errors(req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let machine = ["/api/", "/webhooks/", "/connection/"].iter().any(|p| path.starts_with(p))
+    let machine = ["/api/", "/webhooks/", "/connection/", "/media/"].iter().any(|p| path.starts_with(p))
         || ["/api", "/webhooks", "/connection"].contains(&path);
     let server_fn = path.starts_with("/_fn/");
     let response = next.run(req).await;

@@ -22,6 +22,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod invitations;
+pub mod media;
 pub mod members;
 pub mod mock;
 pub mod openapi;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub accounts: Arc<AccountService>,
     pub channels: Arc<ChannelService>,
     pub messages: Arc<MessageService>,
+    /// Uploads, media links and the bytes behind them.
+    pub media: Arc<crate::media::MediaService>,
     /// The simulated network, for its pairing pages.
     pub mock: Arc<crate::providers::mock::MockNetwork>,
     pub leptos: LeptosOptions,
@@ -72,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(mock::router())
         .merge(webhooks::router())
+        .merge(media::media_router())
         .route("/connection/websocket", axum::routing::get(crate::realtime::connection::endpoint))
         .merge(web::router(&state))
         .layer(axum::middleware::from_fn(error::json_errors))
@@ -103,6 +107,7 @@ pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(conversations::router())
         .merge(members::router())
         .merge(invitations::router())
+        .merge(media::router())
         .merge(realtime::router())
         .routes(utoipa_axum::routes!(openapi::get_openapi))
 }

@@ -54,7 +54,9 @@ async fn post_webhook(
         ProviderError::Invalid(v) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", v.to_string()),
         other => ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", other.to_string()),
     })?;
-    let mut router = InboundRouter::new(state.store.as_ref(), &channel);
+    let credentials = state.channels.credentials(channel.workspace_id, channel.id).await.ok().flatten();
+    let fetch = state.channels.runtimes().media_fetch(adapter.clone(), credentials);
+    let mut router = InboundRouter::new(state.store.as_ref(), &channel).with_media(fetch);
     let mut changed = 0;
     for event in events {
         if router.route(event).await.map_err(ApiError::from)? {

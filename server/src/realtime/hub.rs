@@ -202,6 +202,8 @@ pub struct Hub {
     closing: AtomicBool,
     /// Wakes connections still in their handshake when the node shuts down.
     closing_notify: Notify,
+    /// Mints the media links of the messages pushed (each push is signed once, for all).
+    links: std::sync::OnceLock<crate::media::MediaLinks>,
 }
 
 impl State {
@@ -228,6 +230,23 @@ impl State {
 impl Hub {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Gives pushed messages' attachments their links from now on (set once, at start).
+    pub fn set_media_links(&self, links: crate::media::MediaLinks) {
+        let _ = self.links.set(links);
+    }
+
+    /// The event as it leaves the server: with fresh media links when it carries attachments.
+    pub fn outgoing<'e>(&self, event: &'e switchboard::Event) -> std::borrow::Cow<'e, switchboard::Event> {
+        match self.links.get() {
+            Some(links) if crate::media::MediaLinks::needs_signing(event) => {
+                let mut signed = event.clone();
+                links.sign_event(&mut signed);
+                std::borrow::Cow::Owned(signed)
+            }
+            _ => std::borrow::Cow::Borrowed(event),
+        }
     }
 
     /// Registers a live local connection, so [`BusMessage::Terminate`] can reach it. Pair with
@@ -377,7 +396,7 @@ impl Hub {
     pub fn apply(&self, message: &BusMessage) {
         match message {
             BusMessage::Event { event } => {
-                let frame = protocol::event_push(event);
+                let frame = protocol::event_push(&self.outgoing(event));
                 self.deliver(&event.topic.to_string(), Some(event.offset), frame, None, false);
             }
             BusMessage::Terminate { target, why } => {

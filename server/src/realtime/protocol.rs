@@ -203,6 +203,9 @@ pub struct SendMessageArgs {
     pub text: String,
     pub client_message_id: Option<String>,
     pub reply_to: Option<MessageId>,
+    /// Uploads to carry (`POST /api/v1/uploads`).
+    #[serde(default)]
+    pub attachments: Vec<switchboard::AttachmentId>,
 }
 
 #[derive(Debug, PartialEq, Eq, Deserialize)]

@@ -14,6 +14,7 @@ use switchboard::{Channel, ConversationId, Message, MessageId, Store, UserId};
 use super::ratelimit::{KeyedLimiter, Quota};
 use super::{Actor, ServiceError};
 use crate::access::{self, EventFilter};
+use crate::media::MediaLinks;
 use switchboard::access::{Right, RoomScope};
 
 /// Default send limit per user: 10 messages a second sustained…
@@ -46,6 +47,8 @@ pub struct MessageService {
     /// Sends per user (a token bucket), whatever door they come in by, so one client cannot
     /// flood a room.
     sends: KeyedLimiter<UserId>,
+    /// Mints the attachments' links on every message this service hands out.
+    links: Option<MediaLinks>,
 }
 
 impl MessageService {
@@ -57,7 +60,29 @@ impl MessageService {
 
     /// The service with this send limit per user.
     pub fn with_send_limit(store: Arc<dyn Store>, sends: Quota) -> Self {
-        Self { store, sends: KeyedLimiter::new(sends) }
+        Self { store, sends: KeyedLimiter::new(sends), links: None }
+    }
+
+    /// The service, minting media links with `links`.
+    #[must_use]
+    pub fn with_media_links(mut self, links: MediaLinks) -> Self {
+        self.links = Some(links);
+        self
+    }
+
+    /// The links for a message on its way out.
+    fn signed(&self, mut message: Message) -> Message {
+        if let Some(links) = &self.links {
+            links.sign_message(&mut message);
+        }
+        message
+    }
+
+    fn signed_all(&self, mut messages: Vec<Message>) -> Vec<Message> {
+        if let Some(links) = &self.links {
+            links.sign_messages(&mut messages);
+        }
+        messages
     }
 
     /// Sends a message into a conversation: validated, written with its events and outbox row
@@ -70,7 +95,8 @@ impl MessageService {
         idempotency_key: Option<&str>,
         trace_id: Option<String>,
     ) -> Result<Sent, ServiceError> {
-        let text = message::message_text(&req.text)?;
+        let attachments = switchboard::media::attachment_ids(&req.attachments)?;
+        let text = message::caption_text(&req.text, attachments.len())?;
         let body_key = req.client_message_id.as_deref().map(message::client_message_id).transpose()?;
         let header_key = idempotency_key.map(message::client_message_id).transpose()?;
         let key = match (header_key, body_key) {
@@ -95,9 +121,17 @@ impl MessageService {
             text,
             client_message_id: key,
             reply_to: req.reply_to,
+            attachments,
             trace_id,
         };
-        match self.store.send_message(outbound).await {
+        let sent = match self.store.send_message(outbound).await {
+            Err(switchboard::StoreError::Conflict { constraint }) if constraint == "attachments" => {
+                Err(ValidationError::new(
+                    "attachments",
+                    "Each attachment must be an upload of yours that no other message holds.",
+                )
+                .into())
+            }
             Err(switchboard::StoreError::Conflict { constraint }) if constraint == "reply_to" => {
                 Err(ValidationError::new("reply_to", "is not a message of this conversation").into())
             }
@@ -111,7 +145,11 @@ impl MessageService {
                 }
             }
             other => other.map_err(|e| ServiceError::from(e).not_found_as("conversation")),
-        }
+        };
+        sent.map(|mut sent| {
+            sent.message = self.signed(sent.message);
+            sent
+        })
     }
 
     /// Sends a failed message again (from the start of its retry schedule).
@@ -120,7 +158,7 @@ impl MessageService {
             self.store.message(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("message"))?;
         access::conversation(self.store.as_ref(), actor, message.conversation_id, Right::Post).await?;
         match self.store.retry_message(actor.workspace_id, id).await {
-            Ok(message) => Ok(message),
+            Ok(message) => Ok(self.signed(message)),
             Err(switchboard::StoreError::Conflict { .. }) => {
                 Err(ServiceError::Conflict("Only a failed outbound message can be retried."))
             }
@@ -153,8 +191,8 @@ impl MessageService {
         let current = self.own_message(&actor, id).await?;
         let target = message::MessageRef::Id { workspace_id: actor.workspace_id, id };
         match self.store.edit_message(target, &text).await {
-            Ok(Some(message)) => Ok(message),
-            Ok(None) => Ok(current),
+            Ok(Some(message)) => Ok(self.signed(message)),
+            Ok(None) => Ok(self.signed(current)),
             Err(switchboard::StoreError::Conflict { .. }) => {
                 Err(ServiceError::Conflict("A deleted message cannot be edited."))
             }
@@ -168,7 +206,7 @@ impl MessageService {
         let target = message::MessageRef::Id { workspace_id: actor.workspace_id, id };
         match self.store.delete_message(target).await {
             Ok(Some(message)) => Ok(message),
-            Ok(None) => Ok(current),
+            Ok(None) => Ok(self.signed(current)),
             Err(e) => Err(ServiceError::from(e).not_found_as("message")),
         }
     }
@@ -236,7 +274,7 @@ impl MessageService {
 
     /// The caller's starred messages, newest first.
     pub async fn starred(&self, actor: Actor) -> Result<Vec<Message>, ServiceError> {
-        Ok(self.store.starred(actor.workspace_id, actor.user_id, MAX_PAGE).await?)
+        Ok(self.signed_all(self.store.starred(actor.workspace_id, actor.user_id, MAX_PAGE).await?))
     }
 
     /// Opens or resolves a conversation.
@@ -315,6 +353,10 @@ impl MessageService {
                 }
                 next = pos;
                 if filter.shows(&event) {
+                    let mut event = event;
+                    if let Some(links) = &self.links {
+                        links.sign_event(&mut event);
+                    }
                     events.push(event);
                 }
             }
@@ -345,7 +387,7 @@ impl MessageService {
             .into());
         }
         access::conversation(self.store.as_ref(), actor, conversation_id, Right::Read).await?;
-        Ok(self.store.messages(actor.workspace_id, conversation_id, before, limit).await?)
+        Ok(self.signed_all(self.store.messages(actor.workspace_id, conversation_id, before, limit).await?))
     }
 }
 
@@ -358,11 +400,25 @@ pub async fn ingest(
     contact: Contact,
     message: ProviderMessage,
 ) -> Result<Option<Ingested>, ServiceError> {
+    ingest_with(store, channel, contact, message, Vec::new()).await
+}
+
+/// [`ingest`], with the message's media already stored (or marked unavailable).
+pub async fn ingest_with(
+    store: &dyn Store,
+    channel: &Channel,
+    contact: Contact,
+    message: ProviderMessage,
+    received: Vec<(switchboard::media::Attachment, Option<String>, Option<String>)>,
+) -> Result<Option<Ingested>, ServiceError> {
+    let (attachments, blob_keys): (Vec<_>, Vec<_>) = received.into_iter().map(|(a, b, t)| (a, (b, t))).unzip();
     let inbound = NewInbound {
         workspace_id: channel.workspace_id,
         channel_id: channel.id,
         contact,
         message,
+        attachments,
+        blob_keys,
         trace_id: None,
     };
     let done = store.ingest_inbound(inbound).await?;
@@ -422,11 +478,121 @@ pub struct InboundRouter<'a> {
     store: &'a dyn Store,
     channel: &'a Channel,
     names: std::collections::HashMap<String, String>,
+    media: Option<MediaFetch>,
+}
+
+/// What fetching a network's media takes: its adapter, the channel's credentials, and where
+/// the bytes go.
+#[derive(Clone)]
+pub struct MediaFetch {
+    pub media: Arc<crate::media::MediaService>,
+    pub provider: Arc<dyn switchboard::provider::Provider>,
+    pub credentials: Option<serde_json::Value>,
+    /// Waits between the attempts (three attempts: the first, then one after each wait).
+    pub retry_waits: [std::time::Duration; 2],
+}
+
+impl MediaFetch {
+    pub fn new(
+        media: Arc<crate::media::MediaService>,
+        provider: Arc<dyn switchboard::provider::Provider>,
+        credentials: Option<serde_json::Value>,
+    ) -> Self {
+        let waits = [std::time::Duration::from_millis(500), std::time::Duration::from_secs(2)];
+        Self { media, provider, credentials, retry_waits: waits }
+    }
+
+    /// Each media item as an attachment with its blob keys: fetched (retried) and stored, or
+    /// marked unavailable so the message still arrives.
+    async fn fetch_all(
+        &self,
+        channel: &Channel,
+        items: &[switchboard::provider::InboundMedia],
+    ) -> Vec<(switchboard::media::Attachment, Option<String>, Option<String>)> {
+        use switchboard::media::{Attachment, MediaState};
+        let mut out = Vec::with_capacity(items.len());
+        for item in items.iter().take(switchboard::media::MAX_ATTACHMENTS) {
+            let file_name = switchboard::media::file_name(item.file_name.as_deref(), item.kind.as_str());
+            let bare = Attachment {
+                id: switchboard::AttachmentId::new(),
+                kind: item.kind,
+                mime_type: "application/octet-stream".into(),
+                size: 0,
+                file_name,
+                width: None,
+                height: None,
+                duration_ms: item.duration_ms,
+                has_thumbnail: false,
+                state: MediaState::Ready,
+                location: item.location.clone(),
+                contact: item.contact.clone(),
+                url: None,
+                thumbnail_url: None,
+            };
+            if !item.kind.has_blob() {
+                out.push((bare, None, None));
+                continue;
+            }
+            match self.fetch_one(channel, item).await {
+                Some(stored) => out.push(stored),
+                None => out.push((Attachment { state: MediaState::Unavailable, ..bare }, None, None)),
+            }
+        }
+        out
+    }
+
+    async fn fetch_one(
+        &self,
+        channel: &Channel,
+        item: &switchboard::provider::InboundMedia,
+    ) -> Option<(switchboard::media::Attachment, Option<String>, Option<String>)> {
+        use switchboard::provider::ProviderError;
+        let mut waits = self.retry_waits.iter();
+        let bytes = loop {
+            let why = match self.provider.fetch_media(channel, self.credentials.as_ref(), &item.source).await {
+                Ok(bytes) => break bytes,
+                Err(ProviderError::Retryable { message, .. }) => message,
+                Err(ProviderError::RateLimited { retry_after_secs, .. }) => {
+                    format!("rate limited for {retry_after_secs} s")
+                }
+                Err(e) => {
+                    tracing::warn!(channel_id = %channel.id, error = %e, "inbound media refused by the network");
+                    return None;
+                }
+            };
+            match waits.next() {
+                Some(wait) => tokio::time::sleep(*wait).await,
+                None => {
+                    tracing::warn!(channel_id = %channel.id, %why, "inbound media unavailable after retries");
+                    return None;
+                }
+            }
+        };
+        let meta = crate::media::UploadMeta {
+            file_name: item.file_name.clone(),
+            kind: Some(item.kind),
+            duration_ms: item.duration_ms,
+        };
+        match self.media.store_received(channel.workspace_id, bytes.into(), meta).await {
+            Ok(stored) => Some(stored),
+            Err(e) => {
+                tracing::warn!(channel_id = %channel.id, error = %e, "inbound media not stored");
+                None
+            }
+        }
+    }
 }
 
 impl<'a> InboundRouter<'a> {
     pub fn new(store: &'a dyn Store, channel: &'a Channel) -> Self {
-        Self { store, channel, names: Default::default() }
+        Self { store, channel, names: Default::default(), media: None }
+    }
+
+    /// The same router, fetching messages' media with `fetch` before recording them.
+    #[must_use]
+    pub fn with_media(mut self, fetch: Option<MediaFetch>) -> Self {
+        self.media = fetch;
+        self
     }
 
     /// Applies one event; true when it changed something.
@@ -445,7 +611,11 @@ impl<'a> InboundRouter<'a> {
                     .cloned()
                     .unwrap_or_else(|| message.contact_id.clone());
                 let contact = Contact { external_id: message.contact_id.clone(), name };
-                Ok(ingest(self.store, self.channel, contact, message).await?.is_some())
+                let received = match &self.media {
+                    Some(fetch) if !message.media.is_empty() => fetch.fetch_all(self.channel, &message.media).await,
+                    _ => Vec::new(),
+                };
+                Ok(ingest_with(self.store, self.channel, contact, message, received).await?.is_some())
             }
             ChannelEvent::MessageStatus { external_id, status } => {
                 let status = match status {

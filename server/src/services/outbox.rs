@@ -64,6 +64,8 @@ pub struct OutboxWorker {
     providers: Providers,
     config: OutboxConfig,
     clock: Arc<dyn Clock>,
+    /// Where outbound attachments' bytes are read from.
+    media: Option<Arc<crate::media::MediaService>>,
 }
 
 /// What a 429 paused during one batch: the batch's later rows there go back to the queue
@@ -84,7 +86,14 @@ impl Paused {
 
 impl OutboxWorker {
     pub fn new(store: Arc<dyn Store>, providers: Providers, config: OutboxConfig) -> Self {
-        Self { store, providers, config, clock: Arc::new(SystemClock) }
+        Self { store, providers, config, clock: Arc::new(SystemClock), media: None }
+    }
+
+    /// The same worker, sending attachments' bytes from `media`.
+    #[must_use]
+    pub fn with_media(mut self, media: Arc<crate::media::MediaService>) -> Self {
+        self.media = Some(media);
+        self
     }
 
     /// The same worker reading the time from `clock`.
@@ -159,10 +168,35 @@ impl OutboxWorker {
             return Ok(());
         };
         // The message id is stable across attempts: a reclaimed send is the same message.
+        let media = match (&self.media, job.message.attachments.is_empty()) {
+            (_, true) => Vec::new(),
+            (None, false) => {
+                self.store.outbox_failed(&job, "this server cannot read attachments").await?;
+                return Ok(());
+            }
+            (Some(media), false) => match media.outbound(&job.message.attachments).await {
+                Ok(media) => media,
+                // Gone (the message was deleted meanwhile): nothing left to send.
+                Err(crate::media::MediaError::NotFound) => {
+                    self.store.outbox_failed(&job, "an attachment is no longer available").await?;
+                    return Ok(());
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, message_id = %job.message.id, "attachments unreadable; retrying");
+                    let reason = "the attachments could not be read; retrying";
+                    if job.attempt < job.max_attempts {
+                        let next = switchboard::time::after(self.now(), self.backoff(job.attempt));
+                        return self.store.outbox_retry(&job, reason, next, true).await;
+                    }
+                    return self.store.outbox_failed(&job, reason).await;
+                }
+            },
+        };
         let outbound = OutboundMessage {
             idempotency_key: job.message.id.to_string(),
             contact_id: job.to.clone(),
             text: job.message.text.clone(),
+            media,
         };
         match provider.send(&channel, outbound).await {
             Ok(external_id) => {

@@ -191,6 +191,7 @@ async fn seed_demo_conversations(
             direction: switchboard::provider::Direction::Inbound,
             text: DEMO_OPENERS[n % DEMO_OPENERS.len()].to_owned(),
             sent_at: switchboard::time::now(),
+            media: Vec::new(),
         };
         super::messages::ingest(store, channel, contact, message)
             .await

@@ -154,6 +154,7 @@ where
     Option<Vec<u8>>: Column<D>,
     Option<Uuid>: Bind<D>,
     Option<String>: Bind<D>,
+    Option<i64>: Bind<D>,
     for<'a> Option<&'a str>: Encode<'a, D>,
     Option<DateTime<Utc>>: Bind<D>,
     Option<Json<Value>>: Bind<D>,

@@ -80,15 +80,15 @@ pub fn advance_read_positions(backend: Backend, rows: usize) -> String {
     )
 }
 
-/// A group's messages, 12 values a row, returning the stored rows.
+/// A group's messages, 13 values a row, returning the stored rows.
 pub fn insert_messages(backend: Backend, rows: usize) -> String {
     format!(
         concat!(
             "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text,
-                                  client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id)
+                                  client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id, attachments)
              values {} returning ",
             message_columns!()
         ),
-        Params::new(backend).rows(rows, 12)
+        Params::new(backend).rows(rows, 13)
     )
 }

@@ -29,6 +29,7 @@ where
     Json<Value>: Column<D>,
     Option<Uuid>: Bind<D>,
     Option<String>: Bind<D>,
+    Option<i64>: Bind<D>,
     for<'a> Option<&'a str>: Encode<'a, D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
@@ -84,8 +85,8 @@ where
 
         let message_id = switchboard::MessageId::new();
         let inserted = sqlx::query(
-            "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, created_at, updated_at)
-             values ($1, $2, $3, $4, 'inbound', 'delivered', $5, $6, $7, $7)
+            "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, created_at, updated_at, attachments)
+             values ($1, $2, $3, $4, 'inbound', 'delivered', $5, $6, $7, $7, $8)
              on conflict (channel_id, external_id) do nothing",
         )
         .bind(message_id.as_uuid())
@@ -95,10 +96,20 @@ where
         .bind(&inbound.message.text)
         .bind(&inbound.message.external_id)
         .bind(at)
+        .bind(super::media::attachments_json(&inbound.attachments))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?
         .rows_affected();
+        if inserted == 1 && !inbound.attachments.is_empty() {
+            let rows: Vec<_> = inbound
+                .attachments
+                .iter()
+                .zip(&inbound.blob_keys)
+                .map(|(a, (blob, thumb))| (a.clone(), blob.clone(), thumb.clone()))
+                .collect();
+            Self::insert_attachments(&mut tx, ws, Some(message_id), None, &rows, at).await?;
+        }
         if inserted == 0 {
             // Already recorded. A redelivery whose text changed is an edit on the network:
             // the stored message takes the new text once, with `message.updated`. A replay

@@ -122,7 +122,7 @@ where
             conversation_id: conversation.id,
             change: ConversationChange::NewMessage {
                 last_message_at: conversation.last_message_at,
-                last_message_preview: switchboard::message::preview(&message.text),
+                last_message_preview: message.preview(),
                 status: conversation.status,
                 message_id: message.id,
                 direction: message.direction,
@@ -264,7 +264,7 @@ where
         ))
         .bind(conversation.id.as_uuid())
         .bind(at)
-        .bind(switchboard::message::preview(&message.text))
+        .bind(message.preview())
         .bind(reopen)
         .bind(message.sender_user_id.map(|u| u.as_uuid()))
         .fetch_one(&mut **tx)
@@ -367,7 +367,17 @@ where
             tx.rollback().await.map_err(map_err)?;
             return Ok(None);
         };
-        sqlx::query("update message set text = '', deleted_at = $2, updated_at = $2 where message_id = $1")
+        sqlx::query(
+            "update message set text = '', attachments = null, deleted_at = $2, updated_at = $2
+             where message_id = $1",
+        )
+        .bind(current.id.as_uuid())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        // Its media are no longer served; the garbage collector takes the bytes.
+        sqlx::query("update attachment set deleted_at = $2 where message_id = $1 and deleted_at is null")
             .bind(current.id.as_uuid())
             .bind(at)
             .execute(&mut *tx)

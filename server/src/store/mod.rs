@@ -15,6 +15,7 @@
 //! | `accounts.rs` | users, workspaces and members, sessions |
 //! | `channels.rs` | connected accounts, status, sealed credentials |
 //! | `invitations.rs` | invitations to workspaces |
+//! | `media.rs` | uploads, attachments, the media garbage collector's sweep |
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ mod event_log;
 pub mod hot;
 mod ingest;
 mod invitations;
+mod media;
 mod messages;
 mod outbox;
 mod postgres;

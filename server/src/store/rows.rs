@@ -12,7 +12,7 @@ macro_rules! channel_columns {
 macro_rules! message_columns {
     () => {
         "message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, \
-         client_message_id, sender_user_id, error, created_at, edited_at, deleted_at, reply_to_message_id"
+         client_message_id, sender_user_id, error, created_at, edited_at, deleted_at, reply_to_message_id, attachments"
     };
 }
 
@@ -221,6 +221,8 @@ pub struct MessageRow {
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub reply_to_message_id: Option<Uuid>,
+    /// The attachments' metadata as JSON (null: none).
+    pub attachments: Option<String>,
 }
 
 impl TryFrom<MessageRow> for switchboard::Message {
@@ -247,6 +249,11 @@ impl TryFrom<MessageRow> for switchboard::Message {
             edited_at: r.edited_at,
             deleted_at: r.deleted_at,
             reply_to: r.reply_to_message_id.map(Into::into),
+            attachments: match r.attachments.as_deref() {
+                None | Some("") => Vec::new(),
+                Some(json) => serde_json::from_str(json)
+                    .map_err(|e| StoreError::Internal(format!("a message's attachments do not read: {e}")))?,
+            },
         })
     }
 }

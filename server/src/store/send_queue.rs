@@ -120,6 +120,7 @@ mod tests {
             text: text.to_owned(),
             client_message_id: None,
             reply_to: None,
+            attachments: Vec::new(),
             trace_id: None,
         }
     }

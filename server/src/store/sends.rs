@@ -11,10 +11,10 @@ use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
 use switchboard::access::{Right, RoomRole, Standing};
-use switchboard::message::preview;
 use switchboard::store::{NewOutbound, OUTBOX_MAX_ATTEMPTS, SendRepo, Sent, StoreError};
+use switchboard::media::Attachment;
 use switchboard::{
-    ChannelId, Conversation, ConversationId, Event, EventBody, Message, MessageId, ProviderKind, Topic,
+    AttachmentId, ChannelId, Conversation, ConversationId, Event, EventBody, Message, MessageId, ProviderKind, Topic,
     UserId, WorkspaceId,
 };
 
@@ -38,6 +38,7 @@ where
     Json<Value>: Column<D>,
     Option<Uuid>: Bind<D>,
     Option<String>: Bind<D>,
+    Option<i64>: Bind<D>,
     for<'a> Option<&'a str>: Encode<'a, D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
@@ -67,6 +68,7 @@ where
     Json<Value>: Column<D>,
     Option<Uuid>: Bind<D>,
     Option<String>: Bind<D>,
+    Option<i64>: Bind<D>,
     for<'a> Option<&'a str>: Encode<'a, D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
@@ -220,6 +222,16 @@ where
             }
         }
 
+        // The uploads the sends carry: each must be the sender's, in the workspace, unused (also
+        // by an earlier send of this group).
+        let wanted: Vec<AttachmentId> = outs.iter().flat_map(|o| o.attachments.iter().copied()).collect();
+        let uploads: HashMap<AttachmentId, super::media::AttachmentRow> = Self::attachment_rows(tx, &wanted)
+            .await?
+            .into_iter()
+            .map(|row| (row.attachment_id.into(), row))
+            .collect();
+        let mut claimed: std::collections::HashSet<AttachmentId> = std::collections::HashSet::new();
+
         let mut first_with_key: HashMap<(ConversationId, &str), usize> = HashMap::new();
         let mut plans = Vec::with_capacity(outs.len());
         for (i, out) in outs.iter().enumerate() {
@@ -246,16 +258,20 @@ where
                         None if stray_reply => {
                             Plan::Fails(StoreError::Conflict { constraint: "reply_to".into() })
                         }
-                        None => {
-                            if let Some(k) = key {
-                                first_with_key.insert(k, i);
+                        None => match Self::take_uploads(out, &uploads, &mut claimed) {
+                            Err(err) => Plan::Fails(err),
+                            Ok(attachments) => {
+                                if let Some(k) = key {
+                                    first_with_key.insert(k, i);
+                                }
+                                Plan::New {
+                                    id: MessageId::new(),
+                                    channel_id: conversation.channel_id,
+                                    local: *local,
+                                    attachments,
+                                }
                             }
-                            Plan::New {
-                                id: MessageId::new(),
-                                channel_id: conversation.channel_id,
-                                local: *local,
-                            }
-                        }
+                        },
                     }
                 }
                 (None, _) => Plan::Fails(StoreError::NotFound),
@@ -263,6 +279,26 @@ where
             plans.push(plan);
         }
         Ok(plans)
+    }
+
+    /// The attachments a send takes, in its order, marking them taken for the rest of the group;
+    /// `Conflict { constraint: "attachments" }` if one is not the sender's free upload.
+    fn take_uploads(
+        out: &NewOutbound,
+        uploads: &HashMap<AttachmentId, super::media::AttachmentRow>,
+        claimed: &mut std::collections::HashSet<AttachmentId>,
+    ) -> Result<Vec<Attachment>, StoreError> {
+        let refused = || StoreError::Conflict { constraint: "attachments".into() };
+        let mut taken = Vec::with_capacity(out.attachments.len());
+        for id in &out.attachments {
+            let row = uploads.get(id).filter(|r| r.free_for(out.workspace_id, out.sender)).ok_or_else(refused)?;
+            if claimed.contains(id) {
+                return Err(refused());
+            }
+            taken.push(row.attachment()?);
+        }
+        claimed.extend(out.attachments.iter().copied());
+        Ok(taken)
     }
 
     /// Sends in one transaction of multi-row statements. `Err` means the transaction was
@@ -280,6 +316,13 @@ where
             .enumerate()
             .filter_map(|(i, plan)| match plan {
                 Plan::New { id, local, .. } => Some((i, *id, *local)),
+                _ => None,
+            })
+            .collect();
+        let carried: HashMap<MessageId, &[Attachment]> = plans
+            .iter()
+            .filter_map(|plan| match plan {
+                Plan::New { id, attachments, .. } => Some((*id, attachments.as_slice())),
                 _ => None,
             })
             .collect();
@@ -313,7 +356,8 @@ where
                     .bind(out.sender.as_uuid())
                     .bind(at)
                     .bind(at)
-                    .bind(out.reply_to.map(|r| r.as_uuid()));
+                    .bind(out.reply_to.map(|r| r.as_uuid()))
+                    .bind(super::media::attachments_json(carried[&id]));
             }
             for row in query.fetch_all(&mut *tx).await.map_err(map_err)? {
                 let message: Message = row.try_into()?;
@@ -322,6 +366,11 @@ where
             if messages.len() != new.len() {
                 return Err(StoreError::Internal("a grouped insert returned the wrong rows".into()));
             }
+            let taken: Vec<(AttachmentId, MessageId)> = carried
+                .iter()
+                .flat_map(|(message, attachments)| attachments.iter().map(|a| (a.id, *message)))
+                .collect();
+            Self::attach(&mut tx, &taken).await?;
 
             // Each conversation's last activity: its last message in the group.
             let mut last: Vec<(ConversationId, &Message)> = Vec::new();
@@ -361,7 +410,7 @@ where
             let mut query =
                 sqlx::query_as::<_, rows::ConversationRow>(sqlx::AssertSqlSafe(sql)).bind(at).bind(at);
             for (conversation, message) in &last {
-                query = query.bind(conversation.as_uuid()).bind(preview(&message.text));
+                query = query.bind(conversation.as_uuid()).bind(message.preview());
             }
             for (conversation, message) in &last {
                 query = query.bind(conversation.as_uuid()).bind(message.sender_user_id.map(|u| u.as_uuid()));
@@ -525,6 +574,7 @@ enum Plan {
         id: MessageId,
         channel_id: ChannelId,
         local: bool,
+        attachments: Vec<Attachment>,
     },
 }
 

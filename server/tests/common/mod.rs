@@ -141,17 +141,71 @@ pub fn state_with_realtime(
 ) -> AppState {
     let secret = SecretKey::from_hex(&"ab".repeat(32)).unwrap();
     let (providers, mock) = switchboard_server::providers::Providers::new(PUBLIC_URL);
+    let links = switchboard_server::media::MediaLinks::new(&secret, Duration::from_secs(3600));
+    bus.hub().set_media_links(links.clone());
     let realtime = switchboard_server::realtime::Realtime::new(store.clone(), bus, config);
+    let media = Arc::new(switchboard_server::media::MediaService::new(
+        store.clone(),
+        Arc::new(TempBlobs::new()),
+        links.clone(),
+        switchboard_server::media::MediaConfig { max_upload_bytes: TEST_MAX_UPLOAD_BYTES },
+    ));
+    let channels = Arc::new(ChannelService::new(store.clone(), &secret, providers, fast_runtimes()));
+    channels.runtimes().set_media(media.clone());
     AppState {
+        media,
         accounts: Arc::new(AccountService::new(store.clone(), realtime.clone(), &secret, auth)),
-        channels: Arc::new(ChannelService::new(store.clone(), &secret, providers, fast_runtimes())),
-        messages: Arc::new(switchboard_server::services::MessageService::new(store.clone())),
+        channels,
+        messages: Arc::new(switchboard_server::services::MessageService::new(store.clone()).with_media_links(links)),
         realtime,
         mock,
         store,
         leptos: LeptosOptions::builder().output_name("switchboard").site_root("target/site").build(),
         site: Arc::new(switchboard_server::http::site::Site::disk("target/site", "switchboard")),
         http: Arc::new(HttpConfig { trust_proxy: true }),
+    }
+}
+
+/// The upload limit of test apps: small, so the limit is cheap to cross.
+pub const TEST_MAX_UPLOAD_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Local blobs in a temporary directory that goes with them.
+pub struct TempBlobs {
+    dir: tempfile::TempDir,
+    blobs: switchboard_server::media::LocalBlobs,
+}
+
+impl Default for TempBlobs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TempBlobs {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = switchboard_server::media::LocalBlobs::open_dir(dir.path()).unwrap();
+        Self { dir, blobs }
+    }
+
+    pub fn root(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+#[async_trait::async_trait]
+impl switchboard_server::media::BlobStore for TempBlobs {
+    fn staging_dir(&self) -> &std::path::Path {
+        self.blobs.staging_dir()
+    }
+    async fn put_file(&self, key: &str, staged: &std::path::Path) -> std::io::Result<()> {
+        self.blobs.put_file(key, staged).await
+    }
+    async fn open(&self, key: &str, start: u64, len: Option<u64>) -> std::io::Result<switchboard_server::media::BlobRead> {
+        self.blobs.open(key, start, len).await
+    }
+    async fn delete_if_idle(&self, key: &str, idle_since: std::time::SystemTime) -> std::io::Result<bool> {
+        self.blobs.delete_if_idle(key, idle_since).await
     }
 }
 
@@ -444,6 +498,7 @@ pub async fn contact_writes(
         direction: switchboard::provider::Direction::Inbound,
         text: text.into(),
         sent_at: switchboard::time::now(),
+        media: Vec::new(),
     };
     let who = switchboard::provider::Contact { external_id: contact.into(), name: name.into() };
     switchboard_server::services::messages::ingest(app.store.as_ref(), channel, who, message)

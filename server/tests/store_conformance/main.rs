@@ -6,6 +6,7 @@ mod channels;
 #[path = "../common/mod.rs"]
 mod common;
 mod invitations;
+mod media;
 mod messaging;
 mod sends;
 
@@ -66,6 +67,7 @@ store_test!(
     invitations::accepting_an_invitation_adds_the_member_and_sets_a_default_only_once,
     invitations::accepting_as_a_new_user_is_one_transaction,
     accounts::default_workspaces_follow_memberships,
+    media::uploads_go_into_one_message_of_their_workspace,
 );
 
 // Fixtures shared by the behaviours.
@@ -123,7 +125,10 @@ pub fn inbound(
             direction: Direction::Inbound,
             text: text.into(),
             sent_at: now(),
+            media: Vec::new(),
         },
+        attachments: Vec::new(),
+        blob_keys: Vec::new(),
         trace_id: Some("trace-1".into()),
     }
 }
@@ -142,6 +147,7 @@ pub fn outbound(
         role: switchboard::MemberRole::Agent,
         text: text.into(),
         reply_to: None,
+        attachments: Vec::new(),
         client_message_id: key.map(str::to_owned),
         trace_id: None,
     }

@@ -77,6 +77,7 @@ pub async fn sends_written_as_a_group_answer_each_caller_like_lone_sends(store: 
 
     let reply = switchboard::store::NewOutbound {
         reply_to: Some(earlier.message.id),
+        attachments: Vec::new(),
         ..outbound(ws.id, chat, a.id, "re", None)
     };
     // Joined futures all queue before the writer runs: one group.
@@ -178,6 +179,7 @@ pub async fn replies_take_the_group_path_and_keep_their_idempotency(store: &dyn 
     let target = store.send_message(outbound(ws, conv, agent, "question", None)).await.unwrap().message;
     let reply = |text: &str, key: Option<&str>, to| switchboard::store::NewOutbound {
         reply_to: Some(to),
+        attachments: Vec::new(),
         ..outbound(ws, conv, agent, text, key)
     };
 
@@ -188,10 +190,12 @@ pub async fn replies_take_the_group_path_and_keep_their_idempotency(store: &dyn 
         store.send_message(outbound(ws, conv, agent, "plain", None)),
         store.send_message(switchboard::store::NewOutbound {
             reply_to: Some(target.id),
+            attachments: Vec::new(),
             ..outbound(ws, other_conv, agent, "wrong conversation", None)
         }),
         store.send_message(switchboard::store::NewOutbound {
             reply_to: Some(target.id),
+            attachments: Vec::new(),
             ..outbound(ws, elsewhere, agent, "not yours", None)
         }),
     );
@@ -241,6 +245,7 @@ async fn postgres_nodes_racing_on_one_key_store_one_message() {
         // Odd rounds race replies: they take the same path.
         let out = || switchboard::store::NewOutbound {
             reply_to: (round % 2 == 1).then_some(target.id),
+            attachments: Vec::new(),
             ..outbound(ws, conv, agent, "race", Some(&key))
         };
         let (a, b, c) =

@@ -12,7 +12,9 @@
 //!   runtime's restart with backoff.
 //! - `delivered_after_ms` (500), `read_after_ms` (1500): receipts for each outbound message.
 //! - `reply_after_ms` (2000; `null` for silence), `reply_text` (`{text}` = the message): the
-//!   contact's answer.
+//!   contact's answer. A message tagged `#photo`, `#voice`, `#pdf`, `#location` or `#contact`
+//!   is answered with that media instead (see `media.rs`); sends may carry files, which the
+//!   network keeps a record of ([`MockNetwork::received_media`]).
 //! - Faults: `failure_rate` (0.0–1.0, retryable), `rate_limit_next` (the next N sends get 429
 //!   with `rate_limit_retry_after_secs`, default 30), `outage_until` (RFC 3339 time; sends fail
 //!   until then), `reject_contacts` (external ids that refuse every message, permanently).
@@ -32,6 +34,7 @@ use std::sync::{Arc, Mutex};
 
 mod auth;
 mod config;
+pub mod media;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -65,6 +68,18 @@ struct SendLog {
     sent: HashSet<String>,
     /// Idempotency keys in the order the network accepted them.
     order: Vec<String>,
+    /// The files the channel's sends carried.
+    media: Vec<ReceivedMedia>,
+}
+
+/// A file a send delivered to the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceivedMedia {
+    /// The send's idempotency key.
+    pub key: String,
+    pub file_name: String,
+    pub mime_type: String,
+    pub bytes: usize,
 }
 
 const NAMES: [&str; 10] = [
@@ -101,6 +116,11 @@ impl MockNetwork {
         self.sends.lock().expect("mock lock").get(&channel_id).map(|l| l.order.clone()).unwrap_or_default()
     }
 
+    /// The files the channel's sends delivered, in order.
+    pub fn received_media(&self, channel_id: ChannelId) -> Vec<ReceivedMedia> {
+        self.sends.lock().expect("mock lock").get(&channel_id).map(|l| l.media.clone()).unwrap_or_default()
+    }
+
     /// Whether the channel holds a live connection to the network.
     pub fn is_connected(&self, channel_id: ChannelId) -> bool {
         self.sinks.lock().expect("mock lock").contains_key(&channel_id)
@@ -127,6 +147,7 @@ impl MockNetwork {
         text: &str,
     ) {
         let ms = std::time::Duration::from_millis;
+        let media = media::requested(text);
         let mut plan = vec![
             (
                 ms(config.delivered_after_ms),
@@ -148,8 +169,9 @@ impl MockNetwork {
                 external_id: format!("{external_id}-reply"),
                 contact_id: contact.external_id.clone(),
                 direction: Direction::Inbound,
-                text: config.reply_text.replace("{text}", text),
+                text: if media.is_empty() { config.reply_text.replace("{text}", text) } else { String::new() },
                 sent_at: switchboard::time::after_millis(switchboard::time::now(), after),
+                media: media.clone(),
             };
             plan.push((ms(after), ChannelEvent::MessageReceived { message: reply }));
         }
@@ -380,8 +402,18 @@ impl Provider for MockNetwork {
             direction: if n % 2 == 0 { Direction::Inbound } else { Direction::Outbound },
             text: format!("Earlier message {} with {}", 10 - n, contacts[index].name),
             sent_at: end - Duration::hours(n as i64),
+            media: Vec::new(),
         });
         Ok(all.filter(|m| before.is_none_or(|b| m.sent_at < b)).take(limit).collect())
+    }
+
+    async fn fetch_media(
+        &self,
+        _channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
+        source: &str,
+    ) -> Result<Vec<u8>, ProviderError> {
+        media::fetch(source)
     }
 
     fn verify_webhook(
@@ -411,13 +443,32 @@ impl Provider for MockNetwork {
         #[derive(Deserialize)]
         #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
         enum Hook {
-            Message { id: String, from: String, name: Option<String>, text: String },
+            Message {
+                id: String,
+                from: String,
+                name: Option<String>,
+                #[serde(default)]
+                text: String,
+                #[serde(default)]
+                media: Vec<HookMedia>,
+            },
             Status { id: String, status: DeliveryStatus },
             Edit { id: String, text: String },
             Revoke { id: String },
             Chat { id: String, title: String },
             ChannelStatus { status: switchboard::ChannelStatus, error: Option<String> },
             Presence { id: String, online: bool },
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct HookMedia {
+            kind: switchboard::media::AttachmentKind,
+            #[serde(default)]
+            source: String,
+            file_name: Option<String>,
+            duration_ms: Option<u64>,
+            location: Option<switchboard::media::GeoPoint>,
+            contact: Option<switchboard::media::ContactCard>,
         }
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -429,7 +480,7 @@ impl Provider for MockNetwork {
         let mut out = Vec::new();
         for hook in body.events {
             match hook {
-                Hook::Message { id, from, name, text } => {
+                Hook::Message { id, from, name, text, media } => {
                     if let Some(name) = name {
                         out.push(ChannelEvent::ContactsUpdated {
                             contacts: vec![Contact { external_id: from.clone(), name }],
@@ -441,6 +492,17 @@ impl Provider for MockNetwork {
                         direction: Direction::Inbound,
                         text,
                         sent_at: switchboard::time::now(),
+                        media: media
+                            .into_iter()
+                            .map(|m| switchboard::provider::InboundMedia {
+                                kind: m.kind,
+                                source: m.source,
+                                file_name: m.file_name,
+                                duration_ms: m.duration_ms,
+                                location: m.location,
+                                contact: m.contact,
+                            })
+                            .collect(),
                     };
                     out.push(ChannelEvent::MessageReceived { message });
                 }
@@ -507,8 +569,18 @@ impl Provider for MockNetwork {
             }
             log.sent.insert(message.idempotency_key.clone());
             log.order.push(message.idempotency_key.clone());
+            log.media.extend(message.media.iter().map(|m| ReceivedMedia {
+                key: message.idempotency_key.clone(),
+                file_name: m.attachment.file_name.clone(),
+                mime_type: m.attachment.mime_type.clone(),
+                bytes: m.bytes.len(),
+            }));
         }
-        self.simulate_recipient(&config, sink, &external_id, &contact, &message.text);
+        let said = match (message.text.is_empty(), message.media.first()) {
+            (true, Some(first)) => first.attachment.label(),
+            _ => message.text.clone(),
+        };
+        self.simulate_recipient(&config, sink, &external_id, &contact, &said);
         Ok(external_id)
     }
 }
@@ -566,6 +638,7 @@ mod tests {
             idempotency_key: "k1".into(),
             contact_id: "+15550000001".into(),
             text: "hi".into(),
+            media: Vec::new(),
         };
         assert!(matches!(net.send(&ch, msg.clone()).await, Err(ProviderError::Retryable { .. })));
 

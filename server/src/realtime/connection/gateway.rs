@@ -104,6 +104,13 @@ impl Gateway {
 
     /// Up to `limit` events of the topic after offset `after`, in order.
     pub async fn events_after(&self, topic: Topic, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
-        self.store.events_after(topic, after, limit).await
+        let mut events = self.store.events_after(topic, after, limit).await?;
+        let hub = self.realtime.bus().hub();
+        for event in &mut events {
+            if let std::borrow::Cow::Owned(signed) = hub.outgoing(event) {
+                *event = signed;
+            }
+        }
+        Ok(events)
     }
 }

@@ -64,6 +64,7 @@ impl Conn {
             text: args.text,
             client_message_id: args.client_message_id,
             reply_to: args.reply_to,
+            attachments: args.attachments,
         };
         let trace = Some(uuid::Uuid::now_v7().to_string());
         let sent = self

@@ -79,6 +79,7 @@ fn rpc_calls_parse_once_with_their_arguments() {
             text: "hi".into(),
             client_message_id: Some("k1".into()),
             reply_to: None,
+            attachments: Vec::new(),
         })
     );
     let data = json!({"conversation_id": CONVERSATION, "up_to": MESSAGE});
@@ -236,6 +237,7 @@ fn a_message_push_carries_what_a_client_applies_and_no_more() {
         edited_at: None,
         deleted_at: None,
         reply_to: None,
+        attachments: Vec::new(),
     };
     let topic = switchboard::Topic::Conversation(message.conversation_id);
     let mut event =
