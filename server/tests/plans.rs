@@ -190,6 +190,7 @@ fn statements(backend: switchboard::store::Backend, w: &World) -> Vec<(&'static 
             now_value,
             now_value,
             NullId,
+            NullText,
         ]);
     }
     vec![

@@ -7,15 +7,18 @@ use wasm_bindgen::prelude::Closure;
 
 use super::http::ApiError;
 
-/// An upload under way; [`cancel`](Self::cancel) aborts it.
-#[derive(Clone)]
-pub struct Uploading {
-    xhr: web_sys::XmlHttpRequest,
+thread_local! {
+    /// The uploads under way, by their number: kept here, in the browser's one thread, so
+    /// components only hold a number (their state also renders on the server).
+    static LIVE: std::cell::RefCell<std::collections::HashMap<u64, web_sys::XmlHttpRequest>> =
+        std::cell::RefCell::default();
+    static NEXT: std::cell::Cell<u64> = const { std::cell::Cell::new(1) };
 }
 
-impl Uploading {
-    pub fn cancel(&self) {
-        let _ = self.xhr.abort();
+/// Aborts the upload numbered `id` (nothing if it already ended).
+pub fn cancel(id: u64) {
+    if let Some(xhr) = LIVE.with(|live| live.borrow_mut().remove(&id)) {
+        let _ = xhr.abort();
     }
 }
 
@@ -35,13 +38,14 @@ fn refused(status: u16, body: &str) -> ApiError {
 }
 
 /// Starts uploading `file`: `progress` gets the share sent (0 to 1), `done` the stored upload
-/// or why not (status 0 with no words when it was cancelled).
+/// or why not (status 0 with no words when it was cancelled). Answers the upload's number, for
+/// [`cancel`].
 pub fn start(
     file: &web_sys::File,
     kind: Option<&str>,
     progress: impl Fn(f64) + 'static,
     done: impl FnOnce(Result<Upload, ApiError>) + 'static,
-) -> Result<Uploading, ApiError> {
+) -> Result<u64, ApiError> {
     let failed = |_| ApiError { status: 0, message: "The upload could not start.".into() };
     let xhr = web_sys::XmlHttpRequest::new().map_err(failed)?;
     let name: String = js_sys::encode_uri_component(&file.name()).into();
@@ -62,11 +66,17 @@ pub fn start(
         upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
         on_progress.forget();
     }
+    let id = NEXT.with(|next| {
+        let id = next.get();
+        next.set(id + 1);
+        id
+    });
     let done = std::rc::Rc::new(std::cell::RefCell::new(Some(done)));
     let finish = {
         let xhr = xhr.clone();
         let done = done.clone();
         Closure::<dyn Fn()>::new(move || {
+            LIVE.with(|live| live.borrow_mut().remove(&id));
             let Some(done) = done.borrow_mut().take() else { return };
             let status = xhr.status().unwrap_or(0);
             let body = xhr.response_text().ok().flatten().unwrap_or_default();
@@ -82,5 +92,6 @@ pub fn start(
     xhr.set_onloadend(Some(finish.as_ref().unchecked_ref()));
     finish.forget();
     xhr.send_with_opt_blob(Some(file)).map_err(failed)?;
-    Ok(Uploading { xhr })
+    LIVE.with(|live| live.borrow_mut().insert(id, xhr));
+    Ok(id)
 }

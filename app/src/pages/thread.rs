@@ -14,7 +14,7 @@ use switchboard::{Message, MessageStatus};
 use wasm_bindgen::JsCast;
 
 use super::attachments::{AttachmentList, PendingFile, PendingState};
-use crate::client::upload::{self, Uploading};
+use crate::client::upload;
 use crate::inbox::state::{Inbox, drafts};
 
 /// The height a row is counted with until it has been measured.
@@ -436,7 +436,8 @@ fn Composer() -> impl IntoView {
     let too_long = move || length.get() > MAX_TEXT_CHARS;
     // Files picked, dropped or pasted: uploaded at once, sent with the text (their caption).
     let files = RwSignal::new(Vec::<PendingFile>::new());
-    let uploads = StoredValue::new_local(HashMap::<u64, Uploading>::new());
+    // Each file's upload number (see `upload::cancel`).
+    let uploads = StoredValue::new(HashMap::<u64, u64>::new());
     let next_key = StoredValue::new(0u64);
     let dragging = RwSignal::new(false);
     let uploading = move || files.with(|f| f.iter().any(|f| f.state == PendingState::Uploading));
@@ -477,8 +478,8 @@ fn Composer() -> impl IntoView {
                 }
             };
             match upload::start(&file, None, progress, done) {
-                Ok(handle) => uploads.update_value(|u| {
-                    u.insert(key, handle);
+                Ok(id) => uploads.update_value(|u| {
+                    u.insert(key, id);
                 }),
                 Err(e) => set(&|p: &mut PendingFile| p.state = PendingState::Failed(e.message.clone())),
             }
@@ -486,8 +487,8 @@ fn Composer() -> impl IntoView {
     };
     let remove_file = move |key: u64| {
         uploads.update_value(|u| {
-            if let Some(handle) = u.remove(&key) {
-                handle.cancel();
+            if let Some(id) = u.remove(&key) {
+                upload::cancel(id);
             }
         });
         files.update(|f| f.retain(|p| p.key != key));
@@ -591,7 +592,7 @@ fn Composer() -> impl IntoView {
             <label class="attach" title="Attach files">
                 <span aria-hidden="true">"📎"</span>
                 <span class="visually-hidden">"Attach files"</span>
-                <input type="file" multiple data-testid="attach-input" class="visually-hidden" on:change=on_pick />
+                <input type="file" multiple data-testid="attach-input" on:change=on_pick />
             </label>
             <textarea
                 rows="1"

@@ -20,6 +20,7 @@ pub mod channels;
 pub mod conversations;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod health;
 pub mod invitations;
 pub mod media;
@@ -75,7 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(mock::router())
         .merge(webhooks::router())
-        .merge(media::media_router())
+        .merge(files::router())
         .route("/connection/websocket", axum::routing::get(crate::realtime::connection::endpoint))
         .merge(web::router(&state))
         .layer(axum::middleware::from_fn(error::json_errors))
