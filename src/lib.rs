@@ -38,7 +38,8 @@ pub use account::{Me, Member, MemberRole, Membership, Session, User, Workspace, 
 pub use channel::{Channel, ChannelStatus, ProviderKind};
 pub use event::{Event, EventBody, EventKind};
 pub use ids::{
-    AttachmentId, ChannelId, ContactId, ConversationId, EventId, InvitationId, MessageId, SessionId, UserId, WorkspaceId,
+    AttachmentId, ChannelId, ContactId, ConversationId, EventId, InvitationId, MessageId, SessionId, UserId,
+    WorkspaceId,
 };
 pub use message::{Conversation, Message, MessageStatus};
 pub use store::{Store, StoreError};

@@ -153,7 +153,7 @@ pub struct GeoPoint {
 impl Eq for GeoPoint {}
 
 impl GeoPoint {
-    /// A link that opens the place on a map.
+    /// A link that opens the place on a map (the server puts it in the attachment's `url`).
     pub fn map_url(&self) -> String {
         format!(
             "https://www.openstreetmap.org/?mlat={lat:.6}&mlon={lon:.6}#map=16/{lat:.6}/{lon:.6}",
@@ -201,7 +201,8 @@ pub struct Attachment {
     pub location: Option<GeoPoint>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<ContactCard>,
-    /// Where to fetch the bytes: a signed link that expires (absent in the event log).
+    /// Where to fetch the bytes: a signed link that expires (absent in the event log); for a
+    /// place, a map link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -242,18 +243,22 @@ pub fn clock(ms: u64) -> String {
     if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
 }
 
-/// A file size as people read it: `812 B`, `14 KB`, `3.2 MB`.
+/// A file size as people read it: `812 B`, `14 KB`, `3.2 MB`. Integer arithmetic only: the
+/// browser bundle carries no float formatting for it.
 pub fn human_size(bytes: u64) -> String {
-    const KB: f64 = 1024.0;
-    let b = bytes as f64;
-    if b < KB {
+    const KB: u64 = 1024;
+    // One decimal, rounded: tenths of the unit.
+    let tenths = |unit: u64| (bytes * 10 + unit / 2) / unit;
+    if bytes < KB {
         format!("{bytes} B")
-    } else if b < KB * KB {
-        format!("{:.0} KB", b / KB)
-    } else if b < KB * KB * KB {
-        format!("{:.1} MB", b / KB / KB)
+    } else if bytes < KB * KB {
+        format!("{} KB", (bytes + KB / 2) / KB)
+    } else if bytes < KB * KB * KB {
+        let t = tenths(KB * KB);
+        format!("{}.{} MB", t / 10, t % 10)
     } else {
-        format!("{:.1} GB", b / KB / KB / KB)
+        let t = tenths(KB * KB * KB);
+        format!("{}.{} GB", t / 10, t % 10)
     }
 }
 

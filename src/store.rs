@@ -596,7 +596,8 @@ pub trait MediaRepo: Send + Sync {
     /// The workspace's own upload limit in bytes, if it has one.
     async fn upload_limit(&self, workspace_id: WorkspaceId) -> Result<Option<u64>, StoreError>;
     /// Sets (or, with `None`, clears) the workspace's upload limit; `NotFound` for no workspace.
-    async fn set_upload_limit(&self, workspace_id: WorkspaceId, limit: Option<u64>) -> Result<(), StoreError>;
+    async fn set_upload_limit(&self, workspace_id: WorkspaceId, limit: Option<u64>)
+    -> Result<(), StoreError>;
 }
 
 /// The event log: every write's events, numbered per topic (offsets without gaps) and per

@@ -126,7 +126,10 @@ pub async fn send_message(
 ) -> Result<Message, ServerFnError> {
     use ssr::*;
     let token = signed_in()?;
-    desk()?.send(&token, workspace, conversation, text, client_message_id, attachments).await.map_err(desk_error)
+    desk()?
+        .send(&token, workspace, conversation, text, client_message_id, attachments)
+        .await
+        .map_err(desk_error)
 }
 
 /// The message a server function error should show to a person.

@@ -46,8 +46,11 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
     ));
     channels.runtimes().set_media(media.clone());
     let messages = Arc::new(
-        MessageService::with_send_limit(store.clone(), Quota::per_second(args.send_rate_per_sec, args.send_burst))
-            .with_media_links(links),
+        MessageService::with_send_limit(
+            store.clone(),
+            Quota::per_second(args.send_rate_per_sec, args.send_burst),
+        )
+        .with_media_links(links),
     );
     if let Some(url) = &args.nats_url {
         let options = crate::realtime::NatsOptions { queue: args.nats_queue.max(1), ..Default::default() };

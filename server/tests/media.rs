@@ -39,7 +39,8 @@ fn upload_multipart(token: &str, file_name: &str, bytes: &[u8]) -> Request<Body>
     let boundary = "sbBOUNDARY42";
     let mut body = Vec::new();
     body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nignored\r\n").as_bytes(),
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nignored\r\n")
+            .as_bytes(),
     );
     body.extend_from_slice(
         format!(
@@ -72,7 +73,11 @@ async fn mock_channel(app: &AppState, token: &str, config: Value) -> Channel {
     app.store.channel(ws, id).await.unwrap().unwrap()
 }
 
-async fn get_bytes(app: &AppState, uri: &str, range: Option<&str>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+async fn get_bytes(
+    app: &AppState,
+    uri: &str,
+    range: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let mut request = Request::builder().uri(uri);
     if let Some(range) = range {
         request = request.header(header::RANGE, range);
@@ -97,13 +102,18 @@ async fn uploads_are_told_from_their_bytes_and_limited(app: AppState, _raw: Raw)
     assert_eq!(png["size"].as_u64(), Some(photo().len() as u64));
     assert_eq!(png["file_name"], "sunset.pdf", "the name is the uploader's; the type is not");
     assert_eq!(png["has_thumbnail"], true);
-    assert!(png["url"].as_str().unwrap().starts_with(&format!("/media/{}?exp=", png["id"].as_str().unwrap())));
+    assert!(
+        png["url"].as_str().unwrap().starts_with(&format!("/media/{}?exp=", png["id"].as_str().unwrap()))
+    );
     assert!(png["thumbnail_url"].as_str().unwrap().contains("/thumbnail?exp="));
     assert!(png["message_id"].is_null());
 
     // Multipart: the part named `file`, its file name; other parts are ignored.
     let doc = uploaded(&app, upload_multipart(&alice, "Invoice 2291.pdf", &pdf())).await;
-    assert_eq!((doc["kind"].as_str(), doc["mime_type"].as_str()), (Some("document"), Some("application/pdf")));
+    assert_eq!(
+        (doc["kind"].as_str(), doc["mime_type"].as_str()),
+        (Some("document"), Some("application/pdf"))
+    );
     assert_eq!(doc["file_name"], "Invoice 2291.pdf");
     assert!(doc.get("thumbnail_url").is_none());
 
@@ -112,11 +122,14 @@ async fn uploads_are_told_from_their_bytes_and_limited(app: AppState, _raw: Raw)
     assert_eq!((voice["kind"].as_str(), voice["duration_ms"].as_u64()), (Some("voice"), Some(2000)));
 
     // Markup is kept as plain text, to be downloaded.
-    let page = uploaded(&app, upload_raw(&alice, "?filename=page.html", b"<html><script>x()</script>".to_vec())).await;
+    let page =
+        uploaded(&app, upload_raw(&alice, "?filename=page.html", b"<html><script>x()</script>".to_vec()))
+            .await;
     assert_eq!((page["kind"].as_str(), page["mime_type"].as_str()), (Some("document"), Some("text/plain")));
 
     // Refusals, each in the error shape.
-    let exe = send(&app, upload_raw(&alice, "?filename=setup.exe", b"MZ\x90\0\x03\0\0\0\x04\0".to_vec())).await;
+    let exe =
+        send(&app, upload_raw(&alice, "?filename=setup.exe", b"MZ\x90\0\x03\0\0\0\x04\0".to_vec())).await;
     assert_eq!(exe.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(error_code(&body_json(exe).await), "unsupported_type");
     let big = vec![b'a'; TEST_MAX_UPLOAD_BYTES as usize + 1];
@@ -125,7 +138,8 @@ async fn uploads_are_told_from_their_bytes_and_limited(app: AppState, _raw: Raw)
     let body = body_json(too_large).await;
     assert_eq!(error_code(&body), "too_large");
     assert!(body["error"]["message"].as_str().unwrap().contains("2.0 MB"), "{body}");
-    let at_limit = send(&app, upload_raw(&alice, "?filename=ok.txt", vec![b'a'; TEST_MAX_UPLOAD_BYTES as usize])).await;
+    let at_limit =
+        send(&app, upload_raw(&alice, "?filename=ok.txt", vec![b'a'; TEST_MAX_UPLOAD_BYTES as usize])).await;
     assert_eq!(at_limit.status(), StatusCode::CREATED, "the limit itself is allowed");
     let empty = send(&app, upload_raw(&alice, "", Vec::new())).await;
     assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -141,17 +155,25 @@ async fn uploads_are_told_from_their_bytes_and_limited(app: AppState, _raw: Raw)
 
     // A workspace's own limit, set by its owners and admins.
     let bob = login(&app, "bob@example.com", "demo-password").await;
-    let put = |token: &str, limit: Value| authed("PUT", "/api/v1/workspace/media", token, Some(json!({"max_upload_bytes": limit})));
+    let put = |token: &str, limit: Value| {
+        authed("PUT", "/api/v1/workspace/media", token, Some(json!({"max_upload_bytes": limit})))
+    };
     assert_eq!(send(&app, put(&bob, json!(4096))).await.status(), StatusCode::FORBIDDEN, "agents may not");
     let set = send(&app, put(&alice, json!(4096))).await;
     assert_eq!(set.status(), StatusCode::OK);
-    assert_eq!(body_json(set).await, json!({"max_upload_bytes": 4096, "custom": true, "server_max_upload_bytes": TEST_MAX_UPLOAD_BYTES}));
+    assert_eq!(
+        body_json(set).await,
+        json!({"max_upload_bytes": 4096, "custom": true, "server_max_upload_bytes": TEST_MAX_UPLOAD_BYTES})
+    );
     let over = send(&app, upload_raw(&bob, "?filename=a.txt", vec![b'a'; 4097])).await;
     assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(body_json(over).await["error"]["message"].as_str().unwrap().contains("4 KB"));
     assert_eq!(send(&app, put(&alice, json!(10))).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let reset = body_json(send(&app, put(&alice, Value::Null)).await).await;
-    assert_eq!((reset["max_upload_bytes"].as_u64(), reset["custom"].as_bool()), (Some(TEST_MAX_UPLOAD_BYTES), Some(false)));
+    assert_eq!(
+        (reset["max_upload_bytes"].as_u64(), reset["custom"].as_bool()),
+        (Some(TEST_MAX_UPLOAD_BYTES), Some(false))
+    );
     let read = body_json(send(&app, authed("GET", "/api/v1/workspace/media", &bob, None)).await).await;
     assert_eq!(read["max_upload_bytes"].as_u64(), Some(TEST_MAX_UPLOAD_BYTES));
 }
@@ -163,14 +185,17 @@ async fn sends_carry_uploads_once_and_links_serve_them_safely(app: AppState, _ra
     let conv = contact_writes(&app, &ch, "+15550000001", "Maria", "hi").await.conversation.id.to_string();
     let png = uploaded(&app, upload_raw(&alice, "?filename=sunset.png", photo())).await;
     let doc = uploaded(&app, upload_multipart(&alice, "invoice.pdf", &pdf())).await;
-    let page = uploaded(&app, upload_raw(&alice, "?filename=page.html", b"<html><script>x()</script>".to_vec())).await;
+    let page =
+        uploaded(&app, upload_raw(&alice, "?filename=page.html", b"<html><script>x()</script>".to_vec()))
+            .await;
     let (png_id, doc_id, page_id) = (png["id"].clone(), doc["id"].clone(), page["id"].clone());
 
     // Someone else's upload, or an id that is not an upload, is refused and nothing is written.
     let stolen = send(&app, post_message(&bob, &conv, json!({"attachments": [png_id]}))).await;
     assert_eq!(stolen.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body_json(stolen).await["error"]["field"], "attachments");
-    let made_up = send(&app, post_message(&alice, &conv, json!({"attachments": [AttachmentId::new()]}))).await;
+    let made_up =
+        send(&app, post_message(&alice, &conv, json!({"attachments": [AttachmentId::new()]}))).await;
     assert_eq!(made_up.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let twice = send(&app, post_message(&alice, &conv, json!({"attachments": [png_id, png_id]}))).await;
     assert_eq!(twice.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -178,20 +203,24 @@ async fn sends_carry_uploads_once_and_links_serve_them_safely(app: AppState, _ra
     assert_eq!(nothing.status(), StatusCode::UNPROCESSABLE_ENTITY, "no text and no attachment");
 
     // No caption: the attachments are the message.
-    let sent = send(&app, post_message(&alice, &conv, json!({"attachments": [png_id, doc_id, page_id]}))).await;
+    let sent =
+        send(&app, post_message(&alice, &conv, json!({"attachments": [png_id, doc_id, page_id]}))).await;
     assert_eq!(sent.status(), StatusCode::CREATED);
     let sent = body_json(sent).await;
     assert_eq!(sent["text"], "");
-    let kinds: Vec<&str> = sent["attachments"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        sent["attachments"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["image", "document", "document"], "in the order sent");
     assert!(sent["attachments"].as_array().unwrap().iter().all(|a| a["url"].as_str().is_some()));
-    let again = send(&app, post_message(&alice, &conv, json!({"text": "again", "attachments": [png_id]}))).await;
+    let again =
+        send(&app, post_message(&alice, &conv, json!({"text": "again", "attachments": [png_id]}))).await;
     assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY, "an upload goes into one message only");
 
     let list = body_json(send(&app, authed("GET", "/api/v1/conversations", &bob, None)).await).await;
     assert_eq!(list[0]["last_message_preview"], "📷 Photo");
     let history = body_json(
-        send(&app, authed("GET", &format!("/api/v1/conversations/{conv}/messages?limit=1"), &bob, None)).await,
+        send(&app, authed("GET", &format!("/api/v1/conversations/{conv}/messages?limit=1"), &bob, None))
+            .await,
     )
     .await;
     let shown = &history[0]["attachments"];
@@ -245,7 +274,11 @@ async fn links_expire_resist_tampering_and_end_with_the_message(app: AppState, _
     let other = uploaded(&app, upload_raw(&alice, "?filename=b.pdf", pdf())).await;
     let id: AttachmentId = png["id"].as_str().unwrap().parse().unwrap();
     let url = png["url"].as_str().unwrap().to_owned();
-    assert_eq!(get_bytes(&app, &url, None).await.0, StatusCode::OK, "an upload's own link works before a send");
+    assert_eq!(
+        get_bytes(&app, &url, None).await.0,
+        StatusCode::OK,
+        "an upload's own link works before a send"
+    );
 
     let code_of = |bytes: Vec<u8>| error_code(&serde_json::from_slice(&bytes).unwrap());
     // Tampered: another signature, another expiry, another attachment's id, no signature.
@@ -260,14 +293,21 @@ async fn links_expire_resist_tampering_and_end_with_the_message(app: AppState, _
     assert_eq!(get_bytes(&app, &swapped, None).await.0, StatusCode::FORBIDDEN, "a link names one attachment");
     let bare = url.split('?').next().unwrap();
     assert_eq!(get_bytes(&app, bare, None).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(get_bytes(&app, &format!("/media/{}/thumbnail?{}", id, url.split('?').nth(1).unwrap()), None).await.0, StatusCode::FORBIDDEN, "a file's link is not its thumbnail's");
+    assert_eq!(
+        get_bytes(&app, &format!("/media/{}/thumbnail?{}", id, url.split('?').nth(1).unwrap()), None).await.0,
+        StatusCode::FORBIDDEN,
+        "a file's link is not its thumbnail's"
+    );
     // Expired: a link minted two hours ago.
     let old = app.media.links().link(id, Variant::File, chrono::Utc::now().timestamp() - 7200);
     let (status, _, body) = get_bytes(&app, &old, None).await;
     assert_eq!((status, code_of(body).as_str()), (StatusCode::FORBIDDEN, "link_expired"));
 
     // Sent, then deleted: the link stops working, and the collector takes the bytes.
-    let sent = body_json(send(&app, post_message(&alice, &conv, json!({"text": "look", "attachments": [id]}))).await).await;
+    let sent = body_json(
+        send(&app, post_message(&alice, &conv, json!({"text": "look", "attachments": [id]}))).await,
+    )
+    .await;
     let fresh = sent["attachments"][0]["url"].as_str().unwrap().to_owned();
     assert_eq!(get_bytes(&app, &fresh, None).await.0, StatusCode::OK);
     let message = sent["id"].as_str().unwrap();
@@ -317,12 +357,21 @@ async fn inbound_media_is_fetched_or_marked_unavailable(app: AppState, _raw: Raw
     assert!(a[2].get("url").is_none());
     assert_eq!(a[2]["file_name"], "lost.pdf");
     assert_eq!(a[3]["location"]["name"], "Berlin");
-    assert!(a[3].get("url").is_none(), "a place has no bytes");
+    assert_eq!(
+        a[3]["url"],
+        "https://www.openstreetmap.org/?mlat=52.520000&mlon=13.400000#map=16/52.520000/13.400000",
+        "a place links to the map"
+    );
 }
 
 async fn outbound_media_reaches_the_network(app: AppState, _raw: Raw) {
     let alice = login(&app, "alice@example.com", "demo-password").await;
-    let ch = mock_channel(&app, &alice, json!({"reply_after_ms": 50, "delivered_after_ms": 10, "read_after_ms": 20})).await;
+    let ch = mock_channel(
+        &app,
+        &alice,
+        json!({"reply_after_ms": 50, "delivered_after_ms": 10, "read_after_ms": 20}),
+    )
+    .await;
     sign_in_by_token(&app, &alice, &ch.id.to_string()).await;
     let connected = tokio::time::Instant::now() + Duration::from_secs(10);
     while !app.mock.is_connected(ch.id) {
@@ -332,7 +381,11 @@ async fn outbound_media_reaches_the_network(app: AppState, _raw: Raw) {
     let conv = contact_writes(&app, &ch, "+15550000001", "Maria", "hi").await.conversation.id.to_string();
     let doc = uploaded(&app, upload_multipart(&alice, "invoice.pdf", &pdf())).await;
     let sent = body_json(
-        send(&app, post_message(&alice, &conv, json!({"text": "your invoice #photo", "attachments": [doc["id"]]}))).await,
+        send(
+            &app,
+            post_message(&alice, &conv, json!({"text": "your invoice #photo", "attachments": [doc["id"]]})),
+        )
+        .await,
     )
     .await;
     let worker = switchboard_server::services::outbox::OutboxWorker::new(
@@ -357,10 +410,16 @@ async fn outbound_media_reaches_the_network(app: AppState, _raw: Raw) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let history = body_json(
-            send(&app, authed("GET", &format!("/api/v1/conversations/{conv}/messages?limit=1"), &alice, None)).await,
+            send(
+                &app,
+                authed("GET", &format!("/api/v1/conversations/{conv}/messages?limit=1"), &alice, None),
+            )
+            .await,
         )
         .await;
-        if history[0]["direction"] == "inbound" && history[0]["attachments"].as_array().is_some_and(|a| !a.is_empty()) {
+        if history[0]["direction"] == "inbound"
+            && history[0]["attachments"].as_array().is_some_and(|a| !a.is_empty())
+        {
             assert_eq!(history[0]["attachments"][0]["kind"], "image");
             assert_eq!(history[0]["attachments"][0]["state"], "ready");
             break;

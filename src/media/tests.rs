@@ -114,7 +114,10 @@ fn file_names_lose_paths_and_control_characters() {
 #[test]
 fn kinds_follow_the_type_and_fit_what_was_asked() {
     assert_eq!(AttachmentKind::for_upload("image/png", None), Ok(AttachmentKind::Image));
-    assert_eq!(AttachmentKind::for_upload("audio/ogg", Some(AttachmentKind::Voice)), Ok(AttachmentKind::Voice));
+    assert_eq!(
+        AttachmentKind::for_upload("audio/ogg", Some(AttachmentKind::Voice)),
+        Ok(AttachmentKind::Voice)
+    );
     assert_eq!(
         AttachmentKind::for_upload("image/webp", Some(AttachmentKind::Sticker)),
         Ok(AttachmentKind::Sticker)
@@ -146,6 +149,10 @@ fn labels_and_sizes_read_well() {
     assert_eq!(human_size(812), "812 B");
     assert_eq!(human_size(14 * 1024), "14 KB");
     assert_eq!(human_size(3_355_443), "3.2 MB");
+    assert_eq!(human_size(2 * 1024 * 1024), "2.0 MB");
+    assert_eq!(human_size(1023), "1023 B");
+    assert_eq!(human_size(1536), "2 KB");
+    assert_eq!(human_size(5 * 1024 * 1024 * 1024 + 1), "5.0 GB");
     let voice = Attachment {
         id: AttachmentId::new(),
         kind: AttachmentKind::Voice,

@@ -1,7 +1,7 @@
 //! Uploads from the browser: one file to `POST /api/v1/uploads` as the raw body, over
 //! `XMLHttpRequest` (fetch reports no upload progress), with progress and cancel.
 
-use switchboard::media::Upload;
+use switchboard::media::Attachment;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 
@@ -44,7 +44,7 @@ pub fn start(
     file: &web_sys::File,
     kind: Option<&str>,
     progress: impl Fn(f64) + 'static,
-    done: impl FnOnce(Result<Upload, ApiError>) + 'static,
+    done: impl FnOnce(Result<Attachment, ApiError>) + 'static,
 ) -> Result<u64, ApiError> {
     let failed = |_| ApiError { status: 0, message: "The upload could not start.".into() };
     let xhr = web_sys::XmlHttpRequest::new().map_err(failed)?;
@@ -58,11 +58,12 @@ pub fn start(
         xhr.set_request_header("X-Workspace-Id", &ws.to_string()).map_err(failed)?;
     }
     if let Ok(upload) = xhr.upload() {
-        let on_progress = Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
-            if ev.length_computable() && ev.total() > 0.0 {
-                progress(ev.loaded() / ev.total());
-            }
-        });
+        let on_progress =
+            Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
+                if ev.length_computable() && ev.total() > 0.0 {
+                    progress(ev.loaded() / ev.total());
+                }
+            });
         upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
         on_progress.forget();
     }
@@ -82,7 +83,8 @@ pub fn start(
             let body = xhr.response_text().ok().flatten().unwrap_or_default();
             let result = match status {
                 0 => Err(ApiError { status: 0, message: String::new() }),
-                200..=299 => serde_json::from_str::<Upload>(&body)
+                // The upload answers its attachment's fields (and a few of its own, skipped).
+                200..=299 => serde_json::from_str::<Attachment>(&body)
                     .map_err(|e| ApiError { status, message: format!("The answer does not read: {e}") }),
                 _ => Err(refused(status, &body)),
             };

@@ -164,7 +164,8 @@ impl Inbox {
     async fn deliver(self, message: &Message) -> Result<Message, ApiError> {
         let conversation = message.conversation_id;
         let client_id = message.client_message_id.clone().unwrap_or_else(|| message.id.to_string());
-        let attachment_ids: Vec<switchboard::AttachmentId> = message.attachments.iter().map(|a| a.id).collect();
+        let attachment_ids: Vec<switchboard::AttachmentId> =
+            message.attachments.iter().map(|a| a.id).collect();
         if let Some(rt) = self.rt().filter(Realtime::is_connected) {
             let args = json!({
                 "conversation_id": conversation,
@@ -188,9 +189,15 @@ impl Inbox {
                 Err(_) => {}
             }
         }
-        crate::api::send_message(self.workspace, conversation, message.text.clone(), client_id, attachment_ids)
-            .await
-            .map_err(super::state::server_fn_error)
+        crate::api::send_message(
+            self.workspace,
+            conversation,
+            message.text.clone(),
+            client_id,
+            attachment_ids,
+        )
+        .await
+        .map_err(super::state::server_fn_error)
     }
 }
 

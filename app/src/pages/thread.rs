@@ -463,14 +463,17 @@ fn Composer() -> impl IntoView {
                 })
             };
             let progress = move |share: f64| set(&|p: &mut PendingFile| p.progress = share);
-            let done = move |result: Result<switchboard::media::Upload, crate::client::http::ApiError>| {
+            let done = move |result: Result<
+                switchboard::media::Attachment,
+                crate::client::http::ApiError,
+            >| {
                 uploads.update_value(|u| {
                     u.remove(&key);
                 });
                 match result {
                     Ok(up) => set(&|p: &mut PendingFile| {
                         p.progress = 1.0;
-                        p.state = PendingState::Done(up.attachment.clone());
+                        p.state = PendingState::Done(Box::new(up.clone()));
                     }),
                     // Cancelled: already gone from the list.
                     Err(e) if e.status == 0 && e.message.is_empty() => {}
@@ -570,7 +573,7 @@ fn Composer() -> impl IntoView {
                             <span class="file-name">{p.name.clone()}</span>
                             {match p.state.clone() {
                                 PendingState::Uploading => view! {
-                                    <progress max="1" value=p.progress aria-label=format!("Uploading {}", p.name)></progress>
+                                    <progress max="100" value=(p.progress * 100.0) as u32 aria-label=format!("Uploading {}", p.name)></progress>
                                 }.into_any(),
                                 PendingState::Done(_) => view! {
                                     <span class="file-facts">{switchboard::media::human_size(p.size)}</span>

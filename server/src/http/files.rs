@@ -53,43 +53,54 @@ pub struct ByteRange {
     pub len: u64,
 }
 
+/// A `Range` header no byte of the blob satisfies (answered 416).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unsatisfiable;
+
 /// Reads a `Range` header for a blob of `total` bytes: `Ok(None)` for the whole blob (no header,
-/// or one we do not honour, such as several ranges), `Err(())` when it cannot be satisfied.
-pub fn byte_range(header: Option<&str>, total: u64) -> Result<Option<ByteRange>, ()> {
+/// or one we do not honour, such as several ranges), `Err(Unsatisfiable)` when no byte fits.
+pub fn byte_range(header: Option<&str>, total: u64) -> Result<Option<ByteRange>, Unsatisfiable> {
     let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
         return Ok(None);
     };
     if spec.contains(',') {
         return Ok(None);
     }
-    let (first, last) = spec.split_once('-').ok_or(())?;
+    let (first, last) = spec.split_once('-').ok_or(Unsatisfiable)?;
     let (first, last) = (first.trim(), last.trim());
     let (start, end) = match (first.is_empty(), last.is_empty()) {
         // The last N bytes.
         (true, false) => {
-            let n: u64 = last.parse().map_err(|_| ())?;
+            let n: u64 = last.parse().map_err(|_| Unsatisfiable)?;
             if n == 0 {
-                return Err(());
+                return Err(Unsatisfiable);
             }
             (total.saturating_sub(n), total.saturating_sub(1))
         }
         (false, _) => {
-            let start: u64 = first.parse().map_err(|_| ())?;
-            let end = if last.is_empty() { total.saturating_sub(1) } else { last.parse().map_err(|_| ())? };
+            let start: u64 = first.parse().map_err(|_| Unsatisfiable)?;
+            let end = if last.is_empty() {
+                total.saturating_sub(1)
+            } else {
+                last.parse().map_err(|_| Unsatisfiable)?
+            };
             (start, end.min(total.saturating_sub(1)))
         }
-        (true, true) => return Err(()),
+        (true, true) => return Err(Unsatisfiable),
     };
     if total == 0 || start >= total || end < start {
-        return Err(());
+        return Err(Unsatisfiable);
     }
     Ok(Some(ByteRange { start, len: end - start + 1 }))
 }
 
 /// `attachment; filename="…"; filename*=UTF-8''…` (RFC 6266), or `inline` with the same names.
 fn disposition(inline: bool, name: &str) -> HeaderValue {
-    let ascii: String =
-        name.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' }).filter(|c| *c != '\\').collect();
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' })
+        .filter(|c| *c != '\\')
+        .collect();
     let encoded: String = name
         .bytes()
         .map(|b| match b {
@@ -126,7 +137,7 @@ async fn serve(
     };
     let range = match byte_range(headers.get(header::RANGE).and_then(|v| v.to_str().ok()), total) {
         Ok(range) => range,
-        Err(()) => {
+        Err(Unsatisfiable) => {
             let mut refused: Response = ApiError::new(
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 "range_not_satisfiable",
@@ -145,7 +156,10 @@ async fn serve(
     *response.status_mut() = if range.is_some() { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
     let h = response.headers_mut();
     let content_type = if mime.starts_with("text/") { format!("{mime}; charset=utf-8") } else { mime };
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::CONTENT_DISPOSITION, disposition(inline, &media.attachment.file_name));

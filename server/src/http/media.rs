@@ -48,12 +48,19 @@ struct SetMediaSettings {
 async fn settings(state: &AppState, workspace: switchboard::WorkspaceId) -> Result<MediaSettings, ApiError> {
     let own = state.store.upload_limit(workspace).await?;
     let server = state.media.default_limit();
-    Ok(MediaSettings { max_upload_bytes: own.unwrap_or(server), custom: own.is_some(), server_max_upload_bytes: server })
+    Ok(MediaSettings {
+        max_upload_bytes: own.unwrap_or(server),
+        custom: own.is_some(),
+        server_max_upload_bytes: server,
+    })
 }
 
 /// The workspace's upload limit.
 #[utoipa::path(get, path = "/workspace/media", tag = "media", security(("bearer" = []), ("cookie" = [])), responses((status = 200, body = MediaSettings), ApiErrors))]
-async fn get_media_settings(State(state): State<AppState>, member: CurrentMember) -> Result<Json<MediaSettings>, ApiError> {
+async fn get_media_settings(
+    State(state): State<AppState>,
+    member: CurrentMember,
+) -> Result<Json<MediaSettings>, ApiError> {
     Ok(Json(settings(&state, member.actor.workspace_id).await?))
 }
 
@@ -74,7 +81,8 @@ impl From<MediaError> for ApiError {
             MediaError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             MediaError::Unsupported { .. } => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type"),
             MediaError::Invalid(v) => {
-                let mut e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", v.to_string());
+                let mut e =
+                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", v.to_string());
                 e.field = Some(v.field.clone());
                 return e;
             }
@@ -158,4 +166,3 @@ async fn upload(
     };
     Ok((StatusCode::CREATED, Json(upload)).into_response())
 }
-

@@ -99,9 +99,14 @@ impl MediaLinks {
     pub fn sign(&self, attachments: &mut [Attachment]) {
         let now = chrono::Utc::now().timestamp();
         for a in attachments.iter_mut() {
+            if let Some(place) = &a.location {
+                a.url = Some(place.map_url());
+                continue;
+            }
             let has_bytes = a.kind.has_blob() && a.state == switchboard::media::MediaState::Ready;
             a.url = has_bytes.then(|| self.link(a.id, Variant::File, now));
-            a.thumbnail_url = (has_bytes && a.has_thumbnail).then(|| self.link(a.id, Variant::Thumbnail, now));
+            a.thumbnail_url =
+                (has_bytes && a.has_thumbnail).then(|| self.link(a.id, Variant::Thumbnail, now));
         }
     }
 
@@ -168,7 +173,8 @@ mod tests {
         let flipped = String::from_utf8(flipped).unwrap();
         assert_eq!(links.check(id, Variant::File, exp, &flipped, 1_030), Err(LinkRefusal::BadSignature));
         // Another server secret signs differently.
-        let stranger = MediaLinks::new(&SecretKey::from_hex(&"ef".repeat(32)).unwrap(), Duration::from_secs(60));
+        let stranger =
+            MediaLinks::new(&SecretKey::from_hex(&"ef".repeat(32)).unwrap(), Duration::from_secs(60));
         assert_eq!(stranger.check(id, Variant::File, exp, &sig, 1_030), Err(LinkRefusal::BadSignature));
     }
 }

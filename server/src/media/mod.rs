@@ -54,7 +54,9 @@ impl Default for MediaConfig {
 pub enum MediaError {
     #[error("The file is larger than this workspace's limit of {shown} ({limit} bytes).")]
     TooLarge { limit: u64, shown: String },
-    #[error("Files of this type are not accepted ({what}): send photos, audio, video, PDFs, office documents or text.")]
+    #[error(
+        "Files of this type are not accepted ({what}): send photos, audio, video, PDFs, office documents or text."
+    )]
     Unsupported { what: String },
     #[error(transparent)]
     Invalid(#[from] ValidationError),
@@ -117,7 +119,12 @@ impl std::fmt::Debug for MediaService {
 }
 
 impl MediaService {
-    pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>, links: MediaLinks, config: MediaConfig) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        blobs: Arc<dyn BlobStore>,
+        links: MediaLinks,
+        config: MediaConfig,
+    ) -> Self {
         Self { store, blobs, links, config }
     }
 
@@ -145,7 +152,9 @@ impl MediaService {
         {
             return Err(ValidationError::new(
                 "max_upload_bytes",
-                format!("must be {MIN_UPLOAD_LIMIT} to {MAX_UPLOAD_LIMIT} bytes, or null for the server's limit"),
+                format!(
+                    "must be {MIN_UPLOAD_LIMIT} to {MAX_UPLOAD_LIMIT} bytes, or null for the server's limit"
+                ),
             )
             .into());
         }
@@ -245,7 +254,9 @@ impl MediaService {
             .ok_or_else(|| MediaError::Unsupported { what: model::file_name(given_name, "this file") })?;
         let kind = AttachmentKind::for_upload(mime, meta.kind)?;
         let (width, height) = match model::image_dimensions(mime, &head) {
-            Some((w, h)) if matches!(kind, AttachmentKind::Image | AttachmentKind::Sticker) => (Some(w), Some(h)),
+            Some((w, h)) if matches!(kind, AttachmentKind::Image | AttachmentKind::Sticker) => {
+                (Some(w), Some(h))
+            }
             _ => (None, None),
         };
         let duration_ms = match (mime, kind) {
@@ -378,7 +389,9 @@ impl MediaService {
             match self.blobs.delete_if_idle(&key, began).await {
                 Ok(true) => deleted += 1,
                 Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "a blob could not be deleted; the next sweep tries again"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a blob could not be deleted; the next sweep tries again")
+                }
             }
         }
         if deleted > 0 {

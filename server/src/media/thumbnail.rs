@@ -27,7 +27,10 @@ pub fn worth_one(attachment: &Attachment) -> bool {
 
 /// A JPEG at most [`THUMBNAIL_SIDE`] on its longest side.
 pub fn make(source: &Path) -> Result<Vec<u8>, String> {
-    let mut reader = ImageReader::open(source).map_err(|e| e.to_string())?.with_guessed_format().map_err(|e| e.to_string())?;
+    let mut reader = ImageReader::open(source)
+        .map_err(|e| e.to_string())?
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?;
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);

@@ -411,7 +411,8 @@ pub async fn ingest_with(
     message: ProviderMessage,
     received: Vec<(switchboard::media::Attachment, Option<String>, Option<String>)>,
 ) -> Result<Option<Ingested>, ServiceError> {
-    let (attachments, blob_keys): (Vec<_>, Vec<_>) = received.into_iter().map(|(a, b, t)| (a, (b, t))).unzip();
+    let (attachments, blob_keys): (Vec<_>, Vec<_>) =
+        received.into_iter().map(|(a, b, t)| (a, (b, t))).unzip();
     let inbound = NewInbound {
         workspace_id: channel.workspace_id,
         channel_id: channel.id,
@@ -549,7 +550,8 @@ impl MediaFetch {
         use switchboard::provider::ProviderError;
         let mut waits = self.retry_waits.iter();
         let bytes = loop {
-            let why = match self.provider.fetch_media(channel, self.credentials.as_ref(), &item.source).await {
+            let why = match self.provider.fetch_media(channel, self.credentials.as_ref(), &item.source).await
+            {
                 Ok(bytes) => break bytes,
                 Err(ProviderError::Retryable { message, .. }) => message,
                 Err(ProviderError::RateLimited { retry_after_secs, .. }) => {
@@ -612,7 +614,9 @@ impl<'a> InboundRouter<'a> {
                     .unwrap_or_else(|| message.contact_id.clone());
                 let contact = Contact { external_id: message.contact_id.clone(), name };
                 let received = match &self.media {
-                    Some(fetch) if !message.media.is_empty() => fetch.fetch_all(self.channel, &message.media).await,
+                    Some(fetch) if !message.media.is_empty() => {
+                        fetch.fetch_all(self.channel, &message.media).await
+                    }
                     _ => Vec::new(),
                 };
                 Ok(ingest_with(self.store, self.channel, contact, message, received).await?.is_some())

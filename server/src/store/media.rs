@@ -138,7 +138,8 @@ where
             return Ok(());
         }
         let mut p = Params::new(D::KIND);
-        let cases: Vec<String> = taken.iter().map(|_| format!("when {} then {}", p.next(), p.next())).collect();
+        let cases: Vec<String> =
+            taken.iter().map(|_| format!("when {} then {}", p.next(), p.next())).collect();
         let sql = format!(
             "update attachment set message_id = case attachment_id {} end
              where message_id is null and attachment_id in ({})",
@@ -232,10 +233,19 @@ where
         )
         .await?;
         tx.commit().await.map_err(map_err)?;
-        Ok(Upload { attachment: upload.attachment, workspace_id: upload.workspace_id, message_id: None, created_at: at })
+        Ok(Upload {
+            attachment: upload.attachment,
+            workspace_id: upload.workspace_id,
+            message_id: None,
+            created_at: at,
+        })
     }
 
-    async fn upload(&self, workspace_id: WorkspaceId, id: AttachmentId) -> Result<Option<Upload>, StoreError> {
+    async fn upload(
+        &self,
+        workspace_id: WorkspaceId,
+        id: AttachmentId,
+    ) -> Result<Option<Upload>, StoreError> {
         let row: Option<AttachmentRow> = sqlx::query_as(concat!(
             "select ",
             attachment_columns!(),
@@ -280,7 +290,11 @@ where
         Ok(row.and_then(|(limit,)| limit).and_then(|l| u64::try_from(l).ok()))
     }
 
-    async fn set_upload_limit(&self, workspace_id: WorkspaceId, limit: Option<u64>) -> Result<(), StoreError> {
+    async fn set_upload_limit(
+        &self,
+        workspace_id: WorkspaceId,
+        limit: Option<u64>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query("update workspace set max_upload_bytes = $2 where workspace_id = $1")
             .bind(workspace_id.as_uuid())
@@ -311,13 +325,12 @@ where
         keys.dedup();
         let mut unreferenced = Vec::with_capacity(keys.len());
         for key in keys {
-            let (still,): (i64,) = sqlx::query_as(
-                "select count(*) from attachment where blob_key = $1 or thumb_key = $1",
-            )
-            .bind(&key)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            let (still,): (i64,) =
+                sqlx::query_as("select count(*) from attachment where blob_key = $1 or thumb_key = $1")
+                    .bind(&key)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
             if still == 0 {
                 unreferenced.push(key);
             }

@@ -11,11 +11,11 @@ use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
 use switchboard::access::{Right, RoomRole, Standing};
-use switchboard::store::{NewOutbound, OUTBOX_MAX_ATTEMPTS, SendRepo, Sent, StoreError};
 use switchboard::media::Attachment;
+use switchboard::store::{NewOutbound, OUTBOX_MAX_ATTEMPTS, SendRepo, Sent, StoreError};
 use switchboard::{
-    AttachmentId, ChannelId, Conversation, ConversationId, Event, EventBody, Message, MessageId, ProviderKind, Topic,
-    UserId, WorkspaceId,
+    AttachmentId, ChannelId, Conversation, ConversationId, Event, EventBody, Message, MessageId,
+    ProviderKind, Topic, UserId, WorkspaceId,
 };
 
 use super::backend::{Backend, Bind, Column, Params, SqlStore};
@@ -291,7 +291,8 @@ where
         let refused = || StoreError::Conflict { constraint: "attachments".into() };
         let mut taken = Vec::with_capacity(out.attachments.len());
         for id in &out.attachments {
-            let row = uploads.get(id).filter(|r| r.free_for(out.workspace_id, out.sender)).ok_or_else(refused)?;
+            let row =
+                uploads.get(id).filter(|r| r.free_for(out.workspace_id, out.sender)).ok_or_else(refused)?;
             if claimed.contains(id) {
                 return Err(refused());
             }

@@ -221,13 +221,12 @@ async fn inbound_mock_traffic_lands_in_the_inbox(app: AppState, _raw: Raw) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // The contact writes back on the network; the runtime records it through the inbound path.
-    let out =
-        OutboundMessage {
-            idempotency_key: "k".into(),
-            contact_id: "+15550000002".into(),
-            text: "hi".into(),
-            media: Vec::new(),
-        };
+    let out = OutboundMessage {
+        idempotency_key: "k".into(),
+        contact_id: "+15550000002".into(),
+        text: "hi".into(),
+        media: Vec::new(),
+    };
     app.mock.send(&ch, out).await.unwrap();
     for _ in 0..500 {
         let list = body_json(send(&app, authed("GET", "/api/v1/conversations", &alice, None)).await).await;

@@ -156,7 +156,9 @@ pub fn state_with_realtime(
         media,
         accounts: Arc::new(AccountService::new(store.clone(), realtime.clone(), &secret, auth)),
         channels,
-        messages: Arc::new(switchboard_server::services::MessageService::new(store.clone()).with_media_links(links)),
+        messages: Arc::new(
+            switchboard_server::services::MessageService::new(store.clone()).with_media_links(links),
+        ),
         realtime,
         mock,
         store,
@@ -201,7 +203,12 @@ impl switchboard_server::media::BlobStore for TempBlobs {
     async fn put_file(&self, key: &str, staged: &std::path::Path) -> std::io::Result<()> {
         self.blobs.put_file(key, staged).await
     }
-    async fn open(&self, key: &str, start: u64, len: Option<u64>) -> std::io::Result<switchboard_server::media::BlobRead> {
+    async fn open(
+        &self,
+        key: &str,
+        start: u64,
+        len: Option<u64>,
+    ) -> std::io::Result<switchboard_server::media::BlobRead> {
         self.blobs.open(key, start, len).await
     }
     async fn delete_if_idle(&self, key: &str, idle_since: std::time::SystemTime) -> std::io::Result<bool> {

@@ -8,6 +8,7 @@
 mod common;
 mod access_ended;
 mod limits;
+mod media;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use access_ended::{
     signing_out_everywhere_closes_every_socket,
 };
 use limits::rpc_sends_are_limited_per_user;
+use media::attachments_travel_with_fresh_links_never_stored_in_the_log;
 
 app_test!(
     subscribers_receive_rest_sends_in_order,
@@ -44,6 +46,7 @@ app_test!(
     signing_out_everywhere_closes_every_socket,
     rpc_sends_are_limited_per_user,
     every_command_gets_the_protocols_answer,
+    attachments_travel_with_fresh_links_never_stored_in_the_log,
 );
 
 /// Serves the app on a free loopback port.

@@ -48,9 +48,8 @@ pub async fn uploads_go_into_one_message_of_their_workspace(store: &dyn Store) {
     assert_eq!(store.upload(ws, a_id).await.unwrap().unwrap().attachment, a.attachment);
     assert!(store.upload(other_ws, a_id).await.unwrap().is_none(), "another workspace sees nothing");
 
-    let with = |ws, conv, sender, ids: Vec<AttachmentId>, key: Option<&str>| switchboard::store::NewOutbound {
-        attachments: ids,
-        ..outbound(ws, conv, sender, "caption", key)
+    let with = |ws, conv, sender, ids: Vec<AttachmentId>, key: Option<&str>| {
+        switchboard::store::NewOutbound { attachments: ids, ..outbound(ws, conv, sender, "caption", key) }
     };
     let refused = StoreError::Conflict { constraint: "attachments".into() };
     // In one group: the first taker wins, the second is refused; another workspace's send and a
@@ -67,7 +66,10 @@ pub async fn uploads_go_into_one_message_of_their_workspace(store: &dyn Store) {
     assert_eq!(r.3.unwrap_err(), refused);
     assert_eq!(sent.message.attachments, vec![a.attachment.clone()]);
     assert_eq!(store.upload(ws, a_id).await.unwrap().unwrap().message_id, Some(sent.message.id));
-    assert!(store.upload(ws, b_id).await.unwrap().unwrap().message_id.is_none(), "refused sends took nothing");
+    assert!(
+        store.upload(ws, b_id).await.unwrap().unwrap().message_id.is_none(),
+        "refused sends took nothing"
+    );
     // The same key answers the first message, attachments and all; history reads them back.
     let again = store.send_message(with(ws, conv, agent, vec![a_id], Some("k1"))).await.unwrap();
     assert!(!again.created && again.message.attachments == sent.message.attachments);

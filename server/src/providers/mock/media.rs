@@ -20,7 +20,9 @@ pub fn fetch(source: &str) -> Result<Vec<u8>, ProviderError> {
         "mock-media:photo" => Ok(photo()),
         "mock-media:voice" => Ok(voice_note(3)),
         "mock-media:pdf" => Ok(pdf()),
-        BROKEN => Err(ProviderError::Retryable { message: "the media server timed out".into(), after_secs: None }),
+        BROKEN => {
+            Err(ProviderError::Retryable { message: "the media server timed out".into(), after_secs: None })
+        }
         other => Err(ProviderError::Permanent { message: format!("no media `{other}` on this network") }),
     }
 }
@@ -48,7 +50,11 @@ pub fn requested(text: &str) -> Vec<InboundMedia> {
     }
     if lower.contains("#location") {
         out.push(InboundMedia {
-            location: Some(GeoPoint { latitude: 52.520008, longitude: 13.404954, name: Some("Alexanderplatz, Berlin".into()) }),
+            location: Some(GeoPoint {
+                latitude: 52.520008,
+                longitude: 13.404954,
+                name: Some("Alexanderplatz, Berlin".into()),
+            }),
             ..item(AttachmentKind::Location, "", None, None)
         });
     }
@@ -109,7 +115,8 @@ pub fn voice_note(seconds: u32) -> Vec<u8> {
 
 /// A one-page PDF ("Invoice 2291"), written out with a correct cross-reference table.
 pub fn pdf() -> Vec<u8> {
-    let content = "BT /F1 24 Tf 72 720 Td (Invoice 2291) Tj 0 -40 Td /F1 14 Tf (Mock network test document) Tj ET";
+    let content =
+        "BT /F1 24 Tf 72 720 Td (Invoice 2291) Tj 0 -40 Td /F1 14 Tf (Mock network test document) Tj ET";
     let objects = [
         "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
@@ -129,7 +136,8 @@ pub fn pdf() -> Vec<u8> {
         out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
     }
     out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1)
+            .as_bytes(),
     );
     out
 }
@@ -156,7 +164,8 @@ mod tests {
 
     #[test]
     fn tags_in_a_message_ask_for_media() {
-        let kinds: Vec<AttachmentKind> = requested("send #photo and #VOICE pls").iter().map(|m| m.kind).collect();
+        let kinds: Vec<AttachmentKind> =
+            requested("send #photo and #VOICE pls").iter().map(|m| m.kind).collect();
         assert_eq!(kinds, vec![AttachmentKind::Image, AttachmentKind::Voice]);
         assert!(requested("no tags").is_empty());
         let place = &requested("#location")[0];

@@ -169,7 +169,11 @@ impl MockNetwork {
                 external_id: format!("{external_id}-reply"),
                 contact_id: contact.external_id.clone(),
                 direction: Direction::Inbound,
-                text: if media.is_empty() { config.reply_text.replace("{text}", text) } else { String::new() },
+                text: if media.is_empty() {
+                    config.reply_text.replace("{text}", text)
+                } else {
+                    String::new()
+                },
                 sent_at: switchboard::time::after_millis(switchboard::time::now(), after),
                 media: media.clone(),
             };
@@ -452,12 +456,29 @@ impl Provider for MockNetwork {
                 #[serde(default)]
                 media: Vec<HookMedia>,
             },
-            Status { id: String, status: DeliveryStatus },
-            Edit { id: String, text: String },
-            Revoke { id: String },
-            Chat { id: String, title: String },
-            ChannelStatus { status: switchboard::ChannelStatus, error: Option<String> },
-            Presence { id: String, online: bool },
+            Status {
+                id: String,
+                status: DeliveryStatus,
+            },
+            Edit {
+                id: String,
+                text: String,
+            },
+            Revoke {
+                id: String,
+            },
+            Chat {
+                id: String,
+                title: String,
+            },
+            ChannelStatus {
+                status: switchboard::ChannelStatus,
+                error: Option<String>,
+            },
+            Presence {
+                id: String,
+                online: bool,
+            },
         }
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
