@@ -13,6 +13,7 @@ cd "$ROOT"
 step "PostgreSQL (required: the conformance suite never skips it)"
 "$ROOT/scripts/postgres.sh"
 "$ROOT/scripts/nats.sh"
+"$ROOT/scripts/s3.sh"
 export SWITCHBOARD_TEST_POSTGRES_URL="${SWITCHBOARD_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
 step "cargo fmt --check"

@@ -18,6 +18,8 @@ pub struct Cli {
     pub serve: ServeArgs,
 }
 
+// Parsed once at start: the size of the serve variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default).
@@ -160,6 +162,31 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1024..=2 * 1024 * 1024 * 1024))]
     pub max_upload_bytes: u64,
+    /// Keep attachments in this S3 bucket instead of DATA_DIR/media (with the `--s3-*` settings).
+    #[arg(long, env = "SWITCHBOARD_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// The S3-compatible endpoint (`http://127.0.0.1:9000`); none: AWS, by region.
+    #[arg(long, env = "SWITCHBOARD_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    #[arg(long, env = "SWITCHBOARD_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+    #[arg(long, env = "SWITCHBOARD_S3_ACCESS_KEY_ID", default_value = "")]
+    pub s3_access_key_id: String,
+    /// Write-only: never printed (not even by --help).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_S3_SECRET_ACCESS_KEY",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true
+    )]
+    pub s3_secret_access_key: Redacted,
+    /// Address the bucket as a host name (`bucket.endpoint`) rather than a path.
+    #[arg(long, env = "SWITCHBOARD_S3_VIRTUAL_HOSTED_STYLE")]
+    pub s3_virtual_hosted_style: bool,
+    /// A folder inside the bucket for this server's blobs.
+    #[arg(long, env = "SWITCHBOARD_S3_PREFIX", default_value = "switchboard")]
+    pub s3_prefix: String,
     /// How long a media link stays valid, in seconds (60 – 7 days).
     #[arg(long, env = "SWITCHBOARD_MEDIA_URL_TTL_SECS", default_value_t = 3600,
           value_parser = clap::value_parser!(u64).range(60..=7 * 24 * 3600))]
@@ -207,6 +234,24 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_s3_secret_is_never_printed() {
+        let cli = Cli::try_parse_from([
+            "switchboard",
+            "serve",
+            "--s3-bucket",
+            "b",
+            "--s3-secret-access-key",
+            "very-secret-value",
+        ])
+        .unwrap();
+        let Some(Command::Serve(args)) = cli.command else { panic!("serve") };
+        assert_eq!(args.s3_secret_access_key.0, "very-secret-value");
+        assert!(!format!("{args:?}").contains("very-secret-value"));
+        let help = Cli::command().find_subcommand_mut("serve").unwrap().render_long_help().to_string();
+        assert!(help.contains("--s3-secret-access-key") && !help.contains("very-secret-value"));
     }
 
     #[test]
@@ -274,5 +319,22 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().contains("unknown role"), "{err}");
+    }
+}
+
+/// A setting that is a secret: kept as given, shown as `***` by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Redacted(pub String);
+
+impl std::str::FromStr for Redacted {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
     }
 }

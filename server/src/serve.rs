@@ -37,10 +37,25 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
     let channels = Arc::new(ChannelService::new(store.clone(), &secret, providers, RuntimeConfig::default()));
     let links = crate::media::MediaLinks::new(&secret, Duration::from_secs(args.media_url_ttl_secs));
     bus.hub().set_media_links(links.clone());
-    let blobs = crate::media::LocalBlobs::open_dir(args.common.data_dir.join("media"))?;
+    let blobs: Arc<dyn crate::media::BlobStore> = match &args.s3_bucket {
+        Some(bucket) => {
+            let config = crate::media::S3Config {
+                bucket: bucket.clone(),
+                endpoint: args.s3_endpoint.clone(),
+                region: args.s3_region.clone(),
+                access_key_id: args.s3_access_key_id.clone(),
+                secret_access_key: args.s3_secret_access_key.0.clone(),
+                virtual_hosted_style: args.s3_virtual_hosted_style,
+                prefix: args.s3_prefix.clone(),
+            };
+            tracing::info!(bucket = %config.bucket, endpoint = ?config.endpoint, "attachments in S3");
+            Arc::new(crate::media::S3Blobs::new(&config, args.common.data_dir.join("media-staging"))?)
+        }
+        None => Arc::new(crate::media::LocalBlobs::open_dir(args.common.data_dir.join("media"))?),
+    };
     let media = Arc::new(crate::media::MediaService::new(
         store.clone(),
-        Arc::new(blobs),
+        blobs,
         links.clone(),
         crate::media::MediaConfig { max_upload_bytes: args.max_upload_bytes },
     ));

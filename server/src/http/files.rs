@@ -133,7 +133,7 @@ async fn serve(
     // Ranges for players; the whole file for everything else.
     let total = match variant {
         Variant::File => media.attachment.size,
-        Variant::Thumbnail => state.media.read(&key, 0, Some(0)).await?.total,
+        Variant::Thumbnail => state.media.size(&key).await?,
     };
     let range = match byte_range(headers.get(header::RANGE).and_then(|v| v.to_str().ok()), total) {
         Ok(range) => range,
@@ -152,7 +152,7 @@ async fn serve(
     };
     let (start, len) = range.map_or((0, total), |r| (r.start, r.len));
     let read = state.media.read(&key, start, Some(len)).await?;
-    let mut response = Response::new(Body::from_stream(chunks(read.body)));
+    let mut response = Response::new(Body::from_stream(read.body));
     *response.status_mut() = if range.is_some() { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
     let h = response.headers_mut();
     let content_type = if mime.starts_with("text/") { format!("{mime}; charset=utf-8") } else { mime };
@@ -176,19 +176,4 @@ async fn serve(
         h.insert(header::CONTENT_RANGE, v);
     }
     Ok(response)
-}
-
-/// An `AsyncRead` as a stream of chunks for a response body (ends after an error).
-fn chunks(
-    body: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
-) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send {
-    use tokio::io::AsyncReadExt;
-    futures_util::stream::unfold(Some((body, vec![0u8; 64 * 1024])), |state| async move {
-        let (mut body, mut buf) = state?;
-        match body.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => Some((Ok(bytes::Bytes::copy_from_slice(&buf[..n])), Some((body, buf)))),
-            Err(e) => Some((Err(e), None)),
-        }
-    })
 }

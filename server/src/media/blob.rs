@@ -11,13 +11,27 @@ use std::pin::Pin;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::Stream;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
 
 /// A blob's bytes (or a range of them), to stream out.
 pub struct BlobRead {
     /// The whole blob's length.
     pub total: u64,
-    pub body: Pin<Box<dyn AsyncRead + Send>>,
+    pub body: Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>,
+}
+
+/// An `AsyncRead` as a stream of chunks (ending after an error).
+pub fn chunks(body: impl AsyncRead + Send + Unpin + 'static) -> impl Stream<Item = io::Result<Bytes>> + Send {
+    futures_util::stream::unfold(Some((body, vec![0u8; 64 * 1024])), |state| async move {
+        let (mut body, mut buf) = state?;
+        match body.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => Some((Ok(Bytes::copy_from_slice(&buf[..n])), Some((body, buf)))),
+            Err(e) => Some((Err(e), None)),
+        }
+    })
 }
 
 /// Where attachments' bytes live.
@@ -28,7 +42,9 @@ pub trait BlobStore: Send + Sync {
     /// Stores the staged file's bytes under `key` (taking the file). Storing a key that exists
     /// keeps the bytes and marks the blob used now, so the garbage collector spares it.
     async fn put_file(&self, key: &str, staged: &Path) -> io::Result<()>;
-    /// Reads `len` bytes from `start` (the rest from `start` when `len` is `None`).
+    /// The blob's length in bytes.
+    async fn size(&self, key: &str) -> io::Result<u64>;
+    /// Reads `len` bytes (at least one) from `start`; the rest from `start` when `len` is `None`.
     async fn open(&self, key: &str, start: u64, len: Option<u64>) -> io::Result<BlobRead>;
     /// Deletes the blob unless it was stored or marked used after `idle_since`; whether it
     /// was deleted.
@@ -96,13 +112,17 @@ impl BlobStore for LocalBlobs {
         tokio::fs::rename(staged, &path).await
     }
 
+    async fn size(&self, key: &str) -> io::Result<u64> {
+        Ok(tokio::fs::metadata(self.path(key)?).await?.len())
+    }
+
     async fn open(&self, key: &str, start: u64, len: Option<u64>) -> io::Result<BlobRead> {
         let mut file = tokio::fs::File::open(self.path(key)?).await?;
         let total = file.metadata().await?.len();
         file.seek(io::SeekFrom::Start(start.min(total))).await?;
-        let body: Pin<Box<dyn AsyncRead + Send>> = match len {
-            Some(len) => Box::pin(file.take(len)),
-            None => Box::pin(file),
+        let body: Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>> = match len {
+            Some(len) => Box::pin(chunks(file.take(len))),
+            None => Box::pin(chunks(file)),
         };
         Ok(BlobRead { total, body })
     }
@@ -141,10 +161,15 @@ mod tests {
         assert!(!staged.exists(), "the staging file is taken");
         assert!(dir.path().join("2c/f2").join(KEY).exists());
 
-        let mut read = blobs.open(KEY, 6, Some(3)).await.unwrap();
-        let mut out = String::new();
-        read.body.read_to_string(&mut out).await.unwrap();
-        assert_eq!((read.total, out.as_str()), (11, "wor"));
+        let read = blobs.open(KEY, 6, Some(3)).await.unwrap();
+        let total = read.total;
+        let out: Vec<Bytes> = futures_util::StreamExt::collect::<Vec<_>>(read.body)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!((total, out.concat().as_slice()), (11, &b"wor"[..]));
+        assert_eq!(blobs.size(KEY).await.unwrap(), 11);
 
         // The same bytes again: the staged copy is dropped, the blob kept and marked used.
         let again = blobs.staging_dir().join("two");

@@ -9,6 +9,7 @@
 
 pub mod blob;
 pub mod links;
+pub mod s3;
 mod thumbnail;
 
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ use tokio::io::AsyncWriteExt;
 
 pub use blob::{BlobRead, BlobStore, LocalBlobs};
 pub use links::{LinkRefusal, MediaLinks, Variant};
+pub use s3::{S3Blobs, S3Config};
 
 use crate::services::Actor;
 
@@ -350,12 +352,22 @@ impl MediaService {
         }
     }
 
+    /// A blob's length in bytes.
+    pub async fn size(&self, key: &str) -> Result<u64, MediaError> {
+        match self.blobs.size(key).await {
+            Ok(size) => Ok(size),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(MediaError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// A whole blob in memory (an outbound attachment for a network's upload call).
     pub async fn bytes(&self, key: &str) -> Result<Bytes, MediaError> {
-        use tokio::io::AsyncReadExt;
         let mut read = self.read(key, 0, None).await?;
         let mut out = Vec::with_capacity(usize::try_from(read.total).unwrap_or(0));
-        read.body.read_to_end(&mut out).await?;
+        while let Some(chunk) = read.body.next().await {
+            out.extend_from_slice(&chunk?);
+        }
         Ok(out.into())
     }
 

@@ -203,6 +203,9 @@ impl switchboard_server::media::BlobStore for TempBlobs {
     async fn put_file(&self, key: &str, staged: &std::path::Path) -> std::io::Result<()> {
         self.blobs.put_file(key, staged).await
     }
+    async fn size(&self, key: &str) -> std::io::Result<u64> {
+        self.blobs.size(key).await
+    }
     async fn open(
         &self,
         key: &str,
