@@ -432,7 +432,8 @@ pub fn wav_duration_ms(head: &[u8], size: u64) -> Option<u64> {
             let data = len.min(size.saturating_sub(i as u64 + 8));
             return (byte_rate > 0).then(|| data * 1000 / byte_rate);
         }
-        i += 8 + usize::try_from(len).ok()?;
+        // Chunks are padded to an even length.
+        i += 8 + usize::try_from(len + (len & 1)).ok()?;
     }
 }
 

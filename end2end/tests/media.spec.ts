@@ -117,7 +117,7 @@ test('a_contact_sends_a_voice_note_that_plays', async ({ browser }) => {
   await alice.context.close();
 });
 
-test('drop_and_paste_files_into_the_composer_and_cancel_one', async ({ browser }) => {
+test('drop_and_paste_files_refuse_bad_ones_and_keep_files_to_their_conversation', async ({ browser }) => {
   const alice = await agent(browser, ALICE);
   const { conversation } = await demoConversation(alice.page, 4);
   await openConversation(alice.page, conversation.id);
@@ -144,5 +144,26 @@ test('drop_and_paste_files_into_the_composer_and_cancel_one', async ({ browser }
   await expect(sent).toHaveCount(1);
   await expect(sent).toHaveAttribute('data-status', /sent|delivered|read/, { timeout: 5_000 });
   await expect(sent.locator('[data-kind="document"]')).toHaveCount(0);
+
+  // A file the server refuses stays in the list with the reason, and holds the send back
+  // until it is removed.
+  await alice.page.getByTestId('attach-input').setInputFiles([
+    { name: 'setup.exe', mimeType: 'application/octet-stream', buffer: Buffer.from([0x4d, 0x5a, 0x90, 0, 3, 0, 0, 0]) },
+  ]);
+  await expect(pending.filter({ hasText: 'setup.exe' })).toContainText('not accepted');
+  await expect(alice.page.getByTestId('files-problem')).toBeVisible();
+  await expect(alice.page.getByRole('button', { name: 'Send' })).toBeDisabled();
+  await alice.page.getByRole('button', { name: 'Remove setup.exe' }).click();
+  await expect(alice.page.getByRole('button', { name: 'Send' })).toBeEnabled();
+
+  // Files belong to their conversation: opening another one leaves them behind.
+  await alice.page.getByTestId('attach-input').setInputFiles([
+    { name: 'stays.png', mimeType: 'image/png', buffer: png(20, 20) },
+  ]);
+  await expect(pending).toHaveCount(1);
+  const { conversation: other } = await demoConversation(alice.page, 3);
+  await alice.page.getByTestId('conversation-item').filter({ hasText: other.title }).click();
+  await expect(alice.page.getByTestId('thread-title')).toHaveText(other.title);
+  await expect(pending).toHaveCount(0);
   await alice.context.close();
 });

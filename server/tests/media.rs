@@ -121,6 +121,22 @@ async fn uploads_are_told_from_their_bytes_and_limited(app: AppState, _raw: Raw)
     let voice = uploaded(&app, upload_raw(&alice, "?filename=note.wav&kind=voice", voice_note(2))).await;
     assert_eq!((voice["kind"].as_str(), voice["duration_ms"].as_u64()), (Some("voice"), Some(2000)));
 
+    // A browser's recorded voice note comes in a WebM container: audio when asked as voice.
+    let recorded = uploaded(
+        &app,
+        upload_raw(
+            &alice,
+            "?filename=note.webm&kind=voice&duration_ms=4200",
+            b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01webm".to_vec(),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (recorded["kind"].as_str(), recorded["mime_type"].as_str()),
+        (Some("voice"), Some("audio/webm"))
+    );
+    assert_eq!(recorded["duration_ms"], 4200);
+
     // Markup is kept as plain text, to be downloaded.
     let page =
         uploaded(&app, upload_raw(&alice, "?filename=page.html", b"<html><script>x()</script>".to_vec()))
@@ -218,6 +234,18 @@ async fn sends_carry_uploads_once_and_links_serve_them_safely(app: AppState, _ra
 
     let list = body_json(send(&app, authed("GET", "/api/v1/conversations", &bob, None)).await).await;
     assert_eq!(list[0]["last_message_preview"], "📷 Photo");
+    // Sync replays the log: the event carries links minted now.
+    let sync = body_json(send(&app, authed("GET", "/api/v1/sync?since=0&limit=500", &bob, None)).await).await;
+    let created = sync["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["type"] == "message.created"
+                && e["payload"]["attachments"].as_array().is_some_and(|a| a.len() == 3)
+        })
+        .unwrap_or_else(|| panic!("the send in the sync: {sync}"));
+    assert!(created["payload"]["attachments"][0]["url"].as_str().is_some_and(|u| u.starts_with("/media/")));
     let history = body_json(
         send(&app, authed("GET", &format!("/api/v1/conversations/{conv}/messages?limit=1"), &bob, None))
             .await,
@@ -261,6 +289,8 @@ async fn sends_carry_uploads_once_and_links_serve_them_safely(app: AppState, _ra
     assert_eq!((status, bytes.as_slice()), (StatusCode::PARTIAL_CONTENT, &pdf()[total - 5..]));
     let (status, _, bytes) = get_bytes(&app, url, Some(&format!("bytes={}-", total - 3))).await;
     assert_eq!((status, bytes.len()), (StatusCode::PARTIAL_CONTENT, 3));
+    let (status, _, bytes) = get_bytes(&app, url, Some("bytes=9-3")).await;
+    assert_eq!((status, bytes.len()), (StatusCode::OK, total), "a backwards range is ignored");
     let (status, headers, _) = get_bytes(&app, url, Some(&format!("bytes={total}-"))).await;
     assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(headers[header::CONTENT_RANGE], format!("bytes */{total}"));

@@ -94,6 +94,11 @@ fn image_sizes_are_read_from_headers() {
 fn wav_lengths_come_from_the_byte_rate() {
     let file = wav(3);
     assert_eq!(wav_duration_ms(&file[..64], file.len() as u64), Some(3000));
+    // An odd-sized chunk before the data is padded to an even length.
+    let mut padded = file[..36].to_vec();
+    padded.extend_from_slice(b"LIST\x03\0\0\0abc\0");
+    padded.extend_from_slice(&file[36..]);
+    assert_eq!(wav_duration_ms(&padded[..80], padded.len() as u64), Some(3000));
     assert_eq!(wav_duration_ms(b"RIFF\0\0\0\0WAVE", 12), None);
 }
 

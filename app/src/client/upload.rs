@@ -13,11 +13,14 @@ thread_local! {
     static LIVE: std::cell::RefCell<std::collections::HashMap<u64, web_sys::XmlHttpRequest>> =
         std::cell::RefCell::default();
     static NEXT: std::cell::Cell<u64> = const { std::cell::Cell::new(1) };
+    /// Uploads cancelled on purpose (their end is not a failure).
+    static CANCELLED: std::cell::RefCell<std::collections::HashSet<u64>> = std::cell::RefCell::default();
 }
 
 /// Aborts the upload numbered `id` (nothing if it already ended).
 pub fn cancel(id: u64) {
     if let Some(xhr) = LIVE.with(|live| live.borrow_mut().remove(&id)) {
+        CANCELLED.with(|c| c.borrow_mut().insert(id));
         let _ = xhr.abort();
     }
 }
@@ -81,8 +84,14 @@ pub fn start(
             let Some(done) = done.borrow_mut().take() else { return };
             let status = xhr.status().unwrap_or(0);
             let body = xhr.response_text().ok().flatten().unwrap_or_default();
+            let cancelled = CANCELLED.with(|c| c.borrow_mut().remove(&id));
             let result = match status {
-                0 => Err(ApiError { status: 0, message: String::new() }),
+                0 if cancelled => Err(ApiError { status: 0, message: String::new() }),
+                // The connection dropped, or the server refused the body before reading it all.
+                0 => Err(ApiError {
+                    status: 0,
+                    message: "The upload failed: the connection dropped or the file was refused.".into(),
+                }),
                 // The upload answers its attachment's fields (and a few of its own, skipped).
                 200..=299 => serde_json::from_str::<Attachment>(&body)
                     .map_err(|e| ApiError { status, message: format!("The answer does not read: {e}") }),

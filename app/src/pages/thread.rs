@@ -419,8 +419,17 @@ fn Composer() -> impl IntoView {
     let last_typing = StoredValue::new(0.0f64);
     let field = NodeRef::<leptos::html::Textarea>::new();
     // Load the draft of the conversation being opened, and put the cursor there.
+    // Files picked, dropped or pasted: uploaded at once, sent with the text (their caption).
+    let files = RwSignal::new(Vec::<PendingFile>::new());
+    // Each file's upload number (see `upload::cancel`).
+    let uploads = StoredValue::new(HashMap::<u64, u64>::new());
     Effect::new(move |previous: Option<Option<switchboard::ConversationId>>| {
         let id = inbox.thread.with(|t| t.conversation);
+        if previous.is_some_and(|p| p != id) {
+            // Files belong to the conversation they were picked in: never sent to the next one.
+            uploads.update_value(|u| u.drain().for_each(|(_, id)| upload::cancel(id)));
+            files.set(Vec::new());
+        }
         if previous != Some(id)
             && let Some(id) = id
         {
@@ -434,13 +443,21 @@ fn Composer() -> impl IntoView {
     // Characters as the server counts them (of the trimmed text); shown near the limit.
     let length = Memo::new(move |_| text.with(|t| t.trim().chars().count()));
     let too_long = move || length.get() > MAX_TEXT_CHARS;
-    // Files picked, dropped or pasted: uploaded at once, sent with the text (their caption).
-    let files = RwSignal::new(Vec::<PendingFile>::new());
-    // Each file's upload number (see `upload::cancel`).
-    let uploads = StoredValue::new(HashMap::<u64, u64>::new());
     let next_key = StoredValue::new(0u64);
     let dragging = RwSignal::new(false);
     let uploading = move || files.with(|f| f.iter().any(|f| f.state == PendingState::Uploading));
+    // What keeps the files from going: a failed one (remove it first) or too many.
+    let files_problem = move || {
+        files.with(|f| {
+            if f.iter().any(|p| matches!(p.state, PendingState::Failed(_))) {
+                Some("Remove the files that failed to upload first.".to_owned())
+            } else if f.len() > switchboard::media::MAX_ATTACHMENTS {
+                Some(format!("A message carries at most {} files.", switchboard::media::MAX_ATTACHMENTS))
+            } else {
+                None
+            }
+        })
+    };
     let add_files = move |list: web_sys::FileList| {
         for i in 0..list.length() {
             let Some(file) = list.item(i) else { continue };
@@ -498,7 +515,7 @@ fn Composer() -> impl IntoView {
     };
     let send = move || {
         let body = text.get_untracked();
-        if uploading() {
+        if uploading() || files_problem().is_some() {
             return;
         }
         let attachments: Vec<switchboard::media::Attachment> =
@@ -625,7 +642,8 @@ fn Composer() -> impl IntoView {
                     }}
                 </span>
             </Show>
-            <button type="submit" class="primary" aria-label="Send" disabled=move || too_long() || uploading()>
+            {move || files_problem().map(|why| view! { <span class="file-error" role="alert" data-testid="files-problem">{why}</span> })}
+            <button type="submit" class="primary" aria-label="Send" disabled=move || too_long() || uploading() || files_problem().is_some()>
                 {move || if uploading() { "Uploading…" } else { "Send" }}
             </button>
         </form>

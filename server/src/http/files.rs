@@ -79,6 +79,10 @@ pub fn byte_range(header: Option<&str>, total: u64) -> Result<Option<ByteRange>,
         }
         (false, _) => {
             let start: u64 = first.parse().map_err(|_| Unsatisfiable)?;
+            if !last.is_empty() && last.parse::<u64>().is_ok_and(|end| end < start) {
+                // Not a valid range (RFC 9110): ignored, the whole file is sent.
+                return Ok(None);
+            }
             let end = if last.is_empty() {
                 total.saturating_sub(1)
             } else {

@@ -112,7 +112,15 @@ pub struct MediaService {
     blobs: Arc<dyn BlobStore>,
     links: MediaLinks,
     config: MediaConfig,
+    /// Held (shared) from storing a blob until the row that refers to it is committed; the
+    /// collector holds it alone for a sweep, so it never deletes a blob a row is about to name.
+    /// (One node's writers; across nodes the blob store's modification times guard.)
+    sweep: Arc<tokio::sync::RwLock<()>>,
 }
+
+/// A hold on the collector: while any is held, no sweep runs. Keep it until the rows that name
+/// the blobs just stored are committed.
+pub type SweepHold = tokio::sync::OwnedRwLockReadGuard<()>;
 
 impl std::fmt::Debug for MediaService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -127,7 +135,12 @@ impl MediaService {
         links: MediaLinks,
         config: MediaConfig,
     ) -> Self {
-        Self { store, blobs, links, config }
+        Self { store, blobs, links, config, sweep: Arc::new(tokio::sync::RwLock::new(())) }
+    }
+
+    /// Keeps the collector away until dropped (see [`SweepHold`]).
+    pub async fn hold(&self) -> SweepHold {
+        self.sweep.clone().read_owned().await
     }
 
     pub fn links(&self) -> &MediaLinks {
@@ -171,6 +184,7 @@ impl MediaService {
         E: std::fmt::Display,
     {
         let limit = self.limit(actor.workspace_id).await?;
+        let _hold = self.hold().await;
         let staged = self.stage(body, &meta, limit).await?;
         let mut guard = StagingGuard(Some(staged.path.clone()));
         let mut attachment = staged.attachment;
@@ -198,7 +212,8 @@ impl MediaService {
     }
 
     /// Media a network delivered (bytes already fetched), stored like an upload; the
-    /// attachment and its blob keys, for the inbound message that carries it.
+    /// attachment and its blob keys, for the inbound message that carries it. Call it under a
+    /// [`hold`](Self::hold) kept until that message is recorded.
     pub async fn store_received(
         &self,
         workspace_id: switchboard::WorkspaceId,
@@ -254,6 +269,12 @@ impl MediaService {
         let given_name = meta.file_name.as_deref();
         let mime = model::sniff(&head, given_name.unwrap_or_default())
             .ok_or_else(|| MediaError::Unsupported { what: model::file_name(given_name, "this file") })?;
+        // A recorder's voice note or audio clip in a video container is audio.
+        let mime = match (mime, meta.kind) {
+            ("video/webm", Some(AttachmentKind::Voice | AttachmentKind::Audio)) => "audio/webm",
+            ("video/mp4", Some(AttachmentKind::Voice | AttachmentKind::Audio)) => "audio/mp4",
+            (mime, _) => mime,
+        };
         let kind = AttachmentKind::for_upload(mime, meta.kind)?;
         let (width, height) = match model::image_dimensions(mime, &head) {
             Some((w, h)) if matches!(kind, AttachmentKind::Image | AttachmentKind::Sticker) => {
@@ -392,6 +413,7 @@ impl MediaService {
     /// no send took within [`UNATTACHED_TTL`], then deletes the blobs nothing refers to (a blob
     /// stored again since the sweep began is spared). Returns how many blobs were deleted.
     pub async fn collect_garbage(&self) -> Result<usize, MediaError> {
+        let _sweep = self.sweep.write().await;
         let began = SystemTime::now();
         let cutoff = switchboard::time::now()
             - chrono::Duration::from_std(UNATTACHED_TTL).expect("the TTL fits a chrono duration");

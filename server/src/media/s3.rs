@@ -120,15 +120,27 @@ impl BlobStore for S3Blobs {
             let upload = self.store.put_multipart(&path).await.map_err(io_err)?;
             let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
             let mut buf = vec![0u8; 1024 * 1024];
-            loop {
-                let n = file.read(&mut buf).await?;
-                if n == 0 {
-                    break;
+            let sent: io::Result<()> = async {
+                loop {
+                    let n = file.read(&mut buf).await?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    writer.wait_for_capacity(4).await.map_err(io_err)?;
+                    writer.write(&buf[..n]);
                 }
-                writer.wait_for_capacity(4).await.map_err(io_err)?;
-                writer.write(&buf[..n]);
             }
-            writer.finish().await.map_err(io_err)?;
+            .await;
+            match sent {
+                Ok(()) => {
+                    writer.finish().await.map_err(io_err)?;
+                }
+                Err(e) => {
+                    // No parts left behind in the bucket.
+                    let _ = writer.abort().await;
+                    return Err(e);
+                }
+            }
         }
         drop(file);
         tokio::fs::remove_file(staged).await

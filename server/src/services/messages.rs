@@ -613,11 +613,13 @@ impl<'a> InboundRouter<'a> {
                     .cloned()
                     .unwrap_or_else(|| message.contact_id.clone());
                 let contact = Contact { external_id: message.contact_id.clone(), name };
-                let received = match &self.media {
+                // The collector waits until the message that names the fetched blobs is written.
+                let (received, _hold) = match &self.media {
                     Some(fetch) if !message.media.is_empty() => {
-                        fetch.fetch_all(self.channel, &message.media).await
+                        let hold = fetch.media.hold().await;
+                        (fetch.fetch_all(self.channel, &message.media).await, Some(hold))
                     }
-                    _ => Vec::new(),
+                    _ => (Vec::new(), None),
                 };
                 Ok(ingest_with(self.store, self.channel, contact, message, received).await?.is_some())
             }
