@@ -437,6 +437,9 @@ pub trait InboundRepo: Send + Sync {
     /// updates the stored message once (`created: false`, one `message.updated` event); `None`
     /// when it was already recorded as it is (a replayed webhook changes nothing).
     async fn ingest_inbound(&self, inbound: NewInbound) -> Result<Option<Ingested>, StoreError>;
+    /// Whether the channel's message with this network id is recorded (a redelivery: its media
+    /// need not be fetched again).
+    async fn has_inbound(&self, channel_id: ChannelId, external_id: &str) -> Result<bool, StoreError>;
 }
 
 /// Outbound messages. Sends that arrive while others are being written are written together

@@ -384,6 +384,12 @@ async fn inbound_media_is_fetched_or_marked_unavailable(app: AppState, _raw: Raw
     assert!(bytes == photo(), "the stored photo is the network's");
     assert_eq!((a[1]["kind"].as_str(), a[1]["duration_ms"].as_u64()), (Some("voice"), Some(3000)));
     assert_eq!(a[2]["state"], "unavailable", "the network's download kept failing");
+    // Photo, voice note, three tries of the broken one: five downloads. A redelivery of the
+    // same message fetches nothing again and changes nothing.
+    assert_eq!(app.mock.media_fetches(), 5);
+    let again = send(&app, signed_mock_webhook(&ch.id.to_string(), &body, secret)).await;
+    assert_eq!(body_json(again).await["applied"], 0);
+    assert_eq!(app.mock.media_fetches(), 5);
     assert!(a[2].get("url").is_none());
     assert_eq!(a[2]["file_name"], "lost.pdf");
     assert_eq!(a[3]["location"]["name"], "Berlin");

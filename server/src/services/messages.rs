@@ -614,8 +614,11 @@ impl<'a> InboundRouter<'a> {
                     .unwrap_or_else(|| message.contact_id.clone());
                 let contact = Contact { external_id: message.contact_id.clone(), name };
                 // The collector waits until the message that names the fetched blobs is written.
+                // A redelivery keeps the media it was recorded with: nothing to fetch again.
+                let known = !message.media.is_empty()
+                    && self.store.has_inbound(self.channel.id, &message.external_id).await?;
                 let (received, _hold) = match &self.media {
-                    Some(fetch) if !message.media.is_empty() => {
+                    Some(fetch) if !message.media.is_empty() && !known => {
                         let hold = fetch.media.hold().await;
                         (fetch.fetch_all(self.channel, &message.media).await, Some(hold))
                     }

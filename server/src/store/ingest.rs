@@ -7,7 +7,7 @@ use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Type};
 use switchboard::store::{InboundRepo, Ingested, NewInbound, StoreError};
-use switchboard::{Conversation, EventBody, Topic};
+use switchboard::{ChannelId, Conversation, EventBody, Topic};
 
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
 use super::map_err;
@@ -33,6 +33,17 @@ where
     for<'a> Option<&'a str>: Encode<'a, D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
+    async fn has_inbound(&self, channel_id: ChannelId, external_id: &str) -> Result<bool, StoreError> {
+        let found: Option<(i32,)> =
+            sqlx::query_as("select 1 from message where channel_id = $1 and external_id = $2")
+                .bind(channel_id.as_uuid())
+                .bind(external_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(found.is_some())
+    }
+
     async fn ingest_inbound(&self, inbound: NewInbound) -> Result<Option<Ingested>, StoreError> {
         let at = switchboard::time::now();
         let ws = inbound.workspace_id;

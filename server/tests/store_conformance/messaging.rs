@@ -13,6 +13,10 @@ pub async fn inbound_messages_are_recorded_once(store: &dyn Store) {
         store.ingest_inbound(inbound(ws.id, ch.id, "+1555", "ext-1", "hi")).await.unwrap().expect("recorded");
     assert_eq!(first.message.text, "hi");
     assert_eq!(first.message.status, switchboard::MessageStatus::Delivered);
+    assert!(store.has_inbound(ch.id, "ext-1").await.unwrap(), "a redelivery is recognised");
+    assert!(!store.has_inbound(ch.id, "ext-2").await.unwrap());
+    let other = store.create_channel(new_channel(ws.id, "Other")).await.unwrap();
+    assert!(!store.has_inbound(other.id, "ext-1").await.unwrap(), "network ids are per channel");
     let kinds: Vec<_> =
         first.events.iter().map(|e| (e.kind().as_str(), e.topic.to_string().starts_with("inbox:"))).collect();
     assert_eq!(

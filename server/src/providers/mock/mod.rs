@@ -60,6 +60,8 @@ pub struct MockNetwork {
     attempts: Mutex<HashMap<ChannelId, u32>>,
     /// Per channel: sends refused with 429 so far, and the idempotency keys already sent.
     sends: Mutex<HashMap<ChannelId, SendLog>>,
+    /// Media downloads served, in all.
+    fetches: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -108,7 +110,13 @@ impl MockNetwork {
             sinks: Mutex::new(HashMap::new()),
             attempts: Mutex::new(HashMap::new()),
             sends: Mutex::new(HashMap::new()),
+            fetches: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// How many media downloads the network has served.
+    pub fn media_fetches(&self) -> u64 {
+        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The idempotency keys of the channel's accepted sends, in the order the network took them.
@@ -417,6 +425,7 @@ impl Provider for MockNetwork {
         _credentials: Option<&serde_json::Value>,
         source: &str,
     ) -> Result<Vec<u8>, ProviderError> {
+        self.fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         media::fetch(source)
     }
 
