@@ -193,6 +193,15 @@ fn MessageList() -> impl IntoView {
     let followed = StoredValue::new(None::<switchboard::ConversationId>);
 
     let rows = Memo::new(move |_| inbox.thread.with(|t| rows_of(&t.messages)));
+    // Whether the open conversation is a room (whose own messages sit on the right): decided
+    // once per conversation, not by every row scanning the list.
+    let room = Memo::new(move |_| {
+        let id = inbox.thread.with(|t| t.conversation)?;
+        inbox.conversations.with(|l| {
+            l.iter().find(|c| c.conversation.id == id).map(|c| switchboard::access::is_room(&c.conversation))
+        })
+    });
+    let room = Signal::derive(move || room.get().unwrap_or(false));
     let window = Memo::new(move |_| {
         layout.track();
         rows.with(|rows| heights.with_value(|h| window_of(rows, h, scroll_top.get(), viewport.get())))
@@ -318,7 +327,7 @@ fn MessageList() -> impl IntoView {
             </Show>
             <div style:height=move || format!("{}px", window.with(|w| w.top))></div>
             <For each=move || window.with(|w| w.rows.clone()) key=Row::render_key let:row>
-                <RowView row />
+                <RowView row room=room.get_untracked() />
             </For>
             <div style:height=move || format!("{}px", window.with(|w| w.bottom))></div>
         </div>
@@ -326,7 +335,7 @@ fn MessageList() -> impl IntoView {
 }
 
 #[component]
-fn RowView(row: Row) -> impl IntoView {
+fn RowView(row: Row, room: bool) -> impl IntoView {
     let inbox = expect_context::<Inbox>();
     match row {
         Row::Day { key, label } => view! {
@@ -338,12 +347,6 @@ fn RowView(row: Row) -> impl IntoView {
         Row::Message { key, message } => {
             let outbound = message.direction == Direction::Outbound;
             let mine = message.sender_user_id == Some(inbox.me);
-            let room = inbox.conversations.with_untracked(|l| {
-                l.iter().any(|c| {
-                    c.conversation.id == message.conversation_id
-                        && switchboard::access::is_room(&c.conversation)
-                })
-            });
             // Right-hand side: the team's replies to a contact; in a room, only one's own.
             let right = mine || (outbound && !room);
             // Who of the team wrote it (a contact's messages need no name: the title says it).
