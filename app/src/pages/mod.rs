@@ -7,6 +7,7 @@ pub mod account;
 pub mod admin;
 pub mod attachments;
 pub mod channel_auth;
+pub mod composer;
 pub mod inbox;
 pub mod invite;
 pub mod login;

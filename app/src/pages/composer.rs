@@ -1,0 +1,252 @@
+//! The composer: the text (Enter sends, Shift+Enter a new line, the draft kept per
+//! conversation), typing notices, the length counter, and files picked, dropped or pasted,
+//! uploaded at once with their progress and sent with the text as their caption.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use switchboard::message::MAX_TEXT_CHARS;
+use wasm_bindgen::JsCast;
+
+use super::attachments::{PendingFile, PendingState};
+use crate::client::upload;
+use crate::inbox::state::{Inbox, drafts};
+
+/// Enter sends, Shift+Enter starts a new line; the draft survives reloads.
+#[component]
+pub fn Composer() -> impl IntoView {
+    let inbox = expect_context::<Inbox>();
+    let text = RwSignal::new(String::new());
+    let last_typing = StoredValue::new(0.0f64);
+    let field = NodeRef::<leptos::html::Textarea>::new();
+    // Load the draft of the conversation being opened, and put the cursor there.
+    // Files picked, dropped or pasted: uploaded at once, sent with the text (their caption).
+    let files = RwSignal::new(Vec::<PendingFile>::new());
+    // Each file's upload number (see `upload::cancel`).
+    let uploads = StoredValue::new(HashMap::<u64, u64>::new());
+    Effect::new(move |previous: Option<Option<switchboard::ConversationId>>| {
+        let id = inbox.thread.with(|t| t.conversation);
+        if previous.is_some_and(|p| p != id) {
+            // Files belong to the conversation they were picked in: never sent to the next one.
+            uploads.update_value(|u| u.drain().for_each(|(_, id)| upload::cancel(id)));
+            files.set(Vec::new());
+        }
+        if previous != Some(id)
+            && let Some(id) = id
+        {
+            text.set(drafts::load(id));
+            if let Some(field) = field.get() {
+                let _ = field.focus();
+            }
+        }
+        id
+    });
+    // Characters as the server counts them (of the trimmed text); shown near the limit.
+    let length = Memo::new(move |_| text.with(|t| t.trim().chars().count()));
+    let too_long = move || length.get() > MAX_TEXT_CHARS;
+    let next_key = StoredValue::new(0u64);
+    let dragging = RwSignal::new(false);
+    let uploading = move || files.with(|f| f.iter().any(|f| f.state == PendingState::Uploading));
+    // What keeps the files from going: a failed one (remove it first) or too many.
+    let files_problem = move || {
+        files.with(|f| {
+            if f.iter().any(|p| matches!(p.state, PendingState::Failed(_))) {
+                Some("Remove the files that failed to upload first.".to_owned())
+            } else if f.len() > switchboard::media::MAX_ATTACHMENTS {
+                Some(format!("A message carries at most {} files.", switchboard::media::MAX_ATTACHMENTS))
+            } else {
+                None
+            }
+        })
+    };
+    let add_files = move |list: web_sys::FileList| {
+        for i in 0..list.length() {
+            let Some(file) = list.item(i) else { continue };
+            let key = next_key.get_value();
+            next_key.set_value(key + 1);
+            files.update(|f| {
+                f.push(PendingFile {
+                    key,
+                    name: file.name(),
+                    size: file.size() as u64,
+                    progress: 0.0,
+                    state: PendingState::Uploading,
+                })
+            });
+            let set = move |change: &dyn Fn(&mut PendingFile)| {
+                files.update(|f| {
+                    if let Some(p) = f.iter_mut().find(|p| p.key == key) {
+                        change(p);
+                    }
+                })
+            };
+            let progress = move |share: f64| set(&|p: &mut PendingFile| p.progress = share);
+            let done = move |result: Result<
+                switchboard::media::Attachment,
+                crate::client::http::ApiError,
+            >| {
+                uploads.update_value(|u| {
+                    u.remove(&key);
+                });
+                match result {
+                    Ok(up) => set(&|p: &mut PendingFile| {
+                        p.progress = 1.0;
+                        p.state = PendingState::Done(Box::new(up.clone()));
+                    }),
+                    // Cancelled: already gone from the list.
+                    Err(e) if e.status == 0 && e.message.is_empty() => {}
+                    Err(e) => set(&|p: &mut PendingFile| p.state = PendingState::Failed(e.message.clone())),
+                }
+            };
+            match upload::start(&file, None, progress, done) {
+                Ok(id) => uploads.update_value(|u| {
+                    u.insert(key, id);
+                }),
+                Err(e) => set(&|p: &mut PendingFile| p.state = PendingState::Failed(e.message.clone())),
+            }
+        }
+    };
+    let remove_file = move |key: u64| {
+        uploads.update_value(|u| {
+            if let Some(id) = u.remove(&key) {
+                upload::cancel(id);
+            }
+        });
+        files.update(|f| f.retain(|p| p.key != key));
+    };
+    let send = move || {
+        let body = text.get_untracked();
+        if uploading() || files_problem().is_some() {
+            return;
+        }
+        let attachments: Vec<switchboard::media::Attachment> =
+            files.with_untracked(|f| f.iter().filter_map(|p| p.done().cloned()).collect());
+        if (body.trim().is_empty() && attachments.is_empty()) || length.get_untracked() > MAX_TEXT_CHARS {
+            // Refused here, before anything is sent; the text stays to be shortened.
+            return;
+        }
+        inbox.send(body.trim().to_owned(), attachments);
+        text.set(String::new());
+        files.set(Vec::new());
+        if let Some(id) = inbox.thread.with_untracked(|t| t.conversation) {
+            drafts::save(id, "");
+        }
+    };
+    let on_paste = move |ev: leptos::ev::ClipboardEvent| {
+        if let Some(list) = ev.clipboard_data().and_then(|d| d.files())
+            && list.length() > 0
+        {
+            ev.prevent_default();
+            add_files(list);
+        }
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        dragging.set(false);
+        if let Some(list) = ev.data_transfer().and_then(|d| d.files()) {
+            add_files(list);
+        }
+    };
+    let on_pick = move |ev: leptos::ev::Event| {
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+            return;
+        };
+        if let Some(list) = input.files() {
+            add_files(list);
+        }
+        // The same file can be picked again.
+        input.set_value("");
+    };
+    let on_input = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        if let Some(id) = inbox.thread.with_untracked(|t| t.conversation) {
+            drafts::save(id, &value);
+        }
+        text.set(value);
+        let now = crate::client::now_ms();
+        if now - last_typing.get_value() > 1500.0 {
+            last_typing.set_value(now);
+            inbox.typing();
+        }
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            send();
+        }
+    };
+    view! {
+        <form
+            class="composer"
+            class:dragging=move || dragging.get()
+            on:submit=move |ev| { ev.prevent_default(); send(); }
+            on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); dragging.set(true); }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=on_drop
+        >
+            <Show when=move || files.with(|f| !f.is_empty())>
+                <ul class="pending-files" data-testid="pending-files" aria-label="Files to send">
+                    <For each=move || files.get() key=|p| (p.key, p.progress.to_bits(), matches!(p.state, PendingState::Uploading)) let:p>
+                        <li class="pending-file" data-testid="pending-file" class:failed=matches!(p.state, PendingState::Failed(_))>
+                            <span class="file-name">{p.name.clone()}</span>
+                            {match p.state.clone() {
+                                PendingState::Uploading => view! {
+                                    <progress max="100" value=(p.progress * 100.0) as u32 aria-label=format!("Uploading {}", p.name)></progress>
+                                }.into_any(),
+                                PendingState::Done(_) => view! {
+                                    <span class="file-facts">{switchboard::media::human_size(p.size)}</span>
+                                }.into_any(),
+                                PendingState::Failed(why) => view! {
+                                    <span class="file-error" role="alert">{why}</span>
+                                }.into_any(),
+                            }}
+                            <button
+                                type="button"
+                                class="remove-file"
+                                aria-label=format!("Remove {}", p.name)
+                                on:click=move |_| remove_file(p.key)
+                            >"✕"</button>
+                        </li>
+                    </For>
+                </ul>
+            </Show>
+            <label class="attach" title="Attach files">
+                <span aria-hidden="true">"📎"</span>
+                <span class="visually-hidden">"Attach files"</span>
+                <input type="file" multiple data-testid="attach-input" on:change=on_pick />
+            </label>
+            <textarea
+                rows="1"
+                placeholder="Type a message"
+                aria-label="Message"
+                data-testid="composer"
+                node_ref=field
+                prop:value=move || text.get()
+                on:input=on_input
+                on:keydown=on_keydown
+                on:paste=on_paste
+            ></textarea>
+            <Show when=move || { length.get() * 10 >= MAX_TEXT_CHARS * 9 }>
+                <span
+                    class="counter"
+                    class:over=too_long
+                    data-testid="composer-counter"
+                    aria-live="polite"
+                >
+                    {move || {
+                        let n = length.get();
+                        if n > MAX_TEXT_CHARS {
+                            format!("{} characters too long to send", n - MAX_TEXT_CHARS)
+                        } else {
+                            format!("{} characters left", MAX_TEXT_CHARS - n)
+                        }
+                    }}
+                </span>
+            </Show>
+            {move || files_problem().map(|why| view! { <span class="file-error" role="alert" data-testid="files-problem">{why}</span> })}
+            <button type="submit" class="primary" aria-label="Send" disabled=move || too_long() || uploading() || files_problem().is_some()>
+                {move || if uploading() { "Uploading…" } else { "Send" }}
+            </button>
+        </form>
+    }
+}
