@@ -6,6 +6,9 @@ import * as fs from 'node:fs';
 // scripts/test.sh builds the binary, picks a free port and exports these.
 const port = Number(process.env.SWITCHBOARD_E2E_PORT ?? 3300);
 const bin = process.env.SWITCHBOARD_BIN ?? path.resolve(__dirname, '../target/debug/switchboard');
+// The local fakes of the real networks (switchboard-fakes), beside the server.
+const fakes = process.env.SWITCHBOARD_FAKES_BIN ?? path.resolve(path.dirname(bin), 'switchboard-fakes');
+const fakesPort = Number(process.env.SWITCHBOARD_FAKES_PORT ?? 3390);
 const dataDir = process.env.SWITCHBOARD_E2E_DATA ?? fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-e2e-'));
 
 export default defineConfig({
@@ -29,7 +32,7 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
+  webServer: [{
     // The real binary on a fresh SQLite data dir with the demo workspace. The per-user send
     // limit is lifted: tests seed rooms of thousands of messages as one user (the limit itself
     // is tested in server/tests).
@@ -40,5 +43,12 @@ export default defineConfig({
     timeout: 60_000,
     stdout: 'pipe',
     stderr: 'pipe',
-  },
+  }, {
+    command: `"${fakes}" --addr 127.0.0.1:${fakesPort}`,
+    url: `http://127.0.0.1:${fakesPort}/_fake/ready`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  }],
 });

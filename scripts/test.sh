@@ -40,10 +40,13 @@ step "page weight budgets (scripts/check-budgets.sh)"
 "$ROOT/scripts/check-budgets.sh"
 
 step "end-to-end (Playwright, Debian Chromium, the real binaries)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port="$(free_port)"
+fakes_port="$(free_port)"
 e2e_data="$(mktemp -d -t switchboard-e2e-XXXXXX)"
 trap 'rm -rf "$e2e_data"' EXIT
 (cd end2end && SWITCHBOARD_BIN="$CARGO_TARGET_DIR/debug/switchboard" SWITCHBOARD_E2E_PORT="$port" \
+  SWITCHBOARD_FAKES_PORT="$fakes_port" \
   SWITCHBOARD_E2E_DATA="$e2e_data" SWITCHBOARD_RELEASE_BIN="$release_bin" npx playwright test)
 
 step "all tests passed"

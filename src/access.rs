@@ -215,6 +215,7 @@ mod tests {
             last_message_sender_user_id: None,
             status: Default::default(),
             created_at: crate::time::now(),
+            last_inbound_at: None,
         };
         assert_eq!(list_topic(&c), Topic::Conversation(c.id));
         c.contact_id = Some(crate::ContactId::new());

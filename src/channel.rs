@@ -29,6 +29,15 @@ impl ProviderKind {
         ProviderKind::Inapp,
     ];
 
+    /// How long after the contact's last message a free-form reply may go out: WhatsApp's
+    /// Cloud API allows 24 hours (then only templates); the others have no window.
+    pub fn reply_window_secs(&self) -> Option<u64> {
+        match self {
+            ProviderKind::WhatsappCloud => Some(24 * 3600),
+            _ => None,
+        }
+    }
+
     /// The stable name used in the API and the database.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -113,6 +122,33 @@ pub struct Channel {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// What to paste into the network's console so its webhooks reach this channel (owners and
+    /// admins, networks that deliver by webhook only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookSetup>,
+}
+
+/// Who a channel is on its network, as the network said at sign-in (the admin page shows it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChannelIdentity {
+    /// The account's number as the network shows it (`+1 555-0100`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// Its name there (WhatsApp's verified business name, a bot's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A channel's webhook, as the network's console asks for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookSetup {
+    /// The callback URL.
+    pub url: String,
+    /// The token the network echoes when it checks the URL (Meta's "verify token").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_token: Option<String>,
 }
 
 /// What a secret config value reads as once set: secrets are write-only for every role.
@@ -243,6 +279,7 @@ mod tests {
             last_error: None,
             created_at: now,
             updated_at: now,
+            webhook: None,
         }
     }
 

@@ -134,6 +134,23 @@ pub struct Conversation {
     /// Open until an agent resolves it; a new inbound message opens it again.
     pub status: ConversationStatus,
     pub created_at: DateTime<Utc>,
+    /// When the contact last wrote, by the network's clock: networks with a reply window
+    /// (WhatsApp's 24 hours) take free-form replies only until it closes.
+    #[serde(default)]
+    pub last_inbound_at: Option<DateTime<Utc>>,
+}
+
+impl Conversation {
+    /// Whether a free-form reply may go out at `now` on a network whose reply window is
+    /// `window_secs` (`None`: no window).
+    pub fn reply_window_open(&self, window_secs: Option<u64>, now: DateTime<Utc>) -> bool {
+        match window_secs {
+            None => true,
+            Some(secs) => self
+                .last_inbound_at
+                .is_some_and(|at| now.signed_duration_since(at).num_seconds() < secs as i64),
+        }
+    }
 }
 
 /// How many messages a member has not read in a conversation, as every surface shows it:
@@ -280,6 +297,9 @@ pub struct Message {
     /// Files, places and cards the message carries (the text is then their caption).
     #[serde(default)]
     pub attachments: Vec<crate::media::Attachment>,
+    /// The template this message was sent as (its text is then the template's rendering).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateSend>,
 }
 
 impl Message {
@@ -308,6 +328,80 @@ pub struct SendMessage {
     /// An earlier message of the same conversation this one answers.
     #[serde(default)]
     pub reply_to: Option<MessageId>,
+    /// Send this pre-approved template (networks with templates; the text is then left empty).
+    #[serde(default)]
+    pub template: Option<TemplateSend>,
+}
+
+/// A network's pre-approved message template (WhatsApp's message templates).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Template {
+    pub name: String,
+    /// The language code (`en_US`).
+    pub language: String,
+    /// The network's category (`MARKETING`, `UTILITY`, `AUTHENTICATION`).
+    pub category: String,
+    /// The body with its numbered placeholders (`Hello {{1}}`).
+    pub body: String,
+    /// How many parameters the body takes.
+    pub parameters: u32,
+}
+
+/// Longest template parameter, in characters.
+pub const MAX_TEMPLATE_PARAMETER_CHARS: usize = 1024;
+
+impl Template {
+    /// The body with `parameters` in its placeholders: what the contact reads, and what the
+    /// inbox shows as the message's text. Each placeholder needs its parameter.
+    pub fn render(&self, parameters: &[String]) -> Result<String, ValidationError> {
+        if parameters.len() != self.parameters as usize {
+            return Err(ValidationError::new(
+                "template.parameters",
+                format!("the template takes {} parameters, {} given", self.parameters, parameters.len()),
+            ));
+        }
+        for p in parameters {
+            if p.trim().is_empty() || p.chars().count() > MAX_TEMPLATE_PARAMETER_CHARS {
+                return Err(ValidationError::new(
+                    "template.parameters",
+                    format!("each parameter is 1 to {MAX_TEMPLATE_PARAMETER_CHARS} characters"),
+                ));
+            }
+        }
+        let mut text = self.body.clone();
+        for (i, p) in parameters.iter().enumerate().rev() {
+            text = text.replace(&format!("{{{{{}}}}}", i + 1), p);
+        }
+        Ok(text)
+    }
+
+    /// The number of distinct `{{n}}` placeholders in `body`.
+    pub fn count_parameters(body: &str) -> u32 {
+        let mut highest = 0;
+        let mut rest = body;
+        while let Some(start) = rest.find("{{") {
+            rest = &rest[start + 2..];
+            if let Some(end) = rest.find("}}") {
+                if let Ok(n) = rest[..end].trim().parse::<u32>() {
+                    highest = highest.max(n);
+                }
+                rest = &rest[end + 2..];
+            }
+        }
+        highest
+    }
+}
+
+/// A template to send: which one, and its parameters in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TemplateSend {
+    pub name: String,
+    pub language: String,
+    #[serde(default)]
+    pub parameters: Vec<String>,
 }
 
 /// `POST /api/v1/conversations`: a room of workspace members in an in-app channel.

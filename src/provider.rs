@@ -37,6 +37,37 @@ pub struct Capabilities {
     pub webhook_driven: bool,
     /// The pairing-code method needs the account's phone number first.
     pub pairing_needs_phone: bool,
+    /// How long after the contact's last message a free-form reply may still be sent (WhatsApp's
+    /// 24-hour customer service window); `None`: always.
+    #[serde(default)]
+    pub reply_window_secs: Option<u64>,
+    /// Sends pre-approved template messages (the only way to write first or after the window).
+    #[serde(default)]
+    pub templates: bool,
+    /// Shows the contact when their message was read.
+    #[serde(default)]
+    pub read_receipts: bool,
+}
+
+/// A setting a channel of this provider is created with (the admin page asks for it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConfigField {
+    /// The key in the channel's `config`.
+    pub name: String,
+    pub label: String,
+    #[serde(default)]
+    pub placeholder: String,
+    pub required: bool,
+}
+
+/// A provider this server runs, as the admin page offers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProviderInfo {
+    pub kind: ProviderKind,
+    pub capabilities: Capabilities,
+    pub config_fields: Vec<ConfigField>,
 }
 
 /// What the one auth page shows.
@@ -50,8 +81,28 @@ pub enum AuthPrompt {
     Otp { code: String, expires_at: DateTime<Utc> },
     /// A code to type into the phone before `expires_at`.
     PairingCode { code: String, expires_at: DateTime<Utc> },
-    /// Ask for a token; `masked` inputs hide what is typed.
-    Token { label: String, placeholder: String, masked: bool },
+    /// Ask for one or more named secrets (a bot token; an access token and an app secret).
+    Token { fields: Vec<TokenField> },
+}
+
+/// One input of a token prompt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenField {
+    /// The key the answer carries it under (`fields.{name}`).
+    pub name: String,
+    pub label: String,
+    #[serde(default)]
+    pub placeholder: String,
+    /// Hide what is typed (every credential is).
+    pub masked: bool,
+}
+
+impl TokenField {
+    /// A masked field.
+    pub fn secret(name: &str, label: &str, placeholder: &str) -> Self {
+        Self { name: name.into(), label: label.into(), placeholder: placeholder.into(), masked: true }
+    }
 }
 
 /// What the provider tells the person at a prompt about its own network: where to scan, type or
@@ -76,9 +127,40 @@ pub struct AuthLink {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AuthSubmission {
-    Otp { value: String },
-    Token { value: String },
-    PairingCode { value: String },
+    Otp {
+        value: String,
+    },
+    /// The answers to a token prompt, by field name. A prompt of one field also takes its
+    /// answer as `value` (`{"kind":"token","value":"…"}`).
+    Token {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<String>,
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        fields: std::collections::BTreeMap<String, String>,
+    },
+    PairingCode {
+        value: String,
+    },
+}
+
+impl AuthSubmission {
+    /// A token answer of one field.
+    pub fn token(value: impl Into<String>) -> Self {
+        AuthSubmission::Token { value: Some(value.into()), fields: Default::default() }
+    }
+
+    /// The token answer's field `name` (trimmed), with `value` standing for `only`, the field of
+    /// a one-field prompt; a validation error naming the field when it is missing or blank.
+    pub fn token_field(&self, name: &str, only: bool) -> Result<String, ValidationError> {
+        let AuthSubmission::Token { value, fields } = self else {
+            return Err(ValidationError::new("kind", "this prompt takes a token"));
+        };
+        let given = fields.get(name).or(if only { value.as_ref() } else { None });
+        match given.map(|v| v.trim()) {
+            Some(v) if !v.is_empty() => Ok(v.to_owned()),
+            _ => Err(ValidationError::new(name, "is required")),
+        }
+    }
 }
 
 /// Where an auth flow stands.
@@ -100,8 +182,9 @@ pub enum AuthProgress {
     Idle,
     /// Waiting for the user (or the phone); the current prompt.
     Pending(AuthPrompt),
-    /// Done: the credentials to keep (sealed by the server, never shown).
-    Authenticated { credentials: serde_json::Value },
+    /// Done: the credentials to keep (sealed by the server, never shown), and who the account
+    /// is on the network when it says (kept in the channel's config as `identity`).
+    Authenticated { credentials: serde_json::Value, identity: Option<crate::channel::ChannelIdentity> },
     /// The prompt expired before it was answered.
     Expired,
     /// The network refused; why, in words.
@@ -130,9 +213,13 @@ pub enum ProviderError {
     /// only this conversation's) until `retry_after_secs` pass.
     #[error("rate limited; retry after {retry_after_secs} s")]
     RateLimited { scope: RateLimitScope, retry_after_secs: u64 },
-    /// Retrying will not help (bad recipient, revoked account, …).
+    /// Retrying will not help (bad recipient, content refused, …).
     #[error("{message}")]
     Permanent { message: String },
+    /// The channel's credentials were refused (revoked, expired): the channel must sign in
+    /// again, and its queued messages wait for that rather than burn their retries.
+    #[error("{message}")]
+    Unauthorized { message: String },
     /// The user's input (config, token, code, method) is not acceptable; safe to show.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
@@ -178,6 +265,9 @@ pub struct ProviderMessage {
     /// Media the message carries, as handles the runtime fetches before recording it.
     #[serde(default)]
     pub media: Vec<InboundMedia>,
+    /// The network's id of the message this one answers (a quoted reply).
+    #[serde(default)]
+    pub reply_to: Option<String>,
 }
 
 /// Media on a network's message, before its bytes are fetched.
@@ -217,6 +307,12 @@ pub struct OutboundMessage {
     /// Files to send with the text (the text is then their caption).
     #[serde(skip)]
     pub media: Vec<OutboundMedia>,
+    /// The network's id of the message this one answers, when the network knows it.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// A pre-approved template to send instead of free text (the text is then its rendering).
+    #[serde(default)]
+    pub template: Option<crate::message::TemplateSend>,
 }
 
 /// Delivery progress of an outbound message, as the network reports it.
@@ -255,6 +351,15 @@ pub enum ChannelEvent {
     MessageStatus {
         external_id: String,
         status: DeliveryStatus,
+        /// Why the network failed it, in its words (for `failed`).
+        #[serde(default)]
+        error: Option<String>,
+    },
+    /// The contact reacted to a message (an empty emoji takes their reaction back).
+    Reaction {
+        external_id: String,
+        contact_id: String,
+        emoji: String,
     },
     /// The sender changed a message's text on the network.
     MessageEdited {
@@ -306,6 +411,10 @@ pub trait Provider: Send + Sync {
     fn capabilities(&self) -> Capabilities;
     /// Checks the provider-specific part of a channel's config.
     fn validate_config(&self, config: &serde_json::Value) -> Result<(), ValidationError>;
+    /// The settings a channel is created with, for the admin page's form (none by default).
+    fn config_fields(&self) -> Vec<ConfigField> {
+        Vec::new()
+    }
     /// The config keys that hold secrets (a webhook signing secret, an app secret): write-only
     /// for every role, masked on every read (see [`crate::channel::Channel::redacted`]).
     fn secret_config_keys(&self) -> &'static [&'static str] {
@@ -358,7 +467,38 @@ pub trait Provider: Send + Sync {
         limit: usize,
     ) -> Result<Vec<ProviderMessage>, ProviderError>;
     /// Sends a message; returns the network's message id.
-    async fn send(&self, channel: &Channel, message: OutboundMessage) -> Result<String, ProviderError>;
+    async fn send(
+        &self,
+        channel: &Channel,
+        credentials: Option<&serde_json::Value>,
+        message: OutboundMessage,
+    ) -> Result<String, ProviderError>;
+
+    /// Tells the network the contact's message `external_id` was read (blue ticks on their
+    /// phone). Networks without read receipts need not implement it.
+    async fn mark_read(
+        &self,
+        _channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
+        _external_id: &str,
+    ) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    /// The channel's approved templates, for networks with [`Capabilities::templates`].
+    async fn templates(
+        &self,
+        _channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
+    ) -> Result<Vec<crate::message::Template>, ProviderError> {
+        Ok(Vec::new())
+    }
+
+    /// Whether the network checks the webhook URL with a verify-token handshake before it
+    /// delivers there (Meta's `hub.verify_token`): admins are then shown the token to paste.
+    fn webhook_handshake(&self) -> bool {
+        false
+    }
 
     /// Fetches the bytes behind an [`InboundMedia::source`] with the network's own download
     /// call. Networks that deliver no media need not implement it.
@@ -371,10 +511,12 @@ pub trait Provider: Send + Sync {
         Err(ProviderError::Permanent { message: "this network delivers no media".into() })
     }
 
-    /// For webhook networks: checks the request's signature or secret.
+    /// For webhook networks: checks the request's signature or secret (some networks sign with
+    /// a secret that came with the credentials).
     fn verify_webhook(
         &self,
         _channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
         _headers: &[(String, String)],
         _body: &[u8],
     ) -> Result<(), ProviderError> {

@@ -337,6 +337,9 @@ pub struct NewOutbound {
     /// Uploads of the sender's in this workspace that no message holds yet (else
     /// `Conflict { constraint: "attachments" }`, and nothing is written).
     pub attachments: Vec<crate::ids::AttachmentId>,
+    /// The template this message is (its rendering is `text`). Without one, a send to a
+    /// network with a reply window that has closed is `Conflict { constraint: "reply_window" }`.
+    pub template: Option<crate::message::TemplateSend>,
     pub trace_id: Option<String>,
 }
 
@@ -420,13 +423,23 @@ pub trait OutboxRepo: Send + Sync {
     /// the workspace; `Conflict { constraint: "message_not_failed" }` unless it failed.
     async fn retry_message(&self, workspace_id: WorkspaceId, id: MessageId) -> Result<Message, StoreError>;
     /// Applies a receipt from the network to the message with this external id, only moving it
-    /// forward (sent → delivered → read). `None` if unknown or not an advance.
+    /// forward (sent → delivered → read; `failed`, with the network's words in `error`, only
+    /// before delivery). `None` if not an advance. A receipt for an id no message holds yet
+    /// (it raced the send's own answer) is kept and applied when the outbox records that id.
     async fn apply_delivery(
         &self,
         channel_id: ChannelId,
         external_id: &str,
         status: crate::message::MessageStatus,
+        error: Option<&str>,
     ) -> Result<Option<Message>, StoreError>;
+    /// The contact's newest message at or before `up_to` that the network has not been told
+    /// was read, claimed (so it is reported once, whoever reads it): its network id, or `None`.
+    async fn claim_network_read(
+        &self,
+        conversation_id: ConversationId,
+        up_to: MessageId,
+    ) -> Result<Option<String>, StoreError>;
 }
 
 /// Inbound messages from the networks.

@@ -67,6 +67,12 @@ impl Sealer {
     }
 }
 
+/// Whether two byte strings are equal, taking the same time wherever they differ (for tokens
+/// a caller could otherwise guess byte by byte). Lengths are not secret.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod config;
 pub mod crypto;
+pub mod fakes;
 pub mod http;
 pub mod media;
 pub mod providers;

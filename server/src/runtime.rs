@@ -126,6 +126,10 @@ impl Runtimes {
             tracing::warn!(channel_id = %channel.id, "no provider for this channel; not started");
             return;
         };
+        if provider.capabilities().webhook_driven {
+            // The network calls us: there is no connection to keep.
+            return;
+        }
         let events = self.stream(channel.id);
         let mut running = self.running.lock().expect("runtime registry lock");
         if let Some(old) = running.remove(&channel.id) {

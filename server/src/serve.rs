@@ -65,7 +65,8 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
             store.clone(),
             Quota::per_second(args.send_rate_per_sec, args.send_burst),
         )
-        .with_media_links(links),
+        .with_media_links(links)
+        .with_channels(channels.clone()),
     );
     if let Some(url) = &args.nats_url {
         let options = crate::realtime::NatsOptions { queue: args.nats_queue.max(1), ..Default::default() };
@@ -149,11 +150,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(channels = started, "channel runtimes started");
     let store = state.store.clone();
     let sweeper = crate::supervise::spawn("session_sweeper", move || sweep_sessions(store.clone()));
-    let (store, providers, media) =
-        (state.store.clone(), state.channels.providers().clone(), state.media.clone());
+    let (store, providers, media, channels) = (
+        state.store.clone(),
+        state.channels.providers().clone(),
+        state.media.clone(),
+        state.channels.clone(),
+    );
     let outbox = crate::supervise::spawn("outbox", move || {
         crate::services::outbox::OutboxWorker::new(store.clone(), providers.clone(), Default::default())
             .with_media(media.clone())
+            .with_channels(channels.clone())
             .run()
     });
     let media = state.media.clone();

@@ -323,11 +323,16 @@ impl Provider for Faulty {
     ) -> Result<Vec<switchboard::provider::ProviderMessage>, ProviderError> {
         self.mock.load_history(channel, contact_id, before, limit).await
     }
-    async fn send(&self, channel: &Channel, message: OutboundMessage) -> Result<String, ProviderError> {
+    async fn send(
+        &self,
+        channel: &Channel,
+        credentials: Option<&serde_json::Value>,
+        message: OutboundMessage,
+    ) -> Result<String, ProviderError> {
         if message.contact_id == "+15550000001" {
             return (self.answer)();
         }
-        self.mock.send(channel, message).await
+        self.mock.send(channel, credentials, message).await
     }
 }
 

@@ -115,6 +115,7 @@ fn channel(workspace_id: WorkspaceId, provider: ProviderKind, name: &str) -> Cha
         last_error: None,
         created_at: now(),
         updated_at: now(),
+        webhook: None,
     }
 }
 
@@ -136,6 +137,7 @@ fn inbound(
             text: format!("hello {n}"),
             sent_at: now(),
             media: Vec::new(),
+            reply_to: None,
         },
         attachments: Vec::new(),
         blob_keys: Vec::new(),
@@ -152,6 +154,7 @@ fn outbound(ws: WorkspaceId, conversation_id: ConversationId, sender: UserId, te
         text: text.into(),
         reply_to: None,
         attachments: Vec::new(),
+        template: None,
         client_message_id: None,
         trace_id: None,
     }

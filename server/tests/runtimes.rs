@@ -197,6 +197,8 @@ fn outbound(key: &str, to: &str, text: &str) -> switchboard::provider::OutboundM
         contact_id: to.into(),
         text: text.into(),
         media: Vec::new(),
+        reply_to: None,
+        template: None,
     }
 }
 
@@ -208,7 +210,7 @@ async fn mock_contacts_answer_and_receipts_follow(app: AppState, _raw: Raw) {
     let channel = channel_of(&app, id).await;
     let mut rx = app.channels.runtimes().subscribe(id);
 
-    let sent = app.mock.send(&channel, outbound("k-1", "+15550000001", "hello")).await.unwrap();
+    let sent = app.mock.send(&channel, None, outbound("k-1", "+15550000001", "hello")).await.unwrap();
     let mut got = Vec::new();
     while got.len() < 3 {
         let e =
@@ -218,11 +220,11 @@ async fn mock_contacts_answer_and_receipts_follow(app: AppState, _raw: Raw) {
     }
     assert_eq!(
         got[0],
-        ChannelEvent::MessageStatus { external_id: sent.clone(), status: DeliveryStatus::Delivered }
+        ChannelEvent::MessageStatus { external_id: sent.clone(), status: DeliveryStatus::Delivered, error: None }
     );
     assert_eq!(
         got[1],
-        ChannelEvent::MessageStatus { external_id: sent.clone(), status: DeliveryStatus::Read }
+        ChannelEvent::MessageStatus { external_id: sent.clone(), status: DeliveryStatus::Read, error: None }
     );
     match &got[2] {
         ChannelEvent::MessageReceived { message } => {
@@ -233,7 +235,7 @@ async fn mock_contacts_answer_and_receipts_follow(app: AppState, _raw: Raw) {
     }
 
     // The same idempotency key again: the same id, and the contact does not answer twice.
-    assert_eq!(app.mock.send(&channel, outbound("k-1", "+15550000001", "hello")).await.unwrap(), sent);
+    assert_eq!(app.mock.send(&channel, None, outbound("k-1", "+15550000001", "hello")).await.unwrap(), sent);
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert!(rx.try_recv().is_err(), "a repeated send produced new events");
 }
@@ -249,7 +251,7 @@ async fn mock_faults_are_injected_from_config(app: AppState, _raw: Raw) {
     limited["reject_contacts"] = json!(["+15550000002"]);
     let ch = channel_of(&app, connected_channel(&app, &alice, "Limited", limited).await).await;
     for n in 0..2 {
-        let err = app.mock.send(&ch, outbound(&format!("r{n}"), "+15550000001", "x")).await.unwrap_err();
+        let err = app.mock.send(&ch, None, outbound(&format!("r{n}"), "+15550000001", "x")).await.unwrap_err();
         assert_eq!(
             err,
             ProviderError::RateLimited {
@@ -258,15 +260,15 @@ async fn mock_faults_are_injected_from_config(app: AppState, _raw: Raw) {
             }
         );
     }
-    app.mock.send(&ch, outbound("r2", "+15550000001", "x")).await.expect("the third send passes");
-    let refused = app.mock.send(&ch, outbound("r3", "+15550000002", "x")).await.unwrap_err();
+    app.mock.send(&ch, None, outbound("r2", "+15550000001", "x")).await.expect("the third send passes");
+    let refused = app.mock.send(&ch, None, outbound("r3", "+15550000002", "x")).await.unwrap_err();
     assert!(matches!(refused, ProviderError::Permanent { .. }), "{refused:?}");
 
     let mut flaky = quiet.clone();
     flaky["failure_rate"] = json!(1.0);
     let ch = channel_of(&app, connected_channel(&app, &alice, "Flaky sends", flaky).await).await;
     assert!(matches!(
-        app.mock.send(&ch, outbound("f", "+15550000001", "x")).await,
+        app.mock.send(&ch, None, outbound("f", "+15550000001", "x")).await,
         Err(ProviderError::Retryable { .. })
     ));
 
@@ -274,7 +276,7 @@ async fn mock_faults_are_injected_from_config(app: AppState, _raw: Raw) {
     down["outage_until"] = json!((chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339());
     let ch = channel_of(&app, connected_channel(&app, &alice, "Down", down).await).await;
     assert!(matches!(
-        app.mock.send(&ch, outbound("o", "+15550000001", "x")).await,
+        app.mock.send(&ch, None, outbound("o", "+15550000001", "x")).await,
         Err(ProviderError::Retryable { .. })
     ));
 

@@ -226,6 +226,7 @@ mod tests {
             deleted_at: None,
             reply_to: None,
             attachments: Vec::new(),
+            template: None,
         }
     }
 

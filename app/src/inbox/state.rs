@@ -410,6 +410,7 @@ impl Inbox {
             deleted_at: None,
             reply_to: None,
             attachments,
+            template: None,
         };
         self.thread.update(|t| t.upsert(optimistic.clone()));
         self.enqueue(optimistic);
@@ -580,6 +581,7 @@ mod tests {
             deleted_at: None,
             reply_to: None,
             attachments: Vec::new(),
+            template: None,
         }
     }
 

@@ -8,9 +8,11 @@ use leptos_router::components::{A, Redirect};
 use leptos_router::hooks::use_navigate;
 use serde_json::json;
 use switchboard::invitation::{Invitation, InvitationSent};
+use switchboard::provider::ProviderInfo;
 use switchboard::{Channel, InvitationId, Me, MemberRole, ProviderKind, UserId, WorkspaceMember};
 
 use super::inbox::TopBar;
+use super::webhook::WebhookSetupView;
 use crate::api::current_user;
 use crate::client::http;
 use crate::inbox::state::Inbox;
@@ -252,16 +254,38 @@ fn Channels() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let name = RwSignal::new(String::new());
     let provider = RwSignal::new(ProviderKind::Mock);
+    // The providers this server runs, with the settings each channel of them needs.
+    let providers = RwSignal::new(Vec::<ProviderInfo>::new());
+    let settings = RwSignal::new(std::collections::BTreeMap::<String, String>::new());
+    Effect::new(move |_| {
+        spawn_local(async move {
+            if let Ok(list) = http::get::<Vec<ProviderInfo>>("/providers").await {
+                providers.set(list);
+            }
+        });
+    });
+    let fields = move || {
+        providers.with(|list| {
+            list.iter().find(|p| p.kind == provider.get()).map(|p| p.config_fields.clone()).unwrap_or_default()
+        })
+    };
     let navigate = use_navigate();
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);
-        let body = json!({ "name": name.get_untracked().trim(), "provider": provider.get_untracked() });
+        let config: serde_json::Map<String, serde_json::Value> = settings
+            .get_untracked()
+            .into_iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(k, v)| (k, json!(v.trim())))
+            .collect();
+        let body = json!({ "name": name.get_untracked().trim(), "provider": provider.get_untracked(), "config": config });
         let navigate = navigate.clone();
         spawn_local(async move {
             match http::post::<Channel, _>("/channels", &body).await {
                 Ok(channel) => {
                     name.set(String::new());
+                    settings.set(Default::default());
                     inbox.reload_lists();
                     if channel.status != switchboard::ChannelStatus::Connected {
                         navigate(&format!("/channels/{}/auth", channel.id), Default::default());
@@ -307,7 +331,10 @@ fn Channels() -> impl IntoView {
                             let name = c.name.clone();
                             view! {
                                 <tr data-testid="channel-row">
-                                    <td>{c.name.clone()}</td>
+                                    <td>
+                                        {c.name.clone()}
+                                        <WebhookSetupView channel=c.clone() />
+                                    </td>
                                     <td>{c.provider.as_str()}</td>
                                     <td>
                                         <span class=format!("dot {}", c.status.as_str()) aria-hidden="true"></span>
@@ -338,13 +365,42 @@ fn Channels() -> impl IntoView {
                 <input placeholder="Channel name" aria-label="Channel name" required
                     prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
                 <select aria-label="Provider" on:change=move |ev| {
-                    if let Ok(p) = event_target_value(&ev).parse::<ProviderKind>() { provider.set(p) }
+                    if let Ok(p) = event_target_value(&ev).parse::<ProviderKind>() {
+                        provider.set(p);
+                        settings.set(Default::default());
+                    }
                 }>
-                    {ProviderKind::ALL
-                        .into_iter()
-                        .map(|p| view! { <option value=p.as_str() selected=p == ProviderKind::Mock>{p.as_str()}</option> })
-                        .collect_view()}
+                    {move || {
+                        let offered: Vec<ProviderKind> = providers.with(|l| l.iter().map(|p| p.kind).collect());
+                        let offered = if offered.is_empty() { vec![ProviderKind::Mock] } else { offered };
+                        offered
+                            .into_iter()
+                            .map(|p| view! { <option value=p.as_str() selected=move || p == provider.get()>{p.as_str()}</option> })
+                            .collect_view()
+                    }}
                 </select>
+                {move || {
+                    fields()
+                        .into_iter()
+                        .map(|field| {
+                            let name = field.name.clone();
+                            view! {
+                                <input
+                                    placeholder=field.placeholder.clone()
+                                    aria-label=field.label.clone()
+                                    title=field.label.clone()
+                                    required=field.required
+                                    on:input=move |ev| {
+                                        let value = event_target_value(&ev);
+                                        settings.update(|s| {
+                                            s.insert(name.clone(), value);
+                                        });
+                                    }
+                                />
+                            }
+                        })
+                        .collect_view()
+                }}
                 <button type="submit" class="primary">"Add channel"</button>
             </form>
             <Show when=move || error.get().is_some()>

@@ -13,6 +13,7 @@ use switchboard::provider::{AuthHint, AuthMethod, AuthPrompt, AuthStatus, Capabi
 use switchboard::{Channel, ChannelId, ChannelStatus, Me};
 
 use super::inbox::TopBar;
+use super::webhook::WebhookSetupView;
 use crate::api::current_user;
 use crate::client::http;
 use crate::inbox::state::Inbox;
@@ -90,6 +91,8 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
     let method = RwSignal::new(None::<AuthMethod>);
     let phone = RwSignal::new(String::new());
     let answer = RwSignal::new(String::new());
+    // A token prompt's answers, by field name.
+    let fields = RwSignal::new(std::collections::BTreeMap::<String, String>::new());
     let now = RwSignal::new(chrono::Utc::now());
     let renewing = StoredValue::new(false);
 
@@ -135,10 +138,17 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let body = json!({ "kind": kind, "value": value.trim() });
+            let body = if kind == "token" {
+                let given: serde_json::Map<String, serde_json::Value> =
+                    fields.get_untracked().into_iter().map(|(k, v)| (k, json!(v.trim()))).collect();
+                json!({ "kind": kind, "fields": given })
+            } else {
+                json!({ "kind": kind, "value": value.trim() })
+            };
             match http::post::<AuthView, _>(&format!("/channels/{id}/auth/submit"), &body).await {
                 Ok(view) => {
                     answer.set(String::new());
+                    fields.set(Default::default());
                     state.set(Some(view));
                 }
                 Err(e) => error.set(Some(e.message)),
@@ -181,9 +191,12 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
         live_status.get() == Some(ChannelStatus::Connected)
             || state.with(|s| s.as_ref().is_some_and(|s| s.status == AuthStatus::Authenticated))
     });
+    // A channel the network calls by webhook stays on this page once connected: its callback
+    // URL and verify token are what the admin pastes next.
+    let has_webhook = Memo::new(move |_| state.with(|s| s.as_ref().is_some_and(|s| s.channel.webhook.is_some())));
     let navigate = use_navigate();
     Effect::new(move |_| {
-        if connected.get() {
+        if connected.get() && !has_webhook.get() {
             let navigate = navigate.clone();
             let handle = set_timeout_with_handle(
                 move || navigate("/inbox", Default::default()),
@@ -226,11 +239,13 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
             </h1>
             <Show
                 when=move || !connected.get()
-                fallback=|| {
+                fallback=move || {
+                    let words = if has_webhook.get_untracked() { "✓ Connected." } else { "✓ Connected. Opening the inbox…" };
                     view! {
-                        <p class="auth-connected" role="status" data-testid="auth-connected">
-                            "✓ Connected. Opening the inbox…"
-                        </p>
+                        <p class="auth-connected" role="status" data-testid="auth-connected">{words}</p>
+                        <Show when=move || has_webhook.get()>
+                            <a href="/inbox" class="button primary" data-testid="open-inbox">"Open the inbox"</a>
+                        </Show>
                     }
                 }
             >
@@ -305,19 +320,34 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
                             </form>
                         }
                         .into_any(),
-                        Some(AuthPrompt::Token { label, placeholder, masked }) => view! {
+                        Some(AuthPrompt::Token { fields: asked }) => view! {
                             <form class="prompt stack" on:submit=move |ev| { ev.prevent_default(); submit("token"); }>
-                                <label class="field">
-                                    <span>{label}</span>
-                                    <input
-                                        type=if masked { "password" } else { "text" }
-                                        autocomplete="off"
-                                        placeholder=placeholder
-                                        prop:value=move || answer.get()
-                                        on:input=move |ev| answer.set(event_target_value(&ev))
-                                        required
-                                    />
-                                </label>
+                                {asked
+                                    .into_iter()
+                                    .map(|field| {
+                                        let name = field.name.clone();
+                                        let read = field.name.clone();
+                                        view! {
+                                            <label class="field">
+                                                <span>{field.label}</span>
+                                                <input
+                                                    type=if field.masked { "password" } else { "text" }
+                                                    autocomplete="off"
+                                                    name=field.name.clone()
+                                                    placeholder=field.placeholder
+                                                    prop:value=move || fields.with(|f| f.get(&read).cloned().unwrap_or_default())
+                                                    on:input=move |ev| {
+                                                        let value = event_target_value(&ev);
+                                                        fields.update(|f| {
+                                                            f.insert(name.clone(), value);
+                                                        });
+                                                    }
+                                                    required
+                                                />
+                                            </label>
+                                        }
+                                    })
+                                    .collect_view()}
                                 <Hint hint=view.hint.clone() />
                                 <button type="submit" class="primary" disabled=move || busy.get()>"Connect"</button>
                             </form>
@@ -352,6 +382,7 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
                     </div>
                 </Show>
             </Show>
+            {move || state.with(|s| s.as_ref().map(|s| s.channel.clone())).map(|channel| view! { <WebhookSetupView channel /> })}
         </div>
     }
 }

@@ -11,7 +11,9 @@ pub mod composer;
 pub mod inbox;
 pub mod invite;
 pub mod login;
+pub mod templates;
 pub mod thread;
+pub mod webhook;
 
 /// Shown for any path no route matches.
 #[component]

@@ -135,6 +135,14 @@ pub fn ThreadPane() -> impl IntoView {
         let channel_id = conversation.get()?.channel_id;
         inbox.channels.with(|l| l.iter().find(|c| c.id == channel_id).map(|c| c.name.clone()))
     });
+    // Past the network's reply window (WhatsApp's 24 hours) only a template reaches the
+    // contact: the picker replaces the composer. A memo, so the composer is not rebuilt (and
+    // its draft and files lost) by every change to the list.
+    let template_only = Memo::new(move |_| {
+        let id = inbox.thread.with(|t| t.conversation)?;
+        let channel = conversation.get()?.channel_id;
+        (!super::templates::window_open(&inbox, id)).then_some((channel, id))
+    });
     provide_context(super::attachments::Lightbox(RwSignal::new(None)));
     view! {
         <div class="thread">
@@ -173,7 +181,13 @@ pub fn ThreadPane() -> impl IntoView {
                 }
             >
                 <MessageList />
-                <Composer />
+                {move || match template_only.get() {
+                    Some((channel_id, conversation_id)) => view! {
+                        <super::templates::TemplatePicker channel_id conversation_id />
+                    }
+                    .into_any(),
+                    None => view! { <Composer /> }.into_any(),
+                }}
             </Show>
         </div>
     }
@@ -437,6 +451,7 @@ mod tests {
                 deleted_at: None,
                 reply_to: None,
                 attachments: Vec::new(),
+                template: None,
             })
             .collect()
     }

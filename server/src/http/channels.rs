@@ -24,6 +24,30 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(start_auth))
         .routes(routes!(submit_auth))
         .routes(routes!(logout_channel))
+        .routes(routes!(list_templates))
+        .routes(routes!(list_providers))
+}
+
+/// The providers this server runs, with what each can do and the settings a channel of it is
+/// created with (every member).
+#[utoipa::path(get, path = "/providers", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Vec<switchboard::provider::ProviderInfo>), ApiErrors))]
+async fn list_providers(
+    State(state): State<AppState>,
+    _member: CurrentMember,
+) -> Json<Vec<switchboard::provider::ProviderInfo>> {
+    Json(state.channels.providers().infos())
+}
+
+/// The channel's approved message templates, from its network (cached for ten minutes); empty
+/// for networks without templates. Every member may list them: agents pick one to write first
+/// or after the reply window closed.
+#[utoipa::path(get, path = "/channels/{id}/templates", tag = "channels", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Vec<switchboard::message::Template>), ApiErrors))]
+async fn list_templates(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<switchboard::message::Template>>, ApiError> {
+    Ok(Json(state.channels.templates(member.actor, channel_id(&id)?).await?))
 }
 
 fn channel_id(raw: &str) -> Result<ChannelId, ApiError> {

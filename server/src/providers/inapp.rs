@@ -35,6 +35,9 @@ impl Provider for InApp {
             // No connection to keep: nothing runs for the channel.
             webhook_driven: true,
             pairing_needs_phone: false,
+            reply_window_secs: None,
+            templates: false,
+            read_receipts: false,
         }
     }
 
@@ -100,7 +103,12 @@ impl Provider for InApp {
         Ok(Vec::new())
     }
 
-    async fn send(&self, _channel: &Channel, message: OutboundMessage) -> Result<String, ProviderError> {
+    async fn send(
+        &self,
+        _channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
+        message: OutboundMessage,
+    ) -> Result<String, ProviderError> {
         // Stored is delivered: the id is ours.
         Ok(format!("inapp-{}", message.idempotency_key))
     }

@@ -6,23 +6,33 @@ use std::sync::Arc;
 use switchboard::ProviderKind;
 use switchboard::provider::Provider;
 
+pub mod http;
 pub mod inapp;
 pub mod mock;
+pub mod whatsapp_cloud;
 
 /// The adapters this server runs, by kind.
 #[derive(Clone, Default)]
 pub struct Providers {
     by_kind: HashMap<ProviderKind, Arc<dyn Provider>>,
+    /// Where this server is reached (webhook URLs are built on it).
+    public_url: String,
 }
 
 impl Providers {
     /// The adapters of this build: the Mock network, reachable at `public_url` for pairing.
     pub fn new(public_url: &str) -> (Self, Arc<mock::MockNetwork>) {
         let mock = Arc::new(mock::MockNetwork::new(public_url));
-        let mut providers = Self::default();
+        let mut providers = Self { public_url: public_url.trim_end_matches('/').to_owned(), ..Self::default() };
         providers.by_kind.insert(ProviderKind::Mock, mock.clone());
         providers.by_kind.insert(ProviderKind::Inapp, Arc::new(inapp::InApp));
+        providers.by_kind.insert(ProviderKind::WhatsappCloud, Arc::new(whatsapp_cloud::WhatsAppCloud::new()));
         (providers, mock)
+    }
+
+    /// Where this server is reached from outside.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
     }
 
     /// The same registry with `provider` serving its kind (an adapter in front of another, in
@@ -30,6 +40,19 @@ impl Providers {
     pub fn with(mut self, provider: Arc<dyn Provider>) -> Self {
         self.by_kind.insert(provider.kind(), provider);
         self
+    }
+
+    /// Every adapter of this build, in [`ProviderKind::ALL`]'s order, as the admin page offers them.
+    pub fn infos(&self) -> Vec<switchboard::provider::ProviderInfo> {
+        ProviderKind::ALL
+            .into_iter()
+            .filter_map(|kind| self.by_kind.get(&kind))
+            .map(|p| switchboard::provider::ProviderInfo {
+                kind: p.kind(),
+                capabilities: p.capabilities(),
+                config_fields: p.config_fields(),
+            })
+            .collect()
     }
 
     pub fn get(&self, kind: ProviderKind) -> Option<&Arc<dyn Provider>> {

@@ -85,6 +85,10 @@ pub struct ChannelService {
     runtimes: Arc<Runtimes>,
     /// The prompt last announced per channel, so a renewed QR is announced once.
     last_prompt: std::sync::Mutex<std::collections::HashMap<ChannelId, AuthPrompt>>,
+    /// Derives each channel's webhook verify token (stable, never stored).
+    webhook_key: [u8; 32],
+    /// Each channel's templates as last fetched from its network, with when.
+    pub(super) templates: super::channel_network::TemplateCache,
 }
 
 impl ChannelService {
@@ -101,7 +105,13 @@ impl ChannelService {
             providers,
             runtimes,
             last_prompt: Default::default(),
+            webhook_key: secret.derive("webhook-verify-token"),
+            templates: Default::default(),
         }
+    }
+
+    pub(super) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     /// The provider adapters.
@@ -171,6 +181,7 @@ impl ChannelService {
             last_error: None,
             created_at: now,
             updated_at: now,
+            webhook: None,
         };
         let created = self.store.create_channel(channel).await?;
         tracing::info!(channel_id = %created.id, provider = created.provider.as_str(), "channel created");
@@ -198,8 +209,32 @@ impl ChannelService {
     /// The channel as the actor may read it: every answer of this service goes through here
     /// (or [`AuthState::new`], which masks for admins), so no secret leaves the server.
     fn view(&self, actor: Actor, channel: Channel) -> Channel {
-        let keys = self.providers.get(channel.provider).map(|p| p.secret_config_keys()).unwrap_or(&[]);
-        channel.redacted(actor.role, keys)
+        let provider = self.providers.get(channel.provider);
+        let keys = provider.map(|p| p.secret_config_keys()).unwrap_or(&[]);
+        let mut channel = channel.redacted(actor.role, keys);
+        if actor.role.is_admin() {
+            channel.webhook = provider.and_then(|p| self.webhook_setup(p.as_ref(), channel.id));
+        }
+        channel
+    }
+
+    /// A channel's webhook URL and, for networks that check it first, its verify token.
+    fn webhook_setup(&self, provider: &dyn Provider, id: ChannelId) -> Option<switchboard::channel::WebhookSetup> {
+        if !provider.webhook_handshake() {
+            return None;
+        }
+        let url = format!("{}/webhooks/{}/{}", self.providers.public_url(), provider.kind().as_str(), id);
+        Some(switchboard::channel::WebhookSetup { url, verify_token: Some(self.webhook_verify_token(id)) })
+    }
+
+    /// The token a network must echo to prove it is asking about this channel's webhook:
+    /// derived from the server secret and the channel id, so nothing is stored and it never
+    /// changes while the secret does not.
+    pub fn webhook_verify_token(&self, id: ChannelId) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.webhook_key).expect("HMAC takes any key");
+        mac.update(id.as_uuid().as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
     }
 
     pub async fn update(
@@ -373,17 +408,23 @@ impl ChannelService {
             status = AuthStatus::Authenticated;
         }
         let (channel, prompt, error) = match progress {
-            AuthProgress::Authenticated { credentials } => {
+            AuthProgress::Authenticated { credentials, identity } => {
                 if self.runtimes.is_running(channel.id) {
                     (channel, None, None)
                 } else {
                     self.set_credentials(channel.workspace_id, channel.id, &credentials).await?;
+                    let channel = match identity {
+                        Some(identity) => self.remember_identity(channel, identity).await?,
+                        None => channel,
+                    };
                     tracing::info!(channel_id = %channel.id, "channel signed in");
                     self.last_prompt.lock().expect("prompt lock").remove(&channel.id);
                     self.runtimes.publish(channel.id, ChannelEvent::AuthCompleted);
                     self.runtimes
                         .publish(channel.id, ChannelEvent::AuthStatus { status: AuthStatus::Authenticated });
                     let channel = self.set_status(&channel, ChannelStatus::Connected, None).await?;
+                    // Messages held while the old credentials were refused go out now.
+                    self.store.pause_outbox(channel.id, None, switchboard::time::now()).await?;
                     self.runtimes.start(channel.clone(), credentials);
                     (channel, None, None)
                 }
@@ -407,7 +448,25 @@ impl ChannelService {
             }
         };
         let provider = self.providers.get(channel.provider);
-        Ok(AuthState::new(status, prompt, error, channel, provider.map(|p| p.as_ref())))
+        let webhook = provider.and_then(|p| self.webhook_setup(p.as_ref(), channel.id));
+        let mut state = AuthState::new(status, prompt, error, channel, provider.map(|p| p.as_ref()));
+        state.channel.webhook = webhook;
+        Ok(state)
+    }
+
+    /// Keeps who the account is on its network in the channel's config (`identity`).
+    async fn remember_identity(
+        &self,
+        channel: Channel,
+        identity: switchboard::channel::ChannelIdentity,
+    ) -> Result<Channel, ServiceError> {
+        let mut config = channel.config.clone();
+        let Some(map) = config.as_object_mut() else {
+            return Ok(channel);
+        };
+        map.insert("identity".into(), serde_json::to_value(identity).unwrap_or_default());
+        let at = switchboard::time::now();
+        Ok(self.store.update_channel(channel.workspace_id, channel.id, None, Some(config), at).await?)
     }
 
     async fn set_status(
@@ -447,10 +506,12 @@ impl ChannelService {
     }
 }
 
-fn provider_error(err: ProviderError) -> ServiceError {
+pub(super) fn provider_error(err: ProviderError) -> ServiceError {
     match err {
         ProviderError::Invalid(v) => v.into(),
-        ProviderError::Permanent { message } => ServiceError::Unprocessable("provider_refused", message),
+        ProviderError::Permanent { message } | ProviderError::Unauthorized { message } => {
+            ServiceError::Unprocessable("provider_refused", message)
+        }
         ProviderError::RateLimited { retry_after_secs, .. } => ServiceError::Unprocessable(
             "provider_rate_limited",
             format!("The network asks us to wait {retry_after_secs} seconds."),

@@ -49,6 +49,8 @@ pub struct MessageService {
     sends: KeyedLimiter<UserId>,
     /// Mints the attachments' links on every message this service hands out.
     links: Option<MediaLinks>,
+    /// The networks behind the channels: templates to render, reads to report.
+    channels: Option<Arc<super::ChannelService>>,
 }
 
 impl MessageService {
@@ -60,7 +62,14 @@ impl MessageService {
 
     /// The service with this send limit per user.
     pub fn with_send_limit(store: Arc<dyn Store>, sends: Quota) -> Self {
-        Self { store, sends: KeyedLimiter::new(sends), links: None }
+        Self { store, sends: KeyedLimiter::new(sends), links: None, channels: None }
+    }
+
+    /// The service, asking the channels' networks for templates and telling them of reads.
+    #[must_use]
+    pub fn with_channels(mut self, channels: Arc<super::ChannelService>) -> Self {
+        self.channels = Some(channels);
+        self
     }
 
     /// The service, minting media links with `links`.
@@ -96,7 +105,20 @@ impl MessageService {
         trace_id: Option<String>,
     ) -> Result<Sent, ServiceError> {
         let attachments = switchboard::media::attachment_ids(&req.attachments)?;
-        let text = message::caption_text(&req.text, attachments.len())?;
+        let text = match &req.template {
+            None => message::caption_text(&req.text, attachments.len())?,
+            Some(_) if !req.text.is_empty() || !attachments.is_empty() => {
+                return Err(ValidationError::new(
+                    "template",
+                    "a template message carries no text or attachments of its own",
+                )
+                .into());
+            }
+            Some(template) => match &self.channels {
+                Some(channels) => channels.render_template(actor, conversation_id, template).await?,
+                None => return Err(ValidationError::new("template", "this channel sends no templates").into()),
+            },
+        };
         let body_key = req.client_message_id.as_deref().map(message::client_message_id).transpose()?;
         let header_key = idempotency_key.map(message::client_message_id).transpose()?;
         let key = match (header_key, body_key) {
@@ -122,6 +144,7 @@ impl MessageService {
             client_message_id: key,
             reply_to: req.reply_to,
             attachments,
+            template: req.template,
             trace_id,
         };
         let sent = match self.store.send_message(outbound).await {
@@ -134,6 +157,14 @@ impl MessageService {
             }
             Err(switchboard::StoreError::Conflict { constraint }) if constraint == "reply_to" => {
                 Err(ValidationError::new("reply_to", "is not a message of this conversation").into())
+            }
+            Err(switchboard::StoreError::Conflict { constraint }) if constraint == "reply_window" => {
+                Err(ServiceError::Unprocessable(
+                    "reply_window_closed",
+                    "More than 24 hours have passed since the customer last wrote: only an approved \
+                     template message can reach them now."
+                        .into(),
+                ))
             }
             // Not theirs to post in: the access module words the refusal (may they read it?).
             Err(switchboard::StoreError::Conflict { constraint }) if constraint == "room_post" => {
@@ -326,6 +357,10 @@ impl MessageService {
             .mark_read(actor.workspace_id, actor.user_id, conversation_id, up_to)
             .await
             .map_err(|e| ServiceError::from(e).not_found_as("conversation"))?;
+        if let Some(channels) = self.channels.clone() {
+            // The contact's blue ticks: off the reader's path, once per message.
+            tokio::spawn(async move { channels.report_read(actor.workspace_id, conversation_id, up_to).await });
+        }
         Ok(unread)
     }
 
@@ -448,10 +483,11 @@ fn without_nul(event: switchboard::provider::ChannelEvent) -> switchboard::provi
             message.external_id = s(message.external_id);
             message.contact_id = s(message.contact_id);
             message.text = s(message.text);
+            message.reply_to = message.reply_to.map(s);
             ChannelEvent::MessageReceived { message }
         }
-        ChannelEvent::MessageStatus { external_id, status } => {
-            ChannelEvent::MessageStatus { external_id: s(external_id), status }
+        ChannelEvent::MessageStatus { external_id, status, error } => {
+            ChannelEvent::MessageStatus { external_id: s(external_id), status, error: error.map(s) }
         }
         ChannelEvent::MessageEdited { external_id, text } => {
             ChannelEvent::MessageEdited { external_id: s(external_id), text: s(text) }
@@ -626,14 +662,21 @@ impl<'a> InboundRouter<'a> {
                 };
                 Ok(ingest_with(self.store, self.channel, contact, message, received).await?.is_some())
             }
-            ChannelEvent::MessageStatus { external_id, status } => {
+            ChannelEvent::MessageStatus { external_id, status, error } => {
                 let status = match status {
                     DeliveryStatus::Sent => MessageStatus::Sent,
                     DeliveryStatus::Delivered => MessageStatus::Delivered,
                     DeliveryStatus::Read => MessageStatus::Read,
-                    DeliveryStatus::Failed => return Ok(false),
+                    DeliveryStatus::Failed => MessageStatus::Failed,
                 };
-                Ok(self.store.apply_delivery(self.channel.id, &external_id, status).await?.is_some())
+                let applied = self.store.apply_delivery(self.channel.id, &external_id, status, error.as_deref());
+                Ok(applied.await?.is_some())
+            }
+            ChannelEvent::Reaction { external_id, emoji, .. } => {
+                // Reactions are stored once the reactions model exists; until then they are
+                // acknowledged (the network stops retrying) and logged, never an error.
+                tracing::info!(channel_id = %self.channel.id, %external_id, removed = emoji.is_empty(), "reaction received; not stored");
+                Ok(false)
             }
             ChannelEvent::MessageEdited { external_id, text } => {
                 let Ok(text) = message::message_text(&text) else {

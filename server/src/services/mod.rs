@@ -2,6 +2,7 @@
 //! whatever door it came in by (REST, server functions, the CLI).
 
 pub mod accounts;
+pub mod channel_network;
 pub mod channels;
 pub mod invitations;
 pub mod members;

@@ -66,6 +66,8 @@ pub struct OutboxWorker {
     clock: Arc<dyn Clock>,
     /// Where outbound attachments' bytes are read from.
     media: Option<Arc<crate::media::MediaService>>,
+    /// Where the channels' credentials are opened (networks that sign each call).
+    channels: Option<Arc<crate::services::ChannelService>>,
 }
 
 /// What a 429 paused during one batch: the batch's later rows there go back to the queue
@@ -86,7 +88,14 @@ impl Paused {
 
 impl OutboxWorker {
     pub fn new(store: Arc<dyn Store>, providers: Providers, config: OutboxConfig) -> Self {
-        Self { store, providers, config, clock: Arc::new(SystemClock), media: None }
+        Self { store, providers, config, clock: Arc::new(SystemClock), media: None, channels: None }
+    }
+
+    /// The same worker, sending with the credentials `channels` keeps sealed.
+    #[must_use]
+    pub fn with_channels(mut self, channels: Arc<crate::services::ChannelService>) -> Self {
+        self.channels = Some(channels);
+        self
     }
 
     /// The same worker, sending attachments' bytes from `media`.
@@ -192,13 +201,29 @@ impl OutboxWorker {
                 }
             },
         };
+        let credentials = match &self.channels {
+            None => None,
+            Some(channels) => match channels.credentials(channel.workspace_id, channel.id).await {
+                Ok(credentials) => credentials,
+                Err(e) => {
+                    tracing::error!(channel_id = %channel.id, error = %e, "cannot open the channel's credentials");
+                    None
+                }
+            },
+        };
+        let reply_to = match job.message.reply_to {
+            Some(id) => self.store.message(job.workspace_id, id).await?.and_then(|m| m.external_id),
+            None => None,
+        };
         let outbound = OutboundMessage {
             idempotency_key: job.message.id.to_string(),
             contact_id: job.to.clone(),
             text: job.message.text.clone(),
             media,
+            reply_to,
+            template: job.message.template.clone(),
         };
-        match provider.send(&channel, outbound).await {
+        match provider.send(&channel, credentials.as_ref(), outbound).await {
             Ok(external_id) => {
                 self.store.outbox_sent(&job, &external_id).await?;
                 if channel.status == ChannelStatus::Degraded {
@@ -238,6 +263,19 @@ impl OutboxWorker {
                     )
                     .await?;
                 tracing::warn!(channel_id = %channel.id, retry_after_secs, "channel rate limited");
+            }
+            Err(ProviderError::Unauthorized { message }) => {
+                // The network no longer takes the channel's credentials: it must sign in again.
+                // Its messages wait for that (a day at most, then they try again), none of
+                // them spending an attempt.
+                let until = switchboard::time::after(self.now(), MAX_RETRY_AFTER);
+                self.store.outbox_retry(&job, &message, self.now(), false).await?;
+                self.store.pause_outbox(channel.id, None, until).await?;
+                paused.channels.insert(channel.id, until);
+                let status = ChannelStatus::Failed;
+                let now = self.now();
+                self.store.set_channel_status(channel.workspace_id, channel.id, status, Some(message), now).await?;
+                tracing::warn!(channel_id = %channel.id, "channel credentials refused; sending waits for a new sign-in");
             }
             Err(ProviderError::Retryable { message, after_secs }) if job.attempt < job.max_attempts => {
                 let delay = after_secs

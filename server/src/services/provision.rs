@@ -153,6 +153,7 @@ pub async fn seed_demo_channel(
         last_error: None,
         created_at: now,
         updated_at: now,
+        webhook: None,
     };
     let channel = store.create_channel(channel).await?;
     channels
@@ -192,6 +193,7 @@ async fn seed_demo_conversations(
             text: DEMO_OPENERS[n % DEMO_OPENERS.len()].to_owned(),
             sent_at: switchboard::time::now(),
             media: Vec::new(),
+            reply_to: None,
         };
         super::messages::ingest(store, channel, contact, message)
             .await

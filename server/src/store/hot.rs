@@ -17,7 +17,7 @@ use super::rows::message_columns;
 /// grows with the conversations listed and their unread messages, never with the members.
 pub const CONVERSATION_LIST: &str = "select c.conversation_id, c.workspace_id, c.channel_id, c.contact_id, c.external_chat_id, c.title,
                     c.last_message_at, c.last_message_preview, c.status, c.created_at, c.last_message_sender_user_id,
-                    count(m.message_id) as unread_count, coalesce(max(mn.mentions), 0) as unread_mentions,
+                    c.last_inbound_at, count(m.message_id) as unread_count, coalesce(max(mn.mentions), 0) as unread_mentions,
                     ct.online as contact_online
              from conversation c
              left join read_position rp on rp.user_id = $3 and rp.conversation_id = c.conversation_id
@@ -80,15 +80,16 @@ pub fn advance_read_positions(backend: Backend, rows: usize) -> String {
     )
 }
 
-/// A group's messages, 13 values a row, returning the stored rows.
+/// A group's messages, 14 values a row, returning the stored rows.
 pub fn insert_messages(backend: Backend, rows: usize) -> String {
     format!(
         concat!(
             "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text,
-                                  client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id, attachments)
+                                  client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id, attachments,
+                                  template)
              values {} returning ",
             message_columns!()
         ),
-        Params::new(backend).rows(rows, 13)
+        Params::new(backend).rows(rows, 14)
     )
 }

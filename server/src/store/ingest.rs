@@ -96,8 +96,9 @@ where
 
         let message_id = switchboard::MessageId::new();
         let inserted = sqlx::query(
-            "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, created_at, updated_at, attachments)
-             values ($1, $2, $3, $4, 'inbound', 'delivered', $5, $6, $7, $7, $8)
+            "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, created_at, updated_at, attachments, reply_to_message_id)
+             values ($1, $2, $3, $4, 'inbound', 'delivered', $5, $6, $7, $7, $8,
+                     (select q.message_id from message q where q.channel_id = $4 and q.external_id = $9 and q.conversation_id = $3))
              on conflict (channel_id, external_id) do nothing",
         )
         .bind(message_id.as_uuid())
@@ -108,6 +109,7 @@ where
         .bind(&inbound.message.external_id)
         .bind(at)
         .bind(super::media::attachments_json(&inbound.attachments))
+        .bind(inbound.message.reply_to.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?
@@ -151,7 +153,7 @@ where
             return Ok(Some(Ingested { message, conversation, created: false, events: vec![event] }));
         }
         let message = Self::message_in(&mut tx, message_id).await?;
-        let conversation = Self::touch_conversation(&mut tx, &conversation, &message, true, at).await?;
+        let conversation = Self::touch_conversation(&mut tx, &conversation, &message, Some(inbound.message.sent_at), at).await?;
         Self::record_new_message(&mut tx, &message, conversation.contact_id.is_none(), at).await?;
 
         let trace = inbound.trace_id.as_deref();

@@ -247,26 +247,31 @@ where
         Ok(())
     }
 
-    /// Moves the conversation's last activity to this message (never backwards).
+    /// Moves the conversation's last activity to this message (never backwards); an inbound
+    /// message also moves the contact's last-message time to `inbound_at` (the network's clock),
+    /// never backwards.
     pub(crate) async fn touch_conversation(
         tx: &mut Transaction<'static, D>,
         conversation: &Conversation,
         message: &Message,
-        reopen: bool,
+        inbound_at: Option<DateTime<Utc>>,
         at: DateTime<Utc>,
     ) -> Result<Conversation, StoreError> {
         // A contact writing again reopens a resolved conversation.
         let row: rows::ConversationRow = sqlx::query_as(concat!(
             "update conversation set last_message_at = $2, last_message_preview = $3, updated_at = $2,
-                status = case when $4 then 'open' else status end, last_message_sender_user_id = $5
+                status = case when $4 then 'open' else status end, last_message_sender_user_id = $5,
+                last_inbound_at = case when $4 and (last_inbound_at is null or last_inbound_at < $6)
+                                       then $6 else last_inbound_at end
              where conversation_id = $1 returning ",
             conversation_columns!()
         ))
         .bind(conversation.id.as_uuid())
         .bind(at)
         .bind(message.preview())
-        .bind(reopen)
+        .bind(inbound_at.is_some())
         .bind(message.sender_user_id.map(|u| u.as_uuid()))
+        .bind(inbound_at.unwrap_or(at))
         .fetch_one(&mut **tx)
         .await
         .map_err(map_err)?;

@@ -13,7 +13,7 @@ use switchboard::{
     ChannelId, ConversationId, Event, EventBody, Message, MessageId, MessageStatus, Topic, WorkspaceId,
 };
 
-use super::backend::{Backend, Bind, Column, SqlStore};
+use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
 use super::map_err;
 use super::rows::{self, message_columns};
 
@@ -217,13 +217,30 @@ where
             .map_err(map_err)?;
         // A receipt may have raced ahead of us; never move a message backwards.
         let current = Self::message_in(&mut tx, job.message.id).await?;
-        let status = if current.status.advances_to(MessageStatus::Sent) {
+        let mut status = if current.status.advances_to(MessageStatus::Sent) {
             MessageStatus::Sent
         } else {
             current.status
         };
+        // Or raced ahead of the network's answer itself: kept until now, applied here.
+        let mut error = None;
+        let early: Option<(String, Option<String>)> =
+            sqlx::query_as("delete from early_receipt where channel_id = $1 and external_id = $2 returning status, error")
+                .bind(job.channel_id.as_uuid())
+                .bind(external_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        if let Some((early, why)) = early {
+            let early: MessageStatus = early.parse().map_err(StoreError::Internal)?;
+            if receipt_applies(status, early) {
+                status = early;
+                error = why.filter(|_| early == MessageStatus::Failed);
+            }
+        }
         let message =
-            Self::set_message_status(&mut tx, job.message.id, status, Some(external_id), None, at).await?;
+            Self::set_message_status(&mut tx, job.message.id, status, Some(external_id), error.as_deref(), at)
+                .await?;
         let event = Self::status_event(&mut tx, &message, at).await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
@@ -319,6 +336,7 @@ where
         channel_id: ChannelId,
         external_id: &str,
         status: MessageStatus,
+        error: Option<&str>,
     ) -> Result<Option<Message>, StoreError> {
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;
@@ -330,19 +348,135 @@ where
                 .await
                 .map_err(map_err)?;
         let Some((id,)) = found else {
-            tx.rollback().await.map_err(map_err)?;
+            self.keep_early_receipt(tx, channel_id, external_id, status, error, at).await?;
             return Ok(None);
         };
         let current = Self::message_in(&mut tx, id.into()).await?;
-        // Receipts only move the ticks forward; failing a send is the outbox's decision.
-        if status == MessageStatus::Failed || !current.status.advances_to(status) {
+        if current.direction != switchboard::provider::Direction::Outbound || !receipt_applies(current.status, status) {
             tx.rollback().await.map_err(map_err)?;
             return Ok(None);
         }
-        let message = Self::set_message_status(&mut tx, current.id, status, None, None, at).await?;
+        let error = error.filter(|_| status == MessageStatus::Failed).map(|e| e.chars().take(500).collect::<String>());
+        let message = Self::set_message_status(&mut tx, current.id, status, None, error.as_deref(), at).await?;
         let event = Self::status_event(&mut tx, &message, at).await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
         Ok(Some(message))
+    }
+
+    async fn claim_network_read(
+        &self,
+        conversation_id: ConversationId,
+        up_to: MessageId,
+    ) -> Result<Option<String>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let newest: Option<(Uuid, String)> = sqlx::query_as(
+            "select message_id, external_id from message
+             where conversation_id = $1 and message_id <= $2 and direction = 'inbound'
+               and external_id is not null and deleted_at is null
+             order by message_id desc limit 1",
+        )
+        .bind(conversation_id.as_uuid())
+        .bind(up_to.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let Some((id, external_id)) = newest else {
+            tx.rollback().await.map_err(map_err)?;
+            return Ok(None);
+        };
+        let claimed = sqlx::query(
+            "update conversation set network_read_message_id = $2
+             where conversation_id = $1 and (network_read_message_id is null or network_read_message_id < $2)",
+        )
+        .bind(conversation_id.as_uuid())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+            == 1;
+        tx.commit().await.map_err(map_err)?;
+        Ok(claimed.then_some(external_id))
+    }
+}
+
+/// How long a receipt for a message not yet known is kept: far longer than any send's answer
+/// takes; receipts for messages sent elsewhere (another app on the same number) go after it.
+const EARLY_RECEIPT_TTL_SECS: u64 = 3600;
+
+/// Whether a network's receipt moves a message in `current` to `next`: ticks only move forward
+/// ([`MessageStatus::advances_to`]); the network failing a message counts until it is delivered.
+fn receipt_applies(current: MessageStatus, next: MessageStatus) -> bool {
+    match next {
+        MessageStatus::Failed => matches!(current, MessageStatus::Pending | MessageStatus::Sent),
+        MessageStatus::Pending => false,
+        _ => current.advances_to(next),
+    }
+}
+
+impl<D: Backend> SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: ColumnIndex<D::Row> + Encode<'a, D>,
+    str: Type<D>,
+    usize: ColumnIndex<D::Row>,
+    Uuid: Column<D>,
+    String: Column<D>,
+    i64: Column<D>,
+    i32: Column<D>,
+    bool: Column<D>,
+    DateTime<Utc>: Column<D>,
+    Json<Value>: Column<D>,
+    Option<Uuid>: Bind<D>,
+    Option<String>: Bind<D>,
+    for<'a> Option<&'a str>: Encode<'a, D>,
+    for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
+{
+    /// Keeps a receipt whose message is not known yet (the most advanced one per id), and lets
+    /// go of those older than [`EARLY_RECEIPT_TTL_SECS`].
+    async fn keep_early_receipt(
+        &self,
+        mut tx: Transaction<'static, D>,
+        channel_id: ChannelId,
+        external_id: &str,
+        status: MessageStatus,
+        error: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let expired = at - chrono::Duration::seconds(EARLY_RECEIPT_TTL_SECS as i64);
+        sqlx::query("delete from early_receipt where received_at < $1")
+            .bind(expired)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let kept: Option<(String,)> =
+            sqlx::query_as("select status from early_receipt where channel_id = $1 and external_id = $2")
+                .bind(channel_id.as_uuid())
+                .bind(external_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        let replace = match kept {
+            None => true,
+            Some((kept,)) => receipt_applies(kept.parse().map_err(StoreError::Internal)?, status),
+        };
+        if replace {
+            sqlx::query(
+                "insert into early_receipt (channel_id, external_id, status, error, received_at) values ($1, $2, $3, $4, $5)
+                 on conflict (channel_id, external_id) do update
+                   set status = excluded.status, error = excluded.error, received_at = excluded.received_at",
+            )
+            .bind(channel_id.as_uuid())
+            .bind(external_id)
+            .bind(status.as_str())
+            .bind(error)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(())
     }
 }

@@ -12,7 +12,8 @@ macro_rules! channel_columns {
 macro_rules! message_columns {
     () => {
         "message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, \
-         client_message_id, sender_user_id, error, created_at, edited_at, deleted_at, reply_to_message_id, attachments"
+         client_message_id, sender_user_id, error, created_at, edited_at, deleted_at, reply_to_message_id, attachments, \
+         template"
     };
 }
 
@@ -20,7 +21,7 @@ macro_rules! message_columns {
 macro_rules! conversation_columns {
     () => {
         "conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, last_message_at, \
-         last_message_preview, status, created_at, last_message_sender_user_id"
+         last_message_preview, status, created_at, last_message_sender_user_id, last_inbound_at"
     };
 }
 
@@ -166,6 +167,7 @@ impl TryFrom<ChannelRow> for switchboard::Channel {
             last_error: r.last_error,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            webhook: None,
         })
     }
 }
@@ -183,6 +185,7 @@ pub struct ConversationRow {
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub last_message_sender_user_id: Option<Uuid>,
+    pub last_inbound_at: Option<DateTime<Utc>>,
 }
 
 impl From<ConversationRow> for switchboard::Conversation {
@@ -200,6 +203,7 @@ impl From<ConversationRow> for switchboard::Conversation {
             // The column's check constraint admits only the two.
             status: r.status.parse().unwrap_or_default(),
             created_at: r.created_at,
+            last_inbound_at: r.last_inbound_at,
         }
     }
 }
@@ -223,6 +227,8 @@ pub struct MessageRow {
     pub reply_to_message_id: Option<Uuid>,
     /// The attachments' metadata as JSON (null: none).
     pub attachments: Option<String>,
+    /// The template sent, as JSON (null: free text).
+    pub template: Option<String>,
 }
 
 impl TryFrom<MessageRow> for switchboard::Message {
@@ -253,6 +259,13 @@ impl TryFrom<MessageRow> for switchboard::Message {
                 None | Some("") => Vec::new(),
                 Some(json) => serde_json::from_str(json)
                     .map_err(|e| StoreError::Internal(format!("a message's attachments do not read: {e}")))?,
+            },
+            template: match r.template.as_deref() {
+                None | Some("") => None,
+                Some(json) => Some(
+                    serde_json::from_str(json)
+                        .map_err(|e| StoreError::Internal(format!("a message's template does not read: {e}")))?,
+                ),
             },
         })
     }

@@ -121,6 +121,7 @@ mod tests {
             client_message_id: None,
             reply_to: None,
             attachments: Vec::new(),
+            template: None,
             trace_id: None,
         }
     }

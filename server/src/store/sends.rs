@@ -160,17 +160,13 @@ where
         for id in &ids {
             query = query.bind(id.as_uuid());
         }
-        let targets: HashMap<ConversationId, (Conversation, bool)> = query
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(map_err)?
-            .into_iter()
-            .map(|t| {
-                let conversation: Conversation = t.conversation.into();
-                let local = t.provider == ProviderKind::Inapp.as_str();
-                (conversation.id, (conversation, local))
-            })
-            .collect();
+        let mut targets: HashMap<ConversationId, (Conversation, ProviderKind)> = HashMap::new();
+        for t in query.fetch_all(&mut **tx).await.map_err(map_err)? {
+            let conversation: Conversation = t.conversation.into();
+            let provider: ProviderKind = t.provider.parse().map_err(StoreError::Internal)?;
+            targets.insert(conversation.id, (conversation, provider));
+        }
+        let now = switchboard::time::now();
 
         // Who may post: in a room, its members only. Their places in the group's rooms are read
         // here, in the write's transaction, so a member removed before this send commits can
@@ -242,7 +238,11 @@ where
             ) {
                 (Some(found), _) if found.workspace_id == out.workspace_id => Plan::Known(found.clone()),
                 (Some(_), _) => Plan::Fails(StoreError::NotFound),
-                (None, Some((conversation, local))) if conversation.workspace_id == out.workspace_id => {
+                (None, Some((conversation, provider))) if conversation.workspace_id == out.workspace_id => {
+                    let local = *provider == ProviderKind::Inapp;
+                    // Past the network's reply window only a template reaches the contact.
+                    let window_closed = out.template.is_none()
+                        && !conversation.reply_window_open(provider.reply_window_secs(), now);
                     let stray_reply =
                         out.reply_to.is_some_and(|r| reply_in.get(&r) != Some(&conversation.id));
                     let standing = Standing {
@@ -258,6 +258,9 @@ where
                         None if stray_reply => {
                             Plan::Fails(StoreError::Conflict { constraint: "reply_to".into() })
                         }
+                        None if window_closed => {
+                            Plan::Fails(StoreError::Conflict { constraint: "reply_window".into() })
+                        }
                         None => match Self::take_uploads(out, &uploads, &mut claimed) {
                             Err(err) => Plan::Fails(err),
                             Ok(attachments) => {
@@ -267,7 +270,7 @@ where
                                 Plan::New {
                                     id: MessageId::new(),
                                     channel_id: conversation.channel_id,
-                                    local: *local,
+                                    local,
                                     attachments,
                                 }
                             }
@@ -358,7 +361,8 @@ where
                     .bind(at)
                     .bind(at)
                     .bind(out.reply_to.map(|r| r.as_uuid()))
-                    .bind(super::media::attachments_json(carried[&id]));
+                    .bind(super::media::attachments_json(carried[&id]))
+                    .bind(out.template.as_ref().map(|t| serde_json::to_string(t).unwrap_or_default()));
             }
             for row in query.fetch_all(&mut *tx).await.map_err(map_err)? {
                 let message: Message = row.try_into()?;

@@ -226,8 +226,10 @@ async fn inbound_mock_traffic_lands_in_the_inbox(app: AppState, _raw: Raw) {
         contact_id: "+15550000002".into(),
         text: "hi".into(),
         media: Vec::new(),
+        reply_to: None,
+        template: None,
     };
-    app.mock.send(&ch, out).await.unwrap();
+    app.mock.send(&ch, None, out).await.unwrap();
     for _ in 0..500 {
         let list = body_json(send(&app, authed("GET", "/api/v1/conversations", &alice, None)).await).await;
         if let Some(conv) = list.as_array().unwrap().first() {

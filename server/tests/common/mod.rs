@@ -152,13 +152,16 @@ pub fn state_with_realtime(
     ));
     let channels = Arc::new(ChannelService::new(store.clone(), &secret, providers, fast_runtimes()));
     channels.runtimes().set_media(media.clone());
+    let messages = Arc::new(
+        switchboard_server::services::MessageService::new(store.clone())
+            .with_media_links(links)
+            .with_channels(channels.clone()),
+    );
     AppState {
         media,
         accounts: Arc::new(AccountService::new(store.clone(), realtime.clone(), &secret, auth)),
         channels,
-        messages: Arc::new(
-            switchboard_server::services::MessageService::new(store.clone()).with_media_links(links),
-        ),
+        messages,
         realtime,
         mock,
         store,
@@ -509,6 +512,7 @@ pub async fn contact_writes(
         text: text.into(),
         sent_at: switchboard::time::now(),
         media: Vec::new(),
+        reply_to: None,
     };
     let who = switchboard::provider::Contact { external_id: contact.into(), name: name.into() };
     switchboard_server::services::messages::ingest(app.store.as_ref(), channel, who, message)

@@ -104,6 +104,7 @@ pub fn new_channel(workspace_id: WorkspaceId, name: &str) -> Channel {
         last_error: None,
         created_at: t,
         updated_at: t,
+        webhook: None,
     }
 }
 
@@ -126,6 +127,7 @@ pub fn inbound(
             text: text.into(),
             sent_at: now(),
             media: Vec::new(),
+            reply_to: None,
         },
         attachments: Vec::new(),
         blob_keys: Vec::new(),
@@ -148,6 +150,7 @@ pub fn outbound(
         text: text.into(),
         reply_to: None,
         attachments: Vec::new(),
+        template: None,
         client_message_id: key.map(str::to_owned),
         trace_id: None,
     }

@@ -78,6 +78,7 @@ pub async fn sends_written_as_a_group_answer_each_caller_like_lone_sends(store: 
     let reply = switchboard::store::NewOutbound {
         reply_to: Some(earlier.message.id),
         attachments: Vec::new(),
+        template: None,
         ..outbound(ws.id, chat, a.id, "re", None)
     };
     // Joined futures all queue before the writer runs: one group.
@@ -180,6 +181,7 @@ pub async fn replies_take_the_group_path_and_keep_their_idempotency(store: &dyn 
     let reply = |text: &str, key: Option<&str>, to| switchboard::store::NewOutbound {
         reply_to: Some(to),
         attachments: Vec::new(),
+        template: None,
         ..outbound(ws, conv, agent, text, key)
     };
 
@@ -191,11 +193,13 @@ pub async fn replies_take_the_group_path_and_keep_their_idempotency(store: &dyn 
         store.send_message(switchboard::store::NewOutbound {
             reply_to: Some(target.id),
             attachments: Vec::new(),
+            template: None,
             ..outbound(ws, other_conv, agent, "wrong conversation", None)
         }),
         store.send_message(switchboard::store::NewOutbound {
             reply_to: Some(target.id),
             attachments: Vec::new(),
+            template: None,
             ..outbound(ws, elsewhere, agent, "not yours", None)
         }),
     );
@@ -246,6 +250,7 @@ async fn postgres_nodes_racing_on_one_key_store_one_message() {
         let out = || switchboard::store::NewOutbound {
             reply_to: (round % 2 == 1).then_some(target.id),
             attachments: Vec::new(),
+            template: None,
             ..outbound(ws, conv, agent, "race", Some(&key))
         };
         let (a, b, c) =

@@ -2,7 +2,7 @@
 //! prompt shows, and how "the phone" confirms one.
 
 use chrono::{DateTime, Utc};
-use switchboard::provider::{AuthHint, AuthLink, AuthMethod, AuthPrompt};
+use switchboard::provider::{AuthHint, AuthLink, AuthMethod, AuthPrompt, TokenField};
 use switchboard::{Channel, ChannelId, WorkspaceId};
 
 use super::{MockConfig, MockNetwork, TOKEN_MIN_LEN, random_hex};
@@ -60,9 +60,11 @@ impl MockNetwork {
                 AuthPrompt::PairingCode { code: flow.secret.clone(), expires_at: flow.expires_at }
             }
             AuthMethod::Token => AuthPrompt::Token {
-                label: "Mock API token".into(),
-                placeholder: format!("mock_{}", "x".repeat(TOKEN_MIN_LEN)),
-                masked: true,
+                fields: vec![TokenField::secret(
+                    "token",
+                    "Mock API token",
+                    &format!("mock_{}", "x".repeat(TOKEN_MIN_LEN)),
+                )],
             },
         }
     }

@@ -162,6 +162,7 @@ impl MockNetwork {
                 ChannelEvent::MessageStatus {
                     external_id: external_id.to_owned(),
                     status: DeliveryStatus::Delivered,
+                    error: None,
                 },
             ),
             (
@@ -169,6 +170,7 @@ impl MockNetwork {
                 ChannelEvent::MessageStatus {
                     external_id: external_id.to_owned(),
                     status: DeliveryStatus::Read,
+                    error: None,
                 },
             ),
         ];
@@ -184,6 +186,7 @@ impl MockNetwork {
                 },
                 sent_at: switchboard::time::after_millis(switchboard::time::now(), after),
                 media: media.clone(),
+                reply_to: None,
             };
             plan.push((ms(after), ChannelEvent::MessageReceived { message: reply }));
         }
@@ -225,6 +228,9 @@ impl Provider for MockNetwork {
             history: true,
             webhook_driven: false,
             pairing_needs_phone: true,
+            reply_window_secs: None,
+            templates: false,
+            read_receipts: false,
         }
     }
 
@@ -275,18 +281,18 @@ impl Provider for MockNetwork {
             return Err(ValidationError::new("auth", "No sign-in is under way: start one first").into());
         };
         let answer = match (&submission, flow.method) {
-            (AuthSubmission::Token { value }, AuthMethod::Token) => {
-                if !token_is_valid(value.trim()) {
+            (AuthSubmission::Token { .. }, AuthMethod::Token) => {
+                let token = submission.token_field("token", true)?;
+                if !token_is_valid(&token) {
                     return Err(ValidationError::new(
-                        "value",
+                        "token",
                         format!("Mock tokens look like mock_ followed by at least {TOKEN_MIN_LEN} letters or digits"),
                     )
                     .into());
                 }
-                flow.state = FlowState::Authenticated(serde_json::json!({ "token": value.trim() }));
-                return Ok(AuthProgress::Authenticated {
-                    credentials: serde_json::json!({ "token": value.trim() }),
-                });
+                flow.state = FlowState::Authenticated(serde_json::json!({ "token": token }));
+                let credentials = serde_json::json!({ "token": token });
+                return Ok(AuthProgress::Authenticated { credentials, identity: None });
             }
             (AuthSubmission::Otp { value }, AuthMethod::Otp)
             | (AuthSubmission::PairingCode { value }, AuthMethod::PairingCode) => value,
@@ -305,7 +311,7 @@ impl Provider for MockNetwork {
         }
         let credentials = serde_json::json!({ "session": random_hex(24) });
         flow.state = FlowState::Authenticated(credentials.clone());
-        Ok(AuthProgress::Authenticated { credentials })
+        Ok(AuthProgress::Authenticated { credentials, identity: None })
     }
 
     async fn auth_progress(&self, channel: &Channel) -> AuthProgress {
@@ -334,7 +340,7 @@ impl Provider for MockNetwork {
         match &flow.state {
             FlowState::Pending => AuthProgress::Pending(self.prompt_of(flow)),
             FlowState::Authenticated(credentials) => {
-                AuthProgress::Authenticated { credentials: credentials.clone() }
+                AuthProgress::Authenticated { credentials: credentials.clone(), identity: None }
             }
             FlowState::Expired => AuthProgress::Expired,
         }
@@ -415,6 +421,7 @@ impl Provider for MockNetwork {
             text: format!("Earlier message {} with {}", 10 - n, contacts[index].name),
             sent_at: end - Duration::hours(n as i64),
             media: Vec::new(),
+            reply_to: None,
         });
         Ok(all.filter(|m| before.is_none_or(|b| m.sent_at < b)).take(limit).collect())
     }
@@ -432,6 +439,7 @@ impl Provider for MockNetwork {
     fn verify_webhook(
         &self,
         channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
         headers: &[(String, String)],
         body: &[u8],
     ) -> Result<(), ProviderError> {
@@ -533,11 +541,12 @@ impl Provider for MockNetwork {
                                 contact: m.contact,
                             })
                             .collect(),
+                        reply_to: None,
                     };
                     out.push(ChannelEvent::MessageReceived { message });
                 }
                 Hook::Status { id, status } => {
-                    out.push(ChannelEvent::MessageStatus { external_id: id, status })
+                    out.push(ChannelEvent::MessageStatus { external_id: id, status, error: None })
                 }
                 Hook::Edit { id, text } => out.push(ChannelEvent::MessageEdited { external_id: id, text }),
                 Hook::Revoke { id } => out.push(ChannelEvent::MessageRevoked { external_id: id }),
@@ -551,7 +560,12 @@ impl Provider for MockNetwork {
         Ok(out)
     }
 
-    async fn send(&self, channel: &Channel, message: OutboundMessage) -> Result<String, ProviderError> {
+    async fn send(
+        &self,
+        channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
+        message: OutboundMessage,
+    ) -> Result<String, ProviderError> {
         let config = config_of(channel)?;
         let Some(sink) = self.sinks.lock().expect("mock lock").get(&channel.id).cloned() else {
             return Err(ProviderError::Retryable {

@@ -13,6 +13,7 @@ fn channel(config: serde_json::Value) -> Channel {
         last_error: None,
         created_at: now,
         updated_at: now,
+        webhook: None,
     }
 }
 
@@ -50,8 +51,10 @@ async fn sends_need_a_connection_and_a_known_contact_and_are_idempotent() {
         contact_id: "+15550000001".into(),
         text: "hi".into(),
         media: Vec::new(),
+        reply_to: None,
+        template: None,
     };
-    assert!(matches!(net.send(&ch, msg.clone()).await, Err(ProviderError::Retryable { .. })));
+    assert!(matches!(net.send(&ch, None, msg.clone()).await, Err(ProviderError::Retryable { .. })));
 
     let sink = Arc::new(Collect(Mutex::new(Vec::new())));
     net.connect(&ch, &serde_json::json!({}), sink.clone()).await.unwrap();
@@ -72,10 +75,10 @@ async fn sends_need_a_connection_and_a_known_contact_and_are_idempotent() {
         .count();
     assert_eq!(histories, 3, "each contact's history is delivered on connect");
 
-    let first = net.send(&ch, msg.clone()).await.unwrap();
-    assert_eq!(net.send(&ch, msg.clone()).await.unwrap(), first, "the same key gives the same network id");
+    let first = net.send(&ch, None, msg.clone()).await.unwrap();
+    assert_eq!(net.send(&ch, None, msg.clone()).await.unwrap(), first, "the same key gives the same network id");
     let stranger = OutboundMessage { contact_id: "+1999".into(), ..msg };
-    assert!(matches!(net.send(&ch, stranger).await, Err(ProviderError::Permanent { .. })));
+    assert!(matches!(net.send(&ch, None, stranger).await, Err(ProviderError::Permanent { .. })));
 }
 
 #[test]

@@ -65,6 +65,7 @@ impl Conn {
             client_message_id: args.client_message_id,
             reply_to: args.reply_to,
             attachments: args.attachments,
+            template: None,
         };
         let trace = Some(uuid::Uuid::now_v7().to_string());
         let sent = self

@@ -238,6 +238,7 @@ fn a_message_push_carries_what_a_client_applies_and_no_more() {
         deleted_at: None,
         reply_to: None,
         attachments: Vec::new(),
+        template: None,
     };
     let topic = switchboard::Topic::Conversation(message.conversation_id);
     let mut event =

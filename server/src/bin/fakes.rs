@@ -1,0 +1,65 @@
+//! `switchboard-fakes`: the local fakes of the real networks as one process, for the
+//! end-to-end tests (the server's own tests run them in process). Besides each network's API
+//! it answers a few `/_fake` routes the tests drive it with:
+//!
+//! - `GET /_fake/whatsapp/requests`: every call the fake WhatsApp API received;
+//! - `POST /_fake/whatsapp/inbound` `{webhook_url, app_secret, from, name, text}`: a customer's
+//!   text message, delivered to the webhook signed as Meta does.
+
+use axum::Json;
+use axum::extract::State;
+use axum::routing::{get, post};
+use clap::Parser;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchboard_server::fakes::whatsapp_cloud::{self, FakeWhatsApp};
+
+#[derive(Parser, Debug)]
+#[command(name = "switchboard-fakes", about = "Local fakes of the networks, for tests")]
+struct Args {
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:3390")]
+    addr: String,
+    /// The access token the fake WhatsApp API accepts.
+    #[arg(long, default_value = "fake-access-token")]
+    whatsapp_token: String,
+}
+
+#[derive(Deserialize)]
+struct Inbound {
+    webhook_url: String,
+    app_secret: String,
+    from: String,
+    name: String,
+    text: String,
+}
+
+async fn requests(State(fake): State<FakeWhatsApp>) -> Json<Value> {
+    let all: Vec<Value> =
+        fake.requests().into_iter().map(|r| json!({ "method": r.method, "path": r.path, "body": r.body })).collect();
+    Json(json!(all))
+}
+
+async fn inbound(State(fake): State<FakeWhatsApp>, Json(req): Json<Inbound>) -> Json<Value> {
+    let id = format!("wamid.inbound.{}", uuid::Uuid::now_v7().simple());
+    let message = json!({ "id": id, "type": "text", "text": { "body": req.text } });
+    let payload = whatsapp_cloud::message_payload(&fake.phone_number_id, &req.from, &req.name, message);
+    let status = whatsapp_cloud::post_signed(&req.webhook_url, &req.app_secret, &payload).await;
+    Json(json!({ "status": status, "id": id }))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let fake = FakeWhatsApp::new("106540352242922", "102290129340398", &args.whatsapp_token);
+    let control = axum::Router::new()
+        .route("/_fake/whatsapp/requests", get(requests))
+        .route("/_fake/whatsapp/inbound", post(inbound))
+        .route("/_fake/ready", get(|| async { "ok" }))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind(&args.addr).await?;
+    let app = fake.router().merge(control);
+    println!("switchboard-fakes listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
