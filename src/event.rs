@@ -47,6 +47,10 @@ pub enum EventKind {
     ChannelStatus,
     #[serde(rename = "member.removed")]
     MemberRemoved,
+    #[serde(rename = "reaction.added")]
+    ReactionAdded,
+    #[serde(rename = "reaction.removed")]
+    ReactionRemoved,
     /// Ephemeral: someone is typing in a conversation.
     #[serde(rename = "typing")]
     Typing,
@@ -59,7 +63,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::MessageCreated,
         EventKind::MessageUpdated,
         EventKind::MessageDeleted,
@@ -70,6 +74,8 @@ impl EventKind {
         EventKind::ContactPresence,
         EventKind::ChannelStatus,
         EventKind::MemberRemoved,
+        EventKind::ReactionAdded,
+        EventKind::ReactionRemoved,
         EventKind::Typing,
         EventKind::PresenceOnline,
         EventKind::PresenceOffline,
@@ -88,6 +94,8 @@ impl EventKind {
             EventKind::ContactPresence => "contact.presence",
             EventKind::ChannelStatus => "channel.status",
             EventKind::MemberRemoved => "member.removed",
+            EventKind::ReactionAdded => "reaction.added",
+            EventKind::ReactionRemoved => "reaction.removed",
             EventKind::Typing => "typing",
             EventKind::PresenceOnline => "presence.online",
             EventKind::PresenceOffline => "presence.offline",
@@ -147,6 +155,10 @@ pub enum EventBody {
     ChannelStatus(ChannelStatusChanged),
     /// A user left a workspace: told on their own topic, whose connections then close.
     MemberRemoved(MemberRemoved),
+    /// Someone put an emoji on a message (the message's counts after it).
+    ReactionAdded(crate::reaction::ReactionChanged),
+    /// Someone took one off.
+    ReactionRemoved(crate::reaction::ReactionChanged),
     Typing(Typing),
     PresenceOnline(UserPresence),
     PresenceOffline(UserPresence),
@@ -266,6 +278,8 @@ impl EventBody {
             EventBody::ContactPresence(_) => EventKind::ContactPresence,
             EventBody::ChannelStatus(_) => EventKind::ChannelStatus,
             EventBody::MemberRemoved(_) => EventKind::MemberRemoved,
+            EventBody::ReactionAdded(_) => EventKind::ReactionAdded,
+            EventBody::ReactionRemoved(_) => EventKind::ReactionRemoved,
             EventBody::Typing(_) => EventKind::Typing,
             EventBody::PresenceOnline(_) => EventKind::PresenceOnline,
             EventBody::PresenceOffline(_) => EventKind::PresenceOffline,
@@ -281,6 +295,7 @@ impl EventBody {
             EventBody::ConversationCreated(c) => Some(c.id),
             EventBody::ConversationUpdated(u) => Some(u.conversation_id),
             EventBody::ReadUpdated(r) => Some(r.conversation_id),
+            EventBody::ReactionAdded(r) | EventBody::ReactionRemoved(r) => Some(r.conversation_id),
             EventBody::Typing(t) => Some(t.conversation_id),
             EventBody::ContactPresence(_)
             | EventBody::ChannelStatus(_)
@@ -307,6 +322,8 @@ impl EventBody {
             EventKind::ContactPresence => EventBody::ContactPresence(read(kind, payload)?),
             EventKind::ChannelStatus => EventBody::ChannelStatus(read(kind, payload)?),
             EventKind::MemberRemoved => EventBody::MemberRemoved(read(kind, payload)?),
+            EventKind::ReactionAdded => EventBody::ReactionAdded(read(kind, payload)?),
+            EventKind::ReactionRemoved => EventBody::ReactionRemoved(read(kind, payload)?),
             EventKind::Typing => EventBody::Typing(read(kind, payload)?),
             EventKind::PresenceOnline => EventBody::PresenceOnline(read(kind, payload)?),
             EventKind::PresenceOffline => EventBody::PresenceOffline(read(kind, payload)?),
@@ -335,6 +352,7 @@ impl Serialize for Payload<'_> {
             EventBody::ContactPresence(p) => p.serialize(s),
             EventBody::ChannelStatus(p) => p.serialize(s),
             EventBody::MemberRemoved(p) => p.serialize(s),
+            EventBody::ReactionAdded(p) | EventBody::ReactionRemoved(p) => p.serialize(s),
             EventBody::Typing(p) => p.serialize(s),
             EventBody::PresenceOnline(p) | EventBody::PresenceOffline(p) => p.serialize(s),
         }

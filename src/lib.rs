@@ -29,6 +29,7 @@ pub mod invitation;
 pub mod media;
 pub mod message;
 pub mod provider;
+pub mod reaction;
 pub mod store;
 pub mod time;
 pub mod topic;

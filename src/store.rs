@@ -566,6 +566,18 @@ pub trait MessageRepo: Send + Sync {
         target: crate::message::MessageRef,
         text: &str,
     ) -> Result<Option<Message>, StoreError>;
+    /// Changes one reactor's reactions on a message (see [`crate::reaction`]), with a
+    /// `reaction.added` / `reaction.removed` event per emoji put on or taken off; the message
+    /// carries its counts after the change. `None` when nothing changed, or the message (by
+    /// network id) or the contact is unknown; `NotFound` for an unknown id;
+    /// `Conflict { constraint: "message_deleted" }` if deleted.
+    async fn react(
+        &self,
+        target: crate::message::MessageRef,
+        reactor: crate::reaction::Reactor,
+        emoji: &str,
+        op: crate::reaction::ReactionOp,
+    ) -> Result<Option<Message>, StoreError>;
     /// Deletes a message (empty text, `deleted_at`) with a `message.deleted` event. `None`
     /// when unknown by network id or already deleted; `NotFound` for an unknown id.
     async fn delete_message(&self, target: crate::message::MessageRef)

@@ -19,3 +19,16 @@ create table early_receipt (
     primary key (channel_id, external_id)
 );
 create index early_receipt_received_at_idx on early_receipt (received_at);
+
+-- Reactions: one row per (message, reactor, emoji). A reactor is `user:{id}` or
+-- `contact:{id}`; `message.reactions` keeps the counts as JSON so history needs no join.
+create table reaction (
+    message_id blob not null references message (message_id) on delete cascade,
+    reactor text not null,
+    emoji text not null,
+    user_id blob references user_account (user_id) on delete cascade,
+    contact_id blob references contact (contact_id) on delete cascade,
+    created_at text not null,
+    primary key (message_id, reactor, emoji)
+);
+alter table message add column reactions text;

@@ -78,7 +78,8 @@ async fn connect_by_token_then_log_out(app: AppState, raw: Raw) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(started["status"], "pending");
     assert_eq!(started["prompt"]["kind"], "token");
-    assert_eq!(started["prompt"]["masked"], true);
+    // One masked field; the one-field answer may come as `value` or as `fields.token`.
+    assert_eq!(started["prompt"]["fields"], json!([{ "name": "token", "label": "Mock API token", "placeholder": format!("mock_{}", "x".repeat(24)), "masked": true }]));
     assert_eq!(started["channel"]["status"], "pending_auth");
 
     let (status, refused) = call(
@@ -86,7 +87,7 @@ async fn connect_by_token_then_log_out(app: AppState, raw: Raw) {
         &alice,
         "POST",
         &format!("/api/v1/channels/{id}/auth/submit"),
-        Some(json!({"kind": "token", "value": "abc"})),
+        Some(json!({"kind": "token", "fields": {"token": "abc"}})),
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

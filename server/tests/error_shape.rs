@@ -38,7 +38,7 @@ async fn a_method_mismatch_is_a_json_405_everywhere() {
     for (method, uri) in [
         ("PUT", "/api/v1/me"),
         ("DELETE", "/api/v1/auth/login"),
-        ("GET", "/webhooks/mock/0190a0a0-0000-7000-8000-000000000000"),
+        ("PUT", "/webhooks/mock/0190a0a0-0000-7000-8000-000000000000"),
         ("POST", "/healthz"),
         ("POST", "/connection/websocket"),
     ] {

@@ -194,6 +194,7 @@ fn statements(backend: switchboard::store::Backend, w: &World) -> Vec<(&'static 
             now_value,
             NullId,
             NullText,
+            NullText,
         ]);
     }
     vec![

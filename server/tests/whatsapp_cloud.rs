@@ -299,9 +299,17 @@ async fn every_documented_message_type_arrives(app: AppState, _raw: Raw) {
     assert_eq!(by_ext("wamid.11")["text"], "Stop promotions");
     assert_eq!(by_ext("wamid.12")["reply_to"], by_ext("wamid.1")["id"]);
     assert_eq!(by_ext("wamid.13")["text"], "Unsupported message type");
-    // A reaction is not a message of its own.
+    // A reaction is not a message of its own: it is on the message it names.
     assert!(messages.iter().all(|m| m["external_id"] != "wamid.14"));
+    assert_eq!(by_ext("wamid.1")["reactions"], json!([{ "emoji": "\u{1F44D}", "count": 1, "user_ids": [], "by_contact": true }]));
     assert_eq!(messages.len(), 13);
+    // The customer's next reaction replaces theirs; an empty one takes it back.
+    wa.customer_sends("wamid.15", json!({ "type": "reaction", "reaction": { "message_id": "wamid.1", "emoji": "\u{2764}\u{FE0F}" } })).await;
+    let first = wa.messages().await.into_iter().find(|m| m["external_id"] == "wamid.1").unwrap();
+    assert_eq!(first["reactions"], json!([{ "emoji": "\u{2764}\u{FE0F}", "count": 1, "user_ids": [], "by_contact": true }]));
+    wa.customer_sends("wamid.16", json!({ "type": "reaction", "reaction": { "message_id": "wamid.1", "emoji": "" } })).await;
+    let first = wa.messages().await.into_iter().find(|m| m["external_id"] == "wamid.1").unwrap();
+    assert!(first.get("reactions").is_none(), "{first}");
     // The window is measured from the customer's own timestamps.
     assert!(wa.conversation().await.unwrap()["last_inbound_at"].is_string());
 }

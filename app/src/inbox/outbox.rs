@@ -227,6 +227,7 @@ mod tests {
             reply_to: None,
             attachments: Vec::new(),
             template: None,
+            reactions: Vec::new(),
         }
     }
 

@@ -411,6 +411,7 @@ impl Inbox {
             reply_to: None,
             attachments,
             template: None,
+            reactions: Vec::new(),
         };
         self.thread.update(|t| t.upsert(optimistic.clone()));
         self.enqueue(optimistic);
@@ -582,6 +583,7 @@ mod tests {
             reply_to: None,
             attachments: Vec::new(),
             template: None,
+            reactions: Vec::new(),
         }
     }
 

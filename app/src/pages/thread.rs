@@ -43,11 +43,12 @@ impl Row {
         match self {
             Row::Day { key, .. } => key.clone(),
             Row::Message { key, message } => format!(
-                "{key}|{}|{}|{}|{}",
+                "{key}|{}|{}|{}|{}|{}",
                 message.status.as_str(),
                 message.edited_at.map(|t| t.timestamp_millis()).unwrap_or(0),
                 message.deleted_at.is_some(),
-                message.error.as_deref().unwrap_or("")
+                message.error.as_deref().unwrap_or(""),
+                message.reactions.iter().map(|r| format!("{}{}", r.emoji, r.count)).collect::<String>()
             ),
         }
     }
@@ -394,6 +395,14 @@ fn RowView(row: Row, room: bool) -> impl IntoView {
                                 {if deleted { "This message was deleted.".to_owned() } else { message.text.clone() }}
                             </p>
                         })}
+                        {(!message.reactions.is_empty()).then(|| view! {
+                            <ul class="reactions" data-testid="reactions" aria-label="Reactions">
+                                {message.reactions.iter().map(|r| {
+                                    let label = format!("{} reacted with {}", r.count, r.emoji);
+                                    view! { <li class="reaction" title=label.clone() aria-label=label>{format!("{} {}", r.emoji, r.count)}</li> }
+                                }).collect_view()}
+                            </ul>
+                        })}
                         <span class="meta">
                             {message.edited_at.map(|_| view! { <span class="edited">"edited"</span> })}
                             <Show when=waiting>
@@ -452,6 +461,7 @@ mod tests {
                 reply_to: None,
                 attachments: Vec::new(),
                 template: None,
+                reactions: Vec::new(),
             })
             .collect()
     }

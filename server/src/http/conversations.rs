@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(retry_message))
         .routes(routes!(star_message, unstar_message))
         .routes(routes!(list_starred))
+        .routes(routes!(add_reaction, remove_reaction))
         .routes(routes!(mark_read))
         .routes(routes!(get_sync))
 }
@@ -231,6 +232,29 @@ async fn unstar_message(
     let id: MessageId = path_id(&id, "Message")?;
     state.messages.set_starred(member.actor, id, false).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Puts an emoji on a message for the caller (once per emoji; again changes nothing). Answers
+/// the message with its reaction counts; subscribers get `reaction.added`.
+#[utoipa::path(put, path = "/messages/{id}/reactions/{emoji}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("emoji" = String, Path, description = "The emoji, percent-encoded"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Message), ApiErrors))]
+async fn add_reaction(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path((id, emoji)): Path<(String, String)>,
+) -> Result<Json<Message>, ApiError> {
+    let id: MessageId = path_id(&id, "Message")?;
+    Ok(Json(state.messages.react(member.actor, id, &emoji, true).await?))
+}
+
+/// Takes the caller's emoji off a message; subscribers get `reaction.removed`.
+#[utoipa::path(delete, path = "/messages/{id}/reactions/{emoji}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("emoji" = String, Path, description = "The emoji, percent-encoded"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Message), ApiErrors))]
+async fn remove_reaction(
+    State(state): State<AppState>,
+    member: CurrentMember,
+    Path((id, emoji)): Path<(String, String)>,
+) -> Result<Json<Message>, ApiError> {
+    let id: MessageId = path_id(&id, "Message")?;
+    Ok(Json(state.messages.react(member.actor, id, &emoji, false).await?))
 }
 
 /// The caller's starred messages, newest first (up to 200).

@@ -292,6 +292,27 @@ impl MessageService {
         Ok(self.store.conversation_members(actor.workspace_id, id).await?)
     }
 
+    /// Puts an emoji on a message (`add`) or takes it off, for the caller: anyone who may post
+    /// in the conversation may react. Answers the message with its counts.
+    pub async fn react(&self, actor: Actor, id: MessageId, emoji: &str, add: bool) -> Result<Message, ServiceError> {
+        let emoji = switchboard::reaction::reaction_emoji(emoji)?;
+        let message =
+            self.store.message(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("message"))?;
+        access::conversation(self.store.as_ref(), actor, message.conversation_id, Right::Post).await?;
+        let op = if add { switchboard::reaction::ReactionOp::Add } else { switchboard::reaction::ReactionOp::Remove };
+        let target = message::MessageRef::Id { workspace_id: actor.workspace_id, id };
+        let reactor = switchboard::reaction::Reactor::User(actor.user_id);
+        match self.store.react(target, reactor, &emoji, op).await {
+            Ok(Some(changed)) => Ok(self.signed(changed)),
+            // Already so: the message as it is.
+            Ok(None) => Ok(self.signed(message)),
+            Err(switchboard::StoreError::Conflict { .. }) => {
+                Err(ServiceError::Conflict("A deleted message takes no reactions."))
+            }
+            Err(e) => Err(ServiceError::from(e).not_found_as("message")),
+        }
+    }
+
     /// Stars or unstars a message for the caller.
     pub async fn set_starred(&self, actor: Actor, id: MessageId, starred: bool) -> Result<(), ServiceError> {
         let message =
@@ -672,11 +693,28 @@ impl<'a> InboundRouter<'a> {
                 let applied = self.store.apply_delivery(self.channel.id, &external_id, status, error.as_deref());
                 Ok(applied.await?.is_some())
             }
-            ChannelEvent::Reaction { external_id, emoji, .. } => {
-                // Reactions are stored once the reactions model exists; until then they are
-                // acknowledged (the network stops retrying) and logged, never an error.
-                tracing::info!(channel_id = %self.channel.id, %external_id, removed = emoji.is_empty(), "reaction received; not stored");
-                Ok(false)
+            ChannelEvent::Reaction { external_id, contact_id, emoji } => {
+                // One reaction per contact on these networks: the next replaces it, an empty
+                // one takes it back.
+                let emoji = match emoji.trim() {
+                    "" => String::new(),
+                    given => match switchboard::reaction::reaction_emoji(given) {
+                        Ok(emoji) => emoji,
+                        Err(_) => {
+                            tracing::warn!(channel_id = %self.channel.id, "ignoring an unusable reaction");
+                            return Ok(false);
+                        }
+                    },
+                };
+                let target = message::MessageRef::External { channel_id: self.channel.id, external_id };
+                let reactor = switchboard::reaction::Reactor::Contact(contact_id);
+                let op = switchboard::reaction::ReactionOp::Replace;
+                match self.store.react(target, reactor, &emoji, op).await {
+                    Ok(done) => Ok(done.is_some()),
+                    // On a deleted message: nothing to show it on.
+                    Err(switchboard::StoreError::Conflict { .. }) => Ok(false),
+                    Err(e) => Err(e.into()),
+                }
             }
             ChannelEvent::MessageEdited { external_id, text } => {
                 let Ok(text) = message::message_text(&text) else {

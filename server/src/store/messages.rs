@@ -364,6 +364,16 @@ where
         Ok(Some(message))
     }
 
+    async fn react(
+        &self,
+        target: MessageRef,
+        reactor: switchboard::reaction::Reactor,
+        emoji: &str,
+        op: switchboard::reaction::ReactionOp,
+    ) -> Result<Option<Message>, StoreError> {
+        self.change_reactions(target, reactor, emoji, op).await
+    }
+
     async fn delete_message(&self, target: MessageRef) -> Result<Option<Message>, StoreError> {
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;

@@ -35,6 +35,7 @@ mod invitations;
 mod media;
 mod messages;
 mod outbox;
+mod reactions;
 mod postgres;
 mod rooms;
 mod rows;

@@ -13,7 +13,7 @@ macro_rules! message_columns {
     () => {
         "message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, \
          client_message_id, sender_user_id, error, created_at, edited_at, deleted_at, reply_to_message_id, attachments, \
-         template"
+         template, reactions"
     };
 }
 
@@ -229,6 +229,8 @@ pub struct MessageRow {
     pub attachments: Option<String>,
     /// The template sent, as JSON (null: free text).
     pub template: Option<String>,
+    /// The reaction counts, as JSON (null: none).
+    pub reactions: Option<String>,
 }
 
 impl TryFrom<MessageRow> for switchboard::Message {
@@ -266,6 +268,11 @@ impl TryFrom<MessageRow> for switchboard::Message {
                     serde_json::from_str(json)
                         .map_err(|e| StoreError::Internal(format!("a message's template does not read: {e}")))?,
                 ),
+            },
+            reactions: match r.reactions.as_deref() {
+                None | Some("") => Vec::new(),
+                Some(json) => serde_json::from_str(json)
+                    .map_err(|e| StoreError::Internal(format!("a message's reactions do not read: {e}")))?,
             },
         })
     }

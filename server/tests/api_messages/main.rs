@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod limits;
+mod reactions;
 mod rooms;
 
 use std::time::Duration;
@@ -17,6 +18,7 @@ use switchboard::{Channel, ChannelId};
 use switchboard_server::http::AppState;
 
 use limits::sends_are_limited_per_user;
+use reactions::members_react_and_subscribers_hear_it;
 use rooms::{
     mentions_and_stars_are_per_member_flags, replies_name_a_message_of_the_same_conversation,
     rooms_of_members_live_in_in_app_channels,
@@ -33,6 +35,7 @@ app_test!(
     replies_name_a_message_of_the_same_conversation,
     mentions_and_stars_are_per_member_flags,
     sends_are_limited_per_user,
+    members_react_and_subscribers_hear_it,
 );
 
 async fn channel(app: &AppState, token: &str, config: Value) -> Channel {

@@ -8,6 +8,7 @@ mod common;
 mod invitations;
 mod media;
 mod messaging;
+mod reactions;
 mod sends;
 
 use chrono::Duration;
@@ -68,6 +69,7 @@ store_test!(
     invitations::accepting_as_a_new_user_is_one_transaction,
     accounts::default_workspaces_follow_memberships,
     media::uploads_go_into_one_message_of_their_workspace,
+    reactions::reactions_count_who_and_announce_each_change,
 );
 
 // Fixtures shared by the behaviours.

@@ -239,6 +239,7 @@ fn a_message_push_carries_what_a_client_applies_and_no_more() {
         reply_to: None,
         attachments: Vec::new(),
         template: None,
+        reactions: Vec::new(),
     };
     let topic = switchboard::Topic::Conversation(message.conversation_id);
     let mut event =
