@@ -84,7 +84,12 @@ pub fn summarize<'a>(rows: impl IntoIterator<Item = (&'a str, Option<UserId>, bo
         let i = match out.iter().position(|r| r.emoji == emoji) {
             Some(i) => i,
             None => {
-                out.push(ReactionCount { emoji: emoji.to_owned(), count: 0, user_ids: Vec::new(), by_contact: false });
+                out.push(ReactionCount {
+                    emoji: emoji.to_owned(),
+                    count: 0,
+                    user_ids: Vec::new(),
+                    by_contact: false,
+                });
                 out.len() - 1
             }
         };
@@ -119,7 +124,10 @@ mod tests {
         let (a, b) = (UserId::new(), UserId::new());
         let counts = summarize([("👍", Some(a), false), ("❤️", None, true), ("👍", Some(b), false)]);
         assert_eq!(counts.len(), 2);
-        assert_eq!((counts[0].emoji.as_str(), counts[0].count, counts[0].user_ids.clone()), ("👍", 2, vec![a, b]));
+        assert_eq!(
+            (counts[0].emoji.as_str(), counts[0].count, counts[0].user_ids.clone()),
+            ("👍", 2, vec![a, b])
+        );
         assert!(counts[1].by_contact && counts[1].user_ids.is_empty());
     }
 }

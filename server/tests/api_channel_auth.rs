@@ -79,7 +79,10 @@ async fn connect_by_token_then_log_out(app: AppState, raw: Raw) {
     assert_eq!(started["status"], "pending");
     assert_eq!(started["prompt"]["kind"], "token");
     // One masked field; the one-field answer may come as `value` or as `fields.token`.
-    assert_eq!(started["prompt"]["fields"], json!([{ "name": "token", "label": "Mock API token", "placeholder": format!("mock_{}", "x".repeat(24)), "masked": true }]));
+    assert_eq!(
+        started["prompt"]["fields"],
+        json!([{ "name": "token", "label": "Mock API token", "placeholder": format!("mock_{}", "x".repeat(24)), "masked": true }])
+    );
     assert_eq!(started["channel"]["status"], "pending_auth");
 
     let (status, refused) = call(

@@ -220,7 +220,11 @@ async fn mock_contacts_answer_and_receipts_follow(app: AppState, _raw: Raw) {
     }
     assert_eq!(
         got[0],
-        ChannelEvent::MessageStatus { external_id: sent.clone(), status: DeliveryStatus::Delivered, error: None }
+        ChannelEvent::MessageStatus {
+            external_id: sent.clone(),
+            status: DeliveryStatus::Delivered,
+            error: None
+        }
     );
     assert_eq!(
         got[1],
@@ -251,7 +255,8 @@ async fn mock_faults_are_injected_from_config(app: AppState, _raw: Raw) {
     limited["reject_contacts"] = json!(["+15550000002"]);
     let ch = channel_of(&app, connected_channel(&app, &alice, "Limited", limited).await).await;
     for n in 0..2 {
-        let err = app.mock.send(&ch, None, outbound(&format!("r{n}"), "+15550000001", "x")).await.unwrap_err();
+        let err =
+            app.mock.send(&ch, None, outbound(&format!("r{n}"), "+15550000001", "x")).await.unwrap_err();
         assert_eq!(
             err,
             ProviderError::RateLimited {

@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::http::Request;
 use common::*;
 use serde_json::{Value, json};
-use switchboard_server::fakes::whatsapp_cloud::{self as fake, Fault, FakeWhatsApp, RaceReceipt};
+use switchboard_server::fakes::whatsapp_cloud::{self as fake, FakeWhatsApp, Fault, RaceReceipt};
 use switchboard_server::http::AppState;
 
 app_test!(
@@ -64,7 +64,12 @@ async fn create(app: &AppState, alice: &str, base: &str) -> String {
 async fn auth(app: &AppState, alice: &str, channel_id: &str, access_token: &str) -> Value {
     let start = send(
         app,
-        authed("POST", &format!("/api/v1/channels/{channel_id}/auth/start"), alice, Some(json!({"method": "token"}))),
+        authed(
+            "POST",
+            &format!("/api/v1/channels/{channel_id}/auth/start"),
+            alice,
+            Some(json!({"method": "token"})),
+        ),
     )
     .await;
     assert_eq!(start.status(), 200);
@@ -73,9 +78,11 @@ async fn auth(app: &AppState, alice: &str, channel_id: &str, access_token: &str)
         started["prompt"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["access_token", "app_secret"]);
     assert!(started["prompt"]["fields"].as_array().unwrap().iter().all(|f| f["masked"] == true));
-    let answer = json!({ "kind": "token", "fields": { "access_token": access_token, "app_secret": APP_SECRET } });
+    let answer =
+        json!({ "kind": "token", "fields": { "access_token": access_token, "app_secret": APP_SECRET } });
     let done =
-        send(app, authed("POST", &format!("/api/v1/channels/{channel_id}/auth/submit"), alice, Some(answer))).await;
+        send(app, authed("POST", &format!("/api/v1/channels/{channel_id}/auth/submit"), alice, Some(answer)))
+            .await;
     assert_eq!(done.status(), 200);
     body_json(done).await
 }
@@ -134,7 +141,12 @@ impl Wa {
     async fn conversation(&self) -> Option<Value> {
         let list = send(
             &self.app,
-            authed("GET", &format!("/api/v1/conversations?channel_id={}", self.channel_id), &self.alice, None),
+            authed(
+                "GET",
+                &format!("/api/v1/conversations?channel_id={}", self.channel_id),
+                &self.alice,
+                None,
+            ),
         )
         .await;
         body_json(list).await.as_array().unwrap().first().cloned()
@@ -146,8 +158,11 @@ impl Wa {
 
     async fn messages(&self) -> Vec<Value> {
         let id = self.conversation_id().await;
-        let page =
-            send(&self.app, authed("GET", &format!("/api/v1/conversations/{id}/messages"), &self.alice, None)).await;
+        let page = send(
+            &self.app,
+            authed("GET", &format!("/api/v1/conversations/{id}/messages"), &self.alice, None),
+        )
+        .await;
         let mut messages = body_json(page).await.as_array().unwrap().clone();
         messages.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
         messages
@@ -155,7 +170,11 @@ impl Wa {
 
     async fn reply(&self, body: Value) -> axum::response::Response<Body> {
         let id = self.conversation_id().await;
-        send(&self.app, authed("POST", &format!("/api/v1/conversations/{id}/messages"), &self.alice, Some(body))).await
+        send(
+            &self.app,
+            authed("POST", &format!("/api/v1/conversations/{id}/messages"), &self.alice, Some(body)),
+        )
+        .await
     }
 
     /// Waits until the message `id` is in `status`.
@@ -184,8 +203,14 @@ impl Wa {
     }
 
     async fn channel(&self) -> Value {
-        body_json(send(&self.app, authed("GET", &format!("/api/v1/channels/{}", self.channel_id), &self.alice, None)).await)
-            .await
+        body_json(
+            send(
+                &self.app,
+                authed("GET", &format!("/api/v1/channels/{}", self.channel_id), &self.alice, None),
+            )
+            .await,
+        )
+        .await
     }
 }
 
@@ -206,7 +231,9 @@ async fn connects_by_token_and_refuses_a_bad_one(app: AppState, _raw: Raw) {
     assert_eq!(state["channel"]["status"], "connected");
     // The number's own endpoint was asked, with the token.
     assert!(fake.requests().iter().any(|r| r.path == "/106540352242922"));
-    let channel = body_json(send(&app, authed("GET", &format!("/api/v1/channels/{channel_id}"), &alice, None)).await).await;
+    let channel =
+        body_json(send(&app, authed("GET", &format!("/api/v1/channels/{channel_id}"), &alice, None)).await)
+            .await;
     assert_eq!(channel["config"]["identity"]["number"], "+1 555-078-3881");
     assert_eq!(channel["config"]["identity"]["name"], "Switchboard Test Shop");
     let hook = &channel["webhook"];
@@ -270,27 +297,50 @@ async fn every_documented_message_type_arrives(app: AppState, _raw: Raw) {
     wa.customer_sends("wamid.2", json!({ "type": "image", "image": { "caption": "The broken part", "mime_type": "image/png", "sha256": "x", "id": photo } })).await;
     wa.customer_sends("wamid.3", json!({ "type": "audio", "audio": { "mime_type": "audio/ogg; codecs=opus", "sha256": "x", "id": voice, "voice": true } })).await;
     wa.customer_sends("wamid.4", json!({ "type": "document", "document": { "caption": "Invoice", "filename": "invoice.pdf", "mime_type": "application/pdf", "sha256": "x", "id": pdf } })).await;
-    wa.customer_sends("wamid.5", json!({ "type": "video", "video": { "mime_type": "video/mp4", "sha256": "x", "id": "404404" } })).await;
+    wa.customer_sends(
+        "wamid.5",
+        json!({ "type": "video", "video": { "mime_type": "video/mp4", "sha256": "x", "id": "404404" } }),
+    )
+    .await;
     wa.customer_sends("wamid.6", json!({ "type": "sticker", "sticker": { "mime_type": "image/webp", "sha256": "x", "id": photo, "animated": false } })).await;
     wa.customer_sends("wamid.7", json!({ "type": "location", "location": { "latitude": 37.483307, "longitude": -122.148981, "name": "Philz Coffee", "address": "1 Hacker Way" } })).await;
     wa.customer_sends("wamid.8", json!({ "type": "contacts", "contacts": [{ "name": { "formatted_name": "Barbara Johnson", "first_name": "Barbara" }, "phones": [{ "phone": "+1 (650) 555-1234", "type": "MOBILE" }] }] })).await;
     wa.customer_sends("wamid.9", json!({ "type": "interactive", "interactive": { "type": "button_reply", "button_reply": { "id": "yes", "title": "Yes, please" } } })).await;
     wa.customer_sends("wamid.10", json!({ "type": "interactive", "interactive": { "type": "list_reply", "list_reply": { "id": "red", "title": "Red", "description": "The red one" } } })).await;
-    wa.customer_sends("wamid.11", json!({ "type": "button", "button": { "payload": "STOP", "text": "Stop promotions" } })).await;
+    wa.customer_sends(
+        "wamid.11",
+        json!({ "type": "button", "button": { "payload": "STOP", "text": "Stop promotions" } }),
+    )
+    .await;
     wa.customer_sends("wamid.12", json!({ "type": "text", "text": { "body": "About that one" }, "context": { "from": CUSTOMER, "id": "wamid.1" } })).await;
-    wa.customer_sends("wamid.13", json!({ "type": "unsupported", "errors": [{ "code": 131051, "title": "Message type unknown" }] })).await;
-    wa.customer_sends("wamid.14", json!({ "type": "reaction", "reaction": { "message_id": "wamid.1", "emoji": "\u{1F44D}" } })).await;
+    wa.customer_sends(
+        "wamid.13",
+        json!({ "type": "unsupported", "errors": [{ "code": 131051, "title": "Message type unknown" }] }),
+    )
+    .await;
+    wa.customer_sends(
+        "wamid.14",
+        json!({ "type": "reaction", "reaction": { "message_id": "wamid.1", "emoji": "\u{1F44D}" } }),
+    )
+    .await;
 
     let messages = wa.messages().await;
-    let by_ext = |id: &str| messages.iter().find(|m| m["external_id"] == id).unwrap_or_else(|| panic!("{id} missing"));
+    let by_ext =
+        |id: &str| messages.iter().find(|m| m["external_id"] == id).unwrap_or_else(|| panic!("{id} missing"));
     let kind = |m: &Value| m["attachments"][0]["kind"].as_str().unwrap_or_default().to_owned();
     assert_eq!(by_ext("wamid.1")["text"], "first");
-    assert_eq!((kind(by_ext("wamid.2")).as_str(), by_ext("wamid.2")["text"].as_str()), ("image", Some("The broken part")));
+    assert_eq!(
+        (kind(by_ext("wamid.2")).as_str(), by_ext("wamid.2")["text"].as_str()),
+        ("image", Some("The broken part"))
+    );
     assert_eq!(by_ext("wamid.2")["attachments"][0]["state"], "ready");
     assert_eq!(kind(by_ext("wamid.3")), "voice");
     assert_eq!(by_ext("wamid.4")["attachments"][0]["file_name"], "invoice.pdf");
     // A file WhatsApp no longer has arrives marked unavailable, never dropped.
-    assert_eq!((kind(by_ext("wamid.5")).as_str(), by_ext("wamid.5")["attachments"][0]["state"].as_str()), ("video", Some("unavailable")));
+    assert_eq!(
+        (kind(by_ext("wamid.5")).as_str(), by_ext("wamid.5")["attachments"][0]["state"].as_str()),
+        ("video", Some("unavailable"))
+    );
     assert_eq!(kind(by_ext("wamid.6")), "sticker");
     assert_eq!(by_ext("wamid.7")["attachments"][0]["location"]["name"], "Philz Coffee, 1 Hacker Way");
     assert_eq!(by_ext("wamid.8")["attachments"][0]["contact"]["name"], "Barbara Johnson");
@@ -301,13 +351,27 @@ async fn every_documented_message_type_arrives(app: AppState, _raw: Raw) {
     assert_eq!(by_ext("wamid.13")["text"], "Unsupported message type");
     // A reaction is not a message of its own: it is on the message it names.
     assert!(messages.iter().all(|m| m["external_id"] != "wamid.14"));
-    assert_eq!(by_ext("wamid.1")["reactions"], json!([{ "emoji": "\u{1F44D}", "count": 1, "user_ids": [], "by_contact": true }]));
+    assert_eq!(
+        by_ext("wamid.1")["reactions"],
+        json!([{ "emoji": "\u{1F44D}", "count": 1, "user_ids": [], "by_contact": true }])
+    );
     assert_eq!(messages.len(), 13);
     // The customer's next reaction replaces theirs; an empty one takes it back.
-    wa.customer_sends("wamid.15", json!({ "type": "reaction", "reaction": { "message_id": "wamid.1", "emoji": "\u{2764}\u{FE0F}" } })).await;
+    wa.customer_sends(
+        "wamid.15",
+        json!({ "type": "reaction", "reaction": { "message_id": "wamid.1", "emoji": "\u{2764}\u{FE0F}" } }),
+    )
+    .await;
     let first = wa.messages().await.into_iter().find(|m| m["external_id"] == "wamid.1").unwrap();
-    assert_eq!(first["reactions"], json!([{ "emoji": "\u{2764}\u{FE0F}", "count": 1, "user_ids": [], "by_contact": true }]));
-    wa.customer_sends("wamid.16", json!({ "type": "reaction", "reaction": { "message_id": "wamid.1", "emoji": "" } })).await;
+    assert_eq!(
+        first["reactions"],
+        json!([{ "emoji": "\u{2764}\u{FE0F}", "count": 1, "user_ids": [], "by_contact": true }])
+    );
+    wa.customer_sends(
+        "wamid.16",
+        json!({ "type": "reaction", "reaction": { "message_id": "wamid.1", "emoji": "" } }),
+    )
+    .await;
     let first = wa.messages().await.into_iter().find(|m| m["external_id"] == "wamid.1").unwrap();
     assert!(first.get("reactions").is_none(), "{first}");
     // The window is measured from the customer's own timestamps.
@@ -362,7 +426,8 @@ async fn sends_follow_the_documented_requests_and_statuses_move_ticks(app: AppSt
         .body(Body::from(switchboard_server::providers::mock::media::photo()))
         .unwrap();
     let upload = body_json(send(&wa.app, upload).await).await;
-    let media = body_json(wa.reply(json!({ "text": "Here it is", "attachments": [upload["id"]] })).await).await;
+    let media =
+        body_json(wa.reply(json!({ "text": "Here it is", "attachments": [upload["id"]] })).await).await;
     wa.wait_status(media["id"].as_str().unwrap(), "sent").await;
     let uploaded = wa.fake.requests().into_iter().find(|r| r.path.ends_with("/media")).expect("an upload");
     assert_eq!(uploaded.body["type"], "image/png");
@@ -387,7 +452,11 @@ async fn a_status_that_races_the_sends_answer_is_kept(app: AppState, _raw: Raw) 
 async fn outside_the_window_only_templates_go_out(app: AppState, _raw: Raw) {
     let wa = connected(app).await;
     let old = (chrono::Utc::now() - chrono::Duration::hours(25)).timestamp().to_string();
-    wa.customer_sends("wamid.old", json!({ "type": "text", "text": { "body": "Yesterday's question" }, "timestamp": old })).await;
+    wa.customer_sends(
+        "wamid.old",
+        json!({ "type": "text", "text": { "body": "Yesterday's question" }, "timestamp": old }),
+    )
+    .await;
     let refused = wa.reply(json!({ "text": "Sorry for the wait" })).await;
     assert_eq!(refused.status(), 422);
     let refused = body_json(refused).await;
@@ -396,14 +465,21 @@ async fn outside_the_window_only_templates_go_out(app: AppState, _raw: Raw) {
     assert!(wa.fake.sent().is_empty(), "no call was made");
     assert_eq!(wa.messages().await.len(), 1, "nothing was stored");
 
-    let templates = send(&wa.app, authed("GET", &format!("/api/v1/channels/{}/templates", wa.channel_id), &wa.alice, None)).await;
+    let templates = send(
+        &wa.app,
+        authed("GET", &format!("/api/v1/channels/{}/templates", wa.channel_id), &wa.alice, None),
+    )
+    .await;
     assert_eq!(templates.status(), 200);
     let templates = body_json(templates).await;
-    let names: Vec<&str> = templates.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        templates.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["hello_world", "order_update"], "approved ones only");
     assert_eq!(templates[1]["parameters"], 2);
 
-    let wrong = wa.reply(json!({ "template": { "name": "order_update", "language": "en_US", "parameters": ["Ana"] } })).await;
+    let wrong = wa
+        .reply(json!({ "template": { "name": "order_update", "language": "en_US", "parameters": ["Ana"] } }))
+        .await;
     assert_eq!(wrong.status(), 422);
     let unknown = wa.reply(json!({ "template": { "name": "nope", "language": "en_US" } })).await;
     assert_eq!(unknown.status(), 422);
@@ -451,7 +527,8 @@ async fn a_429_storm_pauses_the_channel_and_loses_nothing(app: AppState, _raw: R
     for id in &ids {
         wa.wait_status(id, "sent").await;
     }
-    let bodies: Vec<String> = wa.fake.sent().iter().map(|b| b["text"]["body"].as_str().unwrap().to_owned()).collect();
+    let bodies: Vec<String> =
+        wa.fake.sent().iter().map(|b| b["text"]["body"].as_str().unwrap().to_owned()).collect();
     let accepted: Vec<String> = bodies.iter().skip(3).cloned().collect();
     assert_eq!(accepted, (0..5).map(|n| format!("part {n}")).collect::<Vec<_>>(), "all of {bodies:?}");
     assert_eq!(wa.channel().await["status"], "connected");
@@ -495,7 +572,12 @@ async fn reading_a_conversation_sends_one_read_receipt(app: AppState, _raw: Raw)
     let newest = wa.messages().await.last().unwrap()["id"].as_str().unwrap().to_owned();
     let bob = login(&wa.app, "bob@example.com", "demo-password").await;
     for reader in [&wa.alice, &wa.alice, &bob] {
-        let read = authed("POST", &format!("/api/v1/conversations/{conversation}/read"), reader, Some(json!({ "up_to": newest })));
+        let read = authed(
+            "POST",
+            &format!("/api/v1/conversations/{conversation}/read"),
+            reader,
+            Some(json!({ "up_to": newest })),
+        );
         assert_eq!(send(&wa.app, read).await.status(), 200);
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);

@@ -71,9 +71,11 @@ impl Inbox {
             // The server closes this user's connections right after; nothing to show first.
             EventBody::MemberRemoved(_) => {}
             // The counts after the change, on the message in the open thread.
-            EventBody::ReactionAdded(change) | EventBody::ReactionRemoved(change) => self.thread.update(|t| {
-                t.update(change.message_id, |m| m.reactions = change.reactions.clone());
-            }),
+            EventBody::ReactionAdded(change) | EventBody::ReactionRemoved(change) => {
+                self.thread.update(|t| {
+                    t.update(change.message_id, |m| m.reactions = change.reactions.clone());
+                })
+            }
         }
     }
 

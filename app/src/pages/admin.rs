@@ -266,7 +266,10 @@ fn Channels() -> impl IntoView {
     });
     let fields = move || {
         providers.with(|list| {
-            list.iter().find(|p| p.kind == provider.get()).map(|p| p.config_fields.clone()).unwrap_or_default()
+            list.iter()
+                .find(|p| p.kind == provider.get())
+                .map(|p| p.config_fields.clone())
+                .unwrap_or_default()
         })
     };
     let navigate = use_navigate();

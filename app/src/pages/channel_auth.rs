@@ -193,7 +193,8 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
     });
     // A channel the network calls by webhook stays on this page once connected: its callback
     // URL and verify token are what the admin pastes next.
-    let has_webhook = Memo::new(move |_| state.with(|s| s.as_ref().is_some_and(|s| s.channel.webhook.is_some())));
+    let has_webhook =
+        Memo::new(move |_| state.with(|s| s.as_ref().is_some_and(|s| s.channel.webhook.is_some())));
     let navigate = use_navigate();
     Effect::new(move |_| {
         if connected.get() && !has_webhook.get() {

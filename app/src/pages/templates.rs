@@ -13,10 +13,14 @@ use crate::client::http;
 /// Whether free text can reach the contact of `conversation` now: false once its channel's
 /// reply window has closed.
 pub fn window_open(inbox: &crate::inbox::state::Inbox, conversation: ConversationId) -> bool {
-    let Some(summary) = inbox.conversations.with(|l| l.iter().find(|c| c.conversation.id == conversation).cloned()) else {
+    let Some(summary) =
+        inbox.conversations.with(|l| l.iter().find(|c| c.conversation.id == conversation).cloned())
+    else {
         return true;
     };
-    let provider = inbox.channels.with(|l| l.iter().find(|c| c.id == summary.conversation.channel_id).map(|c| c.provider));
+    let provider = inbox
+        .channels
+        .with(|l| l.iter().find(|c| c.id == summary.conversation.channel_id).map(|c| c.provider));
     let window = provider.and_then(|p| p.reply_window_secs());
     summary.conversation.reply_window_open(window, chrono::Utc::now())
 }
@@ -46,7 +50,8 @@ pub fn TemplatePicker(channel_id: ChannelId, conversation_id: ConversationId) ->
         error.set(None);
         let body = json!({ "template": { "name": t.name, "language": t.language, "parameters": parameters.get_untracked() } });
         spawn_local(async move {
-            match http::post::<Message, _>(&format!("/conversations/{conversation_id}/messages"), &body).await {
+            match http::post::<Message, _>(&format!("/conversations/{conversation_id}/messages"), &body).await
+            {
                 Ok(_) => {
                     chosen.set(None);
                     parameters.set(Vec::new());

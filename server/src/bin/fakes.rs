@@ -35,8 +35,11 @@ struct Inbound {
 }
 
 async fn requests(State(fake): State<FakeWhatsApp>) -> Json<Value> {
-    let all: Vec<Value> =
-        fake.requests().into_iter().map(|r| json!({ "method": r.method, "path": r.path, "body": r.body })).collect();
+    let all: Vec<Value> = fake
+        .requests()
+        .into_iter()
+        .map(|r| json!({ "method": r.method, "path": r.path, "body": r.body }))
+        .collect();
     Json(json!(all))
 }
 

@@ -244,7 +244,8 @@ impl FakeWhatsApp {
 
 /// Meta's error envelope with this status.
 fn graph_error(status: StatusCode, code: i64, message: &str, details: Option<&str>) -> Response {
-    let mut error = json!({ "message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEfGhIjK" });
+    let mut error =
+        json!({ "message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEfGhIjK" });
     if let Some(details) = details {
         error["error_data"] = json!({ "messaging_product": "whatsapp", "details": details });
     }
@@ -314,10 +315,21 @@ async fn post_message(
         return refused;
     }
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return graph_error(StatusCode::BAD_REQUEST, 100, "(#100) Invalid parameter", Some("The body is not JSON"));
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "(#100) Invalid parameter",
+            Some("The body is not JSON"),
+        );
     };
-    if id != fake.phone_number_id || body.get("messaging_product").and_then(Value::as_str) != Some("whatsapp") {
-        return graph_error(StatusCode::BAD_REQUEST, 100, "(#100) Invalid parameter", Some("Unknown phone number id or product"));
+    if id != fake.phone_number_id || body.get("messaging_product").and_then(Value::as_str) != Some("whatsapp")
+    {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "(#100) Invalid parameter",
+            Some("Unknown phone number id or product"),
+        );
     }
     fake.record("POST", format!("/{id}/messages"), body.clone());
     if body.get("status").and_then(Value::as_str) == Some("read") {
@@ -327,16 +339,27 @@ async fn post_message(
         return refused;
     }
     let Some(to) = body.get("to").and_then(Value::as_str).map(str::to_owned) else {
-        return graph_error(StatusCode::BAD_REQUEST, 131008, "(#131008) Required parameter is missing", Some("to"));
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            131008,
+            "(#131008) Required parameter is missing",
+            Some("to"),
+        );
     };
     let kind = body.get("type").and_then(Value::as_str).unwrap_or("text");
     if body.get(kind).is_none() {
-        return graph_error(StatusCode::BAD_REQUEST, 131008, "(#131008) Required parameter is missing", Some(kind));
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            131008,
+            "(#131008) Required parameter is missing",
+            Some(kind),
+        );
     }
     let wamid = fake.next_wamid();
     let race = fake.lock().race.take();
     if let Some(race) = race {
-        let payload = status_payload(&fake.phone_number_id, &fake.display_phone_number, &wamid, &race.status, &to);
+        let payload =
+            status_payload(&fake.phone_number_id, &fake.display_phone_number, &wamid, &race.status, &to);
         post_signed(&race.webhook_url, &race.app_secret, &payload).await;
     }
     axum::Json(json!({
@@ -357,7 +380,8 @@ async fn post_media(
     if let Err(refused) = fake.authorized(&headers) {
         return refused;
     }
-    let (mut kind, mut file_name, mut bytes, mut product) = (String::new(), String::new(), Vec::new(), String::new());
+    let (mut kind, mut file_name, mut bytes, mut product) =
+        (String::new(), String::new(), Vec::new(), String::new());
     while let Ok(Some(field)) = form.next_field().await {
         match field.name().unwrap_or_default() {
             "messaging_product" => product = field.text().await.unwrap_or_default(),
@@ -370,9 +394,18 @@ async fn post_media(
         }
     }
     if product != "whatsapp" || kind.is_empty() || bytes.is_empty() {
-        return graph_error(StatusCode::BAD_REQUEST, 100, "(#100) Invalid parameter", Some("messaging_product, type and file are required"));
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "(#100) Invalid parameter",
+            Some("messaging_product, type and file are required"),
+        );
     }
-    fake.record("POST", format!("/{id}/media"), json!({ "type": kind, "file_name": file_name, "size": bytes.len() }));
+    fake.record(
+        "POST",
+        format!("/{id}/media"),
+        json!({ "type": kind, "file_name": file_name, "size": bytes.len() }),
+    );
     if let Err(refused) = fake.fault().await {
         return refused;
     }
@@ -395,7 +428,8 @@ async fn get_templates(
         return graph_error(StatusCode::BAD_REQUEST, 100, "Unsupported get request.", None);
     }
     let data = fake.lock().templates.clone();
-    axum::Json(json!({ "data": data, "paging": { "cursors": { "before": "b", "after": "a" } } })).into_response()
+    axum::Json(json!({ "data": data, "paging": { "cursors": { "before": "b", "after": "a" } } }))
+        .into_response()
 }
 
 /// A webhook payload of one status for `wamid`.

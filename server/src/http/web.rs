@@ -105,14 +105,13 @@ impl Desk for WebDesk {
         attachments: Vec<switchboard::AttachmentId>,
     ) -> Result<Message, DeskError> {
         let actor = self.actor(token, workspace).await?;
-        let req =
-            SendMessage {
-                text,
-                client_message_id: Some(client_message_id),
-                reply_to: None,
-                attachments,
-                template: None,
-            };
+        let req = SendMessage {
+            text,
+            client_message_id: Some(client_message_id),
+            reply_to: None,
+            attachments,
+            template: None,
+        };
         let trace = Some(uuid::Uuid::now_v7().to_string());
         let sent = self.0.messages.send(actor, conversation, req, None, trace).await.map_err(refusal)?;
         Ok(sent.message)

@@ -4,9 +4,9 @@
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::Query;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::extract::Query;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use serde_json::json;
@@ -90,13 +90,20 @@ async fn verify_subscription(
     let mode_ok = query.get("hub.mode").map(String::as_str) == Some("subscribe");
     let challenge = query.get("hub.challenge").filter(|c| !c.is_empty() && c.len() <= 256);
     match challenge {
-        Some(challenge) if mode_ok && crate::crypto::constant_time_eq(given.as_bytes(), expected.as_bytes()) => {
+        Some(challenge)
+            if mode_ok && crate::crypto::constant_time_eq(given.as_bytes(), expected.as_bytes()) =>
+        {
             tracing::info!(channel_id = %channel.id, "webhook subscription verified");
-            Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], challenge.clone()).into_response())
+            Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], challenge.clone())
+                .into_response())
         }
         _ => {
             tracing::warn!(channel_id = %channel.id, "webhook subscription check refused");
-            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "The verify token does not match this channel."))
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "The verify token does not match this channel.",
+            ))
         }
     }
 }

@@ -23,7 +23,8 @@ impl Providers {
     /// The adapters of this build: the Mock network, reachable at `public_url` for pairing.
     pub fn new(public_url: &str) -> (Self, Arc<mock::MockNetwork>) {
         let mock = Arc::new(mock::MockNetwork::new(public_url));
-        let mut providers = Self { public_url: public_url.trim_end_matches('/').to_owned(), ..Self::default() };
+        let mut providers =
+            Self { public_url: public_url.trim_end_matches('/').to_owned(), ..Self::default() };
         providers.by_kind.insert(ProviderKind::Mock, mock.clone());
         providers.by_kind.insert(ProviderKind::Inapp, Arc::new(inapp::InApp));
         providers.by_kind.insert(ProviderKind::WhatsappCloud, Arc::new(whatsapp_cloud::WhatsAppCloud::new()));

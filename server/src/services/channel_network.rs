@@ -29,7 +29,8 @@ impl ChannelService {
     }
 
     async fn channel_templates(&self, channel: &switchboard::Channel) -> Result<Vec<Template>, ServiceError> {
-        let provider = self.providers().get(channel.provider).cloned().ok_or(ServiceError::NotFound("channel"))?;
+        let provider =
+            self.providers().get(channel.provider).cloned().ok_or(ServiceError::NotFound("channel"))?;
         if !provider.capabilities().templates {
             return Ok(Vec::new());
         }
@@ -40,7 +41,10 @@ impl ChannelService {
         }
         let credentials = self.credentials(channel.workspace_id, channel.id).await?;
         let list = provider.templates(channel, credentials.as_ref()).await.map_err(provider_error)?;
-        self.templates.lock().expect("template cache lock").insert(channel.id, (Instant::now(), list.clone()));
+        self.templates
+            .lock()
+            .expect("template cache lock")
+            .insert(channel.id, (Instant::now(), list.clone()));
         Ok(list)
     }
 
@@ -71,7 +75,10 @@ impl ChannelService {
             .iter()
             .find(|t| t.name == send.name && t.language == send.language)
             .ok_or_else(|| {
-                ValidationError::new("template", format!("no approved template {} ({})", send.name, send.language))
+                ValidationError::new(
+                    "template",
+                    format!("no approved template {} ({})", send.name, send.language),
+                )
             })?;
         Ok(template.render(&send.parameters)?)
     }
@@ -79,7 +86,12 @@ impl ChannelService {
     /// Tells the network that the contact's messages up to `up_to` were read, once per message
     /// (whoever of the staff reads it first). Failures are logged: a missed blue tick is not
     /// worth failing the read.
-    pub async fn report_read(&self, workspace_id: WorkspaceId, conversation_id: ConversationId, up_to: MessageId) {
+    pub async fn report_read(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        up_to: MessageId,
+    ) {
         if let Err(e) = self.try_report_read(workspace_id, conversation_id, up_to).await {
             tracing::warn!(conversation_id = %conversation_id, error = %e, "cannot report a read to the network");
         }

@@ -219,7 +219,11 @@ impl ChannelService {
     }
 
     /// A channel's webhook URL and, for networks that check it first, its verify token.
-    fn webhook_setup(&self, provider: &dyn Provider, id: ChannelId) -> Option<switchboard::channel::WebhookSetup> {
+    fn webhook_setup(
+        &self,
+        provider: &dyn Provider,
+        id: ChannelId,
+    ) -> Option<switchboard::channel::WebhookSetup> {
         if !provider.webhook_handshake() {
             return None;
         }

@@ -116,7 +116,9 @@ impl MessageService {
             }
             Some(template) => match &self.channels {
                 Some(channels) => channels.render_template(actor, conversation_id, template).await?,
-                None => return Err(ValidationError::new("template", "this channel sends no templates").into()),
+                None => {
+                    return Err(ValidationError::new("template", "this channel sends no templates").into());
+                }
             },
         };
         let body_key = req.client_message_id.as_deref().map(message::client_message_id).transpose()?;
@@ -294,12 +296,22 @@ impl MessageService {
 
     /// Puts an emoji on a message (`add`) or takes it off, for the caller: anyone who may post
     /// in the conversation may react. Answers the message with its counts.
-    pub async fn react(&self, actor: Actor, id: MessageId, emoji: &str, add: bool) -> Result<Message, ServiceError> {
+    pub async fn react(
+        &self,
+        actor: Actor,
+        id: MessageId,
+        emoji: &str,
+        add: bool,
+    ) -> Result<Message, ServiceError> {
         let emoji = switchboard::reaction::reaction_emoji(emoji)?;
         let message =
             self.store.message(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("message"))?;
         access::conversation(self.store.as_ref(), actor, message.conversation_id, Right::Post).await?;
-        let op = if add { switchboard::reaction::ReactionOp::Add } else { switchboard::reaction::ReactionOp::Remove };
+        let op = if add {
+            switchboard::reaction::ReactionOp::Add
+        } else {
+            switchboard::reaction::ReactionOp::Remove
+        };
         let target = message::MessageRef::Id { workspace_id: actor.workspace_id, id };
         let reactor = switchboard::reaction::Reactor::User(actor.user_id);
         match self.store.react(target, reactor, &emoji, op).await {
@@ -380,7 +392,9 @@ impl MessageService {
             .map_err(|e| ServiceError::from(e).not_found_as("conversation"))?;
         if let Some(channels) = self.channels.clone() {
             // The contact's blue ticks: off the reader's path, once per message.
-            tokio::spawn(async move { channels.report_read(actor.workspace_id, conversation_id, up_to).await });
+            tokio::spawn(
+                async move { channels.report_read(actor.workspace_id, conversation_id, up_to).await },
+            );
         }
         Ok(unread)
     }
@@ -690,7 +704,8 @@ impl<'a> InboundRouter<'a> {
                     DeliveryStatus::Read => MessageStatus::Read,
                     DeliveryStatus::Failed => MessageStatus::Failed,
                 };
-                let applied = self.store.apply_delivery(self.channel.id, &external_id, status, error.as_deref());
+                let applied =
+                    self.store.apply_delivery(self.channel.id, &external_id, status, error.as_deref());
                 Ok(applied.await?.is_some())
             }
             ChannelEvent::Reaction { external_id, contact_id, emoji } => {

@@ -274,7 +274,9 @@ impl OutboxWorker {
                 paused.channels.insert(channel.id, until);
                 let status = ChannelStatus::Failed;
                 let now = self.now();
-                self.store.set_channel_status(channel.workspace_id, channel.id, status, Some(message), now).await?;
+                self.store
+                    .set_channel_status(channel.workspace_id, channel.id, status, Some(message), now)
+                    .await?;
                 tracing::warn!(channel_id = %channel.id, "channel credentials refused; sending waits for a new sign-in");
             }
             Err(ProviderError::Retryable { message, after_secs }) if job.attempt < job.max_attempts => {

@@ -153,7 +153,9 @@ where
             return Ok(Some(Ingested { message, conversation, created: false, events: vec![event] }));
         }
         let message = Self::message_in(&mut tx, message_id).await?;
-        let conversation = Self::touch_conversation(&mut tx, &conversation, &message, Some(inbound.message.sent_at), at).await?;
+        let conversation =
+            Self::touch_conversation(&mut tx, &conversation, &message, Some(inbound.message.sent_at), at)
+                .await?;
         Self::record_new_message(&mut tx, &message, conversation.contact_id.is_none(), at).await?;
 
         let trace = inbound.trace_id.as_deref();

@@ -224,13 +224,14 @@ where
         };
         // Or raced ahead of the network's answer itself: kept until now, applied here.
         let mut error = None;
-        let early: Option<(String, Option<String>)> =
-            sqlx::query_as("delete from early_receipt where channel_id = $1 and external_id = $2 returning status, error")
-                .bind(job.channel_id.as_uuid())
-                .bind(external_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_err)?;
+        let early: Option<(String, Option<String>)> = sqlx::query_as(
+            "delete from early_receipt where channel_id = $1 and external_id = $2 returning status, error",
+        )
+        .bind(job.channel_id.as_uuid())
+        .bind(external_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
         if let Some((early, why)) = early {
             let early: MessageStatus = early.parse().map_err(StoreError::Internal)?;
             if receipt_applies(status, early) {
@@ -238,9 +239,15 @@ where
                 error = why.filter(|_| early == MessageStatus::Failed);
             }
         }
-        let message =
-            Self::set_message_status(&mut tx, job.message.id, status, Some(external_id), error.as_deref(), at)
-                .await?;
+        let message = Self::set_message_status(
+            &mut tx,
+            job.message.id,
+            status,
+            Some(external_id),
+            error.as_deref(),
+            at,
+        )
+        .await?;
         let event = Self::status_event(&mut tx, &message, at).await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
@@ -352,12 +359,17 @@ where
             return Ok(None);
         };
         let current = Self::message_in(&mut tx, id.into()).await?;
-        if current.direction != switchboard::provider::Direction::Outbound || !receipt_applies(current.status, status) {
+        if current.direction != switchboard::provider::Direction::Outbound
+            || !receipt_applies(current.status, status)
+        {
             tx.rollback().await.map_err(map_err)?;
             return Ok(None);
         }
-        let error = error.filter(|_| status == MessageStatus::Failed).map(|e| e.chars().take(500).collect::<String>());
-        let message = Self::set_message_status(&mut tx, current.id, status, None, error.as_deref(), at).await?;
+        let error = error
+            .filter(|_| status == MessageStatus::Failed)
+            .map(|e| e.chars().take(500).collect::<String>());
+        let message =
+            Self::set_message_status(&mut tx, current.id, status, None, error.as_deref(), at).await?;
         let event = Self::status_event(&mut tx, &message, at).await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));

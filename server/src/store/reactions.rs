@@ -51,13 +51,14 @@ where
         let (key, user_id, contact_id): (String, Option<UserId>, Option<ContactId>) = match &reactor {
             Reactor::User(user) => (format!("user:{user}"), Some(*user), None),
             Reactor::Contact(external_id) => {
-                let found: Option<(Uuid,)> =
-                    sqlx::query_as("select contact_id from contact where channel_id = $1 and external_id = $2")
-                        .bind(message.channel_id.as_uuid())
-                        .bind(external_id.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
+                let found: Option<(Uuid,)> = sqlx::query_as(
+                    "select contact_id from contact where channel_id = $1 and external_id = $2",
+                )
+                .bind(message.channel_id.as_uuid())
+                .bind(external_id.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
                 let Some((contact,)) = found else {
                     tx.rollback().await.map_err(map_err)?;
                     return Ok(None);
@@ -65,12 +66,13 @@ where
                 (format!("contact:{contact}"), None, Some(contact.into()))
             }
         };
-        let mine: Vec<(String,)> = sqlx::query_as("select emoji from reaction where message_id = $1 and reactor = $2")
-            .bind(message.id.as_uuid())
-            .bind(key.as_str())
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let mine: Vec<(String,)> =
+            sqlx::query_as("select emoji from reaction where message_id = $1 and reactor = $2")
+                .bind(message.id.as_uuid())
+                .bind(key.as_str())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?;
         let has = |e: &str| mine.iter().any(|(m,)| m == e);
         let (mut added, mut removed): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
         match op {

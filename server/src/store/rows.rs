@@ -264,10 +264,11 @@ impl TryFrom<MessageRow> for switchboard::Message {
             },
             template: match r.template.as_deref() {
                 None | Some("") => None,
-                Some(json) => Some(
-                    serde_json::from_str(json)
-                        .map_err(|e| StoreError::Internal(format!("a message's template does not read: {e}")))?,
-                ),
+                Some(json) => {
+                    Some(serde_json::from_str(json).map_err(|e| {
+                        StoreError::Internal(format!("a message's template does not read: {e}"))
+                    })?)
+                }
             },
             reactions: match r.reactions.as_deref() {
                 None | Some("") => Vec::new(),

@@ -18,9 +18,13 @@ pub async fn members_react_and_subscribers_hear_it(app: AppState, _raw: Raw) {
     let bob = login(&app, "bob@example.com", "demo-password").await;
     let ch = channel(&app, &alice, json!({})).await;
     let conv = conversation(&app, &ch, "+15550000042").await;
-    let history = body_json(send(&app, authed("GET", &format!("/api/v1/conversations/{conv}/messages"), &alice, None)).await).await;
+    let history = body_json(
+        send(&app, authed("GET", &format!("/api/v1/conversations/{conv}/messages"), &alice, None)).await,
+    )
+    .await;
     let message = history[0]["id"].as_str().unwrap().to_owned();
-    let since = body_json(send(&app, authed("GET", "/api/v1/sync?since=0&limit=500", &alice, None)).await).await["next"]
+    let since = body_json(send(&app, authed("GET", "/api/v1/sync?since=0&limit=500", &alice, None)).await)
+        .await["next"]
         .as_i64()
         .unwrap();
 
@@ -31,12 +35,18 @@ pub async fn members_react_and_subscribers_hear_it(app: AppState, _raw: Raw) {
     assert_eq!(again["reactions"][0]["count"], 1, "one of each emoji per member");
     let both = body_json(send(&app, authed("PUT", &path(&message, "👍"), &bob, None)).await).await;
     assert_eq!(both["reactions"][0]["count"], 2);
-    let history = body_json(send(&app, authed("GET", &format!("/api/v1/conversations/{conv}/messages"), &bob, None)).await).await;
+    let history = body_json(
+        send(&app, authed("GET", &format!("/api/v1/conversations/{conv}/messages"), &bob, None)).await,
+    )
+    .await;
     assert_eq!(history[0]["reactions"][0]["user_ids"].as_array().unwrap().len(), 2);
     let removed = body_json(send(&app, authed("DELETE", &path(&message, "👍"), &alice, None)).await).await;
     assert_eq!(removed["reactions"][0]["count"], 1);
 
-    let sync = body_json(send(&app, authed("GET", &format!("/api/v1/sync?since={since}&limit=500"), &bob, None)).await).await;
+    let sync = body_json(
+        send(&app, authed("GET", &format!("/api/v1/sync?since={since}&limit=500"), &bob, None)).await,
+    )
+    .await;
     let kinds: Vec<&str> = sync["events"]
         .as_array()
         .unwrap()

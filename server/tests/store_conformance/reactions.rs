@@ -21,10 +21,17 @@ pub async fn reactions_count_who_and_announce_each_change(store: &dyn Store) {
 
     let m = store.react(by_id(), Reactor::User(agent), "👍", ReactionOp::Add).await.unwrap().unwrap();
     assert_eq!((m.reactions[0].emoji.as_str(), m.reactions[0].count), ("👍", 1));
-    assert!(store.react(by_id(), Reactor::User(agent), "👍", ReactionOp::Add).await.unwrap().is_none(), "once");
+    assert!(
+        store.react(by_id(), Reactor::User(agent), "👍", ReactionOp::Add).await.unwrap().is_none(),
+        "once"
+    );
     store.react(by_id(), Reactor::User(colleague), "👍", ReactionOp::Add).await.unwrap().unwrap();
     store.react(by_id(), Reactor::User(agent), "🎉", ReactionOp::Add).await.unwrap().unwrap();
-    let m = store.react(external(), Reactor::Contact("+1555".into()), "❤️", ReactionOp::Replace).await.unwrap().unwrap();
+    let m = store
+        .react(external(), Reactor::Contact("+1555".into()), "❤️", ReactionOp::Replace)
+        .await
+        .unwrap()
+        .unwrap();
     let summary: Vec<(String, u32, usize, bool)> =
         m.reactions.iter().map(|r| (r.emoji.clone(), r.count, r.user_ids.len(), r.by_contact)).collect();
     assert_eq!(
@@ -34,9 +41,17 @@ pub async fn reactions_count_who_and_announce_each_change(store: &dyn Store) {
     );
     assert_eq!(m.reactions[0].user_ids, [agent, colleague]);
     // The contact's next reaction replaces theirs; an empty one takes it back.
-    let m = store.react(external(), Reactor::Contact("+1555".into()), "👍", ReactionOp::Replace).await.unwrap().unwrap();
+    let m = store
+        .react(external(), Reactor::Contact("+1555".into()), "👍", ReactionOp::Replace)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((m.reactions[0].count, m.reactions.len()), (3, 2), "{:?}", m.reactions);
-    let m = store.react(external(), Reactor::Contact("+1555".into()), "", ReactionOp::Replace).await.unwrap().unwrap();
+    let m = store
+        .react(external(), Reactor::Contact("+1555".into()), "", ReactionOp::Replace)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(m.reactions[0].count, 2);
     let m = store.react(by_id(), Reactor::User(agent), "🎉", ReactionOp::Remove).await.unwrap().unwrap();
     assert_eq!(m.reactions.len(), 1);
@@ -61,12 +76,27 @@ pub async fn reactions_count_who_and_announce_each_change(store: &dyn Store) {
         ]
     );
     let EventBody::ReactionRemoved(last) = &events.last().unwrap().body else { panic!() };
-    assert_eq!((last.emoji.as_str(), last.user_id, last.reactions.clone()), ("🎉", Some(agent), m.reactions.clone()));
+    assert_eq!(
+        (last.emoji.as_str(), last.user_id, last.reactions.clone()),
+        ("🎉", Some(agent), m.reactions.clone())
+    );
 
     // Unknown network ids and contacts change nothing; a deleted message takes no reaction.
     let nowhere = MessageRef::External { channel_id: ch, external_id: "nope".into() };
-    assert!(store.react(nowhere, Reactor::Contact("+1555".into()), "👍", ReactionOp::Replace).await.unwrap().is_none());
-    assert!(store.react(external(), Reactor::Contact("+1999".into()), "👍", ReactionOp::Replace).await.unwrap().is_none());
+    assert!(
+        store
+            .react(nowhere, Reactor::Contact("+1555".into()), "👍", ReactionOp::Replace)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .react(external(), Reactor::Contact("+1999".into()), "👍", ReactionOp::Replace)
+            .await
+            .unwrap()
+            .is_none()
+    );
     store.delete_message(by_id()).await.unwrap().unwrap();
     assert_eq!(
         store.react(by_id(), Reactor::User(agent), "👍", ReactionOp::Add).await.unwrap_err(),

@@ -76,7 +76,11 @@ async fn sends_need_a_connection_and_a_known_contact_and_are_idempotent() {
     assert_eq!(histories, 3, "each contact's history is delivered on connect");
 
     let first = net.send(&ch, None, msg.clone()).await.unwrap();
-    assert_eq!(net.send(&ch, None, msg.clone()).await.unwrap(), first, "the same key gives the same network id");
+    assert_eq!(
+        net.send(&ch, None, msg.clone()).await.unwrap(),
+        first,
+        "the same key gives the same network id"
+    );
     let stranger = OutboundMessage { contact_id: "+1999".into(), ..msg };
     assert!(matches!(net.send(&ch, None, stranger).await, Err(ProviderError::Permanent { .. })));
 }

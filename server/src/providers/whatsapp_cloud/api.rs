@@ -71,7 +71,10 @@ impl Api<'_> {
         Err(map_error(status, retry_after, &body, self.config.rate_limit_retry_secs))
     }
 
-    async fn json<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, ProviderError> {
+    async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, ProviderError> {
         let response = self.call(request).await?;
         response.json().await.map_err(|e| ProviderError::Retryable {
             message: format!("WhatsApp answered something unreadable: {e}"),
@@ -143,12 +146,16 @@ impl Api<'_> {
         let media: Media = self.json(http::client().get(self.url(media_id))).await?;
         let mut response = self.call(http::client().get(media.url)).await?;
         if response.content_length().is_some_and(|n| n > MAX_MEDIA_BYTES as u64) {
-            return Err(ProviderError::Permanent { message: "the file is larger than WhatsApp allows".into() });
+            return Err(ProviderError::Permanent {
+                message: "the file is larger than WhatsApp allows".into(),
+            });
         }
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
             if bytes.len() + chunk.len() > MAX_MEDIA_BYTES {
-                return Err(ProviderError::Permanent { message: "the file is larger than WhatsApp allows".into() });
+                return Err(ProviderError::Permanent {
+                    message: "the file is larger than WhatsApp allows".into(),
+                });
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -219,12 +226,20 @@ pub fn template_of(raw: &Value) -> Option<Template> {
 /// A call that never got an answer: the network may be down, so it is retried.
 fn transport_error(e: reqwest::Error) -> ProviderError {
     let what = if e.is_timeout() { "timed out" } else { "failed" };
-    ProviderError::Retryable { message: format!("the call to WhatsApp {what}: {}", e.without_url()), after_secs: None }
+    ProviderError::Retryable {
+        message: format!("the call to WhatsApp {what}: {}", e.without_url()),
+        after_secs: None,
+    }
 }
 
 /// Meta's error (HTTP status, `Retry-After`, body) as what the outbox and the auth page do
 /// with it. `default_retry_secs` is the pause when a rate limit names no time.
-pub fn map_error(status: u16, retry_after: Option<u64>, body: &[u8], default_retry_secs: u64) -> ProviderError {
+pub fn map_error(
+    status: u16,
+    retry_after: Option<u64>,
+    body: &[u8],
+    default_retry_secs: u64,
+) -> ProviderError {
     let error = serde_json::from_slice::<ErrorBody>(body).unwrap_or_default().error;
     let words = error
         .error_data

@@ -75,20 +75,30 @@ impl CloudConfig {
         let config: CloudConfig = serde_json::from_value(config.clone())
             .map_err(|e| ValidationError::new("config", format!("WhatsApp settings: {e}")))?;
         if !is_graph_id(&config.phone_number_id) {
-            return Err(ValidationError::new("config.phone_number_id", "is the number's id from Meta (digits)"));
+            return Err(ValidationError::new(
+                "config.phone_number_id",
+                "is the number's id from Meta (digits)",
+            ));
         }
         if config.waba_id.as_deref().is_some_and(|w| !is_graph_id(w)) {
-            return Err(ValidationError::new("config.waba_id", "is the business account's id from Meta (digits)"));
+            return Err(ValidationError::new(
+                "config.waba_id",
+                "is the business account's id from Meta (digits)",
+            ));
         }
         let version = config.api_version.strip_prefix('v').unwrap_or_default();
         let valid_version = version.split_once('.').is_some_and(|(major, minor)| {
-            !major.is_empty() && !minor.is_empty() && (major.to_owned() + minor).bytes().all(|b| b.is_ascii_digit())
+            !major.is_empty()
+                && !minor.is_empty()
+                && (major.to_owned() + minor).bytes().all(|b| b.is_ascii_digit())
         });
         if !valid_version {
             return Err(ValidationError::new("config.api_version", "looks like v24.0"));
         }
         let base = config.api_base_url.trim_end_matches('/');
-        let parsed = reqwest::Url::parse(base).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        let parsed = reqwest::Url::parse(base)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
         if parsed.is_none() || base.contains('?') || base.contains('#') {
             return Err(ValidationError::new("config.api_base_url", "is an http(s) URL"));
         }
@@ -161,7 +171,11 @@ fn envelope(to: &str, reply_to: Option<&str>, kind: &str, content: Value) -> Val
 impl WhatsAppCloud {
     /// Sends each attachment (uploaded first) as its own message, the text as the first
     /// caption that can carry it, or after them; returns the first message's id.
-    async fn send_media(&self, api: &api::Api<'_>, message: OutboundMessage) -> Result<String, ProviderError> {
+    async fn send_media(
+        &self,
+        api: &api::Api<'_>,
+        message: OutboundMessage,
+    ) -> Result<String, ProviderError> {
         let mut caption = (!message.text.trim().is_empty()).then_some(message.text.clone());
         let mut first: Option<String> = None;
         let reply_to = message.reply_to.as_deref();
@@ -177,18 +191,21 @@ impl WhatsAppCloud {
                     json!({ "latitude": place.latitude, "longitude": place.longitude, "name": place.name })
                 }
                 AttachmentKind::Contact => {
-                    let card = attachment.contact.clone().unwrap_or_else(|| switchboard::media::ContactCard {
-                        name: attachment.file_name.clone(),
-                        phones: Vec::new(),
-                    });
+                    let card =
+                        attachment.contact.clone().unwrap_or_else(|| switchboard::media::ContactCard {
+                            name: attachment.file_name.clone(),
+                            phones: Vec::new(),
+                        });
                     let phones: Vec<Value> = card.phones.iter().map(|p| json!({ "phone": p })).collect();
                     json!([{ "name": { "formatted_name": card.name, "first_name": card.name }, "phones": phones }])
                 }
                 _ => {
                     let id = api.upload(bytes, &attachment.mime_type, &attachment.file_name).await?;
                     let mut content = json!({ "id": id });
-                    if matches!(attachment.kind, AttachmentKind::Image | AttachmentKind::Video | AttachmentKind::Document)
-                    {
+                    if matches!(
+                        attachment.kind,
+                        AttachmentKind::Image | AttachmentKind::Video | AttachmentKind::Document
+                    ) {
                         if let Some(text) = caption.take() {
                             content["caption"] = json!(text);
                         }
@@ -240,12 +257,13 @@ impl Provider for WhatsAppCloud {
     }
 
     fn config_fields(&self) -> Vec<switchboard::provider::ConfigField> {
-        let field = |name: &str, label: &str, placeholder: &str, required: bool| switchboard::provider::ConfigField {
-            name: name.into(),
-            label: label.into(),
-            placeholder: placeholder.into(),
-            required,
-        };
+        let field =
+            |name: &str, label: &str, placeholder: &str, required: bool| switchboard::provider::ConfigField {
+                name: name.into(),
+                label: label.into(),
+                placeholder: placeholder.into(),
+                required,
+            };
         vec![
             field("phone_number_id", "Phone number ID", "106540352242922", true),
             field("waba_id", "WhatsApp Business Account ID (for templates)", "102290129340398", false),
@@ -271,7 +289,9 @@ impl Provider for WhatsAppCloud {
         _phone: Option<&str>,
     ) -> Result<AuthPrompt, ProviderError> {
         if method != AuthMethod::Token {
-            return Err(ValidationError::new("method", "WhatsApp Cloud API channels sign in with a token").into());
+            return Err(
+                ValidationError::new("method", "WhatsApp Cloud API channels sign in with a token").into()
+            );
         }
         config_of(channel)?;
         let prompt = Self::prompt();
@@ -279,7 +299,11 @@ impl Provider for WhatsAppCloud {
         Ok(prompt)
     }
 
-    async fn submit_auth(&self, channel: &Channel, submission: AuthSubmission) -> Result<AuthProgress, ProviderError> {
+    async fn submit_auth(
+        &self,
+        channel: &Channel,
+        submission: AuthSubmission,
+    ) -> Result<AuthProgress, ProviderError> {
         let config = config_of(channel)?;
         let access_token = submission.token_field("access_token", false)?;
         let app_secret = submission.token_field("app_secret", false)?;
@@ -322,7 +346,12 @@ impl Provider for WhatsAppCloud {
         Ok(())
     }
 
-    async fn connect(&self, _channel: &Channel, _credentials: &Value, _sink: std::sync::Arc<dyn EventSink>) -> Result<(), ProviderError> {
+    async fn connect(
+        &self,
+        _channel: &Channel,
+        _credentials: &Value,
+        _sink: std::sync::Arc<dyn EventSink>,
+    ) -> Result<(), ProviderError> {
         Ok(())
     }
 
@@ -343,7 +372,12 @@ impl Provider for WhatsAppCloud {
         Ok(Vec::new())
     }
 
-    async fn send(&self, channel: &Channel, credentials: Option<&Value>, message: OutboundMessage) -> Result<String, ProviderError> {
+    async fn send(
+        &self,
+        channel: &Channel,
+        credentials: Option<&Value>,
+        message: OutboundMessage,
+    ) -> Result<String, ProviderError> {
         let config = config_of(channel)?;
         let credentials = credentials_of(credentials)?;
         let api = api::Api { config: &config, token: &credentials.access_token };
@@ -364,13 +398,22 @@ impl Provider for WhatsAppCloud {
         api.send_message(&envelope(&message.contact_id, reply_to, "text", content)).await
     }
 
-    async fn mark_read(&self, channel: &Channel, credentials: Option<&Value>, external_id: &str) -> Result<(), ProviderError> {
+    async fn mark_read(
+        &self,
+        channel: &Channel,
+        credentials: Option<&Value>,
+        external_id: &str,
+    ) -> Result<(), ProviderError> {
         let config = config_of(channel)?;
         let credentials = credentials_of(credentials)?;
         api::Api { config: &config, token: &credentials.access_token }.mark_read(external_id).await
     }
 
-    async fn templates(&self, channel: &Channel, credentials: Option<&Value>) -> Result<Vec<switchboard::message::Template>, ProviderError> {
+    async fn templates(
+        &self,
+        channel: &Channel,
+        credentials: Option<&Value>,
+    ) -> Result<Vec<switchboard::message::Template>, ProviderError> {
         let config = config_of(channel)?;
         let Some(waba_id) = config.waba_id.clone() else {
             return Err(ValidationError::new("config.waba_id", "is needed to list the templates").into());
@@ -379,7 +422,12 @@ impl Provider for WhatsAppCloud {
         api::Api { config: &config, token: &credentials.access_token }.templates(&waba_id).await
     }
 
-    async fn fetch_media(&self, channel: &Channel, credentials: Option<&Value>, source: &str) -> Result<Vec<u8>, ProviderError> {
+    async fn fetch_media(
+        &self,
+        channel: &Channel,
+        credentials: Option<&Value>,
+        source: &str,
+    ) -> Result<Vec<u8>, ProviderError> {
         let config = config_of(channel)?;
         let credentials = credentials_of(credentials)?;
         api::Api { config: &config, token: &credentials.access_token }.download(source).await
@@ -397,7 +445,11 @@ impl Provider for WhatsAppCloud {
         webhook::verify_signature(&credentials.app_secret, headers, body)
     }
 
-    fn parse_webhook(&self, channel: &Channel, body: &[u8]) -> Result<Vec<switchboard::provider::ChannelEvent>, ProviderError> {
+    fn parse_webhook(
+        &self,
+        channel: &Channel,
+        body: &[u8],
+    ) -> Result<Vec<switchboard::provider::ChannelEvent>, ProviderError> {
         let config = config_of(channel)?;
         webhook::parse(&config.phone_number_id, body)
     }

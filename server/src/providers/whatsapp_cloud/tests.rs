@@ -18,7 +18,11 @@ fn graph_error(code: i64, message: &str, details: Option<&str>) -> Vec<u8> {
 
 #[test]
 fn throughput_limits_pause_the_channel_with_retry_after_or_the_default() {
-    let body = graph_error(130429, "(#130429) Rate limit hit", Some("Cloud API message throughput has been reached."));
+    let body = graph_error(
+        130429,
+        "(#130429) Rate limit hit",
+        Some("Cloud API message throughput has been reached."),
+    );
     assert_eq!(
         map_error(400, Some(12), &body, 30),
         ProviderError::RateLimited { scope: RateLimitScope::Channel, retry_after_secs: 12 }
@@ -28,7 +32,10 @@ fn throughput_limits_pause_the_channel_with_retry_after_or_the_default() {
         ProviderError::RateLimited { scope: RateLimitScope::Channel, retry_after_secs: 30 }
     );
     let spam = graph_error(80007, "(#80007) Rate limit issues", None);
-    assert!(matches!(map_error(400, None, &spam, 45), ProviderError::RateLimited { retry_after_secs: 45, .. }));
+    assert!(matches!(
+        map_error(400, None, &spam, 45),
+        ProviderError::RateLimited { retry_after_secs: 45, .. }
+    ));
     // A bare 429 with no body, as a proxy in front may answer.
     assert_eq!(
         map_error(429, Some(7), b"", 30),
@@ -38,7 +45,8 @@ fn throughput_limits_pause_the_channel_with_retry_after_or_the_default() {
 
 #[test]
 fn the_pair_rate_limit_pauses_only_the_conversation() {
-    let body = graph_error(131056, "(#131056) (Business Account, Consumer Account) pair rate limit hit", None);
+    let body =
+        graph_error(131056, "(#131056) (Business Account, Consumer Account) pair rate limit hit", None);
     assert_eq!(
         map_error(400, None, &body, 30),
         ProviderError::RateLimited { scope: RateLimitScope::Conversation, retry_after_secs: 30 }
@@ -52,8 +60,14 @@ fn token_errors_ask_for_a_new_sign_in() {
         "Error validating access token: Session has expired on Tuesday, 01-Dec-26 10:00:00 PST.",
         None,
     );
-    assert_eq!(map_error(401, None, &expired, 30), ProviderError::Unauthorized { message: TOKEN_REFUSED.into() });
-    assert_eq!(map_error(400, None, &expired, 30), ProviderError::Unauthorized { message: TOKEN_REFUSED.into() });
+    assert_eq!(
+        map_error(401, None, &expired, 30),
+        ProviderError::Unauthorized { message: TOKEN_REFUSED.into() }
+    );
+    assert_eq!(
+        map_error(400, None, &expired, 30),
+        ProviderError::Unauthorized { message: TOKEN_REFUSED.into() }
+    );
     assert!(matches!(map_error(401, None, b"<html>", 30), ProviderError::Unauthorized { .. }));
 }
 
@@ -62,17 +76,24 @@ fn a_closed_window_and_an_unreachable_number_are_permanent_in_words() {
     let window = graph_error(
         131047,
         "(#131047) Re-engagement message",
-        Some("Message failed to send because more than 24 hours have passed since the customer last replied to this number."),
+        Some(
+            "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
+        ),
     );
-    let ProviderError::Permanent { message } = map_error(400, None, &window, 30) else { panic!("not permanent") };
+    let ProviderError::Permanent { message } = map_error(400, None, &window, 30) else {
+        panic!("not permanent")
+    };
     assert!(message.contains("24 hours") && message.contains("template"), "{message}");
     let undeliverable = graph_error(131026, "(#131026) Message Undeliverable", None);
     let ProviderError::Permanent { message } = map_error(400, None, &undeliverable, 30) else { panic!() };
     assert!(message.contains("could not deliver"), "{message}");
-    let bad_param = graph_error(100, "(#100) Invalid parameter", Some("Parameter 'to' is not a valid phone number"));
+    let bad_param =
+        graph_error(100, "(#100) Invalid parameter", Some("Parameter 'to' is not a valid phone number"));
     assert_eq!(
         map_error(400, None, &bad_param, 30),
-        ProviderError::Permanent { message: "WhatsApp refused the message: Parameter 'to' is not a valid phone number".into() }
+        ProviderError::Permanent {
+            message: "WhatsApp refused the message: Parameter 'to' is not a valid phone number".into()
+        }
     );
 }
 
@@ -128,24 +149,53 @@ fn text_with_its_contact_name_time_and_reply_context() {
     assert_eq!(message.text, "Does it come in another color?");
     assert_eq!(message.contact_id, "16505551234");
     assert_eq!(message.sent_at.timestamp(), 1_749_416_383);
-    assert_eq!(message.reply_to.as_deref(), Some("wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQjZCMzlEQUE4OTJBMTE4RTUA"));
+    assert_eq!(
+        message.reply_to.as_deref(),
+        Some("wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJDQjZCMzlEQUE4OTJBMTE4RTUA")
+    );
 }
 
 #[test]
 fn another_numbers_payload_is_ignored() {
-    let body = inbound(json!({ "from": "1", "id": "wamid.x", "timestamp": "1", "type": "text", "text": { "body": "hi" } }));
+    let body = inbound(
+        json!({ "from": "1", "id": "wamid.x", "timestamp": "1", "type": "text", "text": { "body": "hi" } }),
+    );
     assert!(webhook::parse("999", &body).unwrap().is_empty());
 }
 
 #[test]
 fn media_locations_cards_and_replies_become_messages() {
     let cases = [
-        (json!({ "type": "image", "image": { "caption": "Look", "mime_type": "image/jpeg", "sha256": "abc", "id": "1003383421387256" } }), AttachmentKind::Image, "Look"),
-        (json!({ "type": "video", "video": { "mime_type": "video/mp4", "sha256": "abc", "id": "1200" } }), AttachmentKind::Video, ""),
-        (json!({ "type": "audio", "audio": { "mime_type": "audio/ogg; codecs=opus", "sha256": "a", "id": "1300", "voice": true } }), AttachmentKind::Voice, ""),
-        (json!({ "type": "audio", "audio": { "mime_type": "audio/mpeg", "sha256": "a", "id": "1301", "voice": false } }), AttachmentKind::Audio, ""),
-        (json!({ "type": "document", "document": { "caption": "Invoice", "filename": "invoice.pdf", "mime_type": "application/pdf", "sha256": "a", "id": "1400" } }), AttachmentKind::Document, "Invoice"),
-        (json!({ "type": "sticker", "sticker": { "mime_type": "image/webp", "sha256": "a", "id": "1500", "animated": false } }), AttachmentKind::Sticker, ""),
+        (
+            json!({ "type": "image", "image": { "caption": "Look", "mime_type": "image/jpeg", "sha256": "abc", "id": "1003383421387256" } }),
+            AttachmentKind::Image,
+            "Look",
+        ),
+        (
+            json!({ "type": "video", "video": { "mime_type": "video/mp4", "sha256": "abc", "id": "1200" } }),
+            AttachmentKind::Video,
+            "",
+        ),
+        (
+            json!({ "type": "audio", "audio": { "mime_type": "audio/ogg; codecs=opus", "sha256": "a", "id": "1300", "voice": true } }),
+            AttachmentKind::Voice,
+            "",
+        ),
+        (
+            json!({ "type": "audio", "audio": { "mime_type": "audio/mpeg", "sha256": "a", "id": "1301", "voice": false } }),
+            AttachmentKind::Audio,
+            "",
+        ),
+        (
+            json!({ "type": "document", "document": { "caption": "Invoice", "filename": "invoice.pdf", "mime_type": "application/pdf", "sha256": "a", "id": "1400" } }),
+            AttachmentKind::Document,
+            "Invoice",
+        ),
+        (
+            json!({ "type": "sticker", "sticker": { "mime_type": "image/webp", "sha256": "a", "id": "1500", "animated": false } }),
+            AttachmentKind::Sticker,
+            "",
+        ),
     ];
     for (content, kind, text) in cases {
         let mut message = json!({ "from": "16505551234", "id": "wamid.m", "timestamp": "1749416383" });
@@ -168,10 +218,22 @@ fn media_locations_cards_and_replies_become_messages() {
     let contact = received(&events).media[0].contact.clone().unwrap();
     assert_eq!((contact.name.as_str(), contact.phones[0].as_str()), ("Barbara Johnson", "+1 (650) 555-1234"));
     for (raw, text) in [
-        (json!({ "type": "interactive", "interactive": { "type": "button_reply", "button_reply": { "id": "b1", "title": "Yes, please" } } }), "Yes, please"),
-        (json!({ "type": "interactive", "interactive": { "type": "list_reply", "list_reply": { "id": "l1", "title": "Red", "description": "The red one" } } }), "Red\nThe red one"),
-        (json!({ "type": "button", "button": { "payload": "STOP", "text": "Stop promotions" } }), "Stop promotions"),
-        (json!({ "type": "unsupported", "errors": [{ "code": 131051, "title": "Message type unknown", "message": "Message type unknown" }] }), UNSUPPORTED),
+        (
+            json!({ "type": "interactive", "interactive": { "type": "button_reply", "button_reply": { "id": "b1", "title": "Yes, please" } } }),
+            "Yes, please",
+        ),
+        (
+            json!({ "type": "interactive", "interactive": { "type": "list_reply", "list_reply": { "id": "l1", "title": "Red", "description": "The red one" } } }),
+            "Red\nThe red one",
+        ),
+        (
+            json!({ "type": "button", "button": { "payload": "STOP", "text": "Stop promotions" } }),
+            "Stop promotions",
+        ),
+        (
+            json!({ "type": "unsupported", "errors": [{ "code": 131051, "title": "Message type unknown", "message": "Message type unknown" }] }),
+            UNSUPPORTED,
+        ),
         (json!({ "type": "order", "order": { "catalog_id": "1" } }), UNSUPPORTED),
     ] {
         let mut message = json!({ "from": "1", "id": "wamid.i", "timestamp": "1" });
@@ -208,12 +270,20 @@ fn statuses_move_ticks_and_failures_carry_words() {
     let events = webhook::parse("106540352242922", &body).unwrap();
     assert_eq!(
         events[0],
-        ChannelEvent::MessageStatus { external_id: "wamid.a".into(), status: DeliveryStatus::Delivered, error: None }
+        ChannelEvent::MessageStatus {
+            external_id: "wamid.a".into(),
+            status: DeliveryStatus::Delivered,
+            error: None
+        }
     );
-    let ChannelEvent::MessageStatus { status: DeliveryStatus::Failed, error: Some(words), .. } = &events[1] else {
+    let ChannelEvent::MessageStatus { status: DeliveryStatus::Failed, error: Some(words), .. } = &events[1]
+    else {
         panic!("failed status")
     };
-    assert!(words.starts_with("Re-engagement message: Message failed to send because more than 24 hours"), "{words}");
+    assert!(
+        words.starts_with("Re-engagement message: Message failed to send because more than 24 hours"),
+        "{words}"
+    );
 }
 
 #[test]

@@ -7,13 +7,19 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 use switchboard::media::{AttachmentKind, ContactCard, GeoPoint};
-use switchboard::provider::{ChannelEvent, Contact, DeliveryStatus, Direction, InboundMedia, ProviderError, ProviderMessage};
+use switchboard::provider::{
+    ChannelEvent, Contact, DeliveryStatus, Direction, InboundMedia, ProviderError, ProviderMessage,
+};
 
 /// What the inbox shows for a message type it cannot show.
 pub const UNSUPPORTED: &str = "Unsupported message type";
 
 /// Checks `sha256=<hex>` against the HMAC-SHA256 of `body` under the app secret, in constant time.
-pub fn verify_signature(app_secret: &str, headers: &[(String, String)], body: &[u8]) -> Result<(), ProviderError> {
+pub fn verify_signature(
+    app_secret: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<(), ProviderError> {
     use hmac::{Hmac, Mac};
     let refuse = |why: &str| ProviderError::Permanent { message: why.to_owned() };
     let header = headers
@@ -93,7 +99,10 @@ struct Status {
 /// The events of a verified payload for the number `phone_number_id`.
 pub fn parse(phone_number_id: &str, body: &[u8]) -> Result<Vec<ChannelEvent>, ProviderError> {
     let payload: Payload = serde_json::from_slice(body).map_err(|e| {
-        ProviderError::Invalid(switchboard::validate::ValidationError::new("body", format!("not a webhook payload: {e}")))
+        ProviderError::Invalid(switchboard::validate::ValidationError::new(
+            "body",
+            format!("not a webhook payload: {e}"),
+        ))
     })?;
     let mut out = Vec::new();
     if payload.object != "whatsapp_business_account" {
@@ -257,7 +266,8 @@ fn message_event(raw: &Value) -> Option<ChannelEvent> {
         "interactive" => {
             let reply = str_at(raw, "/interactive/type").unwrap_or_default();
             let title = str_at(raw, &format!("/interactive/{reply}/title")).unwrap_or_default();
-            let description = str_at(raw, &format!("/interactive/{reply}/description")).filter(|d| !d.is_empty());
+            let description =
+                str_at(raw, &format!("/interactive/{reply}/description")).filter(|d| !d.is_empty());
             message.text = match description {
                 Some(d) => format!("{title}\n{d}"),
                 None => title.to_owned(),
