@@ -47,6 +47,9 @@ pub struct Capabilities {
     /// Shows the contact when their message was read.
     #[serde(default)]
     pub read_receipts: bool,
+    /// Carries reactions both ways (the contact's arrive; the team's go out).
+    #[serde(default)]
+    pub reactions: bool,
 }
 
 /// A setting a channel of this provider is created with (the admin page asks for it).
@@ -481,6 +484,19 @@ pub trait Provider: Send + Sync {
         _channel: &Channel,
         _credentials: Option<&serde_json::Value>,
         _external_id: &str,
+    ) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    /// Puts the business's reaction on the contact's chat message `external_id` (an empty
+    /// emoji takes it back), for networks with [`Capabilities::reactions`].
+    async fn react(
+        &self,
+        _channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
+        _contact_id: &str,
+        _external_id: &str,
+        _emoji: &str,
     ) -> Result<(), ProviderError> {
         Ok(())
     }

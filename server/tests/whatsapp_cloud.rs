@@ -27,6 +27,7 @@ app_test!(
     a_429_storm_pauses_the_channel_and_loses_nothing,
     a_revoked_token_fails_the_channel_and_messages_wait,
     reading_a_conversation_sends_one_read_receipt,
+    an_agents_reaction_reaches_the_customer,
 );
 
 const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -587,4 +588,22 @@ async fn reading_a_conversation_sends_one_read_receipt(app: AppState, _raw: Raw)
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(wa.fake.reads(), ["wamid.r2"], "the newest message, once, whoever reads it");
+}
+
+async fn an_agents_reaction_reaches_the_customer(app: AppState, _raw: Raw) {
+    let wa = connected(app).await;
+    wa.customer_sends("wamid.x1", text("Got it, thanks")).await;
+    let message = wa.messages().await[0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/messages/{message}/reactions/%F0%9F%91%8D");
+    let reacted = send(&wa.app, authed("PUT", &path, &wa.alice, None)).await;
+    assert_eq!(reacted.status(), 200);
+    let sent = wa.wait_sent_count(1).await;
+    assert_eq!(
+        sent[0],
+        json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER, "type": "reaction",
+                "reaction": { "message_id": "wamid.x1", "emoji": "\u{1F44D}" } })
+    );
+    assert_eq!(send(&wa.app, authed("DELETE", &path, &wa.alice, None)).await.status(), 200);
+    let sent = wa.wait_sent_count(2).await;
+    assert_eq!(sent[1]["reaction"], json!({ "message_id": "wamid.x1", "emoji": "" }), "taken back");
 }

@@ -181,15 +181,16 @@ impl FakeWhatsApp {
         id
     }
 
-    fn authorized(&self, headers: &HeaderMap) -> Result<(), Response> {
+    /// The 401 Meta answers for a missing or unknown token; `None` when the token is good.
+    fn refused(&self, headers: &HeaderMap) -> Option<Response> {
         let token = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
         if token.is_some_and(|t| self.lock().tokens.iter().any(|k| k == t)) {
-            return Ok(());
+            return None;
         }
-        Err(graph_error(
+        Some(graph_error(
             StatusCode::UNAUTHORIZED,
             190,
             "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.",
@@ -201,14 +202,14 @@ impl FakeWhatsApp {
         self.lock().requests.push(Recorded { method: method.into(), path, body });
     }
 
-    /// The fault queued for this call, answered; `Ok` to go on.
-    async fn fault(&self) -> Result<(), Response> {
+    /// The answer of the fault queued for this call; `None` to go on.
+    async fn fault(&self) -> Option<Response> {
         let fault = self.lock().faults.pop_front();
         match fault {
-            None => Ok(()),
+            None => None,
             Some(Fault::Slow(wait)) => {
                 tokio::time::sleep(wait).await;
-                Ok(())
+                None
             }
             Some(Fault::RateLimited { retry_after_secs }) => {
                 let mut response = graph_error(
@@ -221,12 +222,12 @@ impl FakeWhatsApp {
                     axum::http::header::RETRY_AFTER,
                     retry_after_secs.to_string().parse().expect("a number is a header value"),
                 );
-                Err(response)
+                Some(response)
             }
             Some(Fault::Graph { code, details }) => {
-                Err(graph_error(StatusCode::BAD_REQUEST, code, &format!("(#{code}) Error"), Some(&details)))
+                Some(graph_error(StatusCode::BAD_REQUEST, code, &format!("(#{code}) Error"), Some(&details)))
             }
-            Some(Fault::ServerError) => Err(graph_error(
+            Some(Fault::ServerError) => Some(graph_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 131000,
                 "(#131000) Something went wrong",
@@ -258,7 +259,7 @@ async fn get_object(
     Path((_version, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = fake.authorized(&headers) {
+    if let Some(refused) = fake.refused(&headers) {
         return refused;
     }
     fake.record("GET", format!("/{id}"), Value::Null);
@@ -295,7 +296,7 @@ async fn get_object(
 }
 
 async fn download(State(fake): State<FakeWhatsApp>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    if let Err(refused) = fake.authorized(&headers) {
+    if let Some(refused) = fake.refused(&headers) {
         return refused;
     }
     match fake.lock().media.get(&id).cloned() {
@@ -311,7 +312,7 @@ async fn post_message(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = fake.authorized(&headers) {
+    if let Some(refused) = fake.refused(&headers) {
         return refused;
     }
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
@@ -335,7 +336,7 @@ async fn post_message(
     if body.get("status").and_then(Value::as_str) == Some("read") {
         return axum::Json(json!({ "success": true })).into_response();
     }
-    if let Err(refused) = fake.fault().await {
+    if let Some(refused) = fake.fault().await {
         return refused;
     }
     let Some(to) = body.get("to").and_then(Value::as_str).map(str::to_owned) else {
@@ -377,7 +378,7 @@ async fn post_media(
     headers: HeaderMap,
     mut form: Multipart,
 ) -> Response {
-    if let Err(refused) = fake.authorized(&headers) {
+    if let Some(refused) = fake.refused(&headers) {
         return refused;
     }
     let (mut kind, mut file_name, mut bytes, mut product) =
@@ -406,7 +407,7 @@ async fn post_media(
         format!("/{id}/media"),
         json!({ "type": kind, "file_name": file_name, "size": bytes.len() }),
     );
-    if let Err(refused) = fake.fault().await {
+    if let Some(refused) = fake.fault().await {
         return refused;
     }
     let media_id = fake.put_media(bytes, &kind);
@@ -420,7 +421,7 @@ async fn get_templates(
     Query(_query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = fake.authorized(&headers) {
+    if let Some(refused) = fake.refused(&headers) {
         return refused;
     }
     fake.record("GET", format!("/{id}/message_templates"), Value::Null);

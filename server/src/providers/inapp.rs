@@ -38,6 +38,7 @@ impl Provider for InApp {
             reply_window_secs: None,
             templates: false,
             read_receipts: false,
+            reactions: false,
         }
     }
 

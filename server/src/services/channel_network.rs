@@ -97,6 +97,44 @@ impl ChannelService {
         }
     }
 
+    /// Puts a member's reaction on the contact's message on the network too (the business
+    /// number has one reaction per message there: the latest; taking it off sends an empty
+    /// one). Failures are logged: the reaction stays in the inbox either way.
+    pub async fn report_reaction(&self, message: switchboard::Message, emoji: String) {
+        if let Err(e) = self.try_report_reaction(&message, &emoji).await {
+            tracing::warn!(message_id = %message.id, error = %e, "cannot put a reaction on the network");
+        }
+    }
+
+    async fn try_report_reaction(
+        &self,
+        message: &switchboard::Message,
+        emoji: &str,
+    ) -> Result<(), ServiceError> {
+        let Some(external_id) = message.external_id.as_deref() else {
+            return Ok(());
+        };
+        let Some(channel) = self.store().channel(message.workspace_id, message.channel_id).await? else {
+            return Ok(());
+        };
+        let Some(provider) = self.providers().get(channel.provider).cloned() else {
+            return Ok(());
+        };
+        if !provider.capabilities().reactions {
+            return Ok(());
+        }
+        let Some(conversation) =
+            self.store().conversation(message.workspace_id, message.conversation_id).await?
+        else {
+            return Ok(());
+        };
+        let credentials = self.credentials(channel.workspace_id, channel.id).await?;
+        provider
+            .react(&channel, credentials.as_ref(), &conversation.external_chat_id, external_id, emoji)
+            .await
+            .map_err(provider_error)
+    }
+
     async fn try_report_read(
         &self,
         workspace_id: WorkspaceId,

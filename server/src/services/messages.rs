@@ -315,7 +315,14 @@ impl MessageService {
         let target = message::MessageRef::Id { workspace_id: actor.workspace_id, id };
         let reactor = switchboard::reaction::Reactor::User(actor.user_id);
         match self.store.react(target, reactor, &emoji, op).await {
-            Ok(Some(changed)) => Ok(self.signed(changed)),
+            Ok(Some(changed)) => {
+                if let Some(channels) = self.channels.clone() {
+                    // On networks that carry reactions, the contact sees it too.
+                    let (message, emoji) = (changed.clone(), if add { emoji } else { String::new() });
+                    tokio::spawn(async move { channels.report_reaction(message, emoji).await });
+                }
+                Ok(self.signed(changed))
+            }
             // Already so: the message as it is.
             Ok(None) => Ok(self.signed(message)),
             Err(switchboard::StoreError::Conflict { .. }) => {

@@ -236,7 +236,9 @@ where
                 key.and_then(|(c, k)| keyed.get(&(c, k.to_owned()))),
                 targets.get(&out.conversation_id),
             ) {
-                (Some(found), _) if found.workspace_id == out.workspace_id => Plan::Known(found.clone()),
+                (Some(found), _) if found.workspace_id == out.workspace_id => {
+                    Plan::Known(Box::new(found.clone()))
+                }
                 (Some(_), _) => Plan::Fails(StoreError::NotFound),
                 (None, Some((conversation, provider))) if conversation.workspace_id == out.workspace_id => {
                     let local = *provider == ProviderKind::Inapp;
@@ -529,7 +531,7 @@ where
         let mut answers: Vec<Result<Sent, StoreError>> = Vec::with_capacity(outs.len());
         for (i, plan) in plans.into_iter().enumerate() {
             answers.push(match plan {
-                Plan::Known(message) => Ok(Sent { message, created: false, events: Vec::new() }),
+                Plan::Known(message) => Ok(Sent { message: *message, created: false, events: Vec::new() }),
                 Plan::Fails(err) => Err(err),
                 Plan::New { id, .. } => Ok(Sent {
                     message: messages[&id].clone(),
@@ -569,7 +571,7 @@ where
 
 /// What a send of a group comes to: an earlier message, an error, or a new row.
 enum Plan {
-    Known(Message),
+    Known(Box<Message>),
     /// The same key earlier in this group: answered with that send's message.
     SameAs(usize),
     Fails(StoreError),

@@ -231,6 +231,7 @@ impl Provider for MockNetwork {
             reply_window_secs: None,
             templates: false,
             read_receipts: false,
+            reactions: false,
         }
     }
 

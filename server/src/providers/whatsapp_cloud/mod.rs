@@ -202,13 +202,12 @@ impl WhatsAppCloud {
                 _ => {
                     let id = api.upload(bytes, &attachment.mime_type, &attachment.file_name).await?;
                     let mut content = json!({ "id": id });
-                    if matches!(
+                    let captioned = matches!(
                         attachment.kind,
                         AttachmentKind::Image | AttachmentKind::Video | AttachmentKind::Document
-                    ) {
-                        if let Some(text) = caption.take() {
-                            content["caption"] = json!(text);
-                        }
+                    );
+                    if captioned && let Some(text) = caption.take() {
+                        content["caption"] = json!(text);
                     }
                     if attachment.kind == AttachmentKind::Document {
                         content["filename"] = json!(attachment.file_name);
@@ -245,6 +244,7 @@ impl Provider for WhatsAppCloud {
             reply_window_secs: ProviderKind::WhatsappCloud.reply_window_secs(),
             templates: true,
             read_receipts: true,
+            reactions: true,
         }
     }
 
@@ -407,6 +407,21 @@ impl Provider for WhatsAppCloud {
         let config = config_of(channel)?;
         let credentials = credentials_of(credentials)?;
         api::Api { config: &config, token: &credentials.access_token }.mark_read(external_id).await
+    }
+
+    async fn react(
+        &self,
+        channel: &Channel,
+        credentials: Option<&Value>,
+        contact_id: &str,
+        external_id: &str,
+        emoji: &str,
+    ) -> Result<(), ProviderError> {
+        let config = config_of(channel)?;
+        let credentials = credentials_of(credentials)?;
+        let api = api::Api { config: &config, token: &credentials.access_token };
+        let content = json!({ "message_id": external_id, "emoji": emoji });
+        api.send_message(&envelope(contact_id, None, "reaction", content)).await.map(drop)
     }
 
     async fn templates(
