@@ -23,14 +23,14 @@ test('connect_whatsapp_cloud_and_answer_a_customer', async ({ browser, baseURL }
   const channelId = page.url().split('/').slice(-2)[0];
 
   // One token prompt with two masked fields; a wrong token is refused in words.
-  await page.getByRole('button', { name: 'Token' }).click();
+  await page.getByRole('button', { name: 'Token', exact: true }).click();
   await expect(page.getByLabel('Access token')).toHaveAttribute('type', 'password');
   await expect(page.getByLabel('App secret')).toHaveAttribute('type', 'password');
   await page.getByLabel('Access token').fill('not-the-token');
   await page.getByLabel('App secret').fill(APP_SECRET);
   await page.getByRole('button', { name: 'Connect' }).click();
   await expect(page.getByTestId('auth-error')).toContainText('access token');
-  await page.getByRole('button', { name: 'Token' }).click();
+  await page.getByRole('button', { name: 'Token', exact: true }).click();
   await page.getByLabel('Access token').fill('fake-access-token');
   await page.getByLabel('App secret').fill(APP_SECRET);
   await page.getByRole('button', { name: 'Connect' }).click();

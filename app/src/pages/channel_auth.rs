@@ -149,6 +149,10 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
                 Ok(view) => {
                     answer.set(String::new());
                     fields.set(Default::default());
+                    // A refusal stays on screen until the next attempt, whatever reloads.
+                    if view.error.is_some() {
+                        error.set(view.error.clone());
+                    }
                     state.set(Some(view));
                 }
                 Err(e) => error.set(Some(e.message)),
