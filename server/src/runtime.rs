@@ -13,7 +13,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::providers::Providers;
-use crate::services::messages::InboundRouter;
+use crate::services::inbound::InboundRouter;
 
 /// How runtimes retry.
 #[derive(Clone, Copy, Debug)]
@@ -97,8 +97,8 @@ impl Runtimes {
         &self,
         provider: Arc<dyn Provider>,
         credentials: Option<serde_json::Value>,
-    ) -> Option<crate::services::messages::MediaFetch> {
-        self.media.get().map(|m| crate::services::messages::MediaFetch::new(m.clone(), provider, credentials))
+    ) -> Option<crate::services::inbound::MediaFetch> {
+        self.media.get().map(|m| crate::services::inbound::MediaFetch::new(m.clone(), provider, credentials))
     }
 
     fn stream(&self, id: ChannelId) -> broadcast::Sender<RuntimeEvent> {
@@ -184,7 +184,7 @@ impl Runtimes {
 #[derive(Clone)]
 struct Supervisor {
     store: Arc<dyn Store>,
-    media: Option<crate::services::messages::MediaFetch>,
+    media: Option<crate::services::inbound::MediaFetch>,
     provider: Arc<dyn Provider>,
     channel: Channel,
     credentials: serde_json::Value,

@@ -16,7 +16,7 @@ use switchboard::{ChannelId, ProviderKind};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::Json;
-use crate::services::messages::InboundRouter;
+use crate::services::inbound::InboundRouter;
 
 /// Largest webhook body accepted.
 pub const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;

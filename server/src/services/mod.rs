@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod channel_network;
 pub mod channels;
+pub mod inbound;
 pub mod invitations;
 pub mod members;
 pub mod messages;

@@ -195,7 +195,7 @@ async fn seed_demo_conversations(
             media: Vec::new(),
             reply_to: None,
         };
-        super::messages::ingest(store, channel, contact, message)
+        super::inbound::ingest(store, channel, contact, message)
             .await
             .map_err(|e| ProvisionError::Store(StoreError::Internal(e.to_string())))?;
     }

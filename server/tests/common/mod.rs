@@ -515,7 +515,7 @@ pub async fn contact_writes(
         reply_to: None,
     };
     let who = switchboard::provider::Contact { external_id: contact.into(), name: name.into() };
-    switchboard_server::services::messages::ingest(app.store.as_ref(), channel, who, message)
+    switchboard_server::services::inbound::ingest(app.store.as_ref(), channel, who, message)
         .await
         .expect("ingest")
         .expect("a new message")
