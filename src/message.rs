@@ -300,6 +300,9 @@ pub struct Message {
     /// The template this message was sent as (its text is then the template's rendering).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<TemplateSend>,
+    /// Who wrote an inbound message in a group chat (the network's name for them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_name: Option<String>,
     /// The emoji on it: counts and who reacted, in the order they first appeared.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<crate::reaction::ReactionCount>,

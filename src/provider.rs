@@ -50,6 +50,10 @@ pub struct Capabilities {
     /// Carries reactions both ways (the contact's arrive; the team's go out).
     #[serde(default)]
     pub reactions: bool,
+    /// Reports delivery and reading of what is sent (ticks past "sent"); without it, messages
+    /// stop at `sent` and the inbox says no more.
+    #[serde(default)]
+    pub delivery_receipts: bool,
 }
 
 /// A setting a channel of this provider is created with (the admin page asks for it).
@@ -271,6 +275,9 @@ pub struct ProviderMessage {
     /// The network's id of the message this one answers (a quoted reply).
     #[serde(default)]
     pub reply_to: Option<String>,
+    /// Who wrote it, in a group chat (the conversation is the group's).
+    #[serde(default)]
+    pub sender_name: Option<String>,
 }
 
 /// Media on a network's message, before its bytes are fetched.
@@ -358,6 +365,10 @@ pub enum ChannelEvent {
         #[serde(default)]
         error: Option<String>,
     },
+    /// Everything before this point of a polled network's stream is recorded: where to resume.
+    Cursor {
+        value: String,
+    },
     /// The contact reacted to a message (an empty emoji takes their reaction back).
     Reaction {
         external_id: String,
@@ -403,6 +414,12 @@ pub enum ChannelEvent {
 /// Where a connected provider delivers its events (the channel's runtime).
 pub trait EventSink: Send + Sync {
     fn emit(&self, event: ChannelEvent);
+    /// Resolves once every event emitted before it is recorded: true, or false when no one
+    /// listens any more (the runtime stopped). A polled network confirms what it read only
+    /// after this, so a crash between reading and recording loses nothing.
+    fn settled(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> {
+        Box::pin(std::future::ready(true))
+    }
 }
 
 /// One network adapter. Stateless per call: the channel (id, config) and, once authenticated,
@@ -451,11 +468,13 @@ pub trait Provider: Send + Sync {
         credentials: Option<&serde_json::Value>,
     ) -> Result<(), ProviderError>;
 
-    /// Starts delivering the channel's events to `sink` until [`disconnect`](Self::disconnect).
+    /// Starts delivering the channel's events to `sink` until [`disconnect`](Self::disconnect),
+    /// resuming after `cursor` (the last [`ChannelEvent::Cursor`] recorded) on polled networks.
     async fn connect(
         &self,
         channel: &Channel,
         credentials: &serde_json::Value,
+        cursor: Option<&str>,
         sink: std::sync::Arc<dyn EventSink>,
     ) -> Result<(), ProviderError>;
     async fn disconnect(&self, channel: &Channel);

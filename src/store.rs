@@ -291,6 +291,10 @@ pub trait ChannelRepo: Send + Sync {
     async fn channel_for_webhook(&self, id: ChannelId) -> Result<Option<Channel>, StoreError>;
     /// Channels in any of these statuses, across workspaces (the runtime registry's boot list).
     async fn channels_with_status(&self, statuses: &[ChannelStatus]) -> Result<Vec<Channel>, StoreError>;
+    /// Where a polled network's reading stopped (the last update recorded), if anywhere.
+    async fn channel_cursor(&self, id: ChannelId) -> Result<Option<String>, StoreError>;
+    /// Records where reading stopped, once the updates before it are recorded.
+    async fn set_channel_cursor(&self, id: ChannelId, cursor: &str) -> Result<(), StoreError>;
 }
 
 /// An inbound message to record (from a webhook or a connected runtime).

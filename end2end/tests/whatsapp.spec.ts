@@ -74,3 +74,51 @@ test('connect_whatsapp_cloud_and_answer_a_customer', async ({ browser, baseURL }
   expect(channels.find((c) => c.id === channelId)?.status).toBe('connected');
   await alice.context.close();
 });
+
+test('past_the_24_hour_window_the_composer_becomes_a_template_picker', async ({ browser, baseURL }) => {
+  const alice = await agent(browser, ALICE);
+  const page = alice.page;
+  // A signed-in channel, made through the API this time (the test above drives the pages).
+  const channel = await api<Channel>(page, 'POST', '/channels', {
+    provider: 'whatsapp_cloud',
+    name: `WhatsApp window ${Date.now()}`,
+    config: { phone_number_id: '106540352242922', waba_id: '102290129340398', api_base_url: fake },
+  });
+  await api(page, 'POST', `/channels/${channel.id}/auth/start`, { method: 'token' });
+  const signedIn = await api<{ status: string }>(page, 'POST', `/channels/${channel.id}/auth/submit`, {
+    kind: 'token',
+    fields: { access_token: 'fake-access-token', app_secret: APP_SECRET },
+  });
+  expect(signedIn.status).toBe('authenticated');
+  // The customer last wrote 25 hours ago.
+  const from = `1650556${String(Date.now()).slice(-4)}`;
+  const yesterday = Math.floor(Date.now() / 1000) - 25 * 3600;
+  const inbound = await page.request.post(`${fake}/_fake/whatsapp/inbound`, {
+    data: {
+      webhook_url: `${baseURL}/webhooks/whatsapp_cloud/${channel.id}`,
+      app_secret: APP_SECRET,
+      from,
+      name: 'Late Larry',
+      text: 'Are you open tomorrow?',
+      timestamp: yesterday,
+    },
+  });
+  expect((await inbound.json()).status).toBe(200);
+
+  await page.goto('/inbox');
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await page.getByTestId('conversation-item').filter({ hasText: 'Late Larry' }).click();
+  await expect(page.getByTestId('template-picker')).toBeVisible();
+  await expect(page.getByTestId('composer')).toHaveCount(0);
+  await page.getByTestId('template-select').selectOption({ label: 'order_update (en_US)' });
+  await page.getByLabel('Parameter 1').fill('Larry');
+  await page.getByLabel('Parameter 2').fill('#77');
+  await expect(page.getByTestId('template-preview')).toHaveText('Hi Larry, your order #77 has shipped.');
+  await page.getByRole('button', { name: 'Send template' }).click();
+  await expect(page.getByTestId('message').filter({ hasText: 'Hi Larry, your order #77 has shipped.' })).toBeVisible();
+  const calls = await (await page.request.get(`${fake}/_fake/whatsapp/requests`)).json();
+  const sent = calls.filter((c: { body: { to?: string; type?: string } }) => c.body?.to === from && c.body?.type === 'template');
+  expect(sent).toHaveLength(1);
+  expect(sent[0].body.template.name).toBe('order_update');
+  await alice.context.close();
+});

@@ -60,18 +60,31 @@ pub struct Runtimes {
 }
 
 /// Feeds a provider's events into the runtime: to subscribers, and to the supervisor, which
-/// watches for a dropped connection.
+/// records them in order and watches for a dropped connection.
 struct Sink {
     channel_id: ChannelId,
     events: broadcast::Sender<RuntimeEvent>,
-    supervisor: mpsc::UnboundedSender<ChannelEvent>,
+    supervisor: mpsc::UnboundedSender<Feed>,
+}
+
+/// What the supervisor reads: the provider's events, and barriers it answers once everything
+/// before them is recorded.
+enum Feed {
+    Event(ChannelEvent),
+    Barrier(tokio::sync::oneshot::Sender<()>),
 }
 
 impl EventSink for Sink {
     fn emit(&self, event: ChannelEvent) {
-        let _ = self.supervisor.send(event.clone());
+        let _ = self.supervisor.send(Feed::Event(event.clone()));
         // No subscriber is not an error: the event is simply not watched.
         let _ = self.events.send(RuntimeEvent { channel_id: self.channel_id, event });
+    }
+
+    fn settled(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sent = self.supervisor.send(Feed::Barrier(tx)).is_ok();
+        Box::pin(async move { sent && rx.await.is_ok() })
     }
 }
 
@@ -201,12 +214,24 @@ impl Supervisor {
             let (tx, mut rx) = mpsc::unbounded_channel();
             let sink =
                 Arc::new(Sink { channel_id: self.channel.id, events: self.events.clone(), supervisor: tx });
+            // A polled network resumes after the last update recorded (read again at each
+            // reconnect: it moved while the previous connection ran).
+            let cursor = match self.store.channel_cursor(self.channel.id).await {
+                Ok(cursor) => cursor,
+                Err(e) => {
+                    tracing::error!(channel_id = %self.channel.id, error = %e, "cannot read the channel's cursor");
+                    None
+                }
+            };
             let attempt = {
                 let provider = self.provider.clone();
                 let channel = self.channel.clone();
                 let credentials = self.credentials.clone();
                 // Its own task, so a panicking adapter is a failure here, not a dead runtime.
-                tokio::spawn(async move { provider.connect(&channel, &credentials, sink).await }).await
+                tokio::spawn(async move {
+                    provider.connect(&channel, &credentials, cursor.as_deref(), sink).await
+                })
+                .await
             };
             let reason = match attempt {
                 Ok(Ok(())) => {
@@ -218,10 +243,13 @@ impl Supervisor {
                         InboundRouter::new(self.store.as_ref(), &self.channel).with_media(self.media.clone());
                     loop {
                         match rx.recv().await {
-                            Some(ChannelEvent::Disconnected { reason }) => {
+                            Some(Feed::Barrier(done)) => {
+                                let _ = done.send(());
+                            }
+                            Some(Feed::Event(ChannelEvent::Disconnected { reason })) => {
                                 break format!("connection lost: {reason}");
                             }
-                            Some(event) => {
+                            Some(Feed::Event(event)) => {
                                 if let Err(e) = inbound.route(event).await {
                                     tracing::error!(channel_id = %self.channel.id, error = %e, "cannot record an inbound event");
                                 }

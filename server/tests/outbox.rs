@@ -301,9 +301,10 @@ impl Provider for Faulty {
         &self,
         channel: &Channel,
         credentials: &Value,
+        cursor: Option<&str>,
         sink: std::sync::Arc<dyn switchboard::provider::EventSink>,
     ) -> Result<(), ProviderError> {
-        self.mock.connect(channel, credentials, sink).await
+        self.mock.connect(channel, credentials, cursor, sink).await
     }
     async fn disconnect(&self, channel: &Channel) {
         self.mock.disconnect(channel).await

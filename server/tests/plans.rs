@@ -138,6 +138,7 @@ fn inbound(
             sent_at: now(),
             media: Vec::new(),
             reply_to: None,
+            sender_name: None,
         },
         attachments: Vec::new(),
         blob_keys: Vec::new(),

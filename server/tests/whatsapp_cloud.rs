@@ -421,7 +421,7 @@ async fn sends_follow_the_documented_requests_and_statuses_move_ticks(app: AppSt
     // Media goes up first, then out by id, the text as its caption.
     let upload = Request::builder()
         .method("POST")
-        .uri("/api/v1/uploads?file_name=photo.png")
+        .uri("/api/v1/uploads?filename=photo.png")
         .header("authorization", format!("Bearer {}", wa.alice))
         .header("content-type", "application/octet-stream")
         .body(Body::from(switchboard_server::providers::mock::media::photo()))

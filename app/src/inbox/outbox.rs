@@ -228,6 +228,7 @@ mod tests {
             attachments: Vec::new(),
             template: None,
             reactions: Vec::new(),
+            sender_name: None,
         }
     }
 

@@ -412,6 +412,7 @@ impl Inbox {
             attachments,
             template: None,
             reactions: Vec::new(),
+            sender_name: None,
         };
         self.thread.update(|t| t.upsert(optimistic.clone()));
         self.enqueue(optimistic);
@@ -584,6 +585,7 @@ mod tests {
             attachments: Vec::new(),
             template: None,
             reactions: Vec::new(),
+            sender_name: None,
         }
     }
 

@@ -3,8 +3,8 @@
 //! it answers a few `/_fake` routes the tests drive it with:
 //!
 //! - `GET /_fake/whatsapp/requests`: every call the fake WhatsApp API received;
-//! - `POST /_fake/whatsapp/inbound` `{webhook_url, app_secret, from, name, text}`: a customer's
-//!   text message, delivered to the webhook signed as Meta does.
+//! - `POST /_fake/whatsapp/inbound` `{webhook_url, app_secret, from, name, text, timestamp?}`: a
+//!   customer's text message, delivered to the webhook signed as Meta does.
 
 use axum::Json;
 use axum::extract::State;
@@ -32,6 +32,9 @@ struct Inbound {
     from: String,
     name: String,
     text: String,
+    /// When the customer wrote (Unix seconds); now by default.
+    #[serde(default)]
+    timestamp: Option<i64>,
 }
 
 async fn requests(State(fake): State<FakeWhatsApp>) -> Json<Value> {
@@ -45,7 +48,10 @@ async fn requests(State(fake): State<FakeWhatsApp>) -> Json<Value> {
 
 async fn inbound(State(fake): State<FakeWhatsApp>, Json(req): Json<Inbound>) -> Json<Value> {
     let id = format!("wamid.inbound.{}", uuid::Uuid::now_v7().simple());
-    let message = json!({ "id": id, "type": "text", "text": { "body": req.text } });
+    let mut message = json!({ "id": id, "type": "text", "text": { "body": req.text } });
+    if let Some(at) = req.timestamp {
+        message["timestamp"] = json!(at.to_string());
+    }
     let payload = whatsapp_cloud::message_payload(&fake.phone_number_id, &req.from, &req.name, message);
     let status = whatsapp_cloud::post_signed(&req.webhook_url, &req.app_secret, &payload).await;
     Json(json!({ "status": status, "id": id }))

@@ -2,4 +2,5 @@
 //! the adapters run against them end to end (see the "Real networks" conventions in
 //! `docs/architecture.md`). Nothing in the product uses them.
 
+pub mod telegram;
 pub mod whatsapp_cloud;

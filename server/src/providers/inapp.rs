@@ -39,6 +39,7 @@ impl Provider for InApp {
             templates: false,
             read_receipts: false,
             reactions: false,
+            delivery_receipts: false,
         }
     }
 
@@ -83,6 +84,7 @@ impl Provider for InApp {
         &self,
         _channel: &Channel,
         _credentials: &serde_json::Value,
+        _cursor: Option<&str>,
         _sink: std::sync::Arc<dyn EventSink>,
     ) -> Result<(), ProviderError> {
         Ok(())

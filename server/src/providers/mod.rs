@@ -9,6 +9,7 @@ use switchboard::provider::Provider;
 pub mod http;
 pub mod inapp;
 pub mod mock;
+pub mod telegram;
 pub mod whatsapp_cloud;
 
 /// The adapters this server runs, by kind.
@@ -28,6 +29,7 @@ impl Providers {
         providers.by_kind.insert(ProviderKind::Mock, mock.clone());
         providers.by_kind.insert(ProviderKind::Inapp, Arc::new(inapp::InApp));
         providers.by_kind.insert(ProviderKind::WhatsappCloud, Arc::new(whatsapp_cloud::WhatsAppCloud::new()));
+        providers.by_kind.insert(ProviderKind::Telegram, Arc::new(telegram::Telegram::new(public_url)));
         (providers, mock)
     }
 

@@ -311,6 +311,10 @@ impl<'a> InboundRouter<'a> {
                     .await?;
                 Ok(before.is_some_and(|b| b.status != after.status || b.last_error != after.last_error))
             }
+            ChannelEvent::Cursor { value } => {
+                self.store.set_channel_cursor(self.channel.id, &value).await?;
+                Ok(false)
+            }
             ChannelEvent::Presence { contact_id, online } => {
                 Ok(self.store.set_contact_presence(self.channel.id, &contact_id, online).await?)
             }

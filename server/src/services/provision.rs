@@ -194,6 +194,7 @@ async fn seed_demo_conversations(
             sent_at: switchboard::time::now(),
             media: Vec::new(),
             reply_to: None,
+            sender_name: None,
         };
         super::inbound::ingest(store, channel, contact, message)
             .await

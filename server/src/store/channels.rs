@@ -233,4 +233,24 @@ where
         out.sort_by_key(|c: &Channel| c.id);
         Ok(out)
     }
+
+    async fn channel_cursor(&self, id: ChannelId) -> Result<Option<String>, StoreError> {
+        let found: Option<(Option<String>,)> =
+            sqlx::query_as("select poll_cursor from channel where channel_id = $1")
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(found.and_then(|(c,)| c))
+    }
+
+    async fn set_channel_cursor(&self, id: ChannelId, cursor: &str) -> Result<(), StoreError> {
+        sqlx::query("update channel set poll_cursor = $2 where channel_id = $1")
+            .bind(id.as_uuid())
+            .bind(cursor)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
 }

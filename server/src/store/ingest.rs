@@ -96,9 +96,9 @@ where
 
         let message_id = switchboard::MessageId::new();
         let inserted = sqlx::query(
-            "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, created_at, updated_at, attachments, reply_to_message_id)
+            "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, created_at, updated_at, attachments, reply_to_message_id, sender_name)
              values ($1, $2, $3, $4, 'inbound', 'delivered', $5, $6, $7, $7, $8,
-                     (select q.message_id from message q where q.channel_id = $4 and q.external_id = $9 and q.conversation_id = $3))
+                     (select q.message_id from message q where q.channel_id = $4 and q.external_id = $9 and q.conversation_id = $3), $10)
              on conflict (channel_id, external_id) do nothing",
         )
         .bind(message_id.as_uuid())
@@ -110,6 +110,7 @@ where
         .bind(at)
         .bind(super::media::attachments_json(&inbound.attachments))
         .bind(inbound.message.reply_to.as_deref())
+        .bind(inbound.message.sender_name.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?

@@ -13,7 +13,7 @@ macro_rules! message_columns {
     () => {
         "message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, \
          client_message_id, sender_user_id, error, created_at, edited_at, deleted_at, reply_to_message_id, attachments, \
-         template, reactions"
+         template, reactions, sender_name"
     };
 }
 
@@ -231,6 +231,7 @@ pub struct MessageRow {
     pub template: Option<String>,
     /// The reaction counts, as JSON (null: none).
     pub reactions: Option<String>,
+    pub sender_name: Option<String>,
 }
 
 impl TryFrom<MessageRow> for switchboard::Message {
@@ -270,6 +271,7 @@ impl TryFrom<MessageRow> for switchboard::Message {
                     })?)
                 }
             },
+            sender_name: r.sender_name,
             reactions: match r.reactions.as_deref() {
                 None | Some("") => Vec::new(),
                 Some(json) => serde_json::from_str(json)

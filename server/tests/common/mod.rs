@@ -513,6 +513,7 @@ pub async fn contact_writes(
         sent_at: switchboard::time::now(),
         media: Vec::new(),
         reply_to: None,
+        sender_name: None,
     };
     let who = switchboard::provider::Contact { external_id: contact.into(), name: name.into() };
     switchboard_server::services::inbound::ingest(app.store.as_ref(), channel, who, message)

@@ -130,6 +130,7 @@ pub fn inbound(
             sent_at: now(),
             media: Vec::new(),
             reply_to: None,
+            sender_name: None,
         },
         attachments: Vec::new(),
         blob_keys: Vec::new(),

@@ -187,6 +187,7 @@ impl MockNetwork {
                 sent_at: switchboard::time::after_millis(switchboard::time::now(), after),
                 media: media.clone(),
                 reply_to: None,
+                sender_name: None,
             };
             plan.push((ms(after), ChannelEvent::MessageReceived { message: reply }));
         }
@@ -232,6 +233,7 @@ impl Provider for MockNetwork {
             templates: false,
             read_receipts: false,
             reactions: false,
+            delivery_receipts: true,
         }
     }
 
@@ -361,6 +363,7 @@ impl Provider for MockNetwork {
         &self,
         channel: &Channel,
         _credentials: &serde_json::Value,
+        _cursor: Option<&str>,
         sink: Arc<dyn EventSink>,
     ) -> Result<(), ProviderError> {
         let config = config_of(channel)?;
@@ -423,6 +426,7 @@ impl Provider for MockNetwork {
             sent_at: end - Duration::hours(n as i64),
             media: Vec::new(),
             reply_to: None,
+            sender_name: None,
         });
         Ok(all.filter(|m| before.is_none_or(|b| m.sent_at < b)).take(limit).collect())
     }
@@ -543,6 +547,7 @@ impl Provider for MockNetwork {
                             })
                             .collect(),
                         reply_to: None,
+                        sender_name: None,
                     };
                     out.push(ChannelEvent::MessageReceived { message });
                 }

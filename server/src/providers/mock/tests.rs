@@ -57,7 +57,7 @@ async fn sends_need_a_connection_and_a_known_contact_and_are_idempotent() {
     assert!(matches!(net.send(&ch, None, msg.clone()).await, Err(ProviderError::Retryable { .. })));
 
     let sink = Arc::new(Collect(Mutex::new(Vec::new())));
-    net.connect(&ch, &serde_json::json!({}), sink.clone()).await.unwrap();
+    net.connect(&ch, &serde_json::json!({}), None, sink.clone()).await.unwrap();
     let events = sink.0.lock().unwrap().clone();
     assert_eq!(events[0], ChannelEvent::Connected);
     assert!(matches!(&events[1], ChannelEvent::ContactsUpdated { contacts } if contacts.len() == 3));

@@ -245,6 +245,7 @@ impl Provider for WhatsAppCloud {
             templates: true,
             read_receipts: true,
             reactions: true,
+            delivery_receipts: true,
         }
     }
 
@@ -350,6 +351,7 @@ impl Provider for WhatsAppCloud {
         &self,
         _channel: &Channel,
         _credentials: &Value,
+        _cursor: Option<&str>,
         _sink: std::sync::Arc<dyn EventSink>,
     ) -> Result<(), ProviderError> {
         Ok(())

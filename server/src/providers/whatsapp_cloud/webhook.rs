@@ -199,6 +199,7 @@ fn message_event(raw: &Value) -> Option<ChannelEvent> {
         sent_at: unix_time(str_at(raw, "/timestamp")),
         media: Vec::new(),
         reply_to: str_at(raw, "/context/id").map(str::to_owned),
+        sender_name: None,
     };
     let media = |kind: AttachmentKind, key: &str| InboundMedia {
         kind,

@@ -240,6 +240,7 @@ fn a_message_push_carries_what_a_client_applies_and_no_more() {
         attachments: Vec::new(),
         template: None,
         reactions: Vec::new(),
+        sender_name: None,
     };
     let topic = switchboard::Topic::Conversation(message.conversation_id);
     let mut event =
