@@ -50,6 +50,9 @@ pub struct Capabilities {
     /// Carries reactions both ways (the contact's arrive; the team's go out).
     #[serde(default)]
     pub reactions: bool,
+    /// Edits and deletes of sent messages reach the contact.
+    #[serde(default)]
+    pub edits: bool,
     /// Reports delivery and reading of what is sent (ticks past "sent"); without it, messages
     /// stop at `sent` and the inbox says no more.
     #[serde(default)]
@@ -516,6 +519,30 @@ pub trait Provider: Send + Sync {
         _contact_id: &str,
         _external_id: &str,
         _emoji: &str,
+    ) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    /// Changes the text of a message sent as `external_id` to `contact_id`'s chat, for networks
+    /// with [`Capabilities::edits`]. A refusal (too old) is `Permanent` in the network's words.
+    async fn edit(
+        &self,
+        _channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
+        _contact_id: &str,
+        _external_id: &str,
+        _text: &str,
+    ) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    /// Deletes a sent message for everyone, for networks with [`Capabilities::edits`].
+    async fn delete(
+        &self,
+        _channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
+        _contact_id: &str,
+        _external_id: &str,
     ) -> Result<(), ProviderError> {
         Ok(())
     }

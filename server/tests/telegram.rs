@@ -24,6 +24,7 @@ app_test!(
     every_message_kind_groups_and_edits_arrive,
     sends_reach_the_bot_api_and_stop_at_sent,
     rate_limits_blocked_chats_and_revoked_tokens,
+    inbox_edits_and_deletes_reach_telegram,
 );
 
 const TOKEN: &str = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
@@ -449,4 +450,38 @@ async fn rate_limits_blocked_chats_and_revoked_tokens(app: AppState, _raw: Raw) 
     tokio::time::sleep(Duration::from_millis(200)).await;
     let held = tg.messages().await.into_iter().find(|m| m["id"] == waiting["id"]).unwrap();
     assert_eq!(held["status"], "pending");
+}
+
+async fn inbox_edits_and_deletes_reach_telegram(app: AppState, _raw: Raw) {
+    let tg = connected(app, "polling").await;
+    tg.fake.push_update(private(30, json!({ "text": "hello" })));
+    let conversation = tg.wait_messages(1).await[0]["conversation_id"].as_str().unwrap().to_owned();
+    let sent = tg.reply(&conversation, json!({ "text": "Helo!" })).await;
+    let id = sent["id"].as_str().unwrap().to_owned();
+    let external = tg.wait_status(&id, "sent").await["external_id"].as_str().unwrap().to_owned();
+    let telegram_id: i64 = external.rsplit_once(':').unwrap().1.parse().unwrap();
+    let edit =
+        authed("PATCH", &format!("/api/v1/messages/{id}"), &tg.alice, Some(json!({ "text": "Hello!" })));
+    let edited = send(&tg.app, edit).await;
+    assert_eq!(edited.status(), 200);
+    assert_eq!(body_json(edited).await["text"], "Hello!");
+    assert_eq!(
+        tg.fake.calls_of("editMessageText"),
+        [json!({ "chat_id": "111", "message_id": telegram_id, "text": "Hello!" })]
+    );
+    // Telegram refuses an edit of an old message: said in its words, nothing changes here.
+    tg.fake.fail_next(Fault::BadRequest("Bad Request: message can't be edited".into()));
+    let refused = send(
+        &tg.app,
+        authed("PATCH", &format!("/api/v1/messages/{id}"), &tg.alice, Some(json!({ "text": "Hi!" }))),
+    )
+    .await;
+    assert_eq!(refused.status(), 422);
+    assert!(
+        body_json(refused).await["error"]["message"].as_str().unwrap().contains("message can't be edited")
+    );
+    assert_eq!(tg.messages().await.into_iter().find(|m| m["id"] == id.as_str()).unwrap()["text"], "Hello!");
+    let deleted = send(&tg.app, authed("DELETE", &format!("/api/v1/messages/{id}"), &tg.alice, None)).await;
+    assert_eq!(deleted.status(), 200);
+    assert_eq!(tg.fake.calls_of("deleteMessage"), [json!({ "chat_id": "111", "message_id": telegram_id })]);
 }

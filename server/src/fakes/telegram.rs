@@ -34,6 +34,8 @@ pub enum Fault {
     Blocked,
     /// 500.
     ServerError,
+    /// 400 with this description (`Bad Request: message can't be edited`).
+    BadRequest(String),
 }
 
 #[derive(Default)]
@@ -236,7 +238,7 @@ async fn method(
     }
     let body = fields(request).await;
     fake.lock().calls.push(Call { method: method.clone(), body: body.clone() });
-    if method.starts_with("send") {
+    if method.starts_with("send") || method == "editMessageText" || method == "deleteMessage" {
         let fault = {
             let mut inner = fake.lock();
             (!inner.faults.is_empty()).then(|| inner.faults.remove(0))
@@ -256,6 +258,7 @@ async fn method(
             Some(Fault::ServerError) => {
                 return error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", None);
             }
+            Some(Fault::BadRequest(words)) => return error(StatusCode::BAD_REQUEST, &words, None),
             None => {}
         }
     }

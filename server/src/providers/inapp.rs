@@ -39,6 +39,7 @@ impl Provider for InApp {
             templates: false,
             read_receipts: false,
             reactions: false,
+            edits: false,
             delivery_receipts: false,
         }
     }

@@ -135,6 +135,41 @@ impl ChannelService {
             .map_err(provider_error)
     }
 
+    /// Takes a member's edit (`Some(text)`) or delete (`None`) of a sent message to its network,
+    /// before the inbox records it: a refusal (Telegram's "message can't be edited") comes back
+    /// in the network's words and nothing changes. Networks without edits, and messages not yet
+    /// sent, need nothing (the outbox sends the text as it is then).
+    pub async fn change_on_network(
+        &self,
+        message: &switchboard::Message,
+        text: Option<&str>,
+    ) -> Result<(), ServiceError> {
+        let Some(external_id) = message.external_id.as_deref() else {
+            return Ok(());
+        };
+        let Some(channel) = self.store().channel(message.workspace_id, message.channel_id).await? else {
+            return Ok(());
+        };
+        let Some(provider) = self.providers().get(channel.provider).cloned() else {
+            return Ok(());
+        };
+        if !provider.capabilities().edits {
+            return Ok(());
+        }
+        let conversation = self
+            .store()
+            .conversation(message.workspace_id, message.conversation_id)
+            .await?
+            .ok_or(ServiceError::NotFound("message"))?;
+        let credentials = self.credentials(channel.workspace_id, channel.id).await?;
+        let chat = conversation.external_chat_id.as_str();
+        let done = match text {
+            Some(text) => provider.edit(&channel, credentials.as_ref(), chat, external_id, text).await,
+            None => provider.delete(&channel, credentials.as_ref(), chat, external_id).await,
+        };
+        done.map_err(provider_error)
+    }
+
     async fn try_report_read(
         &self,
         workspace_id: WorkspaceId,

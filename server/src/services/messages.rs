@@ -221,6 +221,12 @@ impl MessageService {
     pub async fn edit(&self, actor: Actor, id: MessageId, text: &str) -> Result<Message, ServiceError> {
         let text = message::message_text(text)?;
         let current = self.own_message(&actor, id).await?;
+        if let Some(channels) = &self.channels
+            && current.text != text
+            && current.deleted_at.is_none()
+        {
+            channels.change_on_network(&current, Some(&text)).await?;
+        }
         let target = message::MessageRef::Id { workspace_id: actor.workspace_id, id };
         match self.store.edit_message(target, &text).await {
             Ok(Some(message)) => Ok(self.signed(message)),
@@ -235,6 +241,11 @@ impl MessageService {
     /// Deletes an outbound message, with a `message.deleted` event (again: no change).
     pub async fn delete(&self, actor: Actor, id: MessageId) -> Result<Message, ServiceError> {
         let current = self.own_message(&actor, id).await?;
+        if let Some(channels) = &self.channels
+            && current.deleted_at.is_none()
+        {
+            channels.change_on_network(&current, None).await?;
+        }
         let target = message::MessageRef::Id { workspace_id: actor.workspace_id, id };
         match self.store.delete_message(target).await {
             Ok(Some(message)) => Ok(message),

@@ -233,6 +233,7 @@ impl Provider for MockNetwork {
             templates: false,
             read_receipts: false,
             reactions: false,
+            edits: false,
             delivery_receipts: true,
         }
     }

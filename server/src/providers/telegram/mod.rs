@@ -298,6 +298,7 @@ impl Provider for Telegram {
             templates: false,
             read_receipts: false,
             reactions: false,
+            edits: true,
             delivery_receipts: false,
         }
     }
@@ -473,6 +474,39 @@ impl Provider for Telegram {
         }
         let sent: Value = api.call("sendMessage", &body).await?;
         sent_id(&sent)
+    }
+
+    async fn edit(
+        &self,
+        channel: &Channel,
+        credentials: Option<&Value>,
+        contact_id: &str,
+        external_id: &str,
+        text: &str,
+    ) -> Result<(), ProviderError> {
+        let config = config_of(channel)?;
+        let credentials = credentials_of(credentials)?;
+        let id = updates::message_id_of(external_id)
+            .ok_or_else(|| ProviderError::Permanent { message: "not a Telegram message id".into() })?;
+        let body = json!({ "chat_id": contact_id, "message_id": id, "text": text });
+        let api = api::Api { base: &config.api_base_url, token: &credentials.token };
+        api.call::<Value>("editMessageText", &body).await.map(drop)
+    }
+
+    async fn delete(
+        &self,
+        channel: &Channel,
+        credentials: Option<&Value>,
+        contact_id: &str,
+        external_id: &str,
+    ) -> Result<(), ProviderError> {
+        let config = config_of(channel)?;
+        let credentials = credentials_of(credentials)?;
+        let id = updates::message_id_of(external_id)
+            .ok_or_else(|| ProviderError::Permanent { message: "not a Telegram message id".into() })?;
+        let body = json!({ "chat_id": contact_id, "message_id": id });
+        let api = api::Api { base: &config.api_base_url, token: &credentials.token };
+        api.call::<Value>("deleteMessage", &body).await.map(drop)
     }
 
     async fn fetch_media(

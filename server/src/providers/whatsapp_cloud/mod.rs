@@ -245,6 +245,7 @@ impl Provider for WhatsAppCloud {
             templates: true,
             read_receipts: true,
             reactions: true,
+            edits: false,
             delivery_receipts: true,
         }
     }
