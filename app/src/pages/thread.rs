@@ -365,7 +365,9 @@ fn RowView(row: Row, room: bool) -> impl IntoView {
             let right = mine || (outbound && !room);
             // Who of the team wrote it (a contact's messages need no name: the title says it).
             let sender = message.sender_user_id;
-            let author = move || sender.map(|s| inbox.author(Some(s), ""));
+            // In a group chat on a network, who of its members wrote it.
+            let group_sender = message.sender_name.clone();
+            let author = move || sender.map(|s| inbox.author(Some(s), "")).or_else(|| group_sender.clone());
             let (tick, tick_label) = ticks(message.status);
             let time = message.created_at.with_timezone(&chrono::Local).format("%H:%M").to_string();
             let failed = message.status == MessageStatus::Failed;

@@ -261,11 +261,19 @@ impl ChannelService {
             }
             None => None,
         };
+        let reconfigured = config.is_some();
         let updated = self
             .store
             .update_channel(actor.workspace_id, id, name, config, switchboard::time::now())
             .await
             .map_err(|e| ServiceError::from(e).not_found_as("channel"))?;
+        if reconfigured && self.runtimes.is_running(id) {
+            // The new settings take effect now (Telegram: switching mode sets or deletes the
+            // webhook on reconnecting).
+            if let Some(credentials) = self.credentials(actor.workspace_id, id).await? {
+                self.runtimes.start(updated.clone(), credentials);
+            }
+        }
         Ok(self.view(actor, updated))
     }
 

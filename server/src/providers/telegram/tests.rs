@@ -150,3 +150,30 @@ fn edits_and_unknown_updates() {
     );
     assert!(updates::events(&json!({ "update_id": 7, "poll": { "id": "1" } })).is_empty());
 }
+
+#[test]
+fn entities_become_the_markdown_subset() {
+    use super::updates::formatted;
+    let entities = json!([
+        { "type": "bold", "offset": 0, "length": 4 },
+        { "type": "italic", "offset": 5, "length": 6 },
+        { "type": "text_link", "offset": 12, "length": 4, "url": "https://example.com/a" },
+        { "type": "mention", "offset": 17, "length": 4 },
+    ]);
+    assert_eq!(
+        formatted("Bold italic link @ana", Some(&entities)),
+        "**Bold** _italic_ [link](https://example.com/a) @ana"
+    );
+    // Offsets count UTF-16 units: an emoji is two.
+    let emoji = json!([{ "type": "code", "offset": 3, "length": 3 }]);
+    assert_eq!(formatted("😀 x=1", Some(&emoji)), "😀 `x=1`");
+    let nested = json!([{ "type": "bold", "offset": 0, "length": 11 }, { "type": "strikethrough", "offset": 5, "length": 6 }]);
+    assert_eq!(formatted("very strong", Some(&nested)), "**very ~~strong~~**");
+    let pre = json!([{ "type": "pre", "offset": 0, "length": 9, "language": "rust" }]);
+    assert_eq!(formatted("let x = 1", Some(&pre)), "```rust\nlet x = 1\n```");
+    let unsafe_link =
+        json!([{ "type": "text_link", "offset": 0, "length": 2, "url": "javascript:alert(1)" }]);
+    assert_eq!(formatted("hi", Some(&unsafe_link)), "hi", "only http(s) and tg links");
+    let beyond = json!([{ "type": "bold", "offset": 1, "length": 50 }]);
+    assert_eq!(formatted("short", Some(&beyond)), "short");
+}

@@ -45,6 +45,66 @@ fn unix(v: Option<&Value>) -> DateTime<Utc> {
         .unwrap_or_else(switchboard::time::now)
 }
 
+/// A text with its Telegram entities as the inbox's formatting, a CommonMark subset:
+/// `**bold**`, `_italic_`, `~~strike~~`, `` `code` ``, fenced ```` ``` ```` blocks (with the
+/// language), and `[text](url)` links. Other entities (mentions, hashtags, bare URLs, underline,
+/// spoilers) stay plain text, as does everything outside entities. Offsets are UTF-16 units,
+/// as Telegram counts them; entities that do not fit the text are ignored.
+pub fn formatted(text: &str, entities: Option<&Value>) -> String {
+    let Some(entities) = entities.and_then(Value::as_array).filter(|e| !e.is_empty()) else {
+        return text.to_owned();
+    };
+    let units: Vec<u16> = text.encode_utf16().collect();
+    // (position, opening?, rank, tie, marker): at one position closings come first, the
+    // innermost (latest opened) closing first and the outermost (longest) opening first.
+    let mut marks: Vec<(usize, u8, usize, usize, String)> = Vec::new();
+    for (i, entity) in entities.iter().enumerate() {
+        let (Some(offset), Some(length)) =
+            (entity.get("offset").and_then(Value::as_u64), entity.get("length").and_then(Value::as_u64))
+        else {
+            continue;
+        };
+        let (start, end) = (offset as usize, (offset + length) as usize);
+        if length == 0 || end > units.len() {
+            continue;
+        }
+        let (open, close) = match str_at(entity, "/type").unwrap_or_default() {
+            "bold" => ("**".to_owned(), "**".to_owned()),
+            "italic" => ("_".to_owned(), "_".to_owned()),
+            "strikethrough" => ("~~".to_owned(), "~~".to_owned()),
+            "code" => ("`".to_owned(), "`".to_owned()),
+            "pre" => {
+                (format!("```{}\n", str_at(entity, "/language").unwrap_or_default()), "\n```".to_owned())
+            }
+            "text_link" => match str_at(entity, "/url") {
+                Some(url)
+                    if url.starts_with("https://")
+                        || url.starts_with("http://")
+                        || url.starts_with("tg://") =>
+                {
+                    ("[".to_owned(), format!("]({url})"))
+                }
+                _ => continue,
+            },
+            _ => continue,
+        };
+        marks.push((start, 1, usize::MAX - end, i, open));
+        marks.push((end, 0, usize::MAX - start, usize::MAX - i, close));
+    }
+    marks.sort_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
+    let mut out = String::with_capacity(text.len() + marks.len() * 2);
+    let mut at = 0;
+    for (position, _, _, _, marker) in marks {
+        if position > at {
+            out.push_str(&String::from_utf16_lossy(&units[at..position]));
+            at = position;
+        }
+        out.push_str(&marker);
+    }
+    out.push_str(&String::from_utf16_lossy(&units[at..]));
+    out
+}
+
 /// The events of one update.
 pub fn events(update: &Value) -> Vec<ChannelEvent> {
     if let Some(message) = update.get("message") {
@@ -57,11 +117,12 @@ pub fn events(update: &Value) -> Vec<ChannelEvent> {
         ) else {
             return Vec::new();
         };
-        let text = str_at(edited, "/text").or(str_at(edited, "/caption")).unwrap_or_default();
-        return vec![ChannelEvent::MessageEdited {
-            external_id: external_id(chat, id),
-            text: text.to_owned(),
-        }];
+        let text = match (str_at(edited, "/text"), str_at(edited, "/caption")) {
+            (Some(text), _) => formatted(text, edited.get("entities")),
+            (None, Some(caption)) => formatted(caption, edited.get("caption_entities")),
+            (None, None) => String::new(),
+        };
+        return vec![ChannelEvent::MessageEdited { external_id: external_id(chat, id), text }];
     }
     let kind =
         update.as_object().and_then(|o| o.keys().find(|k| *k != "update_id").cloned()).unwrap_or_default();
@@ -87,7 +148,11 @@ fn message_events(raw: &Value) -> Vec<ChannelEvent> {
         external_id: external_id(chat, id),
         contact_id: chat.to_string(),
         direction: Direction::Inbound,
-        text: str_at(raw, "/text").or(str_at(raw, "/caption")).unwrap_or_default().to_owned(),
+        text: match (str_at(raw, "/text"), str_at(raw, "/caption")) {
+            (Some(text), _) => formatted(text, raw.get("entities")),
+            (None, Some(caption)) => formatted(caption, raw.get("caption_entities")),
+            (None, None) => String::new(),
+        },
         sent_at: unix(raw.get("date")),
         media: Vec::new(),
         reply_to: raw
