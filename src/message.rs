@@ -225,6 +225,9 @@ pub struct ConversationSummary {
     /// network never said).
     #[serde(default)]
     pub contact_online: Option<bool>,
+    /// Why the contact cannot be written to (they blocked the account), if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_blocked: Option<String>,
 }
 
 /// Which conversations a list shows.

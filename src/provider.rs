@@ -368,6 +368,16 @@ pub enum ChannelEvent {
         #[serde(default)]
         error: Option<String>,
     },
+    /// A chat took a new id (a Telegram group became a supergroup): its conversation follows.
+    ChatMoved {
+        from: String,
+        to: String,
+    },
+    /// The contact blocked the account (`Some(why)`), or unblocked it (`None`).
+    ContactBlocked {
+        contact_id: String,
+        reason: Option<String>,
+    },
     /// Everything before this point of a polled network's stream is recorded: where to resume.
     Cursor {
         value: String,

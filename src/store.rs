@@ -541,6 +541,17 @@ pub trait ConversationRepo: Send + Sync {
         external_id: &str,
         online: bool,
     ) -> Result<bool, StoreError>;
+    /// Gives a network chat's conversation (and contact) the chat's new id; false when the old
+    /// chat is unknown or the new id is already taken.
+    async fn move_chat(&self, channel_id: ChannelId, from: &str, to: &str) -> Result<bool, StoreError>;
+    /// Records that the contact blocked the account (`Some(why)`) or unblocked it (`None`);
+    /// true when it changed.
+    async fn set_contact_blocked(
+        &self,
+        channel_id: ChannelId,
+        external_id: &str,
+        reason: Option<&str>,
+    ) -> Result<bool, StoreError>;
     /// Renames the conversation of a network chat, with a `conversation.updated` event. `None`
     /// when the chat is unknown or the title unchanged.
     async fn rename_chat(

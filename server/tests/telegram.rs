@@ -25,6 +25,7 @@ app_test!(
     sends_reach_the_bot_api_and_stop_at_sent,
     rate_limits_blocked_chats_and_revoked_tokens,
     inbox_edits_and_deletes_reach_telegram,
+    blocked_bots_and_upgraded_groups,
 );
 
 const TOKEN: &str = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
@@ -261,7 +262,10 @@ async fn signs_in_by_token_and_registers_the_webhook(app: AppState, _raw: Raw) {
     };
     assert_eq!(url, format!("{HTTPS_URL}/webhooks/telegram/{id}"));
     assert_eq!(secret.len(), 32);
-    assert_eq!(fake.calls_of("setWebhook")[0]["allowed_updates"], json!(["message", "edited_message"]));
+    assert_eq!(
+        fake.calls_of("setWebhook")[0]["allowed_updates"],
+        json!(["message", "edited_message", "my_chat_member"])
+    );
     // Logging out deletes the webhook and forgets the token.
     let out = send(&app, authed("POST", &format!("/api/v1/channels/{id}/logout"), &alice, None)).await;
     assert_eq!(out.status(), 200);
@@ -273,7 +277,14 @@ async fn signs_in_by_token_and_registers_the_webhook(app: AppState, _raw: Raw) {
 
 async fn webhook_updates_need_the_secret_token(app: AppState, _raw: Raw) {
     let tg = connected(app, "webhook").await;
-    let (_, secret) = tg.fake.webhook().expect("a webhook");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let secret = loop {
+        if let Some((_, secret)) = tg.fake.webhook() {
+            break secret;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no webhook set");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let mut update = private(10, json!({ "text": "hello bot" }));
     update["update_id"] = json!(1);
     assert_eq!(send(&tg.app, tg.webhook(&update, None)).await.status(), 401);
@@ -484,4 +495,43 @@ async fn inbox_edits_and_deletes_reach_telegram(app: AppState, _raw: Raw) {
     let deleted = send(&tg.app, authed("DELETE", &format!("/api/v1/messages/{id}"), &tg.alice, None)).await;
     assert_eq!(deleted.status(), 200);
     assert_eq!(tg.fake.calls_of("deleteMessage"), [json!({ "chat_id": "111", "message_id": telegram_id })]);
+}
+
+async fn blocked_bots_and_upgraded_groups(app: AppState, _raw: Raw) {
+    let tg = connected(app, "polling").await;
+    tg.fake.push_update(private(40, json!({ "text": "bye" })));
+    tg.fake.push_update(json!({ "message": { "message_id": 1, "date": 1, "text": "group hello",
+        "from": { "id": 5, "first_name": "Di" }, "chat": { "id": -4242, "type": "group", "title": "Old group" } } }));
+    tg.wait_messages(2).await;
+    // The user blocks the bot: the conversation says so.
+    tg.fake.push_update(json!({ "my_chat_member": { "chat": { "id": 111, "type": "private", "first_name": "Ana" },
+        "from": { "id": 111, "first_name": "Ana" }, "date": 2,
+        "old_chat_member": { "user": { "id": 123456789, "is_bot": true, "first_name": "Shop Bot" }, "status": "member" },
+        "new_chat_member": { "user": { "id": 123456789, "is_bot": true, "first_name": "Shop Bot" }, "status": "kicked", "until_date": 0 } } }));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let list = tg.conversations().await;
+        let ana = list.iter().find(|c| c["external_chat_id"] == "111").unwrap();
+        if ana["contact_blocked"].is_string() {
+            assert!(ana["contact_blocked"].as_str().unwrap().contains("blocked the bot"));
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never marked blocked: {ana}");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    // The group becomes a supergroup: the conversation follows the new chat id, and the next
+    // message lands in it.
+    tg.fake.push_update(json!({ "message": { "message_id": 2, "date": 3, "migrate_to_chat_id": -1004242,
+        "from": { "id": 5, "first_name": "Di" }, "chat": { "id": -4242, "type": "group", "title": "Old group" } } }));
+    tg.fake.push_update(json!({ "message": { "message_id": 1, "date": 4, "text": "still here",
+        "from": { "id": 5, "first_name": "Di" }, "chat": { "id": -1004242, "type": "supergroup", "title": "Old group" } } }));
+    let messages = tg.wait_messages(3).await;
+    let group: Vec<&Value> =
+        messages.iter().filter(|m| m["text"] == "group hello" || m["text"] == "still here").collect();
+    assert_eq!(group.len(), 2);
+    assert_eq!(
+        group[0]["conversation_id"], group[1]["conversation_id"],
+        "one conversation across the upgrade"
+    );
+    assert_eq!(tg.conversations().await.len(), 2);
 }

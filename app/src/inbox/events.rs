@@ -44,6 +44,7 @@ impl Inbox {
                             unread_count: switchboard::message::UnreadCount::ZERO,
                             unread_mentions: 0,
                             contact_online: None,
+                            contact_blocked: None,
                         });
                         sort(list);
                     }

@@ -311,6 +311,14 @@ impl<'a> InboundRouter<'a> {
                     .await?;
                 Ok(before.is_some_and(|b| b.status != after.status || b.last_error != after.last_error))
             }
+            ChannelEvent::ChatMoved { from, to } => {
+                let moved = self.store.move_chat(self.channel.id, &from, &to).await?;
+                tracing::info!(channel_id = %self.channel.id, moved, "a chat took a new id");
+                Ok(moved)
+            }
+            ChannelEvent::ContactBlocked { contact_id, reason } => {
+                Ok(self.store.set_contact_blocked(self.channel.id, &contact_id, reason.as_deref()).await?)
+            }
             ChannelEvent::Cursor { value } => {
                 self.store.set_channel_cursor(self.channel.id, &value).await?;
                 Ok(false)

@@ -68,6 +68,7 @@ where
             unread_count: i64,
             unread_mentions: i64,
             contact_online: Option<bool>,
+            contact_blocked: Option<String>,
         }
         // One pass of joins, no subquery per row: the caller's position (a primary key
         // lookup), the messages after it (a range of `message_read_idx` per conversation),
@@ -93,6 +94,7 @@ where
                 unread_count: UnreadCount::capped(r.unread_count),
                 unread_mentions: r.unread_mentions.clamp(0, i64::from(u32::MAX)) as u32,
                 contact_online: r.contact_online,
+                contact_blocked: r.contact_blocked,
             })
             .collect())
     }
@@ -382,6 +384,61 @@ where
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
         Ok(true)
+    }
+
+    async fn move_chat(&self, channel_id: ChannelId, from: &str, to: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let taken: Option<(i32,)> =
+            sqlx::query_as("select 1 from conversation where channel_id = $1 and external_chat_id = $2")
+                .bind(channel_id.as_uuid())
+                .bind(to)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        if taken.is_some() {
+            tx.rollback().await.map_err(map_err)?;
+            return Ok(false);
+        }
+        let moved = sqlx::query(
+            "update conversation set external_chat_id = $3 where channel_id = $1 and external_chat_id = $2",
+        )
+        .bind(channel_id.as_uuid())
+        .bind(from)
+        .bind(to)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+            == 1;
+        sqlx::query("update contact set external_id = $3 where channel_id = $1 and external_id = $2")
+            .bind(channel_id.as_uuid())
+            .bind(from)
+            .bind(to)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(moved)
+    }
+
+    async fn set_contact_blocked(
+        &self,
+        channel_id: ChannelId,
+        external_id: &str,
+        reason: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let changed = sqlx::query(
+            "update contact set blocked_reason = $3
+             where channel_id = $1 and external_id = $2 and coalesce(blocked_reason, '') <> coalesce($3, '')",
+        )
+        .bind(channel_id.as_uuid())
+        .bind(external_id)
+        .bind(reason)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        Ok(changed == 1)
     }
 
     async fn rename_chat(

@@ -18,7 +18,7 @@ use super::rows::message_columns;
 pub const CONVERSATION_LIST: &str = "select c.conversation_id, c.workspace_id, c.channel_id, c.contact_id, c.external_chat_id, c.title,
                     c.last_message_at, c.last_message_preview, c.status, c.created_at, c.last_message_sender_user_id,
                     c.last_inbound_at, count(m.message_id) as unread_count, coalesce(max(mn.mentions), 0) as unread_mentions,
-                    ct.online as contact_online
+                    ct.online as contact_online, ct.blocked_reason as contact_blocked
              from conversation c
              left join read_position rp on rp.user_id = $3 and rp.conversation_id = c.conversation_id
              left join message m on m.conversation_id = c.conversation_id
@@ -37,7 +37,7 @@ pub const CONVERSATION_LIST: &str = "select c.conversation_id, c.workspace_id, c
                and ($6 is null or c.status = $6)
                and ($4 is null or lower(c.title) like $4 escape '\\')
                and (c.contact_id is not null or $7 = true or cm.user_id is not null)
-             group by c.conversation_id, ct.online
+             group by c.conversation_id, ct.online, ct.blocked_reason
              having ($5 = false or count(m.message_id) > 0)
              order by case when c.last_message_at is null then 1 else 0 end, c.last_message_at desc, c.conversation_id desc";
 

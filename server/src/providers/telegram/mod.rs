@@ -35,7 +35,7 @@ pub const DEFAULT_API_BASE_URL: &str = "https://api.telegram.org";
 /// How long one `getUpdates` waits for news.
 pub const DEFAULT_POLL_TIMEOUT_SECS: u64 = 25;
 /// The update types the bot asks for.
-const ALLOWED_UPDATES: [&str; 2] = ["message", "edited_message"];
+const ALLOWED_UPDATES: [&str; 3] = ["message", "edited_message", "my_chat_member"];
 
 /// How updates reach the server.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]

@@ -124,10 +124,36 @@ pub fn events(update: &Value) -> Vec<ChannelEvent> {
         };
         return vec![ChannelEvent::MessageEdited { external_id: external_id(chat, id), text }];
     }
+    if let Some(member) = update.get("my_chat_member") {
+        return member_events(member);
+    }
     let kind =
         update.as_object().and_then(|o| o.keys().find(|k| *k != "update_id").cloned()).unwrap_or_default();
     tracing::info!(kind, "Telegram update not handled; acknowledged");
     Vec::new()
+}
+
+/// The bot's own membership changed: a private chat's user blocked it (`kicked`) or unblocked
+/// it (`member`); in a group it was removed or added. Only private chats mark the contact.
+fn member_events(raw: &Value) -> Vec<ChannelEvent> {
+    let (Some(chat), Some(status)) =
+        (raw.pointer("/chat/id").and_then(Value::as_i64), str_at(raw, "/new_chat_member/status"))
+    else {
+        return Vec::new();
+    };
+    if str_at(raw, "/chat/type") != Some("private") {
+        tracing::info!(status, "the bot's membership of a group changed");
+        return Vec::new();
+    }
+    let reason = match status {
+        "kicked" => Some(
+            "The contact blocked the bot: Telegram delivers nothing to them until they unblock it."
+                .to_owned(),
+        ),
+        "member" => None,
+        _ => return Vec::new(),
+    };
+    vec![ChannelEvent::ContactBlocked { contact_id: chat.to_string(), reason }]
 }
 
 fn message_events(raw: &Value) -> Vec<ChannelEvent> {
@@ -136,6 +162,19 @@ fn message_events(raw: &Value) -> Vec<ChannelEvent> {
     else {
         return Vec::new();
     };
+    // A group became a supergroup: the service messages in both chats say so; the
+    // conversation moves to the new id (no message of its own).
+    let moved = match (
+        raw.get("migrate_to_chat_id").and_then(Value::as_i64),
+        raw.get("migrate_from_chat_id").and_then(Value::as_i64),
+    ) {
+        (Some(to), _) => Some((chat, to)),
+        (None, Some(from)) => Some((from, chat)),
+        _ => None,
+    };
+    if let Some((from, to)) = moved {
+        return vec![ChannelEvent::ChatMoved { from: from.to_string(), to: to.to_string() }];
+    }
     let group = matches!(str_at(raw, "/chat/type"), Some("group" | "supergroup"));
     let sender = raw.get("from").and_then(person);
     let title = if group {
