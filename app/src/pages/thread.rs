@@ -132,6 +132,13 @@ pub fn ThreadPane() -> impl IntoView {
             .conversations
             .with(|l| l.iter().find(|c| c.conversation.id == id).and_then(|c| c.contact_online))
     });
+    // The contact blocked the account on its network: nothing reaches them.
+    let blocked = Memo::new(move |_| {
+        let id = inbox.thread.with(|t| t.conversation)?;
+        inbox
+            .conversations
+            .with(|l| l.iter().find(|c| c.conversation.id == id).and_then(|c| c.contact_blocked.clone()))
+    });
     let channel = Memo::new(move |_| {
         let channel_id = conversation.get()?.channel_id;
         inbox.channels.with(|l| l.iter().find(|c| c.id == channel_id).map(|c| c.name.clone()))
@@ -181,6 +188,7 @@ pub fn ThreadPane() -> impl IntoView {
                     </p>
                 }
             >
+                {move || blocked.get().map(|why| view! { <p class="hint blocked" role="status" data-testid="contact-blocked">{why}</p> })}
                 <MessageList />
                 {move || match template_only.get() {
                     Some((channel_id, conversation_id)) => view! {

@@ -3,6 +3,8 @@
 //! it answers a few `/_fake` routes the tests drive it with:
 //!
 //! - `GET /_fake/whatsapp/requests`: every call the fake WhatsApp API received;
+//! - the fake Telegram Bot API under `/telegram` (`{base}/telegram/bot{token}/{method}`), with
+//!   `GET /_fake/telegram/calls` and `POST /_fake/telegram/updates` (an update for `getUpdates`);
 //! - `POST /_fake/whatsapp/inbound` `{webhook_url, app_secret, from, name, text, timestamp?}`: a
 //!   customer's text message, delivered to the webhook signed as Meta does.
 
@@ -12,6 +14,7 @@ use axum::routing::{get, post};
 use clap::Parser;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use switchboard_server::fakes::telegram::FakeTelegram;
 use switchboard_server::fakes::whatsapp_cloud::{self, FakeWhatsApp};
 
 #[derive(Parser, Debug)]
@@ -23,6 +26,9 @@ struct Args {
     /// The access token the fake WhatsApp API accepts.
     #[arg(long, default_value = "fake-access-token")]
     whatsapp_token: String,
+    /// The bot token the fake Telegram Bot API (under `/telegram`) accepts.
+    #[arg(long, default_value = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")]
+    telegram_token: String,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +63,16 @@ async fn inbound(State(fake): State<FakeWhatsApp>, Json(req): Json<Inbound>) -> 
     Json(json!({ "status": status, "id": id }))
 }
 
+async fn telegram_calls(State(fake): State<FakeTelegram>) -> Json<Value> {
+    let all: Vec<Value> =
+        fake.calls().into_iter().map(|c| json!({ "method": c.method, "body": c.body })).collect();
+    Json(json!(all))
+}
+
+async fn telegram_update(State(fake): State<FakeTelegram>, Json(update): Json<Value>) -> Json<Value> {
+    Json(fake.push_update(update))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -66,8 +82,13 @@ async fn main() -> anyhow::Result<()> {
         .route("/_fake/whatsapp/inbound", post(inbound))
         .route("/_fake/ready", get(|| async { "ok" }))
         .with_state(fake.clone());
+    let telegram = FakeTelegram::new(&args.telegram_token);
+    let telegram_control = axum::Router::new()
+        .route("/_fake/telegram/calls", get(telegram_calls))
+        .route("/_fake/telegram/updates", post(telegram_update))
+        .with_state(telegram.clone());
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
-    let app = fake.router().merge(control);
+    let app = fake.router().merge(control).merge(telegram_control).nest("/telegram", telegram.router());
     println!("switchboard-fakes listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app).await?;
     Ok(())
