@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Fails when the release site outgrows its budget: the bytes a browser downloads for the WASM
 # module and the stylesheet, brotli-compressed as the release binary serves them. Run
-# scripts/release.sh first. The WASM limit is the product's first-load budget (480 KB as
+# scripts/release.sh first. The WASM limit is the product's first-load budget (510 KB as
 # served, brotli); the CSS limit is the measured size plus ~15 % (docs/performance.md, "Page
 # weight"). Raise them there and here, deliberately, when a feature is worth the bytes.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SITE="${SITE:-$ROOT/target/site-release}"
 
-# Measured 2026-12-03 with attachments (docs/performance.md, "Page weight"): wasm 464,104 bytes
-# brotli, css 2,923. The WASM limit was raised from 450,000 on purpose for the media UI
-# (+32 KB); moving that UI into a lazily loaded chunk is the way back under 450 KB.
-WASM_BR_LIMIT=480000
+# Measured 2026-12-03 with the real networks (docs/performance.md, "Page weight"): wasm 496,396
+# bytes brotli, css 3,060. The WASM limit was raised from 450,000 on purpose for the media UI
+# (+32 KB) and from 480,000 for the networks' UI (+32 KB); loading the admin, auth and media
+# pages as lazily loaded chunks is the way back under 450 KB.
+WASM_BR_LIMIT=510000
 CSS_BR_LIMIT=3400
 
 # The one hashed file of its kind, and its brotli twin.

@@ -26,6 +26,7 @@ app_test!(
     rate_limits_blocked_chats_and_revoked_tokens,
     inbox_edits_and_deletes_reach_telegram,
     blocked_bots_and_upgraded_groups,
+    switching_mode_sets_or_deletes_the_webhook,
 );
 
 const TOKEN: &str = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
@@ -534,4 +535,29 @@ async fn blocked_bots_and_upgraded_groups(app: AppState, _raw: Raw) {
         "one conversation across the upgrade"
     );
     assert_eq!(tg.conversations().await.len(), 2);
+}
+
+async fn switching_mode_sets_or_deletes_the_webhook(app: AppState, _raw: Raw) {
+    let tg = connected(app, "polling").await;
+    tg.wait_calls("getUpdates", 1).await;
+    assert!(tg.fake.webhook().is_none());
+    let base = tg.channel().await["config"]["api_base_url"].as_str().unwrap().to_owned();
+    let patch = |base: &str, mode: &str| {
+        let config = json!({ "config": { "api_base_url": base, "mode": mode, "poll_timeout_secs": 1 } });
+        authed("PATCH", &format!("/api/v1/channels/{}", tg.channel_id), &tg.alice, Some(config))
+    };
+    assert_eq!(send(&tg.app, patch(&base, "webhook")).await.status(), 200);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tg.fake.webhook().is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "switching to webhook never set it");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(send(&tg.app, patch(&base, "polling")).await.status(), 200);
+    while tg.fake.webhook().is_some() {
+        assert!(tokio::time::Instant::now() < deadline, "switching to polling never deleted it");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // And updates arrive by polling again.
+    tg.fake.push_update(private(50, json!({ "text": "polled again" })));
+    assert_eq!(tg.wait_messages(1).await[0]["text"], "polled again");
 }

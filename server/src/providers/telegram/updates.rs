@@ -91,7 +91,7 @@ pub fn formatted(text: &str, entities: Option<&Value>) -> String {
         marks.push((start, 1, usize::MAX - end, i, open));
         marks.push((end, 0, usize::MAX - start, usize::MAX - i, close));
     }
-    marks.sort_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
+    marks.sort_by_key(|m| (m.0, m.1, m.2, m.3));
     let mut out = String::with_capacity(text.len() + marks.len() * 2);
     let mut at = 0;
     for (position, _, _, _, marker) in marks {
