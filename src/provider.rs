@@ -427,11 +427,16 @@ pub enum ChannelEvent {
 /// Where a connected provider delivers its events (the channel's runtime).
 pub trait EventSink: Send + Sync {
     fn emit(&self, event: ChannelEvent);
-    /// Resolves once every event emitted before it is recorded: true, or false when no one
-    /// listens any more (the runtime stopped). A polled network confirms what it read only
-    /// after this, so a crash between reading and recording loses nothing.
+    /// Resolves once every event emitted before it is handled: true when all of them were
+    /// recorded, false when one could not be (or no one listens any more). A polled network
+    /// confirms what it read only after a true, so nothing read is lost to a crash or a failed
+    /// write: it reads the same updates again instead.
     fn settled(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> {
         Box::pin(std::future::ready(true))
+    }
+    /// Whether no one listens any more (the channel's runtime stopped): a poller then ends.
+    fn is_closed(&self) -> bool {
+        false
     }
 }
 

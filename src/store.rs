@@ -272,7 +272,8 @@ pub trait ChannelRepo: Send + Sync {
         last_error: Option<String>,
         at: DateTime<Utc>,
     ) -> Result<Channel, StoreError>;
-    /// Stores (or with `None`, forgets) the channel's credentials, already sealed.
+    /// Stores (or with `None`, forgets) the channel's credentials, already sealed; forgets the
+    /// polling cursor with them (new credentials may be another account's).
     async fn set_channel_credentials(
         &self,
         workspace_id: WorkspaceId,

@@ -71,7 +71,8 @@ struct Sink {
 /// before them is recorded.
 enum Feed {
     Event(ChannelEvent),
-    Barrier(tokio::sync::oneshot::Sender<()>),
+    /// Answered with whether every event since the previous barrier was recorded.
+    Barrier(tokio::sync::oneshot::Sender<bool>),
 }
 
 impl EventSink for Sink {
@@ -84,7 +85,11 @@ impl EventSink for Sink {
     fn settled(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let sent = self.supervisor.send(Feed::Barrier(tx)).is_ok();
-        Box::pin(async move { sent && rx.await.is_ok() })
+        Box::pin(async move { sent && rx.await.unwrap_or(false) })
+    }
+
+    fn is_closed(&self) -> bool {
+        self.supervisor.is_closed()
     }
 }
 
@@ -241,16 +246,21 @@ impl Supervisor {
                     // messages take the same ingestion path as webhooks.
                     let mut inbound =
                         InboundRouter::new(self.store.as_ref(), &self.channel).with_media(self.media.clone());
+                    // Whether an event since the last barrier could not be recorded: the cursor
+                    // that follows it is then not stored, and the barrier says so.
+                    let mut lost = false;
                     loop {
                         match rx.recv().await {
                             Some(Feed::Barrier(done)) => {
-                                let _ = done.send(());
+                                let _ = done.send(!std::mem::take(&mut lost));
                             }
+                            Some(Feed::Event(ChannelEvent::Cursor { .. })) if lost => {}
                             Some(Feed::Event(ChannelEvent::Disconnected { reason })) => {
                                 break format!("connection lost: {reason}");
                             }
                             Some(Feed::Event(event)) => {
                                 if let Err(e) = inbound.route(event).await {
+                                    lost = true;
                                     tracing::error!(channel_id = %self.channel.id, error = %e, "cannot record an inbound event");
                                 }
                             }

@@ -163,7 +163,7 @@ async fn bad_channel_requests_get_4xx(app: AppState, _raw: Raw) {
             "validation_failed",
         ),
         (
-            json!({"provider": "telegram", "name": "Bot"}),
+            json!({"provider": "whapi", "name": "Linked phone"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "provider_unavailable",
         ),

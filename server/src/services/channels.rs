@@ -262,6 +262,30 @@ impl ChannelService {
             None => None,
         };
         let reconfigured = config.is_some();
+        // The credentials were given for one host: sent nowhere else. A channel pointed at
+        // another API host signs out (its token stays with the host it was made for).
+        let moved_host = match &config {
+            Some(new) => {
+                let current = self.load(actor, id).await?;
+                current.config.get("api_base_url") != new.get("api_base_url")
+                    && self.credentials(actor.workspace_id, id).await?.is_some()
+            }
+            None => false,
+        };
+        if moved_host {
+            let current = self.load(actor, id).await?;
+            self.runtimes.stop(&current).await;
+            self.store
+                .set_channel_credentials(actor.workspace_id, id, None, switchboard::time::now())
+                .await?;
+            self.set_status(
+                &current,
+                ChannelStatus::Disconnected,
+                Some("the API host changed: sign in again".into()),
+            )
+            .await?;
+            tracing::info!(channel_id = %id, "API host changed; channel signed out");
+        }
         let updated = self
             .store
             .update_channel(actor.workspace_id, id, name, config, switchboard::time::now())
@@ -421,9 +445,16 @@ impl ChannelService {
         }
         let (channel, prompt, error) = match progress {
             AuthProgress::Authenticated { credentials, identity } => {
-                if self.runtimes.is_running(channel.id) {
+                // A runtime already running on these very credentials: the sign-in was settled
+                // before (a network that keeps answering "authenticated"). New credentials on a
+                // running channel (a token replaced after a revocation) restart it.
+                let same = self.runtimes.is_running(channel.id)
+                    && self.credentials(channel.workspace_id, channel.id).await?.as_ref()
+                        == Some(&credentials);
+                if same {
                     (channel, None, None)
                 } else {
+                    self.runtimes.stop(&channel).await;
                     self.set_credentials(channel.workspace_id, channel.id, &credentials).await?;
                     let channel = match identity {
                         Some(identity) => self.remember_identity(channel, identity).await?,

@@ -205,9 +205,15 @@ impl OutboxWorker {
             None => None,
             Some(channels) => match channels.credentials(channel.workspace_id, channel.id).await {
                 Ok(credentials) => credentials,
+                // Not a refused token: the store or the key failed us. Try again later, without
+                // spending an attempt or telling the network anything.
                 Err(e) => {
                     tracing::error!(channel_id = %channel.id, error = %e, "cannot open the channel's credentials");
-                    None
+                    let next = switchboard::time::after(self.now(), self.backoff(job.attempt));
+                    return self
+                        .store
+                        .outbox_retry(&job, "the channel's credentials could not be read", next, false)
+                        .await;
                 }
             },
         };

@@ -176,7 +176,9 @@ where
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "update channel set credentials = $3, updated_at = $4 where workspace_id = $1 and channel_id = $2",
+            // New credentials may be another account's: where reading stopped no longer applies.
+            "update channel set credentials = $3, poll_cursor = null, updated_at = $4
+             where workspace_id = $1 and channel_id = $2",
         )
         .bind(workspace_id.as_uuid())
         .bind(id.as_uuid())

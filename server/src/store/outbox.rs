@@ -251,7 +251,9 @@ where
         let event = Self::status_event(&mut tx, &message, at).await?;
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(std::slice::from_ref(&event));
-        Ok(())
+        // A receipt stored between our look above and our commit (PostgreSQL runs the two
+        // writes at once): it could not see the message, and we could not see it. Take it now.
+        self.take_early_receipt(job.channel_id, external_id).await
     }
 
     async fn outbox_retry(
@@ -356,6 +358,9 @@ where
                 .map_err(map_err)?;
         let Some((id,)) = found else {
             self.keep_early_receipt(tx, channel_id, external_id, status, error, at).await?;
+            // The send's answer may have been recorded meanwhile, having looked for this
+            // receipt before it was there (PostgreSQL): then it is ours to apply.
+            self.take_early_receipt(channel_id, external_id).await?;
             return Ok(None);
         };
         let current = Self::message_in(&mut tx, id.into()).await?;
@@ -445,6 +450,34 @@ where
     for<'a> Option<&'a str>: Encode<'a, D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
+    /// Applies the early receipt for `external_id` if its message is known by now (and no one
+    /// else took it first).
+    async fn take_early_receipt(&self, channel_id: ChannelId, external_id: &str) -> Result<(), StoreError> {
+        let known: Option<(Uuid,)> =
+            sqlx::query_as("select message_id from message where channel_id = $1 and external_id = $2")
+                .bind(channel_id.as_uuid())
+                .bind(external_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        if known.is_none() {
+            return Ok(());
+        }
+        let taken: Option<(String, Option<String>)> = sqlx::query_as(
+            "delete from early_receipt where channel_id = $1 and external_id = $2 returning status, error",
+        )
+        .bind(channel_id.as_uuid())
+        .bind(external_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        if let Some((status, error)) = taken {
+            let status: MessageStatus = status.parse().map_err(StoreError::Internal)?;
+            self.apply_delivery(channel_id, external_id, status, error.as_deref()).await?;
+        }
+        Ok(())
+    }
+
     /// Keeps a receipt whose message is not known yet (the most advanced one per id), and lets
     /// go of those older than [`EARLY_RECEIPT_TTL_SECS`].
     async fn keep_early_receipt(

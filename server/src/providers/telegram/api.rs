@@ -95,7 +95,15 @@ impl Api<'_> {
         let mut response = http::client().get(url).send().await.map_err(transport_error)?;
         if !response.status().is_success() {
             let status = response.status().as_u16();
-            return Err(map_error(status, None, b""));
+            return Err(match status {
+                500..=599 => ProviderError::Retryable {
+                    message: format!("Telegram answered {status} for a file"),
+                    after_secs: None,
+                },
+                _ => ProviderError::Permanent {
+                    message: format!("Telegram no longer serves this file ({status})"),
+                },
+            });
         }
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport_error)? {

@@ -160,13 +160,15 @@ async fn poll(config: BotConfig, token: String, mut offset: Option<i64>, sink: A
     let wait = Duration::from_secs(config.poll_timeout_secs);
     let mut backoff = Duration::from_secs(1);
     loop {
+        if sink.is_closed() {
+            return;
+        }
         let mut body = json!({ "timeout": config.poll_timeout_secs, "allowed_updates": ALLOWED_UPDATES });
         if let Some(offset) = offset {
             body["offset"] = json!(offset);
         }
         match api.call_waiting::<Vec<Value>>("getUpdates", &body, wait).await {
             Ok(batch) => {
-                backoff = Duration::from_secs(1);
                 let mut last = None;
                 for update in &batch {
                     for event in updates::events(update) {
@@ -174,13 +176,23 @@ async fn poll(config: BotConfig, token: String, mut offset: Option<i64>, sink: A
                     }
                     last = update.get("update_id").and_then(Value::as_i64).or(last);
                 }
-                if let Some(last) = last {
-                    offset = Some(last + 1);
-                    sink.emit(ChannelEvent::Cursor { value: (last + 1).to_string() });
+                let next = last.map(|last| last + 1);
+                if let Some(next) = next {
+                    sink.emit(ChannelEvent::Cursor { value: next.to_string() });
                 }
-                // The next call confirms this batch to Telegram: only once it is recorded.
-                if !sink.settled().await {
-                    return;
+                // The next call confirms this batch to Telegram: only once all of it is
+                // recorded. Otherwise the same updates are read again (recording them twice
+                // changes nothing).
+                if sink.settled().await {
+                    offset = next.or(offset);
+                    backoff = Duration::from_secs(1);
+                } else if !sink.is_closed() {
+                    tracing::warn!(
+                        retry_in_ms = backoff.as_millis() as u64,
+                        "Telegram updates not recorded; reading them again"
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(60));
                 }
             }
             Err(ProviderError::Unauthorized { message }) => {
@@ -200,6 +212,9 @@ async fn poll(config: BotConfig, token: String, mut offset: Option<i64>, sink: A
     }
 }
 
+/// The longest caption Telegram takes.
+const MAX_CAPTION_CHARS: usize = 1024;
+
 /// The Bot API method and field an attachment goes out by.
 fn send_method(kind: AttachmentKind) -> (&'static str, &'static str) {
     match kind {
@@ -216,9 +231,9 @@ fn send_method(kind: AttachmentKind) -> (&'static str, &'static str) {
 fn sent_id(sent: &Value) -> Result<String, ProviderError> {
     match (sent.pointer("/chat/id").and_then(Value::as_i64), sent.get("message_id").and_then(Value::as_i64)) {
         (Some(chat), Some(id)) => Ok(updates::external_id(chat, id)),
-        _ => Err(ProviderError::Retryable {
-            message: "Telegram answered without the message".into(),
-            after_secs: None,
+        // Accepted, but not named: sending again would deliver it twice.
+        _ => Err(ProviderError::Permanent {
+            message: "Telegram accepted the message without naming it".into(),
         }),
     }
 }
@@ -227,8 +242,15 @@ async fn send_media(api: &api::Api<'_>, message: OutboundMessage) -> Result<Stri
     let reply = message.reply_to.as_deref().and_then(updates::message_id_of);
     let mut caption = (!message.text.trim().is_empty()).then_some(message.text.clone());
     let mut first = None;
+    // Captions carry at most 1,024 characters: a longer text follows as a message of its own.
+    if caption.as_ref().is_some_and(|c| c.chars().count() > MAX_CAPTION_CHARS) {
+        let body = json!({ "chat_id": message.contact_id, "text": caption.take() });
+        let sent: Value = api.call("sendMessage", &body).await?;
+        first.get_or_insert(sent_id(&sent)?);
+    }
     for OutboundMedia { attachment, bytes } in message.media {
-        let reply_parameters = reply.map(|id| json!({ "message_id": id }));
+        let reply_parameters =
+            reply.map(|id| json!({ "message_id": id, "allow_sending_without_reply": true }));
         let sent: Value = match attachment.kind {
             AttachmentKind::Location => {
                 let place = attachment.location.clone().ok_or_else(|| ProviderError::Permanent {

@@ -64,8 +64,11 @@ pub fn formatted(text: &str, entities: Option<&Value>) -> String {
         else {
             continue;
         };
-        let (start, end) = (offset as usize, (offset + length) as usize);
-        if length == 0 || end > units.len() {
+        let Some(end) = offset.checked_add(length).and_then(|e| usize::try_from(e).ok()) else {
+            continue;
+        };
+        let start = offset as usize;
+        if length == 0 || start >= end || end > units.len() {
             continue;
         }
         let (open, close) = match str_at(entity, "/type").unwrap_or_default() {

@@ -101,9 +101,9 @@ impl Api<'_> {
         }
         let url = self.url(&format!("{}/messages", self.config.phone_number_id));
         let sent: Sent = self.json(http::client().post(url).json(body)).await?;
-        sent.messages.into_iter().next().map(|m| m.id).ok_or_else(|| ProviderError::Retryable {
+        // Accepted, but not named: sending again would deliver it twice.
+        sent.messages.into_iter().next().map(|m| m.id).ok_or_else(|| ProviderError::Permanent {
             message: "WhatsApp accepted the message without naming it".into(),
-            after_secs: None,
         })
     }
 
@@ -250,10 +250,15 @@ pub fn map_error(
     match (status, error.code) {
         // The pair rate limit: too many messages to this one person; others may go on.
         (_, 131056) => ProviderError::RateLimited { scope: RateLimitScope::Conversation, retry_after_secs: pause },
-        (429, _) | (_, 130429 | 80007 | 4 | 613) => {
+        (429, _) | (_, 130429 | 131048 | 80007 | 4 | 613) => {
             ProviderError::RateLimited { scope: RateLimitScope::Channel, retry_after_secs: pause }
         }
         (401, _) | (_, 190 | 102) => ProviderError::Unauthorized { message: TOKEN_REFUSED.into() },
+        // The token lacks a permission, or the account is locked: every message would fail the
+        // same way until an admin fixes it, so the channel waits for a new sign-in.
+        (_, 10 | 200..=299 | 131031) => ProviderError::Unauthorized {
+            message: format!("WhatsApp refused the account's access ({words}): fix it in Meta's console, then sign in again"),
+        },
         (_, 131047) => ProviderError::Permanent {
             message: "More than 24 hours have passed since the customer last wrote: send an approved template instead."
                 .into(),

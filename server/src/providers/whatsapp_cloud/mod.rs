@@ -179,15 +179,19 @@ impl WhatsAppCloud {
         let mut caption = (!message.text.trim().is_empty()).then_some(message.text.clone());
         let mut first: Option<String> = None;
         let reply_to = message.reply_to.as_deref();
+        // Captions carry at most 1,024 characters: a longer text follows as a message of its own.
+        if caption.as_ref().is_some_and(|c| c.chars().count() > 1024) {
+            let text = caption.take().unwrap_or_default();
+            let body = envelope(&message.contact_id, reply_to, "text", json!({ "body": text }));
+            first.get_or_insert(api.send_message(&body).await?);
+        }
         for OutboundMedia { attachment, bytes } in message.media {
             let kind = wire_type(attachment.kind);
             let content = match attachment.kind {
                 AttachmentKind::Location => {
-                    let place = attachment.location.clone().unwrap_or(switchboard::media::GeoPoint {
-                        latitude: 0.0,
-                        longitude: 0.0,
-                        name: None,
-                    });
+                    let place = attachment.location.clone().ok_or_else(|| ProviderError::Permanent {
+                        message: "a place without coordinates".into(),
+                    })?;
                     json!({ "latitude": place.latitude, "longitude": place.longitude, "name": place.name })
                 }
                 AttachmentKind::Contact => {
