@@ -603,7 +603,23 @@ async fn an_agents_reaction_reaches_the_customer(app: AppState, _raw: Raw) {
         json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER, "type": "reaction",
                 "reaction": { "message_id": "wamid.x1", "emoji": "\u{1F44D}" } })
     );
+    // A teammate's reaction stays the account's when Alice takes hers back.
+    let bob = login(&wa.app, "bob@example.com", "demo-password").await;
+    let heart = format!("/api/v1/messages/{message}/reactions/%E2%9D%A4");
+    assert_eq!(send(&wa.app, authed("PUT", &heart, &bob, None)).await.status(), 200);
+    wa.wait_sent_count(2).await;
     assert_eq!(send(&wa.app, authed("DELETE", &path, &wa.alice, None)).await.status(), 200);
-    let sent = wa.wait_sent_count(2).await;
-    assert_eq!(sent[1]["reaction"], json!({ "message_id": "wamid.x1", "emoji": "" }), "taken back");
+    let sent = wa.wait_sent_count(3).await;
+    assert_eq!(
+        sent[2]["reaction"],
+        json!({ "message_id": "wamid.x1", "emoji": "\u{2764}" }),
+        "the team's remaining one"
+    );
+    assert_eq!(send(&wa.app, authed("DELETE", &heart, &bob, None)).await.status(), 200);
+    let sent = wa.wait_sent_count(4).await;
+    assert_eq!(
+        sent[3]["reaction"],
+        json!({ "message_id": "wamid.x1", "emoji": "" }),
+        "none left: taken back"
+    );
 }

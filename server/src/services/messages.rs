@@ -327,9 +327,13 @@ impl MessageService {
         match self.store.react(target, reactor, &emoji, op).await {
             Ok(Some(changed)) => {
                 if let Some(channels) = self.channels.clone() {
-                    // On networks that carry reactions, the contact sees it too.
-                    let (message, emoji) = (changed.clone(), if add { emoji } else { String::new() });
-                    tokio::spawn(async move { channels.report_reaction(message, emoji).await });
+                    // On networks that carry reactions, the contact sees it too. The account
+                    // has one reaction per message there: the team's latest remaining one, or
+                    // none when no member's is left.
+                    let team = changed.reactions.iter().rev().find(|r| !r.user_ids.is_empty());
+                    let shown = if add { emoji } else { team.map(|r| r.emoji.clone()).unwrap_or_default() };
+                    let message = changed.clone();
+                    tokio::spawn(async move { channels.report_reaction(message, shown).await });
                 }
                 Ok(self.signed(changed))
             }
