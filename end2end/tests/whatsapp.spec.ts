@@ -115,7 +115,9 @@ test('past_the_24_hour_window_the_composer_becomes_a_template_picker', async ({ 
   await page.getByLabel('Parameter 2').fill('#77');
   await expect(page.getByTestId('template-preview')).toHaveText('Hi Larry, your order #77 has shipped.');
   await page.getByRole('button', { name: 'Send template' }).click();
-  await expect(page.getByTestId('message').filter({ hasText: 'Hi Larry, your order #77 has shipped.' })).toBeVisible();
+  // Stored at once, then sent by the outbox: the fake has it once the ticks say so.
+  await expect(page.getByTestId('message').filter({ hasText: 'Hi Larry, your order #77 has shipped.' }))
+    .toHaveAttribute('data-status', 'sent', { timeout: 10000 });
   const calls = await (await page.request.get(`${fake}/_fake/whatsapp/requests`)).json();
   const sent = calls.filter((c: { body: { to?: string; type?: string } }) => c.body?.to === from && c.body?.type === 'template');
   expect(sent).toHaveLength(1);
