@@ -131,6 +131,7 @@ fn leptos_options(args: &ServeArgs) -> LeptosOptions {
 /// Runs the server until SIGTERM or SIGINT.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     crate::telemetry::init(args.common.log_format);
+    let signals = stop_signals();
     let listener =
         TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
     let addr = listener.local_addr()?;
@@ -177,7 +178,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     });
     let closing = realtime.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown_signal().await;
+        shutdown_signal(signals).await;
         // Realtime clients first: told at once (3001, reconnect), they move to another node
         // instead of hanging on a socket that dies with the process.
         let told = closing.shutdown();
@@ -234,23 +235,49 @@ async fn sweep_sessions(store: Arc<dyn switchboard::Store>) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// The process's stop signals, listened to from the moment the server starts: a SIGTERM that
+/// arrives while it is still starting (its readiness already answered) stops it gracefully
+/// too, instead of killing it with the default action.
+struct StopSignals {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    terminate: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+fn stop_signals() -> StopSignals {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        StopSignals {
+            terminate: signal(SignalKind::terminate()).ok(),
+            interrupt: signal(SignalKind::interrupt()).ok(),
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    StopSignals {}
+}
+
+async fn shutdown_signal(signals: StopSignals) {
+    #[cfg(unix)]
+    {
+        let StopSignals { terminate, interrupt } = signals;
+        let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = wait(terminate) => {},
+            () = wait(interrupt) => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = signals;
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
