@@ -488,24 +488,33 @@ pub trait Provider: Send + Sync {
 
     /// Starts delivering the channel's events to `sink` until [`disconnect`](Self::disconnect),
     /// resuming after `cursor` (the last [`ChannelEvent::Cursor`] recorded) on polled networks.
+    /// Networks that call us by webhook keep no connection: nothing to do by default.
     async fn connect(
         &self,
-        channel: &Channel,
-        credentials: &serde_json::Value,
-        cursor: Option<&str>,
-        sink: std::sync::Arc<dyn EventSink>,
-    ) -> Result<(), ProviderError>;
-    async fn disconnect(&self, channel: &Channel);
+        _channel: &Channel,
+        _credentials: &serde_json::Value,
+        _cursor: Option<&str>,
+        _sink: std::sync::Arc<dyn EventSink>,
+    ) -> Result<(), ProviderError> {
+        Ok(())
+    }
+    async fn disconnect(&self, _channel: &Channel) {}
 
-    async fn list_contacts(&self, channel: &Channel) -> Result<Vec<Contact>, ProviderError>;
-    /// Up to `limit` messages with the contact older than `before` (newest first).
+    /// The network's contacts; none for networks that list none.
+    async fn list_contacts(&self, _channel: &Channel) -> Result<Vec<Contact>, ProviderError> {
+        Ok(Vec::new())
+    }
+    /// Up to `limit` messages with the contact older than `before` (newest first); none for
+    /// networks that keep no history to read back (the Cloud API, bots).
     async fn load_history(
         &self,
-        channel: &Channel,
-        contact_id: &str,
-        before: Option<DateTime<Utc>>,
-        limit: usize,
-    ) -> Result<Vec<ProviderMessage>, ProviderError>;
+        _channel: &Channel,
+        _contact_id: &str,
+        _before: Option<DateTime<Utc>>,
+        _limit: usize,
+    ) -> Result<Vec<ProviderMessage>, ProviderError> {
+        Ok(Vec::new())
+    }
     /// Sends a message; returns the network's message id.
     async fn send(
         &self,

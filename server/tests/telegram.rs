@@ -92,20 +92,7 @@ async fn connected(app: AppState, mode: &str) -> Tg {
     let channel_id = created["id"].as_str().unwrap().to_owned();
     let (status, state) = submit(&app, &alice, &channel_id, TOKEN).await;
     assert_eq!((status, state["status"].as_str()), (200, Some("authenticated")), "{state}");
-    let worker = switchboard_server::services::outbox::OutboxWorker::new(
-        app.store.clone(),
-        app.channels.providers().clone(),
-        switchboard_server::services::outbox::OutboxConfig {
-            poll: Duration::from_millis(10),
-            lease: Duration::from_secs(5),
-            backoff_base: Duration::from_millis(10),
-            backoff_cap: Duration::from_millis(40),
-            batch: 32,
-        },
-    )
-    .with_media(app.media.clone())
-    .with_channels(app.channels.clone());
-    let outbox = tokio::spawn(worker.run());
+    let outbox = spawn_outbox(&app);
     let tg = Tg { app, fake, alice, channel_id, _outbox: outbox };
     tg.wait_channel("connected").await;
     tg

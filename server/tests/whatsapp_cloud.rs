@@ -95,20 +95,7 @@ async fn connected(app: AppState) -> Wa {
     let state = auth(&app, &alice, &channel_id, "fake-access-token").await;
     assert_eq!(state["status"], "authenticated", "{state}");
     let addr = serve_app(&app).await;
-    let worker = switchboard_server::services::outbox::OutboxWorker::new(
-        app.store.clone(),
-        app.channels.providers().clone(),
-        switchboard_server::services::outbox::OutboxConfig {
-            poll: Duration::from_millis(10),
-            lease: Duration::from_secs(5),
-            backoff_base: Duration::from_millis(10),
-            backoff_cap: Duration::from_millis(40),
-            batch: 32,
-        },
-    )
-    .with_media(app.media.clone())
-    .with_channels(app.channels.clone());
-    let outbox = tokio::spawn(worker.run());
+    let outbox = spawn_outbox(&app);
     Wa { app, fake, addr, alice, channel_id, _outbox: outbox }
 }
 

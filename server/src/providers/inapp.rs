@@ -3,10 +3,9 @@
 //! and a message is "sent" as soon as it is stored, since the realtime gateway delivers it.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use switchboard::provider::{
-    AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, Capabilities, Contact, EventSink, OutboundMessage,
-    Provider, ProviderError, ProviderMessage,
+    AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, Capabilities, OutboundMessage, Provider,
+    ProviderError,
 };
 use switchboard::validate::ValidationError;
 use switchboard::{Channel, ProviderKind};
@@ -79,32 +78,6 @@ impl Provider for InApp {
         _credentials: Option<&serde_json::Value>,
     ) -> Result<(), ProviderError> {
         Ok(())
-    }
-
-    async fn connect(
-        &self,
-        _channel: &Channel,
-        _credentials: &serde_json::Value,
-        _cursor: Option<&str>,
-        _sink: std::sync::Arc<dyn EventSink>,
-    ) -> Result<(), ProviderError> {
-        Ok(())
-    }
-
-    async fn disconnect(&self, _channel: &Channel) {}
-
-    async fn list_contacts(&self, _channel: &Channel) -> Result<Vec<Contact>, ProviderError> {
-        Ok(Vec::new())
-    }
-
-    async fn load_history(
-        &self,
-        _channel: &Channel,
-        _contact_id: &str,
-        _before: Option<DateTime<Utc>>,
-        _limit: usize,
-    ) -> Result<Vec<ProviderMessage>, ProviderError> {
-        Ok(Vec::new())
     }
 
     async fn send(

@@ -566,3 +566,22 @@ pub fn signed_mock_webhook(channel_id: &str, body: &str, secret: &str) -> Reques
         .body(Body::from(body.to_owned()))
         .unwrap()
 }
+
+/// Runs the app's outbox worker (fast pacing, with its media and channels) until the handle is
+/// aborted: for tests that send through a real network adapter.
+pub fn spawn_outbox(app: &AppState) -> tokio::task::JoinHandle<()> {
+    let worker = switchboard_server::services::outbox::OutboxWorker::new(
+        app.store.clone(),
+        app.channels.providers().clone(),
+        switchboard_server::services::outbox::OutboxConfig {
+            poll: Duration::from_millis(10),
+            lease: Duration::from_secs(5),
+            backoff_base: Duration::from_millis(10),
+            backoff_cap: Duration::from_millis(40),
+            batch: 32,
+        },
+    )
+    .with_media(app.media.clone())
+    .with_channels(app.channels.clone());
+    tokio::spawn(worker.run())
+}

@@ -17,13 +17,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard::media::AttachmentKind;
 use switchboard::provider::{
     AuthHint, AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, Capabilities, ChannelEvent, ConfigField,
-    Contact, EventSink, OutboundMedia, OutboundMessage, Provider, ProviderError, ProviderMessage, TokenField,
+    EventSink, OutboundMedia, OutboundMessage, Provider, ProviderError, TokenField,
 };
 use switchboard::validate::ValidationError;
 use switchboard::{Channel, ChannelId, ProviderKind};
@@ -461,21 +460,6 @@ impl Provider for Telegram {
     async fn disconnect(&self, channel: &Channel) {
         self.stop(channel.id);
         self.running.lock().expect("telegram lock").remove(&channel.id);
-    }
-
-    async fn list_contacts(&self, _channel: &Channel) -> Result<Vec<Contact>, ProviderError> {
-        Ok(Vec::new())
-    }
-
-    async fn load_history(
-        &self,
-        _channel: &Channel,
-        _contact_id: &str,
-        _before: Option<DateTime<Utc>>,
-        _limit: usize,
-    ) -> Result<Vec<ProviderMessage>, ProviderError> {
-        // Bots cannot read chat history.
-        Ok(Vec::new())
     }
 
     async fn send(

@@ -15,13 +15,12 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard::media::AttachmentKind;
 use switchboard::provider::{
-    AuthHint, AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, Capabilities, Contact, EventSink,
-    OutboundMedia, OutboundMessage, Provider, ProviderError, ProviderMessage, TokenField,
+    AuthHint, AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, Capabilities, OutboundMedia,
+    OutboundMessage, Provider, ProviderError, TokenField,
 };
 use switchboard::validate::ValidationError;
 use switchboard::{Channel, ChannelId, ProviderKind};
@@ -350,33 +349,6 @@ impl Provider for WhatsAppCloud {
         // A Cloud API number has no session to end: forgetting the token is signing out.
         self.prompts.lock().expect("prompt lock").remove(&channel.id);
         Ok(())
-    }
-
-    async fn connect(
-        &self,
-        _channel: &Channel,
-        _credentials: &Value,
-        _cursor: Option<&str>,
-        _sink: std::sync::Arc<dyn EventSink>,
-    ) -> Result<(), ProviderError> {
-        Ok(())
-    }
-
-    async fn disconnect(&self, _channel: &Channel) {}
-
-    async fn list_contacts(&self, _channel: &Channel) -> Result<Vec<Contact>, ProviderError> {
-        Ok(Vec::new())
-    }
-
-    async fn load_history(
-        &self,
-        _channel: &Channel,
-        _contact_id: &str,
-        _before: Option<DateTime<Utc>>,
-        _limit: usize,
-    ) -> Result<Vec<ProviderMessage>, ProviderError> {
-        // The Cloud API keeps no history to read back.
-        Ok(Vec::new())
     }
 
     async fn send(
