@@ -126,6 +126,35 @@ pub struct Channel {
     /// admins, networks that deliver by webhook only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<WebhookSetup>,
+    /// How the import of the account's recent chats went (linked-device channels), if one ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_import: Option<HistoryImport>,
+}
+
+/// Where a channel's history import stands: the recent chats a newly linked phone already had,
+/// imported in the background so the inbox does not open empty.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HistoryImport {
+    pub state: HistoryImportState,
+    /// Chats imported so far, of `chats_total` listed.
+    pub chats_done: u32,
+    pub chats_total: u32,
+    /// Messages added (a repeated import adds none: it finds them all recorded).
+    pub messages_added: u64,
+    /// Why it stopped, in words (`failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryImportState {
+    Running,
+    Done,
+    Failed,
 }
 
 /// Who a channel is on its network, as the network said at sign-in (the admin page shows it).
@@ -280,6 +309,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             webhook: None,
+            history_import: None,
         }
     }
 

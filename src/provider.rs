@@ -57,6 +57,10 @@ pub struct Capabilities {
     /// stop at `sent` and the inbox says no more.
     #[serde(default)]
     pub delivery_receipts: bool,
+    /// Methods of a second sign-in step, offered once the first (a token in `auth_methods`)
+    /// is accepted: a gateway takes its API token, then links the phone by QR or pairing code.
+    #[serde(default)]
+    pub linking_methods: Vec<AuthMethod>,
 }
 
 /// A setting a channel of this provider is created with (the admin page asks for it).
@@ -195,6 +199,9 @@ pub enum AuthProgress {
     /// Done: the credentials to keep (sealed by the server, never shown), and who the account
     /// is on the network when it says (kept in the channel's config as `identity`).
     Authenticated { credentials: serde_json::Value, identity: Option<crate::channel::ChannelIdentity> },
+    /// A first step is done (a gateway accepted its token): keep `credentials` (sealed) and
+    /// offer `methods` for the next step (linking the account by QR or pairing code).
+    NextStep { credentials: serde_json::Value, methods: Vec<AuthMethod> },
     /// The prompt expired before it was answered.
     Expired,
     /// The network refused; why, in words.
@@ -205,7 +212,7 @@ impl AuthProgress {
     pub fn status(&self) -> AuthStatus {
         match self {
             AuthProgress::Idle => AuthStatus::Idle,
-            AuthProgress::Pending(_) => AuthStatus::Pending,
+            AuthProgress::Pending(_) | AuthProgress::NextStep { .. } => AuthStatus::Pending,
             AuthProgress::Authenticated { .. } => AuthStatus::Authenticated,
             AuthProgress::Expired => AuthStatus::Expired,
             AuthProgress::Failed(_) => AuthStatus::Failed,
@@ -378,6 +385,16 @@ pub enum ChannelEvent {
         contact_id: String,
         reason: Option<String>,
     },
+    /// How a history import stands: `chats_done` of `chats_total` imported (each chat's
+    /// [`History`](Self::History) emitted before it); `finished` when it ended, with `error`
+    /// when it stopped short.
+    HistoryProgress {
+        chats_done: u32,
+        chats_total: u32,
+        finished: bool,
+        #[serde(default)]
+        error: Option<String>,
+    },
     /// Everything before this point of a polled network's stream is recorded: where to resume.
     Cursor {
         value: String,
@@ -464,10 +481,12 @@ pub trait Provider: Send + Sync {
         None
     }
 
-    /// Begins an auth flow and returns the first prompt.
+    /// Begins an auth flow and returns the first prompt. `credentials` are what an earlier
+    /// step kept (a gateway's token before the account is linked), if any.
     async fn start_auth(
         &self,
         channel: &Channel,
+        credentials: Option<&serde_json::Value>,
         method: AuthMethod,
         phone: Option<&str>,
     ) -> Result<AuthPrompt, ProviderError>;
@@ -475,10 +494,12 @@ pub trait Provider: Send + Sync {
     async fn submit_auth(
         &self,
         channel: &Channel,
+        credentials: Option<&serde_json::Value>,
         submission: AuthSubmission,
     ) -> Result<AuthProgress, ProviderError>;
     /// Where the flow stands now (renewing an expired QR when the method renews).
-    async fn auth_progress(&self, channel: &Channel) -> AuthProgress;
+    async fn auth_progress(&self, channel: &Channel, credentials: Option<&serde_json::Value>)
+    -> AuthProgress;
     /// Ends the session with the network and forgets any flow under way.
     async fn logout(
         &self,

@@ -296,6 +296,12 @@ pub trait ChannelRepo: Send + Sync {
     async fn channel_cursor(&self, id: ChannelId) -> Result<Option<String>, StoreError>;
     /// Records where reading stopped, once the updates before it are recorded.
     async fn set_channel_cursor(&self, id: ChannelId, cursor: &str) -> Result<(), StoreError>;
+    /// Records how the channel's history import stands (the admin page shows it).
+    async fn set_history_import(
+        &self,
+        id: ChannelId,
+        progress: &crate::channel::HistoryImport,
+    ) -> Result<(), StoreError>;
 }
 
 /// An inbound message to record (from a webhook or a connected runtime).
@@ -460,6 +466,23 @@ pub trait InboundRepo: Send + Sync {
     /// Whether the channel's message with this network id is recorded (a redelivery: its media
     /// need not be fetched again).
     async fn has_inbound(&self, channel_id: ChannelId, external_id: &str) -> Result<bool, StoreError>;
+    /// Records one chat's past messages as history (a phone just linked): the contact and
+    /// conversation found or created, each message added once by `(channel_id, external_id)`
+    /// and ordered by when it was sent. History is not news: no `message.created`, nothing
+    /// unread, the conversation not reopened; only `conversation.created` or
+    /// `conversation.updated` so inboxes show the chat. Returns how many messages were added.
+    async fn import_history(&self, history: NewHistory) -> Result<usize, StoreError>;
+}
+
+/// One chat's past messages to record (see [`InboundRepo::import_history`]).
+#[derive(Clone, Debug)]
+pub struct NewHistory {
+    pub workspace_id: WorkspaceId,
+    pub channel_id: ChannelId,
+    pub contact: Contact,
+    /// Each message with its media as attachments (history's media are not fetched: they are
+    /// `unavailable`, places and contact cards whole).
+    pub messages: Vec<(ProviderMessage, Vec<crate::media::Attachment>)>,
 }
 
 /// Outbound messages. Sends that arrive while others are being written are written together

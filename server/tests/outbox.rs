@@ -279,20 +279,26 @@ impl Provider for Faulty {
     async fn start_auth(
         &self,
         channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
         method: switchboard::provider::AuthMethod,
         phone: Option<&str>,
     ) -> Result<switchboard::provider::AuthPrompt, ProviderError> {
-        self.mock.start_auth(channel, method, phone).await
+        self.mock.start_auth(channel, None, method, phone).await
     }
     async fn submit_auth(
         &self,
         channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
         submission: switchboard::provider::AuthSubmission,
     ) -> Result<switchboard::provider::AuthProgress, ProviderError> {
-        self.mock.submit_auth(channel, submission).await
+        self.mock.submit_auth(channel, None, submission).await
     }
-    async fn auth_progress(&self, channel: &Channel) -> switchboard::provider::AuthProgress {
-        self.mock.auth_progress(channel).await
+    async fn auth_progress(
+        &self,
+        channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
+    ) -> switchboard::provider::AuthProgress {
+        self.mock.auth_progress(channel, None).await
     }
     async fn logout(&self, channel: &Channel, credentials: Option<&Value>) -> Result<(), ProviderError> {
         self.mock.logout(channel, credentials).await

@@ -116,6 +116,7 @@ fn channel(workspace_id: WorkspaceId, provider: ProviderKind, name: &str) -> Cha
         created_at: now(),
         updated_at: now(),
         webhook: None,
+        history_import: None,
     }
 }
 

@@ -40,6 +40,7 @@ impl Provider for InApp {
             reactions: false,
             edits: false,
             delivery_receipts: false,
+            linking_methods: Vec::new(),
         }
     }
 
@@ -54,6 +55,7 @@ impl Provider for InApp {
     async fn start_auth(
         &self,
         _channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
         _method: AuthMethod,
         _phone: Option<&str>,
     ) -> Result<AuthPrompt, ProviderError> {
@@ -63,12 +65,17 @@ impl Provider for InApp {
     async fn submit_auth(
         &self,
         _channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
         _answer: AuthSubmission,
     ) -> Result<AuthProgress, ProviderError> {
         Err(nothing_to_sign_in())
     }
 
-    async fn auth_progress(&self, _channel: &Channel) -> AuthProgress {
+    async fn auth_progress(
+        &self,
+        _channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
+    ) -> AuthProgress {
         AuthProgress::Idle
     }
 

@@ -8,8 +8,10 @@ use switchboard::provider::Provider;
 
 pub mod http;
 pub mod inapp;
+pub mod linked;
 pub mod mock;
 pub mod telegram;
+pub mod whapi;
 pub mod whatsapp_cloud;
 
 /// The adapters this server runs, by kind.
@@ -30,6 +32,7 @@ impl Providers {
         providers.by_kind.insert(ProviderKind::Inapp, Arc::new(inapp::InApp));
         providers.by_kind.insert(ProviderKind::WhatsappCloud, Arc::new(whatsapp_cloud::WhatsAppCloud::new()));
         providers.by_kind.insert(ProviderKind::Telegram, Arc::new(telegram::Telegram::new(public_url)));
+        providers.by_kind.insert(ProviderKind::Whapi, Arc::new(whapi::Whapi::new(public_url)));
         (providers, mock)
     }
 

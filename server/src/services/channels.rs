@@ -53,6 +53,9 @@ pub struct AuthState {
     pub capabilities: Option<Capabilities>,
     /// The provider's words for the prompt: where on its network to scan or type it.
     pub hint: Option<AuthHint>,
+    /// A first step is done and these methods take the next (a gateway's token was accepted:
+    /// link the phone by QR or pairing code); `null` otherwise.
+    pub next_methods: Option<Vec<AuthMethod>>,
     pub channel: Channel,
 }
 
@@ -73,7 +76,7 @@ impl AuthState {
         // Auth states are for owners and admins only: secrets masked, the rest shown.
         let secret_keys = provider.map(|p| p.secret_config_keys()).unwrap_or(&[]);
         let channel = channel.redacted(MemberRole::Admin, secret_keys);
-        Self { status, prompt, error, qr_svg, capabilities, hint, channel }
+        Self { status, prompt, error, qr_svg, capabilities, hint, next_methods: None, channel }
     }
 }
 
@@ -182,6 +185,7 @@ impl ChannelService {
             created_at: now,
             updated_at: now,
             webhook: None,
+            history_import: None,
         };
         let created = self.store.create_channel(channel).await?;
         tracing::info!(channel_id = %created.id, provider = created.provider.as_str(), "channel created");
@@ -364,14 +368,26 @@ impl ChannelService {
     ) -> Result<AuthState, ServiceError> {
         let channel = self.load(actor, id).await?;
         let provider = self.provider(channel.provider)?;
-        if !provider.capabilities().auth_methods.contains(&method) {
-            return Err(switchboard::validate::ValidationError::new(
-                "method",
-                "this provider does not sign in that way",
-            )
-            .into());
+        let capabilities = provider.capabilities();
+        let credentials = self.credentials(channel.workspace_id, channel.id).await?;
+        if !capabilities.auth_methods.contains(&method) {
+            if !capabilities.linking_methods.contains(&method) {
+                return Err(switchboard::validate::ValidationError::new(
+                    "method",
+                    "this provider does not sign in that way",
+                )
+                .into());
+            }
+            if credentials.is_none() {
+                return Err(switchboard::validate::ValidationError::new(
+                    "method",
+                    "give the channel's token first; linking the phone is the second step",
+                )
+                .into());
+            }
         }
-        let prompt = match provider.start_auth(&channel, method, phone.as_deref()).await {
+        let prompt = match provider.start_auth(&channel, credentials.as_ref(), method, phone.as_deref()).await
+        {
             Ok(prompt) => prompt,
             Err(e) => return Err(self.auth_error(channel.id, e)),
         };
@@ -390,7 +406,8 @@ impl ChannelService {
     ) -> Result<AuthState, ServiceError> {
         let channel = self.load(actor, id).await?;
         let provider = self.provider(channel.provider)?;
-        let progress = match provider.submit_auth(&channel, submission).await {
+        let credentials = self.credentials(channel.workspace_id, channel.id).await?;
+        let progress = match provider.submit_auth(&channel, credentials.as_ref(), submission).await {
             Ok(progress) => progress,
             Err(e) => return Err(self.auth_error(channel.id, e)),
         };
@@ -400,8 +417,7 @@ impl ChannelService {
     /// Where the sign-in stands now (finishing it when the network has confirmed).
     pub async fn auth_state(&self, actor: Actor, id: ChannelId) -> Result<AuthState, ServiceError> {
         let channel = self.load(actor, id).await?;
-        let progress = self.provider(channel.provider)?.auth_progress(&channel).await;
-        self.settle(channel, progress).await
+        self.progress(channel).await
     }
 
     /// Called when the network confirms on its own (the Mock's pairing page): finishes the
@@ -412,7 +428,13 @@ impl ChannelService {
         id: ChannelId,
     ) -> Result<AuthState, ServiceError> {
         let channel = self.store.channel(workspace_id, id).await?.ok_or(ServiceError::NotFound("channel"))?;
-        let progress = self.provider(channel.provider)?.auth_progress(&channel).await;
+        self.progress(channel).await
+    }
+
+    /// Asks the provider where the channel's sign-in stands and applies it.
+    async fn progress(&self, channel: Channel) -> Result<AuthState, ServiceError> {
+        let credentials = self.credentials(channel.workspace_id, channel.id).await?;
+        let progress = self.provider(channel.provider)?.auth_progress(&channel, credentials.as_ref()).await;
         self.settle(channel, progress).await
     }
 
@@ -443,6 +465,7 @@ impl ChannelService {
             // Nothing under way because the sign-in is done (and the runtime connected).
             status = AuthStatus::Authenticated;
         }
+        let mut next_methods = None;
         let (channel, prompt, error) = match progress {
             AuthProgress::Authenticated { credentials, identity } => {
                 // A runtime already running on these very credentials: the sign-in was settled
@@ -452,6 +475,19 @@ impl ChannelService {
                     && self.credentials(channel.workspace_id, channel.id).await?.as_ref()
                         == Some(&credentials);
                 if same {
+                    // Relinked on the same credentials (a gateway's phone scanned again): the
+                    // runtime keeps running; the channel is connected again.
+                    let channel = match identity {
+                        Some(identity) => self.remember_identity(channel, identity).await?,
+                        None => channel,
+                    };
+                    let channel = if channel.status == ChannelStatus::PendingAuth {
+                        self.last_prompt.lock().expect("prompt lock").remove(&channel.id);
+                        self.runtimes.publish(channel.id, ChannelEvent::AuthCompleted);
+                        self.set_status(&channel, ChannelStatus::Connected, None).await?
+                    } else {
+                        channel
+                    };
                     (channel, None, None)
                 } else {
                     self.runtimes.stop(&channel).await;
@@ -476,6 +512,15 @@ impl ChannelService {
                 self.announce_prompt(channel.id, &prompt);
                 (channel, Some(prompt), None)
             }
+            AuthProgress::NextStep { credentials, methods } => {
+                if self.credentials(channel.workspace_id, channel.id).await?.as_ref() != Some(&credentials) {
+                    self.set_credentials(channel.workspace_id, channel.id, &credentials).await?;
+                    tracing::info!(channel_id = %channel.id, "first sign-in step done");
+                }
+                next_methods = Some(methods);
+                let channel = self.set_status(&channel, ChannelStatus::PendingAuth, None).await?;
+                (channel, None, None)
+            }
             AuthProgress::Idle => (channel, None, None),
             AuthProgress::Expired => {
                 let message = "The sign-in expired before it was confirmed. Start again.".to_owned();
@@ -494,6 +539,7 @@ impl ChannelService {
         let webhook = provider.and_then(|p| self.webhook_setup(p.as_ref(), channel.id));
         let mut state = AuthState::new(status, prompt, error, channel, provider.map(|p| p.as_ref()));
         state.channel.webhook = webhook;
+        state.next_methods = next_methods;
         Ok(state)
     }
 

@@ -64,13 +64,13 @@ fn without_nul(event: switchboard::provider::ChannelEvent) -> switchboard::provi
                 .map(|c| Contact { external_id: s(c.external_id), name: s(c.name) })
                 .collect(),
         },
-        ChannelEvent::MessageReceived { mut message } => {
-            message.external_id = s(message.external_id);
-            message.contact_id = s(message.contact_id);
-            message.text = s(message.text);
-            message.reply_to = message.reply_to.map(s);
-            ChannelEvent::MessageReceived { message }
+        ChannelEvent::MessageReceived { message } => {
+            ChannelEvent::MessageReceived { message: clean(message) }
         }
+        ChannelEvent::History { contact_id, messages } => ChannelEvent::History {
+            contact_id: s(contact_id),
+            messages: messages.into_iter().map(clean).collect(),
+        },
         ChannelEvent::MessageStatus { external_id, status, error } => {
             ChannelEvent::MessageStatus { external_id: s(external_id), status, error: error.map(s) }
         }
@@ -93,6 +93,17 @@ fn without_nul(event: switchboard::provider::ChannelEvent) -> switchboard::provi
     }
 }
 
+/// A network's message with every NUL removed from its text fields.
+fn clean(mut message: ProviderMessage) -> ProviderMessage {
+    use switchboard::validate::strip_nul as s;
+    message.external_id = s(message.external_id);
+    message.contact_id = s(message.contact_id);
+    message.text = s(message.text);
+    message.reply_to = message.reply_to.map(s);
+    message.sender_name = message.sender_name.map(s);
+    message
+}
+
 /// Routes a channel's canonical inbound events (from a webhook or a connected runtime) to the
 /// store: messages are ingested, receipts advance message statuses, contact names are
 /// remembered for the messages that follow. Everything else is not stored.
@@ -101,6 +112,8 @@ pub struct InboundRouter<'a> {
     channel: &'a Channel,
     names: std::collections::HashMap<String, String>,
     media: Option<MediaFetch>,
+    /// Messages the history import under way added so far.
+    imported: u64,
 }
 
 /// What fetching a network's media takes: its adapter, the channel's credentials, and where
@@ -134,23 +147,7 @@ impl MediaFetch {
         use switchboard::media::{Attachment, MediaState};
         let mut out = Vec::with_capacity(items.len());
         for item in items.iter().take(switchboard::media::MAX_ATTACHMENTS) {
-            let file_name = switchboard::media::file_name(item.file_name.as_deref(), item.kind.as_str());
-            let bare = Attachment {
-                id: switchboard::AttachmentId::new(),
-                kind: item.kind,
-                mime_type: "application/octet-stream".into(),
-                size: 0,
-                file_name,
-                width: None,
-                height: None,
-                duration_ms: item.duration_ms,
-                has_thumbnail: false,
-                state: MediaState::Ready,
-                location: item.location.clone(),
-                contact: item.contact.clone(),
-                url: None,
-                thumbnail_url: None,
-            };
+            let bare = unfetched(item);
             if !item.kind.has_blob() {
                 out.push((bare, None, None));
                 continue;
@@ -206,9 +203,48 @@ impl MediaFetch {
     }
 }
 
+/// A network's media item as an attachment before (or without) its bytes: whole for places and
+/// contact cards, which have none; `ready` to be filled in by a fetch.
+fn unfetched(item: &switchboard::provider::InboundMedia) -> switchboard::media::Attachment {
+    switchboard::media::Attachment {
+        id: switchboard::AttachmentId::new(),
+        kind: item.kind,
+        mime_type: "application/octet-stream".into(),
+        size: 0,
+        file_name: switchboard::media::file_name(item.file_name.as_deref(), item.kind.as_str()),
+        width: None,
+        height: None,
+        duration_ms: item.duration_ms,
+        has_thumbnail: false,
+        state: switchboard::media::MediaState::Ready,
+        location: item.location.clone(),
+        contact: item.contact.clone(),
+        url: None,
+        thumbnail_url: None,
+    }
+}
+
+/// History's media are not fetched (a linked phone's past can hold gigabytes): files are
+/// recorded `unavailable`, places and contact cards whole.
+fn history_attachments(items: &[switchboard::provider::InboundMedia]) -> Vec<switchboard::media::Attachment> {
+    use switchboard::media::MediaState;
+    items
+        .iter()
+        .take(switchboard::media::MAX_ATTACHMENTS)
+        .map(|item| {
+            let attachment = unfetched(item);
+            if item.kind.has_blob() {
+                switchboard::media::Attachment { state: MediaState::Unavailable, ..attachment }
+            } else {
+                attachment
+            }
+        })
+        .collect()
+}
+
 impl<'a> InboundRouter<'a> {
     pub fn new(store: &'a dyn Store, channel: &'a Channel) -> Self {
-        Self { store, channel, names: Default::default(), media: None }
+        Self { store, channel, names: Default::default(), media: None, imported: 0 }
     }
 
     /// The same router, fetching messages' media with `fetch` before recording them.
@@ -318,6 +354,46 @@ impl<'a> InboundRouter<'a> {
             }
             ChannelEvent::ContactBlocked { contact_id, reason } => {
                 Ok(self.store.set_contact_blocked(self.channel.id, &contact_id, reason.as_deref()).await?)
+            }
+            ChannelEvent::History { contact_id, messages } => {
+                let name = self.names.get(&contact_id).cloned().unwrap_or_else(|| contact_id.clone());
+                let messages = messages
+                    .into_iter()
+                    .map(|m| {
+                        let attachments = history_attachments(&m.media);
+                        (m, attachments)
+                    })
+                    .collect();
+                let history = switchboard::store::NewHistory {
+                    workspace_id: self.channel.workspace_id,
+                    channel_id: self.channel.id,
+                    contact: Contact { external_id: contact_id, name },
+                    messages,
+                };
+                let added = self.store.import_history(history).await?;
+                self.imported += added as u64;
+                Ok(added > 0)
+            }
+            ChannelEvent::HistoryProgress { chats_done, chats_total, finished, error } => {
+                use switchboard::channel::{HistoryImport, HistoryImportState};
+                let state = match (finished, &error) {
+                    (false, _) => HistoryImportState::Running,
+                    (true, None) => HistoryImportState::Done,
+                    (true, Some(_)) => HistoryImportState::Failed,
+                };
+                let progress = HistoryImport {
+                    state,
+                    chats_done,
+                    chats_total,
+                    messages_added: self.imported,
+                    error,
+                    updated_at: switchboard::time::now(),
+                };
+                if finished {
+                    self.imported = 0;
+                }
+                self.store.set_history_import(self.channel.id, &progress).await?;
+                Ok(true)
             }
             ChannelEvent::Cursor { value } => {
                 self.store.set_channel_cursor(self.channel.id, &value).await?;

@@ -154,6 +154,7 @@ pub async fn seed_demo_channel(
         created_at: now,
         updated_at: now,
         webhook: None,
+        history_import: None,
     };
     let channel = store.create_channel(channel).await?;
     channels

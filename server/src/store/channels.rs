@@ -255,4 +255,19 @@ where
             .map_err(map_err)?;
         Ok(())
     }
+
+    async fn set_history_import(
+        &self,
+        id: ChannelId,
+        progress: &switchboard::channel::HistoryImport,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(progress).map_err(|e| StoreError::Internal(e.to_string()))?;
+        sqlx::query("update channel set history_import = $2 where channel_id = $1")
+            .bind(id.as_uuid())
+            .bind(json)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
 }

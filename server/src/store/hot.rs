@@ -22,7 +22,9 @@ pub const CONVERSATION_LIST: &str = "select c.conversation_id, c.workspace_id, c
              from conversation c
              left join read_position rp on rp.user_id = $3 and rp.conversation_id = c.conversation_id
              left join message m on m.conversation_id = c.conversation_id
-                  and m.message_id > coalesce(rp.last_read_message_id, $8)
+                  and m.message_id > coalesce(case when c.history_floor_message_id > rp.last_read_message_id
+                                                   then c.history_floor_message_id else rp.last_read_message_id end,
+                                              c.history_floor_message_id, $8)
                   and (m.direction = 'inbound'
                        or (c.contact_id is null and (m.sender_user_id is null or m.sender_user_id <> $3)))
              left join (
@@ -42,14 +44,17 @@ pub const CONVERSATION_LIST: &str = "select c.conversation_id, c.workspace_id, c
              order by case when c.last_message_at is null then 1 else 0 end, c.last_message_at desc, c.conversation_id desc";
 
 /// A member's unread count in one conversation: `$1` conversation, `$2` member, `$3` a room
-/// (others' outbound messages count), `$4` the nil id. At most 100 rows of one range of
+/// (others' outbound messages count), `$4` the nil id. Messages up to the conversation's
+/// history floor (imported history) are read for everyone. At most 100 rows of one range of
 /// `message_read_idx`: 100 is "99+".
 pub const UNREAD_COUNT: &str = "select count(*) from (
                select 1 from message m
+               join conversation c on c.conversation_id = m.conversation_id
+               left join read_position rp on rp.user_id = $2 and rp.conversation_id = $1
                where m.conversation_id = $1
-                 and m.message_id > coalesce(
-                   (select rp.last_read_message_id from read_position rp
-                    where rp.user_id = $2 and rp.conversation_id = $1), $4)
+                 and m.message_id > coalesce(case when c.history_floor_message_id > rp.last_read_message_id
+                                                  then c.history_floor_message_id else rp.last_read_message_id end,
+                                             c.history_floor_message_id, $4)
                  and (m.direction = 'inbound'
                       or ($3 = true and (m.sender_user_id is null or m.sender_user_id <> $2)))
                limit 100) unread";

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Type};
+use switchboard::provider::{Direction, ProviderMessage};
 use switchboard::store::{InboundRepo, Ingested, NewInbound, StoreError};
 use switchboard::{ChannelId, Conversation, EventBody, Topic};
 
@@ -42,6 +43,10 @@ where
                 .await
                 .map_err(map_err)?;
         Ok(found.is_some())
+    }
+
+    async fn import_history(&self, history: switchboard::store::NewHistory) -> Result<usize, StoreError> {
+        self.record_history(history).await
     }
 
     async fn ingest_inbound(&self, inbound: NewInbound) -> Result<Option<Ingested>, StoreError> {
@@ -94,10 +99,17 @@ where
         .map_err(map_err)?;
         let conversation: Conversation = conversation.into();
 
+        let outbound = inbound.message.direction == Direction::Outbound;
+        if outbound && Self::claim_echo(&mut tx, &conversation, &inbound.message).await? {
+            // Our own send, reported by the network before its answer reached the outbox.
+            tx.commit().await.map_err(map_err)?;
+            return Ok(None);
+        }
         let message_id = switchboard::MessageId::new();
+        let (direction, status) = if outbound { ("outbound", "sent") } else { ("inbound", "delivered") };
         let inserted = sqlx::query(
             "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, created_at, updated_at, attachments, reply_to_message_id, sender_name)
-             values ($1, $2, $3, $4, 'inbound', 'delivered', $5, $6, $7, $7, $8,
+             values ($1, $2, $3, $4, $11, $12, $5, $6, $7, $7, $8,
                      (select q.message_id from message q where q.channel_id = $4 and q.external_id = $9 and q.conversation_id = $3), $10)
              on conflict (channel_id, external_id) do nothing",
         )
@@ -111,6 +123,8 @@ where
         .bind(super::media::attachments_json(&inbound.attachments))
         .bind(inbound.message.reply_to.as_deref())
         .bind(inbound.message.sender_name.as_deref())
+        .bind(direction)
+        .bind(status)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?
@@ -154,9 +168,10 @@ where
             return Ok(Some(Ingested { message, conversation, created: false, events: vec![event] }));
         }
         let message = Self::message_in(&mut tx, message_id).await?;
-        let conversation =
-            Self::touch_conversation(&mut tx, &conversation, &message, Some(inbound.message.sent_at), at)
-                .await?;
+        // What the account's owner wrote elsewhere (the phone) neither reopens the conversation
+        // nor opens a reply window.
+        let inbound_at = (!outbound).then_some(inbound.message.sent_at);
+        let conversation = Self::touch_conversation(&mut tx, &conversation, &message, inbound_at, at).await?;
         Self::record_new_message(&mut tx, &message, conversation.contact_id.is_none(), at).await?;
 
         let trace = inbound.trace_id.as_deref();
@@ -169,5 +184,48 @@ where
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(&events);
         Ok(Some(Ingested { message, conversation, created: true, events }))
+    }
+}
+
+impl<D: Backend> SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'a> &'a str: ColumnIndex<D::Row> + Encode<'a, D>,
+    str: Type<D>,
+    usize: ColumnIndex<D::Row>,
+    Uuid: Column<D>,
+    DateTime<Utc>: Column<D>,
+{
+    /// A message the account sent from elsewhere that is really one of ours: the network told
+    /// us of our send (`from_me`) before the send's own answer reached the outbox. The oldest
+    /// send of this text in the conversation still waiting for its network id takes the id,
+    /// so the outbox's answer finds it already there and no copy appears. True when claimed.
+    async fn claim_echo(
+        tx: &mut sqlx::Transaction<'static, D>,
+        conversation: &Conversation,
+        message: &ProviderMessage,
+    ) -> Result<bool, StoreError> {
+        let claimed: Option<(Uuid,)> = sqlx::query_as(
+            "update message set external_id = $3
+             where message_id = (
+                 select message_id from message
+                 where conversation_id = $1 and direction = 'outbound' and status = 'pending'
+                   and external_id is null and deleted_at is null and sender_user_id is not null
+                   and text = $2
+                 order by message_id limit 1)
+               and not exists (select 1 from message where channel_id = $4 and external_id = $3)
+             returning message_id",
+        )
+        .bind(conversation.id.as_uuid())
+        .bind(message.text.as_str())
+        .bind(message.external_id.as_str())
+        .bind(conversation.channel_id.as_uuid())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(map_err)?;
+        if let Some((id,)) = &claimed {
+            tracing::info!(conversation_id = %conversation.id, message_id = %id, "a send's echo arrived before its answer");
+        }
+        Ok(claimed.is_some())
     }
 }

@@ -7,6 +7,7 @@
 //! | `event_log.rs` | offsets, append, reads after a topic offset or a log position, epoch |
 //! | `sends.rs`, `send_queue.rs` | outbound messages, written by group commit |
 //! | `ingest.rs` | inbound messages from the networks |
+//! | `history.rs` | a linked phone's past chats, recorded as history |
 //! | `messages.rs` | message reads, edits, deletes; what every message write shares |
 //! | `hot.rs` | the hot statements of unread state, shared with the plans test |
 //! | `conversations.rs` | the list, read state, status, rooms, members, stars, presence, titles |
@@ -29,6 +30,7 @@ pub mod backend;
 mod channels;
 mod conversations;
 mod event_log;
+mod history;
 pub mod hot;
 mod ingest;
 mod invitations;

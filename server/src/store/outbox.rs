@@ -239,6 +239,33 @@ where
                 error = why.filter(|_| early == MessageStatus::Failed);
             }
         }
+        // The network told us of this very send as one the account wrote elsewhere, and it was
+        // recorded as such (its text differed from ours, so it could not be matched): that copy
+        // gives the id back and is deleted, so the message shows once.
+        let mut events = Vec::new();
+        let echo: Option<(Uuid,)> = sqlx::query_as(
+            "update message set external_id = null, text = '', attachments = null, deleted_at = $3, updated_at = $3
+             where channel_id = $1 and external_id = $2 and message_id <> $4
+               and direction = 'outbound' and sender_user_id is null
+             returning message_id",
+        )
+        .bind(job.channel_id.as_uuid())
+        .bind(external_id)
+        .bind(at)
+        .bind(job.message.id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if let Some((echo,)) = echo {
+            let copy = Self::message_in(&mut tx, echo.into()).await?;
+            let body = EventBody::MessageDeleted(switchboard::event::MessageDeleted {
+                message_id: copy.id,
+                conversation_id: copy.conversation_id,
+                deleted_at: copy.deleted_at,
+            });
+            let topic = switchboard::Topic::Conversation(copy.conversation_id);
+            events.push(Self::append_event(&mut tx, copy.workspace_id, topic, body, None, at).await?);
+        }
         let message = Self::set_message_status(
             &mut tx,
             job.message.id,
@@ -248,9 +275,9 @@ where
             at,
         )
         .await?;
-        let event = Self::status_event(&mut tx, &message, at).await?;
+        events.push(Self::status_event(&mut tx, &message, at).await?);
         tx.commit().await.map_err(map_err)?;
-        self.listener.committed(std::slice::from_ref(&event));
+        self.listener.committed(&events);
         // A receipt stored between our look above and our commit (PostgreSQL runs the two
         // writes at once): it could not see the message, and we could not see it. Take it now.
         self.take_early_receipt(job.channel_id, external_id).await

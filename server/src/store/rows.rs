@@ -4,7 +4,7 @@
 /// The columns of a channel row, in [`ChannelRow`]'s order.
 macro_rules! channel_columns {
     () => {
-        "channel_id, workspace_id, provider, name, status, config, last_error, created_at, updated_at"
+        "channel_id, workspace_id, provider, name, status, config, last_error, created_at, updated_at, history_import"
     };
 }
 
@@ -152,6 +152,7 @@ pub struct ChannelRow {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub history_import: Option<String>,
 }
 
 impl TryFrom<ChannelRow> for switchboard::Channel {
@@ -168,6 +169,9 @@ impl TryFrom<ChannelRow> for switchboard::Channel {
             created_at: r.created_at,
             updated_at: r.updated_at,
             webhook: None,
+            // Written by this server only; an unreadable value reads as none rather than
+            // hiding the channel.
+            history_import: r.history_import.and_then(|json| serde_json::from_str(&json).ok()),
         })
     }
 }

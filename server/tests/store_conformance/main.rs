@@ -107,6 +107,7 @@ pub fn new_channel(workspace_id: WorkspaceId, name: &str) -> Channel {
         created_at: t,
         updated_at: t,
         webhook: None,
+        history_import: None,
     }
 }
 

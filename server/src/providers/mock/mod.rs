@@ -235,6 +235,7 @@ impl Provider for MockNetwork {
             reactions: false,
             edits: false,
             delivery_receipts: true,
+            linking_methods: Vec::new(),
         }
     }
 
@@ -254,6 +255,7 @@ impl Provider for MockNetwork {
     async fn start_auth(
         &self,
         channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
         method: AuthMethod,
         phone: Option<&str>,
     ) -> Result<AuthPrompt, ProviderError> {
@@ -277,6 +279,7 @@ impl Provider for MockNetwork {
     async fn submit_auth(
         &self,
         channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
         submission: AuthSubmission,
     ) -> Result<AuthProgress, ProviderError> {
         let now = switchboard::time::now();
@@ -318,7 +321,11 @@ impl Provider for MockNetwork {
         Ok(AuthProgress::Authenticated { credentials, identity: None })
     }
 
-    async fn auth_progress(&self, channel: &Channel) -> AuthProgress {
+    async fn auth_progress(
+        &self,
+        channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
+    ) -> AuthProgress {
         let Ok(config) = config_of(channel) else {
             return AuthProgress::Failed("the channel's config is invalid".into());
         };

@@ -14,6 +14,7 @@ fn channel(config: serde_json::Value) -> Channel {
         created_at: now,
         updated_at: now,
         webhook: None,
+        history_import: None,
     }
 }
 

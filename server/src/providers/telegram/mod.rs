@@ -321,6 +321,7 @@ impl Provider for Telegram {
             reactions: false,
             edits: true,
             delivery_receipts: false,
+            linking_methods: Vec::new(),
         }
     }
 
@@ -357,6 +358,7 @@ impl Provider for Telegram {
     async fn start_auth(
         &self,
         channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
         method: AuthMethod,
         _phone: Option<&str>,
     ) -> Result<AuthPrompt, ProviderError> {
@@ -378,6 +380,7 @@ impl Provider for Telegram {
     async fn submit_auth(
         &self,
         channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
         submission: AuthSubmission,
     ) -> Result<AuthProgress, ProviderError> {
         let config = config_of(channel)?;
@@ -409,7 +412,11 @@ impl Provider for Telegram {
         Ok(AuthProgress::Authenticated { credentials, identity: Some(identity) })
     }
 
-    async fn auth_progress(&self, channel: &Channel) -> AuthProgress {
+    async fn auth_progress(
+        &self,
+        channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
+    ) -> AuthProgress {
         match self.prompts.lock().expect("telegram lock").get(&channel.id) {
             Some(prompt) => AuthProgress::Pending(prompt.clone()),
             None => AuthProgress::Idle,

@@ -250,6 +250,7 @@ impl Provider for WhatsAppCloud {
             reactions: true,
             edits: false,
             delivery_receipts: true,
+            linking_methods: Vec::new(),
         }
     }
 
@@ -290,6 +291,7 @@ impl Provider for WhatsAppCloud {
     async fn start_auth(
         &self,
         channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
         method: AuthMethod,
         _phone: Option<&str>,
     ) -> Result<AuthPrompt, ProviderError> {
@@ -307,6 +309,7 @@ impl Provider for WhatsAppCloud {
     async fn submit_auth(
         &self,
         channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
         submission: AuthSubmission,
     ) -> Result<AuthProgress, ProviderError> {
         let config = config_of(channel)?;
@@ -338,7 +341,11 @@ impl Provider for WhatsAppCloud {
         Ok(AuthProgress::Authenticated { credentials, identity: Some(identity) })
     }
 
-    async fn auth_progress(&self, channel: &Channel) -> AuthProgress {
+    async fn auth_progress(
+        &self,
+        channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
+    ) -> AuthProgress {
         match self.prompts.lock().expect("prompt lock").get(&channel.id) {
             Some(prompt) => AuthProgress::Pending(prompt.clone()),
             None => AuthProgress::Idle,
