@@ -181,6 +181,17 @@ impl Inbox {
         self.error.set(Some(e.message));
     }
 
+    /// Reloads the channels alone (the admin page follows a history import this way: its
+    /// progress has no realtime event).
+    pub fn reload_channels(self) {
+        spawn_local(async move {
+            match http::get::<Vec<Channel>>("/channels").await {
+                Ok(channels) => self.channels.set(channels),
+                Err(e) => self.fail(e),
+            }
+        });
+    }
+
     /// Reloads the channels and the conversation list.
     pub fn reload_lists(self) {
         spawn_local(async move {

@@ -7,9 +7,12 @@ use leptos_meta::Title;
 use leptos_router::components::{A, Redirect};
 use leptos_router::hooks::use_navigate;
 use serde_json::json;
+use switchboard::channel::{HistoryImport, HistoryImportState};
 use switchboard::invitation::{Invitation, InvitationSent};
 use switchboard::provider::ProviderInfo;
-use switchboard::{Channel, InvitationId, Me, MemberRole, ProviderKind, UserId, WorkspaceMember};
+use switchboard::{
+    Channel, ChannelId, ChannelStatus, InvitationId, Me, MemberRole, ProviderKind, UserId, WorkspaceMember,
+};
 
 use super::inbox::TopBar;
 use super::webhook::WebhookSetupView;
@@ -272,6 +275,7 @@ fn Channels() -> impl IntoView {
                 .unwrap_or_default()
         })
     };
+    follow_history_imports(inbox);
     let navigate = use_navigate();
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -336,6 +340,7 @@ fn Channels() -> impl IntoView {
                                 <tr data-testid="channel-row">
                                     <td>
                                         {c.name.clone()}
+                                        <HistoryImportView id />
                                         <WebhookSetupView channel=c.clone() />
                                     </td>
                                     <td>{c.provider.as_str()}</td>
@@ -413,7 +418,151 @@ fn Channels() -> impl IntoView {
     }
 }
 
+/// Keeps the channels' history imports current while the page is open (browser only): their
+/// progress has no realtime event, so the list is fetched again every two seconds while one
+/// runs, and once shortly after a channel connects (a phone just linked starts one).
+fn follow_history_imports(inbox: Inbox) {
+    let every = std::time::Duration::from_secs(2);
+    let importing = Memo::new(move |_| {
+        inbox.channels.with(|list| {
+            list.iter()
+                .any(|c| c.history_import.as_ref().is_some_and(|h| h.state == HistoryImportState::Running))
+        })
+    });
+    // The effect's cleanup (on the next run, or when the page unmounts) stops the interval.
+    Effect::new(move |_| {
+        if importing.get()
+            && let Ok(handle) = set_interval_with_handle(move || inbox.reload_channels(), every)
+        {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let statuses = Memo::new(move |_| {
+        inbox
+            .channels
+            .with(|list| list.iter().map(|c| (c.id, c.status)).collect::<Vec<(ChannelId, ChannelStatus)>>())
+    });
+    Effect::new(move |before: Option<Vec<(ChannelId, ChannelStatus)>>| {
+        let now = statuses.get();
+        let linked = before.is_some_and(|before| {
+            now.iter().any(|(id, status)| {
+                *status == ChannelStatus::Connected
+                    && before.iter().any(|(was_id, was)| was_id == id && was != status)
+            })
+        });
+        if linked && let Ok(handle) = set_timeout_with_handle(move || inbox.reload_channels(), every) {
+            on_cleanup(move || handle.clear());
+        }
+        now
+    });
+}
+
+/// Where a channel's history import stands, under its name (nothing when none ran).
+#[component]
+fn HistoryImportView(id: ChannelId) -> impl IntoView {
+    let inbox = expect_context::<Inbox>();
+    let progress = Memo::new(move |_| {
+        inbox.channels.with(|list| list.iter().find(|c| c.id == id).and_then(|c| c.history_import.clone()))
+    });
+    move || {
+        progress.get().map(|import| {
+            let state = match import.state {
+                HistoryImportState::Running => "running",
+                HistoryImportState::Done => "done",
+                HistoryImportState::Failed => "failed",
+            };
+            view! {
+                <p class=format!("history-import muted {state}") data-testid="history-import" data-state=state>
+                    {history_text(&import)}
+                </p>
+            }
+        })
+    }
+}
+
+/// "History: importing 3 of 50 chats…", "History: 50 chats, 1,234 messages imported",
+/// "History import stopped: {why}".
+fn history_text(import: &HistoryImport) -> String {
+    match import.state {
+        HistoryImportState::Running => {
+            format!(
+                "History: importing {} of {}…",
+                import.chats_done,
+                count(import.chats_total.into(), "chat")
+            )
+        }
+        HistoryImportState::Done => format!(
+            "History: {}, {} imported",
+            count(import.chats_done.into(), "chat"),
+            count(import.messages_added, "message")
+        ),
+        HistoryImportState::Failed => match &import.error {
+            Some(why) => format!("History import stopped: {why}"),
+            None => "History import stopped.".to_owned(),
+        },
+    }
+}
+
+/// "1 chat", "1,234 messages".
+fn count(n: u64, noun: &str) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{grouped} {noun}{plural}")
+}
+
 /// Asks before a destructive act (the browser's own dialog: modal, keyboard-reachable, read out).
 fn confirm(question: &str) -> bool {
     web_sys::window().and_then(|w| w.confirm_with_message(question).ok()).unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn import(state: HistoryImportState, chats_done: u32, messages_added: u64) -> HistoryImport {
+        HistoryImport {
+            state,
+            chats_done,
+            chats_total: 50,
+            messages_added,
+            error: None,
+            updated_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn history_reads_as_progress_then_totals() {
+        assert_eq!(
+            history_text(&import(HistoryImportState::Running, 3, 40)),
+            "History: importing 3 of 50 chats…"
+        );
+        assert_eq!(
+            history_text(&import(HistoryImportState::Done, 50, 1234)),
+            "History: 50 chats, 1,234 messages imported"
+        );
+        assert_eq!(
+            history_text(&import(HistoryImportState::Done, 1, 1)),
+            "History: 1 chat, 1 message imported"
+        );
+        let failed = HistoryImport {
+            error: Some("the gateway refused".into()),
+            ..import(HistoryImportState::Failed, 2, 9)
+        };
+        assert_eq!(history_text(&failed), "History import stopped: the gateway refused");
+    }
+
+    #[test]
+    fn counts_group_thousands() {
+        assert_eq!(count(0, "message"), "0 messages");
+        assert_eq!(count(999, "message"), "999 messages");
+        assert_eq!(count(1_000, "message"), "1,000 messages");
+        assert_eq!(count(1_234_567, "message"), "1,234,567 messages");
+    }
 }

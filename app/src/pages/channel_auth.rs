@@ -32,14 +32,61 @@ struct AuthView {
     /// The provider's own words: where on its network to scan or type the prompt.
     #[serde(default)]
     hint: Option<AuthHint>,
+    /// The first of two steps is done (a gateway took its token): these methods take the second.
+    #[serde(default)]
+    next_methods: Option<Vec<AuthMethod>>,
 }
 
-fn method_label(method: AuthMethod) -> &'static str {
+impl AuthView {
+    /// Which step of a two-step sign-in this answer puts the page at: the second once the first
+    /// is done or a linking prompt is up, the first at a prompt of its methods; `None` when the
+    /// answer does not say (no prompt, or a provider that signs in in one step).
+    fn second_step(&self) -> Option<bool> {
+        let capabilities = self.capabilities.as_ref()?;
+        if capabilities.linking_methods.is_empty() {
+            return None;
+        }
+        if self.next_methods.is_some() {
+            return Some(true);
+        }
+        let method = self.prompt.as_ref().map(prompt_method)?;
+        if capabilities.auth_methods.contains(&method) {
+            Some(false)
+        } else {
+            capabilities.linking_methods.contains(&method).then_some(true)
+        }
+    }
+}
+
+/// The method a prompt belongs to.
+fn prompt_method(prompt: &AuthPrompt) -> AuthMethod {
+    match prompt {
+        AuthPrompt::Qr { .. } => AuthMethod::Qr,
+        AuthPrompt::Otp { .. } => AuthMethod::Otp,
+        AuthPrompt::PairingCode { .. } => AuthMethod::PairingCode,
+        AuthPrompt::Token { .. } => AuthMethod::Token,
+    }
+}
+
+/// A method's button: what it is at the first step, what to do at the second (link the phone).
+fn method_label(method: AuthMethod, second_step: bool) -> &'static str {
+    match (method, second_step) {
+        (AuthMethod::Qr, true) => "Scan a QR code",
+        (AuthMethod::PairingCode, true) => "Use a pairing code",
+        (AuthMethod::Qr, false) => "QR code",
+        (AuthMethod::Otp, _) => "One-time code",
+        (AuthMethod::PairingCode, false) => "Pairing code",
+        (AuthMethod::Token, _) => "Token",
+    }
+}
+
+/// A method's name in test ids (`method-qr`, `method-pairing_code`), as the API spells it.
+fn method_key(method: AuthMethod) -> &'static str {
     match method {
-        AuthMethod::Qr => "QR code",
-        AuthMethod::Otp => "One-time code",
-        AuthMethod::PairingCode => "Pairing code",
-        AuthMethod::Token => "Token",
+        AuthMethod::Qr => "qr",
+        AuthMethod::Otp => "otp",
+        AuthMethod::PairingCode => "pairing_code",
+        AuthMethod::Token => "token",
     }
 }
 
@@ -222,12 +269,41 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
         status
     });
 
-    let methods = move || {
+    // A provider that signs in in two steps (a gateway's token, then linking the phone).
+    let two_steps = Memo::new(move |_| {
         state.with(|s| {
-            s.as_ref().and_then(|s| s.capabilities.as_ref().map(|c| c.auth_methods.clone())).unwrap_or_else(
-                || vec![AuthMethod::Qr, AuthMethod::Otp, AuthMethod::PairingCode, AuthMethod::Token],
-            )
+            s.as_ref().and_then(|s| s.capabilities.as_ref()).is_some_and(|c| !c.linking_methods.is_empty())
         })
+    });
+    // At its second step: an answer that does not say (asking for the phone number, a failed
+    // attempt) leaves the page where it was.
+    let second_step = Memo::new(move |was: Option<&bool>| {
+        state.with(|s| s.as_ref().and_then(AuthView::second_step)).unwrap_or(was.copied().unwrap_or(false))
+    });
+    let methods = move || {
+        let second = second_step.get();
+        state.with(|s| {
+            let s = s.as_ref();
+            let capabilities = s.and_then(|s| s.capabilities.as_ref());
+            if second {
+                s.and_then(|s| s.next_methods.clone())
+                    .or_else(|| capabilities.map(|c| c.linking_methods.clone()))
+                    .unwrap_or_default()
+            } else {
+                capabilities.map(|c| c.auth_methods.clone()).unwrap_or_else(|| {
+                    vec![AuthMethod::Qr, AuthMethod::Otp, AuthMethod::PairingCode, AuthMethod::Token]
+                })
+            }
+        })
+    };
+    // Back to the first step (another token), from the second.
+    let restart = move || {
+        let first = state.with_untracked(|s| {
+            s.as_ref().and_then(|s| s.capabilities.as_ref()).and_then(|c| c.auth_methods.first().copied())
+        });
+        if let Some(first) = first {
+            start(first);
+        }
     };
     let countdown = move |expires_at: chrono::DateTime<chrono::Utc>| {
         let secs = (expires_at - now.get()).num_seconds().max(0);
@@ -254,15 +330,21 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
                     }
                 }
             >
+                <Show when=move || two_steps.get()>
+                    <p class="auth-step" data-testid="auth-step">
+                        {move || if second_step.get() { "Step 2 of 2: link the phone" } else { "Step 1 of 2: the token" }}
+                    </p>
+                </Show>
                 <div class="methods" role="group" aria-label="Sign-in method">
                     <For each=methods key=|m| *m let:m>
                         <button
                             class="method"
                             class:active=move || method.get() == Some(m)
+                            data-testid=format!("method-{}", method_key(m))
                             disabled=move || busy.get()
                             on:click=move |_| start(m)
                         >
-                            {method_label(m)}
+                            {move || method_label(m, second_step.get())}
                         </button>
                     </For>
                 </div>
@@ -362,12 +444,20 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
                             let text = match view.status {
                                 AuthStatus::Expired => "The code expired. Choose a method to get a new one.",
                                 AuthStatus::Failed => "Signing in failed. Choose a method to try again.",
+                                _ if view.next_methods.is_some() => {
+                                    "The token is accepted. Now link the phone: choose how."
+                                }
                                 _ => "Choose how to sign this channel in.",
                             };
-                            view! { <p class="empty">{text}</p> }.into_any()
+                            view! { <p class="empty" data-testid="auth-idle">{text}</p> }.into_any()
                         }
                     }
                 }}
+                <Show when=move || second_step.get()>
+                    <button class="link-button" data-testid="auth-restart" disabled=move || busy.get() on:click=move |_| restart()>
+                        "Back to step 1: use another token"
+                    </button>
+                </Show>
                 <Show when=move || error.get().is_some() || state.with(|s| s.as_ref().is_some_and(|s| s.error.is_some()))>
                     <div class="form-error" role="alert" data-testid="auth-error">
                         {move || error.get().or_else(|| state.with(|s| s.as_ref().and_then(|s| s.error.clone())))}

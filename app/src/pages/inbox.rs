@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::components::{A, Redirect};
 use leptos_router::hooks::{use_navigate, use_query_map};
 use switchboard::message::ConversationSummary;
-use switchboard::{ChannelStatus, ConversationId, Me, MemberRole};
+use switchboard::{Channel, ChannelStatus, ConversationId, Me, MemberRole};
 
 use super::thread::ThreadPane;
 use crate::api::{Logout, inbox_start};
@@ -166,6 +166,7 @@ fn InboxShell(me: Me, list: Vec<ConversationSummary>) -> impl IntoView {
         <div class="app">
             <TopBar me />
             <ConnectionBanner />
+            <RelinkBanner />
             <main
                 class="inbox"
                 class:has-open=move || selected.get().is_some()
@@ -207,6 +208,40 @@ fn ConnectionBanner() -> impl IntoView {
                 <button class="link-button" on:click=move |_| inbox.error.set(None)>"Dismiss"</button>
             </div>
         </Show>
+    }
+}
+
+/// What a linked-device channel's status says when its phone was unlinked on the gateway: the
+/// server's words (`providers::linked::UNLINKED`), which the app cannot import.
+const UNLINKED: &str = "The phone was unlinked from the gateway: link it again.";
+
+/// Whether a channel waits for its phone to be linked again (and not, say, for a gateway that is
+/// still starting, which says so in other words).
+fn needs_relink(channel: &Channel) -> bool {
+    channel.status == ChannelStatus::PendingAuth && channel.last_error.as_deref() == Some(UNLINKED)
+}
+
+/// Owners and admins: one banner per channel whose phone was unlinked, with the way to link it
+/// again. It follows the channels' live status, so it comes and goes without a reload.
+#[component]
+fn RelinkBanner() -> impl IntoView {
+    let inbox = expect_context::<Inbox>();
+    let admin = matches!(inbox.role, MemberRole::Owner | MemberRole::Admin);
+    let unlinked = Memo::new(move |_| {
+        inbox.channels.with(|list| {
+            list.iter()
+                .filter(|c| admin && needs_relink(c))
+                .map(|c| (c.id, c.name.clone()))
+                .collect::<Vec<_>>()
+        })
+    });
+    view! {
+        <For each=move || unlinked.get() key=|c| c.clone() let:c>
+            <div class="banner" role="status" data-testid="relink-banner">
+                {format!("{}: the phone was unlinked. ", c.1)}
+                <a href=format!("/channels/{}/auth", c.0) data-testid="relink-link">"Link it again"</a>
+            </div>
+        </For>
     }
 }
 

@@ -3,4 +3,5 @@
 //! `docs/architecture.md`). Nothing in the product uses them.
 
 pub mod telegram;
+pub mod whapi;
 pub mod whatsapp_cloud;

@@ -181,7 +181,7 @@ impl Whapi {
             after_secs: Some(2),
         })?;
         let expires_at = switchboard::time::now()
-            + chrono::Duration::seconds(qr.expire.unwrap_or(20).clamp(5, 300) as i64);
+            + chrono::Duration::seconds(qr.expire.unwrap_or(20).clamp(1, 300) as i64);
         Ok(Some(AuthPrompt::Qr { value, expires_at }))
     }
 }

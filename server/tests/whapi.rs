@@ -1,0 +1,705 @@
+//! The `whapi` adapter (WhatsApp on a linked device through the Whapi.Cloud gateway) end to end
+//! against the local fake of the gateway (`switchboard_server::fakes::whapi`), on SQLite and
+//! PostgreSQL: the two-step sign-in (token, then QR renewed once, or a pairing code), the
+//! webhook registered with its secret, every message type, the phone's own messages and the
+//! echoes of our sends, statuses, the history import (idempotent, not unread), the session
+//! dropping back to QR, stopping and failing to sync, a 429 and a revoked token.
+
+#[macro_use]
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::Request;
+use common::*;
+use serde_json::{Value, json};
+use switchboard_server::fakes::whapi::{self as fake_whapi, FakeWhapi, Fault, message};
+use switchboard_server::http::AppState;
+
+app_test!(
+    links_in_two_steps_by_qr_renewed_once,
+    links_by_pairing_code_for_a_phone,
+    webhooks_need_the_channel_secret,
+    every_message_type_arrives,
+    the_phones_own_messages_and_echoes_of_our_sends,
+    statuses_move_ticks_forward,
+    history_is_imported_once_read_and_in_order,
+    the_session_dropping_stopping_or_failing_to_sync_shows_on_the_channel,
+    rate_limits_refused_recipients_and_revoked_tokens,
+    edits_deletes_reactions_and_reads_reach_the_gateway,
+);
+
+const TOKEN: &str = "fake-whapi-channel-token-0001";
+const CUSTOMER: &str = "15557654321@s.whatsapp.net";
+
+struct Wa {
+    app: AppState,
+    fake: FakeWhapi,
+    alice: String,
+    channel_id: String,
+    _outbox: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Wa {
+    fn drop(&mut self) {
+        self._outbox.abort();
+        self.app.channels.runtimes().stop_all();
+    }
+}
+
+async fn call(app: &AppState, alice: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let response = send(app, authed(method, path, alice, body)).await;
+    let status = response.status().as_u16();
+    (status, body_json(response).await)
+}
+
+/// A `whapi` channel at the fake, before any sign-in.
+async fn channel(app: &AppState, fake_base: &str, alice: &str, extra: Value) -> String {
+    let mut config = json!({ "api_base_url": fake_base, "health_interval_secs": 1 });
+    config.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    let created =
+        create_channel(app, alice, json!({ "provider": "whapi", "name": "Shop phone", "config": config }))
+            .await;
+    created["id"].as_str().unwrap().to_owned()
+}
+
+/// Step 1: the token.
+async fn give_token(app: &AppState, alice: &str, id: &str, token: &str) -> (u16, Value) {
+    let (status, _) = call(
+        app,
+        alice,
+        "POST",
+        &format!("/api/v1/channels/{id}/auth/start"),
+        Some(json!({"method": "token"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let answer = json!({ "kind": "token", "value": token });
+    call(app, alice, "POST", &format!("/api/v1/channels/{id}/auth/submit"), Some(answer)).await
+}
+
+async fn auth_state(app: &AppState, alice: &str, id: &str) -> Value {
+    call(app, alice, "GET", &format!("/api/v1/channels/{id}/auth"), None).await.1
+}
+
+/// A channel linked through both steps (the history, if the fake has any, imports).
+async fn linked(app: AppState) -> Wa {
+    let fake = FakeWhapi::new(TOKEN);
+    let base = fake.serve("127.0.0.1:0").await.unwrap();
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let channel_id = channel(&app, &base, &alice, json!({})).await;
+    let (status, state) = give_token(&app, &alice, &channel_id, TOKEN).await;
+    assert_eq!((status, state["status"].as_str()), (200, Some("pending")), "{state}");
+    let path = format!("/api/v1/channels/{channel_id}/auth/start");
+    let (status, _) = call(&app, &alice, "POST", &path, Some(json!({"method": "qr"}))).await;
+    assert_eq!(status, 200);
+    fake.link();
+    assert_eq!(auth_state(&app, &alice, &channel_id).await["status"], "authenticated");
+    let outbox = spawn_outbox(&app);
+    let wa = Wa { app, fake, alice, channel_id, _outbox: outbox };
+    wa.wait_channel(|c| c["status"] == "connected").await;
+    wa.wait_webhook().await;
+    wa
+}
+
+impl Wa {
+    async fn channel(&self) -> Value {
+        call(&self.app, &self.alice, "GET", &format!("/api/v1/channels/{}", self.channel_id), None).await.1
+    }
+
+    async fn wait_channel(&self, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let channel = self.channel().await;
+            if done(&channel) {
+                return channel;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "channel never got there: {channel}");
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+
+    async fn wait_webhook(&self) -> (String, Vec<(String, String)>) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(hook) = self.fake.webhook() {
+                return hook;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no webhook registered");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Delivers a payload as the gateway does (to the registered path, with its headers),
+    /// in process; `headers` replaces the registered ones when given.
+    async fn deliver_with(&self, payload: &Value, headers: Option<Vec<(String, String)>>) -> u16 {
+        let (url, registered) = self.wait_webhook().await;
+        let path =
+            url.split_once("://").map(|(_, rest)| &rest[rest.find('/').unwrap()..]).unwrap().to_owned();
+        let mut request =
+            Request::builder().method("POST").uri(path).header("content-type", "application/json");
+        for (name, value) in headers.unwrap_or(registered) {
+            request = request.header(name, value);
+        }
+        send(&self.app, request.body(Body::from(payload.to_string())).unwrap()).await.status().as_u16()
+    }
+
+    async fn deliver(&self, payload: &Value) {
+        assert_eq!(self.deliver_with(payload, None).await, 200);
+    }
+
+    async fn customer_sends(&self, id: &str, content: Value) {
+        let m = message(id, CUSTOMER, false, chrono::Utc::now().timestamp(), content);
+        let mut m = m;
+        m["from_name"] = json!("Ana Lima");
+        self.deliver(&fake_whapi::messages_payload(vec![m])).await;
+    }
+
+    async fn conversations(&self) -> Vec<Value> {
+        let uri = format!("/api/v1/conversations?channel_id={}", self.channel_id);
+        call(&self.app, &self.alice, "GET", &uri, None).await.1.as_array().unwrap().clone()
+    }
+
+    async fn messages_of(&self, conversation: &str) -> Vec<Value> {
+        let uri = format!("/api/v1/conversations/{conversation}/messages");
+        let mut all = call(&self.app, &self.alice, "GET", &uri, None).await.1.as_array().unwrap().clone();
+        all.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+        all
+    }
+
+    /// Every message of the channel, oldest first.
+    async fn messages(&self) -> Vec<Value> {
+        let mut all = Vec::new();
+        for c in self.conversations().await {
+            all.extend(self.messages_of(c["id"].as_str().unwrap()).await);
+        }
+        all.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+        all
+    }
+
+    async fn wait_messages(&self, n: usize) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let messages = self.messages().await;
+            if messages.len() >= n {
+                return messages;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{} of {n} messages", messages.len());
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+
+    async fn wait_message(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self.messages().await.into_iter().find(|m| m["id"] == id).expect("the message");
+            if done(&found) {
+                return found;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "message stuck at {found}");
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+
+    async fn reply(&self, conversation: &str, body: Value) -> Value {
+        let uri = format!("/api/v1/conversations/{conversation}/messages");
+        let (status, sent) = call(&self.app, &self.alice, "POST", &uri, Some(body)).await;
+        assert_eq!(status, 201, "{sent}");
+        sent
+    }
+
+    async fn wait_calls(&self, route: &str, n: usize) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let calls = self.fake.calls_to(route);
+            if calls.len() >= n {
+                return calls;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{} of {n} {route} calls", calls.len());
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+
+    /// The customer's conversation, after they wrote once.
+    async fn customer_conversation(&self) -> String {
+        self.customer_sends("inbound-first", json!({ "type": "text", "text": { "body": "hi" } })).await;
+        let messages = self.wait_messages(1).await;
+        messages[0]["conversation_id"].as_str().unwrap().to_owned()
+    }
+}
+
+async fn links_in_two_steps_by_qr_renewed_once(app: AppState, _raw: Raw) {
+    let fake = FakeWhapi::new(TOKEN);
+    fake.set_qr_expire(1);
+    let base = fake.serve("127.0.0.1:0").await.unwrap();
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let id = channel(&app, &base, &alice, json!({})).await;
+    // Step 2 cannot come first.
+    let start = format!("/api/v1/channels/{id}/auth/start");
+    let (status, early) = call(&app, &alice, "POST", &start, Some(json!({"method": "qr"}))).await;
+    assert_eq!(status, 422, "{early}");
+    assert!(early.to_string().contains("token first"), "{early}");
+    // A token the gateway refuses: said, and nothing kept.
+    let (status, refused) = give_token(&app, &alice, &id, "not-the-token").await;
+    assert_eq!((status, refused["status"].as_str()), (200, Some("failed")), "{refused}");
+    assert!(refused["error"].as_str().unwrap().contains("refused this token"), "{refused}");
+    // The right one: step 2 is next, by QR or pairing code.
+    let (status, state) = give_token(&app, &alice, &id, TOKEN).await;
+    assert_eq!(status, 200);
+    assert_eq!(state["status"], "pending");
+    assert_eq!(state["next_methods"], json!(["qr", "pairing_code"]), "{state}");
+    assert_eq!(state["channel"]["status"], "pending_auth");
+    assert!(!state.to_string().contains(TOKEN), "the token never comes back");
+    assert_eq!(auth_state(&app, &alice, &id).await["next_methods"], json!(["qr", "pairing_code"]));
+    let (status, qr) = call(&app, &alice, "POST", &start, Some(json!({"method": "qr"}))).await;
+    assert_eq!(status, 200, "{qr}");
+    assert_eq!(qr["prompt"]["kind"], "qr");
+    assert_eq!(qr["prompt"]["value"], "2@fake-whapi-qr-1");
+    assert!(qr["qr_svg"].as_str().unwrap().starts_with("<svg"));
+    assert!(qr["hint"]["text"].as_str().unwrap().contains("Linked devices"));
+    // Unscanned, it expires, and the page gets the gateway's next one.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let renewed = auth_state(&app, &alice, &id).await;
+    assert_eq!(renewed["prompt"]["value"], "2@fake-whapi-qr-2", "{renewed}");
+    assert_eq!(fake.qrs_made(), 2);
+    // The phone scans it: connected, with its number and name.
+    fake.link();
+    let done = auth_state(&app, &alice, &id).await;
+    assert_eq!(done["status"], "authenticated", "{done}");
+    assert_eq!(done["channel"]["status"], "connected");
+    assert_eq!(
+        done["channel"]["config"]["identity"],
+        json!({ "number": "+15550001111", "name": "Corner Shop" })
+    );
+    // Connected, the runtime registers the webhook: our URL, the secret in a header, the events.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while fake.webhook().is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "no webhook");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (url, headers) = fake.webhook().unwrap();
+    assert_eq!(url, format!("{PUBLIC_URL}/webhooks/whapi/{id}"));
+    let secret = &headers.iter().find(|(k, _)| k == "x-switchboard-secret").expect("the secret header").1;
+    assert_eq!(secret.len(), 48);
+    let settings = &fake.calls_to("PATCH /settings")[0];
+    let events = settings["webhooks"][0]["events"].as_array().unwrap();
+    for wanted in
+        [json!({"type": "messages", "method": "post"}), json!({"type": "statuses", "method": "post"})]
+    {
+        assert!(events.contains(&wanted), "{settings}");
+    }
+    assert_eq!(settings["webhooks"][0]["mode"], "body");
+    let channel = call(&app, &alice, "GET", &format!("/api/v1/channels/{id}"), None).await.1;
+    assert!(!channel.to_string().contains(secret.as_str()), "the webhook secret is never shown");
+    // Logging out ends the session on the gateway and forgets the token.
+    let (status, out) = call(&app, &alice, "POST", &format!("/api/v1/channels/{id}/logout"), None).await;
+    assert_eq!((status, out["status"].as_str()), (200, Some("disconnected")));
+    assert_eq!(fake.calls_to("POST /users/logout").len(), 1);
+    let (status, _) = call(&app, &alice, "POST", &start, Some(json!({"method": "qr"}))).await;
+    assert_eq!(status, 422, "the token is forgotten: step 1 again");
+    app.channels.runtimes().stop_all();
+}
+
+async fn links_by_pairing_code_for_a_phone(app: AppState, _raw: Raw) {
+    let fake = FakeWhapi::new(TOKEN);
+    let base = fake.serve("127.0.0.1:0").await.unwrap();
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let id = channel(&app, &base, &alice, json!({})).await;
+    give_token(&app, &alice, &id, TOKEN).await;
+    let start = format!("/api/v1/channels/{id}/auth/start");
+    let (status, missing) = call(&app, &alice, "POST", &start, Some(json!({"method": "pairing_code"}))).await;
+    assert_eq!(status, 422, "{missing}");
+    let (status, code) = call(
+        &app,
+        &alice,
+        "POST",
+        &start,
+        Some(json!({"method": "pairing_code", "phone": "+1 555 000 1111"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{code}");
+    assert_eq!(
+        code["prompt"],
+        json!({ "kind": "pairing_code", "code": "ABCD-1234", "expires_at": code["prompt"]["expires_at"] })
+    );
+    assert_eq!(fake.calls_to("GET /users/login/15550001111").len(), 1, "the digits, no + or spaces");
+    assert_eq!(auth_state(&app, &alice, &id).await["prompt"]["code"], "ABCD-1234");
+    fake.link();
+    assert_eq!(auth_state(&app, &alice, &id).await["status"], "authenticated");
+    app.channels.runtimes().stop_all();
+}
+
+async fn webhooks_need_the_channel_secret(app: AppState, _raw: Raw) {
+    let wa = linked(app).await;
+    let payload = fake_whapi::messages_payload(vec![message(
+        "spoofed",
+        CUSTOMER,
+        false,
+        1_712_995_245,
+        json!({ "type": "text", "text": { "body": "pay here" } }),
+    )]);
+    let wrong = vec![("x-switchboard-secret".to_owned(), "0".repeat(48))];
+    assert_eq!(wa.deliver_with(&payload, Some(wrong)).await, 401);
+    assert_eq!(wa.deliver_with(&payload, Some(Vec::new())).await, 401);
+    assert!(wa.messages().await.is_empty(), "nothing stored");
+    wa.deliver(&payload).await;
+    assert_eq!(wa.messages().await.len(), 1);
+    // A redelivery is acknowledged and changes nothing.
+    wa.deliver(&payload).await;
+    assert_eq!(wa.messages().await.len(), 1);
+    // An event Switchboard does not record is acknowledged too.
+    wa.deliver(&json!({ "chats": [{ "id": CUSTOMER, "type": "contact" }], "event": { "type": "chats", "event": "post" } }))
+        .await;
+}
+
+async fn every_message_type_arrives(app: AppState, _raw: Raw) {
+    let wa = linked(app).await;
+    wa.fake.put_media("jpg-aaaa-1111", "image/jpeg", b"\xFF\xD8\xFF\xE0fake-jpeg".to_vec());
+    let types = [
+        ("m-text", json!({ "type": "text", "text": { "body": "Hello world" } })),
+        (
+            "m-image",
+            json!({ "type": "image", "image": { "id": "jpg-aaaa-1111", "mime_type": "image/jpeg", "caption": "the shelf" } }),
+        ),
+        (
+            "m-video",
+            json!({ "type": "video", "video": { "id": "mp4-bbbb-2222", "mime_type": "video/mp4", "seconds": 3 } }),
+        ),
+        (
+            "m-audio",
+            json!({ "type": "audio", "audio": { "id": "ogg-cccc-3333", "mime_type": "audio/ogg", "seconds": 5 } }),
+        ),
+        (
+            "m-voice",
+            json!({ "type": "voice", "voice": { "id": "ogg-dddd-4444", "mime_type": "audio/ogg; codecs=opus", "seconds": 2 } }),
+        ),
+        (
+            "m-doc",
+            json!({ "type": "document", "document": { "id": "pdf-eeee-5555", "mime_type": "application/pdf", "file_name": "invoice.pdf" } }),
+        ),
+        (
+            "m-sticker",
+            json!({ "type": "sticker", "sticker": { "id": "webp-ffff-6666", "mime_type": "image/webp" } }),
+        ),
+        (
+            "m-place",
+            json!({ "type": "location", "location": { "latitude": 38.72, "longitude": -9.14, "name": "Shop", "address": "Rua A 1" } }),
+        ),
+        (
+            "m-card",
+            json!({ "type": "contact", "contact": { "name": "Rui", "vcard": "BEGIN:VCARD\nVERSION:3.0\nFN:Rui\nTEL;type=CELL:+351911111111\nEND:VCARD" } }),
+        ),
+        (
+            "m-link",
+            json!({ "type": "link_preview", "link_preview": { "body": "see https://example.com", "url": "https://example.com", "title": "Example" } }),
+        ),
+        (
+            "m-reply",
+            json!({ "type": "text", "text": { "body": "this one" }, "context": { "quoted_id": "m-text", "quoted_author": "15557654321" } }),
+        ),
+        ("m-odd", json!({ "type": "hsm", "hsm": {} })),
+    ];
+    for (id, content) in &types {
+        wa.customer_sends(id, content.clone()).await;
+    }
+    let messages = wa.wait_messages(types.len()).await;
+    let by =
+        |id: &str| messages.iter().find(|m| m["external_id"] == id).unwrap_or_else(|| panic!("{id}")).clone();
+    assert_eq!(by("m-text")["text"], "Hello world");
+    assert_eq!(by("m-text")["direction"], "inbound");
+    let image = by("m-image");
+    assert_eq!(image["text"], "the shelf");
+    assert_eq!(image["attachments"][0]["kind"], "image");
+    assert_eq!(image["attachments"][0]["state"], "ready", "fetched from GET /media/{{id}}");
+    assert_eq!(by("m-video")["attachments"][0]["kind"], "video");
+    assert_eq!(by("m-audio")["attachments"][0]["kind"], "audio");
+    assert_eq!(by("m-voice")["attachments"][0]["kind"], "voice");
+    assert_eq!(by("m-voice")["attachments"][0]["duration_ms"], 2000);
+    assert_eq!(by("m-doc")["attachments"][0]["file_name"], "invoice.pdf");
+    assert_eq!(by("m-doc")["attachments"][0]["state"], "unavailable", "the fake has no such file");
+    assert_eq!(by("m-sticker")["attachments"][0]["kind"], "sticker");
+    assert_eq!(
+        by("m-place")["attachments"][0]["location"],
+        json!({ "latitude": 38.72, "longitude": -9.14, "name": "Shop, Rua A 1" })
+    );
+    assert_eq!(
+        by("m-card")["attachments"][0]["contact"],
+        json!({ "name": "Rui", "phones": ["+351911111111"] })
+    );
+    assert_eq!(by("m-link")["text"], "see https://example.com");
+    assert_eq!(by("m-reply")["reply_to"], by("m-text")["id"]);
+    assert_eq!(by("m-odd")["text"], "Unsupported message type");
+    // The contact is named as they call themselves.
+    assert_eq!(wa.conversations().await[0]["title"], "Ana Lima");
+    // A reaction lands on the message it names; an empty one takes it back.
+    let react = |emoji: &str| {
+        let mut m = message(
+            "m-react",
+            CUSTOMER,
+            false,
+            1_712_995_300,
+            json!({ "type": "action",
+            "action": { "target": "m-text", "type": "reaction", "emoji": emoji } }),
+        );
+        m["from_name"] = json!("Ana Lima");
+        fake_whapi::messages_payload(vec![m])
+    };
+    wa.deliver(&react("👍")).await;
+    let text_id = by("m-text")["id"].as_str().unwrap().to_owned();
+    let reacted = wa.wait_message(&text_id, |m| m.get("reactions").is_some()).await;
+    assert_eq!(reacted["reactions"][0]["emoji"], "👍");
+    wa.deliver(&react("")).await;
+    wa.wait_message(&text_id, |m| m.get("reactions").is_none()).await;
+    // A group: the conversation is the group's, each message names its writer.
+    let mut group = message(
+        "g-1",
+        "120363000000000001@g.us",
+        false,
+        1_712_995_400,
+        json!({ "type": "text", "text": { "body": "morning all" } }),
+    );
+    group["from"] = json!("15551112222");
+    group["from_name"] = json!("Bea");
+    group["chat_name"] = json!("Suppliers");
+    wa.deliver(&fake_whapi::messages_payload(vec![group])).await;
+    let messages = wa.wait_messages(types.len() + 1).await;
+    let g = messages.iter().find(|m| m["external_id"] == "g-1").unwrap();
+    assert_eq!(g["sender_name"], "Bea");
+    assert!(wa.conversations().await.iter().any(|c| c["title"] == "Suppliers"));
+}
+
+async fn the_phones_own_messages_and_echoes_of_our_sends(app: AppState, _raw: Raw) {
+    let wa = linked(app).await;
+    let conversation = wa.customer_conversation().await;
+    // The owner answers from the phone: an outbound message here, not unread, not ours.
+    let phone = message(
+        "from-phone-1",
+        CUSTOMER,
+        true,
+        chrono::Utc::now().timestamp(),
+        json!({ "type": "text", "text": { "body": "Typed on the phone" } }),
+    );
+    wa.deliver(&fake_whapi::messages_payload(vec![phone])).await;
+    let messages = wa.wait_messages(2).await;
+    let typed = messages.iter().find(|m| m["external_id"] == "from-phone-1").unwrap();
+    assert_eq!(typed["direction"], "outbound");
+    assert_eq!(typed["status"], "sent");
+    assert!(typed["sender_user_id"].is_null(), "{typed}");
+    let listed = wa.conversations().await;
+    assert_eq!(listed[0]["last_message_preview"], "Typed on the phone");
+    assert_eq!(listed[0]["title"], "Ana Lima", "the owner's name never renames the contact");
+    // An agent answers here: the gateway gets it, and its echo (`from_me`, our id) adds nothing.
+    let sent = wa.reply(&conversation, json!({ "text": "Sent from the inbox" })).await;
+    let id = sent["id"].as_str().unwrap().to_owned();
+    let external =
+        wa.wait_message(&id, |m| m["status"] == "sent").await["external_id"].as_str().unwrap().to_owned();
+    let calls = wa.wait_calls("POST /messages/text", 1).await;
+    assert_eq!(calls[0], json!({ "to": CUSTOMER, "body": "Sent from the inbox" }));
+    let mut echo = message(
+        &external,
+        CUSTOMER,
+        true,
+        chrono::Utc::now().timestamp(),
+        json!({ "type": "text", "text": { "body": "Sent from the inbox" } }),
+    );
+    echo["source"] = json!("api");
+    wa.deliver(&fake_whapi::messages_payload(vec![echo])).await;
+    let messages = wa.messages().await;
+    assert_eq!(messages.len(), 3, "no copy of our own send: {messages:?}");
+}
+
+async fn statuses_move_ticks_forward(app: AppState, _raw: Raw) {
+    let wa = linked(app).await;
+    let conversation = wa.customer_conversation().await;
+    let sent = wa.reply(&conversation, json!({ "text": "Your order shipped" })).await;
+    let id = sent["id"].as_str().unwrap().to_owned();
+    let external =
+        wa.wait_message(&id, |m| m["status"] == "sent").await["external_id"].as_str().unwrap().to_owned();
+    wa.deliver(&fake_whapi::status_payload(&external, "delivered", CUSTOMER)).await;
+    wa.wait_message(&id, |m| m["status"] == "delivered").await;
+    wa.deliver(&fake_whapi::status_payload(&external, "read", CUSTOMER)).await;
+    wa.wait_message(&id, |m| m["status"] == "read").await;
+    // A late "delivered" never moves it back.
+    wa.deliver(&fake_whapi::status_payload(&external, "delivered", CUSTOMER)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(wa.wait_message(&id, |_| true).await["status"], "read");
+    // Failed, in the network's words.
+    let other = wa.reply(&conversation, json!({ "text": "second" })).await;
+    let other_id = other["id"].as_str().unwrap().to_owned();
+    let other_ext = wa.wait_message(&other_id, |m| m["status"] == "sent").await["external_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut failed = fake_whapi::status_payload(&other_ext, "failed", CUSTOMER);
+    failed["statuses"][0]["errors"] = json!([{ "code": 470, "message": "Recipient not on WhatsApp" }]);
+    wa.deliver(&failed).await;
+    let failed = wa.wait_message(&other_id, |m| m["status"] == "failed").await;
+    assert_eq!(failed["error"], "Recipient not on WhatsApp");
+}
+
+fn history_chats(fake: &FakeWhapi) {
+    let now = chrono::Utc::now().timestamp();
+    let text = |body: &str| json!({ "type": "text", "text": { "body": body } });
+    fake.put_chat(
+        json!({ "id": CUSTOMER, "type": "contact", "name": "Ana Lima", "timestamp": now - 100 }),
+        vec![
+            message("h-a1", CUSTOMER, false, now - 300, text("Is the shop open?")),
+            message("h-a2", CUSTOMER, true, now - 200, text("Until 7 pm")),
+            message("h-a3", CUSTOMER, false, now - 100, text("Thanks!")),
+        ],
+    );
+    fake.put_chat(
+        json!({ "id": "15551239999@s.whatsapp.net", "type": "contact", "name": "Bruno", "timestamp": now - 50 }),
+        vec![message("h-b1", "15551239999@s.whatsapp.net", false, now - 50, text("Order #12?"))],
+    );
+    fake.put_chat(json!({ "id": "status@broadcast", "type": "broadcast" }), Vec::new());
+}
+
+async fn history_is_imported_once_read_and_in_order(app: AppState, _raw: Raw) {
+    let wa = linked_with_history(app).await;
+    let channel = wa.wait_channel(|c| c["history_import"]["state"] == "done").await;
+    assert_eq!(channel["history_import"]["chats_done"], 2, "{channel}");
+    assert_eq!(channel["history_import"]["chats_total"], 2, "broadcasts are not chats");
+    assert_eq!(channel["history_import"]["messages_added"], 4);
+    let conversations = wa.conversations().await;
+    assert_eq!(conversations.len(), 2);
+    for c in &conversations {
+        assert_eq!(c["unread_count"], 0, "history is not news: {c}");
+    }
+    assert_eq!(conversations[0]["title"], "Bruno", "the latest chat first");
+    let ana = conversations.iter().find(|c| c["title"] == "Ana Lima").unwrap();
+    assert_eq!(ana["last_message_preview"], "Thanks!");
+    let thread = wa.messages_of(ana["id"].as_str().unwrap()).await;
+    let order: Vec<_> = thread.iter().map(|m| m["external_id"].as_str().unwrap()).collect();
+    assert_eq!(order, ["h-a1", "h-a2", "h-a3"], "in the order they were sent");
+    assert_eq!(thread[1]["direction"], "outbound");
+    // A message after the import is news again.
+    wa.customer_sends("live-1", json!({ "type": "text", "text": { "body": "One more thing" } })).await;
+    let ana = wa.conversations().await.into_iter().find(|c| c["title"] == "Ana Lima").unwrap();
+    assert_eq!(ana["unread_count"], 1);
+    // Unlinked and linked again: the import runs again and adds nothing.
+    wa.fake.set_state("QR");
+    wa.wait_channel(|c| c["status"] == "pending_auth").await;
+    wa.fake.link();
+    wa.wait_channel(|c| {
+        c["status"] == "connected"
+            && c["history_import"]["messages_added"] == 0
+            && c["history_import"]["state"] == "done"
+    })
+    .await;
+    assert_eq!(wa.messages().await.len(), 5, "nothing twice");
+    assert!(wa.fake.calls_to("GET /chats").len() >= 2, "it did run again");
+}
+
+/// [`linked`], with chats on the phone before it links.
+async fn linked_with_history(app: AppState) -> Wa {
+    let fake = FakeWhapi::new(TOKEN);
+    history_chats(&fake);
+    let base = fake.serve("127.0.0.1:0").await.unwrap();
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let channel_id = channel(&app, &base, &alice, json!({})).await;
+    give_token(&app, &alice, &channel_id, TOKEN).await;
+    fake.link();
+    assert_eq!(auth_state(&app, &alice, &channel_id).await["status"], "authenticated");
+    let outbox = spawn_outbox(&app);
+    Wa { app, fake, alice, channel_id, _outbox: outbox }
+}
+
+async fn the_session_dropping_stopping_or_failing_to_sync_shows_on_the_channel(app: AppState, _raw: Raw) {
+    let wa = linked(app).await;
+    wa.fake.set_state("QR");
+    let dropped = wa.wait_channel(|c| c["status"] == "pending_auth").await;
+    assert_eq!(dropped["last_error"], "The phone was unlinked from the gateway: link it again.");
+    // The admin relinks on the auth page: a QR, the phone scans it, connected again.
+    let start = format!("/api/v1/channels/{}/auth/start", wa.channel_id);
+    let (status, qr) = call(&wa.app, &wa.alice, "POST", &start, Some(json!({"method": "qr"}))).await;
+    assert_eq!((status, qr["prompt"]["kind"].as_str()), (200, Some("qr")), "{qr}");
+    wa.fake.link();
+    assert_eq!(auth_state(&wa.app, &wa.alice, &wa.channel_id).await["status"], "authenticated");
+    let back = wa.wait_channel(|c| c["status"] == "connected").await;
+    assert!(back["last_error"].is_null());
+    wa.fake.set_state("SYNC_ERROR");
+    let degraded = wa.wait_channel(|c| c["status"] == "degraded").await;
+    assert!(degraded["last_error"].as_str().unwrap().contains("Sending works, history does not"));
+    wa.fake.set_state("STOP");
+    let stopped = wa.wait_channel(|c| c["status"] == "failed").await;
+    assert!(stopped["last_error"].as_str().unwrap().contains("stopped this channel"), "{stopped}");
+    wa.fake.set_state("AUTH");
+    wa.wait_channel(|c| c["status"] == "connected").await;
+    // The gateway also pushes its health by webhook.
+    wa.deliver(&json!({ "health": { "status": { "code": 3, "text": "QR" } }, "event": { "type": "channel", "event": "post" } }))
+        .await;
+    let pushed = wa.wait_channel(|c| c["status"] == "pending_auth").await;
+    assert_eq!(pushed["last_error"], "The phone was unlinked from the gateway: link it again.");
+}
+
+async fn rate_limits_refused_recipients_and_revoked_tokens(app: AppState, raw: Raw) {
+    let wa = linked(app).await;
+    let conversation = wa.customer_conversation().await;
+    // 429 with Retry-After: the channel waits, then the message goes.
+    wa.fake.fail_next(Fault::TooManyRequests { retry_after: 1 });
+    let first = wa.reply(&conversation, json!({ "text": "after the limit" })).await;
+    let first_id = first["id"].as_str().unwrap().to_owned();
+    wa.wait_channel(|c| c["status"] == "degraded").await;
+    wa.wait_message(&first_id, |m| m["status"] == "sent").await;
+    // A 5xx is retried.
+    wa.fake.fail_next(Fault::ServerError);
+    let second = wa.reply(&conversation, json!({ "text": "after a 500" })).await;
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    wa.wait_message(&second_id, |m| m["status"] == "sent").await;
+    // A refused recipient is final, in the gateway's words.
+    wa.fake.fail_next(Fault::InvalidRecipient);
+    let third = wa.reply(&conversation, json!({ "text": "to nobody" })).await;
+    let third_id = third["id"].as_str().unwrap().to_owned();
+    let failed = wa.wait_message(&third_id, |m| m["status"] == "failed").await;
+    assert!(failed["error"].as_str().unwrap().contains("Recipient is not a WhatsApp user"), "{failed}");
+    // A revoked token fails the channel ("sign in again") and the next message waits unspent.
+    wa.fake.revoke_tokens();
+    let fourth = wa.reply(&conversation, json!({ "text": "while revoked" })).await;
+    let fourth_id = fourth["id"].as_str().unwrap().to_owned();
+    let failed = wa.wait_channel(|c| c["status"] == "failed").await;
+    assert!(failed["last_error"].as_str().unwrap().contains("sign in again"), "{failed}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let waiting = wa.wait_message(&fourth_id, |_| true).await;
+    assert_eq!(waiting["status"], "pending");
+    let message_id: switchboard::MessageId = fourth_id.parse().unwrap();
+    assert_eq!(raw.outbox_attempts(message_id).await, 0, "its attempts are not spent");
+}
+
+async fn edits_deletes_reactions_and_reads_reach_the_gateway(app: AppState, _raw: Raw) {
+    let wa = linked(app).await;
+    let conversation = wa.customer_conversation().await;
+    let inbound = wa.messages().await[0]["id"].as_str().unwrap().to_owned();
+    let sent = wa.reply(&conversation, json!({ "text": "Helo!" })).await;
+    let id = sent["id"].as_str().unwrap().to_owned();
+    let external =
+        wa.wait_message(&id, |m| m["status"] == "sent").await["external_id"].as_str().unwrap().to_owned();
+    let (status, edited) = call(
+        &wa.app,
+        &wa.alice,
+        "PATCH",
+        &format!("/api/v1/messages/{id}"),
+        Some(json!({ "text": "Hello!" })),
+    )
+    .await;
+    assert_eq!((status, edited["text"].as_str()), (200, Some("Hello!")));
+    let calls = wa.wait_calls("POST /messages/text", 2).await;
+    assert_eq!(calls[1], json!({ "to": CUSTOMER, "body": "Hello!", "edit": external }));
+    let (status, _) = call(&wa.app, &wa.alice, "DELETE", &format!("/api/v1/messages/{id}"), None).await;
+    assert_eq!(status, 200);
+    wa.wait_calls(&format!("DELETE /messages/{external}"), 1).await;
+    // A reaction on the customer's message, then taken back.
+    let path = format!("/api/v1/messages/{inbound}/reactions/%F0%9F%91%8D");
+    assert_eq!(send(&wa.app, authed("PUT", &path, &wa.alice, None)).await.status(), 200);
+    let put = wa.wait_calls("PUT /messages/inbound-first/reaction", 1).await;
+    assert_eq!(put[0], json!({ "emoji": "👍" }));
+    assert_eq!(send(&wa.app, authed("DELETE", &path, &wa.alice, None)).await.status(), 200);
+    wa.wait_calls("DELETE /messages/inbound-first/reaction", 1).await;
+    // Reading the conversation marks the customer's message read on the phone.
+    let read = Some(json!({ "up_to": inbound }));
+    let (status, _) =
+        call(&wa.app, &wa.alice, "POST", &format!("/api/v1/conversations/{conversation}/read"), read).await;
+    assert_eq!(status, 200);
+    wa.wait_calls("PUT /messages/inbound-first", 1).await;
+}
