@@ -232,3 +232,91 @@ fn configs_sends_and_paths() {
     assert_eq!(path_segment("true_1@s.whatsapp.net_3EB0"), "true_1@s.whatsapp.net_3EB0");
     assert_eq!(path_segment("a/b c"), "a%2Fb%20c");
 }
+
+mod hostile {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    /// Any JSON, its keys mostly the gateway's own, so the parser's paths are reached.
+    fn payload() -> impl Strategy<Value = Value> {
+        const KEYS: &[&str] = &[
+            "messages",
+            "statuses",
+            "health",
+            "messages_updates",
+            "messages_removed",
+            "id",
+            "type",
+            "chat_id",
+            "from_me",
+            "timestamp",
+            "text",
+            "body",
+            "image",
+            "voice",
+            "seconds",
+            "location",
+            "latitude",
+            "longitude",
+            "contact",
+            "contact_list",
+            "list",
+            "vcard",
+            "action",
+            "target",
+            "emoji",
+            "status",
+            "errors",
+            "context",
+            "quoted_id",
+            "after_update",
+            "poll",
+            "options",
+            "from_name",
+            "chat_name",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| serde_json::json!(f)),
+            "\\PC{0,16}".prop_map(Value::from),
+            prop::sample::select(
+                &[
+                    "text",
+                    "image",
+                    "voice",
+                    "location",
+                    "contact",
+                    "contact_list",
+                    "action",
+                    "reaction",
+                    "edit",
+                    "delete",
+                    "poll",
+                    "read",
+                    "failed",
+                    "QR",
+                    "AUTH"
+                ][..]
+            )
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((prop::sample::select(KEYS), inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// Whatever arrives, the parser answers events or an error, and never panics.
+        #[test]
+        fn any_webhook_body_parses_or_is_refused(body in payload(), linked in any::<bool>()) {
+            let _ = super::parse(body.to_string().as_bytes(), linked);
+        }
+    }
+}
