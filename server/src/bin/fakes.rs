@@ -6,7 +6,12 @@
 //! - the fake Telegram Bot API under `/telegram` (`{base}/telegram/bot{token}/{method}`), with
 //!   `GET /_fake/telegram/calls` and `POST /_fake/telegram/updates` (an update for `getUpdates`);
 //! - `POST /_fake/whatsapp/inbound` `{webhook_url, app_secret, from, name, text, timestamp?}`: a
-//!   customer's text message, delivered to the webhook signed as Meta does.
+//!   customer's text message, delivered to the webhook signed as Meta does;
+//! - the fake Whapi.Cloud gateway under `/whapi`, its phone holding two chats of history, with
+//!   `GET /_fake/whapi/calls`, `POST /_fake/whapi/link` (the phone scans the QR),
+//!   `POST /_fake/whapi/health` `{text}` (the session's state, also pushed to the webhook) and
+//!   `POST /_fake/whapi/inbound` `{chat_id, name, text}` (a customer's message, delivered to the
+//!   registered webhook with its secret header).
 
 use axum::Json;
 use axum::extract::State;
@@ -15,6 +20,7 @@ use clap::Parser;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_server::fakes::telegram::FakeTelegram;
+use switchboard_server::fakes::whapi::{self, FakeWhapi};
 use switchboard_server::fakes::whatsapp_cloud::{self, FakeWhatsApp};
 
 #[derive(Parser, Debug)]
@@ -29,6 +35,9 @@ struct Args {
     /// The bot token the fake Telegram Bot API (under `/telegram`) accepts.
     #[arg(long, default_value = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")]
     telegram_token: String,
+    /// The channel API token the fake Whapi.Cloud gateway (under `/whapi`) accepts.
+    #[arg(long, default_value = "fake-whapi-token")]
+    whapi_token: String,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +82,68 @@ async fn telegram_update(State(fake): State<FakeTelegram>, Json(update): Json<Va
     Json(fake.push_update(update))
 }
 
+async fn whapi_calls(State(fake): State<FakeWhapi>) -> Json<Value> {
+    let all: Vec<Value> =
+        fake.calls().into_iter().map(|c| json!({ "route": c.route, "body": c.body })).collect();
+    Json(json!(all))
+}
+
+async fn whapi_link(State(fake): State<FakeWhapi>) -> Json<Value> {
+    fake.link();
+    Json(json!({ "linked": true }))
+}
+
+#[derive(Deserialize)]
+struct Health {
+    text: String,
+}
+
+async fn whapi_health(State(fake): State<FakeWhapi>, Json(req): Json<Health>) -> Json<Value> {
+    fake.set_state(&req.text);
+    let payload = json!({ "health": { "status": { "code": 0, "text": req.text } }, "event": { "type": "channel", "event": "post" } });
+    Json(json!({ "status": fake.deliver(&payload).await }))
+}
+
+#[derive(Deserialize)]
+struct WhapiInbound {
+    chat_id: String,
+    name: String,
+    text: String,
+}
+
+async fn whapi_inbound(State(fake): State<FakeWhapi>, Json(req): Json<WhapiInbound>) -> Json<Value> {
+    let id = format!("Fake{}-inbound", uuid::Uuid::now_v7().simple());
+    let mut message = whapi::message(
+        &id,
+        &req.chat_id,
+        false,
+        chrono::Utc::now().timestamp(),
+        json!({ "type": "text", "text": { "body": req.text } }),
+    );
+    message["from_name"] = json!(req.name);
+    let status = fake.deliver(&whapi::messages_payload(vec![message])).await;
+    Json(json!({ "status": status, "id": id }))
+}
+
+/// The phone's chats before it links: what the history import finds.
+fn whapi_history(fake: &FakeWhapi) {
+    let now = chrono::Utc::now().timestamp();
+    let text = |body: &str| json!({ "type": "text", "text": { "body": body } });
+    let hana = "15550102030@s.whatsapp.net";
+    fake.put_chat(
+        json!({ "id": hana, "type": "contact", "name": "Hana Historic", "timestamp": now - 3600 }),
+        vec![
+            whapi::message("FakeHist0001-a", hana, false, now - 7200, text("Do you deliver on Sundays?")),
+            whapi::message("FakeHist0002-a", hana, true, now - 3600, text("Yes, before noon.")),
+        ],
+    );
+    let igor = "15550104050@s.whatsapp.net";
+    fake.put_chat(
+        json!({ "id": igor, "type": "contact", "name": "Igor Imported", "timestamp": now - 600 }),
+        vec![whapi::message("FakeHist0003-a", igor, false, now - 600, text("Thanks for the quick reply"))],
+    );
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -87,8 +158,22 @@ async fn main() -> anyhow::Result<()> {
         .route("/_fake/telegram/calls", get(telegram_calls))
         .route("/_fake/telegram/updates", post(telegram_update))
         .with_state(telegram.clone());
+    let gateway = FakeWhapi::new(&args.whapi_token);
+    whapi_history(&gateway);
+    let whapi_control = axum::Router::new()
+        .route("/_fake/whapi/calls", get(whapi_calls))
+        .route("/_fake/whapi/link", post(whapi_link))
+        .route("/_fake/whapi/health", post(whapi_health))
+        .route("/_fake/whapi/inbound", post(whapi_inbound))
+        .with_state(gateway.clone());
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
-    let app = fake.router().merge(control).merge(telegram_control).nest("/telegram", telegram.router());
+    let app = fake
+        .router()
+        .merge(control)
+        .merge(telegram_control)
+        .merge(whapi_control)
+        .nest("/telegram", telegram.router())
+        .nest("/whapi", gateway.router());
     println!("switchboard-fakes listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app).await?;
     Ok(())
