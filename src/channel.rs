@@ -180,6 +180,10 @@ pub struct WebhookSetup {
     pub verify_token: Option<String>,
 }
 
+/// A linked-device channel's `last_error` while its phone is unlinked from the gateway: the
+/// inbox shows admins a banner to link it again when a `pending_auth` channel says this.
+pub const PHONE_UNLINKED: &str = "The phone was unlinked from the gateway: link it again.";
+
 /// What a secret config value reads as once set: secrets are write-only for every role.
 /// Sending this value back in an update keeps the stored secret (so a form that round-trips
 /// the config does not erase it).

@@ -211,14 +211,11 @@ fn ConnectionBanner() -> impl IntoView {
     }
 }
 
-/// What a linked-device channel's status says when its phone was unlinked on the gateway: the
-/// server's words (`providers::linked::UNLINKED`), which the app cannot import.
-const UNLINKED: &str = "The phone was unlinked from the gateway: link it again.";
-
 /// Whether a channel waits for its phone to be linked again (and not, say, for a gateway that is
 /// still starting, which says so in other words).
 fn needs_relink(channel: &Channel) -> bool {
-    channel.status == ChannelStatus::PendingAuth && channel.last_error.as_deref() == Some(UNLINKED)
+    channel.status == ChannelStatus::PendingAuth
+        && channel.last_error.as_deref() == Some(switchboard::channel::PHONE_UNLINKED)
 }
 
 /// Owners and admins: one banner per channel whose phone was unlinked, with the way to link it

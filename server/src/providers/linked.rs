@@ -28,7 +28,7 @@ pub enum LinkState {
 }
 
 /// What the channel's runtime says at each state: its status and the words under it.
-pub const UNLINKED: &str = "The phone was unlinked from the gateway: link it again.";
+pub const UNLINKED: &str = switchboard::channel::PHONE_UNLINKED;
 pub const STARTING: &str = "The gateway is starting the WhatsApp session.";
 pub const SYNC_ERROR: &str = "Sending works, history does not: the gateway cannot sync the phone's chats.";
 

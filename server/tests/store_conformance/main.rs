@@ -6,6 +6,7 @@ mod channels;
 #[path = "../common/mod.rs"]
 mod common;
 mod invitations;
+mod linked;
 mod media;
 mod messaging;
 mod reactions;
@@ -70,6 +71,8 @@ store_test!(
     accounts::default_workspaces_follow_memberships,
     media::uploads_go_into_one_message_of_their_workspace,
     reactions::reactions_count_who_and_announce_each_change,
+    linked::echoes_of_our_sends_never_show_twice,
+    linked::history_is_read_ordered_and_added_once,
 );
 
 // Fixtures shared by the behaviours.
