@@ -162,11 +162,6 @@ async fn bad_channel_requests_get_4xx(app: AppState, _raw: Raw) {
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         ),
-        (
-            json!({"provider": "whapi", "name": "Linked phone"}),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "provider_unavailable",
-        ),
     ];
     for (body, status, code) in cases {
         let response = send(&app, authed("POST", "/api/v1/channels", &alice, Some(body.clone()))).await;

@@ -154,6 +154,9 @@ pub async fn watch(
     imported: bool,
 ) {
     let mut last: Option<(ChannelStatus, Option<String>)> = None;
+    // Every tenth look says the state even unchanged: the outbox may have failed the channel
+    // meanwhile (a send refused while the session blinked), and the gateway's word wins.
+    let mut ticks = 0u32;
     let mut was_linked = true;
     let mut import_due = !imported;
     while !sink.is_closed() {
@@ -179,7 +182,8 @@ pub async fn watch(
             }
         };
         if let Some((status, linked)) = now {
-            if last.as_ref() != Some(&status) {
+            ticks = ticks.wrapping_add(1);
+            if last.as_ref() != Some(&status) || ticks % 10 == 0 {
                 sink.emit(ChannelEvent::StatusChanged { status: status.0, last_error: status.1.clone() });
                 last = Some(status);
             }

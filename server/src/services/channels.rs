@@ -481,10 +481,14 @@ impl ChannelService {
                         Some(identity) => self.remember_identity(channel, identity).await?,
                         None => channel,
                     };
-                    let channel = if channel.status == ChannelStatus::PendingAuth {
+                    let working =
+                        matches!(channel.status, ChannelStatus::Connected | ChannelStatus::Degraded);
+                    let channel = if !working {
                         self.last_prompt.lock().expect("prompt lock").remove(&channel.id);
                         self.runtimes.publish(channel.id, ChannelEvent::AuthCompleted);
-                        self.set_status(&channel, ChannelStatus::Connected, None).await?
+                        let channel = self.set_status(&channel, ChannelStatus::Connected, None).await?;
+                        self.store.pause_outbox(channel.id, None, switchboard::time::now()).await?;
+                        channel
                     } else {
                         channel
                     };

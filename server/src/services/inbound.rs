@@ -345,7 +345,13 @@ impl<'a> InboundRouter<'a> {
                     .store
                     .set_channel_status(self.channel.workspace_id, self.channel.id, status, last_error, at)
                     .await?;
-                Ok(before.is_some_and(|b| b.status != after.status || b.last_error != after.last_error))
+                let changed =
+                    before.is_some_and(|b| b.status != after.status || b.last_error != after.last_error);
+                if changed && after.status == switchboard::ChannelStatus::Connected {
+                    // Working again (a phone linked anew): what waited for it goes out now.
+                    self.store.pause_outbox(self.channel.id, None, at).await?;
+                }
+                Ok(changed)
             }
             ChannelEvent::ChatMoved { from, to } => {
                 let moved = self.store.move_chat(self.channel.id, &from, &to).await?;

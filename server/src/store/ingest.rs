@@ -57,7 +57,8 @@ where
         let (contact_id,): (Uuid,) = sqlx::query_as(
             "insert into contact (contact_id, workspace_id, channel_id, external_id, name, created_at, updated_at)
              values ($1, $2, $3, $4, $5, $6, $6)
-             on conflict (channel_id, external_id) do update set name = excluded.name, updated_at = excluded.updated_at
+             on conflict (channel_id, external_id) do update
+               set name = case when $7 then excluded.name else contact.name end, updated_at = excluded.updated_at
              returning contact_id",
         )
         .bind(switchboard::ContactId::new().as_uuid())
@@ -66,6 +67,9 @@ where
         .bind(&inbound.contact.external_id)
         .bind(&inbound.contact.name)
         .bind(at)
+        // Only the contact's own message names them: what the account wrote from the phone
+        // carries no name of theirs.
+        .bind(inbound.message.direction == Direction::Inbound)
         .fetch_one(&mut *tx)
         .await
         .map_err(map_err)?;

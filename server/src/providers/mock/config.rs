@@ -34,6 +34,9 @@ pub struct MockConfig {
     /// Enables `POST /webhooks/mock/{channel_id}`: requests must carry
     /// `X-Mock-Signature: sha256=<hex HMAC-SHA256 of the body under this secret>`.
     pub webhook_secret: Option<String>,
+    /// On connect, each contact's ten earlier messages arrive as history and are recorded (as a
+    /// linked phone's would be: read, in order); off by default.
+    pub history_on_connect: bool,
 }
 
 impl Default for MockConfig {
@@ -54,6 +57,7 @@ impl Default for MockConfig {
             outage_until: None,
             reject_contacts: Vec::new(),
             webhook_secret: None,
+            history_on_connect: false,
         }
     }
 }

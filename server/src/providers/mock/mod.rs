@@ -18,6 +18,8 @@
 //! - Faults: `failure_rate` (0.0–1.0, retryable), `rate_limit_next` (the next N sends get 429
 //!   with `rate_limit_retry_after_secs`, default 30), `outage_until` (RFC 3339 time; sends fail
 //!   until then), `reject_contacts` (external ids that refuse every message, permanently).
+//! - History: `history_on_connect` (off by default) delivers each contact's ten earlier messages
+//!   on connect, recorded as history (read, in order), as a linked phone's are.
 //!
 //! Bounds (refused with 422 naming `config.<key>`): delays at most an hour (3,600,000 ms),
 //! `rate_limit_retry_after_secs` at most a day, `rate_limit_next` and `connect_failures` at
@@ -397,9 +399,11 @@ impl Provider for MockNetwork {
         for (n, c) in contacts.iter().enumerate() {
             sink.emit(ChannelEvent::Presence { contact_id: c.external_id.clone(), online: n % 2 == 0 });
         }
-        for c in &contacts {
-            let messages = self.load_history(channel, &c.external_id, None, 10).await?;
-            sink.emit(ChannelEvent::History { contact_id: c.external_id.clone(), messages });
+        if config.history_on_connect {
+            for c in &contacts {
+                let messages = self.load_history(channel, &c.external_id, None, 10).await?;
+                sink.emit(ChannelEvent::History { contact_id: c.external_id.clone(), messages });
+            }
         }
         Ok(())
     }

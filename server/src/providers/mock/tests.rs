@@ -46,7 +46,7 @@ async fn contacts_and_history_are_deterministic() {
 #[tokio::test]
 async fn sends_need_a_connection_and_a_known_contact_and_are_idempotent() {
     let net = MockNetwork::new("http://x");
-    let ch = channel(serde_json::json!({}));
+    let ch = channel(serde_json::json!({ "history_on_connect": true }));
     let msg = OutboundMessage {
         idempotency_key: "k1".into(),
         contact_id: "+15550000001".into(),

@@ -120,16 +120,17 @@ pub fn message_events(raw: &Value) -> Vec<ChannelEvent> {
     let mut events = Vec::new();
     // The chat's name: a group's own, or the contact's as they call themselves (never ours:
     // what the phone sent carries the owner's name).
+    // A chat the phone opened has no name yet: its number stands in until they write.
     let name = if is_group(chat) {
-        str_at(raw, "/chat_name")
+        str_at(raw, "/chat_name").map(str::to_owned)
     } else if message.direction == Direction::Inbound {
-        str_at(raw, "/from_name")
+        str_at(raw, "/from_name").map(str::to_owned)
     } else {
-        None
+        chat.split('@').next().filter(|n| n.bytes().all(|b| b.is_ascii_digit())).map(|n| format!("+{n}"))
     };
     if let Some(name) = name.filter(|n| !n.trim().is_empty()) {
         events.push(ChannelEvent::ContactsUpdated {
-            contacts: vec![Contact { external_id: chat.to_owned(), name: name.to_owned() }],
+            contacts: vec![Contact { external_id: chat.to_owned(), name }],
         });
     }
     events.push(ChannelEvent::MessageReceived { message });
