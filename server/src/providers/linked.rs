@@ -183,7 +183,7 @@ pub async fn watch(
         };
         if let Some((status, linked)) = now {
             ticks = ticks.wrapping_add(1);
-            if last.as_ref() != Some(&status) || ticks % 10 == 0 {
+            if last.as_ref() != Some(&status) || ticks.is_multiple_of(10) {
                 sink.emit(ChannelEvent::StatusChanged { status: status.0, last_error: status.1.clone() });
                 last = Some(status);
             }
