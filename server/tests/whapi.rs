@@ -128,8 +128,18 @@ async fn links_by_pairing_code_for_a_phone(app: AppState, _raw: Raw) {
     );
     assert_eq!(fake.calls_to("GET /users/login/15550001111").len(), 1, "the digits, no + or spaces");
     assert_eq!(auth_state(&app, &alice, &id).await["prompt"]["code"], "ABCD-1234");
+    // The phone types the code; no one watches the page: the server follows the gateway.
     fake.link();
-    assert_eq!(auth_state(&app, &alice, &id).await["status"], "authenticated");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let channel = call(&app, &alice, "GET", &format!("/api/v1/channels/{id}"), None).await.1;
+        if channel["status"] == "connected" {
+            assert_eq!(channel["config"]["identity"]["number"], "+15550001111");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never connected: {channel}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     app.channels.runtimes().stop_all();
 }
 

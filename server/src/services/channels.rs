@@ -92,7 +92,14 @@ pub struct ChannelService {
     webhook_key: [u8; 32],
     /// Each channel's templates as last fetched from its network, with when.
     pub(super) templates: super::channel_network::TemplateCache,
+    /// The linking step followed per channel (a newer one ends the older's follower).
+    following: std::sync::Mutex<std::collections::HashMap<ChannelId, u64>>,
 }
+
+/// How often a linking step is asked about while no one else asks.
+const LINK_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long a linking step is followed: long past any QR's or code's life.
+const LINK_FOLLOW_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl ChannelService {
     pub fn new(
@@ -110,6 +117,7 @@ impl ChannelService {
             last_prompt: Default::default(),
             webhook_key: secret.derive("webhook-verify-token"),
             templates: Default::default(),
+            following: Default::default(),
         }
     }
 
@@ -358,9 +366,11 @@ impl ChannelService {
 }
 
 impl ChannelService {
-    /// Begins signing the channel in with `method`; the channel becomes `pending_auth`.
+    /// Begins signing the channel in with `method`; the channel becomes `pending_auth`. A
+    /// linking step (a gateway's QR or pairing code) is followed on the server until it ends,
+    /// so a phone linked after the page was closed still connects the channel.
     pub async fn start_auth(
-        &self,
+        self: &Arc<Self>,
         actor: Actor,
         id: ChannelId,
         method: AuthMethod,
@@ -394,6 +404,9 @@ impl ChannelService {
         self.announce_prompt(channel.id, &prompt);
         self.runtimes.publish(channel.id, ChannelEvent::AuthStatus { status: AuthStatus::Pending });
         let channel = self.set_status(&channel, ChannelStatus::PendingAuth, None).await?;
+        if capabilities.linking_methods.contains(&method) {
+            self.follow_linking(channel.workspace_id, channel.id);
+        }
         Ok(AuthState::new(AuthStatus::Pending, Some(prompt), None, channel, Some(provider.as_ref())))
     }
 
@@ -436,6 +449,33 @@ impl ChannelService {
         let credentials = self.credentials(channel.workspace_id, channel.id).await?;
         let progress = self.provider(channel.provider)?.auth_progress(&channel, credentials.as_ref()).await;
         self.settle(channel, progress).await
+    }
+
+    /// Asks the network every [`LINK_POLL`] where a linking step stands (renewing its QR,
+    /// finishing the sign-in once the phone is linked) until it is no longer pending, another
+    /// step starts, or [`LINK_FOLLOW_LIMIT`] passes.
+    fn follow_linking(self: &Arc<Self>, workspace_id: WorkspaceId, id: ChannelId) {
+        let generation = {
+            let mut following = self.following.lock().expect("following lock");
+            let n = following.entry(id).or_default();
+            *n += 1;
+            *n
+        };
+        let this = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + LINK_FOLLOW_LIMIT;
+            while tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(LINK_POLL).await;
+                let Some(this) = this.upgrade() else { return };
+                if this.following.lock().expect("following lock").get(&id) != Some(&generation) {
+                    return;
+                }
+                match this.network_confirmed(workspace_id, id).await {
+                    Ok(state) if state.status == AuthStatus::Pending && state.prompt.is_some() => {}
+                    _ => return,
+                }
+            }
+        });
     }
 
     /// Signs the channel out of its network, forgets its credentials, marks it disconnected.
