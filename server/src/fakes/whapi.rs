@@ -178,7 +178,7 @@ impl FakeWhapi {
     /// headers); returns the HTTP status, or `None` when no webhook is registered.
     pub async fn deliver(&self, payload: &Value) -> Option<u16> {
         let (url, headers) = self.webhook()?;
-        let mut request = reqwest::Client::new().post(url).json(payload);
+        let mut request = crate::providers::http::client().post(url).json(payload);
         for (name, value) in headers {
             request = request.header(name, value);
         }
