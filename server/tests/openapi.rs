@@ -171,3 +171,20 @@ async fn entries_carry_auth_schemas_and_the_error_shape() {
         "#/components/schemas/Message"
     );
 }
+
+/// Operation ids name one operation each (generated clients turn them into method names; a
+/// repeated id is an invalid document).
+#[tokio::test]
+async fn operation_ids_are_unique() {
+    let (_app, doc, _dir) = document().await;
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            let Some(id) = item.get(method).and_then(|op| op["operationId"].as_str()) else { continue };
+            if let Some(first) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                panic!("operationId `{id}` is used by {first} and by {method} {path}");
+            }
+        }
+    }
+    assert!(seen.len() > 20, "every operation has an id");
+}
