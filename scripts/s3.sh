@@ -18,8 +18,10 @@ if ! up; then
   fi
   mkdir -p "$root/switchboard-test"
   echo "starting s3s-fs on $host:$port" >&2
-  nohup s3s-fs --host "$host" --port "$port" --access-key switchboard-test \
-    --secret-key switchboard-test-secret "$root" >"$root.log" 2>&1 &
+  # Run from its own directory: it stages uploads relative to its working directory, which must
+  # outlive the checkout that started it (a CI clone is deleted after its run).
+  (cd "$root" && nohup s3s-fs --host "$host" --port "$port" --access-key switchboard-test \
+    --secret-key switchboard-test-secret "$root" >"$root.log" 2>&1 &)
   for _ in $(seq 1 40); do up && break; sleep 0.25; done
 fi
 if ! up; then
