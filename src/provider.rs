@@ -530,6 +530,7 @@ pub trait Provider: Send + Sync {
     async fn load_history(
         &self,
         _channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
         _contact_id: &str,
         _before: Option<DateTime<Utc>>,
         _limit: usize,

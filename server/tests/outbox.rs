@@ -324,11 +324,12 @@ impl Provider for Faulty {
     async fn load_history(
         &self,
         channel: &Channel,
+        credentials: Option<&Value>,
         contact_id: &str,
         before: Option<chrono::DateTime<chrono::Utc>>,
         limit: usize,
     ) -> Result<Vec<switchboard::provider::ProviderMessage>, ProviderError> {
-        self.mock.load_history(channel, contact_id, before, limit).await
+        self.mock.load_history(channel, credentials, contact_id, before, limit).await
     }
     async fn send(
         &self,

@@ -369,6 +369,17 @@ async fn history_is_imported_once_read_and_in_order(app: AppState, _raw: Raw) {
     let order: Vec<_> = thread.iter().map(|m| m["external_id"].as_str().unwrap()).collect();
     assert_eq!(order, ["h-a1", "h-a2", "h-a3"], "in the order they were sent");
     assert_eq!(thread[1]["direction"], "outbound");
+    // Older messages load on demand from the gateway, before a given time.
+    let id: switchboard::ChannelId = wa.channel_id.parse().unwrap();
+    let stored = wa.app.store.channel_for_webhook(id).await.unwrap().unwrap();
+    let credentials = wa.app.channels.credentials(stored.workspace_id, id).await.unwrap();
+    let adapter = wa.app.channels.providers().get(switchboard::ProviderKind::Whapi).unwrap().clone();
+    let before = chrono::Utc::now() - chrono::Duration::seconds(150);
+    let older =
+        adapter.load_history(&stored, credentials.as_ref(), CUSTOMER, Some(before), 10).await.unwrap();
+    let ids: Vec<_> = older.iter().map(|m| m.external_id.as_str()).collect();
+    assert_eq!(ids, ["h-a2", "h-a1"], "newest first, only before the time asked");
+    assert_eq!(older[0].direction, switchboard::provider::Direction::Outbound);
     // A message after the import is news again.
     wa.customer_sends("live-1", json!({ "type": "text", "text": { "body": "One more thing" } })).await;
     let ana = wa.conversations().await.into_iter().find(|c| c["title"] == "Ana Lima").unwrap();

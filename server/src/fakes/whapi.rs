@@ -410,6 +410,9 @@ async fn list_messages(
     let Some(mut messages) = fake.lock().history.get(&chat).cloned() else {
         return error(StatusCode::NOT_FOUND, "Specified chat not found");
     };
+    if let Some(until) = query.get("time_to").and_then(|t| t.parse::<i64>().ok()) {
+        messages.retain(|m| m["timestamp"].as_i64().is_some_and(|t| t <= until));
+    }
     // Newest first, as the gateway lists them.
     messages.sort_by_key(|m| std::cmp::Reverse(m["timestamp"].as_i64().unwrap_or_default()));
     messages.truncate(count);

@@ -401,7 +401,7 @@ impl Provider for MockNetwork {
         }
         if config.history_on_connect {
             for c in &contacts {
-                let messages = self.load_history(channel, &c.external_id, None, 10).await?;
+                let messages = self.load_history(channel, None, &c.external_id, None, 10).await?;
                 sink.emit(ChannelEvent::History { contact_id: c.external_id.clone(), messages });
             }
         }
@@ -420,6 +420,7 @@ impl Provider for MockNetwork {
     async fn load_history(
         &self,
         channel: &Channel,
+        _credentials: Option<&serde_json::Value>,
         contact_id: &str,
         before: Option<DateTime<Utc>>,
         limit: usize,

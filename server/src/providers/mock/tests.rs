@@ -35,12 +35,12 @@ async fn contacts_and_history_are_deterministic() {
     assert_eq!(contacts[0], Contact { external_id: "+15550000001".into(), name: "Maria Lopez".into() });
     assert_eq!(contacts[10].name, "Maria Lopez 2", "names stay unique past the list");
 
-    let history = net.load_history(&ch, "+15550000002", None, 4).await.unwrap();
+    let history = net.load_history(&ch, None, "+15550000002", None, 4).await.unwrap();
     assert_eq!(history.len(), 4);
     assert!(history.windows(2).all(|w| w[0].sent_at > w[1].sent_at), "newest first");
-    let older = net.load_history(&ch, "+15550000002", Some(history[3].sent_at), 100).await.unwrap();
+    let older = net.load_history(&ch, None, "+15550000002", Some(history[3].sent_at), 100).await.unwrap();
     assert_eq!(older.len(), 6, "paging by time continues where the first page ended");
-    assert!(net.load_history(&ch, "+19999", None, 5).await.is_err());
+    assert!(net.load_history(&ch, None, "+19999", None, 5).await.is_err());
 }
 
 #[tokio::test]

@@ -272,8 +272,14 @@ impl Api<'_> {
         Ok(chats.chats)
     }
 
-    /// `GET /messages/list/{chat}`, newest first.
-    pub async fn chat_messages(&self, chat_id: &str, count: usize) -> Result<Vec<Value>, ProviderError> {
+    /// `GET /messages/list/{chat}`, newest first; only those sent up to `time_to` (Unix
+    /// seconds) when given.
+    pub async fn chat_messages(
+        &self,
+        chat_id: &str,
+        count: usize,
+        time_to: Option<i64>,
+    ) -> Result<Vec<Value>, ProviderError> {
         #[derive(Deserialize)]
         struct Messages {
             #[serde(default)]
@@ -281,8 +287,11 @@ impl Api<'_> {
         }
         let count = count.to_string();
         let url = self.url(&format!("messages/list/{}", path_segment(chat_id)));
-        let messages: Messages =
-            self.json(http::client().get(url).query(&[("count", count.as_str())])).await?;
+        let mut query = vec![("count", count)];
+        if let Some(until) = time_to {
+            query.push(("time_to", until.to_string()));
+        }
+        let messages: Messages = self.json(http::client().get(url).query(&query)).await?;
         Ok(messages.messages)
     }
 

@@ -232,7 +232,7 @@ impl Gateway for WhapiGateway {
         chat_id: &str,
         limit: usize,
     ) -> Result<Vec<ProviderMessage>, ProviderError> {
-        let raw = self.api().chat_messages(chat_id, limit).await?;
+        let raw = self.api().chat_messages(chat_id, limit, None).await?;
         Ok(raw.iter().filter_map(webhook::provider_message).take(limit).collect())
     }
 }
@@ -582,6 +582,23 @@ impl Provider for Whapi {
         let imported = cursor == Some(linked::HISTORY_IMPORTED);
         tokio::spawn(linked::watch(gateway, sink, interval, config.limits(), imported));
         Ok(())
+    }
+
+    async fn load_history(
+        &self,
+        channel: &Channel,
+        credentials: Option<&Value>,
+        contact_id: &str,
+        before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<ProviderMessage>, ProviderError> {
+        let config = config_of(channel)?;
+        let credentials = credentials_of(credentials)?;
+        let api = api::Api { config: &config, token: &credentials.token };
+        // The gateway's `time_to` includes its second: a second earlier is strictly before.
+        let time_to = before.map(|b| b.timestamp() - 1);
+        let raw = api.chat_messages(contact_id, limit, time_to).await?;
+        Ok(raw.iter().filter_map(webhook::provider_message).take(limit).collect())
     }
 
     async fn send(
