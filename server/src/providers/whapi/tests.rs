@@ -5,9 +5,10 @@ use switchboard::ChannelStatus;
 use switchboard::media::AttachmentKind;
 use switchboard::provider::{ChannelEvent, DeliveryStatus, Direction, ProviderError, RateLimitScope};
 
+use super::WhapiConfig;
 use super::api::{Health, NOT_LINKED, TOKEN_REFUSED, map_error, path_segment};
+use super::send::{data_uri, vcard};
 use super::webhook::{self, parse, provider_message, verify_secret};
-use super::{WhapiConfig, data_uri, vcard};
 use crate::providers::linked::{LinkState, SYNC_ERROR, UNLINKED};
 
 #[test]
