@@ -47,39 +47,8 @@ where
         let ws = history.workspace_id;
         let chat = &history.contact.external_id;
         let mut tx = self.begin_write().await?;
-        let (contact_id,): (Uuid,) = sqlx::query_as(
-            "insert into contact (contact_id, workspace_id, channel_id, external_id, name, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $6)
-             on conflict (channel_id, external_id) do update set name = excluded.name, updated_at = excluded.updated_at
-             returning contact_id",
-        )
-        .bind(switchboard::ContactId::new().as_uuid())
-        .bind(ws.as_uuid())
-        .bind(history.channel_id.as_uuid())
-        .bind(chat)
-        .bind(&history.contact.name)
-        .bind(at)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let created = sqlx::query(
-            "insert into conversation (conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $7)
-             on conflict (channel_id, external_chat_id) do nothing",
-        )
-        .bind(switchboard::ConversationId::new().as_uuid())
-        .bind(ws.as_uuid())
-        .bind(history.channel_id.as_uuid())
-        .bind(contact_id)
-        .bind(chat)
-        .bind(&history.contact.name)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?
-        .rows_affected()
-            == 1;
-        let conversation = Self::conversation_by_chat(&mut tx, &history, chat).await?;
+        let (conversation, created) =
+            Self::chat_in(&mut tx, ws, history.channel_id, &history.contact, chat, true, at).await?;
 
         // Oldest first, so a reply finds the message it quotes when both are imported.
         let mut messages = history.messages;
@@ -189,21 +158,61 @@ where
         Ok(added)
     }
 
-    async fn conversation_by_chat(
+    /// The contact (named `contact.name` when new, or when `rename`) and the conversation of
+    /// chat `chat` on a channel, each found or created in `tx`; true when the conversation is new.
+    pub(super) async fn chat_in(
         tx: &mut sqlx::Transaction<'static, D>,
-        history: &NewHistory,
+        ws: switchboard::WorkspaceId,
+        channel_id: switchboard::ChannelId,
+        contact: &switchboard::provider::Contact,
         chat: &str,
-    ) -> Result<Conversation, StoreError> {
+        rename: bool,
+        at: DateTime<Utc>,
+    ) -> Result<(Conversation, bool), StoreError> {
+        let (contact_id,): (Uuid,) = sqlx::query_as(
+            "insert into contact (contact_id, workspace_id, channel_id, external_id, name, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $6)
+             on conflict (channel_id, external_id) do update
+               set name = case when $7 then excluded.name else contact.name end, updated_at = excluded.updated_at
+             returning contact_id",
+        )
+        .bind(switchboard::ContactId::new().as_uuid())
+        .bind(ws.as_uuid())
+        .bind(channel_id.as_uuid())
+        .bind(&contact.external_id)
+        .bind(&contact.name)
+        .bind(at)
+        .bind(rename)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(map_err)?;
+        let created = sqlx::query(
+            "insert into conversation (conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $7)
+             on conflict (channel_id, external_chat_id) do nothing",
+        )
+        .bind(switchboard::ConversationId::new().as_uuid())
+        .bind(ws.as_uuid())
+        .bind(channel_id.as_uuid())
+        .bind(contact_id)
+        .bind(chat)
+        .bind(&contact.name)
+        .bind(at)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+            == 1;
         let row: rows::ConversationRow = sqlx::query_as(concat!(
             "select ",
             conversation_columns!(),
             " from conversation where channel_id = $1 and external_chat_id = $2"
         ))
-        .bind(history.channel_id.as_uuid())
+        .bind(channel_id.as_uuid())
         .bind(chat)
         .fetch_one(&mut **tx)
         .await
         .map_err(map_err)?;
-        Ok(row.into())
+        Ok((row.into(), created))
     }
 }

@@ -12,7 +12,6 @@ use switchboard::{ChannelId, Conversation, EventBody, Topic};
 
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
 use super::map_err;
-use super::rows::{self, conversation_columns};
 
 #[async_trait]
 impl<D: Backend> InboundRepo for SqlStore<D>
@@ -54,54 +53,19 @@ where
         let ws = inbound.workspace_id;
         let mut tx = self.begin_write().await?;
 
-        let (contact_id,): (Uuid,) = sqlx::query_as(
-            "insert into contact (contact_id, workspace_id, channel_id, external_id, name, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $6)
-             on conflict (channel_id, external_id) do update
-               set name = case when $7 then excluded.name else contact.name end, updated_at = excluded.updated_at
-             returning contact_id",
-        )
-        .bind(switchboard::ContactId::new().as_uuid())
-        .bind(ws.as_uuid())
-        .bind(inbound.channel_id.as_uuid())
-        .bind(&inbound.contact.external_id)
-        .bind(&inbound.contact.name)
-        .bind(at)
         // Only the contact's own message names them: what the account wrote from the phone
         // carries no name of theirs.
-        .bind(inbound.message.direction == Direction::Inbound)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(map_err)?;
-
-        let created_conversation = sqlx::query(
-            "insert into conversation (conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $7)
-             on conflict (channel_id, external_chat_id) do nothing",
+        let named = inbound.message.direction == Direction::Inbound;
+        let (conversation, created_conversation) = Self::chat_in(
+            &mut tx,
+            ws,
+            inbound.channel_id,
+            &inbound.contact,
+            &inbound.message.contact_id,
+            named,
+            at,
         )
-        .bind(switchboard::ConversationId::new().as_uuid())
-        .bind(ws.as_uuid())
-        .bind(inbound.channel_id.as_uuid())
-        .bind(contact_id)
-        .bind(&inbound.message.contact_id)
-        .bind(&inbound.contact.name)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?
-        .rows_affected()
-            == 1;
-        let conversation: rows::ConversationRow = sqlx::query_as(concat!(
-            "select ",
-            conversation_columns!(),
-            " from conversation where channel_id = $1 and external_chat_id = $2"
-        ))
-        .bind(inbound.channel_id.as_uuid())
-        .bind(&inbound.message.contact_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let conversation: Conversation = conversation.into();
+        .await?;
 
         let outbound = inbound.message.direction == Direction::Outbound;
         if outbound && Self::claim_echo(&mut tx, &conversation, &inbound.message).await? {
