@@ -83,6 +83,10 @@ impl Standing {
     /// Whether the caller may do `right`.
     pub fn may(&self, right: Right) -> bool {
         let admin = self.role.is_admin();
+        if !self.room && !self.role.is_staff() {
+            // App users never see the shared inbox.
+            return false;
+        }
         if !self.room {
             // The shared inbox: every member answers and resolves; others' messages are the
             // admins' to change; it has no members to manage.
@@ -97,7 +101,9 @@ impl Standing {
         match right {
             Right::Read => member || admin,
             Right::Post => member,
-            Right::Resolve | Right::AddMembers => member || admin,
+            // Resolving is the desk's: an app user's rooms have no inbox state to change.
+            Right::Resolve => self.role.is_staff() && (member || admin),
+            Right::AddMembers => member || admin,
             Right::Moderate | Right::RemoveMembers => moderator || admin,
         }
     }
@@ -116,12 +122,18 @@ pub enum RoomScope {
     Member,
     /// Every room of the workspace (owners and admins).
     All,
+    /// Only rooms the caller is a member of, and no contact conversation (app users).
+    Joined,
 }
 
 impl RoomScope {
     /// The scope a workspace role sees.
     pub fn of(role: MemberRole) -> Self {
-        if role.is_admin() { RoomScope::All } else { RoomScope::Member }
+        match role {
+            MemberRole::User => RoomScope::Joined,
+            MemberRole::Agent => RoomScope::Member,
+            MemberRole::Admin | MemberRole::Owner => RoomScope::All,
+        }
     }
 }
 
@@ -154,6 +166,19 @@ mod tests {
             assert_eq!(s.may(Right::Moderate), role.is_admin());
             assert!(!s.may(Right::AddMembers) && !s.may(Right::RemoveMembers));
         }
+    }
+
+    #[test]
+    fn app_users_never_see_the_shared_inbox_and_act_in_their_rooms_as_members() {
+        let inbox = standing(MemberRole::User, false, None);
+        for right in [Right::Read, Right::Post, Right::Resolve, Right::Moderate, Right::AddMembers] {
+            assert!(!inbox.may(right), "{right:?}");
+        }
+        assert!(!standing(MemberRole::User, true, None).may(Right::Read));
+        let member = standing(MemberRole::User, true, Some(RoomRole::Member));
+        assert!(member.may(Right::Read) && member.may(Right::Post));
+        assert!(!member.may(Right::Resolve) && !member.may(Right::Moderate));
+        assert!(standing(MemberRole::User, true, Some(RoomRole::Moderator)).may(Right::Moderate));
     }
 
     #[test]
@@ -198,6 +223,7 @@ mod tests {
         assert_eq!(RoomScope::of(MemberRole::Agent), RoomScope::Member);
         assert_eq!(RoomScope::of(MemberRole::Admin), RoomScope::All);
         assert_eq!(RoomScope::of(MemberRole::Owner), RoomScope::All);
+        assert_eq!(RoomScope::of(MemberRole::User), RoomScope::Joined);
         assert_eq!(RoomScope::default(), RoomScope::Member);
     }
 

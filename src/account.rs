@@ -31,6 +31,10 @@ pub struct Workspace {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MemberRole {
+    /// A user of the workspace's app (created through the API, see [`crate::platform`]):
+    /// reads and posts only in the rooms they belong to (or that their type opens), never the
+    /// shared inbox. Never a role of the `member` table: a workspace's staff are the others.
+    User,
     /// Answers conversations.
     Agent,
     /// Also manages channels, members (except owners) and settings.
@@ -40,12 +44,14 @@ pub enum MemberRole {
 }
 
 impl MemberRole {
-    /// All roles, least privileged first.
+    /// The staff roles (the ones a member, an invitation or a role change can have), least
+    /// privileged first.
     pub const ALL: [MemberRole; 3] = [MemberRole::Agent, MemberRole::Admin, MemberRole::Owner];
 
     /// The stable name used in the API, the database and the CLI.
     pub fn as_str(&self) -> &'static str {
         match self {
+            MemberRole::User => "user",
             MemberRole::Agent => "agent",
             MemberRole::Admin => "admin",
             MemberRole::Owner => "owner",
@@ -55,6 +61,11 @@ impl MemberRole {
     /// True for owners and admins: they manage channels and members.
     pub fn is_admin(&self) -> bool {
         *self >= MemberRole::Admin
+    }
+
+    /// True for the workspace's people (agents, admins, owners), false for app users.
+    pub fn is_staff(&self) -> bool {
+        *self >= MemberRole::Agent
     }
 }
 
@@ -68,6 +79,7 @@ impl std::str::FromStr for MemberRole {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
+            "user" => Ok(MemberRole::User),
             "agent" => Ok(MemberRole::Agent),
             "admin" => Ok(MemberRole::Admin),
             "owner" => Ok(MemberRole::Owner),

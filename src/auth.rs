@@ -34,9 +34,50 @@ pub enum AuthError {
     /// Missing, expired, revoked or forged token.
     #[error("not signed in")]
     Unauthenticated,
+    /// An API key's secret or a user token that names a key and is refused for a reason the
+    /// integrator can act on (each has its own code).
+    #[error("{}", .0.code())]
+    TokenRefused(TokenProblem),
     /// Something on our side; details are logged, never shown.
     #[error("internal error")]
     Internal,
+}
+
+/// Why an API key's secret or a user token was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenProblem {
+    /// Past its `exp`: mint a new one.
+    Expired,
+    /// Not signed by the key it names, malformed, or naming no key or no user.
+    Invalid,
+    /// The key that signed it (or the key itself) was revoked.
+    KeyRevoked,
+    /// The app user it names is deactivated.
+    UserDeactivated,
+}
+
+impl TokenProblem {
+    /// The stable code the API answers with (documented in `docs/embedding.md`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            TokenProblem::Expired => "token_expired",
+            TokenProblem::Invalid => "invalid_token",
+            TokenProblem::KeyRevoked => "key_revoked",
+            TokenProblem::UserDeactivated => "user_deactivated",
+        }
+    }
+
+    /// What the API says, in words.
+    pub fn message(&self) -> &'static str {
+        match self {
+            TokenProblem::Expired => "The token has expired: mint a new one.",
+            TokenProblem::Invalid => {
+                "The token is malformed, forged, or names no key or user of this server."
+            }
+            TokenProblem::KeyRevoked => "The API key behind this token was revoked.",
+            TokenProblem::UserDeactivated => "This user is deactivated.",
+        }
+    }
 }
 
 /// Signs people in and out and says who a token belongs to.

@@ -100,6 +100,10 @@ id_type!(
     /// A file attached to a message (an upload until a send uses it).
     AttachmentId
 );
+id_type!(
+    /// An API key of a workspace (its public half; the secret is shown once).
+    ApiKeyId
+);
 
 #[cfg(test)]
 mod tests {

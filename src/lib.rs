@@ -12,6 +12,7 @@
 //! - [`media`]: attachments: their kinds, type sniffing, what may render inline.
 //! - [`event`]: the typed events every change is recorded and published as.
 //! - [`topic`]: the realtime topics events are published on.
+//! - [`platform`]: the developer platform: API keys, app users, the user tokens keys mint.
 //! - [`provider`]: the contract every network adapter implements.
 //! - [`validate`]: input validation shared by every entry point (REST, server fns, CLI).
 //! - [`store`]: the `Store` port, implemented for SQLite and PostgreSQL in `server/`.
@@ -28,6 +29,7 @@ pub mod ids;
 pub mod invitation;
 pub mod media;
 pub mod message;
+pub mod platform;
 pub mod provider;
 pub mod reaction;
 pub mod store;
@@ -39,8 +41,8 @@ pub use account::{Me, Member, MemberRole, Membership, Session, User, Workspace, 
 pub use channel::{Channel, ChannelStatus, ProviderKind};
 pub use event::{Event, EventBody, EventKind};
 pub use ids::{
-    AttachmentId, ChannelId, ContactId, ConversationId, EventId, InvitationId, MessageId, SessionId, UserId,
-    WorkspaceId,
+    ApiKeyId, AttachmentId, ChannelId, ContactId, ConversationId, EventId, InvitationId, MessageId,
+    SessionId, UserId, WorkspaceId,
 };
 pub use message::{Conversation, Message, MessageStatus};
 pub use store::{Store, StoreError};

@@ -19,9 +19,11 @@ use crate::validate::Email;
 
 mod inbound;
 mod media;
+mod platform;
 mod rooms;
 pub use inbound::{InboundRepo, Ingested, NewHistory, NewInbound};
 pub use media::{MediaRepo, NewUpload, StoredMedia};
+pub use platform::{KeyGrant, NewApiKey, PlatformRepo};
 pub use rooms::RoomRepo;
 
 /// Why a store call failed. `Send + Sync` so it crosses tasks.
@@ -630,6 +632,7 @@ pub trait Store:
     + EventLog
     + OutboxRepo
     + MediaRepo
+    + PlatformRepo
     + Send
     + Sync
 {

@@ -211,7 +211,9 @@ mod ssr {
     /// function errors would otherwise answer 500).
     pub fn to_server_error(err: AuthError) -> ServerFnError {
         let status = match &err {
-            AuthError::InvalidCredentials | AuthError::Unauthenticated => http::StatusCode::UNAUTHORIZED,
+            AuthError::InvalidCredentials | AuthError::Unauthenticated | AuthError::TokenRefused(_) => {
+                http::StatusCode::UNAUTHORIZED
+            }
             AuthError::RateLimited { .. } => http::StatusCode::TOO_MANY_REQUESTS,
             AuthError::Invalid(_) => http::StatusCode::UNPROCESSABLE_ENTITY,
             AuthError::Internal => http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -225,6 +227,7 @@ mod ssr {
         ServerFnError::ServerError(match err {
             AuthError::InvalidCredentials => "Invalid email or password.".to_owned(),
             AuthError::Unauthenticated => "You are not signed in.".to_owned(),
+            AuthError::TokenRefused(problem) => problem.message().to_owned(),
             AuthError::Internal => "Something went wrong on our side. Please try again.".to_owned(),
             other => sentence(&other.to_string()),
         })

@@ -176,7 +176,9 @@ impl EventFilter {
     pub async fn for_actor(store: &dyn Store, actor: Actor) -> Result<Self, ServiceError> {
         let hidden = match switchboard::access::RoomScope::of(actor.role) {
             switchboard::access::RoomScope::All => Default::default(),
-            switchboard::access::RoomScope::Member => {
+            // App users never reach the workspace's log (`/sync` is the staff's); were they to,
+            // their hidden rooms are as an agent's.
+            switchboard::access::RoomScope::Member | switchboard::access::RoomScope::Joined => {
                 store.hidden_rooms(actor.workspace_id, actor.user_id).await?.into_iter().collect()
             }
         };

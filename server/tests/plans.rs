@@ -220,12 +220,17 @@ fn statements(backend: switchboard::store::Backend, w: &World) -> Vec<(&'static 
         (
             "list: conversations with unread counts",
             hot::CONVERSATION_LIST.to_owned(),
-            vec![Id(ws), NullId, Id(reader), NullText, Bool(false), NullText, Bool(false), nil],
+            vec![Id(ws), NullId, Id(reader), NullText, Bool(false), NullText, Bool(false), nil, Bool(false)],
+        ),
+        (
+            "list: an app user's rooms",
+            hot::CONVERSATION_LIST.to_owned(),
+            vec![Id(ws), NullId, Id(reader), NullText, Bool(false), NullText, Bool(false), nil, Bool(true)],
         ),
         (
             "list: unread only",
             hot::CONVERSATION_LIST.to_owned(),
-            vec![Id(ws), NullId, Id(reader), NullText, Bool(true), NullText, Bool(true), nil],
+            vec![Id(ws), NullId, Id(reader), NullText, Bool(true), NullText, Bool(true), nil, Bool(false)],
         ),
         ("mark_read: target message", hot::READ_TARGET.to_owned(), vec![Id(room), Id(last)]),
         (

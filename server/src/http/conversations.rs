@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{CurrentMember, Json, Query, path_id};
+use super::extract::{AnyMember, CurrentMember, Json, Query, path_id};
 use super::openapi::ApiErrors;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -62,7 +62,7 @@ struct ConversationQuery {
 #[utoipa::path(get, path = "/conversations", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(ConversationQuery, ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Vec<ConversationSummary>), ApiErrors))]
 async fn list_conversations(
     State(state): State<AppState>,
-    member: CurrentMember,
+    AnyMember(member): AnyMember,
     Query(q): Query<ConversationQuery>,
 ) -> Result<Json<Vec<ConversationSummary>>, ApiError> {
     let channel: Option<ChannelId> = query_id(q.channel_id.as_deref(), "channel_id")?;
@@ -94,7 +94,7 @@ struct HistoryQuery {
 #[utoipa::path(get, path = "/conversations/{id}/messages", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(HistoryQuery, ("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Vec<Message>), ApiErrors))]
 async fn list_messages(
     State(state): State<AppState>,
-    member: CurrentMember,
+    AnyMember(member): AnyMember,
     Path(id): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<Vec<Message>>, ApiError> {
@@ -108,7 +108,7 @@ async fn list_messages(
 #[utoipa::path(post, path = "/conversations/{id}/messages", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "The same key again answers the first message"), ("X-Trace-Id" = Option<String>, Header, description = "Carried into the events"), ("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = SendMessage, responses((status = 201, body = Message, description = "Stored and queued"), (status = 200, body = Message, description = "The key was seen before: the first message"), ApiErrors))]
 async fn send_message(
     State(state): State<AppState>,
-    member: CurrentMember,
+    AnyMember(member): AnyMember,
     Path(id): Path<String>,
     headers: HeaderMap,
     Json(req): Json<SendMessage>,
@@ -130,7 +130,7 @@ async fn send_message(
 #[utoipa::path(post, path = "/conversations", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = CreateRoom, responses((status = 201, body = switchboard::Conversation), ApiErrors))]
 async fn create_room(
     State(state): State<AppState>,
-    member: CurrentMember,
+    AnyMember(member): AnyMember,
     Json(req): Json<CreateRoom>,
 ) -> Result<Response, ApiError> {
     let room = state.messages.create_room(member.actor, req).await?;
@@ -141,7 +141,7 @@ async fn create_room(
 #[utoipa::path(get, path = "/conversations/{id}/members", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Vec<switchboard::UserId>), ApiErrors))]
 async fn list_room_members(
     State(state): State<AppState>,
-    member: CurrentMember,
+    AnyMember(member): AnyMember,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<switchboard::UserId>>, ApiError> {
     let conversation: ConversationId = path_id(&id, "Conversation")?;
@@ -153,7 +153,7 @@ async fn list_room_members(
 #[utoipa::path(post, path = "/conversations/{id}/members", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = crate::services::rooms::AddRoomMembers, responses((status = 200, body = Vec<switchboard::UserId>, description = "The room's members after the change"), ApiErrors))]
 async fn add_room_members(
     State(state): State<AppState>,
-    member: CurrentMember,
+    AnyMember(member): AnyMember,
     Path(id): Path<String>,
     Json(req): Json<crate::services::rooms::AddRoomMembers>,
 ) -> Result<Json<Vec<switchboard::UserId>>, ApiError> {
@@ -166,7 +166,7 @@ async fn add_room_members(
 #[utoipa::path(delete, path = "/conversations/{id}/members/{user_id}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("user_id" = String, Path, description = "The member to remove"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 204, description = "Removed"), ApiErrors))]
 async fn remove_room_member(
     State(state): State<AppState>,
-    member: CurrentMember,
+    AnyMember(member): AnyMember,
     Path((id, user_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let conversation: ConversationId = path_id(&id, "Conversation")?;
@@ -191,7 +191,7 @@ async fn update_conversation(
 #[utoipa::path(patch, path = "/messages/{id}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = EditMessage, responses((status = 200, body = Message), ApiErrors))]
 async fn edit_message(
     State(state): State<AppState>,
-    member: CurrentMember,
+    AnyMember(member): AnyMember,
     Path(id): Path<String>,
     Json(req): Json<EditMessage>,
 ) -> Result<Json<Message>, ApiError> {
@@ -203,7 +203,7 @@ async fn edit_message(
 #[utoipa::path(delete, path = "/messages/{id}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Message), ApiErrors))]
 async fn delete_message(
     State(state): State<AppState>,
-    member: CurrentMember,
+    AnyMember(member): AnyMember,
     Path(id): Path<String>,
 ) -> Result<Json<Message>, ApiError> {
     let id: MessageId = path_id(&id, "Message")?;
@@ -239,7 +239,7 @@ async fn unstar_message(
 #[utoipa::path(put, path = "/messages/{id}/reactions/{emoji}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("emoji" = String, Path, description = "The emoji, percent-encoded"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Message), ApiErrors))]
 async fn add_reaction(
     State(state): State<AppState>,
-    member: CurrentMember,
+    AnyMember(member): AnyMember,
     Path((id, emoji)): Path<(String, String)>,
 ) -> Result<Json<Message>, ApiError> {
     let id: MessageId = path_id(&id, "Message")?;
@@ -250,7 +250,7 @@ async fn add_reaction(
 #[utoipa::path(delete, path = "/messages/{id}/reactions/{emoji}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("emoji" = String, Path, description = "The emoji, percent-encoded"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Message), ApiErrors))]
 async fn remove_reaction(
     State(state): State<AppState>,
-    member: CurrentMember,
+    AnyMember(member): AnyMember,
     Path((id, emoji)): Path<(String, String)>,
 ) -> Result<Json<Message>, ApiError> {
     let id: MessageId = path_id(&id, "Message")?;
@@ -281,7 +281,7 @@ async fn retry_message(
 #[utoipa::path(post, path = "/conversations/{id}/read", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = MarkRead, responses((status = 200, body = super::openapi::UnreadCount), ApiErrors))]
 async fn mark_read(
     State(state): State<AppState>,
-    member: CurrentMember,
+    AnyMember(member): AnyMember,
     Path(id): Path<String>,
     Json(req): Json<MarkRead>,
 ) -> Result<Json<serde_json::Value>, ApiError> {

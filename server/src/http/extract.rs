@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -98,6 +98,13 @@ where
         let accounts = Arc::<AccountService>::from_ref(state);
         let who = crate::access::caller(&accounts, &token).await?;
         tracing::Span::current().record("user_id", tracing::field::display(who.user.id));
+        if who.read_only() && !matches!(parts.method, Method::GET | Method::HEAD) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "This API key may only read: use a key with the `server` scope.",
+            ));
+        }
         Ok(CurrentUser(who))
     }
 }
@@ -123,9 +130,11 @@ pub async fn client_addr(State(state): State<AppState>, mut req: Request, next: 
 /// user's default workspace (or their only one).
 pub const WORKSPACE_HEADER: &str = "x-workspace-id";
 
-/// The signed-in caller as a member of the workspace the request acts in: the one named by
+/// The signed-in caller as one of the workspace's staff (an agent, admin or owner, or an API
+/// key acting as an admin), in the workspace the request acts in: the one named by
 /// `X-Workspace-Id`, else the caller's default workspace, else their only one (the rule is
-/// [`crate::access::acting_membership`]). 400 when nothing decides, 403 for non-members.
+/// [`crate::access::acting_membership`]). 400 when nothing decides, 403 for non-members and
+/// for the app's users (they reach only the routes that take [`AnyMember`]).
 #[derive(Clone, Debug)]
 pub struct CurrentMember {
     pub who: Authenticated,
@@ -133,6 +142,28 @@ pub struct CurrentMember {
 }
 
 impl FromRequestParts<AppState> for CurrentMember {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let AnyMember(member) = AnyMember::from_request_parts(parts, state).await?;
+        if !member.actor.role.is_staff() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "staff_only",
+                "This endpoint is for the workspace's staff and API keys; app users reach their rooms only.",
+            ));
+        }
+        Ok(member)
+    }
+}
+
+/// Like [`CurrentMember`], but also one of the app's users (with a user token): for the routes
+/// a chat client needs (their rooms, history, send, read, reactions). What they may do in each
+/// conversation is the access rules' to decide.
+#[derive(Clone, Debug)]
+pub struct AnyMember(pub CurrentMember);
+
+impl FromRequestParts<AppState> for AnyMember {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -155,7 +186,7 @@ impl FromRequestParts<AppState> for CurrentMember {
         };
         let actor = crate::access::actor(state.store.as_ref(), who.user.id, named).await?;
         tracing::Span::current().record("workspace_id", tracing::field::display(actor.workspace_id));
-        Ok(CurrentMember { who, actor })
+        Ok(AnyMember(CurrentMember { who, actor }))
     }
 }
 

@@ -27,6 +27,7 @@ pub mod media;
 pub mod members;
 pub mod mock;
 pub mod openapi;
+pub mod platform;
 pub mod realtime;
 pub mod site;
 pub mod web;
@@ -109,6 +110,7 @@ pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(members::router())
         .merge(invitations::router())
         .merge(media::router())
+        .merge(platform::router())
         .merge(realtime::router())
         .routes(utoipa_axum::routes!(openapi::get_openapi))
 }

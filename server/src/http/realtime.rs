@@ -38,12 +38,21 @@ struct TokenResponse {
     url: &'static str,
 }
 
-/// A token for `connect` on `/connection/websocket` (Centrifugo protocol v2, JSON).
+/// A token for `connect` on `/connection/websocket` (Centrifugo protocol v2, JSON), for a
+/// signed-in person. An app's users connect with their user token itself.
 #[utoipa::path(get, path = "/realtime/token", tag = "realtime", security(("bearer" = []), ("cookie" = [])), responses((status = 200, body = TokenResponse), ApiErrors))]
 async fn get_token(
     State(state): State<AppState>,
     CurrentUser(who): CurrentUser,
 ) -> Result<Json<TokenResponse>, ApiError> {
+    if who.via != crate::services::accounts::Via::Session {
+        // An app user's token is itself the connection token; keys do not connect.
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "session_required",
+            "Realtime tokens are for signed-in people; an app's client connects with its user token.",
+        ));
+    }
     let (token, expires_at) = state.accounts.issue_realtime_token(&who, state.realtime.config.token_ttl)?;
     Ok(Json(TokenResponse { token, expires_at, url: "/connection/websocket" }))
 }

@@ -14,9 +14,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use switchboard::account::{ChangePassword, SessionInfo};
 use switchboard::auth::{Accounts, AuthError, LoginOutcome, SESSION_COOKIE};
+use switchboard::platform::ApiKeyScope;
 use switchboard::store::StoreError;
 use switchboard::validate::{self, Email, ValidationError};
-use switchboard::{Me, Session, SessionId, Store, User, UserId};
+use switchboard::{ApiKeyId, Me, Session, SessionId, Store, User, UserId};
 
 use super::ratelimit::{KeyedLimiter, Quota};
 use crate::realtime::hub::Target;
@@ -81,9 +82,31 @@ pub enum TokenRefusal {
 #[derive(Clone, Debug)]
 pub struct Authenticated {
     pub user: User,
+    /// The session the token names; for an API key's secret or a user token, the key's id
+    /// (so revoking the key ends them the way ending a session does).
     pub session_id: SessionId,
-    /// When the session ends on its own.
+    /// When the session (or the user token) ends on its own.
     pub session_expires_at: chrono::DateTime<chrono::Utc>,
+    /// How the caller proved it.
+    pub via: Via,
+}
+
+/// How a caller proved who they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// A person's sign-in session (bearer token or cookie, or a realtime token of it).
+    Session,
+    /// An API key's secret: the key's own account, a workspace admin.
+    ApiKey { key: ApiKeyId, scope: ApiKeyScope },
+    /// A user token an API key signed, for one of the app's users.
+    UserToken { key: ApiKeyId },
+}
+
+impl Authenticated {
+    /// Whether the caller may only read (a `read` API key).
+    pub fn read_only(&self) -> bool {
+        matches!(self.via, Via::ApiKey { scope: ApiKeyScope::Read, .. })
+    }
 }
 
 /// Signs users in and out; verifies tokens.
@@ -98,6 +121,8 @@ pub struct AccountService {
     per_email: KeyedLimiter,
     /// Verified against when the email is unknown, so both failures take the same time.
     dummy_hash: String,
+    /// Derives API keys' secrets.
+    pub(crate) keys: super::platform::KeyRing,
 }
 
 impl std::fmt::Debug for AccountService {
@@ -123,6 +148,7 @@ impl AccountService {
             encoding: EncodingKey::from_secret(&key),
             decoding: DecodingKey::from_secret(&key),
             dummy_hash: hash_blocking("not a real password; equalizes timing"),
+            keys: super::platform::KeyRing::new(secret),
         }
     }
 
@@ -136,8 +162,14 @@ impl AccountService {
 
     /// Verifies a token and its session; `Unauthenticated` for anything wrong with it.
     pub async fn authenticate(&self, token: &str) -> Result<Authenticated, AuthError> {
-        let claims = self.decode(token, AUDIENCE).map_err(|_| AuthError::Unauthenticated)?;
-        self.session_of(&claims).await
+        if super::platform::is_key_secret(token) {
+            return self.key_caller(token).await;
+        }
+        match self.decode(token, AUDIENCE) {
+            Ok(claims) => self.session_of(&claims).await,
+            Err(_) if super::platform::is_user_token(token) => self.user_token_caller(token).await,
+            Err(_) => Err(AuthError::Unauthenticated),
+        }
     }
 
     /// A short-lived token for the realtime endpoint, bound to the caller's session (signing
@@ -162,6 +194,20 @@ impl AccountService {
 
     /// Verifies a realtime token and its session; answers the caller and the token's expiry.
     pub async fn authenticate_realtime(&self, token: &str) -> Result<(Authenticated, i64), TokenRefusal> {
+        if super::platform::is_user_token(token) {
+            // The app's clients connect with their user token itself (the SDK's `getToken`).
+            return match self.user_token_caller(token).await {
+                Ok(who) => {
+                    let exp = who.session_expires_at.timestamp();
+                    Ok((who, exp))
+                }
+                Err(AuthError::TokenRefused(switchboard::auth::TokenProblem::Expired)) => {
+                    Err(TokenRefusal::Expired)
+                }
+                Err(AuthError::Internal) => Err(TokenRefusal::Internal),
+                Err(_) => Err(TokenRefusal::Invalid),
+            };
+        }
         let claims = self.decode(token, REALTIME_AUDIENCE).map_err(|e| match e.kind() {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenRefusal::Expired,
             _ => TokenRefusal::Invalid,
@@ -197,7 +243,7 @@ impl AccountService {
         }
         let user =
             self.store.user(session.user_id).await.map_err(internal)?.ok_or(AuthError::Unauthenticated)?;
-        Ok(Authenticated { user, session_id, session_expires_at: session.expires_at })
+        Ok(Authenticated { user, session_id, session_expires_at: session.expires_at, via: Via::Session })
     }
 
     /// The user, their workspaces and their default workspace.

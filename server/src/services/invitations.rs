@@ -79,6 +79,7 @@ impl AccountService {
         if req.role == MemberRole::Owner && actor.role != MemberRole::Owner {
             return Err(ServiceError::Forbidden(OWNERS_ONLY));
         }
+        super::members::staff_role(req.role)?;
         let email = Email::parse(&req.email)?;
         let store = self.store();
         // One query that costs the same whether or not the address has an account.

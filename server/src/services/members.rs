@@ -46,6 +46,7 @@ impl AccountService {
         req: UpdateMember,
     ) -> Result<WorkspaceMember, ServiceError> {
         actor.require_member_admin()?;
+        staff_role(req.role)?;
         let (current, user) = self.member_of(actor, user_id).await?;
         actor.require_owner_for(&[current.role, req.role])?;
         let member = self
@@ -98,6 +99,15 @@ fn member_error(err: StoreError) -> ServiceError {
             ServiceError::Conflict(LAST_OWNER)
         }
         other => ServiceError::from(other).not_found_as("member"),
+    }
+}
+
+/// A role a member can have: `user` is the app's users' alone (they are made through the API).
+pub(crate) fn staff_role(role: MemberRole) -> Result<(), ServiceError> {
+    if role.is_staff() {
+        Ok(())
+    } else {
+        Err(switchboard::validate::ValidationError::new("role", "must be owner, admin or agent").into())
     }
 }
 

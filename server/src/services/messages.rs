@@ -423,6 +423,11 @@ impl MessageService {
     /// Every event the caller may see after `since` (a position in the workspace's log), in
     /// commit order: for offline clients and recovery. `next` is the cursor for the next call.
     pub async fn sync(&self, actor: Actor, since: i64, limit: Option<u32>) -> Result<SyncPage, ServiceError> {
+        if !actor.role.is_staff() {
+            return Err(ServiceError::Forbidden(
+                "The workspace's log is for its staff; app users read their rooms.",
+            ));
+        }
         let limit = limit.unwrap_or(100);
         if limit == 0 || limit > MAX_SYNC_PAGE || since < 0 {
             let why = format!("limit must be 1 to {MAX_SYNC_PAGE} and since at least 0");

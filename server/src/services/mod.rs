@@ -9,6 +9,7 @@ pub mod invitations;
 pub mod members;
 pub mod messages;
 pub mod outbox;
+pub mod platform;
 pub mod provision;
 pub mod ratelimit;
 pub mod refusal;

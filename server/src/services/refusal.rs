@@ -103,6 +103,7 @@ impl From<AuthError> for Refusal {
                 "unauthenticated",
                 "Sign in first: the token is missing, expired or revoked.",
             ),
+            AuthError::TokenRefused(problem) => Refusal::new(401, problem.code(), problem.message()),
             AuthError::Internal => Refusal::new(500, "internal", "Something went wrong on our side."),
         }
     }

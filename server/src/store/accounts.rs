@@ -63,7 +63,9 @@ where
 
     async fn user_credentials(&self, email: &Email) -> Result<Option<(User, String)>, StoreError> {
         let row: Option<rows::CredentialsRow> = sqlx::query_as(
-            "select user_id, email, name, created_at, password_hash from user_account where email = $1",
+            // Only people sign in: app users and API keys have reserved addresses and no password.
+            "select user_id, email, name, created_at, password_hash from user_account
+             where email = $1 and kind = 'staff'",
         )
         .bind(email.as_str())
         .fetch_optional(&self.pool)
@@ -255,7 +257,7 @@ where
             "select m.workspace_id, m.user_id, m.role, m.created_at,
                     u.email, u.name, u.created_at as user_created_at
              from member m join user_account u on u.user_id = m.user_id
-             where m.workspace_id = $1
+             where m.workspace_id = $1 and u.kind = 'staff'
              order by u.email",
         )
         .bind(workspace_id.as_uuid())
@@ -277,10 +279,15 @@ where
 
     async fn memberships(&self, user_id: UserId) -> Result<Vec<Membership>, StoreError> {
         let rows: Vec<rows::MembershipRow> = sqlx::query_as(
+            // An app user belongs to their app's workspace, as role `user`, while active.
             "select w.workspace_id, w.name, w.created_at, m.role
              from member m join workspace w on w.workspace_id = m.workspace_id
              where m.user_id = $1
-             order by w.name",
+             union all
+             select w.workspace_id, w.name, w.created_at, 'user' as role
+             from app_user a join workspace w on w.workspace_id = a.workspace_id
+             where a.user_id = $1 and a.deactivated_at is null
+             order by name",
         )
         .bind(user_id.as_uuid())
         .fetch_all(&self.pool)

@@ -84,6 +84,7 @@ where
             .bind(filter.status.map(|s| s.as_str()))
             .bind(filter.rooms == switchboard::access::RoomScope::All)
             .bind(Uuid::nil())
+            .bind(filter.rooms == switchboard::access::RoomScope::Joined)
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
@@ -229,20 +230,23 @@ where
         for member in &room.members {
             // The creator (first) moderates the room.
             let role = if Some(member) == room.members.first() { "moderator" } else { "member" };
-            // Only members of the workspace: the select finds nothing for anyone else.
-            let added = sqlx::query(
+            // Only the workspace's people and its app's active users: the select finds nothing
+            // for anyone else.
+            let sql = format!(
                 "insert into conversation_member (conversation_id, user_id, added_at, role)
-                 select $1, user_id, $3, $5 from member where workspace_id = $2 and user_id = $4",
-            )
-            .bind(id.as_uuid())
-            .bind(ws.as_uuid())
-            .bind(at)
-            .bind(member.as_uuid())
-            .bind(role)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .rows_affected();
+                 select $3, user_id, $4, $5 from ({}) p",
+                hot::WORKSPACE_PARTICIPANT
+            );
+            let added = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(ws.as_uuid())
+                .bind(member.as_uuid())
+                .bind(id.as_uuid())
+                .bind(at)
+                .bind(role)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
             if added != 1 {
                 tx.rollback().await.map_err(map_err)?;
                 return Err(StoreError::Conflict { constraint: "room_member".into() });

@@ -7,9 +7,16 @@ use switchboard::store::Backend;
 use super::backend::Params;
 use super::rows::message_columns;
 
+/// Who may be in a room of workspace `$1`: user `$2` if one of its people (a `member` row) or
+/// an active user of its app. Finds `user_id` once, or nothing.
+pub const WORKSPACE_PARTICIPANT: &str = "select user_id from member where workspace_id = $1 and user_id = $2
+     union all
+     select user_id from app_user where workspace_id = $1 and user_id = $2 and deactivated_at is null";
+
 /// The inbox list with the caller's unread counts: `$1` workspace, `$2` channel or null,
 /// `$3` caller, `$4` title pattern or null, `$5` unread only, `$6` status or null, `$7` every
-/// room (admins), `$8` the nil id (the position of a member who has read nothing).
+/// room (admins), `$8` the nil id (the position of a member who has read nothing), `$9` rooms the
+/// caller joined only (app users: no contact conversation).
 ///
 /// One pass of joins, no subquery per row: the caller's position (a primary key lookup),
 /// the messages after it (a range of `message_read_idx` per conversation), the caller's
@@ -39,6 +46,7 @@ pub const CONVERSATION_LIST: &str = "select c.conversation_id, c.workspace_id, c
                and ($6 is null or c.status = $6)
                and ($4 is null or lower(c.title) like $4 escape '\\')
                and (c.contact_id is not null or $7 = true or cm.user_id is not null)
+               and ($9 = false or (c.contact_id is null and cm.user_id is not null))
              group by c.conversation_id, ct.online, ct.blocked_reason
              having ($5 = false or count(m.message_id) > 0)
              order by case when c.last_message_at is null then 1 else 0 end, c.last_message_at desc, c.conversation_id desc";

@@ -37,6 +37,7 @@ mod invitations;
 mod media;
 mod messages;
 mod outbox;
+mod platform;
 mod postgres;
 mod reactions;
 mod rooms;

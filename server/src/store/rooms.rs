@@ -147,13 +147,12 @@ where
         };
         let mut added = Vec::new();
         for user in users {
-            let member: Option<(Uuid,)> =
-                sqlx::query_as("select user_id from member where workspace_id = $1 and user_id = $2")
-                    .bind(workspace_id.as_uuid())
-                    .bind(user.as_uuid())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
+            let member: Option<(Uuid,)> = sqlx::query_as(super::hot::WORKSPACE_PARTICIPANT)
+                .bind(workspace_id.as_uuid())
+                .bind(user.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
             if member.is_none() {
                 return abort(tx, StoreError::Conflict { constraint: "room_member".into() }).await;
             }

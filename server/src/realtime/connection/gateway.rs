@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use switchboard::access::Right;
-use switchboard::{ConversationId, Event, SessionId, Store, StoreError, Topic, UserId, WorkspaceId};
+use switchboard::{ConversationId, Event, Store, StoreError, Topic, UserId, WorkspaceId};
 
 use super::super::protocol::Error;
 use super::super::{Realtime, RealtimeConfig, topics};
@@ -70,10 +70,10 @@ impl Gateway {
         Ok(self.store.memberships(user).await?.into_iter().map(|m| m.workspace.id).collect())
     }
 
-    /// Whether the session is still live (not signed out, revoked or expired).
-    pub async fn session_is_active(&self, session: SessionId) -> Result<bool, StoreError> {
-        let session = self.store.session(session).await?;
-        Ok(session.is_some_and(|s| s.is_active(switchboard::time::now())))
+    /// Whether what authenticated the connection still holds: the session (not signed out,
+    /// revoked or expired), or the API key (not revoked) and the app user (not deactivated).
+    pub async fn still_valid(&self, who: &Authenticated) -> Result<bool, StoreError> {
+        self.accounts.still_valid(who).await
     }
 
     /// Whether `user` may read the named topic; the protocol's error if not.

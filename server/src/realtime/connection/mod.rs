@@ -70,7 +70,7 @@ async fn run(mut socket: WebSocket, gateway: Gateway, credentials: handshake::Cr
     // is not missed either.
     realtime.hub.register(&client, who.user.id, who.session_id, kill.clone());
     let _registered = Deregister { realtime: realtime.clone(), client: client.clone() };
-    match gateway.session_is_active(who.session_id).await {
+    match gateway.still_valid(&who).await {
         Ok(true) => {}
         Ok(false) => {
             handshake::close(&mut socket, Disconnect::SIGNED_OUT).await;
