@@ -439,7 +439,13 @@ pub fn authed(method: &str, uri: &str, token: &str, body: Option<serde_json::Val
 
 /// Sends one request through the whole router.
 pub async fn send(state: &AppState, request: Request<Body>) -> Response<Body> {
-    switchboard_server::http::router(state.clone()).oneshot(request).await.unwrap()
+    // No request takes a minute: one that does is a hang, told by its request line.
+    let line = format!("{} {}", request.method(), request.uri());
+    let answer = switchboard_server::http::router(state.clone()).oneshot(request);
+    match tokio::time::timeout(std::time::Duration::from_secs(60), answer).await {
+        Ok(response) => response.unwrap(),
+        Err(_) => panic!("{line} got no answer within 60 s"),
+    }
 }
 
 /// A JSON POST from `client`.
