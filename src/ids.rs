@@ -104,6 +104,10 @@ id_type!(
     /// An API key of a workspace (its public half; the secret is shown once).
     ApiKeyId
 );
+id_type!(
+    /// An outgoing webhook endpoint of a workspace.
+    WebhookId
+);
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,7 @@
 //! - [`topic`]: the realtime topics events are published on.
 //! - [`platform`]: the developer platform: API keys, app users, the user tokens keys mint.
 //! - [`provider`]: the contract every network adapter implements.
+//! - [`webhook`]: outgoing webhooks: endpoints and their deliveries.
 //! - [`validate`]: input validation shared by every entry point (REST, server fns, CLI).
 //! - [`store`]: the `Store` port, implemented for SQLite and PostgreSQL in `server/`.
 //! - [`time`]: timestamps at the precision every store keeps.
@@ -36,13 +37,14 @@ pub mod store;
 pub mod time;
 pub mod topic;
 pub mod validate;
+pub mod webhook;
 
 pub use account::{Me, Member, MemberRole, Membership, Session, User, Workspace, WorkspaceMember};
 pub use channel::{Channel, ChannelStatus, ProviderKind};
 pub use event::{Event, EventBody, EventKind};
 pub use ids::{
     ApiKeyId, AttachmentId, ChannelId, ContactId, ConversationId, EventId, InvitationId, MessageId,
-    SessionId, UserId, WorkspaceId,
+    SessionId, UserId, WebhookId, WorkspaceId,
 };
 pub use message::{Conversation, Message, MessageStatus};
 pub use store::{Store, StoreError};

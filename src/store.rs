@@ -21,10 +21,12 @@ mod inbound;
 mod media;
 mod platform;
 mod rooms;
+mod webhooks;
 pub use inbound::{InboundRepo, Ingested, NewHistory, NewInbound};
 pub use media::{MediaRepo, NewUpload, StoredMedia};
 pub use platform::{KeyGrant, NewApiKey, PlatformRepo};
 pub use rooms::RoomRepo;
+pub use webhooks::{AttemptOutcome, DueDelivery, NewWebhook, WebhookRepo};
 
 /// Why a store call failed. `Send + Sync` so it crosses tasks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -633,6 +635,7 @@ pub trait Store:
     + OutboxRepo
     + MediaRepo
     + PlatformRepo
+    + WebhookRepo
     + Send
     + Sync
 {

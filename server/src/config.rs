@@ -162,6 +162,10 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1024..=2 * 1024 * 1024 * 1024))]
     pub max_upload_bytes: u64,
+    /// Let outgoing webhooks reach loopback and private addresses (endpoints on the operator's
+    /// own network, or tests). Off: such targets are refused (SSRF guard).
+    #[arg(long, env = "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE")]
+    pub webhooks_allow_private: bool,
     /// Keep attachments in this S3 bucket instead of DATA_DIR/media (with the `--s3-*` settings).
     #[arg(long, env = "SWITCHBOARD_S3_BUCKET")]
     pub s3_bucket: Option<String>,

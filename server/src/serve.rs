@@ -85,7 +85,17 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
         },
     );
     let accounts = Arc::new(AccountService::new(store.clone(), realtime.clone(), &secret, auth));
+    let webhooks = Arc::new(crate::services::webhooks::WebhookService::new(
+        store.clone(),
+        media.clone(),
+        &secret,
+        crate::services::webhooks::WebhookConfig {
+            allow_private: args.webhooks_allow_private,
+            ..Default::default()
+        },
+    ));
     Ok(AppState {
+        webhooks,
         realtime,
         messages,
         media,
@@ -163,6 +173,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .with_channels(channels.clone())
             .run()
     });
+    let webhooks = state.webhooks.clone();
+    let deliveries = crate::supervise::spawn("webhook_deliveries", move || webhooks.clone().run());
     let media = state.media.clone();
     let collector = crate::supervise::spawn("media_collector", move || {
         crate::media::collect_forever(media.clone(), Duration::from_secs(3600))
@@ -203,6 +215,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     sweeper.abort();
     outbox.abort();
+    deliveries.abort();
     collector.abort();
     runtimes.stop_all();
     tracing::info!("stopped");

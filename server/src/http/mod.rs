@@ -22,6 +22,7 @@ pub mod error;
 pub mod extract;
 pub mod files;
 pub mod health;
+pub mod hooks;
 pub mod invitations;
 pub mod media;
 pub mod members;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub http: Arc<HttpConfig>,
     /// The realtime gateway (hub, broker, settings).
     pub realtime: Arc<crate::realtime::Realtime>,
+    /// Outgoing webhooks: endpoints and their deliveries.
+    pub webhooks: Arc<crate::services::webhooks::WebhookService>,
 }
 
 /// The whole application.
@@ -111,6 +114,7 @@ pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(invitations::router())
         .merge(media::router())
         .merge(platform::router())
+        .merge(hooks::router())
         .merge(realtime::router())
         .routes(utoipa_axum::routes!(openapi::get_openapi))
 }

@@ -14,6 +14,7 @@ pub mod provision;
 pub mod ratelimit;
 pub mod refusal;
 pub mod rooms;
+pub mod webhooks;
 
 pub use accounts::{AccountService, AuthConfig};
 pub use channels::{Actor, ChannelService};

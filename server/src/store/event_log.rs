@@ -78,7 +78,30 @@ where
         .execute(&mut **tx)
         .await
         .map_err(map_err)?;
+        Self::enqueue_deliveries(tx, &[event.id.as_uuid()]).await?;
         Ok(event)
+    }
+
+    /// Writes a webhook delivery for each of these (just inserted) events and each active
+    /// endpoint of its workspace that names its type; personal `user:{id}` copies are not
+    /// delivered (the conversation's own event is). In the events' transaction: a committed
+    /// event always has its deliveries.
+    async fn enqueue_deliveries(tx: &mut Transaction<'static, D>, ids: &[Uuid]) -> Result<(), StoreError> {
+        let placeholders = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "insert into webhook_delivery (endpoint_id, event_id, workspace_id, event_type, status, attempts,
+                                           next_attempt_at, created_at)
+             select w.endpoint_id, e.event_id, e.workspace_id, e.type, 'pending', 0, e.occurred_at, e.occurred_at
+             from event e join webhook_endpoint w on w.workspace_id = e.workspace_id
+             where e.event_id in ({placeholders}) and w.active = true and e.topic not like 'user:%'
+               and (w.events = '*' or w.events like '%,' || e.type || ',%')"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.execute(&mut **tx).await.map_err(map_err)?;
+        Ok(())
     }
 
     /// Numbers `events` (in order) from their topics' counters and their workspaces'
@@ -162,7 +185,8 @@ where
                 .bind(*log);
         }
         query.execute(&mut **tx).await.map_err(map_err)?;
-        Ok(())
+        let ids: Vec<Uuid> = events.iter().map(|e| e.id.as_uuid()).collect();
+        Self::enqueue_deliveries(tx, &ids).await
     }
 }
 

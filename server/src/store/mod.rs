@@ -45,6 +45,7 @@ mod rows;
 mod send_queue;
 mod sends;
 mod sqlite;
+mod webhooks;
 
 pub use backend::SqlStore;
 pub use postgres::PgStore;

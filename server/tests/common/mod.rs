@@ -157,7 +157,14 @@ pub fn state_with_realtime(
             .with_media_links(links)
             .with_channels(channels.clone()),
     );
+    let webhooks = Arc::new(switchboard_server::services::webhooks::WebhookService::new(
+        store.clone(),
+        media.clone(),
+        &secret,
+        test_webhook_config(),
+    ));
     AppState {
+        webhooks,
         media,
         accounts: Arc::new(AccountService::new(store.clone(), realtime.clone(), &secret, auth)),
         channels,
@@ -168,6 +175,19 @@ pub fn state_with_realtime(
         leptos: LeptosOptions::builder().output_name("switchboard").site_root("target/site").build(),
         site: Arc::new(switchboard_server::http::site::Site::disk("target/site", "switchboard")),
         http: Arc::new(HttpConfig { trust_proxy: true }),
+    }
+}
+
+/// Webhooks of test apps: local receivers allowed, retries in milliseconds.
+pub fn test_webhook_config() -> switchboard_server::services::webhooks::WebhookConfig {
+    switchboard_server::services::webhooks::WebhookConfig {
+        allow_private: true,
+        timeout: Duration::from_secs(2),
+        first_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(200),
+        retry_for: Duration::from_secs(5),
+        poll: Duration::from_millis(20),
+        batch: 16,
     }
 }
 
