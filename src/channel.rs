@@ -18,15 +18,19 @@ pub enum ProviderKind {
     Whapi,
     Telegram,
     Inapp,
+    /// A network Switchboard does not know, plugged in by its integrator: inbound messages are
+    /// posted to the API (signed JWTs), outbound ones go to the integrator's callback URL.
+    Api,
 }
 
 impl ProviderKind {
-    pub const ALL: [ProviderKind; 5] = [
+    pub const ALL: [ProviderKind; 6] = [
         ProviderKind::Mock,
         ProviderKind::WhatsappCloud,
         ProviderKind::Whapi,
         ProviderKind::Telegram,
         ProviderKind::Inapp,
+        ProviderKind::Api,
     ];
 
     /// How long after the contact's last message a free-form reply may go out: WhatsApp's
@@ -46,6 +50,7 @@ impl ProviderKind {
             ProviderKind::Whapi => "whapi",
             ProviderKind::Telegram => "telegram",
             ProviderKind::Inapp => "inapp",
+            ProviderKind::Api => "api",
         }
     }
 }
@@ -54,7 +59,9 @@ impl std::str::FromStr for ProviderKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         ProviderKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            format!("unknown provider `{s}` (expected one of mock, whatsapp_cloud, whapi, telegram, inapp)")
+            format!(
+                "unknown provider `{s}` (expected one of mock, whatsapp_cloud, whapi, telegram, inapp, api)"
+            )
         })
     }
 }

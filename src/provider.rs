@@ -99,6 +99,14 @@ pub enum AuthPrompt {
     Token { fields: Vec<TokenField> },
 }
 
+/// A secret shown once, at the end of a sign-in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShownOnce {
+    pub label: String,
+    pub value: String,
+}
+
 /// One input of a token prompt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -602,6 +610,11 @@ pub trait Provider: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// A secret the sign-in made that the admin must copy now (an API channel's signing
+    /// secret): shown in the answer of the submit that finished the sign-in, never again.
+    fn reveal_once(&self, _credentials: &serde_json::Value) -> Option<ShownOnce> {
+        None
+    }
     /// Whether the network checks the webhook URL with a verify-token handshake before it
     /// delivers there (Meta's `hub.verify_token`): admins are then shown the token to paste.
     fn webhook_handshake(&self) -> bool {

@@ -34,6 +34,8 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
         public_url: public_url.to_owned(),
     };
     let (providers, mock) = Providers::new(public_url);
+    let providers =
+        providers.with(Arc::new(crate::providers::api::ApiChannel::new(args.webhooks_allow_private)));
     let channels = Arc::new(ChannelService::new(store.clone(), &secret, providers, RuntimeConfig::default()));
     let links = crate::media::MediaLinks::new(&secret, Duration::from_secs(args.media_url_ttl_secs));
     bus.hub().set_media_links(links.clone());

@@ -7,13 +7,11 @@
 #[macro_use]
 mod common;
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::HeaderMap;
+use common::receiver::{Receiver, Reply, verify_signature};
 use common::*;
-use hmac::Mac;
 use serde_json::{Value, json};
 use switchboard::Store;
 use switchboard_server::http::AppState;
@@ -26,46 +24,6 @@ app_test!(
     a_delivery_that_keeps_failing_is_dead_until_sent_again,
     private_targets_are_refused_unless_allowed,
 );
-
-/// What the receiver saw: each request's headers and body.
-#[derive(Clone, Default)]
-struct Receiver {
-    seen: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>,
-    /// Statuses to answer, in order; 200 once they run out.
-    script: Arc<Mutex<VecDeque<u16>>>,
-    /// Answer this to everything (after the script), when set.
-    always: Arc<Mutex<Option<u16>>>,
-}
-
-impl Receiver {
-    async fn start(self) -> (Self, String) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
-        let me = self.clone();
-        let app = axum::Router::new().route(
-            "/hooks",
-            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
-                let me = me.clone();
-                async move {
-                    me.seen.lock().unwrap().push((headers, body.to_vec()));
-                    let scripted = me.script.lock().unwrap().pop_front();
-                    let status = scripted.or(*me.always.lock().unwrap()).unwrap_or(200);
-                    axum::http::StatusCode::from_u16(status).unwrap()
-                }
-            }),
-        );
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        (self, url)
-    }
-
-    fn count(&self) -> usize {
-        self.seen.lock().unwrap().len()
-    }
-
-    fn bodies(&self) -> Vec<Value> {
-        self.seen.lock().unwrap().iter().map(|(_, b)| serde_json::from_slice(b).unwrap()).collect()
-    }
-}
 
 /// Runs delivery rounds until `done` holds (or fails after five seconds).
 async fn deliver_until(service: &WebhookService, what: &str, done: impl Fn() -> bool) {
@@ -109,23 +67,10 @@ async fn post(app: &AppState, token: &str, room: &str, text: &str) -> String {
     sent["id"].as_str().unwrap().to_owned()
 }
 
-/// Checks a request as a receiver would: the signature over `timestamp.body` under the secret.
-#[track_caller]
-fn verify(headers: &HeaderMap, body: &[u8], secret: &str) {
-    let timestamp = headers["switchboard-timestamp"].to_str().unwrap();
-    let age = chrono::Utc::now().timestamp() - timestamp.parse::<i64>().unwrap();
-    assert!((0..60).contains(&age), "a fresh timestamp: {timestamp}");
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{timestamp}.").as_bytes());
-    mac.update(body);
-    let expected = format!("v1={}", hex::encode(mac.finalize().into_bytes()));
-    assert_eq!(headers["switchboard-signature"].to_str().unwrap(), expected, "the signature verifies");
-}
-
 async fn deliveries_are_signed_filtered_and_retried_after_a_500(app: AppState, _raw: Raw) {
     let alice = login(&app, "alice@example.com", "demo-password").await;
     let (receiver, url) = Receiver::default().start().await;
-    receiver.script.lock().unwrap().push_back(500);
+    receiver.script.lock().unwrap().push_back(Reply::status(500));
     let (id, secret) = endpoint(&app, &alice, &url, json!(["message.created"])).await;
     assert!(secret.starts_with("whsec_"));
     let (status, listed) = call(&app, "GET", "/api/v1/webhook-endpoints", &alice, None).await;
@@ -143,7 +88,7 @@ async fn deliveries_are_signed_filtered_and_retried_after_a_500(app: AppState, _
     let seen = receiver.seen.lock().unwrap().clone();
     let bodies = receiver.bodies();
     for ((headers, body), json) in seen.iter().zip(&bodies) {
-        verify(headers, body, &secret);
+        verify_signature(headers, body, &secret);
         assert_eq!(headers["switchboard-id"].to_str().unwrap(), json["id"].as_str().unwrap());
         assert_eq!(json["type"], "message.created", "only the named type: {json}");
         assert_eq!(json["payload"]["id"], message.as_str());
@@ -184,7 +129,7 @@ fn service(app: &AppState, config: WebhookConfig) -> WebhookService {
 async fn a_delivery_that_keeps_failing_is_dead_until_sent_again(app: AppState, _raw: Raw) {
     let alice = login(&app, "alice@example.com", "demo-password").await;
     let (receiver, url) = Receiver::default().start().await;
-    *receiver.always.lock().unwrap() = Some(503);
+    *receiver.always.lock().unwrap() = Some(Reply::status(503));
     let (id, secret) = endpoint(&app, &alice, &url, json!(["*"])).await;
     let short =
         service(&app, WebhookConfig { retry_for: Duration::from_millis(400), ..test_webhook_config() });
@@ -223,7 +168,7 @@ async fn a_delivery_that_keeps_failing_is_dead_until_sent_again(app: AppState, _
     })
     .await;
     let last = receiver.seen.lock().unwrap().last().cloned().unwrap();
-    verify(&last.0, &last.1, &secret);
+    verify_signature(&last.0, &last.1, &secret);
     let (_, list) = call(&app, "GET", &uri, &alice, None).await;
     let done = list.as_array().unwrap().iter().find(|d| d["event_id"] == event).unwrap();
     assert_eq!(done["status"], "delivered");
@@ -312,7 +257,7 @@ async fn resumes_after_a_restart(
     sent.sort();
     assert_eq!(delivered, sent, "each event once: nothing lost, nothing doubled");
     for (headers, body) in receiver.seen.lock().unwrap().iter() {
-        verify(headers, body, &secret);
+        verify_signature(headers, body, &secret);
     }
 }
 

@@ -75,6 +75,7 @@ async fn every_api_route_is_documented_and_every_entry_is_live() {
         "media.rs",
         "platform.rs",
         "hooks.rs",
+        "inbound.rs",
         "openapi.rs",
     ] {
         let source =

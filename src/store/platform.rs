@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::ids::{ApiKeyId, UserId, WorkspaceId};
+use crate::ids::{ApiKeyId, ChannelId, UserId, WorkspaceId};
 use crate::platform::{ApiKey, ApiKeyScope, AppUser, PutAppUser};
 
 /// A key to store: its principal account is created with it.
@@ -86,6 +86,15 @@ pub trait PlatformRepo: Send + Sync {
         deactivated_at: Option<DateTime<Utc>>,
         at: DateTime<Utc>,
     ) -> Result<AppUser, StoreError>;
+    /// Records an API channel's inbound token id until it expires: true the first time,
+    /// false for a replay. Forgets tokens that expired before `now` on the way.
+    async fn claim_inbound_token(
+        &self,
+        channel_id: ChannelId,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Deletes an app user: their external id is freed and they leave every room; their
     /// account stays as a nameless "Deleted user", so their messages keep a sender. Answers
     /// the account's id; `NotFound` if none.

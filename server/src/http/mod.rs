@@ -23,6 +23,7 @@ pub mod extract;
 pub mod files;
 pub mod health;
 pub mod hooks;
+pub mod inbound;
 pub mod invitations;
 pub mod media;
 pub mod members;
@@ -115,6 +116,7 @@ pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(media::router())
         .merge(platform::router())
         .merge(hooks::router())
+        .merge(inbound::router())
         .merge(realtime::router())
         .routes(utoipa_axum::routes!(openapi::get_openapi))
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use switchboard::ProviderKind;
 use switchboard::provider::Provider;
 
+pub mod api;
 pub mod http;
 pub mod inapp;
 pub mod linked;
@@ -33,6 +34,8 @@ impl Providers {
         providers.by_kind.insert(ProviderKind::WhatsappCloud, Arc::new(whatsapp_cloud::WhatsAppCloud::new()));
         providers.by_kind.insert(ProviderKind::Telegram, Arc::new(telegram::Telegram::new(public_url)));
         providers.by_kind.insert(ProviderKind::Whapi, Arc::new(whapi::Whapi::new(public_url)));
+        // Callbacks to private addresses only when the operator allows them (`with` replaces it).
+        providers.by_kind.insert(ProviderKind::Api, Arc::new(api::ApiChannel::new(false)));
         (providers, mock)
     }
 

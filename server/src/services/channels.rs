@@ -56,6 +56,9 @@ pub struct AuthState {
     /// A first step is done and these methods take the next (a gateway's token was accepted:
     /// link the phone by QR or pairing code); `null` otherwise.
     pub next_methods: Option<Vec<AuthMethod>>,
+    /// A secret the finished sign-in made (an API channel's signing secret): in this one
+    /// answer, never again.
+    pub shown_once: Option<switchboard::provider::ShownOnce>,
     pub channel: Channel,
 }
 
@@ -76,7 +79,17 @@ impl AuthState {
         // Auth states are for owners and admins only: secrets masked, the rest shown.
         let secret_keys = provider.map(|p| p.secret_config_keys()).unwrap_or(&[]);
         let channel = channel.redacted(MemberRole::Admin, secret_keys);
-        Self { status, prompt, error, qr_svg, capabilities, hint, next_methods: None, channel }
+        Self {
+            status,
+            prompt,
+            error,
+            qr_svg,
+            capabilities,
+            hint,
+            next_methods: None,
+            shown_once: None,
+            channel,
+        }
     }
 }
 
@@ -424,7 +437,13 @@ impl ChannelService {
             Ok(progress) => progress,
             Err(e) => return Err(self.auth_error(channel.id, e)),
         };
-        self.settle(channel, progress).await
+        let revealed = match &progress {
+            AuthProgress::Authenticated { credentials, .. } => provider.reveal_once(credentials),
+            _ => None,
+        };
+        let mut state = self.settle(channel, progress).await?;
+        state.shown_once = revealed;
+        Ok(state)
     }
 
     /// Where the sign-in stands now (finishing it when the network has confirmed).

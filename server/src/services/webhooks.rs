@@ -93,11 +93,13 @@ impl WebhookService {
     pub async fn create(&self, actor: Actor, req: CreateWebhook) -> Result<CreatedWebhook, ServiceError> {
         require_admin(actor)?;
         let (url, events) = req.validated()?;
-        let target =
-            Target::parse(&url).map_err(|why| switchboard::validate::ValidationError::new("url", why))?;
-        if !self.config.allow_private && target.literal_ip().is_some_and(|ip| !is_public(ip)) {
-            return Err(switchboard::validate::ValidationError::new("url", PRIVATE).into());
-        }
+        check_url(&url, self.config.allow_private).map_err(|e| {
+            let why = match e {
+                TargetError::Invalid(why) => why,
+                _ => PRIVATE,
+            };
+            switchboard::validate::ValidationError::new("url", why)
+        })?;
         let id = WebhookId::new();
         let endpoint = self
             .store
@@ -194,18 +196,12 @@ impl WebhookService {
 
     async fn attempt(&self, delivery: DueDelivery) -> AttemptOutcome {
         let DueDelivery { endpoint_id, url, attempts, created_at, mut event } = delivery;
-        let target = match Target::parse(&url) {
-            Ok(target) => target,
-            Err(why) => return AttemptOutcome::Dead { status: None, error: why.to_owned() },
-        };
-        let addr = match target.resolve(self.config.allow_private).await {
-            Ok(addr) => addr,
-            Err(Unreachable::Refused) => {
-                return AttemptOutcome::Dead { status: None, error: PRIVATE.to_owned() };
-            }
-            Err(Unreachable::Lookup(e)) => {
+        let client = match client_for(&url, self.config.allow_private, self.config.timeout).await {
+            Ok(client) => client,
+            Err(TargetError::Lookup(e)) => {
                 return self.retry(attempts, created_at, None, format!("lookup failed: {e}"));
             }
+            Err(refused) => return AttemptOutcome::Dead { status: None, error: refused.to_string() },
         };
         self.media.links().sign_event(&mut event);
         let body = match serde_json::to_vec(&event) {
@@ -219,18 +215,6 @@ impl WebhookService {
         };
         let timestamp = switchboard::time::now().timestamp();
         let signature = sign(&self.secret(endpoint_id), timestamp, &body);
-        // The process's one crypto provider (as for the networks' client), before any client.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = match reqwest::Client::builder()
-            .resolve(&target.host, addr)
-            .timeout(self.config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Switchboard-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-        {
-            Ok(client) => client,
-            Err(e) => return self.retry(attempts, created_at, None, e.to_string()),
-        };
         let sent = client
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -311,6 +295,62 @@ fn require_admin(actor: Actor) -> Result<(), ServiceError> {
     } else {
         Err(ServiceError::Forbidden("Only owners, admins and the workspace's API keys manage webhooks."))
     }
+}
+
+/// Why an outgoing request (a webhook, an API channel's callback) may not go where it points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetError {
+    /// Not an http(s) URL with a host.
+    Invalid(&'static str),
+    /// It points to a private, loopback or reserved address, and those are not allowed.
+    Private,
+    /// The host did not resolve (try again later).
+    Lookup(String),
+}
+
+impl std::fmt::Display for TargetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TargetError::Invalid(why) => write!(f, "the URL {why}"),
+            TargetError::Private => write!(f, "the URL {PRIVATE}"),
+            TargetError::Lookup(e) => write!(f, "lookup failed: {e}"),
+        }
+    }
+}
+
+/// Checks a URL without resolving it: http(s), a host, and no literal private address unless
+/// allowed. For registration; [`client_for`] checks again, resolved, before each request.
+pub fn check_url(url: &str, allow_private: bool) -> Result<(), TargetError> {
+    let target = Target::parse(url).map_err(TargetError::Invalid)?;
+    if !allow_private && target.literal_ip().is_some_and(|ip| !is_public(ip)) {
+        return Err(TargetError::Private);
+    }
+    Ok(())
+}
+
+/// A client that reaches `url`'s host only at the address checked here (so a name that
+/// resolves elsewhere between the check and the request cannot slip through), follows no
+/// redirect, and gives up after `timeout`.
+pub async fn client_for(
+    url: &str,
+    allow_private: bool,
+    timeout: Duration,
+) -> Result<reqwest::Client, TargetError> {
+    let target = Target::parse(url).map_err(TargetError::Invalid)?;
+    let addr = match target.resolve(allow_private).await {
+        Ok(addr) => addr,
+        Err(Unreachable::Refused) => return Err(TargetError::Private),
+        Err(Unreachable::Lookup(e)) => return Err(TargetError::Lookup(e)),
+    };
+    // The process's one crypto provider (as for the networks' client), before any client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .resolve(&target.host, addr)
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| TargetError::Lookup(e.to_string()))
 }
 
 /// Where a delivery goes: the URL's host and port.

@@ -8,7 +8,7 @@ use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Type};
 use switchboard::platform::{APP_USER_ROLE, ApiKey, AppUser, PutAppUser};
 use switchboard::store::{KeyGrant, NewApiKey, PlatformRepo, StoreError};
-use switchboard::{ApiKeyId, UserId, WorkspaceId};
+use switchboard::{ApiKeyId, ChannelId, UserId, WorkspaceId};
 
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
 use super::map_err;
@@ -399,6 +399,33 @@ where
             return Err(StoreError::NotFound);
         }
         self.app_user(workspace_id, external_id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn claim_inbound_token(
+        &self,
+        channel_id: ChannelId,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("delete from api_inbound_token where expires_at < $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let done = sqlx::query(
+            "insert into api_inbound_token (channel_id, jti, expires_at) values ($1, $2, $3)
+             on conflict (channel_id, jti) do nothing",
+        )
+        .bind(channel_id.as_uuid())
+        .bind(jti)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn delete_app_user(

@@ -17,6 +17,7 @@ use switchboard_server::services::{AccountService, AuthConfig, ChannelService};
 use switchboard_server::store::{PgStore, SqliteStore, StoreOptions};
 use tower::ServiceExt;
 
+pub mod receiver;
 pub mod ws;
 
 /// The PostgreSQL server the suite runs against. Never skipped: if it cannot be reached, the
@@ -141,6 +142,7 @@ pub fn state_with_realtime(
 ) -> AppState {
     let secret = SecretKey::from_hex(&"ab".repeat(32)).unwrap();
     let (providers, mock) = switchboard_server::providers::Providers::new(PUBLIC_URL);
+    let providers = providers.with(Arc::new(switchboard_server::providers::api::ApiChannel::new(true)));
     let links = switchboard_server::media::MediaLinks::new(&secret, Duration::from_secs(3600));
     bus.hub().set_media_links(links.clone());
     let realtime = switchboard_server::realtime::Realtime::new(store.clone(), bus, config);
