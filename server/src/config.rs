@@ -162,8 +162,16 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1024..=2 * 1024 * 1024 * 1024))]
     pub max_upload_bytes: u64,
-    /// Let outgoing webhooks reach loopback and private addresses (endpoints on the operator's
-    /// own network, or tests). Off: such targets are refused (SSRF guard).
+    /// API requests per second per API key (bursts of five seconds' worth); over it, 429.
+    #[arg(long, env = "SWITCHBOARD_API_KEY_REQUESTS_PER_SEC", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub api_key_requests_per_sec: u32,
+    /// API requests per second per app user (their user tokens; bursts of five seconds' worth).
+    #[arg(long, env = "SWITCHBOARD_USER_REQUESTS_PER_SEC", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub user_requests_per_sec: u32,
+    /// Let outgoing webhooks and API channels' callbacks reach loopback and private addresses
+    /// (endpoints on the operator's own network, or tests). Off: such targets are refused (SSRF guard).
     #[arg(long, env = "SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE")]
     pub webhooks_allow_private: bool,
     /// Keep attachments in this S3 bucket instead of DATA_DIR/media (with the `--s3-*` settings).

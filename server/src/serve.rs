@@ -32,6 +32,14 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
         per_client: Quota::new(args.login_per_client_per_minute, Duration::from_secs(60)),
         per_email: Quota::new(args.login_failures_per_email, Duration::from_secs(15 * 60)),
         public_url: public_url.to_owned(),
+        per_api_key: Quota::per_second(
+            args.api_key_requests_per_sec,
+            args.api_key_requests_per_sec.saturating_mul(5),
+        ),
+        per_app_user: Quota::per_second(
+            args.user_requests_per_sec,
+            args.user_requests_per_sec.saturating_mul(5),
+        ),
     };
     let (providers, mock) = Providers::new(public_url);
     let providers =

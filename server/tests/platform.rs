@@ -375,3 +375,49 @@ async fn a_user_token_connects_the_realtime_gateway_until_its_key_is_revoked(app
     let closed = client.closed().await;
     assert_eq!((closed.code, closed.reason.as_str()), (4504, "key revoked"));
 }
+
+/// Keys and app users have request quotas, told in the standard headers; over them, 429 with
+/// `Retry-After`. People's sessions are not counted here.
+#[tokio::test]
+async fn keys_and_app_users_have_request_quotas_told_in_headers() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    use switchboard_server::services::ratelimit::Quota;
+    let bus = switchboard_server::realtime::Bus::new();
+    let (store, _dir) = sqlite_with(bus.clone()).await;
+    switchboard_server::services::provision::seed_demo(&store).await.unwrap();
+    let config = switchboard_server::services::AuthConfig {
+        per_api_key: Quota::new(4, Duration::from_secs(60)),
+        per_app_user: Quota::new(3, Duration::from_secs(60)),
+        ..test_auth_config()
+    };
+    let app = state_with(Arc::new(store), bus, config);
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let (key_id, secret) = key(&app, &alice, "server").await;
+    put_user(&app, &secret, "uma", "Uma").await;
+    let token = offline_token(&secret, &key_id, "uma", 600);
+
+    let header = |r: &axum::http::Response<axum::body::Body>, name: &str| {
+        r.headers().get(name).map(|v| v.to_str().unwrap().to_owned())
+    };
+    for remaining in ["2", "1", "0"] {
+        let response = send(&app, get("/api/v1/conversations", Some(&token))).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "ratelimit-limit").as_deref(), Some("3"));
+        assert_eq!(header(&response, "ratelimit-remaining").as_deref(), Some(remaining));
+        assert!(header(&response, "ratelimit-reset").is_some());
+    }
+    let refused = send(&app, get("/api/v1/conversations", Some(&token))).await;
+    assert_eq!(refused.status(), 429);
+    assert_eq!(header(&refused, "retry-after").as_deref(), Some("20"));
+    assert_eq!(header(&refused, "ratelimit-remaining").as_deref(), Some("0"));
+    assert_eq!(error_code(&body_json(refused).await), "rate_limited");
+    // The key has its own quota (one use so far: the user's creation); people none.
+    let response = send(&app, get("/api/v1/users", Some(&secret))).await;
+    assert_eq!(header(&response, "ratelimit-remaining").as_deref(), Some("2"));
+    for _ in 0..10 {
+        let response = send(&app, get("/api/v1/conversations", Some(&alice))).await;
+        assert_eq!(response.status(), 200);
+        assert!(header(&response, "ratelimit-limit").is_none());
+    }
+}

@@ -98,6 +98,15 @@ where
         let accounts = Arc::<AccountService>::from_ref(state);
         let who = crate::access::caller(&accounts, &token).await?;
         tracing::Span::current().record("user_id", tracing::field::display(who.user.id));
+        if let Some(outcome) = accounts.count_request(&who) {
+            let state = outcome.unwrap_or_else(|refused| refused);
+            if let Some(slot) = parts.extensions.get::<RateSlot>() {
+                *slot.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(state);
+            }
+            if let Some(wait) = state.retry_after {
+                return Err(crate::services::ServiceError::RateLimited(wait).into());
+            }
+        }
         if who.read_only() && !matches!(parts.method, Method::GET | Method::HEAD) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -107,6 +116,33 @@ where
         }
         Ok(CurrentUser(who))
     }
+}
+
+/// Where [`CurrentUser`] leaves an API key's or app user's request quota, for
+/// [`rate_headers`] to tell in the response.
+#[derive(Clone, Default)]
+pub struct RateSlot(Arc<std::sync::Mutex<Option<crate::services::platform::RateState>>>);
+
+/// Middleware of the API: answers keys and app users with the standard `RateLimit-Limit`,
+/// `RateLimit-Remaining` and `RateLimit-Reset` headers (seconds), on refusals too (which also
+/// carry `Retry-After`).
+pub async fn rate_headers(mut req: Request, next: Next) -> Response {
+    let slot = RateSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let mut response = next.run(req).await;
+    let state = *slot.0.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(state) = state {
+        let headers = response.headers_mut();
+        let reset = state.reset.as_secs_f64().ceil() as u64;
+        for (name, value) in [
+            ("ratelimit-limit", u64::from(state.limit)),
+            ("ratelimit-remaining", u64::from(state.remaining)),
+            ("ratelimit-reset", reset),
+        ] {
+            headers.insert(name, axum::http::HeaderValue::from(value));
+        }
+    }
+    response
 }
 
 /// Middleware: decides the client's address once and stores it as [`ClientAddr`].

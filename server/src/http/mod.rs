@@ -74,7 +74,10 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let (api, document) = api_router().split_for_parts();
     openapi::publish(&document);
-    let api = api.fallback(|| async { ApiError::not_found() }).layer(DefaultBodyLimit::max(API_BODY_LIMIT));
+    let api = api
+        .fallback(|| async { ApiError::not_found() })
+        .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
+        .layer(axum::middleware::from_fn(extract::rate_headers));
 
     Router::new()
         .nest("/api/v1", api)

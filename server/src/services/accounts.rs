@@ -39,6 +39,10 @@ pub struct AuthConfig {
     /// The address people reach the server at; invitation links start with it (relative
     /// links when empty).
     pub public_url: String,
+    /// API requests per API key.
+    pub per_api_key: Quota,
+    /// API requests per app user (their user tokens).
+    pub per_app_user: Quota,
 }
 
 impl Default for AuthConfig {
@@ -49,6 +53,8 @@ impl Default for AuthConfig {
             per_client: Quota::new(20, Duration::from_secs(60)),
             per_email: Quota::new(10, Duration::from_secs(15 * 60)),
             public_url: String::new(),
+            per_api_key: Quota::per_second(50, 250),
+            per_app_user: Quota::per_second(10, 50),
         }
     }
 }
@@ -123,6 +129,9 @@ pub struct AccountService {
     dummy_hash: String,
     /// Derives API keys' secrets.
     pub(crate) keys: super::platform::KeyRing,
+    /// API requests per key and per app user (people's sessions are not counted here).
+    pub(crate) per_api_key: KeyedLimiter<uuid::Uuid>,
+    pub(crate) per_app_user: KeyedLimiter<uuid::Uuid>,
 }
 
 impl std::fmt::Debug for AccountService {
@@ -144,6 +153,8 @@ impl AccountService {
             realtime,
             per_client: KeyedLimiter::new(config.per_client),
             per_email: KeyedLimiter::new(config.per_email),
+            per_api_key: KeyedLimiter::new(config.per_api_key),
+            per_app_user: KeyedLimiter::new(config.per_app_user),
             config,
             encoding: EncodingKey::from_secret(&key),
             decoding: DecodingKey::from_secret(&key),

@@ -30,6 +30,17 @@ use crate::realtime::hub::Target;
 use crate::realtime::protocol::AccessEnded;
 use crate::secret::SecretKey;
 
+/// A caller's request quota, as the standard `RateLimit-*` headers tell it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateState {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Until the quota is whole again.
+    pub reset: Duration,
+    /// Set when refused: how long to wait.
+    pub retry_after: Option<Duration>,
+}
+
 /// What every key secret starts with (so a leaked one is recognisable, and told apart from a
 /// session token at a glance).
 pub const SECRET_PREFIX: &str = "sb_sk_";
@@ -169,6 +180,22 @@ impl AccountService {
             session_id: SessionId(key.id.as_uuid()),
             session_expires_at: expires_at,
             via: Via::UserToken { key: key.id },
+        })
+    }
+
+    /// Counts an API request of a key or an app user against their quota: `None` for people
+    /// (their sessions are limited at sign-in and per send), else the quota's state for the
+    /// standard headers, or how long to wait.
+    pub fn count_request(&self, who: &Authenticated) -> Option<Result<RateState, RateState>> {
+        let (limiter, key) = match who.via {
+            Via::Session => return None,
+            Via::ApiKey { key, .. } => (&self.per_api_key, key.as_uuid()),
+            Via::UserToken { .. } => (&self.per_app_user, who.user.id.as_uuid()),
+        };
+        let limit = limiter.quota().burst;
+        Some(match limiter.check_remaining(&key) {
+            Ok((remaining, reset)) => Ok(RateState { limit, remaining, reset, retry_after: None }),
+            Err(wait) => Err(RateState { limit, remaining: 0, reset: wait, retry_after: Some(wait) }),
         })
     }
 

@@ -81,6 +81,23 @@ impl<K: Hash + Eq> KeyedLimiter<K> {
         self.decide(key, false)
     }
 
+    /// Counts one request for `key` like [`check`](Self::check), and tells the quota's state
+    /// for the standard headers: `Ok((remaining, reset))` (requests left now, and how long until
+    /// the bucket is full again), or `Err(retry_after)` when over the quota (nothing counted).
+    pub fn check_remaining<Q>(&self, key: &Q) -> Result<(u32, Duration), Duration>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        self.decide(key, true)?;
+        let now = Instant::now();
+        let interval = self.quota.interval();
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let ahead = state.tat.get(key).map_or(Duration::ZERO, |tat| tat.saturating_duration_since(now));
+        let room = (self.quota.period.saturating_sub(ahead)).as_nanos() / interval.as_nanos().max(1);
+        Ok((u32::try_from(room).unwrap_or(u32::MAX), ahead))
+    }
+
     /// How many keys are tracked now.
     pub fn tracked(&self) -> usize {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).tat.len()
@@ -115,6 +132,17 @@ impl<K: Hash + Eq> KeyedLimiter<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn tells_what_remains_and_when_it_is_full_again() {
+        let limiter = KeyedLimiter::new(Quota::new(3, Duration::from_secs(60)));
+        assert_eq!(limiter.check_remaining("a").unwrap(), (2, Duration::from_secs(20)));
+        assert_eq!(limiter.check_remaining("a").unwrap(), (1, Duration::from_secs(40)));
+        assert_eq!(limiter.check_remaining("a").unwrap(), (0, Duration::from_secs(60)));
+        assert_eq!(limiter.check_remaining("a").unwrap_err(), Duration::from_secs(20));
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert_eq!(limiter.check_remaining("a").unwrap(), (0, Duration::from_secs(60)));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn allows_a_burst_then_refuses_with_a_retry_after() {

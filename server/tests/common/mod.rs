@@ -115,6 +115,7 @@ pub fn test_auth_config() -> AuthConfig {
         per_client: Quota::new(50, Duration::from_secs(60)),
         per_email: Quota::new(5, Duration::from_secs(900)),
         public_url: PUBLIC_URL.to_owned(),
+        ..AuthConfig::default()
     }
 }
 
