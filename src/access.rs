@@ -49,6 +49,43 @@ impl std::str::FromStr for RoomRole {
     }
 }
 
+/// What kind of room, and so who may read, post in and join it (documented in `docs/access.md`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RoomType {
+    /// A conversation of its members: they read, post and add others.
+    #[default]
+    Messaging,
+    /// A team's room: as `messaging`, and any of the workspace's staff may join it themselves.
+    Team,
+    /// Everyone in the workspace (its staff and its app's users) reads it and may join it;
+    /// members post.
+    Livestream,
+}
+
+impl RoomType {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RoomType::Messaging => "messaging",
+            RoomType::Team => "team",
+            RoomType::Livestream => "livestream",
+        }
+    }
+}
+
+impl std::str::FromStr for RoomType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "messaging" => Ok(RoomType::Messaging),
+            "team" => Ok(RoomType::Team),
+            "livestream" => Ok(RoomType::Livestream),
+            other => Err(format!("unknown room type `{other}` (messaging, team or livestream)")),
+        }
+    }
+}
+
 /// What a caller wants to do with a conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Right {
@@ -63,6 +100,8 @@ pub enum Right {
     Moderate,
     /// Add members to a room.
     AddMembers,
+    /// Add oneself to a room.
+    Join,
     /// Remove another member from a room (leaving, removing oneself, needs only [`Right::Read`]
     /// as a member).
     RemoveMembers,
@@ -77,6 +116,8 @@ pub struct Standing {
     pub room: bool,
     /// The caller's place in the room, if they are a member (always `None` outside rooms).
     pub room_role: Option<RoomRole>,
+    /// The room's type (`messaging` outside rooms).
+    pub room_type: RoomType,
 }
 
 impl Standing {
@@ -93,13 +134,17 @@ impl Standing {
             return match right {
                 Right::Read | Right::Post | Right::Resolve => true,
                 Right::Moderate => admin,
-                Right::AddMembers | Right::RemoveMembers => false,
+                Right::AddMembers | Right::RemoveMembers | Right::Join => false,
             };
         }
         let member = self.room_role.is_some();
         let moderator = self.room_role == Some(RoomRole::Moderator);
+        let open = self.room_type == RoomType::Livestream;
         match right {
-            Right::Read => member || admin,
+            Right::Read => member || admin || open,
+            Right::Join => {
+                member || admin || open || (self.room_type == RoomType::Team && self.role.is_staff())
+            }
             Right::Post => member,
             // Resolving is the desk's: an app user's rooms have no inbox state to change.
             Right::Resolve => self.role.is_staff() && (member || admin),
@@ -153,7 +198,25 @@ mod tests {
     use super::*;
 
     fn standing(role: MemberRole, room: bool, room_role: Option<RoomRole>) -> Standing {
-        Standing { role, room, room_role }
+        Standing { role, room, room_role, room_type: RoomType::Messaging }
+    }
+
+    #[test]
+    fn a_rooms_type_says_who_reads_and_joins_it_and_members_alone_post() {
+        let outside = |role, room_type| Standing { role, room: true, room_role: None, room_type };
+        for role in [MemberRole::User, MemberRole::Agent] {
+            let live = outside(role, RoomType::Livestream);
+            assert!(live.may(Right::Read) && live.may(Right::Join), "{role:?}");
+            assert!(!live.may(Right::Post) && !live.may(Right::AddMembers) && !live.may(Right::Moderate));
+            let messaging = outside(role, RoomType::Messaging);
+            assert!(!messaging.may(Right::Read) && !messaging.may(Right::Join));
+        }
+        assert!(outside(MemberRole::Agent, RoomType::Team).may(Right::Join));
+        assert!(!outside(MemberRole::Agent, RoomType::Team).may(Right::Read));
+        assert!(!outside(MemberRole::User, RoomType::Team).may(Right::Join), "teams are the staff's");
+        let member =
+            Standing { room_role: Some(RoomRole::Member), ..outside(MemberRole::User, RoomType::Livestream) };
+        assert!(member.may(Right::Post));
     }
 
     #[test]
@@ -242,6 +305,8 @@ mod tests {
             status: Default::default(),
             created_at: crate::time::now(),
             last_inbound_at: None,
+            room_type: None,
+            custom: None,
         };
         assert_eq!(list_topic(&c), Topic::Conversation(c.id));
         c.contact_id = Some(crate::ContactId::new());

@@ -138,6 +138,13 @@ pub struct Conversation {
     /// (WhatsApp's 24 hours) take free-form replies only until it closes.
     #[serde(default)]
     pub last_inbound_at: Option<DateTime<Utc>>,
+    /// A room's type (none for a conversation with a contact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_type: Option<crate::access::RoomType>,
+    /// A room's custom data, set by whoever made it (a JSON object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub custom: Option<serde_json::Value>,
 }
 
 impl Conversation {
@@ -424,6 +431,13 @@ pub struct CreateRoom {
     /// Members besides the creator (who is always one).
     #[serde(default)]
     pub member_ids: Vec<UserId>,
+    /// `messaging` (the default), `team` or `livestream`: who may read and join it.
+    #[serde(default, rename = "type")]
+    pub room_type: crate::access::RoomType,
+    /// The room's custom data: a JSON object of at most 4 KiB (rooms are listed by its values).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub custom: Option<serde_json::Value>,
 }
 
 /// Most members a room may be created with.

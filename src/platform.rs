@@ -227,6 +227,26 @@ pub struct UserTokenClaims {
     pub iat: Option<i64>,
 }
 
+/// Who has read a message: each member of its conversation whose read position is at or past
+/// it (its sender left out), `GET /api/v1/messages/{id}/reads`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageReads {
+    pub message_id: crate::ids::MessageId,
+    /// Oldest read first.
+    pub read_by: Vec<Reader>,
+}
+
+/// One reader of a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reader {
+    pub user_id: UserId,
+    pub name: String,
+    /// When their read position last moved (to this message or past it).
+    pub read_at: DateTime<Utc>,
+}
+
 /// A page of app users, by external id.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -25,7 +25,7 @@ mod webhooks;
 pub use inbound::{InboundRepo, Ingested, NewHistory, NewInbound};
 pub use media::{MediaRepo, NewUpload, StoredMedia};
 pub use platform::{KeyGrant, NewApiKey, PlatformRepo};
-pub use rooms::RoomRepo;
+pub use rooms::{RoomQuery, RoomRepo, RoomSort};
 pub use webhooks::{AttemptOutcome, DueDelivery, NewWebhook, WebhookRepo};
 
 /// Why a store call failed. `Send + Sync` so it crosses tasks.
@@ -341,6 +341,8 @@ pub struct NewRoom {
     pub channel_id: ChannelId,
     pub title: String,
     pub members: Vec<UserId>,
+    pub room_type: crate::access::RoomType,
+    pub custom: Option<serde_json::Value>,
 }
 
 /// What a send wrote (or found, when `created` is false).

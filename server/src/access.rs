@@ -99,8 +99,12 @@ pub async fn conversation(
         .conversation_standing(actor.workspace_id, id, actor.user_id)
         .await?
         .ok_or(ServiceError::NotFound("conversation"))?;
-    let standing =
-        Standing { role: actor.role, room: switchboard::access::is_room(&conversation), room_role };
+    let standing = Standing {
+        role: actor.role,
+        room: switchboard::access::is_room(&conversation),
+        room_role,
+        room_type: conversation.room_type.unwrap_or_default(),
+    };
     if !standing.may(right) {
         return Err(refused(right, standing.may(Right::Read)));
     }

@@ -71,6 +71,8 @@ async fn world(store: &dyn Store) -> World {
             channel_id: inapp.id,
             title: "Everyone".into(),
             members: users.clone(),
+            room_type: Default::default(),
+            custom: None,
         })
         .await
         .unwrap();

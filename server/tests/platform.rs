@@ -20,6 +20,8 @@ app_test!(
     user_tokens_reach_their_rooms_and_nothing_else,
     user_tokens_are_refused_with_their_own_codes,
     a_user_token_connects_the_realtime_gateway_until_its_key_is_revoked,
+    who_read_a_message_follows_the_members_read_positions,
+    rooms_for_apps_have_types_filters_and_pages,
 );
 
 async fn call(app: &AppState, method: &str, uri: &str, token: &str, body: Option<Value>) -> (u16, Value) {
@@ -420,4 +422,130 @@ async fn keys_and_app_users_have_request_quotas_told_in_headers() {
         assert_eq!(response.status(), 200);
         assert!(header(&response, "ratelimit-limit").is_none());
     }
+}
+
+async fn who_read_a_message_follows_the_members_read_positions(app: AppState, _raw: Raw) {
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let (key_id, secret) = key(&app, &alice, "server").await;
+    let uma = put_user(&app, &secret, "uma", "Uma").await;
+    let ned = put_user(&app, &secret, "ned", "Ned").await;
+    let room = room_with(&app, &alice, &secret, &[&uma, &ned]).await;
+    let (uma_token, ned_token) =
+        (offline_token(&secret, &key_id, "uma", 600), offline_token(&secret, &key_id, "ned", 600));
+    let messages = format!("/api/v1/conversations/{room}/messages");
+    let (_, first) = call(&app, "POST", &messages, &secret, Some(json!({"text": "first"}))).await;
+    let (_, second) = call(&app, "POST", &messages, &secret, Some(json!({"text": "second"}))).await;
+    let reads = |id: &Value, token: &str| {
+        let (app, uri, token) =
+            (app.clone(), format!("/api/v1/messages/{}/reads", id.as_str().unwrap()), token.to_owned());
+        async move {
+            let (status, body) = call(&app, "GET", &uri, &token, None).await;
+            assert_eq!(status, 200, "{body}");
+            body["read_by"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(
+        reads(&second["id"], &ned_token).await.is_empty(),
+        "nobody has read it; the sender is not counted"
+    );
+    let read = format!("/api/v1/conversations/{room}/read");
+    assert_eq!(call(&app, "POST", &read, &uma_token, Some(json!({"up_to": second["id"]}))).await.0, 200);
+    assert_eq!(reads(&second["id"], &ned_token).await, ["Uma"]);
+    assert_eq!(call(&app, "POST", &read, &ned_token, Some(json!({"up_to": first["id"]}))).await.0, 200);
+    assert_eq!(reads(&first["id"], &uma_token).await, ["Uma", "Ned"], "oldest read first");
+    assert_eq!(reads(&second["id"], &uma_token).await, ["Uma"], "Ned read only up to the first");
+    // Outside the room, the question is refused as reading the room would be.
+    let outsider = put_user(&app, &secret, "olga", "Olga").await;
+    let _ = outsider;
+    let olga = offline_token(&secret, &key_id, "olga", 600);
+    let uri = format!("/api/v1/messages/{}/reads", second["id"].as_str().unwrap());
+    assert_eq!(call(&app, "GET", &uri, &olga, None).await.0, 403);
+}
+
+async fn rooms_for_apps_have_types_filters_and_pages(app: AppState, _raw: Raw) {
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let bob = login(&app, "bob@example.com", "demo-password").await;
+    let bob_id = app.accounts.authenticate(&bob).await.unwrap().user.id;
+    let (key_id, secret) = key(&app, &alice, "server").await;
+    let uma = put_user(&app, &secret, "uma", "Uma").await;
+    let ned = put_user(&app, &secret, "ned", "Ned").await;
+    let inapp = create_channel(&app, &alice, json!({"provider": "inapp", "name": "App chat"})).await;
+    let make = |title: &'static str, room_type: &'static str, members: Vec<Value>, custom: Value| {
+        let (app, secret, channel) = (app.clone(), secret.clone(), inapp["id"].clone());
+        async move {
+            let body = json!({"channel_id": channel, "title": title, "type": room_type, "member_ids": members, "custom": custom});
+            let (status, room) = call(&app, "POST", "/api/v1/conversations", &secret, Some(body)).await;
+            assert_eq!(status, 201, "{room}");
+            assert_eq!(room["room_type"], room_type);
+            room["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let order = make("Order 1234", "messaging", vec![uma["user_id"].clone()], json!({"order": "1234"})).await;
+    let live = make("Launch", "livestream", vec![], json!({"kind": "event"})).await;
+    let team = make("Support team", "team", vec![uma["user_id"].clone()], json!({"order": "999"})).await;
+    let bad = json!({"channel_id": inapp["id"], "title": "X", "type": "party"});
+    assert_eq!(call(&app, "POST", "/api/v1/conversations", &secret, Some(bad)).await.0, 422);
+    let post = |room: &str, token: &str, text: &str| {
+        let (app, uri, token, text) = (
+            app.clone(),
+            format!("/api/v1/conversations/{room}/messages"),
+            token.to_owned(),
+            text.to_owned(),
+        );
+        async move { call(&app, "POST", &uri, &token, Some(json!({ "text": text }))).await.0 }
+    };
+    assert_eq!(post(&order, &secret, "your order shipped").await, 201);
+    let listed = |query: &str, token: &str| {
+        let (app, uri, token) = (app.clone(), format!("/api/v1/rooms{query}"), token.to_owned());
+        async move {
+            let (status, rooms) = call(&app, "GET", &uri, &token, None).await;
+            assert_eq!(status, 200, "{uri}: {rooms}");
+            rooms.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    let uma_token = offline_token(&secret, &key_id, "uma", 600);
+    let ned_token = offline_token(&secret, &key_id, "ned", 600);
+    // What each may read, the latest message first.
+    assert_eq!(listed("", &uma_token).await, [order.clone(), team.clone(), live.clone()]);
+    assert_eq!(listed("", &ned_token).await, [live.clone()], "a livestream is everyone's to read");
+    // The server's filters and pages.
+    assert_eq!(listed("?member=uma", &secret).await, [order.clone(), team.clone()]);
+    assert_eq!(
+        listed(&format!("?member_id={}", ned["user_id"].as_str().unwrap()), &secret).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(listed("?type=livestream", &secret).await, [live.clone()]);
+    assert_eq!(listed("?custom.order=1234", &secret).await, [order.clone()]);
+    assert_eq!(listed("?custom.order=999&type=team", &secret).await, [team.clone()]);
+    assert_eq!(listed("?sort=created&limit=2", &secret).await, [team.clone(), live.clone()]);
+    assert_eq!(listed(&format!("?sort=created&limit=2&after={live}"), &secret).await, [order.clone()]);
+    for bad in ["?sort=size", "?type=party", "?custom.a%20b=x", "?colour=red", "?after=nope"] {
+        assert_eq!(call(&app, "GET", &format!("/api/v1/rooms{bad}"), &secret, None).await.0, 422, "{bad}");
+    }
+
+    // A livestream: read by anyone, posted in by members; anyone may join.
+    let history = format!("/api/v1/conversations/{live}/messages");
+    assert_eq!(call(&app, "GET", &history, &ned_token, None).await.0, 200);
+    assert_eq!(post(&live, &ned_token, "hello?").await, 403);
+    let join = |room: &str, token: &str, user: &Value| {
+        let (app, uri, token, body) = (
+            app.clone(),
+            format!("/api/v1/conversations/{room}/members"),
+            token.to_owned(),
+            json!({"user_ids": [user]}),
+        );
+        async move { call(&app, "POST", &uri, &token, Some(body)).await.0 }
+    };
+    assert_eq!(join(&live, &ned_token, &ned["user_id"]).await, 200);
+    assert_eq!(post(&live, &ned_token, "hello!").await, 201);
+    // A messaging room is its members' to open; a team's room, the staff's to join.
+    assert_eq!(join(&order, &ned_token, &ned["user_id"]).await, 403);
+    assert_eq!(join(&team, &ned_token, &ned["user_id"]).await, 403);
+    assert_eq!(join(&team, &bob, &json!(bob_id)).await, 200);
+    assert_eq!(post(&team, &bob, "on it").await, 201);
 }

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::ids::{ApiKeyId, ChannelId, UserId, WorkspaceId};
-use crate::platform::{ApiKey, ApiKeyScope, AppUser, PutAppUser};
+use crate::ids::{ApiKeyId, ChannelId, ConversationId, MessageId, UserId, WorkspaceId};
+use crate::platform::{ApiKey, ApiKeyScope, AppUser, PutAppUser, Reader};
 
 /// A key to store: its principal account is created with it.
 #[derive(Clone, Debug)]
@@ -86,6 +86,15 @@ pub trait PlatformRepo: Send + Sync {
         deactivated_at: Option<DateTime<Utc>>,
         at: DateTime<Utc>,
     ) -> Result<AppUser, StoreError>;
+    /// The members of the conversation whose read position is at or past `message` (not
+    /// `except`, its sender), oldest read first.
+    async fn readers(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        message: MessageId,
+        except: Option<UserId>,
+    ) -> Result<Vec<Reader>, StoreError>;
     /// Records an API channel's inbound token id until it expires: true the first time,
     /// false for a replay. Forgets tokens that expired before `now` on the way.
     async fn claim_inbound_token(

@@ -6,6 +6,33 @@ use super::StoreError;
 use crate::ids::{ConversationId, UserId, WorkspaceId};
 use crate::message::Conversation;
 
+/// How a room list is sorted (newest first either way).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RoomSort {
+    /// By the last message (a room with none, by its creation).
+    #[default]
+    LastMessage,
+    Created,
+}
+
+/// Which rooms a list shows, in what order, from where.
+#[derive(Clone, Debug, Default)]
+pub struct RoomQuery {
+    /// Who asks: without `all`, only rooms they belong to or may read by type (livestream).
+    pub viewer: UserId,
+    /// Every room of the workspace (owners, admins, keys).
+    pub all: bool,
+    /// Only rooms this user belongs to.
+    pub member: Option<UserId>,
+    pub room_type: Option<crate::access::RoomType>,
+    /// Only rooms whose custom data has these string values at these keys.
+    pub custom: Vec<(String, String)>,
+    pub sort: RoomSort,
+    /// The last room of the previous page.
+    pub after: Option<ConversationId>,
+    pub limit: u32,
+}
+
 /// Room membership: who belongs to which room, for the access rules in [`crate::access`].
 /// Every change commits its events with it (`conversation.updated` with the member list on
 /// the room's topic; for each added user, `conversation.created` on their own topic, so the
@@ -41,6 +68,12 @@ pub trait RoomRepo: Send + Sync {
         conversation_id: ConversationId,
         user_id: UserId,
     ) -> Result<Vec<UserId>, StoreError>;
+    /// The workspace's rooms a query names, in its order (see [`RoomQuery`]).
+    async fn rooms(
+        &self,
+        workspace_id: WorkspaceId,
+        query: &RoomQuery,
+    ) -> Result<Vec<Conversation>, StoreError>;
     /// The workspace's rooms the user is not a member of (what an agent may not see).
     async fn hidden_rooms(
         &self,

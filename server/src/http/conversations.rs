@@ -31,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_starred))
         .routes(routes!(add_reaction, remove_reaction))
         .routes(routes!(mark_read))
+        .routes(routes!(message_reads))
         .routes(routes!(get_sync))
 }
 
@@ -264,6 +265,18 @@ async fn list_starred(
     member: CurrentMember,
 ) -> Result<Json<Vec<Message>>, ApiError> {
     Ok(Json(state.messages.starred(member.actor).await?))
+}
+
+/// Who has read the message: the members of its conversation whose read position is at or
+/// past it (its sender left out), oldest read first. Anyone who may read the conversation.
+#[utoipa::path(get, path = "/messages/{id}/reads", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Message id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = switchboard::platform::MessageReads), ApiErrors))]
+async fn message_reads(
+    State(state): State<AppState>,
+    AnyMember(member): AnyMember,
+    Path(id): Path<String>,
+) -> Result<Json<switchboard::platform::MessageReads>, ApiError> {
+    let id: MessageId = path_id(&id, "Message")?;
+    Ok(Json(state.messages.reads(member.actor, id).await?))
 }
 
 /// Re-queues a failed message; answers it as `pending`.

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{CurrentMember, Json, Query, path_id};
+use super::extract::{AnyMember, CurrentMember, Json, Query, path_id};
 use super::openapi::ApiErrors;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(deactivate_app_user))
         .routes(routes!(reactivate_app_user))
         .routes(routes!(mint_user_token))
+        .routes(routes!(list_rooms))
 }
 
 /// Creates an API key. The answer is the only one that ever carries the secret: store it now.
@@ -155,4 +156,56 @@ async fn mint_user_token(
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
     };
     Ok(Json(state.accounts.mint_user_token(&member.who, member.actor, &external_id, req).await?))
+}
+
+/// Rooms the caller may read (every room for owners, admins and keys; for others the rooms they
+/// belong to and livestreams), newest first. Filters: `member` (an app user's external id) or
+/// `member_id` (a user id), `type` (`messaging`, `team`, `livestream`), and any number of
+/// `custom.<key>=<value>` (string values of the room's custom data). `sort`: `last_message`
+/// (default) or `created`. Pages: `limit` (1–100, 30 by default) and `after` (the last room's
+/// id of the previous page).
+#[utoipa::path(get, path = "/rooms", tag = "platform", security(("bearer" = []), ("cookie" = [])), params(
+    ("member" = Option<String>, Query, description = "Only rooms this app user (external id) belongs to"),
+    ("member_id" = Option<String>, Query, description = "Only rooms this user (id) belongs to"),
+    ("type" = Option<String>, Query, description = "messaging, team or livestream"),
+    ("custom.{key}" = Option<String>, Query, description = "Only rooms whose custom data has this string value at this key (any number)"),
+    ("sort" = Option<String>, Query, description = "last_message (default) or created"),
+    ("limit" = Option<u32>, Query, description = "1–100, 30 by default"),
+    ("after" = Option<String>, Query, description = "The id of the previous page's last room"),
+    ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")
+), responses((status = 200, body = Vec<switchboard::Conversation>), ApiErrors))]
+async fn list_rooms(
+    State(state): State<AppState>,
+    AnyMember(member): AnyMember,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Json<Vec<switchboard::Conversation>>, ApiError> {
+    let invalid = |field: &str, why: &str| {
+        ApiError::from(crate::services::ServiceError::from(switchboard::validate::ValidationError::new(
+            field, why,
+        )))
+    };
+    let mut filter = crate::services::messages::RoomFilter::default();
+    for (key, value) in params {
+        match key.as_str() {
+            "member" => filter.member = Some(value),
+            "member_id" => {
+                filter.member_id = Some(value.parse().map_err(|_| invalid("member_id", "is not an id"))?)
+            }
+            "type" => filter.room_type = Some(value.parse().map_err(|e: String| invalid("type", &e))?),
+            "sort" => {
+                filter.sort = match value.as_str() {
+                    "last_message" => switchboard::store::RoomSort::LastMessage,
+                    "created" => switchboard::store::RoomSort::Created,
+                    _ => return Err(invalid("sort", "must be last_message or created")),
+                }
+            }
+            "limit" => filter.limit = Some(value.parse().map_err(|_| invalid("limit", "must be 1 to 100"))?),
+            "after" => filter.after = Some(value.parse().map_err(|_| invalid("after", "is not a room id"))?),
+            other => match other.strip_prefix("custom.") {
+                Some(field) => filter.custom.push((field.to_owned(), value)),
+                None => return Err(invalid(other, "is not a filter of rooms")),
+            },
+        }
+    }
+    Ok(Json(state.messages.rooms(member.actor, filter).await?))
 }

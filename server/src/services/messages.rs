@@ -261,6 +261,11 @@ impl MessageService {
         req: message::CreateRoom,
     ) -> Result<switchboard::Conversation, ServiceError> {
         let title = switchboard::validate::name("title", &req.title)?;
+        if let Some(custom) = &req.custom
+            && (!custom.is_object() || custom.to_string().len() > switchboard::platform::CUSTOM_LIMIT)
+        {
+            return Err(ValidationError::new("custom", "must be a JSON object of at most 4096 bytes").into());
+        }
         if req.member_ids.len() > message::MAX_ROOM_MEMBERS {
             let why = format!("may name at most {} members", message::MAX_ROOM_MEMBERS);
             return Err(ValidationError::new("member_ids", why).into());
@@ -287,6 +292,8 @@ impl MessageService {
             channel_id: channel.id,
             title,
             members,
+            room_type: req.room_type,
+            custom: req.custom,
         };
         match self.store.create_room(room).await {
             Ok(conversation) => Ok(conversation),
@@ -355,6 +362,62 @@ impl MessageService {
             .set_starred(actor.workspace_id, actor.user_id, id, starred)
             .await
             .map_err(|e| ServiceError::from(e).not_found_as("message"))
+    }
+
+    /// Who has read a message (members whose read position is at or past it; its sender left
+    /// out): anyone who may read its conversation may ask.
+    pub async fn reads(
+        &self,
+        actor: Actor,
+        id: MessageId,
+    ) -> Result<switchboard::platform::MessageReads, ServiceError> {
+        let message =
+            self.store.message(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("message"))?;
+        access::conversation(self.store.as_ref(), actor, message.conversation_id, Right::Read).await?;
+        let read_by = self
+            .store
+            .readers(actor.workspace_id, message.conversation_id, id, message.sender_user_id)
+            .await?;
+        Ok(switchboard::platform::MessageReads { message_id: id, read_by })
+    }
+
+    /// Rooms by query (`GET /api/v1/rooms`): those the caller may read (every room for owners,
+    /// admins and keys; else the ones they belong to and livestreams), filtered by member, type
+    /// and custom values, newest first by last message or creation, a page at a time.
+    pub async fn rooms(
+        &self,
+        actor: Actor,
+        filter: RoomFilter,
+    ) -> Result<Vec<switchboard::Conversation>, ServiceError> {
+        let member = match (filter.member_id, filter.member.as_deref()) {
+            (Some(id), _) => Some(id),
+            (None, Some(external)) => Some(
+                self.store
+                    .app_user(actor.workspace_id, external)
+                    .await?
+                    .ok_or(ServiceError::NotFound("user"))?
+                    .user_id,
+            ),
+            (None, None) => None,
+        };
+        for (key, value) in &filter.custom {
+            let plain = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+            if key.is_empty() || key.len() > 64 || !key.chars().all(plain) || value.len() > 256 {
+                let why = "custom filters are custom.<key>=<value>: keys of letters, digits, _ and -";
+                return Err(ValidationError::new("custom", why).into());
+            }
+        }
+        let query = switchboard::store::RoomQuery {
+            viewer: actor.user_id,
+            all: actor.role.is_admin(),
+            member,
+            room_type: filter.room_type,
+            custom: filter.custom,
+            sort: filter.sort,
+            after: filter.after,
+            limit: filter.limit.unwrap_or(30).clamp(1, 100),
+        };
+        Ok(self.store.rooms(actor.workspace_id, &query).await?)
     }
 
     /// The caller's starred messages, newest first.
@@ -485,4 +548,19 @@ impl MessageService {
         access::conversation(self.store.as_ref(), actor, conversation_id, Right::Read).await?;
         Ok(self.signed_all(self.store.messages(actor.workspace_id, conversation_id, before, limit).await?))
     }
+}
+
+/// What `GET /api/v1/rooms` filters by.
+#[derive(Clone, Debug, Default)]
+pub struct RoomFilter {
+    /// Only rooms this app user (by external id) belongs to.
+    pub member: Option<String>,
+    /// Only rooms this user (by id) belongs to.
+    pub member_id: Option<UserId>,
+    pub room_type: Option<switchboard::access::RoomType>,
+    /// `custom.<key>=<value>` equalities (string values).
+    pub custom: Vec<(String, String)>,
+    pub sort: switchboard::store::RoomSort,
+    pub after: Option<ConversationId>,
+    pub limit: Option<u32>,
 }

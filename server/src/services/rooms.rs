@@ -56,8 +56,19 @@ impl AccountService {
             let why = format!("must name 1 to {MAX_ROOM_MEMBERS} users");
             return Err(ValidationError::new("user_ids", why).into());
         }
-        let room = self.room(actor, id).await?;
-        if !room.may(Right::AddMembers) {
+        // Joining (adding only oneself) is the room type's to allow (a team's room is open to
+        // the staff, a livestream to everyone); adding others, a member's.
+        let joining = users == [actor.user_id];
+        let room = if joining {
+            let granted = access::conversation(self.store().as_ref(), actor, id, Right::Join).await?;
+            if !granted.standing.room {
+                return self.room(actor, id).await.map(|_| Vec::new());
+            }
+            granted
+        } else {
+            self.room(actor, id).await?
+        };
+        if !joining && !room.may(Right::AddMembers) {
             return Err(ServiceError::Forbidden("Only the room's members and admins add members."));
         }
         match self.store().add_room_members(actor.workspace_id, id, &users).await {

@@ -214,8 +214,8 @@ where
         }
         let id = ConversationId::new();
         let row: rows::ConversationRow = sqlx::query_as(concat!(
-            "insert into conversation (conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, created_at, updated_at)
-             values ($1, $2, $3, null, $4, $5, $6, $6) returning ",
+            "insert into conversation (conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, created_at, updated_at, room_type, custom)
+             values ($1, $2, $3, null, $4, $5, $6, $6, $7, $8) returning ",
             conversation_columns!()
         ))
         .bind(id.as_uuid())
@@ -224,6 +224,8 @@ where
         .bind(format!("room:{id}"))
         .bind(&room.title)
         .bind(at)
+        .bind(room.room_type.as_str())
+        .bind(Json(room.custom.clone().unwrap_or_else(|| Value::Object(Default::default()))))
         .fetch_one(&mut *tx)
         .await
         .map_err(map_err)?;

@@ -24,7 +24,7 @@ pub const WORKSPACE_PARTICIPANT: &str = "select user_id from member where worksp
 /// grows with the conversations listed and their unread messages, never with the members.
 pub const CONVERSATION_LIST: &str = "select c.conversation_id, c.workspace_id, c.channel_id, c.contact_id, c.external_chat_id, c.title,
                     c.last_message_at, c.last_message_preview, c.status, c.created_at, c.last_message_sender_user_id,
-                    c.last_inbound_at, count(m.message_id) as unread_count, coalesce(max(mn.mentions), 0) as unread_mentions,
+                    c.last_inbound_at, c.room_type, c.custom, count(m.message_id) as unread_count, coalesce(max(mn.mentions), 0) as unread_mentions,
                     ct.online as contact_online, ct.blocked_reason as contact_blocked
              from conversation c
              left join read_position rp on rp.user_id = $3 and rp.conversation_id = c.conversation_id

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Type};
-use switchboard::platform::{APP_USER_ROLE, ApiKey, AppUser, PutAppUser};
+use switchboard::platform::{APP_USER_ROLE, ApiKey, AppUser, PutAppUser, Reader};
 use switchboard::store::{KeyGrant, NewApiKey, PlatformRepo, StoreError};
-use switchboard::{ApiKeyId, ChannelId, UserId, WorkspaceId};
+use switchboard::{ApiKeyId, ChannelId, ConversationId, MessageId, UserId, WorkspaceId};
 
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
 use super::map_err;
@@ -399,6 +399,35 @@ where
             return Err(StoreError::NotFound);
         }
         self.app_user(workspace_id, external_id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn readers(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        message: MessageId,
+        except: Option<UserId>,
+    ) -> Result<Vec<Reader>, StoreError> {
+        // The nil id stands for "no sender": no account has it.
+        let except = except.map_or(Uuid::nil(), |u| u.as_uuid());
+        let rows: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
+            "select rp.user_id, u.name, rp.updated_at from read_position rp
+             join user_account u on u.user_id = rp.user_id
+             where rp.workspace_id = $1 and rp.conversation_id = $2 and rp.last_read_message_id >= $3
+               and rp.user_id <> $4
+             order by rp.updated_at, rp.user_id",
+        )
+        .bind(workspace_id.as_uuid())
+        .bind(conversation_id.as_uuid())
+        .bind(message.as_uuid())
+        .bind(except)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(user_id, name, read_at)| Reader { user_id: user_id.into(), name, read_at })
+            .collect())
     }
 
     async fn claim_inbound_token(

@@ -8,7 +8,7 @@ use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
 use switchboard::access::RoomRole;
 use switchboard::event::{ConversationChange, ConversationUpdated};
-use switchboard::store::{RoomRepo, StoreError};
+use switchboard::store::{RoomQuery, RoomRepo, RoomSort, StoreError};
 use switchboard::{Conversation, ConversationId, Event, EventBody, Topic, UserId, WorkspaceId};
 
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
@@ -245,6 +245,81 @@ where
         Ok(members)
     }
 
+    async fn rooms(
+        &self,
+        workspace_id: WorkspaceId,
+        query: &RoomQuery,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let key = match query.sort {
+            RoomSort::LastMessage => "coalesce(c.last_message_at, c.created_at)",
+            RoomSort::Created => "c.created_at",
+        };
+        // Conditions and their binds, numbered as they are added.
+        let mut sql = format!(
+            "select {} from conversation c where c.workspace_id = $1 and c.contact_id is null",
+            conversation_columns!().split(", ").map(|col| format!("c.{col}")).collect::<Vec<_>>().join(", ")
+        );
+        enum Arg {
+            Id(Uuid),
+            Text(String),
+        }
+        let mut args = vec![Arg::Id(workspace_id.as_uuid())];
+        let next = |args: &mut Vec<Arg>, arg: Arg| {
+            args.push(arg);
+            format!("${}", args.len())
+        };
+        if !query.all {
+            let viewer = next(&mut args, Arg::Id(query.viewer.as_uuid()));
+            sql += &format!(
+                " and (c.room_type = 'livestream' or exists (select 1 from conversation_member m
+                       where m.conversation_id = c.conversation_id and m.user_id = {viewer}))"
+            );
+        }
+        if let Some(member) = query.member {
+            let member = next(&mut args, Arg::Id(member.as_uuid()));
+            sql += &format!(
+                " and exists (select 1 from conversation_member m
+                      where m.conversation_id = c.conversation_id and m.user_id = {member})"
+            );
+        }
+        if let Some(room_type) = query.room_type {
+            let t = next(&mut args, Arg::Text(room_type.as_str().to_owned()));
+            sql += &format!(" and coalesce(c.room_type, 'messaging') = {t}");
+        }
+        for (field, value) in &query.custom {
+            let value = next(&mut args, Arg::Text(value.clone()));
+            let at = match D::KIND {
+                switchboard::store::Backend::Sqlite => {
+                    let path = next(&mut args, Arg::Text(format!("$.\"{field}\"")));
+                    format!("json_extract(c.custom, {path})")
+                }
+                switchboard::store::Backend::Postgres => {
+                    let field = next(&mut args, Arg::Text(field.clone()));
+                    format!("(c.custom ->> {field})")
+                }
+            };
+            sql += &format!(" and {at} = {value}");
+        }
+        if let Some(after) = query.after {
+            let after = next(&mut args, Arg::Id(after.as_uuid()));
+            let their = key.replace("c.", "a.");
+            sql += &format!(
+                " and ({key}, c.conversation_id) < (select {their}, a.conversation_id from conversation a
+                                                   where a.conversation_id = {after})"
+            );
+        }
+        sql += &format!(" order by {key} desc, c.conversation_id desc limit {}", query.limit.clamp(1, 200));
+        let mut q = sqlx::query_as::<_, rows::ConversationRow>(sqlx::AssertSqlSafe(sql));
+        for arg in args {
+            q = match arg {
+                Arg::Id(id) => q.bind(id),
+                Arg::Text(text) => q.bind(text),
+            };
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(map_err)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
     async fn hidden_rooms(
         &self,
         workspace_id: WorkspaceId,
@@ -253,6 +328,7 @@ where
         let rows: Vec<(Uuid,)> = sqlx::query_as(
             "select c.conversation_id from conversation c
              where c.workspace_id = $1 and c.contact_id is null
+               and coalesce(c.room_type, 'messaging') <> 'livestream'
                and not exists (select 1 from conversation_member m
                                where m.conversation_id = c.conversation_id and m.user_id = $2)",
         )

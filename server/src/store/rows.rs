@@ -21,7 +21,7 @@ macro_rules! message_columns {
 macro_rules! conversation_columns {
     () => {
         "conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, last_message_at, \
-         last_message_preview, status, created_at, last_message_sender_user_id, last_inbound_at"
+         last_message_preview, status, created_at, last_message_sender_user_id, last_inbound_at, room_type, custom"
     };
 }
 
@@ -190,6 +190,8 @@ pub struct ConversationRow {
     pub created_at: DateTime<Utc>,
     pub last_message_sender_user_id: Option<Uuid>,
     pub last_inbound_at: Option<DateTime<Utc>>,
+    pub room_type: Option<String>,
+    pub custom: Option<sqlx::types::Json<serde_json::Value>>,
 }
 
 impl From<ConversationRow> for switchboard::Conversation {
@@ -208,6 +210,12 @@ impl From<ConversationRow> for switchboard::Conversation {
             status: r.status.parse().unwrap_or_default(),
             created_at: r.created_at,
             last_inbound_at: r.last_inbound_at,
+            // A room made before rooms had types is a `messaging` one.
+            room_type: r
+                .contact_id
+                .is_none()
+                .then(|| r.room_type.as_deref().and_then(|t| t.parse().ok()).unwrap_or_default()),
+            custom: r.custom.map(|c| c.0),
         }
     }
 }

@@ -251,6 +251,7 @@ where
                         role: out.role,
                         room: switchboard::access::is_room(conversation),
                         room_role: places.get(&(conversation.id, out.sender)).copied(),
+                        room_type: conversation.room_type.unwrap_or_default(),
                     };
                     match key.and_then(|k| first_with_key.get(&k)) {
                         _ if !standing.may(Right::Post) => {

@@ -205,6 +205,8 @@ pub async fn room(store: &dyn Store, ws: WorkspaceId, members: &[UserId]) -> swi
         channel_id: inapp.id,
         title: "Room".into(),
         members: members.to_vec(),
+        room_type: Default::default(),
+        custom: None,
     };
     store.create_room(room).await.unwrap()
 }
