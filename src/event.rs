@@ -41,6 +41,9 @@ pub enum EventKind {
     ConversationUpdated,
     #[serde(rename = "read.updated")]
     ReadUpdated,
+    /// A member read a room up to a message (the room's read receipts).
+    #[serde(rename = "read.receipt")]
+    ReadReceipt,
     #[serde(rename = "contact.presence")]
     ContactPresence,
     #[serde(rename = "channel.status")]
@@ -63,7 +66,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::MessageCreated,
         EventKind::MessageUpdated,
         EventKind::MessageDeleted,
@@ -71,6 +74,7 @@ impl EventKind {
         EventKind::ConversationCreated,
         EventKind::ConversationUpdated,
         EventKind::ReadUpdated,
+        EventKind::ReadReceipt,
         EventKind::ContactPresence,
         EventKind::ChannelStatus,
         EventKind::MemberRemoved,
@@ -91,6 +95,7 @@ impl EventKind {
             EventKind::ConversationCreated => "conversation.created",
             EventKind::ConversationUpdated => "conversation.updated",
             EventKind::ReadUpdated => "read.updated",
+            EventKind::ReadReceipt => "read.receipt",
             EventKind::ContactPresence => "contact.presence",
             EventKind::ChannelStatus => "channel.status",
             EventKind::MemberRemoved => "member.removed",
@@ -151,6 +156,8 @@ pub enum EventBody {
     ConversationUpdated(ConversationUpdated),
     /// The reader's position and unread count, on their own topic.
     ReadUpdated(ReadUpdated),
+    /// A member's read position in a room, on the room's topic (its read receipts).
+    ReadReceipt(ReadReceipt),
     ContactPresence(ContactPresence),
     ChannelStatus(ChannelStatusChanged),
     /// A user left a workspace: told on their own topic, whose connections then close.
@@ -225,6 +232,14 @@ pub struct ReadUpdated {
     pub unread_count: crate::message::UnreadCount,
 }
 
+/// `read.receipt`: `user_id` has read the room up to `message_id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadReceipt {
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+    pub message_id: MessageId,
+}
+
 /// `contact.presence`: what the network said about a contact.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactPresence {
@@ -275,6 +290,7 @@ impl EventBody {
             EventBody::ConversationCreated(_) => EventKind::ConversationCreated,
             EventBody::ConversationUpdated(_) => EventKind::ConversationUpdated,
             EventBody::ReadUpdated(_) => EventKind::ReadUpdated,
+            EventBody::ReadReceipt(_) => EventKind::ReadReceipt,
             EventBody::ContactPresence(_) => EventKind::ContactPresence,
             EventBody::ChannelStatus(_) => EventKind::ChannelStatus,
             EventBody::MemberRemoved(_) => EventKind::MemberRemoved,
@@ -295,6 +311,7 @@ impl EventBody {
             EventBody::ConversationCreated(c) => Some(c.id),
             EventBody::ConversationUpdated(u) => Some(u.conversation_id),
             EventBody::ReadUpdated(r) => Some(r.conversation_id),
+            EventBody::ReadReceipt(r) => Some(r.conversation_id),
             EventBody::ReactionAdded(r) | EventBody::ReactionRemoved(r) => Some(r.conversation_id),
             EventBody::Typing(t) => Some(t.conversation_id),
             EventBody::ContactPresence(_)
@@ -319,6 +336,7 @@ impl EventBody {
             EventKind::ConversationCreated => EventBody::ConversationCreated(read(kind, payload)?),
             EventKind::ConversationUpdated => EventBody::ConversationUpdated(read(kind, payload)?),
             EventKind::ReadUpdated => EventBody::ReadUpdated(read(kind, payload)?),
+            EventKind::ReadReceipt => EventBody::ReadReceipt(read(kind, payload)?),
             EventKind::ContactPresence => EventBody::ContactPresence(read(kind, payload)?),
             EventKind::ChannelStatus => EventBody::ChannelStatus(read(kind, payload)?),
             EventKind::MemberRemoved => EventBody::MemberRemoved(read(kind, payload)?),
@@ -349,6 +367,7 @@ impl Serialize for Payload<'_> {
             EventBody::ConversationCreated(p) => p.serialize(s),
             EventBody::ConversationUpdated(p) => p.serialize(s),
             EventBody::ReadUpdated(p) => p.serialize(s),
+            EventBody::ReadReceipt(p) => p.serialize(s),
             EventBody::ContactPresence(p) => p.serialize(s),
             EventBody::ChannelStatus(p) => p.serialize(s),
             EventBody::MemberRemoved(p) => p.serialize(s),

@@ -456,6 +456,21 @@ async fn who_read_a_message_follows_the_members_read_positions(app: AppState, _r
     let read = format!("/api/v1/conversations/{room}/read");
     assert_eq!(call(&app, "POST", &read, &uma_token, Some(json!({"up_to": second["id"]}))).await.0, 200);
     assert_eq!(reads(&second["id"], &ned_token).await, ["Uma"]);
+    // The room hears it as a receipt on its own topic.
+    let topic = switchboard::Topic::Conversation(room.parse().unwrap());
+    let receipts: Vec<Value> = app
+        .store
+        .events_after(topic, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind() == switchboard::EventKind::ReadReceipt)
+        .map(|e| e.body.payload())
+        .collect();
+    assert_eq!(
+        receipts,
+        [json!({"conversation_id": room, "user_id": uma["user_id"], "message_id": second["id"]})]
+    );
     assert_eq!(call(&app, "POST", &read, &ned_token, Some(json!({"up_to": first["id"]}))).await.0, 200);
     assert_eq!(reads(&first["id"], &uma_token).await, ["Uma", "Ned"], "oldest read first");
     assert_eq!(reads(&second["id"], &uma_token).await, ["Uma"], "Ned read only up to the first");

@@ -81,10 +81,10 @@ async fn post_inbound(
         }
         other => ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", other.to_string()),
     })?;
-    let mut router = InboundRouter::new(state.store.as_ref(), &channel);
+    let mut inbound = InboundRouter::new(state.store.as_ref(), &channel);
     let mut applied = 0u32;
     for event in events {
-        if router.route(event).await.map_err(ApiError::from)? {
+        if InboundRouter::route(&mut inbound, event).await.map_err(ApiError::from)? {
             applied += 1;
         }
     }

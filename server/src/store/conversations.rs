@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Type};
-use switchboard::event::{ContactPresence, ConversationChange, ConversationUpdated, ReadUpdated};
+use switchboard::event::{
+    ContactPresence, ConversationChange, ConversationUpdated, ReadReceipt, ReadUpdated,
+};
 use switchboard::message::{ConversationFilter, ConversationStatus, ConversationSummary, UnreadCount};
 use switchboard::store::{ConversationRepo, NewRoom, StoreError};
 use switchboard::{
@@ -109,15 +111,15 @@ where
     ) -> Result<UnreadCount, StoreError> {
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;
-        let found: Option<(Option<Uuid>,)> = sqlx::query_as(
-            "select contact_id from conversation where workspace_id = $1 and conversation_id = $2",
+        let found: Option<(Option<Uuid>, Option<String>)> = sqlx::query_as(
+            "select contact_id, room_type from conversation where workspace_id = $1 and conversation_id = $2",
         )
         .bind(workspace_id.as_uuid())
         .bind(conversation_id.as_uuid())
         .fetch_optional(&mut *tx)
         .await
         .map_err(map_err)?;
-        let Some((contact_id,)) = found else {
+        let Some((contact_id, room_type)) = found else {
             tx.rollback().await.map_err(map_err)?;
             return Err(StoreError::NotFound);
         };
@@ -130,25 +132,31 @@ where
             .await
             .map_err(map_err)?;
         let moved = match target {
-            Some((target,)) => {
-                Self::advance_read_position(
-                    &mut tx,
-                    workspace_id,
-                    user_id,
-                    conversation_id,
-                    MessageId(target),
-                    at,
-                )
-                .await?
-            }
-            None => false,
+            Some((target,)) => Self::advance_read_position(
+                &mut tx,
+                workspace_id,
+                user_id,
+                conversation_id,
+                MessageId(target),
+                at,
+            )
+            .await?
+            .then_some(MessageId(target)),
+            None => None,
         };
         let unread = Self::unread_in(&mut tx, user_id, conversation_id, contact_id.is_none()).await?;
         let mut events = Vec::new();
-        if moved {
+        if let Some(target) = moved {
             let body = EventBody::ReadUpdated(ReadUpdated { conversation_id, up_to, unread_count: unread });
             let topic = Topic::User(user_id);
             events.push(Self::append_event(&mut tx, workspace_id, topic, body, None, at).await?);
+            // A room's members see each other's reads (a livestream's audience is too many to).
+            if contact_id.is_none() && room_type.as_deref() != Some("livestream") {
+                let body =
+                    EventBody::ReadReceipt(ReadReceipt { conversation_id, user_id, message_id: target });
+                let topic = Topic::Conversation(conversation_id);
+                events.push(Self::append_event(&mut tx, workspace_id, topic, body, None, at).await?);
+            }
         }
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(&events);
