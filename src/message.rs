@@ -143,7 +143,6 @@ pub struct Conversation {
     pub room_type: Option<crate::access::RoomType>,
     /// A room's custom data, set by whoever made it (a JSON object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub custom: Option<serde_json::Value>,
 }
 
@@ -436,7 +435,6 @@ pub struct CreateRoom {
     pub room_type: crate::access::RoomType,
     /// The room's custom data: a JSON object of at most 4 KiB (rooms are listed by its values).
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub custom: Option<serde_json::Value>,
 }
 

@@ -107,7 +107,6 @@ pub struct AppUser {
     pub name: String,
     pub image_url: Option<String>,
     /// The app's own data about the user (a JSON object, at most 4 KiB).
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub custom: Value,
     /// Always `user`.
     pub role: String,
@@ -128,7 +127,6 @@ pub struct PutAppUser {
     pub image_url: Option<String>,
     /// A JSON object, at most 4 KiB serialized.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub custom: Option<Value>,
 }
 

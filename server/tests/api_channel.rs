@@ -47,6 +47,9 @@ async fn api_channel(app: &AppState, url: &str) -> (String, String, String) {
     .await;
     assert_eq!(status, 200, "{prompt}");
     assert_eq!(prompt["prompt"]["fields"][0]["name"], "callback_url", "{prompt}");
+    // The auth page reloads the state while the admin types: the prompt is still there.
+    let (_, again) = call(app, "GET", &format!("/api/v1/channels/{id}/auth"), &alice, None).await;
+    assert_eq!(again["prompt"], prompt["prompt"], "{again}");
     let submit = json!({"kind": "token", "fields": {"callback_url": url}});
     let (status, state) =
         call(app, "POST", &format!("/api/v1/channels/{id}/auth/submit"), &alice, Some(submit)).await;

@@ -52,6 +52,8 @@ impl Inbox {
             }
             EventBody::ConversationUpdated(update) => self.conversation_updated(update),
             EventBody::ReadUpdated(read) => self.set_unread(read.conversation_id, read.unread_count),
+            // Others' reads: the inbox shows no per-message receipts yet.
+            EventBody::ReadReceipt(_) => {}
             EventBody::ChannelStatus(change) => self.channels.update(|list| {
                 if let Some(c) = list.iter_mut().find(|c| c.id == change.channel_id) {
                     c.status = change.status;

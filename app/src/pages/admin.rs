@@ -1,5 +1,6 @@
 //! Administration (owners and admins): the workspace's members and roles, invitations (send,
-//! copy the link, revoke), and its channels with their live status.
+//! copy the link, revoke), its API keys (see [`super::api_keys`]), and its channels with their
+//! live status.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -14,6 +15,7 @@ use switchboard::{
     Channel, ChannelId, ChannelStatus, InvitationId, Me, MemberRole, ProviderKind, UserId, WorkspaceMember,
 };
 
+use super::api_keys::ApiKeys;
 use super::inbox::TopBar;
 use super::webhook::WebhookSetupView;
 use crate::api::current_user;
@@ -28,7 +30,7 @@ pub fn AdminPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(me) if me.current_or_first().is_some_and(|m| m.role != MemberRole::Agent) => {
+                    Ok(me) if me.current_or_first().is_some_and(|m| m.role.is_admin()) => {
                         view! { <AdminShell me /> }.into_any()
                     }
                     Ok(_) => view! { <Redirect path="/inbox" /> }.into_any(),
@@ -51,6 +53,7 @@ fn AdminShell(me: Me) -> impl IntoView {
             <TopBar me />
             <main class="admin">
                 <Members my_role />
+                <ApiKeys />
                 <Channels />
             </main>
         </div>
@@ -518,7 +521,7 @@ fn count(n: u64, noun: &str) -> String {
 }
 
 /// Asks before a destructive act (the browser's own dialog: modal, keyboard-reachable, read out).
-fn confirm(question: &str) -> bool {
+pub(super) fn confirm(question: &str) -> bool {
     web_sys::window().and_then(|w| w.confirm_with_message(question).ok()).unwrap_or(false)
 }
 

@@ -9,7 +9,7 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use serde::Deserialize;
 use serde_json::json;
-use switchboard::provider::{AuthHint, AuthMethod, AuthPrompt, AuthStatus, Capabilities};
+use switchboard::provider::{AuthHint, AuthMethod, AuthPrompt, AuthStatus, Capabilities, ShownOnce};
 use switchboard::{Channel, ChannelId, ChannelStatus, Me};
 
 use super::inbox::TopBar;
@@ -35,6 +35,9 @@ struct AuthView {
     /// The first of two steps is done (a gateway took its token): these methods take the second.
     #[serde(default)]
     next_methods: Option<Vec<AuthMethod>>,
+    /// A secret the finished sign-in made (an API channel's signing secret), in this answer only.
+    #[serde(default)]
+    shown_once: Option<ShownOnce>,
 }
 
 impl AuthView {
@@ -142,6 +145,9 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
     let fields = RwSignal::new(std::collections::BTreeMap::<String, String>::new());
     let now = RwSignal::new(chrono::Utc::now());
     let renewing = StoredValue::new(false);
+    // Kept apart from the state, which the next reload replaces: the page holds it until the
+    // admin says it is copied.
+    let once = RwSignal::new(None::<ShownOnce>);
 
     let load = move || {
         spawn_local(async move {
@@ -200,6 +206,9 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
                     if view.error.is_some() {
                         error.set(view.error.clone());
                     }
+                    if view.shown_once.is_some() {
+                        once.set(view.shown_once.clone());
+                    }
                     state.set(Some(view));
                 }
                 Err(e) => error.set(Some(e.message)),
@@ -248,7 +257,7 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
         Memo::new(move |_| state.with(|s| s.as_ref().is_some_and(|s| s.channel.webhook.is_some())));
     let navigate = use_navigate();
     Effect::new(move |_| {
-        if connected.get() && !has_webhook.get() {
+        if connected.get() && !has_webhook.get() && once.with(Option::is_none) {
             let navigate = navigate.clone();
             let handle = set_timeout_with_handle(
                 move || navigate("/inbox", Default::default()),
@@ -321,9 +330,11 @@ fn AuthCard(id: ChannelId) -> impl IntoView {
             <Show
                 when=move || !connected.get()
                 fallback=move || {
-                    let words = if has_webhook.get_untracked() { "✓ Connected." } else { "✓ Connected. Opening the inbox…" };
+                    let stays = has_webhook.get_untracked() || once.with_untracked(Option::is_some);
+                    let words = if stays { "✓ Connected." } else { "✓ Connected. Opening the inbox…" };
                     view! {
                         <p class="auth-connected" role="status" data-testid="auth-connected">{words}</p>
+                        {move || once.get().map(|secret| view! { <SecretOnce secret on_done=move || once.set(None) /> })}
                         <Show when=move || has_webhook.get()>
                             <a href="/inbox" class="button primary" data-testid="open-inbox">"Open the inbox"</a>
                         </Show>
@@ -496,4 +507,32 @@ fn Hint(hint: Option<AuthHint>) -> impl IntoView {
             </p>
         }
     })
+}
+
+/// A secret shown once (an API channel's signing secret), with a copy button; "Done" lets the
+/// page move on.
+#[component]
+fn SecretOnce(secret: ShownOnce, on_done: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+    let copied = RwSignal::new(None::<bool>);
+    let value = secret.value.clone();
+    let copy = move |_| super::webhook::copy_to_clipboard(&value, copied);
+    view! {
+        <div class="secret-once" role="region" aria-label="Secret shown once" data-testid="shown-once">
+            <p><strong>"Copy this now: it will not be shown again."</strong></p>
+            <p>{secret.label}</p>
+            <code class="secret-value" data-testid="shown-once-value">{secret.value}</code>
+            <div class="secret-actions">
+                <button type="button" on:click=copy>
+                    {move || match copied.get() {
+                        Some(true) => "Copied",
+                        Some(false) => "Copy failed: select it instead",
+                        None => "Copy",
+                    }}
+                </button>
+                <button type="button" class="primary" data-testid="shown-once-done" on:click=move |_| on_done()>
+                    "Done"
+                </button>
+            </div>
+        </div>
+    }
 }

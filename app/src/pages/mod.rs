@@ -5,6 +5,7 @@ use leptos_meta::Title;
 
 pub mod account;
 pub mod admin;
+pub mod api_keys;
 pub mod attachments;
 pub mod channel_auth;
 pub mod composer;

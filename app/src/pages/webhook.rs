@@ -6,40 +6,52 @@ use leptos::prelude::*;
 use switchboard::Channel;
 use switchboard::channel::ChannelIdentity;
 
-/// Puts `text` on the clipboard (`navigator.clipboard.writeText`, looked up at run time: the
-/// binding is not among web-sys's stable APIs). False where there is no clipboard.
-fn copy_text(text: &str) -> bool {
+/// Puts `text` on the clipboard and sets `copied` once the browser has answered, yes or no
+/// (`navigator.clipboard.writeText`, looked up at run time: the binding is not among web-sys's
+/// stable APIs). Unlike a fire-and-forget call, a refusal is seen and is not left unhandled.
+pub(super) fn copy_to_clipboard(text: &str, copied: RwSignal<Option<bool>>) {
+    use wasm_bindgen::closure::Closure;
     use wasm_bindgen::{JsCast, JsValue};
-    let Some(window) = web_sys::window() else { return false };
-    let navigator: JsValue = window.navigator().into();
-    let Ok(clipboard) = js_sys::Reflect::get(&navigator, &JsValue::from_str("clipboard")) else {
-        return false;
+    let function = |of: &JsValue, name: &str| {
+        js_sys::Reflect::get(of, &JsValue::from_str(name)).ok()?.dyn_into::<js_sys::Function>().ok()
     };
-    let Ok(write) = js_sys::Reflect::get(&clipboard, &JsValue::from_str("writeText")) else {
-        return false;
+    let written = web_sys::window().and_then(|window| {
+        let clipboard = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("clipboard")).ok()?;
+        let promise = function(&clipboard, "writeText")?.call1(&clipboard, &JsValue::from_str(text)).ok()?;
+        Some((function(&promise, "then")?, promise))
+    });
+    let Some((then, promise)) = written else {
+        copied.set(Some(false));
+        return;
     };
-    match write.dyn_into::<js_sys::Function>() {
-        Ok(write) => write.call1(&clipboard, &JsValue::from_str(text)).is_ok(),
-        Err(_) => false,
+    // The page may be gone when the browser answers: `try_set` is a no-op then.
+    let ok = Closure::once_into_js(move |_: JsValue| {
+        copied.try_set(Some(true));
+    });
+    let refused = Closure::once_into_js(move |_: JsValue| {
+        copied.try_set(Some(false));
+    });
+    if then.call2(&promise, &ok, &refused).is_err() {
+        copied.set(Some(false));
     }
 }
 
 /// A value with a button that copies it.
 #[component]
 fn Copyable(label: &'static str, value: String, testid: &'static str) -> impl IntoView {
-    let copied = RwSignal::new(false);
+    let copied = RwSignal::new(None::<bool>);
     let text = value.clone();
-    let copy = move |_| {
-        if copy_text(&text) {
-            copied.set(true);
-        }
-    };
+    let copy = move |_| copy_to_clipboard(&text, copied);
     view! {
         <div class="copyable">
             <span class="copyable-label">{label}</span>
             <code data-testid=testid>{value}</code>
             <button type="button" class="link-button" on:click=copy aria-label=format!("Copy the {}", label.to_lowercase())>
-                {move || if copied.get() { "Copied" } else { "Copy" }}
+                {move || match copied.get() {
+                    Some(true) => "Copied",
+                    Some(false) => "Copy failed: select it instead",
+                    None => "Copy",
+                }}
             </button>
         </div>
     }

@@ -43,11 +43,14 @@ const CALLBACK_TIMEOUT: Duration = Duration::from_secs(15);
 #[derive(Debug, Default)]
 pub struct ApiChannel {
     allow_private: bool,
+    /// The prompt each channel's sign-in shows until it is answered (the auth page reloads the
+    /// state every second and must find it).
+    prompts: std::sync::Mutex<std::collections::HashMap<switchboard::ChannelId, AuthPrompt>>,
 }
 
 impl ApiChannel {
     pub fn new(allow_private: bool) -> Self {
-        Self { allow_private }
+        Self { allow_private, prompts: Default::default() }
     }
 }
 
@@ -227,7 +230,7 @@ impl Provider for ApiChannel {
 
     async fn start_auth(
         &self,
-        _channel: &Channel,
+        channel: &Channel,
         _credentials: Option<&Value>,
         method: AuthMethod,
         _phone: Option<&str>,
@@ -241,12 +244,14 @@ impl Provider for ApiChannel {
             placeholder: "https://example.com/switchboard/outbound".into(),
             masked: false,
         };
-        Ok(AuthPrompt::Token { fields: vec![field] })
+        let prompt = AuthPrompt::Token { fields: vec![field] };
+        self.prompts.lock().unwrap_or_else(|e| e.into_inner()).insert(channel.id, prompt.clone());
+        Ok(prompt)
     }
 
     async fn submit_auth(
         &self,
-        _channel: &Channel,
+        channel: &Channel,
         _credentials: Option<&Value>,
         submission: AuthSubmission,
     ) -> Result<AuthProgress, ProviderError> {
@@ -257,14 +262,19 @@ impl Provider for ApiChannel {
         check_url(&url, self.allow_private).map_err(|e| invalid("callback_url", &e.to_string()))?;
         let secret = format!("{SECRET_PREFIX}{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
         let credentials = json!({ "callback_url": url, "secret": secret });
+        self.prompts.lock().unwrap_or_else(|e| e.into_inner()).remove(&channel.id);
         Ok(AuthProgress::Authenticated { credentials, identity: None })
     }
 
-    async fn auth_progress(&self, _channel: &Channel, _credentials: Option<&Value>) -> AuthProgress {
-        AuthProgress::Idle
+    async fn auth_progress(&self, channel: &Channel, _credentials: Option<&Value>) -> AuthProgress {
+        match self.prompts.lock().unwrap_or_else(|e| e.into_inner()).get(&channel.id) {
+            Some(prompt) => AuthProgress::Pending(prompt.clone()),
+            None => AuthProgress::Idle,
+        }
     }
 
-    async fn logout(&self, _channel: &Channel, _credentials: Option<&Value>) -> Result<(), ProviderError> {
+    async fn logout(&self, channel: &Channel, _credentials: Option<&Value>) -> Result<(), ProviderError> {
+        self.prompts.lock().unwrap_or_else(|e| e.into_inner()).remove(&channel.id);
         Ok(())
     }
 
