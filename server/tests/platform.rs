@@ -526,19 +526,19 @@ async fn rooms_for_apps_have_types_filters_and_pages(app: AppState, _raw: Raw) {
     let uma_token = offline_token(&secret, &key_id, "uma", 600);
     let ned_token = offline_token(&secret, &key_id, "ned", 600);
     // What each may read, the latest message first.
-    assert_eq!(listed("", &uma_token).await, [order.clone(), team.clone(), live.clone()]);
-    assert_eq!(listed("", &ned_token).await, [live.clone()], "a livestream is everyone's to read");
+    assert_eq!(listed("", &uma_token).await, [order.as_str(), team.as_str(), live.as_str()]);
+    assert_eq!(listed("", &ned_token).await, [live.as_str()], "a livestream is everyone's to read");
     // The server's filters and pages.
-    assert_eq!(listed("?member=uma", &secret).await, [order.clone(), team.clone()]);
+    assert_eq!(listed("?member=uma", &secret).await, [order.as_str(), team.as_str()]);
     assert_eq!(
         listed(&format!("?member_id={}", ned["user_id"].as_str().unwrap()), &secret).await,
         Vec::<String>::new()
     );
-    assert_eq!(listed("?type=livestream", &secret).await, [live.clone()]);
-    assert_eq!(listed("?custom.order=1234", &secret).await, [order.clone()]);
-    assert_eq!(listed("?custom.order=999&type=team", &secret).await, [team.clone()]);
-    assert_eq!(listed("?sort=created&limit=2", &secret).await, [team.clone(), live.clone()]);
-    assert_eq!(listed(&format!("?sort=created&limit=2&after={live}"), &secret).await, [order.clone()]);
+    assert_eq!(listed("?type=livestream", &secret).await, [live.as_str()]);
+    assert_eq!(listed("?custom.order=1234", &secret).await, [order.as_str()]);
+    assert_eq!(listed("?custom.order=999&type=team", &secret).await, [team.as_str()]);
+    assert_eq!(listed("?sort=created&limit=2", &secret).await, [team.as_str(), live.as_str()]);
+    assert_eq!(listed(&format!("?sort=created&limit=2&after={live}"), &secret).await, [order.as_str()]);
     for bad in ["?sort=size", "?type=party", "?custom.a%20b=x", "?colour=red", "?after=nope"] {
         assert_eq!(call(&app, "GET", &format!("/api/v1/rooms{bad}"), &secret, None).await.0, 422, "{bad}");
     }

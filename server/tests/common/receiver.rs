@@ -22,10 +22,13 @@ impl Reply {
     }
 }
 
+/// One request the receiver saw: its headers and body.
+pub type Seen = (HeaderMap, Vec<u8>);
+
 /// What the receiver saw, and what it answers.
 #[derive(Clone, Default)]
 pub struct Receiver {
-    pub seen: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
     /// Answers, in order; then `always`, else 200 with an empty body.
     pub script: Arc<Mutex<VecDeque<Reply>>>,
     pub always: Arc<Mutex<Option<Reply>>>,
