@@ -1,6 +1,6 @@
 //! Administration (owners and admins): the workspace's members and roles, invitations (send,
-//! copy the link, revoke), its API keys (see [`super::api_keys`]), and its channels with their
-//! live status.
+//! copy the link, revoke), its API keys (see [`super::api_keys`]), its outgoing webhooks (see
+//! [`super::webhooks`]), and its channels with their live status.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -18,6 +18,7 @@ use switchboard::{
 use super::api_keys::ApiKeys;
 use super::inbox::TopBar;
 use super::webhook::WebhookSetupView;
+use super::webhooks::Webhooks;
 use crate::api::current_user;
 use crate::client::http;
 use crate::inbox::state::Inbox;
@@ -54,6 +55,7 @@ fn AdminShell(me: Me) -> impl IntoView {
             <main class="admin">
                 <Members my_role />
                 <ApiKeys />
+                <Webhooks />
                 <Channels />
             </main>
         </div>

@@ -15,6 +15,7 @@ pub mod login;
 pub mod templates;
 pub mod thread;
 pub mod webhook;
+pub mod webhooks;
 
 /// Shown for any path no route matches.
 #[component]
