@@ -9,11 +9,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SITE="${SITE:-$ROOT/target/site-release}"
 
 # Measured 2026-12-04 with the developer platform (docs/performance.md, "Page weight"): wasm
-# 521,273 bytes brotli, css 3,180. The WASM limit was raised from 450,000 on purpose for the
+# 539,471 bytes brotli, css 3,289. The WASM limit was raised from 450,000 on purpose for the
 # media UI (+32 KB), from 480,000 for the networks' UI (+32 KB) and from 510,000 for the admin
-# page's keys and webhooks (+25 KB, ~+10 KB more for webhooks); loading the admin, auth and
-# media pages as lazily loaded chunks is the way back under 450 KB.
-WASM_BR_LIMIT=545000
+# page's API keys and webhooks (+43 KB); loading the admin, auth and media pages as lazily
+# loaded chunks is the way back under 450 KB.
+WASM_BR_LIMIT=555000
 CSS_BR_LIMIT=3400
 
 # The one hashed file of its kind, and its brotli twin.
