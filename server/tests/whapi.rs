@@ -25,6 +25,7 @@ app_test!(
     webhooks_need_the_channel_secret,
     every_message_type_arrives,
     the_phones_own_messages_and_echoes_of_our_sends,
+    replies_quote_and_files_go_out_as_the_gateway_documents,
     statuses_move_ticks_forward,
     history_is_imported_once_read_and_in_order,
     the_session_dropping_stopping_or_failing_to_sync_shows_on_the_channel,
@@ -320,6 +321,39 @@ async fn the_phones_own_messages_and_echoes_of_our_sends(app: AppState, _raw: Ra
     wa.deliver(&fake_whapi::messages_payload(vec![echo])).await;
     let messages = wa.messages().await;
     assert_eq!(messages.len(), 3, "no copy of our own send: {messages:?}");
+}
+
+async fn replies_quote_and_files_go_out_as_the_gateway_documents(app: AppState, _raw: Raw) {
+    let wa = linked(app).await;
+    let conversation = wa.customer_conversation().await;
+    let asked = wa.messages().await.into_iter().find(|m| m["external_id"] == "inbound-first").unwrap();
+    // A reply names the customer's message by the gateway's id.
+    wa.reply(&conversation, json!({ "text": "Answering this", "reply_to": asked["id"] })).await;
+    let texts = wa.wait_calls("POST /messages/text", 1).await;
+    assert_eq!(texts[0], json!({ "to": CUSTOMER, "body": "Answering this", "quoted": "inbound-first" }));
+    // A photo goes out inline (a data URI), the text as its caption, still quoting.
+    let upload = axum::http::Request::builder()
+        .method("POST")
+        .uri("/api/v1/uploads?filename=photo.png")
+        .header("authorization", format!("Bearer {}", wa.alice))
+        .header("content-type", "application/octet-stream")
+        .body(axum::body::Body::from(switchboard_server::providers::mock::media::photo()))
+        .unwrap();
+    let upload = body_json(send(&wa.app, upload).await).await;
+    let sent = wa
+        .reply(
+            &conversation,
+            json!({ "text": "Here it is", "attachments": [upload["id"]], "reply_to": asked["id"] }),
+        )
+        .await;
+    wa.wait_message(sent["id"].as_str().unwrap(), |m| m["status"] == "sent").await;
+    let images = wa.wait_calls("POST /messages/image", 1).await;
+    assert_eq!(images[0]["to"], CUSTOMER);
+    assert_eq!(images[0]["caption"], "Here it is");
+    assert_eq!(images[0]["quoted"], "inbound-first");
+    assert_eq!(images[0]["mime_type"], "image/png");
+    assert!(images[0]["media"].as_str().unwrap().starts_with("data:image/png"), "{}", images[0]);
+    assert_eq!(wa.fake.calls_to("POST /messages/text").len(), 1, "the caption is not sent twice");
 }
 
 async fn statuses_move_ticks_forward(app: AppState, _raw: Raw) {
