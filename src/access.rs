@@ -307,6 +307,8 @@ mod tests {
             last_inbound_at: None,
             room_type: None,
             custom: None,
+            frozen: false,
+            slow_mode_secs: None,
         };
         assert_eq!(list_topic(&c), Topic::Conversation(c.id));
         c.contact_id = Some(crate::ContactId::new());

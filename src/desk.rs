@@ -41,8 +41,6 @@ pub trait Desk: Send + Sync {
         token: &str,
         workspace: WorkspaceId,
         conversation: ConversationId,
-        text: String,
-        client_message_id: String,
-        attachments: Vec<crate::ids::AttachmentId>,
+        send: crate::message::SendMessage,
     ) -> Result<Message, DeskError>;
 }

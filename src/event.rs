@@ -54,6 +54,10 @@ pub enum EventKind {
     ReactionAdded,
     #[serde(rename = "reaction.removed")]
     ReactionRemoved,
+    #[serde(rename = "message.pinned")]
+    MessagePinned,
+    #[serde(rename = "message.unpinned")]
+    MessageUnpinned,
     /// Ephemeral: someone is typing in a conversation.
     #[serde(rename = "typing")]
     Typing,
@@ -66,7 +70,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::MessageCreated,
         EventKind::MessageUpdated,
         EventKind::MessageDeleted,
@@ -80,6 +84,8 @@ impl EventKind {
         EventKind::MemberRemoved,
         EventKind::ReactionAdded,
         EventKind::ReactionRemoved,
+        EventKind::MessagePinned,
+        EventKind::MessageUnpinned,
         EventKind::Typing,
         EventKind::PresenceOnline,
         EventKind::PresenceOffline,
@@ -101,6 +107,8 @@ impl EventKind {
             EventKind::MemberRemoved => "member.removed",
             EventKind::ReactionAdded => "reaction.added",
             EventKind::ReactionRemoved => "reaction.removed",
+            EventKind::MessagePinned => "message.pinned",
+            EventKind::MessageUnpinned => "message.unpinned",
             EventKind::Typing => "typing",
             EventKind::PresenceOnline => "presence.online",
             EventKind::PresenceOffline => "presence.offline",
@@ -166,6 +174,10 @@ pub enum EventBody {
     ReactionAdded(crate::reaction::ReactionChanged),
     /// Someone took one off.
     ReactionRemoved(crate::reaction::ReactionChanged),
+    /// A member pinned a message in its conversation.
+    MessagePinned(PinChanged),
+    /// A member unpinned it (or it was deleted).
+    MessageUnpinned(PinChanged),
     Typing(Typing),
     PresenceOnline(UserPresence),
     PresenceOffline(UserPresence),
@@ -221,6 +233,8 @@ pub enum ConversationChange {
         last_message_preview: Option<String>,
         status: ConversationStatus,
     },
+    /// A room's moderation rules changed: frozen or not, its slow mode.
+    Rules { frozen: bool, slow_mode_secs: Option<u32> },
 }
 
 /// `read.updated`.
@@ -274,6 +288,16 @@ pub struct Typing {
     pub expires_in_ms: u64,
 }
 
+/// `message.pinned` / `message.unpinned`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinChanged {
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+    /// Who pinned or unpinned it (none: the message was deleted, and its pin with it).
+    pub user_id: Option<UserId>,
+    pub at: DateTime<Utc>,
+}
+
 /// `presence.online` / `presence.offline` (ephemeral).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserPresence {
@@ -296,6 +320,8 @@ impl EventBody {
             EventBody::MemberRemoved(_) => EventKind::MemberRemoved,
             EventBody::ReactionAdded(_) => EventKind::ReactionAdded,
             EventBody::ReactionRemoved(_) => EventKind::ReactionRemoved,
+            EventBody::MessagePinned(_) => EventKind::MessagePinned,
+            EventBody::MessageUnpinned(_) => EventKind::MessageUnpinned,
             EventBody::Typing(_) => EventKind::Typing,
             EventBody::PresenceOnline(_) => EventKind::PresenceOnline,
             EventBody::PresenceOffline(_) => EventKind::PresenceOffline,
@@ -313,6 +339,7 @@ impl EventBody {
             EventBody::ReadUpdated(r) => Some(r.conversation_id),
             EventBody::ReadReceipt(r) => Some(r.conversation_id),
             EventBody::ReactionAdded(r) | EventBody::ReactionRemoved(r) => Some(r.conversation_id),
+            EventBody::MessagePinned(p) | EventBody::MessageUnpinned(p) => Some(p.conversation_id),
             EventBody::Typing(t) => Some(t.conversation_id),
             EventBody::ContactPresence(_)
             | EventBody::ChannelStatus(_)
@@ -342,6 +369,8 @@ impl EventBody {
             EventKind::MemberRemoved => EventBody::MemberRemoved(read(kind, payload)?),
             EventKind::ReactionAdded => EventBody::ReactionAdded(read(kind, payload)?),
             EventKind::ReactionRemoved => EventBody::ReactionRemoved(read(kind, payload)?),
+            EventKind::MessagePinned => EventBody::MessagePinned(read(kind, payload)?),
+            EventKind::MessageUnpinned => EventBody::MessageUnpinned(read(kind, payload)?),
             EventKind::Typing => EventBody::Typing(read(kind, payload)?),
             EventKind::PresenceOnline => EventBody::PresenceOnline(read(kind, payload)?),
             EventKind::PresenceOffline => EventBody::PresenceOffline(read(kind, payload)?),
@@ -372,6 +401,7 @@ impl Serialize for Payload<'_> {
             EventBody::ChannelStatus(p) => p.serialize(s),
             EventBody::MemberRemoved(p) => p.serialize(s),
             EventBody::ReactionAdded(p) | EventBody::ReactionRemoved(p) => p.serialize(s),
+            EventBody::MessagePinned(p) | EventBody::MessageUnpinned(p) => p.serialize(s),
             EventBody::Typing(p) => p.serialize(s),
             EventBody::PresenceOnline(p) | EventBody::PresenceOffline(p) => p.serialize(s),
         }

@@ -43,6 +43,10 @@ fn one_of_each() -> Vec<EventBody> {
         }),
         EventBody::ConversationUpdated(ConversationUpdated {
             conversation_id,
+            change: ConversationChange::Rules { frozen: true, slow_mode_secs: Some(30) },
+        }),
+        EventBody::ConversationUpdated(ConversationUpdated {
+            conversation_id,
             change: ConversationChange::Status {
                 last_message_at: None,
                 last_message_preview: None,
@@ -83,6 +87,13 @@ fn one_of_each() -> Vec<EventBody> {
             contact_id: Some(ContactId::new()),
             reactions: Vec::new(),
         }),
+        EventBody::MessagePinned(PinChanged {
+            conversation_id,
+            message_id,
+            user_id: Some(user_id),
+            at: at(),
+        }),
+        EventBody::MessageUnpinned(PinChanged { conversation_id, message_id, user_id: None, at: at() }),
         EventBody::Typing(Typing { conversation_id, user_id, name: "Ana".into(), expires_in_ms: 3000 }),
         EventBody::PresenceOnline(UserPresence { user_id }),
         EventBody::PresenceOffline(UserPresence { user_id }),

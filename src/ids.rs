@@ -108,6 +108,14 @@ id_type!(
     /// An outgoing webhook endpoint of a workspace.
     WebhookId
 );
+id_type!(
+    /// A ban of a member from a room, or of an app user from every room of a workspace.
+    BanId
+);
+id_type!(
+    /// A flag raised on a message or a person for the moderators to look at.
+    FlagId
+);
 
 #[cfg(test)]
 mod tests {

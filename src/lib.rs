@@ -28,8 +28,10 @@ pub mod desk;
 pub mod event;
 pub mod ids;
 pub mod invitation;
+pub mod markdown;
 pub mod media;
 pub mod message;
+pub mod moderation;
 pub mod platform;
 pub mod provider;
 pub mod reaction;
@@ -43,8 +45,8 @@ pub use account::{Me, Member, MemberRole, Membership, Session, User, Workspace, 
 pub use channel::{Channel, ChannelStatus, ProviderKind};
 pub use event::{Event, EventBody, EventKind};
 pub use ids::{
-    ApiKeyId, AttachmentId, ChannelId, ContactId, ConversationId, EventId, InvitationId, MessageId,
-    SessionId, UserId, WebhookId, WorkspaceId,
+    ApiKeyId, AttachmentId, BanId, ChannelId, ContactId, ConversationId, EventId, FlagId, InvitationId,
+    MessageId, SessionId, UserId, WebhookId, WorkspaceId,
 };
 pub use message::{Conversation, Message, MessageStatus};
 pub use store::{Store, StoreError};

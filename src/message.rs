@@ -144,6 +144,12 @@ pub struct Conversation {
     /// A room's custom data, set by whoever made it (a JSON object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom: Option<serde_json::Value>,
+    /// A frozen room takes no new messages; reading goes on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub frozen: bool,
+    /// Slow mode: seconds each member waits between their messages (moderators do not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_mode_secs: Option<u32>,
 }
 
 impl Conversation {
@@ -315,6 +321,49 @@ pub struct Message {
     /// The emoji on it: counts and who reacted, in the order they first appeared.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<crate::reaction::ReactionCount>,
+    /// The message whose thread this reply is in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<MessageId>,
+    /// A thread reply that was also sent to the conversation (it shows in both).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub show_in_conversation: bool,
+    /// A thread's first message: its replies so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<ThreadSummary>,
+}
+
+/// What a thread's first message says of its replies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ThreadSummary {
+    pub reply_count: u32,
+    pub last_reply_at: Option<DateTime<Utc>>,
+    /// The members who replied last, the latest first (at most [`THREAD_PARTICIPANTS_NAMED`]).
+    #[serde(default)]
+    pub participants: Vec<UserId>,
+}
+
+/// How many of a thread's latest repliers its first message names.
+pub const THREAD_PARTICIPANTS_NAMED: usize = 5;
+
+impl ThreadSummary {
+    /// The summary after one more reply from `sender` at `at`.
+    pub fn with_reply(
+        previous: Option<&ThreadSummary>,
+        sender: Option<UserId>,
+        at: DateTime<Utc>,
+    ) -> ThreadSummary {
+        let mut participants: Vec<UserId> = sender.into_iter().collect();
+        if let Some(previous) = previous {
+            participants.extend(previous.participants.iter().filter(|p| Some(**p) != sender));
+        }
+        participants.truncate(THREAD_PARTICIPANTS_NAMED);
+        ThreadSummary {
+            reply_count: previous.map_or(0, |p| p.reply_count).saturating_add(1),
+            last_reply_at: Some(at),
+            participants,
+        }
+    }
 }
 
 impl Message {
@@ -327,8 +376,21 @@ impl Message {
     }
 }
 
+/// How many messages a conversation may have pinned at once.
+pub const MAX_PINS: usize = 50;
+
+/// A pinned message of a conversation (`GET /api/v1/conversations/{id}/pins`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Pin {
+    pub message: Message,
+    /// Who pinned it (none: their account is gone).
+    pub pinned_by: Option<UserId>,
+    pub pinned_at: DateTime<Utc>,
+}
+
 /// `POST /api/v1/conversations/{id}/messages`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
@@ -346,6 +408,13 @@ pub struct SendMessage {
     /// Send this pre-approved template (networks with templates; the text is then left empty).
     #[serde(default)]
     pub template: Option<TemplateSend>,
+    /// Reply in the thread of this message of the same room (threads are rooms'; a message
+    /// with a contact is answered with `reply_to`).
+    #[serde(default)]
+    pub parent_id: Option<MessageId>,
+    /// A thread reply also sent to the conversation (shown in both, moving its preview).
+    #[serde(default)]
+    pub show_in_conversation: bool,
 }
 
 /// A network's pre-approved message template (WhatsApp's message templates).

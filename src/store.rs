@@ -19,11 +19,15 @@ use crate::validate::Email;
 
 mod inbound;
 mod media;
+mod moderation;
+mod pins;
 mod platform;
 mod rooms;
 mod webhooks;
 pub use inbound::{InboundRepo, Ingested, NewHistory, NewInbound};
 pub use media::{MediaRepo, NewUpload, StoredMedia};
+pub use moderation::{ModerationRepo, RoomRules};
+pub use pins::PinRepo;
 pub use platform::{KeyGrant, NewApiKey, PlatformRepo};
 pub use rooms::{RoomQuery, RoomRepo, RoomSort};
 pub use webhooks::{AttemptOutcome, DueDelivery, NewWebhook, WebhookRepo};
@@ -331,6 +335,12 @@ pub struct NewOutbound {
     /// The template this message is (its rendering is `text`). Without one, a send to a
     /// network with a reply window that has closed is `Conflict { constraint: "reply_window" }`.
     pub template: Option<crate::message::TemplateSend>,
+    /// Reply in this message's thread: a message of the same room that is no thread reply
+    /// itself, not deleted (else `Conflict { constraint: "parent_id" }`; in a contact
+    /// conversation `Conflict { constraint: "thread_room" }`).
+    pub parent_id: Option<MessageId>,
+    /// A thread reply also shown in the conversation.
+    pub show_in_conversation: bool,
     pub trace_id: Option<String>,
 }
 
@@ -541,12 +551,32 @@ pub trait ConversationRepo: Send + Sync {
 pub trait MessageRepo: Send + Sync {
     /// A message by id within a workspace.
     async fn message(&self, workspace_id: WorkspaceId, id: MessageId) -> Result<Option<Message>, StoreError>;
-    /// Up to `limit` messages older than `before` (by id), newest first.
+    /// Up to `limit` messages the conversation shows older than `before` (by id), newest first
+    /// (not a thread's replies that stay in it, not a shadow-banned member's).
     async fn messages(
         &self,
         workspace_id: WorkspaceId,
         conversation_id: ConversationId,
         before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// What `viewer` sees of a conversation: [`MessageRepo::messages`] and their own messages
+    /// that only they see (a shadow ban's), newest first.
+    async fn history(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        viewer: UserId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// A thread's replies that `viewer` sees, oldest first, after `after`.
+    async fn thread_replies(
+        &self,
+        workspace_id: WorkspaceId,
+        parent: MessageId,
+        viewer: UserId,
+        after: Option<MessageId>,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError>;
     /// Changes a message's text (stamping `edited_at`) with a `message.updated` event.
@@ -632,6 +662,8 @@ pub trait Store:
     + SendRepo
     + ConversationRepo
     + MessageRepo
+    + PinRepo
+    + ModerationRepo
     + RoomRepo
     + EventLog
     + OutboxRepo

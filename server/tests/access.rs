@@ -326,7 +326,8 @@ async fn server_functions_act_in_the_workspace_the_page_shows(app: AppState, _ra
     let (status, list) = server_fn(&app, "/_fn/conversations", format!("workspace={globex}"), &bob).await;
     assert_eq!(status, 200, "{list}");
     assert!(list.contains("Globex room") && !list.contains("Acme room"), "{list}");
-    let send_body = format!("workspace={globex}&conversation={room}&text=hi+Olga&client_message_id=g-1");
+    let send_body =
+        format!("workspace={globex}&conversation={room}&send[text]=hi+Olga&send[client_message_id]=g-1");
     let (status, sent) = server_fn(&app, "/_fn/send", send_body, &bob).await;
     assert_eq!(status, 200, "{sent}");
     let (status, history) =

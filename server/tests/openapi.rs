@@ -69,6 +69,8 @@ async fn every_api_route_is_documented_and_every_entry_is_live() {
         "auth.rs",
         "channels.rs",
         "conversations.rs",
+        "chat.rs",
+        "moderation.rs",
         "members.rs",
         "invitations.rs",
         "realtime.rs",

@@ -136,7 +136,7 @@ async fn the_login_server_function_refuses_a_wrong_password_in_words() {
 #[tokio::test]
 async fn admin_and_channel_pages_need_a_signed_in_user() {
     let (app, _dir) = demo_app().await;
-    for uri in ["/admin", "/channels/01a20167-b7b6-7577-a2ec-b484df91de4e/auth"] {
+    for uri in ["/admin", "/moderation", "/channels/01a20167-b7b6-7577-a2ec-b484df91de4e/auth"] {
         let response = send(&app, page(uri, None)).await;
         assert!(response.status().is_redirection(), "{uri}: {}", response.status());
         assert_eq!(response.headers()[header::LOCATION], "/login");
@@ -175,7 +175,7 @@ async fn the_inbox_server_functions_list_load_and_send_as_the_signed_in_user() {
     assert!(list[0]["unread_count"].is_u64());
 
     // Send twice with one client id: one message.
-    let body = format!("{in_ws}&conversation={id}&text=Hello+there&client_message_id=web-1");
+    let body = format!("{in_ws}&conversation={id}&send[text]=Hello+there&send[client_message_id]=web-1");
     let first = body_json(send(&app, form_post("/_fn/send", &body, Some(&token))).await).await;
     assert_eq!(first["text"], "Hello there");
     assert_eq!(first["client_message_id"], "web-1");
@@ -189,7 +189,7 @@ async fn the_inbox_server_functions_list_load_and_send_as_the_signed_in_user() {
     assert_eq!(page1[0]["id"], first["id"]);
     let before = page1[0]["id"].as_str().unwrap();
     let body = format!("{in_ws}&conversation={id}&before={before}&limit=10");
-    let second = format!("{in_ws}&conversation={id}&text=Second&client_message_id=web-3");
+    let second = format!("{in_ws}&conversation={id}&send[text]=Second&send[client_message_id]=web-3");
     let second = body_json(send(&app, form_post("/_fn/send", &second, Some(&token))).await).await;
     let page2 = body_json(send(&app, form_post("/_fn/history", &body, Some(&token))).await).await;
     assert_eq!(page2.as_array().unwrap().len(), 0, "nothing is older than the first: {page2}");
@@ -199,7 +199,7 @@ async fn the_inbox_server_functions_list_load_and_send_as_the_signed_in_user() {
     assert_eq!(page2[0]["id"], first["id"]);
 
     // Bad input: an empty text is refused with a 4xx in words, and nothing is stored.
-    let body = format!("{in_ws}&conversation={id}&text=+&client_message_id=web-2");
+    let body = format!("{in_ws}&conversation={id}&send[text]=+&send[client_message_id]=web-2");
     let response = send(&app, form_post("/_fn/send", &body, Some(&token))).await;
     assert!(response.status().is_client_error(), "{}", response.status());
     let body = format!("{in_ws}&conversation={id}&limit=10");

@@ -160,6 +160,8 @@ fn outbound(ws: WorkspaceId, conversation_id: ConversationId, sender: UserId, te
         attachments: Vec::new(),
         template: None,
         client_message_id: None,
+        parent_id: None,
+        show_in_conversation: false,
         trace_id: None,
     }
 }
@@ -199,6 +201,8 @@ fn statements(backend: switchboard::store::Backend, w: &World) -> Vec<(&'static 
             NullId,
             NullText,
             NullText,
+            NullId,
+            Text("all"),
         ]);
     }
     vec![

@@ -25,6 +25,7 @@ app_test!(
     sends_reach_the_bot_api_and_stop_at_sent,
     rate_limits_blocked_chats_and_revoked_tokens,
     inbox_edits_and_deletes_reach_telegram,
+    reactions_go_both_ways,
     blocked_bots_and_upgraded_groups,
     switching_mode_sets_or_deletes_the_webhook,
 );
@@ -252,7 +253,7 @@ async fn signs_in_by_token_and_registers_the_webhook(app: AppState, _raw: Raw) {
     assert_eq!(secret.len(), 32);
     assert_eq!(
         fake.calls_of("setWebhook")[0]["allowed_updates"],
-        json!(["message", "edited_message", "my_chat_member"])
+        json!(["message", "edited_message", "my_chat_member", "message_reaction"])
     );
     // Logging out deletes the webhook and forgets the token.
     let out = send(&app, authed("POST", &format!("/api/v1/channels/{id}/logout"), &alice, None)).await;
@@ -415,11 +416,26 @@ async fn sends_reach_the_bot_api_and_stop_at_sent(app: AppState, _raw: Raw) {
         .body(Body::from(switchboard_server::providers::mock::media::photo()))
         .unwrap();
     let upload = body_json(send(&tg.app, upload).await).await;
-    let media = tg.reply(&conversation, json!({ "text": "Your label", "attachments": [upload["id"]] })).await;
+    let media =
+        tg.reply(&conversation, json!({ "text": "Your **label**", "attachments": [upload["id"]] })).await;
     tg.wait_status(media["id"].as_str().unwrap(), "sent").await;
     let photo = tg.wait_calls("sendPhoto", 1).await.remove(0);
     assert_eq!(photo["chat_id"], "111");
-    assert_eq!(photo["caption"], "Your label");
+    assert_eq!(photo["caption"], "Your label", "markdown becomes entities, never marks");
+    let entities: Value = serde_json::from_str(photo["caption_entities"].as_str().unwrap()).unwrap();
+    assert_eq!(entities, json!([{ "type": "bold", "offset": 5, "length": 5 }]));
+    // A formatted text: plain text and its entities, no parse_mode to escape for.
+    tg.reply(&conversation, json!({ "text": "**Ready** at [the shop](https://shop.example) 🎉 `A-1`" }))
+        .await;
+    let call = tg.wait_calls("sendMessage", 2).await.remove(1);
+    assert_eq!(call["text"], "Ready at the shop 🎉 A-1");
+    assert_eq!(
+        call["entities"],
+        json!([{ "type": "bold", "offset": 0, "length": 5 },
+               { "type": "text_link", "offset": 9, "length": 8, "url": "https://shop.example" },
+               { "type": "code", "offset": 21, "length": 3 }])
+    );
+    assert!(call.get("parse_mode").is_none());
     assert_eq!(photo["photo"]["file_name"], "label.png");
 }
 
@@ -449,6 +465,57 @@ async fn rate_limits_blocked_chats_and_revoked_tokens(app: AppState, _raw: Raw) 
     tokio::time::sleep(Duration::from_millis(200)).await;
     let held = tg.messages().await.into_iter().find(|m| m["id"] == waiting["id"]).unwrap();
     assert_eq!(held["status"], "pending");
+}
+
+async fn reactions_go_both_ways(app: AppState, _raw: Raw) {
+    let tg = connected(app, "polling").await;
+    tg.fake.push_update(private(40, json!({ "text": "Looks great" })));
+    let message = tg.wait_messages(1).await.remove(0);
+    let id = message["id"].as_str().unwrap().to_owned();
+    // The customer's reaction lands on the message as the contact's.
+    let reacted = |emoji: Value| {
+        json!({ "message_reaction": { "chat": { "id": 111, "type": "private" }, "message_id": 40,
+                "user": { "id": 111, "is_bot": false, "first_name": "Ana" }, "date": chrono::Utc::now().timestamp(),
+                "old_reaction": [], "new_reaction": emoji } })
+    };
+    tg.fake.push_update(reacted(json!([{ "type": "emoji", "emoji": "👍" }])));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = tg.messages().await.into_iter().find(|m| m["id"] == id.as_str()).unwrap();
+        if now["reactions"][0]["emoji"] == "👍" {
+            assert_eq!(now["reactions"][0]["by_contact"], true);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no reaction: {now}");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    tg.fake.push_update(reacted(json!([])));
+    loop {
+        let now = tg.messages().await.into_iter().find(|m| m["id"] == id.as_str()).unwrap();
+        if now.get("reactions").is_none_or(|r| r.as_array().is_some_and(Vec::is_empty)) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the reaction stayed: {now}");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    // An agent's reaction reaches the customer; taking it back clears it there.
+    let path = format!("/api/v1/messages/{id}/reactions/%E2%9D%A4");
+    assert_eq!(send(&tg.app, authed("PUT", &path, &tg.alice, None)).await.status(), 200);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tg.fake.calls_of("setMessageReaction").is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no setMessageReaction");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert_eq!(
+        tg.fake.calls_of("setMessageReaction")[0],
+        json!({ "chat_id": "111", "message_id": 40, "reaction": [{ "type": "emoji", "emoji": "❤" }] })
+    );
+    assert_eq!(send(&tg.app, authed("DELETE", &path, &tg.alice, None)).await.status(), 200);
+    while tg.fake.calls_of("setMessageReaction").len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no second setMessageReaction");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert_eq!(tg.fake.calls_of("setMessageReaction")[1]["reaction"], json!([]));
 }
 
 async fn inbox_edits_and_deletes_reach_telegram(app: AppState, _raw: Raw) {

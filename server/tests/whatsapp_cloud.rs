@@ -391,7 +391,9 @@ async fn sends_follow_the_documented_requests_and_statuses_move_ticks(app: AppSt
     assert_eq!(wa.wait_status(&id, "read").await["status"], "read");
 
     // A failure reported later marks the message failed, in WhatsApp's words.
-    let second = body_json(wa.reply(json!({ "text": "Anything else?" })).await).await;
+    let second = body_json(wa.reply(json!({ "text": "Anything **else** ~~today~~?" })).await).await;
+    let formatted = wa.wait_sent_count(2).await.remove(1);
+    assert_eq!(formatted["text"]["body"], "Anything *else* ~today~?", "markdown in WhatsApp's marks");
     let second_id = second["id"].as_str().unwrap().to_owned();
     let out = wa.wait_status(&second_id, "sent").await;
     let failed = fake::status_payload(

@@ -318,7 +318,7 @@ async fn method(
         "editMessageText" => {
             ok(fake.sent(&chat, json!({ "text": body.get("text").cloned().unwrap_or_default() })))
         }
-        "deleteMessage" => ok(json!(true)),
+        "deleteMessage" | "setMessageReaction" => ok(json!(true)),
         _ => error(StatusCode::NOT_FOUND, "Not Found: method not found", None),
     }
 }

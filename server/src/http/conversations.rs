@@ -35,7 +35,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_sync))
 }
 
-fn query_id<T: std::str::FromStr>(raw: Option<&str>, field: &'static str) -> Result<Option<T>, ApiError> {
+pub(super) fn query_id<T: std::str::FromStr>(
+    raw: Option<&str>,
+    field: &'static str,
+) -> Result<Option<T>, ApiError> {
     raw.map(|r| {
         r.parse().map_err(|_| {
             let message = switchboard::validate::ValidationError::new(field, "is not an id").to_string();

@@ -17,6 +17,7 @@ use crate::services::{AccountService, ChannelService, MessageService};
 
 pub mod auth;
 pub mod channels;
+pub mod chat;
 pub mod conversations;
 pub mod error;
 pub mod extract;
@@ -28,6 +29,7 @@ pub mod invitations;
 pub mod media;
 pub mod members;
 pub mod mock;
+pub mod moderation;
 pub mod openapi;
 pub mod platform;
 pub mod realtime;
@@ -114,6 +116,8 @@ pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(channels::router())
         .merge(conversations::router())
+        .merge(chat::router())
+        .merge(moderation::router())
         .merge(members::router())
         .merge(invitations::router())
         .merge(media::router())

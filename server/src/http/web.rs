@@ -20,7 +20,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use super::{AppState, SITE_BODY_LIMIT};
 
 /// Pages that need a signed-in user (prefix match).
-const PRIVATE_PAGES: [&str; 4] = ["/inbox", "/admin", "/channels", "/account"];
+const PRIVATE_PAGES: [&str; 5] = ["/inbox", "/admin", "/moderation", "/channels", "/account"];
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(app::App);
@@ -100,18 +100,9 @@ impl Desk for WebDesk {
         token: &str,
         workspace: WorkspaceId,
         conversation: ConversationId,
-        text: String,
-        client_message_id: String,
-        attachments: Vec<switchboard::AttachmentId>,
+        req: SendMessage,
     ) -> Result<Message, DeskError> {
         let actor = self.actor(token, workspace).await?;
-        let req = SendMessage {
-            text,
-            client_message_id: Some(client_message_id),
-            reply_to: None,
-            attachments,
-            template: None,
-        };
         let trace = Some(uuid::Uuid::now_v7().to_string());
         let sent = self.0.messages.send(actor, conversation, req, None, trace).await.map_err(refusal)?;
         Ok(sent.message)

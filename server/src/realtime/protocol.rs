@@ -206,6 +206,12 @@ pub struct SendMessageArgs {
     /// Uploads to carry (`POST /api/v1/uploads`).
     #[serde(default)]
     pub attachments: Vec<switchboard::AttachmentId>,
+    /// Reply in this message's thread (rooms).
+    #[serde(default)]
+    pub parent_id: Option<MessageId>,
+    /// A thread reply also sent to the conversation.
+    #[serde(default)]
+    pub show_in_conversation: bool,
 }
 
 #[derive(Debug, PartialEq, Eq, Deserialize)]

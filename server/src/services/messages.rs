@@ -42,14 +42,16 @@ pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 200;
 
 pub struct MessageService {
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     /// Sends per user (a token bucket), whatever door they come in by, so one client cannot
     /// flood a room.
     sends: KeyedLimiter<UserId>,
     /// Mints the attachments' links on every message this service hands out.
     links: Option<MediaLinks>,
     /// The networks behind the channels: templates to render, reads to report.
-    channels: Option<Arc<super::ChannelService>>,
+    pub(super) channels: Option<Arc<super::ChannelService>>,
+    /// The workspaces' blocklists, read at most every few seconds.
+    pub(super) blocklists: super::moderation::Blocklists,
 }
 
 impl MessageService {
@@ -61,7 +63,13 @@ impl MessageService {
 
     /// The service with this send limit per user.
     pub fn with_send_limit(store: Arc<dyn Store>, sends: Quota) -> Self {
-        Self { store, sends: KeyedLimiter::new(sends), links: None, channels: None }
+        Self {
+            store,
+            sends: KeyedLimiter::new(sends),
+            links: None,
+            channels: None,
+            blocklists: Default::default(),
+        }
     }
 
     /// The service, asking the channels' networks for templates and telling them of reads.
@@ -79,7 +87,7 @@ impl MessageService {
     }
 
     /// The links for a message on its way out.
-    fn signed(&self, mut message: Message) -> Message {
+    pub(super) fn signed(&self, mut message: Message) -> Message {
         if let Some(links) = &self.links {
             links.sign_message(&mut message);
         }
@@ -136,6 +144,20 @@ impl MessageService {
         // the write itself (on facts read in its transaction: no read of its own per send); a
         // refused send stores nothing.
         self.sends.check(&actor.user_id).map_err(ServiceError::RateLimited)?;
+        // The workspace's blocklist: a blocked word refuses the message, a flagged one lets it
+        // through and tells the moderators.
+        let blocked = self.blocked(actor.workspace_id, &text).await?;
+        if let Some(word) =
+            blocked.as_ref().filter(|w| w.action == switchboard::moderation::BlockAction::Block)
+        {
+            return Err(ServiceError::Unprocessable(
+                "blocked_words",
+                format!(
+                    "The message holds a word this workspace blocks (“{}”); nothing was sent.",
+                    word.word
+                ),
+            ));
+        }
         let outbound = NewOutbound {
             workspace_id: actor.workspace_id,
             conversation_id,
@@ -146,6 +168,8 @@ impl MessageService {
             reply_to: req.reply_to,
             attachments,
             template: req.template,
+            parent_id: req.parent_id,
+            show_in_conversation: req.show_in_conversation,
             trace_id,
         };
         let sent = match self.store.send_message(outbound).await {
@@ -159,6 +183,20 @@ impl MessageService {
             Err(switchboard::StoreError::Conflict { constraint }) if constraint == "reply_to" => {
                 Err(ValidationError::new("reply_to", "is not a message of this conversation").into())
             }
+            Err(switchboard::StoreError::Conflict { constraint }) if constraint == "parent_id" => {
+                Err(ValidationError::new(
+                    "parent_id",
+                    "is not a message of this conversation that can start a thread (a thread's reply or a deleted message cannot)",
+                )
+                .into())
+            }
+            Err(switchboard::StoreError::Conflict { constraint }) if constraint == "thread_room" => {
+                Err(ValidationError::new(
+                    "parent_id",
+                    "threads are for rooms; answer a contact's message with reply_to",
+                )
+                .into())
+            }
             Err(switchboard::StoreError::Conflict { constraint }) if constraint == "reply_window" => {
                 Err(ServiceError::Unprocessable(
                     "reply_window_closed",
@@ -166,6 +204,15 @@ impl MessageService {
                      template message can reach them now."
                         .into(),
                 ))
+            }
+            Err(switchboard::StoreError::Conflict { constraint }) if constraint == "banned" => {
+                Err(ServiceError::Refused(403, "banned", "You are banned from posting here."))
+            }
+            Err(switchboard::StoreError::Conflict { constraint }) if constraint == "frozen" => Err(
+                ServiceError::Refused(403, "room_frozen", "This room is frozen: reading goes on, posting does not."),
+            ),
+            Err(switchboard::StoreError::Conflict { constraint }) if constraint == "slow_mode" => {
+                Err(ServiceError::SlowMode(self.slow_mode_wait(actor, conversation_id).await?))
             }
             // Not theirs to post in: the access module words the refusal (may they read it?).
             Err(switchboard::StoreError::Conflict { constraint }) if constraint == "room_post" => {
@@ -178,10 +225,12 @@ impl MessageService {
             }
             other => other.map_err(|e| ServiceError::from(e).not_found_as("conversation")),
         };
-        sent.map(|mut sent| {
-            sent.message = self.signed(sent.message);
-            sent
-        })
+        let mut sent = sent?;
+        if let Some(word) = blocked.filter(|_| sent.created) {
+            self.flag_by_blocklist(&sent.message, &word.word).await?;
+        }
+        sent.message = self.signed(sent.message);
+        Ok(sent)
     }
 
     /// Sends a failed message again (from the start of its retry schedule).
@@ -546,7 +595,9 @@ impl MessageService {
             .into());
         }
         access::conversation(self.store.as_ref(), actor, conversation_id, Right::Read).await?;
-        Ok(self.signed_all(self.store.messages(actor.workspace_id, conversation_id, before, limit).await?))
+        Ok(self.signed_all(
+            self.store.history(actor.workspace_id, conversation_id, actor.user_id, before, limit).await?,
+        ))
     }
 }
 

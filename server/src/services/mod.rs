@@ -4,10 +4,12 @@
 pub mod accounts;
 pub mod channel_network;
 pub mod channels;
+pub mod chat;
 pub mod inbound;
 pub mod invitations;
 pub mod members;
 pub mod messages;
+pub mod moderation;
 pub mod outbox;
 pub mod platform;
 pub mod provision;
@@ -50,6 +52,9 @@ pub enum ServiceError {
     /// A refusal with its own stable code: (HTTP status, code, message).
     #[error("{2}")]
     Refused(u16, &'static str, &'static str),
+    /// The room is in slow mode and the caller posted too recently: the wait left.
+    #[error("slow mode; post again in {} ms", .0.as_millis())]
+    SlowMode(std::time::Duration),
     /// The caller is over a rate limit; it may try again after this long.
     #[error("too many requests; try again in {} ms", .0.as_millis())]
     RateLimited(std::time::Duration),

@@ -138,6 +138,15 @@ impl ServiceError {
                 )
                 .retry_after(secs)
             }
+            ServiceError::SlowMode(wait) => {
+                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                Refusal::new(
+                    429,
+                    "slow_mode",
+                    format!("This room is in slow mode: you can post again in {secs} seconds."),
+                )
+                .retry_after(secs)
+            }
             ServiceError::Store(e) => e.into(),
             ServiceError::Internal(cause) => Refusal::internal(cause),
         }

@@ -24,7 +24,7 @@ pub const WORKSPACE_PARTICIPANT: &str = "select user_id from member where worksp
 /// grows with the conversations listed and their unread messages, never with the members.
 pub const CONVERSATION_LIST: &str = "select c.conversation_id, c.workspace_id, c.channel_id, c.contact_id, c.external_chat_id, c.title,
                     c.last_message_at, c.last_message_preview, c.status, c.created_at, c.last_message_sender_user_id,
-                    c.last_inbound_at, c.room_type, c.custom, count(m.message_id) as unread_count, coalesce(max(mn.mentions), 0) as unread_mentions,
+                    c.last_inbound_at, c.room_type, c.custom, c.frozen_at, c.slow_mode_secs, count(m.message_id) - count(um.muted_user_id) as unread_count, coalesce(max(mn.mentions), 0) as unread_mentions,
                     ct.online as contact_online, ct.blocked_reason as contact_blocked
              from conversation c
              left join read_position rp on rp.user_id = $3 and rp.conversation_id = c.conversation_id
@@ -32,8 +32,10 @@ pub const CONVERSATION_LIST: &str = "select c.conversation_id, c.workspace_id, c
                   and m.message_id > coalesce(case when c.history_floor_message_id > rp.last_read_message_id
                                                    then c.history_floor_message_id else rp.last_read_message_id end,
                                               c.history_floor_message_id, $8)
+                  and m.visibility = 'all'
                   and (m.direction = 'inbound'
                        or (c.contact_id is null and (m.sender_user_id is null or m.sender_user_id <> $3)))
+             left join user_mute um on um.user_id = $3 and um.muted_user_id = m.sender_user_id
              left join (
                  select f.conversation_id, count(*) as mentions from message_flag f
                  left join read_position fp on fp.user_id = f.user_id and fp.conversation_id = f.conversation_id
@@ -48,7 +50,7 @@ pub const CONVERSATION_LIST: &str = "select c.conversation_id, c.workspace_id, c
                and (c.contact_id is not null or $7 = true or cm.user_id is not null)
                and ($9 = false or (c.contact_id is null and cm.user_id is not null))
              group by c.conversation_id, ct.online, ct.blocked_reason
-             having ($5 = false or count(m.message_id) > 0)
+             having ($5 = false or count(m.message_id) - count(um.muted_user_id) > 0)
              order by case when c.last_message_at is null then 1 else 0 end, c.last_message_at desc, c.conversation_id desc";
 
 /// A member's unread count in one conversation: `$1` conversation, `$2` member, `$3` a room
@@ -59,10 +61,12 @@ pub const UNREAD_COUNT: &str = "select count(*) from (
                select 1 from message m
                join conversation c on c.conversation_id = m.conversation_id
                left join read_position rp on rp.user_id = $2 and rp.conversation_id = $1
+               left join user_mute um on um.user_id = $2 and um.muted_user_id = m.sender_user_id
                where m.conversation_id = $1
                  and m.message_id > coalesce(case when c.history_floor_message_id > rp.last_read_message_id
                                                   then c.history_floor_message_id else rp.last_read_message_id end,
                                              c.history_floor_message_id, $4)
+                 and m.visibility = 'all' and um.user_id is null
                  and (m.direction = 'inbound'
                       or ($3 = true and (m.sender_user_id is null or m.sender_user_id <> $2)))
                limit 100) unread";
@@ -99,10 +103,10 @@ pub fn insert_messages(backend: Backend, rows: usize) -> String {
         concat!(
             "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text,
                                   client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id, attachments,
-                                  template)
+                                  template, parent_id, visibility)
              values {} returning ",
             message_columns!()
         ),
-        Params::new(backend).rows(rows, 14)
+        Params::new(backend).rows(rows, 16)
     )
 }

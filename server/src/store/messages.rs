@@ -96,6 +96,33 @@ where
         Self::append_event(tx, message.workspace_id, topic, body, trace, at).await
     }
 
+    /// A page of what the conversation shows, and `viewer`'s own shadowed messages.
+    async fn history_of(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: switchboard::ConversationId,
+        viewer: Option<UserId>,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let rows: Vec<rows::MessageRow> = sqlx::query_as(concat!(
+            "select ",
+            message_columns!(),
+            " from message where workspace_id = $1 and conversation_id = $2 and ($3 is null or message_id < $3)
+                and (visibility = 'all' or (visibility = 'author' and sender_user_id = $5))
+              order by message_id desc limit $4"
+        ))
+        .bind(workspace_id.as_uuid())
+        .bind(conversation_id.as_uuid())
+        .bind(before.map(|b| b.as_uuid()))
+        .bind(i64::from(limit))
+        .bind(viewer.map(|v| v.as_uuid()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
     /// A new message's events: `message.created` on the conversation's topic and
     /// `conversation.updated` (the list's preview) on the workspace's inbox topic.
     pub(crate) async fn message_events(
@@ -319,20 +346,29 @@ where
         before: Option<MessageId>,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        let rows: Vec<rows::MessageRow> = sqlx::query_as(concat!(
-            "select ",
-            message_columns!(),
-            " from message where workspace_id = $1 and conversation_id = $2 and ($3 is null or message_id < $3)
-              order by message_id desc limit $4"
-        ))
-        .bind(workspace_id.as_uuid())
-        .bind(conversation_id.as_uuid())
-        .bind(before.map(|b| b.as_uuid()))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.into_iter().map(TryInto::try_into).collect()
+        self.history_of(workspace_id, conversation_id, None, before, limit).await
+    }
+
+    async fn history(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: switchboard::ConversationId,
+        viewer: UserId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.history_of(workspace_id, conversation_id, Some(viewer), before, limit).await
+    }
+
+    async fn thread_replies(
+        &self,
+        workspace_id: WorkspaceId,
+        parent: MessageId,
+        viewer: UserId,
+        after: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.replies_of(workspace_id, parent, viewer, after, limit).await
     }
 
     async fn edit_message(&self, target: MessageRef, text: &str) -> Result<Option<Message>, StoreError> {
@@ -405,9 +441,11 @@ where
             deleted_at: message.deleted_at,
         });
         let topic = Topic::Conversation(message.conversation_id);
-        let event = Self::append_event(&mut tx, message.workspace_id, topic, body, None, at).await?;
+        let mut events =
+            vec![Self::append_event(&mut tx, message.workspace_id, topic, body, None, at).await?];
+        events.extend(Self::unpin_deleted(&mut tx, &message, at).await?);
         tx.commit().await.map_err(map_err)?;
-        self.listener.committed(std::slice::from_ref(&event));
+        self.listener.committed(&events);
         Ok(Some(message))
     }
 }

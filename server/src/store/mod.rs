@@ -36,7 +36,9 @@ mod ingest;
 mod invitations;
 mod media;
 mod messages;
+mod moderation;
 mod outbox;
+mod pins;
 mod platform;
 mod postgres;
 mod reactions;
@@ -45,6 +47,7 @@ mod rows;
 mod send_queue;
 mod sends;
 mod sqlite;
+mod threads;
 mod webhooks;
 
 pub use backend::SqlStore;

@@ -13,7 +13,7 @@ macro_rules! message_columns {
     () => {
         "message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, \
          client_message_id, sender_user_id, error, created_at, edited_at, deleted_at, reply_to_message_id, attachments, \
-         template, reactions, sender_name"
+         template, reactions, sender_name, parent_id, visibility, reply_count, last_reply_at, thread_participants"
     };
 }
 
@@ -21,7 +21,8 @@ macro_rules! message_columns {
 macro_rules! conversation_columns {
     () => {
         "conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, last_message_at, \
-         last_message_preview, status, created_at, last_message_sender_user_id, last_inbound_at, room_type, custom"
+         last_message_preview, status, created_at, last_message_sender_user_id, last_inbound_at, room_type, custom, \
+         frozen_at, slow_mode_secs"
     };
 }
 
@@ -192,6 +193,8 @@ pub struct ConversationRow {
     pub last_inbound_at: Option<DateTime<Utc>>,
     pub room_type: Option<String>,
     pub custom: Option<sqlx::types::Json<serde_json::Value>>,
+    pub frozen_at: Option<DateTime<Utc>>,
+    pub slow_mode_secs: Option<i64>,
 }
 
 impl From<ConversationRow> for switchboard::Conversation {
@@ -216,6 +219,8 @@ impl From<ConversationRow> for switchboard::Conversation {
                 .is_none()
                 .then(|| r.room_type.as_deref().and_then(|t| t.parse().ok()).unwrap_or_default()),
             custom: r.custom.map(|c| c.0),
+            frozen: r.frozen_at.is_some(),
+            slow_mode_secs: r.slow_mode_secs.and_then(|s| u32::try_from(s).ok()).filter(|s| *s > 0),
         }
     }
 }
@@ -244,6 +249,13 @@ pub struct MessageRow {
     /// The reaction counts, as JSON (null: none).
     pub reactions: Option<String>,
     pub sender_name: Option<String>,
+    pub parent_id: Option<Uuid>,
+    /// `all`, `thread` or `author` (see the threads migration).
+    pub visibility: String,
+    pub reply_count: i64,
+    pub last_reply_at: Option<DateTime<Utc>>,
+    /// The thread's latest repliers, as a JSON array of ids (null: none).
+    pub thread_participants: Option<String>,
 }
 
 impl TryFrom<MessageRow> for switchboard::Message {
@@ -289,6 +301,17 @@ impl TryFrom<MessageRow> for switchboard::Message {
                 Some(json) => serde_json::from_str(json)
                     .map_err(|e| StoreError::Internal(format!("a message's reactions do not read: {e}")))?,
             },
+            parent_id: r.parent_id.map(Into::into),
+            show_in_conversation: r.parent_id.is_some() && r.visibility == "all",
+            thread: (r.reply_count > 0).then(|| switchboard::message::ThreadSummary {
+                reply_count: u32::try_from(r.reply_count).unwrap_or(u32::MAX),
+                last_reply_at: r.last_reply_at,
+                participants: r
+                    .thread_participants
+                    .as_deref()
+                    .and_then(|json| serde_json::from_str(json).ok())
+                    .unwrap_or_default(),
+            }),
         })
     }
 }

@@ -122,6 +122,8 @@ mod tests {
             reply_to: None,
             attachments: Vec::new(),
             template: None,
+            parent_id: None,
+            show_in_conversation: false,
             trace_id: None,
         }
     }

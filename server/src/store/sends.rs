@@ -19,6 +19,7 @@ use switchboard::{
 };
 
 use super::backend::{Backend, Bind, Column, Params, SqlStore};
+use super::moderation::SendRule;
 use super::rows::{self, conversation_columns, message_columns};
 use super::{hot, map_err};
 
@@ -116,7 +117,7 @@ where
     /// answers with the first message (a key used twice in the group, with the first send's),
     /// a conversation of another workspace is not found, a reply to a message of another
     /// conversation is a conflict, and everything else is a new message.
-    async fn plan(tx: &mut Transaction<'static, D>, outs: &[&NewOutbound]) -> Result<Vec<Plan>, StoreError> {
+    async fn plan(tx: &mut Transaction<'static, D>, outs: &[&NewOutbound]) -> Result<Planned, StoreError> {
         // Keys used before: such a send answers with the first message.
         let keys: Vec<(ConversationId, &str)> = outs
             .iter()
@@ -218,6 +219,28 @@ where
             }
         }
 
+        // The messages whose threads replies go in: of the same room, no thread reply themselves.
+        let parents = Self::thread_parents(tx, outs).await?;
+
+        // Moderation: bans, frozen rooms, slow mode (not for sends answered already).
+        let rooms_of: HashMap<ConversationId, &Conversation> = targets
+            .values()
+            .filter(|(c, _)| switchboard::access::is_room(c))
+            .map(|(c, _)| (c.id, c))
+            .collect();
+        let candidates: Vec<usize> = (0..outs.len())
+            .filter(|&i| {
+                let key =
+                    outs[i].client_message_id.as_deref().map(|k| (outs[i].conversation_id, k.to_owned()));
+                key.is_none_or(|k| !keyed.contains_key(&k))
+            })
+            .collect();
+        let exempt = |i: usize| {
+            outs[i].role.is_admin()
+                || places.get(&(outs[i].conversation_id, outs[i].sender)) == Some(&RoomRole::Moderator)
+        };
+        let rules = Self::send_rules(tx, outs, &candidates, &rooms_of, exempt, now).await?;
+
         // The uploads the sends carry: each must be the sender's, in the workspace, unused (also
         // by an earlier send of this group).
         let wanted: Vec<AttachmentId> = outs.iter().flat_map(|o| o.attachments.iter().copied()).collect();
@@ -247,6 +270,11 @@ where
                         && !conversation.reply_window_open(provider.reply_window_secs(), now);
                     let stray_reply =
                         out.reply_to.is_some_and(|r| reply_in.get(&r) != Some(&conversation.id));
+                    let stray_parent = out.parent_id.is_some_and(|p| {
+                        parents.get(&p).is_none_or(|p| p.conversation_id != conversation.id || !p.usable)
+                    });
+                    let thread_outside_room =
+                        out.parent_id.is_some() && !switchboard::access::is_room(conversation);
                     let standing = Standing {
                         role: out.role,
                         room: switchboard::access::is_room(conversation),
@@ -261,6 +289,16 @@ where
                         None if stray_reply => {
                             Plan::Fails(StoreError::Conflict { constraint: "reply_to".into() })
                         }
+                        None if thread_outside_room => {
+                            Plan::Fails(StoreError::Conflict { constraint: "thread_room".into() })
+                        }
+                        None if stray_parent => {
+                            Plan::Fails(StoreError::Conflict { constraint: "parent_id".into() })
+                        }
+                        None if matches!(rules[i], SendRule::Refused(_)) => {
+                            let SendRule::Refused(why) = rules[i] else { unreachable!() };
+                            Plan::Fails(StoreError::Conflict { constraint: why.into() })
+                        }
                         None if window_closed => {
                             Plan::Fails(StoreError::Conflict { constraint: "reply_window".into() })
                         }
@@ -273,8 +311,10 @@ where
                                 Plan::New {
                                     id: MessageId::new(),
                                     channel_id: conversation.channel_id,
-                                    local,
+                                    // A shadowed message goes nowhere: its author alone sees it.
+                                    local: local || rules[i] == SendRule::Shadowed,
                                     attachments,
+                                    shadowed: rules[i] == SendRule::Shadowed,
                                 }
                             }
                         },
@@ -284,7 +324,8 @@ where
             };
             plans.push(plan);
         }
-        Ok(plans)
+        let conversations = targets.into_iter().map(|(id, (c, _))| (id, c)).collect();
+        Ok(Planned { plans, conversations, parents })
     }
 
     /// The attachments a send takes, in its order, marking them taken for the rest of the group;
@@ -317,7 +358,7 @@ where
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;
 
-        let plans = Self::plan(&mut tx, outs).await?;
+        let Planned { plans, conversations, parents } = Self::plan(&mut tx, outs).await?;
         let new: Vec<(usize, MessageId, bool)> = plans
             .iter()
             .enumerate()
@@ -326,6 +367,14 @@ where
                 _ => None,
             })
             .collect();
+        let hidden: std::collections::HashSet<MessageId> = plans
+            .iter()
+            .filter_map(|plan| match plan {
+                Plan::New { id, shadowed: true, .. } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let visibility = |i: usize, id: &MessageId| super::threads::visibility(outs[i], hidden.contains(id));
         let carried: HashMap<MessageId, &[Attachment]> = plans
             .iter()
             .filter_map(|plan| match plan {
@@ -365,7 +414,9 @@ where
                     .bind(at)
                     .bind(out.reply_to.map(|r| r.as_uuid()))
                     .bind(super::media::attachments_json(carried[&id]))
-                    .bind(out.template.as_ref().map(|t| serde_json::to_string(t).unwrap_or_default()));
+                    .bind(out.template.as_ref().map(|t| serde_json::to_string(t).unwrap_or_default()))
+                    .bind(out.parent_id.map(|p| p.as_uuid()))
+                    .bind(visibility(i, &id));
             }
             for row in query.fetch_all(&mut *tx).await.map_err(map_err)? {
                 let message: Message = row.try_into()?;
@@ -381,8 +432,12 @@ where
             Self::attach(&mut tx, &taken).await?;
 
             // Each conversation's last activity: its last message in the group.
+            // (Only what the conversation shows: not a thread's reply, not a shadowed message.)
             let mut last: Vec<(ConversationId, &Message)> = Vec::new();
-            for (_, id, _) in &new {
+            for (i, id, _) in &new {
+                if visibility(*i, id) != "all" {
+                    continue;
+                }
                 let message = &messages[id];
                 match last.iter_mut().find(|(c, _)| *c == message.conversation_id) {
                     Some(entry) => entry.1 = message,
@@ -392,50 +447,55 @@ where
             // Placeholders in the order of their values: the time twice, each
             // conversation's id and preview, each conversation's id and sender, then the ids
             // again.
-            let mut p = Params::new(D::KIND);
-            let (at_1, at_2) = (p.next(), p.next());
-            let mut cases = || -> String {
-                last.iter()
-                    .map(|_| format!("when {} then {}", p.next(), p.next()))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
-            let (previews, senders) = (cases(), cases());
-            let sql = format!(
-                concat!(
-                    "update conversation set last_message_at = {at_1}, updated_at = {at_2},
+            let touched: HashMap<ConversationId, Conversation> = if last.is_empty() {
+                HashMap::new()
+            } else {
+                let mut p = Params::new(D::KIND);
+                let (at_1, at_2) = (p.next(), p.next());
+                let mut cases = || -> String {
+                    last.iter()
+                        .map(|_| format!("when {} then {}", p.next(), p.next()))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                let (previews, senders) = (cases(), cases());
+                let sql = format!(
+                    concat!(
+                        "update conversation set last_message_at = {at_1}, updated_at = {at_2},
                        last_message_preview = case conversation_id {previews} end,
                        last_message_sender_user_id = case conversation_id {senders} end
                      where conversation_id in ({list}) returning ",
-                    conversation_columns!()
-                ),
-                at_1 = at_1,
-                at_2 = at_2,
-                previews = previews,
-                senders = senders,
-                list = p.list(last.len())
-            );
-            let mut query =
-                sqlx::query_as::<_, rows::ConversationRow>(sqlx::AssertSqlSafe(sql)).bind(at).bind(at);
-            for (conversation, message) in &last {
-                query = query.bind(conversation.as_uuid()).bind(message.preview());
-            }
-            for (conversation, message) in &last {
-                query = query.bind(conversation.as_uuid()).bind(message.sender_user_id.map(|u| u.as_uuid()));
-            }
-            for (conversation, _) in &last {
-                query = query.bind(conversation.as_uuid());
-            }
-            let touched: HashMap<ConversationId, Conversation> = query
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(map_err)?
-                .into_iter()
-                .map(|row| {
-                    let conversation: Conversation = row.into();
-                    (conversation.id, conversation)
-                })
-                .collect();
+                        conversation_columns!()
+                    ),
+                    at_1 = at_1,
+                    at_2 = at_2,
+                    previews = previews,
+                    senders = senders,
+                    list = p.list(last.len())
+                );
+                let mut query =
+                    sqlx::query_as::<_, rows::ConversationRow>(sqlx::AssertSqlSafe(sql)).bind(at).bind(at);
+                for (conversation, message) in &last {
+                    query = query.bind(conversation.as_uuid()).bind(message.preview());
+                }
+                for (conversation, message) in &last {
+                    query =
+                        query.bind(conversation.as_uuid()).bind(message.sender_user_id.map(|u| u.as_uuid()));
+                }
+                for (conversation, _) in &last {
+                    query = query.bind(conversation.as_uuid());
+                }
+                query
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(map_err)?
+                    .into_iter()
+                    .map(|row| {
+                        let conversation: Conversation = row.into();
+                        (conversation.id, conversation)
+                    })
+                    .collect()
+            };
 
             // Each sender has read their own message: one position row per sender and
             // conversation (the group's newest), nothing per member. Then the mentions.
@@ -466,7 +526,11 @@ where
             }
             for (_, id, _) in &new {
                 let message = &messages[id];
-                let room = touched.get(&message.conversation_id).is_some_and(|c| c.contact_id.is_none());
+                if hidden.contains(id) {
+                    continue;
+                }
+                let room =
+                    conversations.get(&message.conversation_id).is_some_and(|c| c.contact_id.is_none());
                 Self::write_mentions(&mut tx, message, room).await?;
             }
 
@@ -495,23 +559,56 @@ where
                 query.execute(&mut *tx).await.map_err(map_err)?;
             }
 
-            // The events: each message's `message.created` and `conversation.updated`.
+            // The threads' first messages, with their replies counted.
+            let replies: Vec<&Message> = new.iter().map(|(_, id, _)| &messages[id]).collect();
+            let shadowed = |m: &Message| hidden.contains(&m.id);
+            let bumped = Self::bump_parents(&mut tx, &parents, &replies, shadowed, at).await?;
+
+            // The events: each message's `message.created` and, when the conversation shows it,
+            // `conversation.updated`; a shadowed message's only on its author's own topic; each
+            // thread's first message once more (`message.updated`, its new count).
             for &(i, id, _) in &new {
                 let message = &messages[&id];
-                let conversation = touched
-                    .get(&message.conversation_id)
-                    .ok_or_else(|| StoreError::Internal("a grouped update missed a conversation".into()))?;
                 let trace = outs[i].trace_id.as_deref();
                 let ws = message.workspace_id;
-                for (topic, body) in [
-                    (Topic::Conversation(conversation.id), EventBody::MessageCreated(message.clone())),
-                    (switchboard::access::list_topic(conversation), Self::moved_by(conversation, message)),
-                ] {
+                let mut bodies = Vec::with_capacity(2);
+                if hidden.contains(&id) {
+                    bodies.push((Topic::User(outs[i].sender), EventBody::MessageCreated(message.clone())));
+                } else {
+                    bodies.push((
+                        Topic::Conversation(message.conversation_id),
+                        EventBody::MessageCreated(message.clone()),
+                    ));
+                    if let Some(conversation) = touched.get(&message.conversation_id)
+                        && visibility(i, &id) == "all"
+                    {
+                        bodies.push((
+                            switchboard::access::list_topic(conversation),
+                            Self::moved_by(conversation, message),
+                        ));
+                    }
+                }
+                for (topic, body) in bodies {
                     // Numbered below, once the group's counters have moved.
                     events.push(Event::new(topic, body, trace, at));
                     event_owner.push(i);
                     event_ws.push(ws);
                 }
+            }
+            for parent in bumped {
+                let owner = new
+                    .iter()
+                    .rev()
+                    .find(|(_, id, _)| messages[id].parent_id == Some(parent.id))
+                    .map_or(0, |(i, _, _)| *i);
+                event_ws.push(parent.workspace_id);
+                events.push(Event::new(
+                    Topic::Conversation(parent.conversation_id),
+                    EventBody::MessageUpdated(parent),
+                    None,
+                    at,
+                ));
+                event_owner.push(owner);
             }
             let log_offsets = Self::take_offsets(&mut tx, &mut events, &event_ws).await?;
             Self::insert_events(&mut tx, &events, &event_ws, &log_offsets).await?;
@@ -571,6 +668,14 @@ where
 }
 
 /// What a send of a group comes to: an earlier message, an error, or a new row.
+/// What a group's planning found: each send's plan, the group's conversations, and the
+/// messages its thread replies name.
+struct Planned {
+    plans: Vec<Plan>,
+    conversations: HashMap<ConversationId, Conversation>,
+    parents: HashMap<MessageId, super::threads::Parent>,
+}
+
 enum Plan {
     Known(Box<Message>),
     /// The same key earlier in this group: answered with that send's message.
@@ -583,6 +688,8 @@ enum Plan {
         channel_id: ChannelId,
         local: bool,
         attachments: Vec<Attachment>,
+        /// Its sender is shadow-banned: only they see it.
+        shadowed: bool,
     },
 }
 

@@ -159,6 +159,8 @@ pub fn outbound(
         attachments: Vec::new(),
         template: None,
         client_message_id: key.map(str::to_owned),
+        parent_id: None,
+        show_in_conversation: false,
         trace_id: None,
     }
 }

@@ -34,7 +34,7 @@ pub const DEFAULT_API_BASE_URL: &str = "https://api.telegram.org";
 /// How long one `getUpdates` waits for news.
 pub const DEFAULT_POLL_TIMEOUT_SECS: u64 = 25;
 /// The update types the bot asks for.
-const ALLOWED_UPDATES: [&str; 3] = ["message", "edited_message", "my_chat_member"];
+const ALLOWED_UPDATES: [&str; 4] = ["message", "edited_message", "my_chat_member", "message_reaction"];
 
 /// How updates reach the server.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -226,6 +226,17 @@ fn send_method(kind: AttachmentKind) -> (&'static str, &'static str) {
     }
 }
 
+/// A text message's body in Telegram's terms: the markdown subset becomes plain text and its
+/// entities (never a `parse_mode`, so nothing in the text needs escaping).
+fn text_body(chat_id: &str, text: &str) -> Value {
+    let (plain, entities) = switchboard::markdown::to_telegram(text);
+    let mut body = json!({ "chat_id": chat_id, "text": plain });
+    if !entities.is_empty() {
+        body["entities"] = json!(entities);
+    }
+    body
+}
+
 /// A sent message's external id.
 fn sent_id(sent: &Value) -> Result<String, ProviderError> {
     match (sent.pointer("/chat/id").and_then(Value::as_i64), sent.get("message_id").and_then(Value::as_i64)) {
@@ -243,7 +254,7 @@ async fn send_media(api: &api::Api<'_>, message: OutboundMessage) -> Result<Stri
     let mut first = None;
     // Captions carry at most 1,024 characters: a longer text follows as a message of its own.
     if caption.as_ref().is_some_and(|c| c.chars().count() > MAX_CAPTION_CHARS) {
-        let body = json!({ "chat_id": message.contact_id, "text": caption.take() });
+        let body = text_body(&message.contact_id, &caption.take().unwrap_or_default());
         let sent: Value = api.call("sendMessage", &body).await?;
         first.get_or_insert(sent_id(&sent)?);
     }
@@ -283,7 +294,11 @@ async fn send_media(api: &api::Api<'_>, message: OutboundMessage) -> Result<Stri
                 if kind != AttachmentKind::Sticker
                     && let Some(text) = caption.take()
                 {
-                    form = form.text("caption", text);
+                    let (plain, entities) = switchboard::markdown::to_telegram(&text);
+                    form = form.text("caption", plain);
+                    if !entities.is_empty() {
+                        form = form.text("caption_entities", json!(entities).to_string());
+                    }
                 }
                 if let Some(parameters) = reply_parameters {
                     form = form.text("reply_parameters", parameters.to_string());
@@ -294,7 +309,7 @@ async fn send_media(api: &api::Api<'_>, message: OutboundMessage) -> Result<Stri
         first.get_or_insert(sent_id(&sent)?);
     }
     if let Some(text) = caption {
-        let body = json!({ "chat_id": message.contact_id, "text": text });
+        let body = text_body(&message.contact_id, &text);
         let sent: Value = api.call("sendMessage", &body).await?;
         first.get_or_insert(sent_id(&sent)?);
     }
@@ -318,7 +333,9 @@ impl Provider for Telegram {
             reply_window_secs: None,
             templates: false,
             read_receipts: false,
-            reactions: false,
+            // A bot reacts with one of Telegram's standard emoji (👍 ❤ 🔥 …); it sees reactions
+            // in private chats, and in groups where it is an administrator.
+            reactions: true,
             edits: true,
             delivery_receipts: false,
             linking_methods: Vec::new(),
@@ -481,12 +498,32 @@ impl Provider for Telegram {
         if !message.media.is_empty() {
             return send_media(&api, message).await;
         }
-        let mut body = json!({ "chat_id": message.contact_id, "text": message.text });
+        let mut body = text_body(&message.contact_id, &message.text);
         if let Some(id) = message.reply_to.as_deref().and_then(updates::message_id_of) {
             body["reply_parameters"] = json!({ "message_id": id, "allow_sending_without_reply": true });
         }
         let sent: Value = api.call("sendMessage", &body).await?;
         sent_id(&sent)
+    }
+
+    async fn react(
+        &self,
+        channel: &Channel,
+        credentials: Option<&Value>,
+        contact_id: &str,
+        external_id: &str,
+        emoji: &str,
+    ) -> Result<(), ProviderError> {
+        let config = config_of(channel)?;
+        let credentials = credentials_of(credentials)?;
+        let id = updates::message_id_of(external_id)
+            .ok_or_else(|| ProviderError::Permanent { message: "not a Telegram message id".into() })?;
+        // The bot has one reaction per message: the emoji, or none.
+        let reaction: Vec<Value> =
+            (!emoji.is_empty()).then(|| json!({ "type": "emoji", "emoji": emoji })).into_iter().collect();
+        let body = json!({ "chat_id": contact_id, "message_id": id, "reaction": reaction });
+        let api = api::Api { base: &config.api_base_url, token: &credentials.token };
+        api.call::<Value>("setMessageReaction", &body).await.map(drop)
     }
 
     async fn edit(
@@ -501,7 +538,8 @@ impl Provider for Telegram {
         let credentials = credentials_of(credentials)?;
         let id = updates::message_id_of(external_id)
             .ok_or_else(|| ProviderError::Permanent { message: "not a Telegram message id".into() })?;
-        let body = json!({ "chat_id": contact_id, "message_id": id, "text": text });
+        let mut body = text_body(contact_id, text);
+        body["message_id"] = json!(id);
         let api = api::Api { base: &config.api_base_url, token: &credentials.token };
         api.call::<Value>("editMessageText", &body).await.map(drop)
     }

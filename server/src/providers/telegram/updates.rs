@@ -130,10 +130,34 @@ pub fn events(update: &Value) -> Vec<ChannelEvent> {
     if let Some(member) = update.get("my_chat_member") {
         return member_events(member);
     }
+    if let Some(reaction) = update.get("message_reaction") {
+        return reaction_events(reaction);
+    }
     let kind =
         update.as_object().and_then(|o| o.keys().find(|k| *k != "update_id").cloned()).unwrap_or_default();
     tracing::info!(kind, "Telegram update not handled; acknowledged");
     Vec::new()
+}
+
+/// Someone changed their reaction to a message: the chat's reaction becomes their newest emoji
+/// (a custom emoji or a paid star shows as ⭐), or none. Anonymous reactions in groups
+/// (`message_reaction_count`) are not followed.
+fn reaction_events(raw: &Value) -> Vec<ChannelEvent> {
+    let (Some(chat), Some(id)) =
+        (raw.pointer("/chat/id").and_then(Value::as_i64), raw.get("message_id").and_then(Value::as_i64))
+    else {
+        return Vec::new();
+    };
+    let emoji = raw
+        .get("new_reaction")
+        .and_then(Value::as_array)
+        .and_then(|all| all.last())
+        .map(|r| match str_at(r, "/type") {
+            Some("emoji") => str_at(r, "/emoji").unwrap_or_default().to_owned(),
+            _ => "⭐".to_owned(),
+        })
+        .unwrap_or_default();
+    vec![ChannelEvent::Reaction { external_id: external_id(chat, id), contact_id: chat.to_string(), emoji }]
 }
 
 /// The bot's own membership changed: a private chat's user blocked it (`kicked`) or unblocked

@@ -507,6 +507,8 @@ impl Provider for Whapi {
         let config = config_of(channel)?;
         let credentials = credentials_of(credentials)?;
         let api = api::Api { config: &config, token: &credentials.token };
+        let mut message = message;
+        message.text = crate::providers::whatsapp_cloud::whatsapp_text(&message.text);
         if !message.media.is_empty() {
             return self.send_media(&api, message).await;
         }
@@ -559,7 +561,7 @@ impl Provider for Whapi {
         let config = config_of(channel)?;
         let credentials = credentials_of(credentials)?;
         let api = api::Api { config: &config, token: &credentials.token };
-        api.send("text", &json!({ "to": contact_id, "body": text, "edit": external_id })).await.map(drop)
+        api.send("text", &json!({ "to": contact_id, "body": crate::providers::whatsapp_cloud::whatsapp_text(text), "edit": external_id })).await.map(drop)
     }
 
     async fn delete(

@@ -167,6 +167,15 @@ fn envelope(to: &str, reply_to: Option<&str>, kind: &str, content: Value) -> Val
     body
 }
 
+/// A text in WhatsApp's formatting (`*bold*`, `_italic_`, `~strike~`…) when it has any.
+pub(crate) fn whatsapp_text(text: &str) -> String {
+    if switchboard::markdown::is_formatted(text) {
+        switchboard::markdown::to_whatsapp(text)
+    } else {
+        text.to_owned()
+    }
+}
+
 impl WhatsAppCloud {
     /// Sends each attachment (uploaded first) as its own message, the text as the first
     /// caption that can carry it, or after them; returns the first message's id.
@@ -362,11 +371,15 @@ impl Provider for WhatsAppCloud {
         &self,
         channel: &Channel,
         credentials: Option<&Value>,
-        message: OutboundMessage,
+        mut message: OutboundMessage,
     ) -> Result<String, ProviderError> {
         let config = config_of(channel)?;
         let credentials = credentials_of(credentials)?;
         let api = api::Api { config: &config, token: &credentials.access_token };
+        message.text = whatsapp_text(&message.text);
+        if !message.media.is_empty() && message.template.is_none() {
+            return self.send_media(&api, message).await;
+        }
         let reply_to = message.reply_to.as_deref();
         if let Some(template) = &message.template {
             let mut content = json!({ "name": template.name, "language": { "code": template.language } });
@@ -376,9 +389,6 @@ impl Provider for WhatsAppCloud {
                 content["components"] = json!([{ "type": "body", "parameters": parameters }]);
             }
             return api.send_message(&envelope(&message.contact_id, reply_to, "template", content)).await;
-        }
-        if !message.media.is_empty() {
-            return self.send_media(&api, message).await;
         }
         let content = json!({ "preview_url": false, "body": message.text });
         api.send_message(&envelope(&message.contact_id, reply_to, "text", content)).await

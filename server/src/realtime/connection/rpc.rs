@@ -66,6 +66,8 @@ impl Conn {
             reply_to: args.reply_to,
             attachments: args.attachments,
             template: None,
+            parent_id: args.parent_id,
+            show_in_conversation: args.show_in_conversation,
         };
         let trace = Some(uuid::Uuid::now_v7().to_string());
         let sent = self

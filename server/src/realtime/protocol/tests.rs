@@ -80,6 +80,8 @@ fn rpc_calls_parse_once_with_their_arguments() {
             client_message_id: Some("k1".into()),
             reply_to: None,
             attachments: Vec::new(),
+            parent_id: None,
+            show_in_conversation: false,
         })
     );
     let data = json!({"conversation_id": CONVERSATION, "up_to": MESSAGE});
@@ -240,6 +242,9 @@ fn a_message_push_carries_what_a_client_applies_and_no_more() {
         attachments: Vec::new(),
         template: None,
         reactions: Vec::new(),
+        parent_id: None,
+        show_in_conversation: false,
+        thread: None,
         sender_name: None,
     };
     let topic = switchboard::Topic::Conversation(message.conversation_id);

@@ -1,0 +1,74 @@
+-- Moderation: a room's freeze and slow mode; bans (of a room, or of every room of the
+-- workspace for its app users; optionally "shadow": the banned still post, only they see it;
+-- optionally until a time); flags raised on messages or people and what became of them; a
+-- record of every moderation action; each member's mutes; the workspace's blocklist.
+alter table conversation add column frozen_at timestamptz;
+alter table conversation add column slow_mode_secs bigint;
+
+create table ban (
+    ban_id uuid primary key not null,
+    workspace_id uuid not null references workspace (workspace_id) on delete cascade,
+    user_id uuid not null references user_account (user_id) on delete cascade,
+    -- Null: every room of the workspace.
+    conversation_id uuid references conversation (conversation_id) on delete cascade,
+    shadow boolean not null default false,
+    reason text not null default '',
+    created_by uuid references user_account (user_id) on delete set null,
+    created_at timestamptz not null,
+    expires_at timestamptz
+);
+create index ban_workspace_id_user_id_idx on ban (workspace_id, user_id);
+
+-- When each member last posted in a room in slow mode (only such rooms have rows).
+create table slow_mode_send (
+    conversation_id uuid not null references conversation (conversation_id) on delete cascade,
+    user_id uuid not null references user_account (user_id) on delete cascade,
+    last_sent_at timestamptz not null,
+    primary key (conversation_id, user_id)
+);
+
+create table moderation_flag (
+    flag_id uuid primary key not null,
+    workspace_id uuid not null references workspace (workspace_id) on delete cascade,
+    conversation_id uuid references conversation (conversation_id) on delete cascade,
+    message_id uuid references message (message_id) on delete cascade,
+    target_user_id uuid references user_account (user_id) on delete cascade,
+    reason text not null,
+    -- Null: raised by the blocklist.
+    flagged_by uuid references user_account (user_id) on delete set null,
+    status text not null default 'open' check (status in ('open', 'dismissed', 'actioned')),
+    created_at timestamptz not null,
+    resolved_by uuid references user_account (user_id) on delete set null,
+    resolved_at timestamptz
+);
+create index moderation_flag_workspace_id_status_idx on moderation_flag (workspace_id, status, created_at);
+
+create table moderation_action (
+    action_id uuid primary key not null,
+    workspace_id uuid not null references workspace (workspace_id) on delete cascade,
+    actor_id uuid references user_account (user_id) on delete set null,
+    action text not null,
+    target_user_id uuid references user_account (user_id) on delete set null,
+    conversation_id uuid references conversation (conversation_id) on delete set null,
+    message_id uuid references message (message_id) on delete set null,
+    detail text not null default '',
+    created_at timestamptz not null
+);
+create index moderation_action_workspace_id_created_at_idx on moderation_action (workspace_id, created_at);
+
+create table user_mute (
+    user_id uuid not null references user_account (user_id) on delete cascade,
+    muted_user_id uuid not null references user_account (user_id) on delete cascade,
+    workspace_id uuid not null references workspace (workspace_id) on delete cascade,
+    created_at timestamptz not null,
+    primary key (user_id, muted_user_id)
+);
+
+-- Words as folded for matching (lower case, no diacritics).
+create table blocked_word (
+    workspace_id uuid not null references workspace (workspace_id) on delete cascade,
+    word text not null,
+    action text not null check (action in ('block', 'flag')),
+    created_at timestamptz not null,
+    primary key (workspace_id, word)
+);
