@@ -120,16 +120,11 @@ pub async fn load_history(
 pub async fn send_message(
     workspace: WorkspaceId,
     conversation: ConversationId,
-    text: String,
-    client_message_id: String,
-    #[server(default)] attachments: Vec<switchboard::AttachmentId>,
+    send: switchboard::message::SendMessage,
 ) -> Result<Message, ServerFnError> {
     use ssr::*;
     let token = signed_in()?;
-    desk()?
-        .send(&token, workspace, conversation, text, client_message_id, attachments)
-        .await
-        .map_err(desk_error)
+    desk()?.send(&token, workspace, conversation, send).await.map_err(desk_error)
 }
 
 /// The message a server function error should show to a person.

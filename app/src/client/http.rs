@@ -100,6 +100,11 @@ pub async fn patch<T: DeserializeOwned, B: Serialize>(path: &str, body: &B) -> R
     run(with_body(scoped(Request::patch(&url(path))), body)).await
 }
 
+/// `PUT /api/v1{path}` with no body: the path names the whole change (a reaction, a star).
+pub async fn put<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    run(scoped(Request::put(&url(path))).build()).await
+}
+
 /// `DELETE /api/v1{path}`.
 pub async fn delete<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     run(scoped(Request::delete(&url(path))).build()).await

@@ -79,6 +79,12 @@ impl Inbox {
                     t.update(change.message_id, |m| m.reactions = change.reactions.clone());
                 })
             }
+            // The open conversation's pinned bar reads its pins again.
+            EventBody::MessagePinned(change) | EventBody::MessageUnpinned(change) => {
+                if self.thread.with_untracked(|t| t.conversation == Some(change.conversation_id)) {
+                    self.pins_changed.update(|n| *n += 1);
+                }
+            }
         }
     }
 
@@ -86,6 +92,12 @@ impl Inbox {
     fn message_arrived(self, message: Message, created: bool) {
         let open = self.thread.with_untracked(|t| t.conversation == Some(message.conversation_id));
         if !open {
+            return;
+        }
+        // A thread's reply shows in its thread (the side panel follows those), not in the
+        // conversation, unless it was sent there too.
+        if message.parent_id.is_some() && !message.show_in_conversation {
+            self.thread_replies.update(|r| r.push(message));
             return;
         }
         let from_someone_else = created && message.sender_user_id != Some(self.me);
@@ -189,6 +201,11 @@ impl Inbox {
                 }
                 // Who is in the room does not show in the list.
                 ConversationChange::Members { .. } => {}
+                // The composer reads these from the list: a frozen room takes nothing.
+                ConversationChange::Rules { frozen, slow_mode_secs } => {
+                    conv.frozen = frozen;
+                    conv.slow_mode_secs = slow_mode_secs;
+                }
             }
             sort(list);
         });

@@ -172,6 +172,9 @@ impl Inbox {
                 "text": message.text,
                 "client_message_id": client_id,
                 "attachments": attachment_ids,
+                "reply_to": message.reply_to,
+                "parent_id": message.parent_id,
+                "show_in_conversation": message.show_in_conversation,
             });
             match rt.rpc("send_message", args).await {
                 Ok(reply) => {
@@ -189,15 +192,18 @@ impl Inbox {
                 Err(_) => {}
             }
         }
-        crate::api::send_message(
-            self.workspace,
-            conversation,
-            message.text.clone(),
-            client_id,
-            attachment_ids,
-        )
-        .await
-        .map_err(super::state::server_fn_error)
+        let send = switchboard::message::SendMessage {
+            text: message.text.clone(),
+            attachments: attachment_ids,
+            client_message_id: Some(client_id),
+            reply_to: message.reply_to,
+            template: None,
+            parent_id: message.parent_id,
+            show_in_conversation: message.show_in_conversation,
+        };
+        crate::api::send_message(self.workspace, conversation, send)
+            .await
+            .map_err(super::state::server_fn_error)
     }
 }
 
@@ -228,6 +234,9 @@ mod tests {
             attachments: Vec::new(),
             template: None,
             reactions: Vec::new(),
+            parent_id: None,
+            show_in_conversation: false,
+            thread: None,
             sender_name: None,
         }
     }

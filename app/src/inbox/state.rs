@@ -123,6 +123,11 @@ pub struct Inbox {
     /// Read to screen readers (aria-live).
     pub announcement: RwSignal<String>,
     pub error: RwSignal<Option<String>>,
+    /// Bumped when the open conversation's pins change (its pinned bar reads them again).
+    pub pins_changed: RwSignal<u32>,
+    /// Thread replies that arrived live in the open conversation (the thread panel takes its
+    /// own from here).
+    pub thread_replies: RwSignal<Vec<Message>>,
 }
 
 impl Inbox {
@@ -145,6 +150,8 @@ impl Inbox {
             people: RwSignal::new(HashMap::new()),
             announcement: RwSignal::new(String::new()),
             error: RwSignal::new(None),
+            pins_changed: RwSignal::new(0),
+            thread_replies: RwSignal::new(Vec::new()),
         }
     }
 
@@ -394,8 +401,14 @@ impl Inbox {
         });
     }
 
-    /// Sends a message in the open conversation: shown at once as pending, then acknowledged.
-    pub fn send(self, text: String, attachments: Vec<switchboard::media::Attachment>) {
+    /// Sends a message in the open conversation (answering `reply_to`, quoted above it): shown
+    /// at once as pending, then acknowledged.
+    pub fn send(
+        self,
+        text: String,
+        attachments: Vec<switchboard::media::Attachment>,
+        reply_to: Option<MessageId>,
+    ) {
         let Some(conversation) = self.thread.with_untracked(|t| t.conversation) else { return };
         let Some(channel_id) = self.conversations.with_untracked(|list| {
             list.iter().find(|c| c.conversation.id == conversation).map(|c| c.conversation.channel_id)
@@ -419,10 +432,13 @@ impl Inbox {
             created_at: chrono::Utc::now(),
             edited_at: None,
             deleted_at: None,
-            reply_to: None,
+            reply_to,
             attachments,
             template: None,
             reactions: Vec::new(),
+            parent_id: None,
+            show_in_conversation: false,
+            thread: None,
             sender_name: None,
         };
         self.thread.update(|t| t.upsert(optimistic.clone()));
@@ -596,6 +612,9 @@ mod tests {
             attachments: Vec::new(),
             template: None,
             reactions: Vec::new(),
+            parent_id: None,
+            show_in_conversation: false,
+            thread: None,
             sender_name: None,
         }
     }

@@ -1,6 +1,7 @@
 //! The composer: the text (Enter sends, Shift+Enter a new line, the draft kept per
 //! conversation), typing notices, the length counter, and files picked, dropped or pasted,
-//! uploaded at once with their progress and sent with the text as their caption.
+//! uploaded at once with their progress and sent with the text as their caption. A reply
+//! chosen in a message's actions shows above it (Escape stops replying).
 
 use std::collections::HashMap;
 
@@ -9,6 +10,7 @@ use switchboard::message::MAX_TEXT_CHARS;
 use wasm_bindgen::JsCast;
 
 use super::attachments::{PendingFile, PendingState};
+use super::message_actions::{MessageUi, ReplyingTo};
 use crate::client::upload;
 use crate::inbox::state::{Inbox, drafts};
 
@@ -16,6 +18,7 @@ use crate::inbox::state::{Inbox, drafts};
 #[component]
 pub fn Composer() -> impl IntoView {
     let inbox = expect_context::<Inbox>();
+    let ui = expect_context::<MessageUi>();
     let text = RwSignal::new(String::new());
     let last_typing = StoredValue::new(0.0f64);
     let field = NodeRef::<leptos::html::Textarea>::new();
@@ -40,6 +43,14 @@ pub fn Composer() -> impl IntoView {
             }
         }
         id
+    });
+    // Reply chosen on a message: the cursor comes here to write it.
+    Effect::new(move |_| {
+        if ui.replying.get().is_some()
+            && let Some(field) = field.get_untracked()
+        {
+            let _ = field.focus();
+        }
     });
     // Characters as the server counts them (of the trimmed text); shown near the limit.
     let length = Memo::new(move |_| text.with(|t| t.trim().chars().count()));
@@ -125,7 +136,8 @@ pub fn Composer() -> impl IntoView {
             // Refused here, before anything is sent; the text stays to be shortened.
             return;
         }
-        inbox.send(body.trim().to_owned(), attachments);
+        inbox.send(body.trim().to_owned(), attachments, ui.replying.get_untracked());
+        ui.replying.set(None);
         text.set(String::new());
         files.set(Vec::new());
         if let Some(id) = inbox.thread.with_untracked(|t| t.conversation) {
@@ -173,6 +185,9 @@ pub fn Composer() -> impl IntoView {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             send();
+        } else if ev.key() == "Escape" && ui.replying.get_untracked().is_some() {
+            ev.prevent_default();
+            ui.replying.set(None);
         }
     };
     view! {
@@ -184,6 +199,7 @@ pub fn Composer() -> impl IntoView {
             on:dragleave=move |_| dragging.set(false)
             on:drop=on_drop
         >
+            <ReplyingTo />
             <Show when=move || files.with(|f| !f.is_empty())>
                 <ul class="pending-files" data-testid="pending-files" aria-label="Files to send">
                     <For each=move || files.get() key=|p| (p.key, p.progress.to_bits(), matches!(p.state, PendingState::Uploading)) let:p>

@@ -56,6 +56,7 @@ pub fn TopBar(me: Me) -> impl IntoView {
                 <A href="/inbox">"Inbox"</A>
                 <Show when=move || admin>
                     <A href="/admin">"Admin"</A>
+                    <A href="/moderation">"Moderation"</A>
                 </Show>
                 <A href="/account">"Account"</A>
             </nav>

@@ -14,6 +14,10 @@ use wasm_bindgen::JsCast;
 
 use super::attachments::AttachmentList;
 use super::composer::Composer;
+use super::markdown::Formatted;
+use super::message_actions::{
+    ConfirmDelete, EditForm, MessageMenu, MessageUi, MoreButton, Offer, Quote, Reactions,
+};
 use crate::inbox::state::Inbox;
 
 /// The height a row is counted with until it has been measured.
@@ -43,12 +47,17 @@ impl Row {
         match self {
             Row::Day { key, .. } => key.clone(),
             Row::Message { key, message } => format!(
-                "{key}|{}|{}|{}|{}|{}",
+                "{key}|{}|{}|{}|{}|{}|{}",
+                message.id,
                 message.status.as_str(),
                 message.edited_at.map(|t| t.timestamp_millis()).unwrap_or(0),
                 message.deleted_at.is_some(),
                 message.error.as_deref().unwrap_or(""),
-                message.reactions.iter().map(|r| format!("{}{}", r.emoji, r.count)).collect::<String>()
+                message
+                    .reactions
+                    .iter()
+                    .map(|r| format!("{}{}{:?}", r.emoji, r.count, r.user_ids))
+                    .collect::<String>()
             ),
         }
     }
@@ -152,6 +161,7 @@ pub fn ThreadPane() -> impl IntoView {
         (!super::templates::window_open(&inbox, id)).then_some((channel, id))
     });
     provide_context(super::attachments::Lightbox(RwSignal::new(None)));
+    MessageUi::provide(inbox);
     view! {
         <div class="thread">
             <super::attachments::LightboxView />
@@ -298,6 +308,31 @@ fn MessageList() -> impl IntoView {
         });
     });
 
+    // A quote was clicked: bring the message it quotes into view and highlight it. Scrolled
+    // first by the heights known so far (so that its row is rendered), then centred exactly.
+    let ui = expect_context::<MessageUi>();
+    Effect::new(move |_| {
+        let Some(target) = ui.jump.get() else { return };
+        ui.jump.set(None);
+        let found = rows.with_untracked(|rows| {
+            let at = rows
+                .iter()
+                .position(|r| matches!(r, Row::Message { message, .. } if message.id == target))?;
+            let before = heights.with_value(|h| {
+                rows[..at].iter().map(|r| h.get(r.key()).copied().unwrap_or(ESTIMATE)).sum::<f64>()
+            });
+            Some((rows[at].key().to_owned(), before))
+        });
+        // Not loaded (older than the history shown): nothing to show.
+        let (Some((key, before)), Some(el)) = (found, scroller.get_untracked()) else { return };
+        let top = (before - f64::from(el.client_height()) / 3.0).max(0.0);
+        el.set_scroll_top(top as i32);
+        scroll_top.set(top);
+        at_bottom.set_value(false);
+        ui.flash(target);
+        request_animation_frame(move || request_animation_frame(move || centre(scroller, &key)));
+    });
+
     // Measure what was rendered; rows above the viewport that changed height move the scroll
     // position by as much, so nothing jumps.
     Effect::new(move |_| {
@@ -356,9 +391,24 @@ fn MessageList() -> impl IntoView {
     }
 }
 
+/// Scrolls the list so that the row keyed `key`, if rendered, is in the middle.
+fn centre(scroller: NodeRef<Div>, key: &str) {
+    let Some(el) = scroller.try_get_untracked().flatten() else { return };
+    let Ok(nodes) = el.query_selector_all("[data-row]") else { return };
+    let row = (0..nodes.length())
+        .filter_map(|i| nodes.item(i)?.dyn_into::<web_sys::Element>().ok())
+        .find(|n| n.get_attribute("data-row").as_deref() == Some(key));
+    if let Some(row) = row {
+        let (r, view) = (row.get_bounding_client_rect(), el.get_bounding_client_rect());
+        let delta = r.top() - view.top() - (view.height() - r.height()) / 2.0;
+        el.set_scroll_top((f64::from(el.scroll_top()) + delta) as i32);
+    }
+}
+
 #[component]
 fn RowView(row: Row, room: bool) -> impl IntoView {
     let inbox = expect_context::<Inbox>();
+    let ui = expect_context::<MessageUi>();
     match row {
         Row::Day { key, label } => view! {
             <div class="day" data-row=key role="separator">
@@ -389,31 +439,40 @@ fn RowView(row: Row, room: bool) -> impl IntoView {
             let pending = message.status == MessageStatus::Pending;
             let waiting =
                 move || queued && pending && inbox.link.get() != crate::client::realtime::Link::Online;
+            // A send not yet acknowledged has no id on the server to act on.
+            let actionable = !queued && !deleted;
+            let own = actionable && mine && outbound;
+            let offer =
+                Offer { id, text: message.text.clone(), own, editable: own && !message.text.is_empty() };
+            let editing = move || ui.editing.get() == Some(id);
+            let text = message.text.clone();
             view! {
                 <div class="row" class:out=right data-row=key>
                     <div
                         class="bubble"
                         class:failed=failed
+                        class:flash=move || ui.flash.get() == Some(id)
                         data-testid="message"
                         data-status=status
                     >
                         {move || author().map(|name| view! { <span class="author" data-testid="author">{name}</span> })}
+                        {message.reply_to.filter(|_| !deleted).map(|quoted| view! { <Quote id=quoted /> })}
                         {(!deleted && !message.attachments.is_empty())
                             .then(|| view! { <AttachmentList list=message.attachments.clone() /> })}
                         {(deleted || !message.text.is_empty()).then(|| view! {
-                            <p class="text" class:deleted=deleted dir="auto">
-                                {if deleted { "This message was deleted.".to_owned() } else { message.text.clone() }}
-                            </p>
+                            <Show when=move || !editing() fallback=move || view! { <EditForm id /> }>
+                                <div class="text" class:deleted=deleted dir="auto">
+                                    {if deleted {
+                                        view! { <p>"This message was deleted"</p> }.into_any()
+                                    } else {
+                                        view! { <Formatted text=text.clone() /> }.into_any()
+                                    }}
+                                </div>
+                            </Show>
                         })}
-                        {(!message.reactions.is_empty()).then(|| view! {
-                            <ul class="reactions" data-testid="reactions" aria-label="Reactions">
-                                {message.reactions.iter().map(|r| {
-                                    let label = format!("{} reacted with {}", r.count, r.emoji);
-                                    view! { <li class="reaction" title=label.clone() aria-label=label>{format!("{} {}", r.emoji, r.count)}</li> }
-                                }).collect_view()}
-                            </ul>
-                        })}
+                        {(!message.reactions.is_empty()).then(|| view! { <Reactions id reactions=message.reactions.clone() /> })}
                         <span class="meta">
+                            {actionable.then(|| view! { <MoreButton id /> })}
                             {message.edited_at.map(|_| view! { <span class="edited">"edited"</span> })}
                             <Show when=waiting>
                                 <span class="waiting" data-testid="waiting">"Waiting for connection"</span>
@@ -430,6 +489,12 @@ fn RowView(row: Row, room: bool) -> impl IntoView {
                                 </span>
                             </Show>
                         </span>
+                        <Show when=move || ui.menu.get() == Some(id)>
+                            <MessageMenu offer=offer.clone() />
+                        </Show>
+                        <Show when=move || ui.confirm.get() == Some(id)>
+                            <ConfirmDelete id />
+                        </Show>
                         <Show when=move || failed>
                             <div class="failure" role="alert">
                                 <span>{failure.clone()}</span>
@@ -472,6 +537,9 @@ mod tests {
                 attachments: Vec::new(),
                 template: None,
                 reactions: Vec::new(),
+                parent_id: None,
+                show_in_conversation: false,
+                thread: None,
                 sender_name: None,
             })
             .collect()

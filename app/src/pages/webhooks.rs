@@ -437,7 +437,7 @@ mod tests {
     #[test]
     fn the_form_offers_the_deliverable_types_only() {
         let offered: Vec<_> = event_types().collect();
-        assert_eq!(offered.len(), 13);
+        assert_eq!(offered.len(), 15);
         assert!(offered.contains(&"message.created") && !offered.contains(&"typing"));
     }
 }
