@@ -187,3 +187,12 @@ fn kinds_name_themselves_and_parse_back() {
     let ephemeral: Vec<_> = EventKind::ALL.into_iter().filter(EventKind::is_ephemeral).collect();
     assert_eq!(ephemeral, [EventKind::Typing, EventKind::PresenceOnline, EventKind::PresenceOffline]);
 }
+
+#[test]
+fn a_rules_change_without_slow_mode_reads_back() {
+    let wire = json!({"id": "01a24122-c4f3-7448-8108-5fe9e5959535", "type": "conversation.updated",
+        "payload": {"conversation_id": "01a24122-bf64-7219-a351-7443e05b27f5", "frozen": true}});
+    let body: EventBody = serde_json::from_value(wire).unwrap();
+    let EventBody::ConversationUpdated(update) = body else { panic!("{body:?}") };
+    assert_eq!(update.change, ConversationChange::Rules { frozen: true, slow_mode_secs: None });
+}

@@ -1,6 +1,7 @@
 // Formatting: a message in the markdown subset shows as formatting on both agents' screens,
 // its links are safe, and HTML in a message (a <script> included) is shown as text, never run.
-import { test, expect, ALICE, BOB, agent, demoConversation, openConversation } from './helpers';
+// The composer: `@` suggests the room's members; a frozen room closes it, slow mode is told.
+import { test, expect, ALICE, BOB, agent, api, demoConversation, openConversation, Channel, Conversation } from './helpers';
 
 test('markdown_is_rendered_and_html_stays_text', async ({ browser }) => {
   const alice = await agent(browser, ALICE);
@@ -35,4 +36,54 @@ test('markdown_is_rendered_and_html_stays_text', async ({ browser }) => {
     await expect(bubble.locator('script, img')).toHaveCount(0);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
   }
+});
+
+test('mention_a_member_from_the_popup', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  const bob = await agent(browser, BOB);
+  const members = await api<{ user_id: string; name: string }[]>(alice.page, 'GET', '/members');
+  const bobId = members.find((m) => m.name === 'Bob Chen')!.user_id;
+  const channel = await api<Channel>(alice.page, 'POST', '/channels', { provider: 'inapp', name: `Mentions ${Date.now()}` });
+  const room = await api<Conversation>(alice.page, 'POST', '/conversations', {
+    channel_id: channel.id,
+    title: 'Mentions',
+    member_ids: [bobId],
+  });
+  await api(alice.page, 'POST', `/conversations/${room.id}/messages`, { text: 'Welcome' });
+  await openConversation(alice.page, room.id);
+  const composer = alice.page.getByTestId('composer');
+  await composer.pressSequentially('Thanks @b');
+  const popup = alice.page.getByTestId('mentions');
+  await expect(popup.getByRole('option')).toHaveText(['@Bob Chen']);
+  await composer.press('Enter');
+  await expect(popup).toHaveCount(0);
+  await expect(composer).toHaveValue('Thanks @Bob ');
+  await composer.pressSequentially('for the help');
+  await composer.press('Enter');
+  const bubble = alice.page.getByTestId('message').filter({ hasText: 'for the help' });
+  await expect(bubble.locator('.mention')).toHaveText('@Bob');
+  // Bob's list counts the mention.
+  const list = await api<{ id: string; unread_mentions: number }[]>(bob.page, 'GET', '/conversations');
+  expect(list.find((c) => c.id === room.id)?.unread_mentions).toBe(1);
+});
+
+test('a_frozen_room_closes_the_composer_and_slow_mode_is_told', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  const channel = await api<Channel>(alice.page, 'POST', '/channels', { provider: 'inapp', name: `Rules ${Date.now()}` });
+  const room = await api<Conversation>(alice.page, 'POST', '/conversations', { channel_id: channel.id, title: 'Rules' });
+  await api(alice.page, 'POST', `/conversations/${room.id}/messages`, { text: 'House rules' });
+  await api(alice.page, 'PUT', `/conversations/${room.id}/slow-mode`, { seconds: 30 });
+  await openConversation(alice.page, room.id);
+  await expect(alice.page.getByTestId('slow-mode')).toHaveText('Slow mode: one message every 30 s');
+  const composer = alice.page.getByTestId('composer');
+  await expect(composer).toBeEnabled();
+  // Live from here: a message posted now shows without a reload.
+  await api(alice.page, 'POST', `/conversations/${room.id}/messages`, { text: 'Listening' });
+  await expect(alice.page.getByTestId('message').filter({ hasText: 'Listening' })).toBeVisible();
+  // Frozen while open: the change reaches the page live and the composer closes.
+  await api(alice.page, 'PUT', `/conversations/${room.id}/freeze`);
+  await expect(composer).toBeDisabled();
+  await expect(composer).toHaveAttribute('placeholder', /frozen/);
+  await api(alice.page, 'DELETE', `/conversations/${room.id}/freeze`);
+  await expect(composer).toBeEnabled();
 });

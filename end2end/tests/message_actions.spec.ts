@@ -252,7 +252,11 @@ test('copy_a_message', async ({ browser, baseURL }) => {
 
 test('message_actions_by_keyboard', async ({ browser }) => {
   const alice = await agent(browser, ALICE);
-  const { conversation } = await demoConversation(alice.page, 2);
+  // A room: its messages are sent once stored, so no receipt re-renders the row (and resets an
+  // open menu's focus) while the keys are pressed.
+  const channel = await api<Channel>(alice.page, 'POST', '/channels', { provider: 'inapp', name: `Keys ${Date.now()}` });
+  const conversation = await api<Conversation>(alice.page, 'POST', '/conversations', { channel_id: channel.id, title: 'Keys' });
+  await api(alice.page, 'POST', `/conversations/${conversation.id}/messages`, { text: 'Start' });
   await openConversation(alice.page, conversation.id);
   const original = `Keys only ${Date.now()}`;
   const bubble = await send(alice.page, original);

@@ -1,7 +1,9 @@
 //! The composer: the text (Enter sends, Shift+Enter a new line, the draft kept per
 //! conversation), typing notices, the length counter, and files picked, dropped or pasted,
 //! uploaded at once with their progress and sent with the text as their caption. A reply
-//! chosen in a message's actions shows above it (Escape stops replying).
+//! chosen in a message's actions shows above it (Escape stops replying). Typing `@` suggests
+//! people to mention (`mentions.rs`). A frozen room's composer is closed; a room in slow mode
+//! says so.
 
 use std::collections::HashMap;
 
@@ -10,6 +12,7 @@ use switchboard::message::MAX_TEXT_CHARS;
 use wasm_bindgen::JsCast;
 
 use super::attachments::{PendingFile, PendingState};
+use super::mentions::{MentionList, Popup, complete, query_at, suggest};
 use super::message_actions::{MessageUi, ReplyingTo};
 use crate::client::upload;
 use crate::inbox::state::{Inbox, drafts};
@@ -52,6 +55,83 @@ pub fn Composer() -> impl IntoView {
             let _ = field.focus();
         }
     });
+    // Who may be mentioned: a room's members, or the team for a contact's conversation.
+    let room_members = RwSignal::new(None::<Vec<switchboard::UserId>>);
+    let open_conversation = move || {
+        let id = inbox.thread.with(|t| t.conversation)?;
+        inbox
+            .conversations
+            .with(|l| l.iter().find(|c| c.conversation.id == id).map(|c| c.conversation.clone()))
+    };
+    Effect::new(move |previous: Option<Option<switchboard::ConversationId>>| {
+        let id = inbox.thread.with(|t| t.conversation);
+        if previous != Some(id) {
+            room_members.set(None);
+            let room = open_conversation().is_some_and(|c| c.contact_id.is_none());
+            if let (Some(id), true) = (id, room) {
+                leptos::task::spawn_local(async move {
+                    let path = format!("/conversations/{id}/members");
+                    if let Ok(members) = crate::client::http::get::<Vec<switchboard::UserId>>(&path).await {
+                        room_members.set(Some(members));
+                    }
+                });
+            }
+        }
+        id
+    });
+    let mentionable = move || -> Vec<(switchboard::UserId, String)> {
+        inbox.people.with(|people| {
+            let mut all: Vec<(switchboard::UserId, String)> = match room_members.get() {
+                Some(members) => {
+                    members.iter().filter_map(|id| people.get(id).map(|name| (*id, name.clone()))).collect()
+                }
+                None => people.iter().map(|(id, name)| (*id, name.clone())).collect(),
+            };
+            all.retain(|(id, _)| *id != inbox.me);
+            all
+        })
+    };
+    let popup = RwSignal::new(None::<Popup>);
+    // The caret as a byte offset of the text (the browser counts UTF-16 units).
+    let caret = move |value: &str| -> usize {
+        let units =
+            field.get_untracked().and_then(|f| f.selection_start().ok().flatten()).unwrap_or(0) as usize;
+        let mut seen = 0;
+        for (i, c) in value.char_indices() {
+            if seen >= units {
+                return i;
+            }
+            seen += c.len_utf16();
+        }
+        value.len()
+    };
+    let follow_mention = move |value: &str| {
+        let at_caret = caret(value);
+        popup.set(query_at(value, at_caret).map(|(at, query)| Popup {
+            at,
+            caret: at_caret,
+            matches: suggest(&mentionable(), &query),
+            chosen: 0,
+        }));
+    };
+    let pick = Callback::new(move |i: usize| {
+        let Some(p) = popup.get_untracked() else { return };
+        let Some((_, name)) = p.matches.get(i) else { return };
+        let (value, at) = complete(&text.get_untracked(), p.at, p.caret, name);
+        if let Some(id) = inbox.thread.with_untracked(|t| t.conversation) {
+            drafts::save(id, &value);
+        }
+        text.set(value.clone());
+        popup.set(None);
+        if let Some(field) = field.get_untracked() {
+            field.set_value(&value);
+            let units = value[..at].encode_utf16().count() as u32;
+            let _ = field.set_selection_range(units, units);
+            let _ = field.focus();
+        }
+    });
+    let frozen = move || open_conversation().is_some_and(|c| c.frozen);
+    let slow_mode = move || open_conversation().and_then(|c| c.slow_mode_secs);
     // Characters as the server counts them (of the trimmed text); shown near the limit.
     let length = Memo::new(move |_| text.with(|t| t.trim().chars().count()));
     let too_long = move || length.get() > MAX_TEXT_CHARS;
@@ -174,6 +254,7 @@ pub fn Composer() -> impl IntoView {
         if let Some(id) = inbox.thread.with_untracked(|t| t.conversation) {
             drafts::save(id, &value);
         }
+        follow_mention(&value);
         text.set(value);
         let now = crate::client::now_ms();
         if now - last_typing.get_value() > 1500.0 {
@@ -182,6 +263,39 @@ pub fn Composer() -> impl IntoView {
         }
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        let suggesting = popup.with_untracked(|p| p.as_ref().map_or(0, |p| p.matches.len()));
+        if suggesting > 0 {
+            let step = |by: usize| {
+                popup.update(|p| {
+                    if let Some(p) = p {
+                        p.chosen = (p.chosen + by) % suggesting;
+                    }
+                })
+            };
+            let handled = match ev.key().as_str() {
+                "ArrowDown" => {
+                    step(1);
+                    true
+                }
+                "ArrowUp" => {
+                    step(suggesting - 1);
+                    true
+                }
+                "Enter" | "Tab" if !ev.shift_key() => {
+                    pick.run(popup.with_untracked(|p| p.as_ref().map_or(0, |p| p.chosen)));
+                    true
+                }
+                "Escape" => {
+                    popup.set(None);
+                    true
+                }
+                _ => false,
+            };
+            if handled {
+                ev.prevent_default();
+                return;
+            }
+        }
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             send();
@@ -231,17 +345,25 @@ pub fn Composer() -> impl IntoView {
                 <span class="visually-hidden">"Attach files"</span>
                 <input type="file" multiple data-testid="attach-input" on:change=on_pick />
             </label>
+            <MentionList popup pick />
             <textarea
                 rows="1"
-                placeholder="Type a message"
+                placeholder=move || if frozen() { "This room is frozen: no new messages" } else { "Type a message" }
                 aria-label="Message"
                 data-testid="composer"
                 node_ref=field
+                disabled=frozen
+                aria-autocomplete="list"
+                aria-expanded=move || popup.with(|p| p.as_ref().is_some_and(|p| !p.matches.is_empty())).to_string()
                 prop:value=move || text.get()
                 on:input=on_input
                 on:keydown=on_keydown
                 on:paste=on_paste
+                on:blur=move |_| popup.set(None)
             ></textarea>
+            {move || slow_mode().map(|secs| view! {
+                <span class="counter" data-testid="slow-mode">{format!("Slow mode: one message every {secs} s")}</span>
+            })}
             <Show when=move || { length.get() * 10 >= MAX_TEXT_CHARS * 9 }>
                 <span
                     class="counter"
@@ -260,7 +382,7 @@ pub fn Composer() -> impl IntoView {
                 </span>
             </Show>
             {move || files_problem().map(|why| view! { <span class="file-error" role="alert" data-testid="files-problem">{why}</span> })}
-            <button type="submit" class="primary" aria-label="Send" disabled=move || too_long() || uploading() || files_problem().is_some()>
+            <button type="submit" class="primary" aria-label="Send" disabled=move || too_long() || uploading() || files_problem().is_some() || frozen()>
                 {move || if uploading() { "Uploading…" } else { "Send" }}
             </button>
         </form>

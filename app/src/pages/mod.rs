@@ -13,6 +13,7 @@ pub mod inbox;
 pub mod invite;
 pub mod login;
 pub mod markdown;
+pub mod mentions;
 pub mod message_actions;
 pub mod moderation;
 pub mod templates;
