@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
+use switchboard::access::RoomRole;
 use switchboard::event::{ConversationChange, ConversationUpdated};
 use switchboard::moderation::{Ban, BlockAction, BlockedWord, Flag, FlagStatus, ModerationAction};
 use switchboard::store::{ModerationRepo, NewOutbound, RoomRules, StoreError};
@@ -150,22 +151,27 @@ where
         Ok(())
     }
 
-    /// The moderation rules for each send of a group whose rooms are `rooms`, read in its
-    /// transaction: a ban in force refuses it (a shadow ban hides it), a frozen room refuses
-    /// everyone, slow mode refuses a member who posted too recently (not the room's moderators
-    /// nor the workspace's admins, `exempt`). Sends into rooms in slow mode move their
-    /// sender's last post, here, in the same transaction.
+    /// The moderation rules for each send of a group whose rooms are `rooms` (not for sends
+    /// answered from their key already), read in its transaction: a ban in force refuses it (a
+    /// shadow ban hides it), a frozen room refuses everyone, slow mode refuses a member who
+    /// posted too recently (not the room's moderators nor the workspace's admins). Sends into
+    /// rooms in slow mode move their sender's last post, here, in the same transaction.
     pub(crate) async fn send_rules(
         tx: &mut Transaction<'static, D>,
         outs: &[&NewOutbound],
-        candidates: &[usize],
+        answered: impl Fn(&NewOutbound) -> bool,
         rooms: &HashMap<ConversationId, &Conversation>,
-        exempt: impl Fn(usize) -> bool,
+        places: &HashMap<(ConversationId, UserId), RoomRole>,
         at: DateTime<Utc>,
     ) -> Result<Vec<SendRule>, StoreError> {
         let mut rules = vec![SendRule::Post; outs.len()];
-        let in_room: Vec<usize> =
-            candidates.iter().copied().filter(|i| rooms.contains_key(&outs[*i].conversation_id)).collect();
+        let exempt = |i: usize| {
+            outs[i].role.is_admin()
+                || places.get(&(outs[i].conversation_id, outs[i].sender)) == Some(&RoomRole::Moderator)
+        };
+        let in_room: Vec<usize> = (0..outs.len())
+            .filter(|i| rooms.contains_key(&outs[*i].conversation_id) && !answered(outs[*i]))
+            .collect();
         if in_room.is_empty() {
             return Ok(rules);
         }

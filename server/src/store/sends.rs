@@ -228,18 +228,12 @@ where
             .filter(|(c, _)| switchboard::access::is_room(c))
             .map(|(c, _)| (c.id, c))
             .collect();
-        let candidates: Vec<usize> = (0..outs.len())
-            .filter(|&i| {
-                let key =
-                    outs[i].client_message_id.as_deref().map(|k| (outs[i].conversation_id, k.to_owned()));
-                key.is_none_or(|k| !keyed.contains_key(&k))
-            })
-            .collect();
-        let exempt = |i: usize| {
-            outs[i].role.is_admin()
-                || places.get(&(outs[i].conversation_id, outs[i].sender)) == Some(&RoomRole::Moderator)
+        let answered = |o: &NewOutbound| {
+            o.client_message_id
+                .as_deref()
+                .is_some_and(|k| keyed.contains_key(&(o.conversation_id, k.to_owned())))
         };
-        let rules = Self::send_rules(tx, outs, &candidates, &rooms_of, exempt, now).await?;
+        let rules = Self::send_rules(tx, outs, answered, &rooms_of, &places, now).await?;
 
         // The uploads the sends carry: each must be the sender's, in the workspace, unused (also
         // by an earlier send of this group).
