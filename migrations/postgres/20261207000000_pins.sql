@@ -8,3 +8,6 @@ create table pinned_message (
     pinned_at timestamptz not null,
     primary key (conversation_id, message_id)
 );
+-- A message's pin, found by the message (its deletion, and SQLite's foreign-key check on
+-- every new message).
+create index pinned_message_message_id_idx on pinned_message (message_id);

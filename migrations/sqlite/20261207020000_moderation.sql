@@ -17,7 +17,9 @@ create table ban (
     created_at text not null,
     expires_at text
 );
-create index ban_workspace_id_user_id_idx on ban (workspace_id, user_id);
+-- The send path reads a group's senders' bans by user.
+create index ban_user_id_idx on ban (user_id);
+create index ban_conversation_id_idx on ban (conversation_id);
 
 -- When each member last posted in a room in slow mode (only such rooms have rows).
 create table slow_mode_send (
@@ -42,6 +44,11 @@ create table moderation_flag (
     resolved_at text
 );
 create index moderation_flag_workspace_id_status_idx on moderation_flag (workspace_id, status, created_at);
+-- Rows that name a message or a conversation, found by it (a new message's foreign-key check on
+-- SQLite, a deletion's cascade): never a scan of the flags.
+create index moderation_flag_message_id_idx on moderation_flag (message_id);
+create index moderation_flag_conversation_id_idx on moderation_flag (conversation_id);
+create index moderation_flag_target_user_id_idx on moderation_flag (target_user_id);
 
 create table moderation_action (
     action_id blob primary key not null,
@@ -55,6 +62,8 @@ create table moderation_action (
     created_at text not null
 );
 create index moderation_action_workspace_id_created_at_idx on moderation_action (workspace_id, created_at);
+create index moderation_action_message_id_idx on moderation_action (message_id);
+create index moderation_action_conversation_id_idx on moderation_action (conversation_id);
 
 create table user_mute (
     user_id blob not null references user_account (user_id) on delete cascade,

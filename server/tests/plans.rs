@@ -17,8 +17,12 @@ use uuid::Uuid;
 
 /// Tables whose size grows with members or messages: a plan must reach them by an index.
 /// (`conversation` too: the list reads one workspace's, never every workspace's.)
-const GROWING: [&str; 8] = [
+const GROWING: [&str; 12] = [
     "message",
+    "ban",
+    "pinned_message",
+    "moderation_flag",
+    "moderation_action",
     "member",
     "conversation_member",
     "message_flag",
@@ -239,6 +243,11 @@ fn statements(backend: switchboard::store::Backend, w: &World) -> Vec<(&'static 
             vec![Id(ws), NullId, Id(reader), NullText, Bool(true), NullText, Bool(true), nil, Bool(false)],
         ),
         ("mark_read: target message", hot::READ_TARGET.to_owned(), vec![Id(room), Id(last)]),
+        (
+            "send: the group's senders' bans (2 senders)",
+            hot::senders_bans(backend, 2),
+            vec![now_value, Id(reader), Id(ws)],
+        ),
         (
             "mark_read: move the position",
             hot::ADVANCE_READ_POSITION.to_owned(),

@@ -84,6 +84,18 @@ pub const ADVANCE_READ_POSITION: &str =
                set last_read_message_id = excluded.last_read_message_id, updated_at = excluded.updated_at
                where read_position.last_read_message_id < excluded.last_read_message_id";
 
+/// The bans in force of a send group's `senders` (at `$1`): one range of `ban_user_id_idx` per
+/// sender, read in the group's transaction.
+pub fn senders_bans(backend: Backend, senders: usize) -> String {
+    let mut p = Params::new(backend);
+    let at = p.next();
+    format!(
+        "select ban_id, workspace_id, user_id, conversation_id, shadow, reason, created_by, created_at, expires_at
+         from ban where (expires_at is null or expires_at > {at}) and user_id in ({})",
+        p.list(senders)
+    )
+}
+
 /// A group's senders' positions, one row per (sender, conversation): the grouped send's only
 /// write besides its messages, events and outbox rows (no row per member).
 pub fn advance_read_positions(backend: Backend, rows: usize) -> String {

@@ -15,7 +15,7 @@ use switchboard::moderation::{Ban, BlockAction, BlockedWord, Flag, FlagStatus, M
 use switchboard::store::{ModerationRepo, NewOutbound, RoomRules, StoreError};
 use switchboard::{BanId, Conversation, ConversationId, EventBody, FlagId, Topic, UserId, WorkspaceId};
 
-use super::backend::{Backend, Bind, Column, Params, RowsAffected, SqlStore};
+use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
 use super::rows::{self, conversation_columns};
 use super::{abort, map_err};
 
@@ -178,13 +178,8 @@ where
         let mut senders: Vec<UserId> = in_room.iter().map(|i| outs[*i].sender).collect();
         senders.sort_unstable_by_key(|u| u.as_uuid());
         senders.dedup();
-        let mut p = Params::new(D::KIND);
-        let at_param = p.next();
         // (On SQLite the placeholders are `?`: the text's order is the binding order.)
-        let sql = format!(
-            "select {BAN_COLUMNS} from ban where (expires_at is null or expires_at > {at_param}) and user_id in ({})",
-            p.list(senders.len())
-        );
+        let sql = super::hot::senders_bans(D::KIND, senders.len());
         let mut query = sqlx::query_as::<_, BanRow>(sqlx::AssertSqlSafe(sql)).bind(at);
         for s in &senders {
             query = query.bind(s.as_uuid());
