@@ -292,7 +292,7 @@ test('message_actions_by_keyboard', async ({ browser }) => {
   await alice.page.keyboard.press('Enter');
   await expect(menu.getByRole('menuitem', { name: 'React with 👍' })).toBeFocused();
   for (let i = 0; i < 6; i++) await alice.page.keyboard.press('ArrowDown');
-  await expect(menu.getByRole('menuitem', { name: 'Reply' })).toBeFocused();
+  await expect(menu.getByRole('menuitem', { name: 'Reply', exact: true })).toBeFocused();
   await alice.page.keyboard.press('Enter');
   await expect(alice.page.getByTestId('replying-to')).toContainText(original);
   await expect(composer).toBeFocused();

@@ -25,7 +25,7 @@ pub const PAGE: u32 = 200;
 #[derive(Clone, Debug, Default)]
 pub struct Thread {
     pub conversation: Option<ConversationId>,
-    /// Oldest first.
+    /// Oldest first; with this user's replies kept to a thread (see [`in_conversation`]).
     pub messages: Vec<Message>,
     /// Optimistic sends the server never acknowledged (the network was down): retried by
     /// sending again with the same client id.
@@ -83,6 +83,13 @@ impl Thread {
             change(m);
         }
     }
+}
+
+/// Whether a message shows in its conversation's list: any message but a thread's reply kept
+/// to its thread. [`Thread::messages`] holds this user's own thread replies too (the outbox
+/// acknowledges them there), for the thread panel; the list leaves them out.
+pub fn in_conversation(message: &Message) -> bool {
+    message.parent_id.is_none() || message.show_in_conversation
 }
 
 /// Someone typing in the open conversation, until `until` (ms).
@@ -263,6 +270,7 @@ impl Inbox {
             rt.unsubscribe(Topic::Conversation(old));
         }
         self.typing.set(None);
+        self.thread_replies.set(Vec::new());
         self.thread.set(Thread { conversation: id, loading: id.is_some(), ..Thread::default() });
         if let Some(id) = id {
             self.show_queued(id);
@@ -365,7 +373,8 @@ impl Inbox {
     /// (`arrived`: someone else's message just came in, so there is, whatever the list says).
     pub fn mark_read(self, arrived: bool) {
         let Some((id, last)) = self.thread.with_untracked(|t| {
-            Some((t.conversation?, t.messages.iter().rev().find(|m| !t.unsent.contains(&m.id))?.id))
+            let last = t.messages.iter().rev().find(|m| !t.unsent.contains(&m.id) && in_conversation(m));
+            Some((t.conversation?, last?.id))
         }) else {
             return;
         };
@@ -409,6 +418,24 @@ impl Inbox {
         attachments: Vec<switchboard::media::Attachment>,
         reply_to: Option<MessageId>,
     ) {
+        self.send_queued(text, attachments, reply_to, None, false);
+    }
+
+    /// Replies in the thread of `parent` (a message of the open room), and in the conversation
+    /// too when `also_in_conversation`. Queued like any send, so it waits for the connection
+    /// and is retried the same way; the thread panel shows it at once as pending.
+    pub fn send_in_thread(self, text: String, parent: MessageId, also_in_conversation: bool) {
+        self.send_queued(text, Vec::new(), None, Some(parent), also_in_conversation);
+    }
+
+    fn send_queued(
+        self,
+        text: String,
+        attachments: Vec<switchboard::media::Attachment>,
+        reply_to: Option<MessageId>,
+        parent_id: Option<MessageId>,
+        show_in_conversation: bool,
+    ) {
         let Some(conversation) = self.thread.with_untracked(|t| t.conversation) else { return };
         let Some(channel_id) = self.conversations.with_untracked(|list| {
             list.iter().find(|c| c.conversation.id == conversation).map(|c| c.conversation.channel_id)
@@ -436,8 +463,8 @@ impl Inbox {
             attachments,
             template: None,
             reactions: Vec::new(),
-            parent_id: None,
-            show_in_conversation: false,
+            parent_id,
+            show_in_conversation,
             thread: None,
             sender_name: None,
         };

@@ -353,8 +353,6 @@ pub fn Composer() -> impl IntoView {
                 data-testid="composer"
                 node_ref=field
                 disabled=frozen
-                aria-autocomplete="list"
-                aria-expanded=move || popup.with(|p| p.as_ref().is_some_and(|p| !p.matches.is_empty())).to_string()
                 prop:value=move || text.get()
                 on:input=on_input
                 on:keydown=on_keydown

@@ -1,15 +1,16 @@
 //! What an agent does with a message in the open conversation: the actions menu on each bubble
-//! (react, reply, copy, edit, delete), the reaction chips that toggle one's own reaction, the
+//! (react, reply, reply in thread, copy, edit, pin, report, delete), the reaction chips that toggle one's own reaction, the
 //! quote of the message a reply answers, the inline editor and the "replying to" bar above the
 //! composer.
 //!
-//! Which message is being replied to, edited or deleted lives in [`MessageUi`], shared by the
-//! rows and the composer: the list re-renders a row whenever what it shows changes (a tick, a
+//! Which message is being replied to, edited, deleted or reported, which thread is open and
+//! what is pinned live in [`MessageUi`], shared by the rows, the composer and the panels: the list re-renders a row whenever what it shows changes (a tick, a
 //! reaction), and an open menu or a half-edited text must survive that.
 
 use leptos::html::{Button, Div, Textarea};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use switchboard::message::Pin;
 use switchboard::reaction::ReactionCount;
 use switchboard::{Message, MessageId};
 use wasm_bindgen::JsCast;
@@ -38,6 +39,14 @@ pub struct MessageUi {
     pub jump: RwSignal<Option<MessageId>>,
     /// The message just jumped to, highlighted for a moment.
     pub flash: RwSignal<Option<MessageId>>,
+    /// The message whose thread the side panel shows.
+    pub thread: RwSignal<Option<MessageId>>,
+    /// The open conversation's pins, the newest first (the pinned bar reads them).
+    pub pins: RwSignal<Vec<Pin>>,
+    /// The message being reported (its reason asked in the bubble).
+    pub reporting: RwSignal<Option<MessageId>>,
+    /// The message just reported, confirmed for a moment.
+    pub reported: RwSignal<Option<MessageId>>,
     /// The message whose actions button takes back the focus if it falls to the page (its
     /// menu, editor or question closed, or its row was rendered again), for a moment.
     focus_back: RwSignal<Option<MessageId>>,
@@ -57,6 +66,10 @@ impl MessageUi {
             replying: RwSignal::new(None),
             jump: RwSignal::new(None),
             flash: RwSignal::new(None),
+            thread: RwSignal::new(None),
+            pins: RwSignal::new(Vec::new()),
+            reporting: RwSignal::new(None),
+            reported: RwSignal::new(None),
             focus_back: RwSignal::new(None),
             copied: RwSignal::new(None),
         };
@@ -68,6 +81,9 @@ impl MessageUi {
                 ui.confirm.set(None);
                 ui.editing.set(None);
                 ui.replying.set(None);
+                ui.thread.set(None);
+                ui.pins.set(Vec::new());
+                ui.reporting.set(None);
             }
             id
         });
@@ -87,13 +103,13 @@ impl MessageUi {
 
     /// Gives the focus back to a message's actions button, if it falls to the page within a
     /// second (the row is rendered again when the change it asked for comes back).
-    fn refocus(self, id: MessageId) {
+    pub fn refocus(self, id: MessageId) {
         for_a_moment(self.focus_back, id, 1000);
     }
 }
 
 /// Sets `signal` to `id`, and back to nothing after `ms` unless it changed meanwhile.
-fn for_a_moment(signal: RwSignal<Option<MessageId>>, id: MessageId, ms: u64) {
+pub(super) fn for_a_moment(signal: RwSignal<Option<MessageId>>, id: MessageId, ms: u64) {
     signal.set(Some(id));
     set_timeout(
         move || {
@@ -300,16 +316,20 @@ pub struct Offer {
     pub own: bool,
     /// …and has text: it may be edited.
     pub editable: bool,
+    /// Someone else's (a teammate's or the contact's): it may be reported.
+    pub others: bool,
+    /// A message of a room that is no thread's reply: it may start a thread.
+    pub threadable: bool,
 }
 
-/// A message's actions menu: quick reactions, then Reply, Copy, Edit and Delete. The arrow keys
-/// move between its items, Escape closes it.
+/// A message's actions menu: quick reactions, then Reply, Reply in thread, Copy, Edit, Pin,
+/// Report and Delete. The arrow keys move between its items, Escape closes it.
 #[component]
 pub fn MessageMenu(offer: Offer) -> impl IntoView {
     let inbox = expect_context::<Inbox>();
     let ui = expect_context::<MessageUi>();
     let menu = NodeRef::<Div>::new();
-    let Offer { id, text, own, editable } = offer;
+    let Offer { id, text, own, editable, others, threadable } = offer;
     // Opened, by keyboard or pointer: the first item takes the focus.
     Effect::new(move |_| {
         request_animation_frame(move || {
@@ -382,6 +402,30 @@ pub fn MessageMenu(offer: Offer) -> impl IntoView {
         ui.menu.set(None);
         ui.confirm.set(Some(id));
     };
+    let in_thread = move |_| {
+        ui.menu.set(None);
+        ui.thread.set(Some(id));
+    };
+    // Whether it is pinned, by the pins read last (the bar's).
+    let pinned = Memo::new(move |_| ui.pins.with(|p| p.iter().any(|p| p.message.id == id)));
+    let pin = move |_| {
+        let on = !pinned.get_untracked();
+        close();
+        spawn_local(async move {
+            match inbox.pin(id, on).await {
+                Ok(()) => {
+                    inbox.announcement.try_set(if on { "Message pinned" } else { "Message unpinned" }.into());
+                }
+                Err(e) => {
+                    inbox.error.try_set(Some(e.message));
+                }
+            }
+        });
+    };
+    let report = move |_| {
+        ui.menu.set(None);
+        ui.reporting.set(Some(id));
+    };
     view! {
         <div
             class="actions menu"
@@ -407,11 +451,20 @@ pub fn MessageMenu(offer: Offer) -> impl IntoView {
                 })
                 .collect_view()}
             <button type="button" class="link-button" role="menuitem" on:click=reply>"Reply"</button>
+            {threadable.then(|| view! {
+                <button type="button" class="link-button" role="menuitem" on:click=in_thread>"Reply in thread"</button>
+            })}
             {(!text.is_empty()).then(|| view! {
                 <button type="button" class="link-button" role="menuitem" on:click=copy>"Copy"</button>
             })}
             {editable.then(|| view! {
                 <button type="button" class="link-button" role="menuitem" on:click=edit>"Edit"</button>
+            })}
+            <button type="button" class="link-button" role="menuitem" on:click=pin>
+                {move || if pinned.get() { "Unpin" } else { "Pin" }}
+            </button>
+            {others.then(|| view! {
+                <button type="button" class="link-button" role="menuitem" on:click=report>"Report"</button>
             })}
             {own.then(|| view! {
                 <button type="button" class="link-button danger" role="menuitem" on:click=delete>"Delete"</button>

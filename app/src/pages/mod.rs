@@ -16,8 +16,11 @@ pub mod markdown;
 pub mod mentions;
 pub mod message_actions;
 pub mod moderation;
+pub mod pins;
+pub mod report;
 pub mod templates;
 pub mod thread;
+pub mod threads;
 pub mod webhook;
 pub mod webhooks;
 

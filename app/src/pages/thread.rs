@@ -1,4 +1,5 @@
-//! The open conversation: header, a virtualized message list and the composer.
+//! The open conversation: header, pinned bar, a virtualized message list and the composer,
+//! and the thread panel beside them when a thread is open (`threads.rs`).
 //!
 //! The list keeps only the rows near the viewport in the DOM. Each row's height is measured
 //! once it has been shown; rows never shown count with an estimate. Spacers above and below
@@ -18,7 +19,10 @@ use super::markdown::Formatted;
 use super::message_actions::{
     ConfirmDelete, EditForm, MessageMenu, MessageUi, MoreButton, Offer, Quote, Reactions,
 };
-use crate::inbox::state::Inbox;
+use super::pins::PinnedBar;
+use super::report::{ReportForm, Reported};
+use super::threads::{ThreadLink, ThreadPanel};
+use crate::inbox::state::{Inbox, in_conversation};
 
 /// The height a row is counted with until it has been measured.
 const ESTIMATE: f64 = 64.0;
@@ -47,7 +51,7 @@ impl Row {
         match self {
             Row::Day { key, .. } => key.clone(),
             Row::Message { key, message } => format!(
-                "{key}|{}|{}|{}|{}|{}|{}",
+                "{key}|{}|{}|{}|{}|{}|{}|{:?}",
                 message.id,
                 message.status.as_str(),
                 message.edited_at.map(|t| t.timestamp_millis()).unwrap_or(0),
@@ -57,7 +61,8 @@ impl Row {
                     .reactions
                     .iter()
                     .map(|r| format!("{}{}{:?}", r.emoji, r.count, r.user_ids))
-                    .collect::<String>()
+                    .collect::<String>(),
+                message.thread.as_ref().map(|t| (t.reply_count, &t.participants)),
             ),
         }
     }
@@ -75,7 +80,7 @@ fn day_label(day: chrono::NaiveDate) -> String {
 fn rows_of(messages: &[Message]) -> Vec<Row> {
     let mut rows = Vec::with_capacity(messages.len() + 8);
     let mut last_day = None;
-    for message in messages {
+    for message in messages.iter().filter(|m| in_conversation(m)) {
         let day = message.created_at.with_timezone(&chrono::Local).date_naive();
         if last_day != Some(day) {
             last_day = Some(day);
@@ -114,7 +119,7 @@ fn window_of(rows: &[Row], heights: &HashMap<String, f64>, scroll_top: f64, view
     Window { top, bottom: (y - top - shown_height).max(0.0), rows: shown }
 }
 
-fn ticks(status: MessageStatus) -> (&'static str, &'static str) {
+pub(super) fn ticks(status: MessageStatus) -> (&'static str, &'static str) {
     match status {
         MessageStatus::Pending => ("🕓", "Sending"),
         MessageStatus::Sent => ("✓", "Sent"),
@@ -161,7 +166,9 @@ pub fn ThreadPane() -> impl IntoView {
         (!super::templates::window_open(&inbox, id)).then_some((channel, id))
     });
     provide_context(super::attachments::Lightbox(RwSignal::new(None)));
-    MessageUi::provide(inbox);
+    let ui = MessageUi::provide(inbox);
+    // The panel is built again only for another thread (not when the same one is asked for).
+    let open_thread = Memo::new(move |_| ui.thread.get());
     view! {
         <div class="thread">
             <super::attachments::LightboxView />
@@ -198,6 +205,7 @@ pub fn ThreadPane() -> impl IntoView {
                     </p>
                 }
             >
+                <PinnedBar />
                 {move || blocked.get().map(|why| view! { <p class="hint blocked" role="status" data-testid="contact-blocked">{why}</p> })}
                 <MessageList />
                 {move || match template_only.get() {
@@ -209,6 +217,7 @@ pub fn ThreadPane() -> impl IntoView {
                 }}
             </Show>
         </div>
+        {move || open_thread.get().map(|parent| view! { <ThreadPanel parent /> })}
     }
 }
 
@@ -292,9 +301,10 @@ fn MessageList() -> impl IntoView {
         // A conversation just opened starts at its newest message.
         let fresh = followed.get_value() != conversation;
         followed.set_value(conversation);
-        let mine = inbox
-            .thread
-            .with_untracked(|t| t.messages.last().is_some_and(|m| m.sender_user_id == Some(inbox.me)));
+        // A reply kept to its thread is not in the list: it moves nothing there.
+        let mine = inbox.thread.with_untracked(|t| {
+            t.messages.last().is_some_and(|m| m.sender_user_id == Some(inbox.me) && in_conversation(m))
+        });
         if !(fresh || at_bottom.get_value() || mine) {
             return;
         }
@@ -442,8 +452,18 @@ fn RowView(row: Row, room: bool) -> impl IntoView {
             // A send not yet acknowledged has no id on the server to act on.
             let actionable = !queued && !deleted;
             let own = actionable && mine && outbound;
-            let offer =
-                Offer { id, text: message.text.clone(), own, editable: own && !message.text.is_empty() };
+            let offer = Offer {
+                id,
+                text: message.text.clone(),
+                own,
+                editable: own && !message.text.is_empty(),
+                others: !mine,
+                // Threads are rooms' and one level deep.
+                threadable: room && message.parent_id.is_none(),
+            };
+            // A thread's reply sent to the conversation too quotes the message it answers.
+            let quoted = message.reply_to.or(message.parent_id).filter(|_| !deleted);
+            let summary = message.thread.clone().filter(|s| room && s.reply_count > 0);
             let editing = move || ui.editing.get() == Some(id);
             let text = message.text.clone();
             view! {
@@ -456,7 +476,7 @@ fn RowView(row: Row, room: bool) -> impl IntoView {
                         data-status=status
                     >
                         {move || author().map(|name| view! { <span class="author" data-testid="author">{name}</span> })}
-                        {message.reply_to.filter(|_| !deleted).map(|quoted| view! { <Quote id=quoted /> })}
+                        {quoted.map(|quoted| view! { <Quote id=quoted /> })}
                         {(!deleted && !message.attachments.is_empty())
                             .then(|| view! { <AttachmentList list=message.attachments.clone() /> })}
                         {(deleted || !message.text.is_empty()).then(|| view! {
@@ -471,6 +491,7 @@ fn RowView(row: Row, room: bool) -> impl IntoView {
                             </Show>
                         })}
                         {(!message.reactions.is_empty()).then(|| view! { <Reactions id reactions=message.reactions.clone() /> })}
+                        {summary.map(|summary| view! { <ThreadLink id summary /> })}
                         <span class="meta">
                             {actionable.then(|| view! { <MoreButton id /> })}
                             {message.edited_at.map(|_| view! { <span class="edited">"edited"</span> })}
@@ -494,6 +515,12 @@ fn RowView(row: Row, room: bool) -> impl IntoView {
                         </Show>
                         <Show when=move || ui.confirm.get() == Some(id)>
                             <ConfirmDelete id />
+                        </Show>
+                        <Show when=move || ui.reporting.get() == Some(id)>
+                            <ReportForm id />
+                        </Show>
+                        <Show when=move || ui.reported.get() == Some(id)>
+                            <Reported />
                         </Show>
                         <Show when=move || failed>
                             <div class="failure" role="alert">
@@ -571,6 +598,30 @@ mod tests {
         // 5,000 px down, with the first rows 200 px tall, is around row 25.
         let first = rows.iter().position(|r| r.key() == w.rows[0].key()).unwrap();
         assert!((17..=22).contains(&first), "first rendered row {first}");
+    }
+
+    #[test]
+    fn a_reply_kept_to_its_thread_is_left_out_of_the_list_and_one_sent_there_too_is_not() {
+        let mut m = messages(3);
+        m[1].parent_id = Some(m[0].id);
+        m[2].parent_id = Some(m[0].id);
+        m[2].show_in_conversation = true;
+        let texts: Vec<_> = rows_of(&m)
+            .into_iter()
+            .filter_map(|r| match r {
+                Row::Message { message, .. } => Some(message.text),
+                Row::Day { .. } => None,
+            })
+            .collect();
+        assert_eq!(texts, ["m0", "m2"]);
+    }
+
+    #[test]
+    fn a_new_thread_reply_changes_the_render_key_of_its_first_message() {
+        let mut m = messages(1);
+        let before = rows_of(&m)[1].clone();
+        m[0].thread = Some(switchboard::message::ThreadSummary::with_reply(None, None, chrono::Utc::now()));
+        assert_ne!(before.render_key(), rows_of(&m)[1].render_key());
     }
 
     #[test]
