@@ -8,13 +8,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SITE="${SITE:-$ROOT/target/site-release}"
 
-# Measured 2026-12-04 with the developer platform (docs/performance.md, "Page weight"): wasm
-# 539,471 bytes brotli, css 3,289. The WASM limit was raised from 450,000 on purpose for the
-# media UI (+32 KB), from 480,000 for the networks' UI (+32 KB) and from 510,000 for the admin
-# page's API keys and webhooks (+43 KB); loading the admin, auth and media pages as lazily
-# loaded chunks is the way back under 450 KB.
-WASM_BR_LIMIT=555000
-CSS_BR_LIMIT=3400
+# Measured 2026-12-04 with the chat features (docs/performance.md, "Page weight"): wasm 674,631
+# bytes brotli, css 3,566. The WASM limit was raised from 450,000 on purpose for the media UI
+# (+32 KB), from 480,000 for the networks' UI (+32 KB), from 510,000 for the admin page's API
+# keys and webhooks (+43 KB) and from 555,000 for the chat features (+135 KB: message actions,
+# threads, pins, the markdown parser, mentions, the moderation page); loading the admin,
+# moderation, auth and media pages as lazily loaded chunks is the way back under 450 KB.
+WASM_BR_LIMIT=700000
+CSS_BR_LIMIT=3700
 
 # The one hashed file of its kind, and its brotli twin.
 twin() {
