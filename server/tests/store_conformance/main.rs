@@ -3,6 +3,7 @@
 
 mod accounts;
 mod channels;
+mod chat;
 #[path = "../common/mod.rs"]
 mod common;
 mod invitations;
@@ -71,6 +72,9 @@ store_test!(
     accounts::default_workspaces_follow_memberships,
     media::uploads_go_into_one_message_of_their_workspace,
     reactions::reactions_count_who_and_announce_each_change,
+    chat::threads_live_beside_the_conversation,
+    chat::pins_are_kept_once_bounded_and_go_with_their_message,
+    chat::send_rules_are_decided_in_the_write,
     linked::echoes_of_our_sends_never_show_twice,
     linked::history_is_read_ordered_and_added_once,
 );
