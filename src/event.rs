@@ -227,11 +227,18 @@ pub enum ConversationChange {
     Renamed { title: String, status: ConversationStatus },
     /// A room's members changed: the whole list after the change.
     Members { member_ids: Vec<UserId> },
-    /// Opened or resolved.
+    /// Its labels changed: the whole list after the change.
+    Labels { label_ids: Vec<crate::ids::LabelId> },
+    /// Assigned to an agent, or unassigned (`assignee_id: null`), by `assigned_by` (none: the
+    /// automatic assignment).
+    Assigned { assignee_id: Option<UserId>, assigned_by: Option<UserId>, assigned_at: DateTime<Utc> },
+    /// Opened, parked as pending, resolved or snoozed (until `snoozed_until`).
     Status {
         last_message_at: Option<DateTime<Utc>>,
         last_message_preview: Option<String>,
         status: ConversationStatus,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        snoozed_until: Option<DateTime<Utc>>,
     },
     /// A room's moderation rules changed: frozen or not, its slow mode.
     Rules { frozen: bool, slow_mode_secs: Option<u32> },

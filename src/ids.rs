@@ -116,6 +116,14 @@ id_type!(
     /// A flag raised on a message or a person for the moderators to look at.
     FlagId
 );
+id_type!(
+    /// A workspace label put on conversations.
+    LabelId
+);
+id_type!(
+    /// A workspace's canned reply (a snippet with a short code).
+    CannedReplyId
+);
 
 #[cfg(test)]
 mod tests {

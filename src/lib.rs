@@ -45,8 +45,8 @@ pub use account::{Me, Member, MemberRole, Membership, Session, User, Workspace, 
 pub use channel::{Channel, ChannelStatus, ProviderKind};
 pub use event::{Event, EventBody, EventKind};
 pub use ids::{
-    ApiKeyId, AttachmentId, BanId, ChannelId, ContactId, ConversationId, EventId, FlagId, InvitationId,
-    MessageId, SessionId, UserId, WebhookId, WorkspaceId,
+    ApiKeyId, AttachmentId, BanId, CannedReplyId, ChannelId, ContactId, ConversationId, EventId, FlagId,
+    InvitationId, LabelId, MessageId, SessionId, UserId, WebhookId, WorkspaceId,
 };
 pub use message::{Conversation, Message, MessageStatus};
 pub use store::{Store, StoreError};

@@ -77,18 +77,31 @@ impl std::str::FromStr for MessageStatus {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {
+    /// Needs an answer.
     #[default]
     Open,
+    /// Waiting on someone (the customer, another team): out of the open queue until it moves.
+    Pending,
+    /// Done; the contact writing again opens it.
     Resolved,
+    /// Out of the way until `snoozed_until`, or until the contact writes: then open again.
+    Snoozed,
 }
 
 impl ConversationStatus {
-    pub const ALL: [ConversationStatus; 2] = [ConversationStatus::Open, ConversationStatus::Resolved];
+    pub const ALL: [ConversationStatus; 4] = [
+        ConversationStatus::Open,
+        ConversationStatus::Pending,
+        ConversationStatus::Resolved,
+        ConversationStatus::Snoozed,
+    ];
 
     pub fn as_str(&self) -> &'static str {
         match self {
             ConversationStatus::Open => "open",
+            ConversationStatus::Pending => "pending",
             ConversationStatus::Resolved => "resolved",
+            ConversationStatus::Snoozed => "snoozed",
         }
     }
 }
@@ -99,7 +112,7 @@ impl std::str::FromStr for ConversationStatus {
         ConversationStatus::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown conversation status `{s}` (open or resolved)"))
+            .ok_or_else(|| format!("unknown conversation status `{s}` (open, pending, resolved or snoozed)"))
     }
 }
 
@@ -131,8 +144,17 @@ pub struct Conversation {
     /// list prefixes the preview with "You:" or their name.
     #[serde(default)]
     pub last_message_sender_user_id: Option<UserId>,
-    /// Open until an agent resolves it; a new inbound message opens it again.
+    /// Open until an agent resolves, snoozes or parks it; a new inbound message opens it again.
     pub status: ConversationStatus,
+    /// When a snoozed conversation opens again by itself (only while `snoozed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snoozed_until: Option<DateTime<Utc>>,
+    /// The agent answering it (none: unassigned, anyone may take it).
+    #[serde(default)]
+    pub assignee_id: Option<UserId>,
+    /// Its labels (the workspace's, `GET /api/v1/labels`), in the order they were added.
+    #[serde(default)]
+    pub label_ids: Vec<crate::ids::LabelId>,
     pub created_at: DateTime<Utc>,
     /// When the contact last wrote, by the network's clock: networks with a reply window
     /// (WhatsApp's 24 hours) take free-form replies only until it closes.
@@ -251,8 +273,40 @@ pub struct ConversationFilter {
     /// Only conversations with unread messages for the caller.
     pub unread_only: bool,
     pub status: Option<ConversationStatus>,
+    /// Whose conversations: the caller's, nobody's, or one agent's.
+    pub assignee: Option<AssigneeFilter>,
+    /// Only conversations with this label.
+    pub label_id: Option<crate::ids::LabelId>,
     /// Which rooms the list holds; set by the server from the caller's role, never by a client.
     pub rooms: crate::access::RoomScope,
+}
+
+/// The list's assignment views (`assignee=me`, `none`, or an agent's id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    /// Assigned to this agent (the caller's own id for "Mine").
+    User(UserId),
+    /// Assigned to nobody.
+    Nobody,
+}
+
+impl AssigneeFilter {
+    /// Reads `me`, `none` or a user id; `me` is `caller`.
+    pub fn parse(raw: &str, caller: UserId) -> Result<Self, String> {
+        match raw {
+            "me" => Ok(AssigneeFilter::User(caller)),
+            "none" => Ok(AssigneeFilter::Nobody),
+            id => id.parse().map(AssigneeFilter::User).map_err(|_| "is `me`, `none` or a user id".to_owned()),
+        }
+    }
+
+    /// Whether a conversation assigned to `assignee` is in the view.
+    pub fn admits(&self, assignee: Option<UserId>) -> bool {
+        match self {
+            AssigneeFilter::User(id) => assignee == Some(*id),
+            AssigneeFilter::Nobody => assignee.is_none(),
+        }
+    }
 }
 
 /// Longest search text.
@@ -519,11 +573,40 @@ pub struct EditMessage {
 }
 
 /// `PATCH /api/v1/conversations/{id}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateConversation {
     pub status: ConversationStatus,
+    /// With `snoozed`: when it opens again (in the future, at most a year ahead).
+    #[serde(default)]
+    pub snoozed_until: Option<DateTime<Utc>>,
+}
+
+/// Longest snooze.
+pub const MAX_SNOOZE_DAYS: i64 = 366;
+
+impl UpdateConversation {
+    /// A snooze has its time, in the future and within [`MAX_SNOOZE_DAYS`]; no other status
+    /// takes one.
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<(), ValidationError> {
+        match (self.status, self.snoozed_until) {
+            (ConversationStatus::Snoozed, None) => {
+                Err(ValidationError::new("snoozed_until", "is needed to snooze a conversation"))
+            }
+            (ConversationStatus::Snoozed, Some(until)) if until <= now => {
+                Err(ValidationError::new("snoozed_until", "is not in the future"))
+            }
+            (ConversationStatus::Snoozed, Some(until))
+                if until - now > chrono::Duration::days(MAX_SNOOZE_DAYS) =>
+            {
+                Err(ValidationError::new("snoozed_until", "is more than a year ahead"))
+            }
+            (ConversationStatus::Snoozed, Some(_)) => Ok(()),
+            (_, Some(_)) => Err(ValidationError::new("snoozed_until", "goes only with the status `snoozed`")),
+            (_, None) => Ok(()),
+        }
+    }
 }
 
 /// Which message a change is about: ours by id (in a workspace), or the network's by its id.

@@ -17,6 +17,7 @@ use crate::message::{Conversation, Message};
 use crate::topic::Topic;
 use crate::validate::Email;
 
+mod desk;
 mod inbound;
 mod media;
 mod moderation;
@@ -24,6 +25,7 @@ mod pins;
 mod platform;
 mod rooms;
 mod webhooks;
+pub use desk::{DeskRepo, NewAssignment};
 pub use inbound::{InboundRepo, Ingested, NewHistory, NewInbound};
 pub use media::{MediaRepo, NewUpload, StoredMedia};
 pub use moderation::{ModerationRepo, RoomRules};
@@ -66,6 +68,13 @@ pub fn conflict_reason(constraint: &str) -> (Option<&'static str>, &'static str)
         "reply_to" => (Some("reply_to"), "The message replied to is not in this conversation."),
         "room_member" => (None, "Only members of the workspace can join a room."),
         "invitation_closed" => (None, "The invitation was already answered, revoked or has expired."),
+        "conversation_assigned" => (None, "Someone else took this conversation first."),
+        "label_workspace_id_lower_name_key" => (Some("name"), "A label with this name exists already."),
+        "label_limit" => (None, "The workspace has as many labels as it may hold."),
+        "canned_reply_workspace_id_short_code_key" => {
+            (Some("short_code"), "A canned reply with this short code exists already.")
+        }
+        "canned_reply_limit" => (None, "The workspace has as many canned replies as it may hold."),
         _ => (None, "This conflicts with the current state of the record; reload and try again."),
     }
 }
@@ -484,13 +493,6 @@ pub trait ConversationRepo: Send + Sync {
         conversation_id: ConversationId,
         up_to: MessageId,
     ) -> Result<crate::message::UnreadCount, StoreError>;
-    /// Opens or resolves a conversation, with a `conversation.updated` event when it changed.
-    async fn set_conversation_status(
-        &self,
-        workspace_id: WorkspaceId,
-        id: ConversationId,
-        status: crate::message::ConversationStatus,
-    ) -> Result<Conversation, StoreError>;
     /// Creates a room (a conversation of members, no contact) in a channel of the workspace,
     /// with a `conversation.created` event. `NotFound` if the channel is not in the workspace;
     /// `Conflict { constraint: "room_member" }` if a member is not one of the workspace.
@@ -663,6 +665,7 @@ pub trait Store:
     + ConversationRepo
     + MessageRepo
     + PinRepo
+    + DeskRepo
     + ModerationRepo
     + RoomRepo
     + EventLog

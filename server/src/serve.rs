@@ -171,6 +171,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(channels = started, "channel runtimes started");
     let store = state.store.clone();
     let sweeper = crate::supervise::spawn("session_sweeper", move || sweep_sessions(store.clone()));
+    let store = state.store.clone();
+    let snoozes =
+        crate::supervise::spawn("snooze_waker", move || crate::services::desk::wake_snoozed(store.clone()));
     let (store, providers, media, channels) = (
         state.store.clone(),
         state.channels.providers().clone(),
@@ -224,6 +227,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         () = deadline => tracing::warn!("requests still open after the grace period; exiting anyway"),
     }
     sweeper.abort();
+    snoozes.abort();
     outbox.abort();
     deliveries.abort();
     collector.abort();

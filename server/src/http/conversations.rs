@@ -6,8 +6,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use switchboard::message::{
-    ConversationFilter, ConversationStatus, ConversationSummary, CreateRoom, EditMessage, MarkRead,
-    SendMessage, UpdateConversation,
+    AssigneeFilter, ConversationFilter, ConversationStatus, ConversationSummary, CreateRoom, EditMessage,
+    MarkRead, SendMessage, UpdateConversation,
 };
 use switchboard::{ChannelId, ConversationId, Message, MessageId};
 use utoipa_axum::router::OpenApiRouter;
@@ -58,8 +58,12 @@ struct ConversationQuery {
     q: Option<String>,
     /// `true`: only conversations with unread messages.
     unread: Option<bool>,
-    /// `open` or `resolved`.
+    /// `open`, `pending`, `resolved` or `snoozed`.
     status: Option<String>,
+    /// `me`, `none` (unassigned) or an agent's id.
+    assignee: Option<String>,
+    /// Only conversations with this label.
+    label_id: Option<String>,
 }
 
 /// The workspace's conversations by last activity, with the caller's unread counts.
@@ -76,11 +80,19 @@ async fn list_conversations(
         .map(|s| s.parse::<ConversationStatus>())
         .transpose()
         .map_err(|why| switchboard::validate::ValidationError::new("status", why))?;
+    let assignee = q
+        .assignee
+        .as_deref()
+        .map(|raw| AssigneeFilter::parse(raw, member.actor.user_id))
+        .transpose()
+        .map_err(|why| switchboard::validate::ValidationError::new("assignee", why))?;
     let filter = ConversationFilter {
         channel_id: channel,
         search: q.q,
         unread_only: q.unread.unwrap_or(false),
         status,
+        assignee,
+        label_id: query_id(q.label_id.as_deref(), "label_id")?,
         // The service sets it from the caller's role.
         rooms: Default::default(),
     };
@@ -179,7 +191,9 @@ async fn remove_room_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Opens or resolves a conversation; answers it.
+/// Opens, parks (`pending`), resolves or snoozes (`snoozed` with `snoozed_until`) a
+/// conversation; answers it. A snoozed conversation opens again at its time, or when the
+/// contact writes.
 #[utoipa::path(patch, path = "/conversations/{id}", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = UpdateConversation, responses((status = 200, body = switchboard::Conversation), ApiErrors))]
 async fn update_conversation(
     State(state): State<AppState>,
@@ -188,7 +202,7 @@ async fn update_conversation(
     Json(req): Json<UpdateConversation>,
 ) -> Result<Json<switchboard::Conversation>, ApiError> {
     let conversation: ConversationId = path_id(&id, "Conversation")?;
-    Ok(Json(state.messages.set_conversation_status(member.actor, conversation, req.status).await?))
+    Ok(Json(state.messages.set_conversation_status(member.actor, conversation, req).await?))
 }
 
 /// Changes the text of an outbound message (its sender, or an admin); answers the message.

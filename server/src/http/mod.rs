@@ -19,6 +19,7 @@ pub mod auth;
 pub mod channels;
 pub mod chat;
 pub mod conversations;
+pub mod desk;
 pub mod error;
 pub mod extract;
 pub mod files;
@@ -118,6 +119,7 @@ pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(conversations::router())
         .merge(chat::router())
         .merge(moderation::router())
+        .merge(desk::router())
         .merge(members::router())
         .merge(invitations::router())
         .merge(media::router())

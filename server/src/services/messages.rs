@@ -474,22 +474,6 @@ impl MessageService {
         Ok(self.signed_all(self.store.starred(actor.workspace_id, actor.user_id, MAX_PAGE).await?))
     }
 
-    /// Opens or resolves a conversation.
-    pub async fn set_conversation_status(
-        &self,
-        actor: Actor,
-        id: ConversationId,
-        status: message::ConversationStatus,
-    ) -> Result<switchboard::Conversation, ServiceError> {
-        access::conversation(self.store.as_ref(), actor, id, Right::Resolve).await?;
-        let conversation = self
-            .store
-            .set_conversation_status(actor.workspace_id, id, status)
-            .await
-            .map_err(|e| ServiceError::from(e).not_found_as("conversation"))?;
-        Ok(conversation)
-    }
-
     /// The workspace's conversations the caller may read (the shared inbox, and the rooms they
     /// belong to; every room for owners and admins), most recent activity first, with the
     /// caller's unread counts.

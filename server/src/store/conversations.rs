@@ -9,7 +9,7 @@ use sqlx::{ColumnIndex, Encode, Executor, Type};
 use switchboard::event::{
     ContactPresence, ConversationChange, ConversationUpdated, ReadReceipt, ReadUpdated,
 };
-use switchboard::message::{ConversationFilter, ConversationStatus, ConversationSummary, UnreadCount};
+use switchboard::message::{AssigneeFilter, ConversationFilter, ConversationSummary, UnreadCount};
 use switchboard::store::{ConversationRepo, NewRoom, StoreError};
 use switchboard::{
     ChannelId, ContactId, Conversation, ConversationId, EventBody, Message, MessageId, Topic, UserId,
@@ -87,6 +87,12 @@ where
             .bind(filter.rooms == switchboard::access::RoomScope::All)
             .bind(Uuid::nil())
             .bind(filter.rooms == switchboard::access::RoomScope::Joined)
+            .bind(filter.assignee == Some(AssigneeFilter::Nobody))
+            .bind(match filter.assignee {
+                Some(AssigneeFilter::User(id)) => Some(id.as_uuid()),
+                _ => None,
+            })
+            .bind(filter.label_id.map(|l| l.as_uuid()))
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
@@ -161,48 +167,6 @@ where
         tx.commit().await.map_err(map_err)?;
         self.listener.committed(&events);
         Ok(unread)
-    }
-
-    async fn set_conversation_status(
-        &self,
-        workspace_id: WorkspaceId,
-        id: ConversationId,
-        status: ConversationStatus,
-    ) -> Result<Conversation, StoreError> {
-        let at = switchboard::time::now();
-        let mut tx = self.begin_write().await?;
-        let row: Option<rows::ConversationRow> = sqlx::query_as(concat!(
-            "update conversation set status = $3, updated_at = $4
-             where workspace_id = $1 and conversation_id = $2 and status <> $3 returning ",
-            conversation_columns!()
-        ))
-        .bind(workspace_id.as_uuid())
-        .bind(id.as_uuid())
-        .bind(status.as_str())
-        .bind(at)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let Some(row) = row else {
-            tx.rollback().await.map_err(map_err)?;
-            // Unchanged, or not there at all.
-            let found = self.conversation(workspace_id, id).await?;
-            return found.ok_or(StoreError::NotFound);
-        };
-        let conversation: Conversation = row.into();
-        let body = EventBody::ConversationUpdated(ConversationUpdated {
-            conversation_id: conversation.id,
-            change: ConversationChange::Status {
-                last_message_at: conversation.last_message_at,
-                last_message_preview: conversation.last_message_preview.clone(),
-                status: conversation.status,
-            },
-        });
-        let topic = switchboard::access::list_topic(&conversation);
-        let event = Self::append_event(&mut tx, workspace_id, topic, body, None, at).await?;
-        tx.commit().await.map_err(map_err)?;
-        self.listener.committed(std::slice::from_ref(&event));
-        Ok(conversation)
     }
 
     async fn create_room(&self, room: NewRoom) -> Result<Conversation, StoreError> {

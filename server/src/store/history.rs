@@ -148,6 +148,7 @@ where
                     last_message_at: conversation.last_message_at,
                     last_message_preview: conversation.last_message_preview.clone(),
                     status: conversation.status,
+                    snoozed_until: conversation.snoozed_until,
                 },
             })
         };

@@ -16,7 +16,8 @@ pub const WORKSPACE_PARTICIPANT: &str = "select user_id from member where worksp
 /// The inbox list with the caller's unread counts: `$1` workspace, `$2` channel or null,
 /// `$3` caller, `$4` title pattern or null, `$5` unread only, `$6` status or null, `$7` every
 /// room (admins), `$8` the nil id (the position of a member who has read nothing), `$9` rooms the
-/// caller joined only (app users: no contact conversation).
+/// caller joined only (app users: no contact conversation), `$10` unassigned only, `$11` this
+/// assignee or null, `$12` this label or null (a primary key lookup per conversation).
 ///
 /// One pass of joins, no subquery per row: the caller's position (a primary key lookup),
 /// the messages after it (a range of `message_read_idx` per conversation), the caller's
@@ -24,7 +25,8 @@ pub const WORKSPACE_PARTICIPANT: &str = "select user_id from member where worksp
 /// grows with the conversations listed and their unread messages, never with the members.
 pub const CONVERSATION_LIST: &str = "select c.conversation_id, c.workspace_id, c.channel_id, c.contact_id, c.external_chat_id, c.title,
                     c.last_message_at, c.last_message_preview, c.status, c.created_at, c.last_message_sender_user_id,
-                    c.last_inbound_at, c.room_type, c.custom, c.frozen_at, c.slow_mode_secs, count(m.message_id) - count(um.muted_user_id) as unread_count, coalesce(max(mn.mentions), 0) as unread_mentions,
+                    c.last_inbound_at, c.room_type, c.custom, c.frozen_at, c.slow_mode_secs,
+                    c.snoozed_until, c.assignee_id, c.label_ids, count(m.message_id) - count(um.muted_user_id) as unread_count, coalesce(max(mn.mentions), 0) as unread_mentions,
                     ct.online as contact_online, ct.blocked_reason as contact_blocked
              from conversation c
              left join read_position rp on rp.user_id = $3 and rp.conversation_id = c.conversation_id
@@ -44,11 +46,15 @@ pub const CONVERSATION_LIST: &str = "select c.conversation_id, c.workspace_id, c
                  group by f.conversation_id) mn on mn.conversation_id = c.conversation_id
              left join contact ct on ct.contact_id = c.contact_id
              left join conversation_member cm on cm.conversation_id = c.conversation_id and cm.user_id = $3
+             left join conversation_label cl on cl.conversation_id = c.conversation_id and cl.label_id = $12
              where c.workspace_id = $1 and ($2 is null or c.channel_id = $2)
                and ($6 is null or c.status = $6)
                and ($4 is null or lower(c.title) like $4 escape '\\')
                and (c.contact_id is not null or $7 = true or cm.user_id is not null)
                and ($9 = false or (c.contact_id is null and cm.user_id is not null))
+               and ($10 = false or c.assignee_id is null)
+               and ($11 is null or c.assignee_id = $11)
+               and ($12 is null or cl.label_id is not null)
              group by c.conversation_id, ct.online, ct.blocked_reason
              having ($5 = false or count(m.message_id) - count(um.muted_user_id) > 0)
              order by case when c.last_message_at is null then 1 else 0 end, c.last_message_at desc, c.conversation_id desc";

@@ -284,10 +284,11 @@ where
         inbound_at: Option<DateTime<Utc>>,
         at: DateTime<Utc>,
     ) -> Result<Conversation, StoreError> {
-        // A contact writing again reopens a resolved conversation.
+        // A contact writing again reopens a resolved, pending or snoozed conversation.
         let row: rows::ConversationRow = sqlx::query_as(concat!(
             "update conversation set last_message_at = $2, last_message_preview = $3, updated_at = $2,
                 status = case when $4 then 'open' else status end, last_message_sender_user_id = $5,
+                snoozed_until = case when $4 then null else snoozed_until end,
                 last_inbound_at = case when $4 and (last_inbound_at is null or last_inbound_at < $6)
                                        then $6 else last_inbound_at end
              where conversation_id = $1 returning ",

@@ -29,6 +29,7 @@ mod accounts;
 pub mod backend;
 mod channels;
 mod conversations;
+mod desk;
 mod event_log;
 mod history;
 pub mod hot;

@@ -22,7 +22,7 @@ macro_rules! conversation_columns {
     () => {
         "conversation_id, workspace_id, channel_id, contact_id, external_chat_id, title, last_message_at, \
          last_message_preview, status, created_at, last_message_sender_user_id, last_inbound_at, room_type, custom, \
-         frozen_at, slow_mode_secs"
+         frozen_at, slow_mode_secs, snoozed_until, assignee_id, label_ids"
     };
 }
 
@@ -195,6 +195,9 @@ pub struct ConversationRow {
     pub custom: Option<sqlx::types::Json<serde_json::Value>>,
     pub frozen_at: Option<DateTime<Utc>>,
     pub slow_mode_secs: Option<i64>,
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub assignee_id: Option<Uuid>,
+    pub label_ids: sqlx::types::Json<serde_json::Value>,
 }
 
 impl From<ConversationRow> for switchboard::Conversation {
@@ -211,6 +214,10 @@ impl From<ConversationRow> for switchboard::Conversation {
             last_message_sender_user_id: r.last_message_sender_user_id.map(Into::into),
             // The column's check constraint admits only the two.
             status: r.status.parse().unwrap_or_default(),
+            snoozed_until: r.snoozed_until,
+            assignee_id: r.assignee_id.map(Into::into),
+            // Written only by the store, from label ids.
+            label_ids: serde_json::from_value(r.label_ids.0).unwrap_or_default(),
             created_at: r.created_at,
             last_inbound_at: r.last_inbound_at,
             // A room made before rooms had types is a `messaging` one.

@@ -1,0 +1,221 @@
+//! The agent's desk: a conversation's status (open, pending, resolved, snoozed until a time),
+//! its assignee ("assign to me" races are won by one), its labels; the workspace's labels
+//! (owners and admins manage them) and canned replies (every agent writes them). Every change
+//! of a conversation is a `conversation.updated` on its list topic, so every inbox follows live.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard::access::Right;
+use switchboard::desk::{
+    Assign, CannedReply, CannedReplyInput, Label, LabelInput, MAX_CANNED_REPLIES, MAX_CONVERSATION_LABELS,
+    MAX_LABELS,
+};
+use switchboard::message::UpdateConversation;
+use switchboard::store::NewAssignment;
+use switchboard::validate::ValidationError;
+use switchboard::{CannedReplyId, Conversation, ConversationId, LabelId, Store, StoreError};
+
+use super::{Actor, ServiceError};
+use crate::access;
+use crate::services::messages::MessageService;
+
+/// How often snoozed conversations are looked at (a snooze ends within this of its time).
+pub const SNOOZE_TICK: Duration = Duration::from_secs(1);
+
+const ADMINS_MANAGE_LABELS: &str = "Only owners and admins manage the workspace's labels.";
+
+fn staff_only(actor: Actor) -> Result<(), ServiceError> {
+    if actor.role.is_staff() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden("This is for the workspace's agents."))
+    }
+}
+
+impl MessageService {
+    /// Opens, parks (pending), resolves or snoozes a conversation.
+    pub async fn set_conversation_status(
+        &self,
+        actor: Actor,
+        id: ConversationId,
+        update: UpdateConversation,
+    ) -> Result<Conversation, ServiceError> {
+        update.validate(switchboard::time::now())?;
+        access::conversation(self.store.as_ref(), actor, id, Right::Resolve).await?;
+        self.store
+            .set_conversation_status(actor.workspace_id, id, update.status, update.snoozed_until)
+            .await
+            .map_err(|e| ServiceError::from(e).not_found_as("conversation"))
+    }
+
+    /// Assigns a conversation with a contact to one of the workspace's people, or unassigns it.
+    pub async fn assign(
+        &self,
+        actor: Actor,
+        id: ConversationId,
+        req: Assign,
+    ) -> Result<Conversation, ServiceError> {
+        self.assign_as(actor, id, req.user_id, false).await
+    }
+
+    /// "Assign to me": takes the conversation when nobody has it (or the caller already does);
+    /// when someone else does, 409 `already_assigned`, and nothing changes.
+    pub async fn claim(&self, actor: Actor, id: ConversationId) -> Result<Conversation, ServiceError> {
+        self.assign_as(actor, id, Some(actor.user_id), true).await
+    }
+
+    async fn assign_as(
+        &self,
+        actor: Actor,
+        id: ConversationId,
+        assignee: Option<switchboard::UserId>,
+        only_if_unassigned: bool,
+    ) -> Result<Conversation, ServiceError> {
+        let granted = access::conversation(self.store.as_ref(), actor, id, Right::Resolve).await?;
+        if switchboard::access::is_room(&granted.conversation) {
+            return Err(ServiceError::Unprocessable(
+                "assignment_in_room",
+                "Rooms have members, not an assignee: assignment is for conversations with a contact.".into(),
+            ));
+        }
+        let assignment = NewAssignment { assignee, by: Some(actor.user_id), only_if_unassigned };
+        match self.store.assign(actor.workspace_id, id, assignment).await {
+            Err(StoreError::Conflict { constraint }) if constraint == "conversation_assigned" => Err(
+                ServiceError::Refused(409, "already_assigned", "Someone else took this conversation first."),
+            ),
+            Err(StoreError::Conflict { constraint }) if constraint == "assignee" => {
+                let why = "is not one of the workspace's agents, admins or owners";
+                Err(ValidationError::new("user_id", why).into())
+            }
+            other => other.map_err(|e| ServiceError::from(e).not_found_as("conversation")),
+        }
+    }
+
+    /// Sets a conversation's labels (the whole set).
+    pub async fn set_labels(
+        &self,
+        actor: Actor,
+        id: ConversationId,
+        labels: &[LabelId],
+    ) -> Result<Conversation, ServiceError> {
+        if labels.len() > MAX_CONVERSATION_LABELS {
+            let why = format!("holds more than {MAX_CONVERSATION_LABELS} labels");
+            return Err(ValidationError::new("label_ids", why).into());
+        }
+        access::conversation(self.store.as_ref(), actor, id, Right::Resolve).await?;
+        match self.store.set_conversation_labels(actor.workspace_id, id, labels).await {
+            Err(StoreError::Conflict { constraint }) if constraint == "label" => {
+                Err(ValidationError::new("label_ids", "names a label that is not the workspace's").into())
+            }
+            other => other.map_err(|e| ServiceError::from(e).not_found_as("conversation")),
+        }
+    }
+
+    /// The workspace's labels (every member of the staff reads them).
+    pub async fn labels(&self, actor: Actor) -> Result<Vec<Label>, ServiceError> {
+        staff_only(actor)?;
+        Ok(self.store.labels(actor.workspace_id).await?)
+    }
+
+    /// Adds a label (owners and admins).
+    pub async fn create_label(&self, actor: Actor, input: LabelInput) -> Result<Label, ServiceError> {
+        if !actor.role.is_admin() {
+            return Err(ServiceError::Forbidden(ADMINS_MANAGE_LABELS));
+        }
+        let (name, color) = input.validated()?;
+        Ok(self.store.create_label(actor.workspace_id, &name, &color, MAX_LABELS).await?)
+    }
+
+    /// Renames or recolours a label (owners and admins).
+    pub async fn update_label(
+        &self,
+        actor: Actor,
+        id: LabelId,
+        input: LabelInput,
+    ) -> Result<Label, ServiceError> {
+        if !actor.role.is_admin() {
+            return Err(ServiceError::Forbidden(ADMINS_MANAGE_LABELS));
+        }
+        let (name, color) = input.validated()?;
+        self.store
+            .update_label(actor.workspace_id, id, &name, &color)
+            .await
+            .map_err(|e| ServiceError::from(e).not_found_as("label"))
+    }
+
+    /// Deletes a label, taking it off every conversation (owners and admins).
+    pub async fn delete_label(&self, actor: Actor, id: LabelId) -> Result<(), ServiceError> {
+        if !actor.role.is_admin() {
+            return Err(ServiceError::Forbidden(ADMINS_MANAGE_LABELS));
+        }
+        self.store
+            .delete_label(actor.workspace_id, id)
+            .await
+            .map_err(|e| ServiceError::from(e).not_found_as("label"))
+    }
+
+    /// The workspace's canned replies.
+    pub async fn canned_replies(&self, actor: Actor) -> Result<Vec<CannedReply>, ServiceError> {
+        staff_only(actor)?;
+        Ok(self.store.canned_replies(actor.workspace_id).await?)
+    }
+
+    /// Adds a canned reply (any agent).
+    pub async fn create_canned_reply(
+        &self,
+        actor: Actor,
+        input: CannedReplyInput,
+    ) -> Result<CannedReply, ServiceError> {
+        staff_only(actor)?;
+        let (code, text) = input.validated()?;
+        Ok(self
+            .store
+            .create_canned_reply(actor.workspace_id, actor.user_id, &code, &text, MAX_CANNED_REPLIES)
+            .await?)
+    }
+
+    /// Changes a canned reply (any agent).
+    pub async fn update_canned_reply(
+        &self,
+        actor: Actor,
+        id: CannedReplyId,
+        input: CannedReplyInput,
+    ) -> Result<CannedReply, ServiceError> {
+        staff_only(actor)?;
+        let (code, text) = input.validated()?;
+        self.store
+            .update_canned_reply(actor.workspace_id, id, &code, &text)
+            .await
+            .map_err(|e| ServiceError::from(e).not_found_as("canned reply"))
+    }
+
+    /// Deletes a canned reply (any agent).
+    pub async fn delete_canned_reply(&self, actor: Actor, id: CannedReplyId) -> Result<(), ServiceError> {
+        staff_only(actor)?;
+        self.store
+            .delete_canned_reply(actor.workspace_id, id)
+            .await
+            .map_err(|e| ServiceError::from(e).not_found_as("canned reply"))
+    }
+}
+
+/// Opens snoozed conversations when their time comes, every [`SNOOZE_TICK`], until the task is
+/// dropped. After a restart it catches up at once: the time is in the database.
+pub async fn wake_snoozed(store: Arc<dyn Store>) {
+    let mut tick = tokio::time::interval(SNOOZE_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        loop {
+            match store.wake_snoozed(switchboard::time::now(), 100).await {
+                Ok(100) => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "waking snoozed conversations failed");
+                    break;
+                }
+            }
+        }
+    }
+}
