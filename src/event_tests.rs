@@ -51,7 +51,33 @@ fn one_of_each() -> Vec<EventBody> {
                 last_message_at: None,
                 last_message_preview: None,
                 status: ConversationStatus::Resolved,
+                snoozed_until: None,
             },
+        }),
+        EventBody::ConversationUpdated(ConversationUpdated {
+            conversation_id,
+            change: ConversationChange::Status {
+                last_message_at: None,
+                last_message_preview: Some("later".into()),
+                status: ConversationStatus::Snoozed,
+                snoozed_until: Some(at()),
+            },
+        }),
+        EventBody::ConversationUpdated(ConversationUpdated {
+            conversation_id,
+            change: ConversationChange::Labels { label_ids: vec![crate::LabelId::new()] },
+        }),
+        EventBody::ConversationUpdated(ConversationUpdated {
+            conversation_id,
+            change: ConversationChange::Labels { label_ids: Vec::new() },
+        }),
+        EventBody::ConversationUpdated(ConversationUpdated {
+            conversation_id,
+            change: ConversationChange::Assigned { assignee_id: Some(user_id), assigned_by: None, assigned_at: at() },
+        }),
+        EventBody::ConversationUpdated(ConversationUpdated {
+            conversation_id,
+            change: ConversationChange::Assigned { assignee_id: None, assigned_by: Some(user_id), assigned_at: at() },
         }),
         EventBody::ReadUpdated(ReadUpdated { conversation_id, up_to: message_id, unread_count: 3.into() }),
         EventBody::ContactPresence(ContactPresence {
