@@ -384,6 +384,10 @@ pub struct Message {
     /// A thread's first message: its replies so far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread: Option<ThreadSummary>,
+    /// A private note: the team's alone, never sent to the contact (conversations with a
+    /// contact only; shown apart in the inbox).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub note: bool,
 }
 
 /// What a thread's first message says of its replies.
@@ -469,6 +473,10 @@ pub struct SendMessage {
     /// A thread reply also sent to the conversation (shown in both, moving its preview).
     #[serde(default)]
     pub show_in_conversation: bool,
+    /// A private note for the team: stored and shown to the staff, never sent to the contact
+    /// (conversations with a contact only; no template).
+    #[serde(default)]
+    pub note: bool,
 }
 
 /// A network's pre-approved message template (WhatsApp's message templates).

@@ -350,6 +350,10 @@ pub struct NewOutbound {
     pub parent_id: Option<MessageId>,
     /// A thread reply also shown in the conversation.
     pub show_in_conversation: bool,
+    /// A private note: written and published like any message, but never queued for the
+    /// network and never moving the conversation's preview; in a room `Conflict { constraint:
+    /// "note_room" }`.
+    pub note: bool,
     pub trace_id: Option<String>,
 }
 

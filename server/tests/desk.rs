@@ -19,6 +19,7 @@ app_test!(
     pending_and_snooze_come_back_by_time_and_by_the_contact,
     labels_are_the_admins_and_agents_put_them_on,
     canned_replies_belong_to_every_agent,
+    notes_stay_with_the_team,
 );
 
 async fn call(
@@ -427,4 +428,76 @@ async fn canned_replies_belong_to_every_agent(app: AppState, _raw: Raw) {
     )
     .await;
     assert_eq!(status, 404);
+}
+
+async fn notes_stay_with_the_team(app: AppState, raw: Raw) {
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let bob = login(&app, "bob@example.com", "demo-password").await;
+    let ids = conversations(&app, &alice, 1).await;
+    let conv = &ids[0];
+    let before = call(&app, &alice, "GET", "/api/v1/conversations", None).await.1;
+    let preview = |list: &Value| {
+        list.as_array().unwrap().iter().find(|c| c["id"] == conv.as_str()).unwrap()["last_message_preview"].clone()
+    };
+    let since = position(&app, &alice).await;
+    let uri = format!("/api/v1/conversations/{conv}/messages");
+    let body = json!({"text": "Refund approved, @bob please follow up", "note": true, "client_message_id": "n-1"});
+    let (status, note) = call(&app, &alice, "POST", &uri, Some(body.clone())).await;
+    assert_eq!(status, 201, "{note}");
+    assert_eq!((note["note"].as_bool(), note["status"].as_str()), (Some(true), Some("sent")));
+    let id: switchboard::MessageId = note["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(raw.outbox_rows(id).await, 0, "a note is never queued for the network");
+    let (status, again) = call(&app, &alice, "POST", &uri, Some(body)).await;
+    assert_eq!((status.as_u16(), &again["id"]), (200, &note["id"]), "idempotent like any send");
+
+    // In the history, for the team; the list's preview stays the customer's.
+    let history = call(&app, &bob, "GET", &format!("{uri}?limit=5"), None).await.1;
+    assert_eq!(history[0]["id"], note["id"]);
+    assert_eq!(history[0]["note"], true);
+    let after = call(&app, &bob, "GET", "/api/v1/conversations", None).await.1;
+    assert_eq!(preview(&after), preview(&before));
+    let row = after.as_array().unwrap().iter().find(|c| c["id"] == conv.as_str()).unwrap().clone();
+    assert_eq!(row["unread_mentions"], 1, "the mention reaches Bob: {row}");
+
+    // Its events: `message.created` on the conversation's topic only, no list move.
+    let sync = call(&app, &alice, "GET", &format!("/api/v1/sync?since={since}&limit=500"), None).await.1;
+    let kinds: Vec<(String, String)> = sync["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap().to_owned(), e["topic"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(kinds, [("message.created".to_owned(), format!("conversation:{conv}"))]);
+
+    // A reply to the contact still goes out; a note in a room or as a template does not exist.
+    let (status, reply) = call(&app, &alice, "POST", &uri, Some(json!({"text": "Done!"}))).await;
+    assert_eq!((status.as_u16(), reply["note"].as_bool()), (201, None));
+    let reply_id: switchboard::MessageId = reply["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(raw.outbox_rows(reply_id).await, 1);
+    let template = json!({"note": true, "template": {"name": "hello", "language": "en", "parameters": []}});
+    let (status, refused) = call(&app, &alice, "POST", &uri, Some(template)).await;
+    assert_eq!((status.as_u16(), refused["error"]["field"].as_str()), (422, Some("note")), "{refused}");
+    let inapp = create_channel(&app, &alice, json!({"provider": "inapp", "name": "Web chat"})).await;
+    let alice_id = user_id(&app, &alice).await;
+    let room = call(
+        &app,
+        &alice,
+        "POST",
+        "/api/v1/conversations",
+        Some(json!({"channel_id": inapp["id"], "title": "Team", "member_ids": [alice_id]})),
+    )
+    .await
+    .1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, refused) = call(
+        &app,
+        &alice,
+        "POST",
+        &format!("/api/v1/conversations/{room}/messages"),
+        Some(json!({"text": "psst", "note": true})),
+    )
+    .await;
+    assert_eq!((status.as_u16(), refused["error"]["field"].as_str()), (422, Some("note")), "{refused}");
 }

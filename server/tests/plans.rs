@@ -166,6 +166,7 @@ fn outbound(ws: WorkspaceId, conversation_id: ConversationId, sender: UserId, te
         client_message_id: None,
         parent_id: None,
         show_in_conversation: false,
+        note: false,
         trace_id: None,
     }
 }

@@ -185,8 +185,11 @@ impl Inbox {
                     conv.last_message_preview = Some(last_message_preview);
                     conv.last_message_sender_user_id = sender_user_id;
                     conv.status = status;
+                    if status != switchboard::message::ConversationStatus::Snoozed {
+                        conv.snoozed_until = None;
+                    }
                 }
-                ConversationChange::Status { last_message_at, last_message_preview, status } => {
+                ConversationChange::Status { last_message_at, last_message_preview, status, snoozed_until } => {
                     if last_message_at.is_some() {
                         conv.last_message_at = last_message_at;
                     }
@@ -194,6 +197,7 @@ impl Inbox {
                         conv.last_message_preview = last_message_preview;
                     }
                     conv.status = status;
+                    conv.snoozed_until = snoozed_until;
                 }
                 ConversationChange::Renamed { title, status } => {
                     conv.title = title;
@@ -201,6 +205,8 @@ impl Inbox {
                 }
                 // Who is in the room does not show in the list.
                 ConversationChange::Members { .. } => {}
+                ConversationChange::Labels { label_ids } => conv.label_ids = label_ids,
+                ConversationChange::Assigned { assignee_id, .. } => conv.assignee_id = assignee_id,
                 // The composer reads these from the list: a frozen room takes nothing.
                 ConversationChange::Rules { frozen, slow_mode_secs } => {
                     conv.frozen = frozen;

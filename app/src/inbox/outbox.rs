@@ -200,6 +200,7 @@ impl Inbox {
             template: None,
             parent_id: message.parent_id,
             show_in_conversation: message.show_in_conversation,
+            note: message.note,
         };
         crate::api::send_message(self.workspace, conversation, send)
             .await
@@ -237,6 +238,7 @@ mod tests {
             parent_id: None,
             show_in_conversation: false,
             thread: None,
+            note: false,
             sender_name: None,
         }
     }

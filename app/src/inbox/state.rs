@@ -468,6 +468,7 @@ impl Inbox {
             thread: None,
             sender_name: None,
         };
+            note: false,
         self.thread.update(|t| t.upsert(optimistic.clone()));
         self.enqueue(optimistic);
     }
@@ -645,6 +646,7 @@ mod tests {
             sender_name: None,
         }
     }
+            note: false,
 
     #[test]
     fn an_acknowledgement_replaces_the_optimistic_message_in_order() {

@@ -626,6 +626,7 @@ mod tests {
             parent_id: None,
             show_in_conversation: false,
             thread: None,
+            note: false,
             sender_name: None,
         }
     }

@@ -569,6 +569,7 @@ mod tests {
                 thread: None,
                 sender_name: None,
             })
+                note: false,
             .collect()
     }
 

@@ -332,6 +332,7 @@ mod tests {
             parent_id: Some(MessageId::new()),
             show_in_conversation: false,
             thread: None,
+            note: false,
             sender_name: None,
         }
     }

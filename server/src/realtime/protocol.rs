@@ -212,6 +212,9 @@ pub struct SendMessageArgs {
     /// A thread reply also sent to the conversation.
     #[serde(default)]
     pub show_in_conversation: bool,
+    /// A private note for the team (conversations with a contact).
+    #[serde(default)]
+    pub note: bool,
 }
 
 #[derive(Debug, PartialEq, Eq, Deserialize)]

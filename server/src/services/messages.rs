@@ -112,6 +112,9 @@ impl MessageService {
         trace_id: Option<String>,
     ) -> Result<Sent, ServiceError> {
         let attachments = switchboard::media::attachment_ids(&req.attachments)?;
+        if req.note && req.template.is_some() {
+            return Err(ValidationError::new("note", "a note is the team's own text, never a template").into());
+        }
         let text = match &req.template {
             None => message::caption_text(&req.text, attachments.len())?,
             Some(_) if !req.text.is_empty() || !attachments.is_empty() => {
@@ -170,6 +173,7 @@ impl MessageService {
             template: req.template,
             parent_id: req.parent_id,
             show_in_conversation: req.show_in_conversation,
+            note: req.note,
             trace_id,
         };
         let sent = match self.store.send_message(outbound).await {
@@ -196,6 +200,10 @@ impl MessageService {
                     "threads are for rooms; answer a contact's message with reply_to",
                 )
                 .into())
+            }
+            Err(switchboard::StoreError::Conflict { constraint }) if constraint == "note_room" => {
+                Err(ValidationError::new("note", "notes are for conversations with a contact; a room has no one to hide them from")
+                    .into())
             }
             Err(switchboard::StoreError::Conflict { constraint }) if constraint == "reply_window" => {
                 Err(ServiceError::Unprocessable(

@@ -121,10 +121,10 @@ pub fn insert_messages(backend: Backend, rows: usize) -> String {
         concat!(
             "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text,
                                   client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id, attachments,
-                                  template, parent_id, visibility)
+                                  template, parent_id, visibility, note)
              values {} returning ",
             message_columns!()
         ),
-        Params::new(backend).rows(rows, 16)
+        Params::new(backend).rows(rows, 17)
     )
 }

@@ -124,6 +124,7 @@ mod tests {
             template: None,
             parent_id: None,
             show_in_conversation: false,
+            note: false,
             trace_id: None,
         }
     }

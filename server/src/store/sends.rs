@@ -269,6 +269,7 @@ where
                     });
                     let thread_outside_room =
                         out.parent_id.is_some() && !switchboard::access::is_room(conversation);
+                    let note_in_room = out.note && switchboard::access::is_room(conversation);
                     let standing = Standing {
                         role: out.role,
                         room: switchboard::access::is_room(conversation),
@@ -286,6 +287,7 @@ where
                         None if thread_outside_room => {
                             Plan::Fails(StoreError::Conflict { constraint: "thread_room".into() })
                         }
+                        None if note_in_room => Plan::Fails(StoreError::Conflict { constraint: "note_room".into() }),
                         None if stray_parent => {
                             Plan::Fails(StoreError::Conflict { constraint: "parent_id".into() })
                         }
@@ -293,7 +295,7 @@ where
                             let SendRule::Refused(why) = rules[i] else { unreachable!() };
                             Plan::Fails(StoreError::Conflict { constraint: why.into() })
                         }
-                        None if window_closed => {
+                        None if window_closed && !out.note => {
                             Plan::Fails(StoreError::Conflict { constraint: "reply_window".into() })
                         }
                         None => match Self::take_uploads(out, &uploads, &mut claimed) {
@@ -306,7 +308,7 @@ where
                                     id: MessageId::new(),
                                     channel_id: conversation.channel_id,
                                     // A shadowed message goes nowhere: its author alone sees it.
-                                    local: local || rules[i] == SendRule::Shadowed,
+                                    local: local || out.note || rules[i] == SendRule::Shadowed,
                                     attachments,
                                     shadowed: rules[i] == SendRule::Shadowed,
                                 }
@@ -410,7 +412,8 @@ where
                     .bind(super::media::attachments_json(carried[&id]))
                     .bind(out.template.as_ref().map(|t| serde_json::to_string(t).unwrap_or_default()))
                     .bind(out.parent_id.map(|p| p.as_uuid()))
-                    .bind(visibility(i, &id));
+                    .bind(visibility(i, &id))
+                    .bind(out.note);
             }
             for row in query.fetch_all(&mut *tx).await.map_err(map_err)? {
                 let message: Message = row.try_into()?;
@@ -429,7 +432,7 @@ where
             // (Only what the conversation shows: not a thread's reply, not a shadowed message.)
             let mut last: Vec<(ConversationId, &Message)> = Vec::new();
             for (i, id, _) in &new {
-                if visibility(*i, id) != "all" {
+                if visibility(*i, id) != "all" || outs[*i].note {
                     continue;
                 }
                 let message = &messages[id];
@@ -575,6 +578,7 @@ where
                     ));
                     if let Some(conversation) = touched.get(&message.conversation_id)
                         && visibility(i, &id) == "all"
+                        && !message.note
                     {
                         bodies.push((
                             switchboard::access::list_topic(conversation),

@@ -346,6 +346,15 @@ impl Raw {
         i64::from(n)
     }
 
+    /// How many outbox rows the message has (0: it goes to no network).
+    pub async fn outbox_rows(&self, message: switchboard::MessageId) -> i64 {
+        let sql = "select count(*) from outbox where message_id = $1";
+        match self {
+            Raw::Sqlite(pool) => sqlx::query_scalar(sql).bind(message.as_uuid()).fetch_one(pool).await.unwrap(),
+            Raw::Postgres(pool) => sqlx::query_scalar(sql).bind(message.as_uuid()).fetch_one(pool).await.unwrap(),
+        }
+    }
+
     /// How many attempts the message's outbox row is allowed.
     pub async fn outbox_max_attempts(&self, message: switchboard::MessageId) -> i64 {
         let sql = "select max_attempts from outbox where message_id = $1";

@@ -165,6 +165,7 @@ pub fn outbound(
         client_message_id: key.map(str::to_owned),
         parent_id: None,
         show_in_conversation: false,
+        note: false,
         trace_id: None,
     }
 }

@@ -68,6 +68,7 @@ impl Conn {
             template: None,
             parent_id: args.parent_id,
             show_in_conversation: args.show_in_conversation,
+            note: args.note,
         };
         let trace = Some(uuid::Uuid::now_v7().to_string());
         let sent = self

@@ -82,6 +82,7 @@ fn rpc_calls_parse_once_with_their_arguments() {
             attachments: Vec::new(),
             parent_id: None,
             show_in_conversation: false,
+            note: false,
         })
     );
     let data = json!({"conversation_id": CONVERSATION, "up_to": MESSAGE});
@@ -245,6 +246,7 @@ fn a_message_push_carries_what_a_client_applies_and_no_more() {
         parent_id: None,
         show_in_conversation: false,
         thread: None,
+        note: false,
         sender_name: None,
     };
     let topic = switchboard::Topic::Conversation(message.conversation_id);
