@@ -467,8 +467,8 @@ impl Inbox {
             show_in_conversation,
             thread: None,
             sender_name: None,
-        };
             note: false,
+        };
         self.thread.update(|t| t.upsert(optimistic.clone()));
         self.enqueue(optimistic);
     }
@@ -644,9 +644,9 @@ mod tests {
             show_in_conversation: false,
             thread: None,
             sender_name: None,
+            note: false,
         }
     }
-            note: false,
 
     #[test]
     fn an_acknowledgement_replaces_the_optimistic_message_in_order() {

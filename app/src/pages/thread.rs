@@ -568,8 +568,8 @@ mod tests {
                 show_in_conversation: false,
                 thread: None,
                 sender_name: None,
-            })
                 note: false,
+            })
             .collect()
     }
 
