@@ -35,6 +35,7 @@ pub mod moderation;
 pub mod platform;
 pub mod provider;
 pub mod reaction;
+pub mod search;
 pub mod store;
 pub mod time;
 pub mod topic;

@@ -20,6 +20,7 @@ app_test!(
     labels_are_the_admins_and_agents_put_them_on,
     canned_replies_belong_to_every_agent,
     notes_stay_with_the_team,
+    search_finds_words_where_the_caller_may_read,
 );
 
 async fn call(
@@ -437,11 +438,13 @@ async fn notes_stay_with_the_team(app: AppState, raw: Raw) {
     let conv = &ids[0];
     let before = call(&app, &alice, "GET", "/api/v1/conversations", None).await.1;
     let preview = |list: &Value| {
-        list.as_array().unwrap().iter().find(|c| c["id"] == conv.as_str()).unwrap()["last_message_preview"].clone()
+        list.as_array().unwrap().iter().find(|c| c["id"] == conv.as_str()).unwrap()["last_message_preview"]
+            .clone()
     };
     let since = position(&app, &alice).await;
     let uri = format!("/api/v1/conversations/{conv}/messages");
-    let body = json!({"text": "Refund approved, @bob please follow up", "note": true, "client_message_id": "n-1"});
+    let body =
+        json!({"text": "Refund approved, @bob please follow up", "note": true, "client_message_id": "n-1"});
     let (status, note) = call(&app, &alice, "POST", &uri, Some(body.clone())).await;
     assert_eq!(status, 201, "{note}");
     assert_eq!((note["note"].as_bool(), note["status"].as_str()), (Some(true), Some("sent")));
@@ -500,4 +503,139 @@ async fn notes_stay_with_the_team(app: AppState, raw: Raw) {
     )
     .await;
     assert_eq!((status.as_u16(), refused["error"]["field"].as_str()), (422, Some("note")), "{refused}");
+}
+
+async fn search_finds_words_where_the_caller_may_read(app: AppState, _raw: Raw) {
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let bob = login(&app, "bob@example.com", "demo-password").await;
+    let alice_id = user_id(&app, &alice).await;
+    let ids = conversations(&app, &alice, 1).await;
+    let conv = &ids[0];
+    contact_writes_in(&app, conv, "My order 5521 never arrived, I want a refund").await;
+    for n in 0..30 {
+        contact_writes_in(&app, conv, &format!("filler {n}")).await;
+    }
+    let uri = format!("/api/v1/conversations/{conv}/messages");
+    let sent =
+        call(&app, &alice, "POST", &uri, Some(json!({"text": "The refund for order 5521 is on its way"})))
+            .await
+            .1;
+    let gone = call(&app, &alice, "POST", &uri, Some(json!({"text": "refund typo"}))).await.1;
+    assert_eq!(
+        call(&app, &alice, "DELETE", &format!("/api/v1/messages/{}", gone["id"].as_str().unwrap()), None)
+            .await
+            .0,
+        200
+    );
+    // A room only Alice is in.
+    let inapp = create_channel(&app, &alice, json!({"provider": "inapp", "name": "Web chat"})).await;
+    let room = call(
+        &app,
+        &alice,
+        "POST",
+        "/api/v1/conversations",
+        Some(json!({"channel_id": inapp["id"], "title": "Owners", "member_ids": [alice_id]})),
+    )
+    .await
+    .1;
+    let room = room["id"].as_str().unwrap();
+    let secret = json!({"text": "the refund policy changes in May"});
+    assert_eq!(
+        call(&app, &alice, "POST", &format!("/api/v1/conversations/{room}/messages"), Some(secret)).await.0,
+        201
+    );
+
+    let search = |token: String, q: &'static str| {
+        let app = app.clone();
+        async move {
+            let (status, body) =
+                call(&app, &token, "GET", &format!("/api/v1/search/messages?q={q}"), None).await;
+            assert_eq!(status, 200, "{q}: {body}");
+            body.as_array().unwrap().clone()
+        }
+    };
+    let texts = |hits: &[Value]| {
+        hits.iter().map(|h| h["message"]["text"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    // Newest first; the deleted one is gone; Bob (an agent) does not read Alice's room.
+    let hits = search(bob.clone(), "refund").await;
+    assert_eq!(
+        texts(&hits),
+        ["The refund for order 5521 is on its way", "My order 5521 never arrived, I want a refund"]
+    );
+    assert_eq!(hits[0]["conversation_title"], "Contact 0");
+    let marked: Vec<(String, bool)> = hits[0]["snippet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["text"].as_str().unwrap().to_owned(), p["hit"].as_bool().unwrap_or(false)))
+        .collect();
+    assert!(marked.contains(&("refund".to_owned(), true)), "{marked:?}");
+    assert!(
+        marked.iter().filter(|(_, hit)| *hit).all(|(t, _)| t.eq_ignore_ascii_case("refund")),
+        "{marked:?}"
+    );
+    assert_eq!(search(alice.clone(), "refund").await.len(), 3, "the owner reads every room");
+    // Every word must be there; the last one is a prefix; case and punctuation do not matter.
+    assert_eq!(texts(&search(bob.clone(), "ORDER,%20refu").await).len(), 2);
+    assert_eq!(
+        texts(&search(bob.clone(), "arrived%20refund").await),
+        ["My order 5521 never arrived, I want a refund"]
+    );
+    assert!(search(bob.clone(), "refund%20pizza").await.is_empty());
+    // Syntax is only ever words.
+    assert_eq!(search(bob.clone(), "%22refund%22%20OR%20x*").await.len(), 0);
+    // Paging.
+    let (status, page) = call(&app, &bob, "GET", "/api/v1/search/messages?q=refund&limit=1", None).await;
+    assert_eq!((status.as_u16(), page.as_array().unwrap().len()), (200, 1));
+    let next = format!(
+        "/api/v1/search/messages?q=refund&limit=1&before={}",
+        page[0]["message"]["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        texts(call(&app, &bob, "GET", &next, None).await.1.as_array().unwrap()),
+        ["My order 5521 never arrived, I want a refund"]
+    );
+    for bad in ["q=", "q=%21%21", "q=a&limit=0", "q=a&limit=51"] {
+        let (status, refused) =
+            call(&app, &bob, "GET", &format!("/api/v1/search/messages?{bad}"), None).await;
+        assert_eq!(status, 422, "{bad}: {refused}");
+    }
+    // An edit is found by its new words.
+    let sent_id = sent["id"].as_str().unwrap();
+    let edit = json!({"text": "The reimbursement for order 5521 is on its way"});
+    assert_eq!(call(&app, &alice, "PATCH", &format!("/api/v1/messages/{sent_id}"), Some(edit)).await.0, 200);
+    assert_eq!(search(bob.clone(), "reimbursement").await.len(), 1);
+    assert_eq!(search(bob.clone(), "refund").await.len(), 1);
+
+    // A hit opens its conversation around it: older and newer messages, newest first.
+    let hit = search(bob.clone(), "arrived").await;
+    let target = hit[0]["message"]["id"].as_str().unwrap();
+    let (status, page) = call(&app, &bob, "GET", &format!("{uri}?around={target}&limit=10"), None).await;
+    assert_eq!(status, 200, "{page}");
+    let page = page.as_array().unwrap();
+    let texts_of =
+        |page: &[Value]| page.iter().map(|m| m["text"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        texts_of(page),
+        [
+            "filler 3",
+            "filler 2",
+            "filler 1",
+            "filler 0",
+            "My order 5521 never arrived, I want a refund",
+            "hi"
+        ],
+        "the target, half a page from it on, and what is older (one message)"
+    );
+    assert_eq!(page[4]["id"], target);
+    let middle = search(bob.clone(), "filler%2015").await;
+    let middle = middle[0]["message"]["id"].as_str().unwrap();
+    let page = call(&app, &bob, "GET", &format!("{uri}?around={middle}&limit=10"), None).await.1;
+    let page: Vec<&str> = page.as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(page.len(), 10);
+    assert_eq!((page[0], page[4], page[9]), ("filler 19", "filler 15", "filler 10"));
+    let other = switchboard::MessageId::new();
+    assert_eq!(call(&app, &bob, "GET", &format!("{uri}?around={other}"), None).await.0, 404);
+    assert_eq!(call(&app, &bob, "GET", &format!("{uri}?around={middle}&before={middle}"), None).await.0, 422);
 }

@@ -101,6 +101,7 @@ async fn every_api_route_is_documented_and_every_entry_is_live() {
         ("PUT", "/conversations/{id}/labels"),
         ("GET", "/labels"),
         ("GET", "/canned-replies"),
+        ("GET", "/search/messages"),
         ("GET", "/realtime/token"),
         ("GET", "/openapi.json"),
         ("GET", "/members"),

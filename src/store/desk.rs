@@ -97,6 +97,28 @@ pub trait DeskRepo: Send + Sync {
         short_code: &str,
         text: &str,
     ) -> Result<CannedReply, StoreError>;
+    /// Messages of the workspace whose text holds every term (the last one as a prefix), the
+    /// newest first, older than `before`: in the conversations `viewer` may read (`rooms`, as the
+    /// list's scope), not deleted, a shadowed message only for its author.
+    async fn search_messages(
+        &self,
+        workspace_id: WorkspaceId,
+        viewer: UserId,
+        rooms: crate::access::RoomScope,
+        terms: &[String],
+        before: Option<crate::ids::MessageId>,
+        limit: u32,
+    ) -> Result<Vec<crate::search::SearchHit>, StoreError>;
+    /// A conversation's messages `viewer` sees from `from` on (inclusive), oldest first: the
+    /// newer half of a page around a message.
+    async fn history_from(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        viewer: UserId,
+        from: crate::ids::MessageId,
+        limit: u32,
+    ) -> Result<Vec<crate::message::Message>, StoreError>;
     /// Deletes one; `NotFound`.
     async fn delete_canned_reply(
         &self,

@@ -103,10 +103,13 @@ async fn list_conversations(
 #[into_params(parameter_in = Query)]
 struct HistoryQuery {
     before: Option<String>,
+    /// A page around this message (it, older ones and newer ones), instead of `before`.
+    around: Option<String>,
     limit: Option<u32>,
 }
 
-/// History, newest first; page with `before` = the last id of the previous page.
+/// History, newest first; page with `before` = the last id of the previous page, or open a
+/// page `around` a message (a search hit, a pin).
 #[utoipa::path(get, path = "/conversations/{id}/messages", tag = "conversations", security(("bearer" = []), ("cookie" = [])), params(HistoryQuery, ("id" = String, Path, description = "Conversation id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Vec<Message>), ApiErrors))]
 async fn list_messages(
     State(state): State<AppState>,
@@ -116,6 +119,14 @@ async fn list_messages(
 ) -> Result<Json<Vec<Message>>, ApiError> {
     let conversation: ConversationId = path_id(&id, "Conversation")?;
     let before: Option<MessageId> = query_id(q.before.as_deref(), "before")?;
+    if let Some(around) = query_id::<MessageId>(q.around.as_deref(), "around")? {
+        if before.is_some() {
+            let why = "goes without `around`: a page is either before a message or around it";
+            return Err(switchboard::validate::ValidationError::new("before", why).into());
+        }
+        let limit = q.limit.unwrap_or(50).clamp(1, 200);
+        return Ok(Json(state.messages.history_around(member.actor, conversation, around, limit).await?));
+    }
     Ok(Json(state.messages.history(member.actor, conversation, before, q.limit).await?))
 }
 

@@ -24,6 +24,30 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(update_label, delete_label))
         .routes(routes!(list_canned_replies, create_canned_reply))
         .routes(routes!(update_canned_reply, delete_canned_reply))
+        .routes(routes!(search_messages))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct SearchQuery {
+    /// The words to find (the last one as a prefix).
+    q: String,
+    /// Hits older than this message (the last id of the previous page).
+    before: Option<String>,
+    /// 1–50 (20).
+    limit: Option<u32>,
+}
+
+/// Searches message text in every conversation the caller may read, the newest hit first, each
+/// with its conversation's title and a snippet whose `hit` pieces are the matched words.
+#[utoipa::path(get, path = "/search/messages", tag = "desk", security(("bearer" = []), ("cookie" = [])), params(SearchQuery, ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = Vec<switchboard::search::SearchHit>), ApiErrors))]
+async fn search_messages(
+    State(state): State<AppState>,
+    AnyMember(member): AnyMember,
+    super::extract::Query(q): super::extract::Query<SearchQuery>,
+) -> Result<Json<Vec<switchboard::search::SearchHit>>, ApiError> {
+    let before = super::conversations::query_id(q.before.as_deref(), "before")?;
+    Ok(Json(state.messages.search(member.actor, &q.q, before, q.limit).await?))
 }
 
 /// Assigns a conversation with a contact to one of the workspace's agents, admins or owners;

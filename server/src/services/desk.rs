@@ -219,3 +219,55 @@ pub async fn wake_snoozed(store: Arc<dyn Store>) {
         }
     }
 }
+
+impl MessageService {
+    /// Messages whose text holds every word of `q` (the last as a prefix), the newest first,
+    /// in the conversations the caller may read; `before` pages.
+    pub async fn search(
+        &self,
+        actor: Actor,
+        q: &str,
+        before: Option<switchboard::MessageId>,
+        limit: Option<u32>,
+    ) -> Result<Vec<switchboard::search::SearchHit>, ServiceError> {
+        switchboard::validate::no_nul("q", q)?;
+        let terms = switchboard::search::terms(q)?;
+        let limit = limit.unwrap_or(20);
+        if limit == 0 || limit > switchboard::search::MAX_HITS {
+            let why = format!("must be 1 to {}", switchboard::search::MAX_HITS);
+            return Err(ValidationError::new("limit", why).into());
+        }
+        let rooms = switchboard::access::RoomScope::of(actor.role);
+        let hits = self
+            .store
+            .search_messages(actor.workspace_id, actor.user_id, rooms, &terms, before, limit)
+            .await?;
+        Ok(hits
+            .into_iter()
+            .map(|h| switchboard::search::SearchHit { message: self.signed(h.message), ..h })
+            .collect())
+    }
+
+    /// A page of history around a message (it, up to half the page before it and the rest
+    /// after), newest first: where a search hit or a pin opens the conversation.
+    pub async fn history_around(
+        &self,
+        actor: Actor,
+        conversation_id: ConversationId,
+        around: switchboard::MessageId,
+        limit: u32,
+    ) -> Result<Vec<switchboard::Message>, ServiceError> {
+        access::conversation(self.store.as_ref(), actor, conversation_id, Right::Read).await?;
+        let ws = actor.workspace_id;
+        let older = limit / 2;
+        let mut newer =
+            self.store.history_from(ws, conversation_id, actor.user_id, around, limit - older).await?;
+        if newer.first().is_none_or(|m| m.id != around) {
+            return Err(ServiceError::NotFound("message"));
+        }
+        newer.reverse();
+        let before = self.store.history(ws, conversation_id, actor.user_id, Some(around), older).await?;
+        newer.extend(before);
+        Ok(self.signed_all(newer))
+    }
+}

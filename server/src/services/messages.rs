@@ -94,7 +94,7 @@ impl MessageService {
         message
     }
 
-    fn signed_all(&self, mut messages: Vec<Message>) -> Vec<Message> {
+    pub(super) fn signed_all(&self, mut messages: Vec<Message>) -> Vec<Message> {
         if let Some(links) = &self.links {
             links.sign_messages(&mut messages);
         }
@@ -113,7 +113,9 @@ impl MessageService {
     ) -> Result<Sent, ServiceError> {
         let attachments = switchboard::media::attachment_ids(&req.attachments)?;
         if req.note && req.template.is_some() {
-            return Err(ValidationError::new("note", "a note is the team's own text, never a template").into());
+            return Err(
+                ValidationError::new("note", "a note is the team's own text, never a template").into()
+            );
         }
         let text = match &req.template {
             None => message::caption_text(&req.text, attachments.len())?,

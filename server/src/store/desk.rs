@@ -538,6 +538,29 @@ where
         row.map(Into::into).ok_or(StoreError::NotFound)
     }
 
+    async fn search_messages(
+        &self,
+        workspace_id: WorkspaceId,
+        viewer: switchboard::UserId,
+        rooms: switchboard::access::RoomScope,
+        terms: &[String],
+        before: Option<switchboard::MessageId>,
+        limit: u32,
+    ) -> Result<Vec<switchboard::search::SearchHit>, StoreError> {
+        self.search_in(workspace_id, viewer, rooms, terms, before, limit).await
+    }
+
+    async fn history_from(
+        &self,
+        workspace_id: WorkspaceId,
+        conversation_id: ConversationId,
+        viewer: switchboard::UserId,
+        from: switchboard::MessageId,
+        limit: u32,
+    ) -> Result<Vec<switchboard::Message>, StoreError> {
+        self.history_from_in(workspace_id, conversation_id, viewer, from, limit).await
+    }
+
     async fn delete_canned_reply(
         &self,
         workspace_id: WorkspaceId,

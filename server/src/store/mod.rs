@@ -45,6 +45,7 @@ mod postgres;
 mod reactions;
 mod rooms;
 mod rows;
+mod search;
 mod send_queue;
 mod sends;
 mod sqlite;

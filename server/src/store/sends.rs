@@ -287,7 +287,9 @@ where
                         None if thread_outside_room => {
                             Plan::Fails(StoreError::Conflict { constraint: "thread_room".into() })
                         }
-                        None if note_in_room => Plan::Fails(StoreError::Conflict { constraint: "note_room".into() }),
+                        None if note_in_room => {
+                            Plan::Fails(StoreError::Conflict { constraint: "note_room".into() })
+                        }
                         None if stray_parent => {
                             Plan::Fails(StoreError::Conflict { constraint: "parent_id".into() })
                         }
