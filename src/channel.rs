@@ -42,6 +42,21 @@ impl ProviderKind {
         }
     }
 
+    /// Whether an agent may write to someone who has not written first (`POST
+    /// /conversations/start`): a Telegram bot may not (the person starts it), in-app channels
+    /// have rooms instead; WhatsApp's Cloud API may, with a template (its reply window is closed).
+    pub fn starts_conversations(&self) -> bool {
+        matches!(
+            self,
+            ProviderKind::Mock | ProviderKind::WhatsappCloud | ProviderKind::Whapi | ProviderKind::Api
+        )
+    }
+
+    /// Whether a contact's id on this network is a phone number (digits, country code first).
+    pub fn phone_ids(&self) -> bool {
+        matches!(self, ProviderKind::WhatsappCloud | ProviderKind::Whapi)
+    }
+
     /// The stable name used in the API and the database.
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -73,11 +73,19 @@ fn one_of_each() -> Vec<EventBody> {
         }),
         EventBody::ConversationUpdated(ConversationUpdated {
             conversation_id,
-            change: ConversationChange::Assigned { assignee_id: Some(user_id), assigned_by: None, assigned_at: at() },
+            change: ConversationChange::Assigned {
+                assignee_id: Some(user_id),
+                assigned_by: None,
+                assigned_at: at(),
+            },
         }),
         EventBody::ConversationUpdated(ConversationUpdated {
             conversation_id,
-            change: ConversationChange::Assigned { assignee_id: None, assigned_by: Some(user_id), assigned_at: at() },
+            change: ConversationChange::Assigned {
+                assignee_id: None,
+                assigned_by: Some(user_id),
+                assigned_at: at(),
+            },
         }),
         EventBody::ReadUpdated(ReadUpdated { conversation_id, up_to: message_id, unread_count: 3.into() }),
         EventBody::ContactPresence(ContactPresence {

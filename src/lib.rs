@@ -24,6 +24,7 @@ pub mod access;
 pub mod account;
 pub mod auth;
 pub mod channel;
+pub mod contact;
 pub mod desk;
 pub mod event;
 pub mod ids;

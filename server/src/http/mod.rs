@@ -18,6 +18,7 @@ use crate::services::{AccountService, ChannelService, MessageService};
 pub mod auth;
 pub mod channels;
 pub mod chat;
+pub mod contacts;
 pub mod conversations;
 pub mod desk;
 pub mod error;
@@ -120,6 +121,7 @@ pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(chat::router())
         .merge(moderation::router())
         .merge(desk::router())
+        .merge(contacts::router())
         .merge(members::router())
         .merge(invitations::router())
         .merge(media::router())

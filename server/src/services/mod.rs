@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod channel_network;
 pub mod channels;
 pub mod chat;
+pub mod contacts;
 pub mod desk;
 pub mod inbound;
 pub mod invitations;

@@ -159,8 +159,10 @@ where
         Ok(added)
     }
 
-    /// The contact (named `contact.name` when new, or when `rename`) and the conversation of
-    /// chat `chat` on a channel, each found or created in `tx`; true when the conversation is new.
+    /// The contact (named `contact.name` when new, or when `rename` and the team has not named
+    /// them) and the conversation of chat `chat` on a channel, each found or created in `tx`
+    /// (a new one belongs to the contact this one was merged into, if so); true when the
+    /// conversation is new.
     pub(super) async fn chat_in(
         tx: &mut sqlx::Transaction<'static, D>,
         ws: switchboard::WorkspaceId,
@@ -174,8 +176,9 @@ where
             "insert into contact (contact_id, workspace_id, channel_id, external_id, name, created_at, updated_at)
              values ($1, $2, $3, $4, $5, $6, $6)
              on conflict (channel_id, external_id) do update
-               set name = case when $7 then excluded.name else contact.name end, updated_at = excluded.updated_at
-             returning contact_id",
+               set name = case when $7 and not contact.name_edited then excluded.name else contact.name end,
+                   updated_at = excluded.updated_at
+             returning coalesce(merged_into, contact_id)",
         )
         .bind(switchboard::ContactId::new().as_uuid())
         .bind(ws.as_uuid())

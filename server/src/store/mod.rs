@@ -28,6 +28,7 @@ use switchboard::store::{Broker, NoBroker, StoreError};
 mod accounts;
 pub mod backend;
 mod channels;
+mod contacts;
 mod conversations;
 mod desk;
 mod event_log;
