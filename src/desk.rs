@@ -125,6 +125,15 @@ pub struct Assign {
     pub user_id: Option<UserId>,
 }
 
+/// `GET` / `PUT /api/v1/channels/{id}/auto-assign`: whether the channel assigns its
+/// conversations by itself (round-robin among the agents online).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AutoAssign {
+    pub enabled: bool,
+}
+
 /// A workspace's canned reply: a snippet an agent finds by its short code (`/` in the composer)
 /// and sends after the variables are filled in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

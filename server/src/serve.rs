@@ -171,6 +171,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(channels = started, "channel runtimes started");
     let store = state.store.clone();
     let sweeper = crate::supervise::spawn("session_sweeper", move || sweep_sessions(store.clone()));
+    let (store, hub) = (state.store.clone(), state.realtime.hub.clone());
+    let assigner = state.realtime.bus().watch_inbound().map(|inbound| {
+        let inbound = Arc::new(tokio::sync::Mutex::new(inbound));
+        crate::supervise::spawn("auto_assign", move || {
+            crate::services::desk::auto_assign(store.clone(), hub.clone(), inbound.clone())
+        })
+    });
     let store = state.store.clone();
     let snoozes =
         crate::supervise::spawn("snooze_waker", move || crate::services::desk::wake_snoozed(store.clone()));
@@ -228,6 +235,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     sweeper.abort();
     snoozes.abort();
+    if let Some(assigner) = assigner {
+        assigner.abort();
+    }
     outbox.abort();
     deliveries.abort();
     collector.abort();

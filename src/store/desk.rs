@@ -119,6 +119,27 @@ pub trait DeskRepo: Send + Sync {
         from: crate::ids::MessageId,
         limit: u32,
     ) -> Result<Vec<crate::message::Message>, StoreError>;
+    /// Turns a channel's automatic assignment on or off; `NotFound` for a channel not of the
+    /// workspace.
+    async fn set_auto_assign(
+        &self,
+        workspace_id: WorkspaceId,
+        channel_id: crate::ids::ChannelId,
+        on: bool,
+    ) -> Result<(), StoreError>;
+    /// Whether a channel assigns its new conversations by itself, and when each agent last got one
+    /// of its conversations that way (none: `None`).
+    async fn auto_assign(
+        &self,
+        channel_id: crate::ids::ChannelId,
+    ) -> Result<Option<Vec<(UserId, DateTime<Utc>)>>, StoreError>;
+    /// Notes that an agent got one of the channel's conversations by the automatic assignment.
+    async fn auto_assigned(
+        &self,
+        channel_id: crate::ids::ChannelId,
+        user_id: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Deletes one; `NotFound`.
     async fn delete_canned_reply(
         &self,

@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use switchboard::desk::{Assign, CannedReply, CannedReplyInput, Label, LabelInput, SetLabels};
+use switchboard::desk::{Assign, AutoAssign, CannedReply, CannedReplyInput, Label, LabelInput, SetLabels};
 use switchboard::{CannedReplyId, Conversation, ConversationId, LabelId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,6 +25,32 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_canned_replies, create_canned_reply))
         .routes(routes!(update_canned_reply, delete_canned_reply))
         .routes(routes!(search_messages))
+        .routes(routes!(get_auto_assign, put_auto_assign))
+}
+
+/// Whether the channel assigns its conversations by itself.
+#[utoipa::path(get, path = "/channels/{id}/auto-assign", tag = "desk", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), responses((status = 200, body = AutoAssign), ApiErrors))]
+async fn get_auto_assign(
+    State(state): State<AppState>,
+    AnyMember(member): AnyMember,
+    Path(id): Path<String>,
+) -> Result<Json<AutoAssign>, ApiError> {
+    let id: switchboard::ChannelId = path_id(&id, "Channel")?;
+    Ok(Json(AutoAssign { enabled: state.messages.auto_assign_enabled(member.actor, id).await? }))
+}
+
+/// Turns the automatic assignment on or off (owners and admins): each unassigned open
+/// conversation that gets a customer's message goes to the next agent online, round-robin.
+#[utoipa::path(put, path = "/channels/{id}/auto-assign", tag = "desk", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Channel id"), ("X-Workspace-Id" = Option<String>, Header, description = "The workspace to act in; defaults to the caller's default workspace")), request_body = AutoAssign, responses((status = 200, body = AutoAssign), ApiErrors))]
+async fn put_auto_assign(
+    State(state): State<AppState>,
+    AnyMember(member): AnyMember,
+    Path(id): Path<String>,
+    Json(req): Json<AutoAssign>,
+) -> Result<Json<AutoAssign>, ApiError> {
+    let id: switchboard::ChannelId = path_id(&id, "Channel")?;
+    state.messages.set_auto_assign(member.actor, id, req.enabled).await?;
+    Ok(Json(req))
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]

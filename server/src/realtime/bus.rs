@@ -19,6 +19,9 @@ pub struct Bus {
     /// This process's id on the bus (its own messages come back from NATS and are skipped).
     node: String,
     nats: OnceLock<Arc<Link>>,
+    /// Where this node's own inbound messages are told (the automatic assignment), once asked.
+    inbound:
+        OnceLock<tokio::sync::mpsc::UnboundedSender<(switchboard::WorkspaceId, switchboard::ConversationId)>>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -34,6 +37,7 @@ impl Bus {
             hub: Arc::new(Hub::new()),
             node: uuid::Uuid::now_v7().simple().to_string(),
             nats: OnceLock::new(),
+            inbound: OnceLock::new(),
         })
     }
 
@@ -56,6 +60,16 @@ impl Bus {
         self.nats.set(link).map_err(|_| anyhow::anyhow!("NATS is already connected"))
     }
 
+    /// The conversations this node stores an inbound message in, from now on (for one
+    /// listener: `None` once taken). Each commit is told on the node that made it, once.
+    pub fn watch_inbound(
+        &self,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<(switchboard::WorkspaceId, switchboard::ConversationId)>>
+    {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.inbound.set(tx).ok().map(|()| rx)
+    }
+
     /// Delivers on this node at once and, with NATS, to every other node.
     pub fn send(&self, message: BusMessage) {
         self.hub.apply(&message);
@@ -67,6 +81,15 @@ impl Bus {
 
 impl Broker for Bus {
     fn publish(&self, events: &[Event]) {
+        if let Some(tell) = self.inbound.get() {
+            for event in events {
+                if let switchboard::EventBody::MessageCreated(m) = &event.body
+                    && m.direction == switchboard::provider::Direction::Inbound
+                {
+                    let _ = tell.send((m.workspace_id, m.conversation_id));
+                }
+            }
+        }
         for event in events {
             self.send(BusMessage::Event { event: event.clone() });
         }

@@ -271,3 +271,115 @@ impl MessageService {
         Ok(self.signed_all(newer))
     }
 }
+
+/// Whose turn it is: of the agents online (`online`), the one who got a conversation of this
+/// channel by the automatic assignment longest ago (never first; then by id, so every node
+/// picks alike).
+pub fn next_agent(
+    online: &[switchboard::UserId],
+    turns: &[(switchboard::UserId, chrono::DateTime<chrono::Utc>)],
+) -> Option<switchboard::UserId> {
+    online
+        .iter()
+        .copied()
+        .min_by_key(|user| (turns.iter().find(|(u, _)| u == user).map(|(_, at)| *at), *user))
+}
+
+impl MessageService {
+    /// Turns a channel's automatic assignment on or off (owners and admins).
+    pub async fn set_auto_assign(
+        &self,
+        actor: Actor,
+        channel: switchboard::ChannelId,
+        on: bool,
+    ) -> Result<(), ServiceError> {
+        if !actor.role.is_admin() {
+            return Err(ServiceError::Forbidden("Only owners and admins change how a channel assigns."));
+        }
+        self.store
+            .set_auto_assign(actor.workspace_id, channel, on)
+            .await
+            .map_err(|e| ServiceError::from(e).not_found_as("channel"))
+    }
+
+    /// Whether a channel assigns by itself.
+    pub async fn auto_assign_enabled(
+        &self,
+        actor: Actor,
+        channel: switchboard::ChannelId,
+    ) -> Result<bool, ServiceError> {
+        staff_only(actor)?;
+        self.store.channel(actor.workspace_id, channel).await?.ok_or(ServiceError::NotFound("channel"))?;
+        Ok(self.store.auto_assign(channel).await?.is_some())
+    }
+}
+
+/// The automatic assignment: each unassigned open conversation with a contact that gets an
+/// inbound message (stored on this node) on a channel that assigns by itself goes to the next
+/// agent online, round-robin. The assignment is the "assign to me" kind (only while nobody has
+/// it), so a person who took it first keeps it. Imported history sends no `message.created`,
+/// so it is never assigned this way.
+pub async fn auto_assign(
+    store: Arc<dyn Store>,
+    hub: Arc<crate::realtime::Hub>,
+    inbound: Arc<
+        tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<(switchboard::WorkspaceId, ConversationId)>>,
+    >,
+) {
+    let mut inbound = inbound.lock().await;
+    while let Some((workspace, id)) = inbound.recv().await {
+        if let Err(e) = assign_one(store.as_ref(), &hub, workspace, id).await {
+            tracing::warn!(error = %e, conversation_id = %id, "automatic assignment failed");
+        }
+    }
+}
+
+async fn assign_one(
+    store: &dyn Store,
+    hub: &crate::realtime::Hub,
+    workspace: switchboard::WorkspaceId,
+    id: ConversationId,
+) -> Result<(), StoreError> {
+    let Some(conversation) = store.conversation(workspace, id).await? else { return Ok(()) };
+    let waiting = conversation.contact_id.is_some()
+        && conversation.assignee_id.is_none()
+        && conversation.status == switchboard::message::ConversationStatus::Open;
+    if !waiting {
+        return Ok(());
+    }
+    let Some(turns) = store.auto_assign(conversation.channel_id).await? else { return Ok(()) };
+    let online: Vec<switchboard::UserId> = store
+        .members(workspace)
+        .await?
+        .into_iter()
+        .filter(|(m, _)| m.role.is_staff() && hub.is_online(workspace, m.user_id))
+        .map(|(m, _)| m.user_id)
+        .collect();
+    let Some(agent) = next_agent(&online, &turns) else { return Ok(()) };
+    let assignment = NewAssignment { assignee: Some(agent), by: None, only_if_unassigned: true };
+    match store.assign(workspace, id, assignment).await {
+        Ok(_) => store.auto_assigned(conversation.channel_id, agent, switchboard::time::now()).await,
+        Err(StoreError::Conflict { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_turn_goes_round_the_agents_online() {
+        let (a, b, c) = (switchboard::UserId::new(), switchboard::UserId::new(), switchboard::UserId::new());
+        let at = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap();
+        assert_eq!(next_agent(&[], &[]), None);
+        assert_eq!(next_agent(&[b, a], &[]), Some(a.min(b)), "never assigned: by id");
+        assert_eq!(
+            next_agent(&[a, b, c], &[(a, at(10)), (b, at(5))]),
+            Some(c),
+            "one who never had one first"
+        );
+        assert_eq!(next_agent(&[a, b], &[(a, at(10)), (b, at(5))]), Some(b), "then the longest ago");
+        assert_eq!(next_agent(&[a], &[(a, at(10)), (b, at(5))]), Some(a), "only those online");
+    }
+}

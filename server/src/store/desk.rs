@@ -538,6 +538,78 @@ where
         row.map(Into::into).ok_or(StoreError::NotFound)
     }
 
+    async fn set_auto_assign(
+        &self,
+        workspace_id: WorkspaceId,
+        channel_id: switchboard::ChannelId,
+        on: bool,
+    ) -> Result<(), StoreError> {
+        let found: Option<(Uuid,)> =
+            sqlx::query_as("select channel_id from channel where workspace_id = $1 and channel_id = $2")
+                .bind(workspace_id.as_uuid())
+                .bind(channel_id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        if found.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let sql = if on {
+            "insert into auto_assign (channel_id, workspace_id, enabled_at) values ($1, $2, $3)
+             on conflict (channel_id) do nothing"
+        } else {
+            "delete from auto_assign where channel_id = $1 and workspace_id = $2 and enabled_at <= $3"
+        };
+        sqlx::query(sql)
+            .bind(channel_id.as_uuid())
+            .bind(workspace_id.as_uuid())
+            .bind(switchboard::time::now())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn auto_assign(
+        &self,
+        channel_id: switchboard::ChannelId,
+    ) -> Result<Option<Vec<(switchboard::UserId, DateTime<Utc>)>>, StoreError> {
+        let on: Option<(Uuid,)> = sqlx::query_as("select channel_id from auto_assign where channel_id = $1")
+            .bind(channel_id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if on.is_none() {
+            return Ok(None);
+        }
+        let turns: Vec<(Uuid, DateTime<Utc>)> =
+            sqlx::query_as("select user_id, last_assigned_at from auto_assign_turn where channel_id = $1")
+                .bind(channel_id.as_uuid())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(Some(turns.into_iter().map(|(u, at)| (u.into(), at)).collect()))
+    }
+
+    async fn auto_assigned(
+        &self,
+        channel_id: switchboard::ChannelId,
+        user_id: switchboard::UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into auto_assign_turn (channel_id, user_id, last_assigned_at) values ($1, $2, $3)
+             on conflict (channel_id, user_id) do update set last_assigned_at = excluded.last_assigned_at",
+        )
+        .bind(channel_id.as_uuid())
+        .bind(user_id.as_uuid())
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn search_messages(
         &self,
         workspace_id: WorkspaceId,

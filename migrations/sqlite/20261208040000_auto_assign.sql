@@ -1,0 +1,13 @@
+-- Automatic assignment, per channel: a row turns it on; each agent's last automatic
+-- assignment in the channel decides whose turn is next (round-robin among those online).
+create table auto_assign (
+    channel_id blob primary key references channel (channel_id) on delete cascade,
+    workspace_id blob not null references workspace (workspace_id) on delete cascade,
+    enabled_at text not null
+);
+create table auto_assign_turn (
+    channel_id blob not null references channel (channel_id) on delete cascade,
+    user_id blob not null references user_account (user_id) on delete cascade,
+    last_assigned_at text not null,
+    primary key (channel_id, user_id)
+);
