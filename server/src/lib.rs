@@ -18,6 +18,7 @@ pub mod services;
 pub mod store;
 pub mod supervise;
 pub mod telemetry;
+pub mod webpush;
 
 mod serve;
 
