@@ -208,6 +208,7 @@ fn statements(backend: switchboard::store::Backend, w: &World) -> Vec<(&'static 
             NullText,
             NullId,
             Text("all"),
+            Bool(false),
         ]);
     }
     vec![

@@ -434,7 +434,7 @@ async fn conversations_resolve_and_reopen(app: AppState, _raw: Raw) {
     assert_eq!(list("").await, vec![conv.clone()], "no filter: every status");
     let bad = send(&app, authed("PATCH", &uri, &alice, Some(json!({"status": "snoozed"})))).await;
     assert_eq!(bad.status(), 422);
-    let bad = send(&app, authed("GET", "/api/v1/conversations?status=snoozed", &alice, None)).await;
+    let bad = send(&app, authed("GET", "/api/v1/conversations?status=later", &alice, None)).await;
     assert_eq!(bad.status(), 422);
     let missing = format!("/api/v1/conversations/{}", switchboard::ConversationId::new());
     assert_eq!(
