@@ -33,6 +33,7 @@ pub mod markdown;
 pub mod media;
 pub mod message;
 pub mod moderation;
+pub mod notify;
 pub mod platform;
 pub mod provider;
 pub mod reaction;

@@ -23,6 +23,7 @@ mod desk;
 mod inbound;
 mod media;
 mod moderation;
+mod notify;
 mod pins;
 mod platform;
 mod rooms;
@@ -33,6 +34,7 @@ pub use desk::{DeskRepo, NewAssignment};
 pub use inbound::{InboundRepo, Ingested, NewHistory, NewInbound};
 pub use media::{MediaRepo, NewUpload, StoredMedia};
 pub use moderation::{ModerationRepo, RoomRules};
+pub use notify::NotifyRepo;
 pub use pins::PinRepo;
 pub use platform::{KeyGrant, NewApiKey, PlatformRepo};
 pub use rooms::{RoomQuery, RoomRepo, RoomSort};
@@ -650,6 +652,7 @@ pub trait Store:
     + PinRepo
     + DeskRepo
     + ContactRepo
+    + NotifyRepo
     + ModerationRepo
     + RoomRepo
     + EventLog

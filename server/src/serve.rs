@@ -172,11 +172,25 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = state.store.clone();
     let sweeper = crate::supervise::spawn("session_sweeper", move || sweep_sessions(store.clone()));
     let (store, hub) = (state.store.clone(), state.realtime.hub.clone());
-    let assigner = state.realtime.bus().watch_inbound().map(|inbound| {
-        let inbound = Arc::new(tokio::sync::Mutex::new(inbound));
-        crate::supervise::spawn("auto_assign", move || {
-            crate::services::desk::auto_assign(store.clone(), hub.clone(), inbound.clone())
-        })
+    let inbound = Arc::new(tokio::sync::Mutex::new(state.realtime.bus().watch_messages()));
+    let assigner = crate::supervise::spawn("auto_assign", move || {
+        crate::services::desk::auto_assign(store.clone(), hub.clone(), inbound.clone())
+    });
+    let keys = Arc::new(
+        crate::webpush::VapidKeys::load_or_create(&args.common.data_dir.join("vapid.key"))
+            .context("cannot read or make the Web Push key pair")?,
+    );
+    state.messages.set_push_keys(keys.clone());
+    let (store, push_config) = (
+        state.store.clone(),
+        crate::services::notify::PushConfig {
+            allow_private: args.webhooks_allow_private,
+            ..Default::default()
+        },
+    );
+    let pushed = Arc::new(tokio::sync::Mutex::new(state.realtime.bus().watch_messages()));
+    let pusher = crate::supervise::spawn("push", move || {
+        crate::services::notify::dispatch(store.clone(), keys.clone(), push_config.clone(), pushed.clone())
     });
     let store = state.store.clone();
     let snoozes =
@@ -235,9 +249,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     sweeper.abort();
     snoozes.abort();
-    if let Some(assigner) = assigner {
-        assigner.abort();
-    }
+    assigner.abort();
+    pusher.abort();
     outbox.abort();
     deliveries.abort();
     collector.abort();

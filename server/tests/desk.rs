@@ -650,7 +650,7 @@ async fn round_robin_among_the_agents_online(app: AppState, _raw: Raw) {
     let id: switchboard::ChannelId = created["id"].as_str().unwrap().parse().unwrap();
     let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
     let channel = app.store.channel(ws, id).await.unwrap().unwrap();
-    let inbound = app.realtime.bus().watch_inbound().expect("the first listener");
+    let inbound = app.realtime.bus().watch_messages();
     let inbound = std::sync::Arc::new(tokio::sync::Mutex::new(inbound));
     let assigner = tokio::spawn(switchboard_server::services::desk::auto_assign(
         app.store.clone(),

@@ -32,6 +32,7 @@ pub mod media;
 pub mod members;
 pub mod mock;
 pub mod moderation;
+pub mod notify;
 pub mod openapi;
 pub mod platform;
 pub mod realtime;
@@ -122,6 +123,7 @@ pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(moderation::router())
         .merge(desk::router())
         .merge(contacts::router())
+        .merge(notify::router())
         .merge(members::router())
         .merge(invitations::router())
         .merge(media::router())

@@ -74,6 +74,7 @@ pub enum ApiErrors {
         (name = "invitations", description = "Joining a workspace: invitations sent, received, accepted by account or by link"),
         (name = "realtime", description = "Tokens for the WebSocket endpoint"),
         (name = "contacts", description = "The people behind the channels: search, details, notes and attributes, merging, writing first"),
+        (name = "notifications", description = "What each person is told of, quiet hours, and Web Push subscriptions"),
         (name = "desk", description = "The agent's desk: assignment, status and snooze, labels, canned replies"),
         (name = "moderation", description = "Flags and their queue, bans (shadow too), frozen rooms, slow mode, the blocklist, mutes"),
         (name = "platform", description = "For developers: API keys, the app's users, and the user tokens keys mint for them"),

@@ -19,9 +19,9 @@ pub struct Bus {
     /// This process's id on the bus (its own messages come back from NATS and are skipped).
     node: String,
     nats: OnceLock<Arc<Link>>,
-    /// Where this node's own inbound messages are told (the automatic assignment), once asked.
-    inbound:
-        OnceLock<tokio::sync::mpsc::UnboundedSender<(switchboard::WorkspaceId, switchboard::ConversationId)>>,
+    /// Who hears of this node's own new inbound messages and notes (the automatic assignment,
+    /// notifications).
+    listeners: std::sync::Mutex<Vec<tokio::sync::mpsc::UnboundedSender<switchboard::Message>>>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -37,7 +37,7 @@ impl Bus {
             hub: Arc::new(Hub::new()),
             node: uuid::Uuid::now_v7().simple().to_string(),
             nats: OnceLock::new(),
-            inbound: OnceLock::new(),
+            listeners: Default::default(),
         })
     }
 
@@ -60,14 +60,12 @@ impl Bus {
         self.nats.set(link).map_err(|_| anyhow::anyhow!("NATS is already connected"))
     }
 
-    /// The conversations this node stores an inbound message in, from now on (for one
-    /// listener: `None` once taken). Each commit is told on the node that made it, once.
-    pub fn watch_inbound(
-        &self,
-    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<(switchboard::WorkspaceId, switchboard::ConversationId)>>
-    {
+    /// The inbound messages and notes this node stores, from now on: each commit is told on
+    /// the node that made it, once, to every listener.
+    pub fn watch_messages(&self) -> tokio::sync::mpsc::UnboundedReceiver<switchboard::Message> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        self.inbound.set(tx).ok().map(|()| rx)
+        self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(tx);
+        rx
     }
 
     /// Delivers on this node at once and, with NATS, to every other node.
@@ -81,15 +79,17 @@ impl Bus {
 
 impl Broker for Bus {
     fn publish(&self, events: &[Event]) {
-        if let Some(tell) = self.inbound.get() {
+        let mut listeners = self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !listeners.is_empty() {
             for event in events {
                 if let switchboard::EventBody::MessageCreated(m) = &event.body
-                    && m.direction == switchboard::provider::Direction::Inbound
+                    && (m.direction == switchboard::provider::Direction::Inbound || m.note)
                 {
-                    let _ = tell.send((m.workspace_id, m.conversation_id));
+                    listeners.retain(|tell| tell.send(m.clone()).is_ok());
                 }
             }
         }
+        drop(listeners);
         for event in events {
             self.send(BusMessage::Event { event: event.clone() });
         }

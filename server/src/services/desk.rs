@@ -322,12 +322,14 @@ impl MessageService {
 pub async fn auto_assign(
     store: Arc<dyn Store>,
     hub: Arc<crate::realtime::Hub>,
-    inbound: Arc<
-        tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<(switchboard::WorkspaceId, ConversationId)>>,
-    >,
+    inbound: Arc<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<switchboard::Message>>>,
 ) {
     let mut inbound = inbound.lock().await;
-    while let Some((workspace, id)) = inbound.recv().await {
+    while let Some(message) = inbound.recv().await {
+        if message.direction != switchboard::provider::Direction::Inbound {
+            continue;
+        }
+        let (workspace, id) = (message.workspace_id, message.conversation_id);
         if let Err(e) = assign_one(store.as_ref(), &hub, workspace, id).await {
             tracing::warn!(error = %e, conversation_id = %id, "automatic assignment failed");
         }

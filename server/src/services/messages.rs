@@ -52,6 +52,8 @@ pub struct MessageService {
     pub(super) channels: Option<Arc<super::ChannelService>>,
     /// The workspaces' blocklists, read at most every few seconds.
     pub(super) blocklists: super::moderation::Blocklists,
+    /// This server's Web Push keys, once set (`serve` loads them from the data directory).
+    pub(super) push: std::sync::OnceLock<Arc<crate::webpush::VapidKeys>>,
 }
 
 impl MessageService {
@@ -69,6 +71,7 @@ impl MessageService {
             links: None,
             channels: None,
             blocklists: Default::default(),
+            push: Default::default(),
         }
     }
 

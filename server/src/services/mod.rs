@@ -12,6 +12,7 @@ pub mod invitations;
 pub mod members;
 pub mod messages;
 pub mod moderation;
+pub mod notify;
 pub mod outbox;
 pub mod platform;
 pub mod provision;

@@ -73,6 +73,11 @@ pub struct WebhookService {
 }
 
 impl WebhookService {
+    /// Whether outgoing requests may reach private addresses (the same rule serves push).
+    pub fn allows_private(&self) -> bool {
+        self.config.allow_private
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         media: Arc<crate::media::MediaService>,

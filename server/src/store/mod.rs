@@ -39,6 +39,7 @@ mod invitations;
 mod media;
 mod messages;
 mod moderation;
+mod notify;
 mod outbox;
 mod pins;
 mod platform;
