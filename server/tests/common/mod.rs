@@ -350,8 +350,12 @@ impl Raw {
     pub async fn outbox_rows(&self, message: switchboard::MessageId) -> i64 {
         let sql = "select count(*) from outbox where message_id = $1";
         match self {
-            Raw::Sqlite(pool) => sqlx::query_scalar(sql).bind(message.as_uuid()).fetch_one(pool).await.unwrap(),
-            Raw::Postgres(pool) => sqlx::query_scalar(sql).bind(message.as_uuid()).fetch_one(pool).await.unwrap(),
+            Raw::Sqlite(pool) => {
+                sqlx::query_scalar(sql).bind(message.as_uuid()).fetch_one(pool).await.unwrap()
+            }
+            Raw::Postgres(pool) => {
+                sqlx::query_scalar(sql).bind(message.as_uuid()).fetch_one(pool).await.unwrap()
+            }
         }
     }
 
