@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CannedReplyId, ConversationId, LabelId, MessageId, UserId, WorkspaceId};
-use crate::message::{ConversationSummary, Message};
+use crate::message::{ConversationStatus, ConversationSummary, Message};
 use crate::validate::ValidationError;
 
 /// A refusal, with the HTTP status and the stable code the REST API answers for the same
@@ -46,6 +46,71 @@ pub trait Desk: Send + Sync {
         conversation: ConversationId,
         send: crate::message::SendMessage,
     ) -> Result<Message, DeskError>;
+}
+
+/// The list's assignment views (`assignee=me`, `none`, or an agent's id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    /// Assigned to this agent (the caller's own id for "Mine").
+    User(UserId),
+    /// Assigned to nobody.
+    Nobody,
+}
+
+impl AssigneeFilter {
+    /// Reads `me`, `none` or a user id; `me` is `caller`.
+    pub fn parse(raw: &str, caller: UserId) -> Result<Self, String> {
+        match raw {
+            "me" => Ok(AssigneeFilter::User(caller)),
+            "none" => Ok(AssigneeFilter::Nobody),
+            id => id.parse().map(AssigneeFilter::User).map_err(|_| "is `me`, `none` or a user id".to_owned()),
+        }
+    }
+
+    /// Whether a conversation assigned to `assignee` is in the view.
+    pub fn admits(&self, assignee: Option<UserId>) -> bool {
+        match self {
+            AssigneeFilter::User(id) => assignee == Some(*id),
+            AssigneeFilter::Nobody => assignee.is_none(),
+        }
+    }
+}
+
+/// `PATCH /api/v1/conversations/{id}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConversation {
+    pub status: ConversationStatus,
+    /// With `snoozed`: when it opens again (in the future, at most a year ahead).
+    #[serde(default)]
+    pub snoozed_until: Option<DateTime<Utc>>,
+}
+
+/// Longest snooze.
+pub const MAX_SNOOZE_DAYS: i64 = 366;
+
+impl UpdateConversation {
+    /// A snooze has its time, in the future and within [`MAX_SNOOZE_DAYS`]; no other status
+    /// takes one.
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<(), ValidationError> {
+        match (self.status, self.snoozed_until) {
+            (ConversationStatus::Snoozed, None) => {
+                Err(ValidationError::new("snoozed_until", "is needed to snooze a conversation"))
+            }
+            (ConversationStatus::Snoozed, Some(until)) if until <= now => {
+                Err(ValidationError::new("snoozed_until", "is not in the future"))
+            }
+            (ConversationStatus::Snoozed, Some(until))
+                if until - now > chrono::Duration::days(MAX_SNOOZE_DAYS) =>
+            {
+                Err(ValidationError::new("snoozed_until", "is more than a year ahead"))
+            }
+            (ConversationStatus::Snoozed, Some(_)) => Ok(()),
+            (_, Some(_)) => Err(ValidationError::new("snoozed_until", "goes only with the status `snoozed`")),
+            (_, None) => Ok(()),
+        }
+    }
 }
 
 /// A workspace label: a name and a colour, put on conversations to sort the work.

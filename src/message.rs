@@ -8,6 +8,8 @@ use crate::ids::{ChannelId, ContactId, ConversationId, MessageId, UserId, Worksp
 use crate::provider::Direction;
 use crate::validate::ValidationError;
 
+pub use crate::desk::{AssigneeFilter, MAX_SNOOZE_DAYS, UpdateConversation};
+
 /// Longest message text, in characters.
 pub const MAX_TEXT_CHARS: usize = 4096;
 /// Longest client message id / idempotency key.
@@ -281,34 +283,6 @@ pub struct ConversationFilter {
     pub rooms: crate::access::RoomScope,
 }
 
-/// The list's assignment views (`assignee=me`, `none`, or an agent's id).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AssigneeFilter {
-    /// Assigned to this agent (the caller's own id for "Mine").
-    User(UserId),
-    /// Assigned to nobody.
-    Nobody,
-}
-
-impl AssigneeFilter {
-    /// Reads `me`, `none` or a user id; `me` is `caller`.
-    pub fn parse(raw: &str, caller: UserId) -> Result<Self, String> {
-        match raw {
-            "me" => Ok(AssigneeFilter::User(caller)),
-            "none" => Ok(AssigneeFilter::Nobody),
-            id => id.parse().map(AssigneeFilter::User).map_err(|_| "is `me`, `none` or a user id".to_owned()),
-        }
-    }
-
-    /// Whether a conversation assigned to `assignee` is in the view.
-    pub fn admits(&self, assignee: Option<UserId>) -> bool {
-        match self {
-            AssigneeFilter::User(id) => assignee == Some(*id),
-            AssigneeFilter::Nobody => assignee.is_none(),
-        }
-    }
-}
-
 /// Longest search text.
 pub const MAX_SEARCH_CHARS: usize = 100;
 
@@ -578,43 +552,6 @@ pub const MAX_ROOM_MEMBERS: usize = 1000;
 #[serde(deny_unknown_fields)]
 pub struct EditMessage {
     pub text: String,
-}
-
-/// `PATCH /api/v1/conversations/{id}`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct UpdateConversation {
-    pub status: ConversationStatus,
-    /// With `snoozed`: when it opens again (in the future, at most a year ahead).
-    #[serde(default)]
-    pub snoozed_until: Option<DateTime<Utc>>,
-}
-
-/// Longest snooze.
-pub const MAX_SNOOZE_DAYS: i64 = 366;
-
-impl UpdateConversation {
-    /// A snooze has its time, in the future and within [`MAX_SNOOZE_DAYS`]; no other status
-    /// takes one.
-    pub fn validate(&self, now: DateTime<Utc>) -> Result<(), ValidationError> {
-        match (self.status, self.snoozed_until) {
-            (ConversationStatus::Snoozed, None) => {
-                Err(ValidationError::new("snoozed_until", "is needed to snooze a conversation"))
-            }
-            (ConversationStatus::Snoozed, Some(until)) if until <= now => {
-                Err(ValidationError::new("snoozed_until", "is not in the future"))
-            }
-            (ConversationStatus::Snoozed, Some(until))
-                if until - now > chrono::Duration::days(MAX_SNOOZE_DAYS) =>
-            {
-                Err(ValidationError::new("snoozed_until", "is more than a year ahead"))
-            }
-            (ConversationStatus::Snoozed, Some(_)) => Ok(()),
-            (_, Some(_)) => Err(ValidationError::new("snoozed_until", "goes only with the status `snoozed`")),
-            (_, None) => Ok(()),
-        }
-    }
 }
 
 /// Which message a change is about: ours by id (in a workspace), or the network's by its id.

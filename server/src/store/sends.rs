@@ -269,7 +269,6 @@ where
                     });
                     let thread_outside_room =
                         out.parent_id.is_some() && !switchboard::access::is_room(conversation);
-                    let note_in_room = out.note && switchboard::access::is_room(conversation);
                     let standing = Standing {
                         role: out.role,
                         room: switchboard::access::is_room(conversation),
@@ -287,7 +286,7 @@ where
                         None if thread_outside_room => {
                             Plan::Fails(StoreError::Conflict { constraint: "thread_room".into() })
                         }
-                        None if note_in_room => {
+                        None if out.note && switchboard::access::is_room(conversation) => {
                             Plan::Fails(StoreError::Conflict { constraint: "note_room".into() })
                         }
                         None if stray_parent => {
@@ -430,8 +429,7 @@ where
                 .collect();
             Self::attach(&mut tx, &taken).await?;
 
-            // Each conversation's last activity: its last message in the group.
-            // (Only what the conversation shows: not a thread's reply, not a shadowed message.)
+            // Each conversation's last activity: its last message shown (no thread reply, shadowed message or note).
             let mut last: Vec<(ConversationId, &Message)> = Vec::new();
             for (i, id, _) in &new {
                 if visibility(*i, id) != "all" || outs[*i].note {
