@@ -136,7 +136,7 @@ async fn the_login_server_function_refuses_a_wrong_password_in_words() {
 #[tokio::test]
 async fn admin_and_channel_pages_need_a_signed_in_user() {
     let (app, _dir) = demo_app().await;
-    for uri in ["/admin", "/moderation", "/channels/01a20167-b7b6-7577-a2ec-b484df91de4e/auth"] {
+    for uri in ["/admin", "/moderation", "/contacts", "/channels/01a20167-b7b6-7577-a2ec-b484df91de4e/auth"] {
         let response = send(&app, page(uri, None)).await;
         assert!(response.status().is_redirection(), "{uri}: {}", response.status());
         assert_eq!(response.headers()[header::LOCATION], "/login");

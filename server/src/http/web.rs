@@ -20,7 +20,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use super::{AppState, SITE_BODY_LIMIT};
 
 /// Pages that need a signed-in user (prefix match).
-const PRIVATE_PAGES: [&str; 5] = ["/inbox", "/admin", "/moderation", "/channels", "/account"];
+const PRIVATE_PAGES: [&str; 6] = ["/inbox", "/admin", "/moderation", "/channels", "/account", "/contacts"];
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(app::App);
