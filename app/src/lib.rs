@@ -89,6 +89,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/inbox") view=pages::inbox::InboxPage />
                 <Route path=path!("/admin") view=pages::admin::AdminPage />
                 <Route path=path!("/moderation") view=pages::moderation::ModerationPage />
+                <Route path=path!("/contacts") view=pages::contacts::ContactsPage />
                 <Route path=path!("/account") view=pages::account::AccountPage />
                 <Route path=path!("/channels/:id/auth") view=pages::channel_auth::ChannelAuthPage />
             </Routes>

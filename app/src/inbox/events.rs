@@ -189,7 +189,12 @@ impl Inbox {
                         conv.snoozed_until = None;
                     }
                 }
-                ConversationChange::Status { last_message_at, last_message_preview, status, snoozed_until } => {
+                ConversationChange::Status {
+                    last_message_at,
+                    last_message_preview,
+                    status,
+                    snoozed_until,
+                } => {
                     if last_message_at.is_some() {
                         conv.last_message_at = last_message_at;
                     }

@@ -1,6 +1,8 @@
 //! The inbox's state, shared by its panes.
 
 mod actions;
+pub mod desk;
 mod events;
+pub mod jump;
 pub mod outbox;
 pub mod state;

@@ -135,6 +135,8 @@ pub struct Inbox {
     /// Thread replies that arrived live in the open conversation (the thread panel takes its
     /// own from here).
     pub thread_replies: RwSignal<Vec<Message>>,
+    /// Assignment, status and labels: the list's views and what they need (`desk.rs`).
+    pub desk: super::desk::Desk,
 }
 
 impl Inbox {
@@ -159,6 +161,7 @@ impl Inbox {
             error: RwSignal::new(None),
             pins_changed: RwSignal::new(0),
             thread_replies: RwSignal::new(Vec::new()),
+            desk: super::desk::Desk::new(),
         }
     }
 
@@ -213,9 +216,7 @@ impl Inbox {
                 Ok(channels) => self.channels.set(channels),
                 Err(e) => self.fail(e),
             }
-            if let Ok(members) = http::get::<Vec<switchboard::WorkspaceMember>>("/members").await {
-                self.people.set(members.into_iter().map(|m| (m.user_id, m.name)).collect());
-            }
+            self.load_desk().await;
             match crate::api::list_conversations(self.workspace).await.map_err(server_fn_error) {
                 Ok(mut list) => {
                     sort(&mut list);
@@ -557,6 +558,7 @@ impl Inbox {
     pub fn visible(&self, open: Option<ConversationId>) -> Vec<ConversationSummary> {
         let filter = self.filter.get();
         let search = self.search.get().trim().to_lowercase();
+        let shows = self.desk.shows();
         self.conversations.with(|list| {
             list.iter()
                 .filter(|c| match filter {
@@ -565,6 +567,7 @@ impl Inbox {
                     Filter::Channel(id) => c.conversation.channel_id == id,
                 })
                 .filter(|c| search.is_empty() || c.conversation.title.to_lowercase().contains(&search))
+                .filter(|c| shows(&c.conversation))
                 .cloned()
                 .collect()
         })
@@ -643,8 +646,8 @@ mod tests {
             parent_id: None,
             show_in_conversation: false,
             thread: None,
-            sender_name: None,
             note: false,
+            sender_name: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The caller's own account: change the password, see the sessions signed in, revoke one, sign
 //! out everywhere. Each of these closes the affected realtime connections on the server at once.
+//! Below them, the workspace's canned replies, which every agent may keep (`canned.rs`).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -29,6 +30,8 @@ pub fn AccountPage() -> impl IntoView {
 
 #[component]
 fn AccountShell(me: Me) -> impl IntoView {
+    // The canned replies are the workspace's: the one the inbox acts in.
+    crate::client::http::act_in(me.current_or_first().map(|m| m.workspace.id));
     view! {
         <TopBar me=me.clone() />
         <main class="account-page">
@@ -36,6 +39,7 @@ fn AccountShell(me: Me) -> impl IntoView {
             <p class="muted">{format!("{} · {}", me.user.name, me.user.email)}</p>
             <PasswordSection />
             <SessionsSection />
+            <super::canned::CannedReplies />
         </main>
     }
 }

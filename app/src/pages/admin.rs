@@ -1,5 +1,6 @@
 //! Administration (owners and admins): the workspace's members and roles, invitations (send,
-//! copy the link, revoke), its API keys (see [`super::api_keys`]), its outgoing webhooks (see
+//! copy the link, revoke), its labels and canned replies (see [`super::labels`] and
+//! [`super::canned`]), its API keys (see [`super::api_keys`]), its outgoing webhooks (see
 //! [`super::webhooks`]), and its channels with their live status.
 
 use leptos::prelude::*;
@@ -16,7 +17,9 @@ use switchboard::{
 };
 
 use super::api_keys::ApiKeys;
+use super::canned::CannedReplies;
 use super::inbox::TopBar;
+use super::labels::Labels;
 use super::webhook::WebhookSetupView;
 use super::webhooks::Webhooks;
 use crate::api::current_user;
@@ -54,6 +57,8 @@ fn AdminShell(me: Me) -> impl IntoView {
             <TopBar me />
             <main class="admin">
                 <Members my_role />
+                <Labels />
+                <CannedReplies />
                 <ApiKeys />
                 <Webhooks />
                 <Channels />

@@ -2,17 +2,20 @@
 //! conversation), typing notices, the length counter, and files picked, dropped or pasted,
 //! uploaded at once with their progress and sent with the text as their caption. A reply
 //! chosen in a message's actions shows above it (Escape stops replying). Typing `@` suggests
-//! people to mention (`mentions.rs`). A frozen room's composer is closed; a room in slow mode
-//! says so.
+//! people to mention, `/` the canned replies (`mentions.rs`). A frozen room's composer is
+//! closed; a room in slow mode says so.
 
 use std::collections::HashMap;
 
 use leptos::prelude::*;
+use switchboard::desk::{ReplyContext, fill_in, search_canned};
 use switchboard::message::MAX_TEXT_CHARS;
 use wasm_bindgen::JsCast;
 
 use super::attachments::{PendingFile, PendingState};
-use super::mentions::{MentionList, Popup, complete, query_at, suggest};
+use super::mentions::{
+    Kind, Popup, Suggestion, SuggestionList, complete, option_id, query_at, splice, suggest,
+};
 use super::message_actions::{MessageUi, ReplyingTo};
 use crate::client::upload;
 use crate::inbox::state::{Inbox, drafts};
@@ -105,19 +108,78 @@ pub fn Composer() -> impl IntoView {
         }
         value.len()
     };
-    let follow_mention = move |value: &str| {
+    // A canned reply's variables: the contact (a room's title) and this agent.
+    let canned_matches = move |query: &str| -> Vec<Suggestion> {
+        let contact = open_conversation().map(|c| c.title).unwrap_or_default();
+        let agent = inbox.my_name();
+        let context = ReplyContext { contact_name: &contact, agent_name: &agent };
+        inbox.desk.canned.with_untracked(|replies| {
+            search_canned(replies, query, 6)
+                .iter()
+                .map(|r| {
+                    let filled = fill_in(&r.text, &context);
+                    let line = filled.lines().next().unwrap_or_default();
+                    let mut detail: String = line.chars().take(60).collect();
+                    if detail.len() < filled.len() {
+                        detail.push('…');
+                    }
+                    Suggestion { label: format!("/{}", r.short_code), detail, insert: filled }
+                })
+                .collect()
+        })
+    };
+    let matches = move |kind: Kind, query: &str| match kind {
+        Kind::Mention => suggest(&mentionable(), query)
+            .iter()
+            .map(|(_, name)| Suggestion {
+                label: format!("@{name}"),
+                detail: String::new(),
+                insert: name.clone(),
+            })
+            .collect(),
+        Kind::Canned => canned_matches(query),
+    };
+    let follow_popup = move |value: &str| {
         let at_caret = caret(value);
-        popup.set(query_at(value, at_caret).map(|(at, query)| Popup {
+        let found = query_at(value, at_caret, '/')
+            .map(|q| (Kind::Canned, q))
+            .or_else(|| query_at(value, at_caret, '@').map(|q| (Kind::Mention, q)));
+        let was_canned = popup.with_untracked(|p| p.as_ref().is_some_and(|p| p.kind == Kind::Canned));
+        if !was_canned && found.as_ref().is_some_and(|(kind, _)| *kind == Kind::Canned) {
+            inbox.fresh_canned();
+        }
+        popup.set(found.map(|(kind, (at, query))| Popup {
+            kind,
             at,
             caret: at_caret,
-            matches: suggest(&mentionable(), &query),
+            matches: matches(kind, &query),
+            query,
             chosen: 0,
         }));
     };
+    // Canned replies read again while the popup is open: its matches follow.
+    Effect::new(move |_| {
+        inbox.desk.canned.track();
+        let Some(query) =
+            popup.with_untracked(|p| p.as_ref().filter(|p| p.kind == Kind::Canned).map(|p| p.query.clone()))
+        else {
+            return;
+        };
+        let found = untrack(move || canned_matches(&query));
+        popup.update(|p| {
+            if let Some(p) = p.as_mut() {
+                p.chosen = p.chosen.min(found.len().saturating_sub(1));
+                p.matches = found;
+            }
+        });
+    });
     let pick = Callback::new(move |i: usize| {
         let Some(p) = popup.get_untracked() else { return };
-        let Some((_, name)) = p.matches.get(i) else { return };
-        let (value, at) = complete(&text.get_untracked(), p.at, p.caret, name);
+        let Some(chosen) = p.matches.get(i) else { return };
+        let (value, at) = match p.kind {
+            Kind::Mention => complete(&text.get_untracked(), p.at, p.caret, &chosen.insert),
+            Kind::Canned => splice(&text.get_untracked(), p.at, p.caret, &chosen.insert),
+        };
         if let Some(id) = inbox.thread.with_untracked(|t| t.conversation) {
             drafts::save(id, &value);
         }
@@ -254,7 +316,7 @@ pub fn Composer() -> impl IntoView {
         if let Some(id) = inbox.thread.with_untracked(|t| t.conversation) {
             drafts::save(id, &value);
         }
-        follow_mention(&value);
+        follow_popup(&value);
         text.set(value);
         let now = crate::client::now_ms();
         if now - last_typing.get_value() > 1500.0 {
@@ -345,7 +407,7 @@ pub fn Composer() -> impl IntoView {
                 <span class="visually-hidden">"Attach files"</span>
                 <input type="file" multiple data-testid="attach-input" on:change=on_pick />
             </label>
-            <MentionList popup pick />
+            <SuggestionList popup pick />
             <textarea
                 rows="1"
                 placeholder=move || if frozen() { "This room is frozen: no new messages" } else { "Type a message" }
@@ -358,6 +420,10 @@ pub fn Composer() -> impl IntoView {
                 on:keydown=on_keydown
                 on:paste=on_paste
                 on:blur=move |_| popup.set(None)
+                aria-controls=move || popup.with(|p| p.as_ref().filter(|p| !p.matches.is_empty()).map(|_| "suggestions"))
+                aria-activedescendant=move || {
+                    popup.with(|p| p.as_ref().filter(|p| !p.matches.is_empty()).map(|p| option_id(p.chosen)))
+                }
             ></textarea>
             {move || slow_mode().map(|secs| view! {
                 <span class="counter" data-testid="slow-mode">{format!("Slow mode: one message every {secs} s")}</span>

@@ -8,6 +8,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use switchboard::message::ConversationSummary;
 use switchboard::{Channel, ChannelStatus, ConversationId, Me, MemberRole};
 
+use super::desk_list::{DeskFilters, RowTags, filter_label};
 use super::thread::ThreadPane;
 use crate::api::{Logout, inbox_start};
 use crate::client::http;
@@ -54,12 +55,14 @@ pub fn TopBar(me: Me) -> impl IntoView {
             <div class="workspace-name" data-testid="workspace-name">{workspace}</div>
             <nav class="top-nav" aria-label="Sections">
                 <A href="/inbox">"Inbox"</A>
+                <A href="/contacts">"Contacts"</A>
                 <Show when=move || admin>
                     <A href="/admin">"Admin"</A>
                     <A href="/moderation">"Moderation"</A>
                 </Show>
                 <A href="/account">"Account"</A>
             </nav>
+            <super::search::SearchButton />
             <Invitations />
             <div class="user">
                 <span class="user-name" data-testid="user-name">{me.user.name.clone()}</span>
@@ -166,6 +169,7 @@ fn InboxShell(me: Me, list: Vec<ConversationSummary>) -> impl IntoView {
     view! {
         <div class="app">
             <TopBar me />
+            <super::shortcuts::Shortcuts />
             <ConnectionBanner />
             <RelinkBanner />
             <main
@@ -274,6 +278,7 @@ fn ChannelRail(rail_open: RwSignal<bool>) -> impl IntoView {
             <button class="rail-close" on:click=move |_| rail_open.set(false)>"Done"</button>
             <h2>"Filters"</h2>
             <div class="filters">{filter_button("All", Filter::All)} {filter_button("Unread", Filter::Unread)}</div>
+            <DeskFilters />
             <h2>"Channels"</h2>
             <Show
                 when=move || inbox.channels.with(|c| !c.is_empty())
@@ -328,15 +333,6 @@ pub fn short_time(at: chrono::DateTime<chrono::Utc>) -> String {
     }
 }
 
-/// The narrow screens' rail button: "Filters" and what is chosen.
-fn filter_label(filter: Filter) -> &'static str {
-    match filter {
-        Filter::All => "Filters & channels",
-        Filter::Unread => "Filters: unread",
-        Filter::Channel(_) => "Filters: one channel",
-    }
-}
-
 /// What the list says when it shows nothing: still loading, nothing matches what the search or
 /// a filter asks for, or nothing at all yet.
 fn empty_list_text(inbox: Inbox) -> String {
@@ -350,7 +346,13 @@ fn empty_list_text(inbox: Inbox) -> String {
     }
     match inbox.filter.get() {
         Filter::Unread => "No unread conversations.".into(),
+        Filter::Channel(_) if inbox.desk.narrowed() => {
+            "No conversations in this channel match the filters.".into()
+        }
         Filter::Channel(_) => "No conversations in this channel yet.".into(),
+        Filter::All if inbox.conversations.with(|l| !l.is_empty()) => {
+            "No conversations match the filters.".into()
+        }
         Filter::All => "No conversations yet.".into(),
     }
 }
@@ -385,7 +387,7 @@ fn ConversationList(selected: Memo<Option<ConversationId>>, rail_open: RwSignal<
                     aria-expanded=move || rail_open.get().to_string()
                     on:click=move |_| rail_open.update(|open| *open = !*open)
                 >
-                    {move || filter_label(inbox.filter.get())}
+                    {move || filter_label(inbox)}
                 </button>
             </div>
             <input
@@ -412,7 +414,7 @@ fn ConversationList(selected: Memo<Option<ConversationId>>, rail_open: RwSignal<
                         each=move || visible.get()
                         key=|c| {
                             let conv = &c.conversation;
-                            (conv.id, c.unread_count, conv.last_message_at, conv.last_message_preview.clone(), conv.title.clone(), conv.last_message_sender_user_id)
+                            (conv.id, c.unread_count, conv.last_message_at, conv.last_message_preview.clone(), conv.title.clone(), conv.last_message_sender_user_id, conv.status, conv.assignee_id, conv.label_ids.clone())
                         }
                         let:c
                     >
@@ -465,6 +467,7 @@ fn ConversationList(selected: Memo<Option<ConversationId>>, rail_open: RwSignal<
                                                 </Show>
                                             </span>
                                             <span class="channel-badge">{badge}</span>
+                                            <RowTags labels=c.conversation.label_ids.clone() status=c.conversation.status assignee=c.conversation.assignee_id />
                                         </span>
                                     </a>
                                 </li>

@@ -160,7 +160,7 @@ fn quoted(inbox: Inbox, id: MessageId) -> Option<(String, String)> {
 }
 
 /// Moves the focus within a menu with the arrow keys, Home and End.
-fn move_focus(menu: &web_sys::HtmlElement, key: &str) -> bool {
+pub(super) fn move_focus(menu: &web_sys::HtmlElement, key: &str) -> bool {
     let Ok(items) = menu.query_selector_all("[role=menuitem]") else { return false };
     let n = items.length();
     if n == 0 {

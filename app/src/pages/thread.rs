@@ -196,6 +196,7 @@ pub fn ThreadPane() -> impl IntoView {
                         }}
                     </p>
                 </div>
+                <super::desk::DeskControls conversation />
             </header>
             <Show
                 when=move || !inbox.thread.with(|t| t.missing)
@@ -208,6 +209,7 @@ pub fn ThreadPane() -> impl IntoView {
                 <PinnedBar />
                 {move || blocked.get().map(|why| view! { <p class="hint blocked" role="status" data-testid="contact-blocked">{why}</p> })}
                 <MessageList />
+                <super::desk::HandledBy conversation />
                 {move || match template_only.get() {
                     Some((channel_id, conversation_id)) => view! {
                         <super::templates::TemplatePicker channel_id conversation_id />
@@ -292,9 +294,11 @@ fn MessageList() -> impl IntoView {
         }
     });
 
-    // Follow new messages at the bottom when the reader is there (or sent them).
+    // Follow new messages at the bottom when the reader is there (or sent them). Through a
+    // memo: only an append moves the list, not an edit or history put in (a search hit's).
+    let appends = Memo::new(move |_| inbox.thread.with(|t| (t.conversation, t.appended)));
     Effect::new(move |_| {
-        let (conversation, appended) = inbox.thread.with(|t| (t.conversation, t.appended));
+        let (conversation, appended) = appends.get();
         if appended == 0 {
             return;
         }
@@ -321,6 +325,8 @@ fn MessageList() -> impl IntoView {
     // A quote was clicked: bring the message it quotes into view and highlight it. Scrolled
     // first by the heights known so far (so that its row is rendered), then centred exactly.
     let ui = expect_context::<MessageUi>();
+    // A search hit's `?m=`: the page around it is loaded, then jumped to as here.
+    crate::inbox::jump::follow(inbox, ui.jump);
     Effect::new(move |_| {
         let Some(target) = ui.jump.get() else { return };
         ui.jump.set(None);
@@ -567,8 +573,8 @@ mod tests {
                 parent_id: None,
                 show_in_conversation: false,
                 thread: None,
-                sender_name: None,
                 note: false,
+                sender_name: None,
             })
             .collect()
     }
