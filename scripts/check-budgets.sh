@@ -14,8 +14,11 @@ SITE="${SITE:-$ROOT/target/site-release}"
 # keys and webhooks (+43 KB) and from 555,000 for the chat features (+135 KB: message actions,
 # threads, pins, the markdown parser, mentions, the moderation page); loading the admin,
 # moderation, auth and media pages as lazily loaded chunks is the way back under 450 KB.
-WASM_BR_LIMIT=700000
-CSS_BR_LIMIT=3700
+# Raised from 700,000 / 3,700 for the agent's desk (assignment, status and snooze, labels,
+# canned replies, search, contacts, shortcuts: ~+50 KB WASM, ~+330 B CSS); the figures measured
+# with it are in docs/performance.md.
+WASM_BR_LIMIT=760000
+CSS_BR_LIMIT=4200
 
 # The one hashed file of its kind, and its brotli twin.
 twin() {
