@@ -124,6 +124,14 @@ id_type!(
     /// A workspace's canned reply (a snippet with a short code).
     CannedReplyId
 );
+id_type!(
+    /// A chatbot flow of a workspace (its versions share it).
+    FlowId
+);
+id_type!(
+    /// One run of a chatbot flow in one conversation (a bot session; not a sign-in session).
+    BotSessionId
+);
 
 #[cfg(test)]
 mod tests {

@@ -27,6 +27,7 @@ pub mod channel;
 pub mod contact;
 pub mod desk;
 pub mod event;
+pub mod flow;
 pub mod ids;
 pub mod invitation;
 pub mod markdown;
@@ -48,8 +49,8 @@ pub use account::{Me, Member, MemberRole, Membership, Session, User, Workspace, 
 pub use channel::{Channel, ChannelStatus, ProviderKind};
 pub use event::{Event, EventBody, EventKind};
 pub use ids::{
-    ApiKeyId, AttachmentId, BanId, CannedReplyId, ChannelId, ContactId, ConversationId, EventId, FlagId,
-    InvitationId, LabelId, MessageId, SessionId, UserId, WebhookId, WorkspaceId,
+    ApiKeyId, AttachmentId, BanId, BotSessionId, CannedReplyId, ChannelId, ContactId, ConversationId,
+    EventId, FlagId, FlowId, InvitationId, LabelId, MessageId, SessionId, UserId, WebhookId, WorkspaceId,
 };
 pub use message::{Conversation, Message, MessageStatus};
 pub use store::{Store, StoreError};
