@@ -58,6 +58,21 @@ pub enum EventKind {
     MessagePinned,
     #[serde(rename = "message.unpinned")]
     MessageUnpinned,
+    /// A bot session began in a conversation (on the workspace's inbox).
+    #[serde(rename = "session.started")]
+    SessionStarted,
+    /// A message of a running bot session (on `session:{id}`).
+    #[serde(rename = "session.message")]
+    SessionMessage,
+    /// A bot session ran a node (on `session:{id}`).
+    #[serde(rename = "session.node_executed")]
+    SessionNodeExecuted,
+    /// A bot session's status moved (on `session:{id}`).
+    #[serde(rename = "session.status_changed")]
+    SessionStatusChanged,
+    /// A bot session ended (on `session:{id}` and the workspace's inbox).
+    #[serde(rename = "session.completed")]
+    SessionCompleted,
     /// Ephemeral: someone is typing in a conversation.
     #[serde(rename = "typing")]
     Typing,
@@ -70,7 +85,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 18] = [
+    pub const ALL: [EventKind; 23] = [
         EventKind::MessageCreated,
         EventKind::MessageUpdated,
         EventKind::MessageDeleted,
@@ -86,6 +101,11 @@ impl EventKind {
         EventKind::ReactionRemoved,
         EventKind::MessagePinned,
         EventKind::MessageUnpinned,
+        EventKind::SessionStarted,
+        EventKind::SessionMessage,
+        EventKind::SessionNodeExecuted,
+        EventKind::SessionStatusChanged,
+        EventKind::SessionCompleted,
         EventKind::Typing,
         EventKind::PresenceOnline,
         EventKind::PresenceOffline,
@@ -109,6 +129,11 @@ impl EventKind {
             EventKind::ReactionRemoved => "reaction.removed",
             EventKind::MessagePinned => "message.pinned",
             EventKind::MessageUnpinned => "message.unpinned",
+            EventKind::SessionStarted => "session.started",
+            EventKind::SessionMessage => "session.message",
+            EventKind::SessionNodeExecuted => "session.node_executed",
+            EventKind::SessionStatusChanged => "session.status_changed",
+            EventKind::SessionCompleted => "session.completed",
             EventKind::Typing => "typing",
             EventKind::PresenceOnline => "presence.online",
             EventKind::PresenceOffline => "presence.offline",
@@ -178,6 +203,12 @@ pub enum EventBody {
     MessagePinned(PinChanged),
     /// A member unpinned it (or it was deleted).
     MessageUnpinned(PinChanged),
+    /// A bot session began (the session as it started).
+    SessionStarted(crate::flow::BotSession),
+    SessionMessage(crate::flow::events::SessionMessage),
+    SessionNodeExecuted(crate::flow::events::NodeExecuted),
+    SessionStatusChanged(crate::flow::events::SessionStatusChanged),
+    SessionCompleted(crate::flow::events::SessionCompleted),
     Typing(Typing),
     PresenceOnline(UserPresence),
     PresenceOffline(UserPresence),
@@ -329,6 +360,11 @@ impl EventBody {
             EventBody::ReactionRemoved(_) => EventKind::ReactionRemoved,
             EventBody::MessagePinned(_) => EventKind::MessagePinned,
             EventBody::MessageUnpinned(_) => EventKind::MessageUnpinned,
+            EventBody::SessionStarted(_) => EventKind::SessionStarted,
+            EventBody::SessionMessage(_) => EventKind::SessionMessage,
+            EventBody::SessionNodeExecuted(_) => EventKind::SessionNodeExecuted,
+            EventBody::SessionStatusChanged(_) => EventKind::SessionStatusChanged,
+            EventBody::SessionCompleted(_) => EventKind::SessionCompleted,
             EventBody::Typing(_) => EventKind::Typing,
             EventBody::PresenceOnline(_) => EventKind::PresenceOnline,
             EventBody::PresenceOffline(_) => EventKind::PresenceOffline,
@@ -348,6 +384,10 @@ impl EventBody {
             EventBody::ReactionAdded(r) | EventBody::ReactionRemoved(r) => Some(r.conversation_id),
             EventBody::MessagePinned(p) | EventBody::MessageUnpinned(p) => Some(p.conversation_id),
             EventBody::Typing(t) => Some(t.conversation_id),
+            EventBody::SessionStarted(s) => Some(s.conversation_id),
+            EventBody::SessionMessage(m) => Some(m.message.conversation_id),
+            EventBody::SessionCompleted(c) => Some(c.conversation_id),
+            EventBody::SessionNodeExecuted(_) | EventBody::SessionStatusChanged(_) => None,
             EventBody::ContactPresence(_)
             | EventBody::ChannelStatus(_)
             | EventBody::MemberRemoved(_)
@@ -378,6 +418,11 @@ impl EventBody {
             EventKind::ReactionRemoved => EventBody::ReactionRemoved(read(kind, payload)?),
             EventKind::MessagePinned => EventBody::MessagePinned(read(kind, payload)?),
             EventKind::MessageUnpinned => EventBody::MessageUnpinned(read(kind, payload)?),
+            EventKind::SessionStarted => EventBody::SessionStarted(read(kind, payload)?),
+            EventKind::SessionMessage => EventBody::SessionMessage(read(kind, payload)?),
+            EventKind::SessionNodeExecuted => EventBody::SessionNodeExecuted(read(kind, payload)?),
+            EventKind::SessionStatusChanged => EventBody::SessionStatusChanged(read(kind, payload)?),
+            EventKind::SessionCompleted => EventBody::SessionCompleted(read(kind, payload)?),
             EventKind::Typing => EventBody::Typing(read(kind, payload)?),
             EventKind::PresenceOnline => EventBody::PresenceOnline(read(kind, payload)?),
             EventKind::PresenceOffline => EventBody::PresenceOffline(read(kind, payload)?),
@@ -409,6 +454,11 @@ impl Serialize for Payload<'_> {
             EventBody::MemberRemoved(p) => p.serialize(s),
             EventBody::ReactionAdded(p) | EventBody::ReactionRemoved(p) => p.serialize(s),
             EventBody::MessagePinned(p) | EventBody::MessageUnpinned(p) => p.serialize(s),
+            EventBody::SessionStarted(p) => p.serialize(s),
+            EventBody::SessionMessage(p) => p.serialize(s),
+            EventBody::SessionNodeExecuted(p) => p.serialize(s),
+            EventBody::SessionStatusChanged(p) => p.serialize(s),
+            EventBody::SessionCompleted(p) => p.serialize(s),
             EventBody::Typing(p) => p.serialize(s),
             EventBody::PresenceOnline(p) | EventBody::PresenceOffline(p) => p.serialize(s),
         }
@@ -551,7 +601,7 @@ pub struct EventSchema {
     schema_version: u32,
     occurred_at: DateTime<Utc>,
     trace_id: Option<String>,
-    /// `conversation:{id}`, `inbox:{workspace_id}` or `user:{id}`.
+    /// `conversation:{id}`, `inbox:{workspace_id}`, `user:{id}` or `session:{id}`.
     topic: String,
     offset: i64,
     /// The kind's data (see docs/realtime.md).

@@ -362,6 +362,9 @@ pub struct Message {
     /// contact only; shown apart in the inbox).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub note: bool,
+    /// Sent by a chatbot flow (its session's `session.message` says so too).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_bot: bool,
 }
 
 /// What a thread's first message says of its replies.

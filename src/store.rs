@@ -20,6 +20,7 @@ use crate::validate::Email;
 mod conflicts;
 mod contacts;
 mod desk;
+mod flows;
 mod inbound;
 mod media;
 mod moderation;
@@ -31,6 +32,7 @@ mod webhooks;
 pub use conflicts::conflict_reason;
 pub use contacts::ContactRepo;
 pub use desk::{DeskRepo, NewAssignment};
+pub use flows::{FlowRepo, NewSession, SessionAdvance, SessionFilter};
 pub use inbound::{InboundRepo, Ingested, NewHistory, NewInbound};
 pub use media::{MediaRepo, NewUpload, StoredMedia};
 pub use moderation::{ModerationRepo, RoomRules};
@@ -335,6 +337,8 @@ pub struct NewOutbound {
     /// network and never moving the conversation's preview; in a room `Conflict { constraint:
     /// "note_room" }`.
     pub note: bool,
+    /// Sent by a chatbot flow's session (the sender is the flow version's publisher).
+    pub from_bot: bool,
     pub trace_id: Option<String>,
 }
 
@@ -651,6 +655,7 @@ pub trait Store:
     + MessageRepo
     + PinRepo
     + DeskRepo
+    + FlowRepo
     + ContactRepo
     + NotifyRepo
     + ModerationRepo

@@ -1,5 +1,5 @@
 //! Realtime topics: the named streams events are published on and clients subscribe to
-//! (`conversation:{id}`, `inbox:{workspace_id}`, `user:{id}`). The realtime protocol calls them
+//! (`conversation:{id}`, `inbox:{workspace_id}`, `user:{id}`, `session:{id}`). The realtime protocol calls them
 //! channels; here they are topics, to keep "channel" for connected accounts.
 //!
 //! A topic name is formatted and parsed only here, so the server, the gateway's authorization
@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ConversationId, UserId, WorkspaceId};
+use crate::ids::{BotSessionId, ConversationId, UserId, WorkspaceId};
 
 /// One realtime stream. On the wire (and in the event log) it is its name, e.g.
 /// `conversation:0190…`.
@@ -23,6 +23,8 @@ pub enum Topic {
     Inbox(WorkspaceId),
     /// One user's own stream: their read state, their notifications.
     User(UserId),
+    /// A bot session's run: its messages, nodes and status (read like its conversation).
+    Session(BotSessionId),
 }
 
 impl Topic {
@@ -32,6 +34,7 @@ impl Topic {
             Topic::Conversation(_) => "conversation",
             Topic::Inbox(_) => "inbox",
             Topic::User(_) => "user",
+            Topic::Session(_) => "session",
         }
     }
 }
@@ -42,6 +45,7 @@ impl fmt::Display for Topic {
             Topic::Conversation(id) => write!(f, "{}:{id}", self.prefix()),
             Topic::Inbox(id) => write!(f, "{}:{id}", self.prefix()),
             Topic::User(id) => write!(f, "{}:{id}", self.prefix()),
+            Topic::Session(id) => write!(f, "{}:{id}", self.prefix()),
         }
     }
 }
@@ -60,6 +64,7 @@ impl FromStr for Topic {
             "conversation" => id.parse().map(Topic::Conversation),
             "inbox" => id.parse().map(Topic::Inbox),
             "user" => id.parse().map(Topic::User),
+            "session" => id.parse().map(Topic::Session),
             _ => return Err(unknown()),
         }
         .map_err(|_| unknown())

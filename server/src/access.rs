@@ -155,6 +155,16 @@ pub async fn topic(store: &dyn Store, user_id: UserId, name: &str) -> Result<Top
             Err(ServiceError::Forbidden(_) | ServiceError::NotFound(_)) => Err(TopicRefusal::Denied),
             Err(e) => Err(TopicRefusal::Failed(e)),
         },
+        // A bot session is read like its conversation, by the workspace's staff.
+        Topic::Session(id) => {
+            let session = store.bot_session(id).await.map_err(|e| TopicRefusal::Failed(e.into()))?;
+            let Some(session) = session else { return Err(TopicRefusal::Denied) };
+            match conversation_of_user(store, user_id, session.conversation_id, Right::Read).await {
+                Ok(granted) if granted.actor.role.is_staff() => Ok(topic),
+                Ok(_) | Err(ServiceError::Forbidden(_) | ServiceError::NotFound(_)) => Err(TopicRefusal::Denied),
+                Err(e) => Err(TopicRefusal::Failed(e)),
+            }
+        }
     }
 }
 
@@ -199,6 +209,8 @@ impl EventFilter {
             // Conversation list entries.
             Topic::Inbox(_) => event.body.conversation_id(),
             Topic::User(_) => None,
+            // A bot session's events are its conversation's.
+            Topic::Session(_) => event.body.conversation_id(),
         };
         about.is_none_or(|id| !self.hidden.contains(&id))
     }

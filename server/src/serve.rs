@@ -104,7 +104,14 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
             ..Default::default()
         },
     ));
+    let bots = Arc::new(crate::services::bots::BotService::new(
+        store.clone(),
+        messages.clone(),
+        realtime.hub.clone(),
+        args.webhooks_allow_private,
+    ));
     Ok(AppState {
+        bots,
         webhooks,
         realtime,
         messages,
@@ -192,6 +199,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let pusher = crate::supervise::spawn("push", move || {
         crate::services::notify::dispatch(store.clone(), keys.clone(), push_config.clone(), pushed.clone())
     });
+    let (bots, messages) = (state.bots.clone(), Arc::new(tokio::sync::Mutex::new(state.realtime.bus().watch_messages())));
+    let bot_listener = crate::supervise::spawn("bots", move || bots.clone().listen(messages.clone()));
+    let bots = state.bots.clone();
+    let bot_waker = crate::supervise::spawn("bot_waker", move || bots.clone().wake());
     let store = state.store.clone();
     let snoozes =
         crate::supervise::spawn("snooze_waker", move || crate::services::desk::wake_snoozed(store.clone()));
@@ -249,6 +260,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     sweeper.abort();
     snoozes.abort();
+    bot_listener.abort();
+    bot_waker.abort();
     assigner.abort();
     pusher.abort();
     outbox.abort();

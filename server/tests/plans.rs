@@ -167,6 +167,7 @@ fn outbound(ws: WorkspaceId, conversation_id: ConversationId, sender: UserId, te
         parent_id: None,
         show_in_conversation: false,
         note: false,
+        from_bot: false,
         trace_id: None,
     }
 }

@@ -54,6 +54,12 @@ impl Inbox {
             EventBody::ReadUpdated(read) => self.set_unread(read.conversation_id, read.unread_count),
             // Others' reads: the inbox shows no per-message receipts yet.
             EventBody::ReadReceipt(_) => {}
+            // Bot sessions: their own pages follow them.
+            EventBody::SessionStarted(_)
+            | EventBody::SessionMessage(_)
+            | EventBody::SessionNodeExecuted(_)
+            | EventBody::SessionStatusChanged(_)
+            | EventBody::SessionCompleted(_) => {}
             EventBody::ChannelStatus(change) => self.channels.update(|list| {
                 if let Some(c) = list.iter_mut().find(|c| c.id == change.channel_id) {
                     c.status = change.status;

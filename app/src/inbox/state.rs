@@ -469,6 +469,7 @@ impl Inbox {
             thread: None,
             sender_name: None,
             note: false,
+            from_bot: false,
         };
         self.thread.update(|t| t.upsert(optimistic.clone()));
         self.enqueue(optimistic);
@@ -647,6 +648,7 @@ mod tests {
             show_in_conversation: false,
             thread: None,
             note: false,
+            from_bot: false,
             sender_name: None,
         }
     }

@@ -333,6 +333,7 @@ mod tests {
             show_in_conversation: false,
             thread: None,
             note: false,
+            from_bot: false,
             sender_name: None,
         }
     }

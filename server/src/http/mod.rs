@@ -16,6 +16,7 @@ use tower_http::trace::TraceLayer;
 use crate::services::{AccountService, ChannelService, MessageService};
 
 pub mod auth;
+pub mod bots;
 pub mod channels;
 pub mod chat;
 pub mod contacts;
@@ -73,6 +74,8 @@ pub struct AppState {
     pub realtime: Arc<crate::realtime::Realtime>,
     /// Outgoing webhooks: endpoints and their deliveries.
     pub webhooks: Arc<crate::services::webhooks::WebhookService>,
+    /// Chatbot flows and their sessions.
+    pub bots: Arc<crate::services::bots::BotService>,
 }
 
 /// The whole application.
@@ -122,6 +125,7 @@ pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .merge(chat::router())
         .merge(moderation::router())
         .merge(desk::router())
+        .merge(bots::router())
         .merge(contacts::router())
         .merge(notify::router())
         .merge(members::router())

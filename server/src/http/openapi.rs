@@ -76,6 +76,7 @@ pub enum ApiErrors {
         (name = "contacts", description = "The people behind the channels: search, details, notes and attributes, merging, writing first"),
         (name = "notifications", description = "What each person is told of, quiet hours, and Web Push subscriptions"),
         (name = "desk", description = "The agent's desk: assignment, status and snooze, labels, canned replies"),
+        (name = "bots", description = "Chatbot flows (drafts, validation, versions), bot sessions, business hours"),
         (name = "moderation", description = "Flags and their queue, bans (shadow too), frozen rooms, slow mode, the blocklist, mutes"),
         (name = "platform", description = "For developers: API keys, the app's users, and the user tokens keys mint for them"),
         (name = "meta", description = "This document"),

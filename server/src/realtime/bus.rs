@@ -60,8 +60,8 @@ impl Bus {
         self.nats.set(link).map_err(|_| anyhow::anyhow!("NATS is already connected"))
     }
 
-    /// The inbound messages and notes this node stores, from now on: each commit is told on
-    /// the node that made it, once, to every listener.
+    /// The messages this node stores (inbound, outbound and notes), from now on: each commit
+    /// is told on the node that made it, once, to every listener.
     pub fn watch_messages(&self) -> tokio::sync::mpsc::UnboundedReceiver<switchboard::Message> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(tx);
@@ -82,9 +82,7 @@ impl Broker for Bus {
         let mut listeners = self.listeners.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !listeners.is_empty() {
             for event in events {
-                if let switchboard::EventBody::MessageCreated(m) = &event.body
-                    && (m.direction == switchboard::provider::Direction::Inbound || m.note)
-                {
+                if let switchboard::EventBody::MessageCreated(m) = &event.body {
                     listeners.retain(|tell| tell.send(m.clone()).is_ok());
                 }
             }

@@ -336,7 +336,9 @@ pub async fn auto_assign(
     }
 }
 
-async fn assign_one(
+/// Gives a waiting conversation to the next agent online, when its channel assigns by itself
+/// and no bot is answering it (the bot's hand-over calls this again).
+pub(crate) async fn assign_one(
     store: &dyn Store,
     hub: &crate::realtime::Hub,
     workspace: switchboard::WorkspaceId,
@@ -346,7 +348,7 @@ async fn assign_one(
     let waiting = conversation.contact_id.is_some()
         && conversation.assignee_id.is_none()
         && conversation.status == switchboard::message::ConversationStatus::Open;
-    if !waiting {
+    if !waiting || store.live_session(id).await?.is_some() {
         return Ok(());
     }
     let Some(turns) = store.auto_assign(conversation.channel_id).await? else { return Ok(()) };

@@ -114,6 +114,20 @@ impl MessageService {
         idempotency_key: Option<&str>,
         trace_id: Option<String>,
     ) -> Result<Sent, ServiceError> {
+        self.send_from(actor, conversation_id, req, idempotency_key, trace_id, false).await
+    }
+
+    /// [`Self::send`], as a chatbot flow's message when `from_bot` (not counted against the
+    /// actor's send rate: the flow's publisher is not the one writing).
+    pub(crate) async fn send_from(
+        &self,
+        actor: Actor,
+        conversation_id: ConversationId,
+        req: SendMessage,
+        idempotency_key: Option<&str>,
+        trace_id: Option<String>,
+        from_bot: bool,
+    ) -> Result<Sent, ServiceError> {
         let attachments = switchboard::media::attachment_ids(&req.attachments)?;
         if req.note && req.template.is_some() {
             return Err(
@@ -151,7 +165,9 @@ impl MessageService {
         // Counted once the request is well formed. Whether the caller may post is decided in
         // the write itself (on facts read in its transaction: no read of its own per send); a
         // refused send stores nothing.
-        self.sends.check(&actor.user_id).map_err(ServiceError::RateLimited)?;
+        if !from_bot {
+            self.sends.check(&actor.user_id).map_err(ServiceError::RateLimited)?;
+        }
         // The workspace's blocklist: a blocked word refuses the message, a flagged one lets it
         // through and tells the moderators.
         let blocked = self.blocked(actor.workspace_id, &text).await?;
@@ -179,6 +195,7 @@ impl MessageService {
             parent_id: req.parent_id,
             show_in_conversation: req.show_in_conversation,
             note: req.note,
+            from_bot,
             trace_id,
         };
         let sent = match self.store.send_message(outbound).await {

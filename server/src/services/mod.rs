@@ -2,6 +2,8 @@
 //! whatever door it came in by (REST, server functions, the CLI).
 
 pub mod accounts;
+pub mod bot_runner;
+pub mod bots;
 pub mod channel_network;
 pub mod channels;
 pub mod chat;

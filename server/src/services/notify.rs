@@ -166,7 +166,8 @@ async fn recipients(
     let Some(conversation) = store.conversation(message.workspace_id, message.conversation_id).await? else {
         return Ok(Vec::new());
     };
-    if conversation.contact_id.is_none() {
+    // Customers' messages and the team's notes; the team's replies to customers are not news.
+    if conversation.contact_id.is_none() || (message.direction == Direction::Outbound && !message.note) {
         return Ok(Vec::new());
     }
     let now = switchboard::time::now();

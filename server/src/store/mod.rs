@@ -32,6 +32,7 @@ mod contacts;
 mod conversations;
 mod desk;
 mod event_log;
+mod flows;
 mod history;
 pub mod hot;
 mod ingest;

@@ -13,7 +13,7 @@ macro_rules! message_columns {
     () => {
         "message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, \
          client_message_id, sender_user_id, error, created_at, edited_at, deleted_at, reply_to_message_id, attachments, \
-         template, reactions, sender_name, parent_id, visibility, reply_count, last_reply_at, thread_participants, note"
+         template, reactions, sender_name, parent_id, visibility, reply_count, last_reply_at, thread_participants, note, from_bot"
     };
 }
 
@@ -264,6 +264,7 @@ pub struct MessageRow {
     /// The thread's latest repliers, as a JSON array of ids (null: none).
     pub thread_participants: Option<String>,
     pub note: bool,
+    pub from_bot: bool,
 }
 
 impl TryFrom<MessageRow> for switchboard::Message {
@@ -305,6 +306,7 @@ impl TryFrom<MessageRow> for switchboard::Message {
             },
             sender_name: r.sender_name,
             note: r.note,
+            from_bot: r.from_bot,
             reactions: match r.reactions.as_deref() {
                 None | Some("") => Vec::new(),
                 Some(json) => serde_json::from_str(json)

@@ -125,6 +125,7 @@ mod tests {
             parent_id: None,
             show_in_conversation: false,
             note: false,
+            from_bot: false,
             trace_id: None,
         }
     }

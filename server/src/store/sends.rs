@@ -1,8 +1,6 @@
-//! Sends, written by group commit: the sends that queue while a group is being written (see
-//! `send_queue.rs`) are written together as one transaction of multi-row statements, about
-//! eight statements for the whole group where one send alone would take a dozen. Every send
-//! takes this path, replies included; an idle store writes a group of one at once.
-
+//! Sends, written by group commit: the sends that queue while a group is written (`send_queue.rs`)
+//! go in one transaction of multi-row statements, about eight for the whole group where one send
+//! alone would take a dozen. Every send takes this path, replies included.
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -414,7 +412,8 @@ where
                     .bind(out.template.as_ref().map(|t| serde_json::to_string(t).unwrap_or_default()))
                     .bind(out.parent_id.map(|p| p.as_uuid()))
                     .bind(visibility(i, &id))
-                    .bind(out.note);
+                    .bind(out.note)
+                    .bind(out.from_bot);
             }
             for row in query.fetch_all(&mut *tx).await.map_err(map_err)? {
                 let message: Message = row.try_into()?;

@@ -166,7 +166,14 @@ pub fn state_with_realtime(
         &secret,
         test_webhook_config(),
     ));
+    let bots = Arc::new(switchboard_server::services::bots::BotService::new(
+        store.clone(),
+        messages.clone(),
+        realtime.hub.clone(),
+        true,
+    ));
     AppState {
+        bots,
         webhooks,
         media,
         accounts: Arc::new(AccountService::new(store.clone(), realtime.clone(), &secret, auth)),

@@ -166,6 +166,7 @@ pub fn outbound(
         parent_id: None,
         show_in_conversation: false,
         note: false,
+        from_bot: false,
         trace_id: None,
     }
 }

@@ -247,6 +247,7 @@ fn a_message_push_carries_what_a_client_applies_and_no_more() {
         show_in_conversation: false,
         thread: None,
         note: false,
+        from_bot: false,
         sender_name: None,
     };
     let topic = switchboard::Topic::Conversation(message.conversation_id);
