@@ -24,6 +24,7 @@ app_test!(
     an_agent_reply_stops_the_bot,
     a_waiting_session_and_its_timeout_survive_a_restart,
     a_crash_between_send_and_record_sends_nothing_twice,
+    the_session_topic_is_read_like_its_conversation_by_staff,
 );
 
 async fn call(app: &AppState, token: &str, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
@@ -296,5 +297,35 @@ async fn a_crash_between_send_and_record_sends_nothing_twice(app: AppState, _raw
         ["hi", "bot:Hi Cy!", "bot:Sales or support?\n\n1. Sales\n2. Support"]
     );
     assert_eq!(waiting.messages_sent, 2);
+    runner.abort();
+}
+
+async fn the_session_topic_is_read_like_its_conversation_by_staff(app: AppState, _raw: Raw) {
+    use switchboard_server::access::{TopicRefusal, topic};
+    use switchboard_server::services::provision::{UserSpec, ensure_user};
+    let (alice, bob_id, channel) = setup(&app).await;
+    published(&app, &alice, support_flow(&channel, &bob_id, 60)).await;
+    let runner = listening(&app, app.bots.clone());
+    let conversation = contact_writes(&app, &channel, "+15550106", "Di", "hi").await.conversation.id;
+    let session = session_until(&app, conversation, |s| s.status == SessionStatus::WaitingInput).await;
+    let name = Topic::Session(session.id).to_string();
+    let bob: switchboard::UserId = bob_id.parse().unwrap();
+    assert_eq!(topic(app.store.as_ref(), bob, &name).await.ok(), Some(Topic::Session(session.id)));
+    let spec = |email: &str, workspace: &str, role| UserSpec {
+        email: email.into(),
+        password: "a-long-password".into(),
+        name: None,
+        workspace: workspace.into(),
+        role,
+    };
+    // Someone of another workspace is refused; so is a session that does not exist.
+    let stranger = ensure_user(app.store.as_ref(), &spec("eve@example.com", "Elsewhere", switchboard::MemberRole::Owner))
+        .await
+        .unwrap()
+        .user
+        .id;
+    assert!(matches!(topic(app.store.as_ref(), stranger, &name).await, Err(TopicRefusal::Denied)));
+    let nowhere = Topic::Session(switchboard::BotSessionId::new()).to_string();
+    assert!(matches!(topic(app.store.as_ref(), bob, &nowhere).await, Err(TopicRefusal::Denied)));
     runner.abort();
 }
