@@ -27,7 +27,13 @@ app_test!(
     the_session_topic_is_read_like_its_conversation_by_staff,
 );
 
-async fn call(app: &AppState, token: &str, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn call(
+    app: &AppState,
+    token: &str,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let response = send(app, authed(method, uri, token, body)).await;
     let status = response.status();
     let text = body_text(response).await;
@@ -81,11 +87,19 @@ fn listening(app: &AppState, bots: Arc<BotService>) -> tokio::task::JoinHandle<(
 }
 
 /// Waits until the conversation's latest session satisfies `done`.
-async fn session_until(app: &AppState, conversation: ConversationId, done: impl Fn(&BotSession) -> bool) -> BotSession {
+async fn session_until(
+    app: &AppState,
+    conversation: ConversationId,
+    done: impl Fn(&BotSession) -> bool,
+) -> BotSession {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
-        let filter = switchboard::store::SessionFilter { conversation_id: Some(conversation), limit: 1, ..Default::default() };
+        let filter = switchboard::store::SessionFilter {
+            conversation_id: Some(conversation),
+            limit: 1,
+            ..Default::default()
+        };
         let latest = app.store.bot_sessions(ws, &filter).await.unwrap().into_iter().next();
         if let Some(s) = latest.filter(|s| done(s)) {
             return s;
@@ -117,7 +131,11 @@ async fn publishing_validates_and_freezes_a_version(app: AppState, _raw: Raw) {
     let bob = login(&app, "bob@example.com", "demo-password").await;
     let mut flow = support_flow(&channel, &bob_id, 60);
     let (status, refused) = call(&app, &bob, "POST", "/api/v1/flows", Some(flow.clone())).await;
-    assert_eq!((status.as_u16(), error_code(&refused).as_str()), (403, "forbidden"), "agents do not edit flows");
+    assert_eq!(
+        (status.as_u16(), error_code(&refused).as_str()),
+        (403, "forbidden"),
+        "agents do not edit flows"
+    );
     // A branch to nowhere: the draft is kept, publishing names the node.
     flow["graph"]["nodes"][4]["action"]["next"] = json!("nowhere");
     let (status, created) = call(&app, &alice, "POST", "/api/v1/flows", Some(flow.clone())).await;
@@ -126,7 +144,10 @@ async fn publishing_validates_and_freezes_a_version(app: AppState, _raw: Raw) {
     let id = created["id"].as_str().unwrap();
     let (status, refused) = call(&app, &alice, "POST", &format!("/api/v1/flows/{id}/publish"), None).await;
     assert_eq!(status, 422, "{refused}");
-    assert!(refused.to_string().contains("nodes.thanks") && refused.to_string().contains("nowhere"), "{refused}");
+    assert!(
+        refused.to_string().contains("nodes.thanks") && refused.to_string().contains("nowhere"),
+        "{refused}"
+    );
     // An unreachable node is refused too.
     flow["graph"]["nodes"][4]["action"]["next"] = Value::Null;
     flow["graph"]["nodes"].as_array_mut().unwrap().push(json!({"id": "lost", "action": {"type": "end"}}));
@@ -145,7 +166,9 @@ async fn publishing_validates_and_freezes_a_version(app: AppState, _raw: Raw) {
     assert_eq!(v2["version"], 2);
     let fid: switchboard::FlowId = id.parse().unwrap();
     let first = app.store.flow_version(fid, 1).await.unwrap().unwrap();
-    assert!(matches!(&first.graph.nodes[0].action, switchboard::flow::Action::Send { text, .. } if text == "Hi {{contact.first_name}}!"));
+    assert!(
+        matches!(&first.graph.nodes[0].action, switchboard::flow::Action::Send { text, .. } if text == "Hi {{contact.first_name}}!")
+    );
     let (_, listed) = call(&app, &bob, "GET", "/api/v1/flows", None).await;
     assert_eq!((listed[0]["version"].as_i64(), listed[0]["enabled"].as_bool()), (Some(2), Some(true)));
 }
@@ -154,10 +177,12 @@ async fn a_new_conversation_runs_the_flow_and_hands_over(app: AppState, _raw: Ra
     let (alice, bob_id, channel) = setup(&app).await;
     published(&app, &alice, support_flow(&channel, &bob_id, 60)).await;
     let runner = listening(&app, app.bots.clone());
-    let conversation = contact_writes(&app, &channel, "+15550101", "Maria Lopez", "hello").await.conversation.id;
+    let conversation =
+        contact_writes(&app, &channel, "+15550101", "Maria Lopez", "hello").await.conversation.id;
     let waiting = session_until(&app, conversation, |s| s.status == SessionStatus::WaitingInput).await;
     assert_eq!(waiting.current_node.as_deref(), Some("menu"));
-    let (_, live) = call(&app, &alice, "GET", &format!("/api/v1/conversations/{conversation}/bot"), None).await;
+    let (_, live) =
+        call(&app, &alice, "GET", &format!("/api/v1/conversations/{conversation}/bot"), None).await;
     assert_eq!(live["id"], waiting.id.to_string());
     assert_eq!(
         transcript(&app, &alice, conversation).await,
@@ -178,7 +203,9 @@ async fn a_new_conversation_runs_the_flow_and_hands_over(app: AppState, _raw: Ra
     let trail: Vec<String> = events
         .iter()
         .map(|e| match &e.body {
-            switchboard::EventBody::SessionMessage(m) => format!("message:{}", if m.from_bot { "bot" } else { "contact" }),
+            switchboard::EventBody::SessionMessage(m) => {
+                format!("message:{}", if m.from_bot { "bot" } else { "contact" })
+            }
             switchboard::EventBody::SessionNodeExecuted(n) => format!("node:{}", n.node_id),
             switchboard::EventBody::SessionStatusChanged(s) => {
                 format!("status:{}@{}", s.status.as_str(), s.current_node.as_deref().unwrap_or("-"))
@@ -205,6 +232,9 @@ async fn a_new_conversation_runs_the_flow_and_hands_over(app: AppState, _raw: Ra
         ]
     );
     assert!(events.windows(2).all(|w| w[1].offset == w[0].offset + 1), "gapless offsets");
+    let (status, listed) = call(&app, &alice, "GET", &format!("/api/v1/bot-sessions/{}/events", done.id), None).await;
+    assert_eq!((status.as_u16(), listed.as_array().map(Vec::len)), (200, Some(events.len())));
+    assert_eq!((listed[0]["type"].as_str(), listed[0]["offset"].as_i64()), (Some("session.status_changed"), Some(1)));
     let inbox = app.store.events_after(Topic::Inbox(ws), 0, 1000).await.unwrap();
     let kinds: Vec<&str> = inbox
         .iter()
@@ -227,15 +257,21 @@ async fn an_agent_reply_stops_the_bot(app: AppState, _raw: Raw) {
     assert_eq!(call(&app, &alice, "POST", &uri, Some(note)).await.0, 201);
     tokio::time::sleep(Duration::from_millis(200)).await;
     session_until(&app, conversation, |s| s.status == SessionStatus::WaitingInput).await;
-    assert_eq!(call(&app, &alice, "POST", &uri, Some(json!({"text": "I'll take it from here"}))).await.0, 201);
+    assert_eq!(
+        call(&app, &alice, "POST", &uri, Some(json!({"text": "I'll take it from here"}))).await.0,
+        201
+    );
     let stopped = session_until(&app, conversation, |s| s.status == SessionStatus::Stopped).await;
     assert_eq!(stopped.completion, Some(Completion::AgentReplied));
     // Started again by hand, then "stop bot".
     let flows = call(&app, &alice, "GET", "/api/v1/flows", None).await.1;
     let start = json!({"flow_id": flows[0]["id"]});
-    let (status, session) = call(&app, &alice, "POST", &format!("/api/v1/conversations/{conversation}/bot"), Some(start.clone())).await;
+    let (status, session) =
+        call(&app, &alice, "POST", &format!("/api/v1/conversations/{conversation}/bot"), Some(start.clone()))
+            .await;
     assert_eq!((status.as_u16(), session["status"].as_str()), (201, Some("waiting_input")), "{session}");
-    let (status, _) = call(&app, &alice, "POST", &format!("/api/v1/conversations/{conversation}/bot"), Some(start)).await;
+    let (status, _) =
+        call(&app, &alice, "POST", &format!("/api/v1/conversations/{conversation}/bot"), Some(start)).await;
     assert_eq!(status, 409, "one flow at a time per conversation");
     let stop = format!("/api/v1/bot-sessions/{}/stop", session["id"].as_str().unwrap());
     let (status, stopped) = call(&app, &alice, "POST", &stop, None).await;
@@ -253,12 +289,15 @@ async fn a_waiting_session_and_its_timeout_survive_a_restart(app: AppState, _raw
     for c in [answered, silent] {
         session_until(&app, c, |s| s.current_node.as_deref() == Some("menu")).await;
         contact_writes(&app, &channel, if c == answered { "+15550103" } else { "+15550104" }, "x", "2").await;
-        session_until(&app, c, |s| s.current_node.as_deref() == Some("order") && s.status == SessionStatus::WaitingInput)
-            .await;
+        session_until(&app, c, |s| {
+            s.current_node.as_deref() == Some("order") && s.status == SessionStatus::WaitingInput
+        })
+        .await;
     }
     // The server stops; a new one (a new service over the same database) takes over.
     runner.abort();
-    let restarted = Arc::new(BotService::new(app.store.clone(), app.messages.clone(), app.realtime.hub.clone(), true));
+    let restarted =
+        Arc::new(BotService::new(app.store.clone(), app.messages.clone(), app.realtime.hub.clone(), true));
     let runner = listening(&app, restarted.clone());
     contact_writes(&app, &channel, "+15550103", "Ann", "A-17").await;
     let done = session_until(&app, answered, |s| !s.status.is_live()).await;
@@ -283,9 +322,17 @@ async fn a_crash_between_send_and_record_sends_nothing_twice(app: AppState, _raw
     let stuck = session_until(&app, conversation, |s| s.status == SessionStatus::Running).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
-    let filter = switchboard::store::SessionFilter { conversation_id: Some(conversation), limit: 1, ..Default::default() };
+    let filter = switchboard::store::SessionFilter {
+        conversation_id: Some(conversation),
+        limit: 1,
+        ..Default::default()
+    };
     let still = app.store.bot_sessions(ws, &filter).await.unwrap().remove(0);
-    assert_eq!((still.steps, still.current_node.as_deref()), (0, Some("hello")), "the step was never recorded");
+    assert_eq!(
+        (still.steps, still.current_node.as_deref()),
+        (0, Some("hello")),
+        "the step was never recorded"
+    );
     assert_eq!(transcript(&app, &alice, conversation).await, ["hi", "bot:Hi Cy!"], "its message was sent");
     // The run is taken up again once stale: the greeting is not sent twice.
     let later = switchboard::time::now() + chrono::Duration::seconds(60);
@@ -319,11 +366,14 @@ async fn the_session_topic_is_read_like_its_conversation_by_staff(app: AppState,
         role,
     };
     // Someone of another workspace is refused; so is a session that does not exist.
-    let stranger = ensure_user(app.store.as_ref(), &spec("eve@example.com", "Elsewhere", switchboard::MemberRole::Owner))
-        .await
-        .unwrap()
-        .user
-        .id;
+    let stranger = ensure_user(
+        app.store.as_ref(),
+        &spec("eve@example.com", "Elsewhere", switchboard::MemberRole::Owner),
+    )
+    .await
+    .unwrap()
+    .user
+    .id;
     assert!(matches!(topic(app.store.as_ref(), stranger, &name).await, Err(TopicRefusal::Denied)));
     let nowhere = Topic::Session(switchboard::BotSessionId::new()).to_string();
     assert!(matches!(topic(app.store.as_ref(), bob, &nowhere).await, Err(TopicRefusal::Denied)));

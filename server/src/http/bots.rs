@@ -21,16 +21,20 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_flow, update_flow, delete_flow))
         .routes(routes!(publish_flow))
         .routes(routes!(enable_flow))
-        .routes(routes!(list_sessions))
-        .routes(routes!(get_session))
-        .routes(routes!(stop_session))
-        .routes(routes!(live_session, start_session))
+        .routes(routes!(list_bot_sessions))
+        .routes(routes!(get_bot_session))
+        .routes(routes!(stop_bot_session))
+        .routes(routes!(bot_session_events))
+        .routes(routes!(conversation_bot, start_bot))
         .routes(routes!(get_business_hours, put_business_hours))
 }
 
 /// The workspace's flows, oldest first (every agent may read them).
 #[utoipa::path(get, path = "/flows", tag = "bots", security(("bearer" = []), ("cookie" = [])), responses((status = 200, body = Vec<Flow>), ApiErrors))]
-async fn list_flows(State(state): State<AppState>, AnyMember(member): AnyMember) -> Result<Json<Vec<Flow>>, ApiError> {
+async fn list_flows(
+    State(state): State<AppState>,
+    AnyMember(member): AnyMember,
+) -> Result<Json<Vec<Flow>>, ApiError> {
     Ok(Json(state.bots.flows(member.actor).await?))
 }
 
@@ -45,7 +49,11 @@ async fn create_flow(
 }
 
 #[utoipa::path(get, path = "/flows/{id}", tag = "bots", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Flow id")), responses((status = 200, body = Flow), ApiErrors))]
-async fn get_flow(State(state): State<AppState>, AnyMember(member): AnyMember, Path(id): Path<String>) -> Result<Json<Flow>, ApiError> {
+async fn get_flow(
+    State(state): State<AppState>,
+    AnyMember(member): AnyMember,
+    Path(id): Path<String>,
+) -> Result<Json<Flow>, ApiError> {
     let id: FlowId = path_id(&id, "Flow")?;
     Ok(Json(state.bots.flow(member.actor, id).await?))
 }
@@ -64,7 +72,11 @@ async fn update_flow(
 
 /// Deletes the flow, its versions and its sessions; 204.
 #[utoipa::path(delete, path = "/flows/{id}", tag = "bots", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Flow id")), responses((status = 204, description = "Deleted"), ApiErrors))]
-async fn delete_flow(State(state): State<AppState>, AnyMember(member): AnyMember, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete_flow(
+    State(state): State<AppState>,
+    AnyMember(member): AnyMember,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let id: FlowId = path_id(&id, "Flow")?;
     state.bots.delete_flow(member.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -73,7 +85,11 @@ async fn delete_flow(State(state): State<AppState>, AnyMember(member): AnyMember
 /// Validates the draft (no branch to nowhere, no unreachable node, no loop that never waits,
 /// labels and agents of the workspace) and freezes it as the next version; 422 names the node.
 #[utoipa::path(post, path = "/flows/{id}/publish", tag = "bots", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Flow id")), responses((status = 200, body = FlowVersion), ApiErrors))]
-async fn publish_flow(State(state): State<AppState>, AnyMember(member): AnyMember, Path(id): Path<String>) -> Result<Json<FlowVersion>, ApiError> {
+async fn publish_flow(
+    State(state): State<AppState>,
+    AnyMember(member): AnyMember,
+    Path(id): Path<String>,
+) -> Result<Json<FlowVersion>, ApiError> {
     let id: FlowId = path_id(&id, "Flow")?;
     Ok(Json(state.bots.publish(member.actor, id).await?))
 }
@@ -112,7 +128,7 @@ struct SessionQuery {
 
 /// Bot sessions, the newest first.
 #[utoipa::path(get, path = "/bot-sessions", tag = "bots", security(("bearer" = []), ("cookie" = [])), params(SessionQuery), responses((status = 200, body = Vec<BotSession>), ApiErrors))]
-async fn list_sessions(
+async fn list_bot_sessions(
     State(state): State<AppState>,
     AnyMember(member): AnyMember,
     super::extract::Query(q): super::extract::Query<SessionQuery>,
@@ -136,21 +152,45 @@ async fn list_sessions(
 
 /// One session; its run live on the realtime topic `session:{id}`.
 #[utoipa::path(get, path = "/bot-sessions/{id}", tag = "bots", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Bot session id")), responses((status = 200, body = BotSession), ApiErrors))]
-async fn get_session(State(state): State<AppState>, AnyMember(member): AnyMember, Path(id): Path<String>) -> Result<Json<BotSession>, ApiError> {
+async fn get_bot_session(
+    State(state): State<AppState>,
+    AnyMember(member): AnyMember,
+    Path(id): Path<String>,
+) -> Result<Json<BotSession>, ApiError> {
     let id: BotSessionId = path_id(&id, "Bot session")?;
     Ok(Json(state.bots.session(member.actor, id).await?))
 }
 
+/// The session's run so far, oldest first: the events of `session:{id}` (messages, nodes,
+/// status changes, its completion), each with its `offset` to subscribe from for the rest.
+#[utoipa::path(get, path = "/bot-sessions/{id}/events", tag = "bots", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Bot session id")), responses((status = 200, body = Vec<switchboard::event::EventSchema>), ApiErrors))]
+async fn bot_session_events(
+    State(state): State<AppState>,
+    AnyMember(member): AnyMember,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<switchboard::Event>>, ApiError> {
+    let id: BotSessionId = path_id(&id, "Bot session")?;
+    Ok(Json(state.bots.events(member.actor, id).await?))
+}
+
 /// Stops a running or waiting session ("stop bot"); 409 once it has ended.
 #[utoipa::path(post, path = "/bot-sessions/{id}/stop", tag = "bots", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Bot session id")), responses((status = 200, body = BotSession), ApiErrors))]
-async fn stop_session(State(state): State<AppState>, AnyMember(member): AnyMember, Path(id): Path<String>) -> Result<Json<BotSession>, ApiError> {
+async fn stop_bot_session(
+    State(state): State<AppState>,
+    AnyMember(member): AnyMember,
+    Path(id): Path<String>,
+) -> Result<Json<BotSession>, ApiError> {
     let id: BotSessionId = path_id(&id, "Bot session")?;
     Ok(Json(state.bots.stop_by_hand(member.actor, id).await?))
 }
 
 /// The conversation's running or waiting session (`null` when no bot runs there).
 #[utoipa::path(get, path = "/conversations/{id}/bot", tag = "bots", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id")), responses((status = 200, body = Option<BotSession>), ApiErrors))]
-async fn live_session(State(state): State<AppState>, AnyMember(member): AnyMember, Path(id): Path<String>) -> Result<Json<Option<BotSession>>, ApiError> {
+async fn conversation_bot(
+    State(state): State<AppState>,
+    AnyMember(member): AnyMember,
+    Path(id): Path<String>,
+) -> Result<Json<Option<BotSession>>, ApiError> {
     let id: ConversationId = path_id(&id, "Conversation")?;
     Ok(Json(state.bots.live(member.actor, id).await?))
 }
@@ -164,7 +204,7 @@ struct StartBot {
 /// Starts a published flow in a conversation with a contact (409 when a bot already runs
 /// there); answers the session after its first steps. 201.
 #[utoipa::path(post, path = "/conversations/{id}/bot", tag = "bots", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Conversation id")), request_body = StartBot, responses((status = 201, body = BotSession), ApiErrors))]
-async fn start_session(
+async fn start_bot(
     State(state): State<AppState>,
     AnyMember(member): AnyMember,
     Path(id): Path<String>,
@@ -176,7 +216,10 @@ async fn start_session(
 
 /// The workspace's business hours (`null`: none set, always open).
 #[utoipa::path(get, path = "/business-hours", tag = "bots", security(("bearer" = []), ("cookie" = [])), responses((status = 200, body = Option<BusinessHours>), ApiErrors))]
-async fn get_business_hours(State(state): State<AppState>, AnyMember(member): AnyMember) -> Result<Json<Option<BusinessHours>>, ApiError> {
+async fn get_business_hours(
+    State(state): State<AppState>,
+    AnyMember(member): AnyMember,
+) -> Result<Json<Option<BusinessHours>>, ApiError> {
     Ok(Json(state.bots.business_hours(member.actor).await?))
 }
 

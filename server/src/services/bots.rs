@@ -17,6 +17,8 @@ use crate::access;
 
 /// Most flows per workspace.
 pub const MAX_FLOWS: usize = 100;
+/// Most events `GET /bot-sessions/{id}/events` returns (a longer run continues on its topic).
+pub const MAX_SESSION_EVENTS: u32 = 1000;
 
 const ADMINS_MANAGE_FLOWS: &str = "Only owners and admins manage the workspace's chatbot flows.";
 
@@ -88,11 +90,19 @@ impl BotService {
         Ok(self.store.create_flow(actor.workspace_id, &draft, actor.user_id).await?)
     }
 
-    pub async fn update_flow(&self, actor: Actor, id: FlowId, draft: FlowDraft) -> Result<Flow, ServiceError> {
+    pub async fn update_flow(
+        &self,
+        actor: Actor,
+        id: FlowId,
+        draft: FlowDraft,
+    ) -> Result<Flow, ServiceError> {
         admin_only(actor)?;
         draft.validate()?;
         self.check_channels(actor, &draft).await?;
-        self.store.update_flow(actor.workspace_id, id, &draft).await.map_err(|e| ServiceError::from(e).not_found_as("flow"))
+        self.store
+            .update_flow(actor.workspace_id, id, &draft)
+            .await
+            .map_err(|e| ServiceError::from(e).not_found_as("flow"))
     }
 
     /// Turns a published flow's triggers on or off (sessions running go on).
@@ -100,7 +110,10 @@ impl BotService {
         admin_only(actor)?;
         let flow = self.flow(actor, id).await?;
         if enabled && flow.version == 0 {
-            return Err(ServiceError::Unprocessable("flow_unpublished", "Publish the flow before turning it on.".into()));
+            return Err(ServiceError::Unprocessable(
+                "flow_unpublished",
+                "Publish the flow before turning it on.".into(),
+            ));
         }
         self.store
             .set_flow_enabled(actor.workspace_id, id, enabled)
@@ -110,7 +123,10 @@ impl BotService {
 
     pub async fn delete_flow(&self, actor: Actor, id: FlowId) -> Result<(), ServiceError> {
         admin_only(actor)?;
-        self.store.delete_flow(actor.workspace_id, id).await.map_err(|e| ServiceError::from(e).not_found_as("flow"))
+        self.store
+            .delete_flow(actor.workspace_id, id)
+            .await
+            .map_err(|e| ServiceError::from(e).not_found_as("flow"))
     }
 
     /// Checks the draft's graph ([`switchboard::flow::FlowGraph::validate`]) and the labels and
@@ -120,7 +136,8 @@ impl BotService {
         admin_only(actor)?;
         let flow = self.flow(actor, id).await?;
         flow.draft.validate()?;
-        let labels: HashSet<_> = self.store.labels(actor.workspace_id).await?.into_iter().map(|l| l.id).collect();
+        let labels: HashSet<_> =
+            self.store.labels(actor.workspace_id).await?.into_iter().map(|l| l.id).collect();
         let staff: HashSet<_> = self
             .store
             .members(actor.workspace_id)
@@ -133,28 +150,47 @@ impl BotService {
             let field = format!("nodes.{}", node.id);
             match &node.action {
                 switchboard::flow::Action::SetLabel { label_id, .. } if !labels.contains(label_id) => {
-                    return Err(ValidationError::new(&field, "The label it sets is not one of the workspace's").into());
+                    return Err(ValidationError::new(
+                        &field,
+                        "The label it sets is not one of the workspace's",
+                    )
+                    .into());
                 }
                 switchboard::flow::Action::HandOver { assignee: Some(user), .. } if !staff.contains(user) => {
-                    return Err(ValidationError::new(&field, "It hands over to someone who is not an agent here").into());
+                    return Err(ValidationError::new(
+                        &field,
+                        "It hands over to someone who is not an agent here",
+                    )
+                    .into());
                 }
                 switchboard::flow::Action::Http { url, .. } => {
                     // Variables may fill the address at run time, where it is checked again.
                     let literal = url.split("{{").next().unwrap_or_default();
-                    if !url.contains("{{") && crate::services::webhooks::check_url(literal, self.allow_private).is_err() {
-                        return Err(ValidationError::new(&field, "The URL is not a public http(s) address").into());
+                    if !url.contains("{{")
+                        && crate::services::webhooks::check_url(literal, self.allow_private).is_err()
+                    {
+                        return Err(
+                            ValidationError::new(&field, "The URL is not a public http(s) address").into()
+                        );
                     }
                 }
                 _ => {}
             }
         }
-        self.store.publish_flow(actor.workspace_id, id, actor.user_id).await.map_err(|e| ServiceError::from(e).not_found_as("flow"))
+        self.store
+            .publish_flow(actor.workspace_id, id, actor.user_id)
+            .await
+            .map_err(|e| ServiceError::from(e).not_found_as("flow"))
     }
 
     async fn check_channels(&self, actor: Actor, draft: &FlowDraft) -> Result<(), ServiceError> {
         for channel in &draft.triggers.new_conversation_on {
             if self.store.channel(actor.workspace_id, *channel).await?.is_none() {
-                return Err(ValidationError::new("triggers", format!("channel {channel} is not one of the workspace's")).into());
+                return Err(ValidationError::new(
+                    "triggers",
+                    format!("channel {channel} is not one of the workspace's"),
+                )
+                .into());
             }
         }
         Ok(())
@@ -165,18 +201,30 @@ impl BotService {
         Ok(self.store.business_hours(actor.workspace_id).await?)
     }
 
-    pub async fn set_business_hours(&self, actor: Actor, hours: Option<BusinessHours>) -> Result<(), ServiceError> {
+    pub async fn set_business_hours(
+        &self,
+        actor: Actor,
+        hours: Option<BusinessHours>,
+    ) -> Result<(), ServiceError> {
         admin_only(actor)?;
         if let Some(hours) = &hours {
             hours.validate()?;
             if hours.time_zone.parse::<chrono_tz::Tz>().is_err() {
-                return Err(ValidationError::new("time_zone", "is not an IANA time zone such as Europe/Berlin").into());
+                return Err(ValidationError::new(
+                    "time_zone",
+                    "is not an IANA time zone such as Europe/Berlin",
+                )
+                .into());
             }
         }
         Ok(self.store.set_business_hours(actor.workspace_id, hours.as_ref()).await?)
     }
 
-    pub async fn sessions(&self, actor: Actor, filter: SessionFilter) -> Result<Vec<BotSession>, ServiceError> {
+    pub async fn sessions(
+        &self,
+        actor: Actor,
+        filter: SessionFilter,
+    ) -> Result<Vec<BotSession>, ServiceError> {
         staff_only(actor)?;
         Ok(self.store.bot_sessions(actor.workspace_id, &filter).await?)
     }
@@ -189,8 +237,18 @@ impl BotService {
         Ok(session)
     }
 
+    /// The events of a session's topic so far (at most [`MAX_SESSION_EVENTS`]), oldest first.
+    pub async fn events(&self, actor: Actor, id: BotSessionId) -> Result<Vec<switchboard::Event>, ServiceError> {
+        self.session(actor, id).await?;
+        Ok(self.store.events_after(switchboard::Topic::Session(id), 0, MAX_SESSION_EVENTS).await?)
+    }
+
     /// The running or waiting session of a conversation, if any.
-    pub async fn live(&self, actor: Actor, conversation: ConversationId) -> Result<Option<BotSession>, ServiceError> {
+    pub async fn live(
+        &self,
+        actor: Actor,
+        conversation: ConversationId,
+    ) -> Result<Option<BotSession>, ServiceError> {
         staff_only(actor)?;
         access::conversation(self.store.as_ref(), actor, conversation, Right::Read).await?;
         Ok(self.store.live_session(conversation).await?)
@@ -206,11 +264,17 @@ impl BotService {
         staff_only(actor)?;
         let granted = access::conversation(self.store.as_ref(), actor, conversation, Right::Post).await?;
         if switchboard::access::is_room(&granted.conversation) {
-            return Err(ServiceError::Unprocessable("bot_in_room", "Chatbot flows answer contacts, not rooms.".into()));
+            return Err(ServiceError::Unprocessable(
+                "bot_in_room",
+                "Chatbot flows answer contacts, not rooms.".into(),
+            ));
         }
         let flow = self.flow(actor, flow).await?;
         if flow.version == 0 {
-            return Err(ServiceError::Unprocessable("flow_unpublished", "Publish the flow before running it.".into()));
+            return Err(ServiceError::Unprocessable(
+                "flow_unpublished",
+                "Publish the flow before running it.".into(),
+            ));
         }
         self.start(&flow, &granted.conversation, Some(actor.user_id)).await
     }
@@ -225,7 +289,11 @@ impl BotService {
     }
 
     /// Ends a live session for `reason`, whatever step it is at (retried if it moves meanwhile).
-    pub(super) async fn stop(&self, mut session: BotSession, reason: Completion) -> Result<BotSession, ServiceError> {
+    pub(super) async fn stop(
+        &self,
+        mut session: BotSession,
+        reason: Completion,
+    ) -> Result<BotSession, ServiceError> {
         for _ in 0..5 {
             let step = switchboard::store::SessionAdvance {
                 workspace_id: session.workspace_id,
@@ -242,7 +310,11 @@ impl BotService {
             match self.store.advance_session(step).await {
                 Ok(done) => return Ok(done),
                 Err(StoreError::Conflict { .. }) => {
-                    session = self.store.bot_session(session.id).await?.ok_or(ServiceError::NotFound("bot session"))?;
+                    session = self
+                        .store
+                        .bot_session(session.id)
+                        .await?
+                        .ok_or(ServiceError::NotFound("bot session"))?;
                     if !session.status.is_live() {
                         return Ok(session);
                     }
