@@ -101,9 +101,18 @@ pub struct WebhookDelivery {
 }
 
 /// The event types an endpoint may name: the logged ones (ephemeral typing and presence are
-/// never logged, so never delivered).
+/// never logged, so never delivered), except a bot session's step-by-step stream (its start and
+/// its end are delivered, from the workspace's inbox).
 pub fn deliverable(kind: EventKind) -> bool {
-    !matches!(kind, EventKind::Typing | EventKind::PresenceOnline | EventKind::PresenceOffline)
+    !matches!(
+        kind,
+        EventKind::Typing
+            | EventKind::PresenceOnline
+            | EventKind::PresenceOffline
+            | EventKind::SessionMessage
+            | EventKind::SessionNodeExecuted
+            | EventKind::SessionStatusChanged
+    )
 }
 
 impl CreateWebhook {

@@ -161,7 +161,9 @@ pub async fn topic(store: &dyn Store, user_id: UserId, name: &str) -> Result<Top
             let Some(session) = session else { return Err(TopicRefusal::Denied) };
             match conversation_of_user(store, user_id, session.conversation_id, Right::Read).await {
                 Ok(granted) if granted.actor.role.is_staff() => Ok(topic),
-                Ok(_) | Err(ServiceError::Forbidden(_) | ServiceError::NotFound(_)) => Err(TopicRefusal::Denied),
+                Ok(_) | Err(ServiceError::Forbidden(_) | ServiceError::NotFound(_)) => {
+                    Err(TopicRefusal::Denied)
+                }
                 Err(e) => Err(TopicRefusal::Failed(e)),
             }
         }

@@ -199,7 +199,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let pusher = crate::supervise::spawn("push", move || {
         crate::services::notify::dispatch(store.clone(), keys.clone(), push_config.clone(), pushed.clone())
     });
-    let (bots, messages) = (state.bots.clone(), Arc::new(tokio::sync::Mutex::new(state.realtime.bus().watch_messages())));
+    let (bots, messages) =
+        (state.bots.clone(), Arc::new(tokio::sync::Mutex::new(state.realtime.bus().watch_messages())));
     let bot_listener = crate::supervise::spawn("bots", move || bots.clone().listen(messages.clone()));
     let bots = state.bots.clone();
     let bot_waker = crate::supervise::spawn("bot_waker", move || bots.clone().wake());

@@ -176,6 +176,9 @@ async fn publishing_validates_and_freezes_a_version(app: AppState, _raw: Raw) {
 async fn a_new_conversation_runs_the_flow_and_hands_over(app: AppState, _raw: Raw) {
     let (alice, bob_id, channel) = setup(&app).await;
     published(&app, &alice, support_flow(&channel, &bob_id, 60)).await;
+    let hook = json!({"url": "http://127.0.0.1:9/hook", "events": ["*"]});
+    let (status, endpoint) = call(&app, &alice, "POST", "/api/v1/webhook-endpoints", Some(hook)).await;
+    assert_eq!(status, 201, "{endpoint}");
     let runner = listening(&app, app.bots.clone());
     let conversation =
         contact_writes(&app, &channel, "+15550101", "Maria Lopez", "hello").await.conversation.id;
@@ -242,6 +245,18 @@ async fn a_new_conversation_runs_the_flow_and_hands_over(app: AppState, _raw: Ra
         .map(|e| e.kind().as_str())
         .collect();
     assert_eq!(kinds, ["session.started", "session.completed"]);
+    // Webhooks get the start and the end, once each; not the step-by-step stream.
+    let uri = format!("/api/v1/webhook-endpoints/{}/deliveries?limit=100", endpoint["id"].as_str().unwrap());
+    let (_, deliveries) = call(&app, &alice, "GET", &uri, None).await;
+    let mut types: Vec<&str> = deliveries
+        .as_array()
+        .unwrap_or_else(|| panic!("{deliveries}"))
+        .iter()
+        .filter_map(|d| d["event_type"].as_str())
+        .filter(|t| t.starts_with("session."))
+        .collect();
+    types.sort_unstable();
+    assert_eq!(types, ["session.completed", "session.started"]);
     runner.abort();
 }
 

@@ -210,6 +210,7 @@ fn statements(backend: switchboard::store::Backend, w: &World) -> Vec<(&'static 
             NullId,
             Text("all"),
             Bool(false),
+            Bool(false),
         ]);
     }
     vec![

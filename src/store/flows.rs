@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::flow::events::NodeExecuted;
-use crate::flow::{BotSession, BusinessHours, Completion, Flow, FlowDraft, FlowVersion, NodeId, SessionStatus};
+use crate::flow::{
+    BotSession, BusinessHours, Completion, Flow, FlowDraft, FlowVersion, NodeId, SessionStatus,
+};
 use crate::ids::{BotSessionId, ChannelId, ContactId, ConversationId, FlowId, UserId, WorkspaceId};
 use crate::message::Message;
 
@@ -64,16 +66,36 @@ pub struct SessionFilter {
 /// `session:{id}`.
 #[async_trait]
 pub trait FlowRepo: Send + Sync {
-    async fn create_flow(&self, workspace_id: WorkspaceId, draft: &FlowDraft, by: UserId) -> Result<Flow, StoreError>;
+    async fn create_flow(
+        &self,
+        workspace_id: WorkspaceId,
+        draft: &FlowDraft,
+        by: UserId,
+    ) -> Result<Flow, StoreError>;
     /// Replaces a flow's name, triggers and draft. `NotFound` outside the workspace.
-    async fn update_flow(&self, workspace_id: WorkspaceId, id: FlowId, draft: &FlowDraft) -> Result<Flow, StoreError>;
-    async fn set_flow_enabled(&self, workspace_id: WorkspaceId, id: FlowId, enabled: bool) -> Result<Flow, StoreError>;
+    async fn update_flow(
+        &self,
+        workspace_id: WorkspaceId,
+        id: FlowId,
+        draft: &FlowDraft,
+    ) -> Result<Flow, StoreError>;
+    async fn set_flow_enabled(
+        &self,
+        workspace_id: WorkspaceId,
+        id: FlowId,
+        enabled: bool,
+    ) -> Result<Flow, StoreError>;
     /// Deletes a flow with its versions and sessions.
     async fn delete_flow(&self, workspace_id: WorkspaceId, id: FlowId) -> Result<(), StoreError>;
     async fn flow(&self, workspace_id: WorkspaceId, id: FlowId) -> Result<Option<Flow>, StoreError>;
     async fn flows(&self, workspace_id: WorkspaceId) -> Result<Vec<Flow>, StoreError>;
     /// Freezes the draft as the next version and enables the flow.
-    async fn publish_flow(&self, workspace_id: WorkspaceId, id: FlowId, by: UserId) -> Result<FlowVersion, StoreError>;
+    async fn publish_flow(
+        &self,
+        workspace_id: WorkspaceId,
+        id: FlowId,
+        by: UserId,
+    ) -> Result<FlowVersion, StoreError>;
     async fn flow_version(&self, flow_id: FlowId, version: i32) -> Result<Option<FlowVersion>, StoreError>;
 
     /// Begins a session (status running) with its `session.started`. `Conflict { constraint:
@@ -84,7 +106,11 @@ pub trait FlowRepo: Send + Sync {
     async fn bot_session(&self, id: BotSessionId) -> Result<Option<BotSession>, StoreError>;
     /// The running or waiting session of a conversation.
     async fn live_session(&self, conversation_id: ConversationId) -> Result<Option<BotSession>, StoreError>;
-    async fn bot_sessions(&self, workspace_id: WorkspaceId, filter: &SessionFilter) -> Result<Vec<BotSession>, StoreError>;
+    async fn bot_sessions(
+        &self,
+        workspace_id: WorkspaceId,
+        filter: &SessionFilter,
+    ) -> Result<Vec<BotSession>, StoreError>;
     /// Sessions to move on (any workspace): waiting ones whose time is up by `now`, and running
     /// ones not touched since `stale_before` (their runner stopped, e.g. the server restarted).
     async fn due_sessions(

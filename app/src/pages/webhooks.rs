@@ -437,7 +437,8 @@ mod tests {
     #[test]
     fn the_form_offers_the_deliverable_types_only() {
         let offered: Vec<_> = event_types().collect();
-        assert_eq!(offered.len(), 15);
+        assert_eq!(offered.len(), 17);
         assert!(offered.contains(&"message.created") && !offered.contains(&"typing"));
+        assert!(offered.contains(&"session.completed") && !offered.contains(&"session.node_executed"));
     }
 }

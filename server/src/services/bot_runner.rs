@@ -64,7 +64,8 @@ impl BotService {
         let due = self.store.due_sessions(now, stale, 50).await?;
         let count = due.len();
         for session in due {
-            let input = if session.status == SessionStatus::WaitingInput { Input::Timeout } else { Input::Continue };
+            let input =
+                if session.status == SessionStatus::WaitingInput { Input::Timeout } else { Input::Continue };
             if let Err(e) = self.drive(session, input, None).await {
                 tracing::warn!(error = %e, "a bot session could not go on");
             }
@@ -106,7 +107,9 @@ impl BotService {
         if flows.is_empty() {
             return Ok(());
         }
-        let Some(conversation) = self.store.conversation(message.workspace_id, message.conversation_id).await? else {
+        let Some(conversation) =
+            self.store.conversation(message.workspace_id, message.conversation_id).await?
+        else {
             return Ok(());
         };
         if conversation.contact_id.is_none() {
@@ -134,8 +137,11 @@ impl BotService {
         conversation: &Conversation,
         by: Option<switchboard::UserId>,
     ) -> Result<BotSession, ServiceError> {
-        let version =
-            self.store.flow_version(flow.id, flow.version).await?.ok_or(ServiceError::NotFound("flow version"))?;
+        let version = self
+            .store
+            .flow_version(flow.id, flow.version)
+            .await?
+            .ok_or(ServiceError::NotFound("flow version"))?;
         let new = NewSession {
             workspace_id: conversation.workspace_id,
             flow_id: flow.id,
@@ -156,7 +162,7 @@ impl BotService {
         };
         let id = session.id;
         self.drive(session, Input::Continue, None).await?;
-        Ok(self.store.bot_session(id).await?.ok_or(ServiceError::NotFound("bot session"))?)
+        self.store.bot_session(id).await?.ok_or(ServiceError::NotFound("bot session"))
     }
 
     /// Takes steps from where the session is until it waits or ends. One task per session on
@@ -227,12 +233,15 @@ impl BotService {
                     Effect::Send { text, .. } => {
                         let key = format!("bot:{}:{}:{n}", session.id, session.steps);
                         let req = SendMessage { text, client_message_id: Some(key), ..Default::default() };
-                        let sent =
-                            self.messages.send_from(actor, session.conversation_id, req, None, None, true).await?;
+                        let sent = self
+                            .messages
+                            .send_from(actor, session.conversation_id, req, None, None, true)
+                            .await?;
                         messages.push(sent.message);
                     }
                     Effect::SetLabel(label) => {
-                        let conversation = self.store.conversation(session.workspace_id, session.conversation_id).await?;
+                        let conversation =
+                            self.store.conversation(session.workspace_id, session.conversation_id).await?;
                         let mut labels = conversation.map(|c| c.label_ids).unwrap_or_default();
                         if !labels.contains(&label) {
                             labels.push(label);
@@ -245,7 +254,8 @@ impl BotService {
             if self.crash_after_send.swap(false, Ordering::SeqCst) {
                 return Err(ServiceError::Unavailable("crash injected after the step's sends".into()));
             }
-            let node_name = |id: &str| graph.node(id).map(|n| (n.name().to_owned(), n.action.kind().to_owned()));
+            let node_name =
+                |id: &str| graph.node(id).map(|n| (n.name().to_owned(), n.action.kind().to_owned()));
             let executed = step.executed.as_deref().and_then(|id| {
                 node_name(id).map(|(label, kind)| NodeExecuted {
                     session_id: session.id,
@@ -293,7 +303,11 @@ impl BotService {
 
     /// The conversation goes to the team: to the assignee named, else to the queue (the
     /// channel's round-robin, when it has one).
-    async fn hand_over(&self, session: &BotSession, assignee: Option<switchboard::UserId>) -> Result<(), ServiceError> {
+    async fn hand_over(
+        &self,
+        session: &BotSession,
+        assignee: Option<switchboard::UserId>,
+    ) -> Result<(), ServiceError> {
         let (ws, id) = (session.workspace_id, session.conversation_id);
         match assignee {
             Some(user) => {
@@ -318,14 +332,19 @@ impl BotService {
 
     /// An HTTP node's call, through the outgoing webhooks' guard (no private address unless
     /// the server allows it, no redirect, a time limit).
-    async fn call(&self, method: switchboard::flow::HttpMethod, url: &str, body: Option<String>) -> Option<HttpAnswer> {
-        let client = crate::services::webhooks::client_for(url, self.allow_private, HTTP_TIMEOUT).await.ok()?;
+    async fn call(
+        &self,
+        method: switchboard::flow::HttpMethod,
+        url: &str,
+        body: Option<String>,
+    ) -> Option<HttpAnswer> {
+        let client =
+            crate::services::webhooks::client_for(url, self.allow_private, HTTP_TIMEOUT).await.ok()?;
         let request = match method {
             switchboard::flow::HttpMethod::Get => client.get(url),
-            switchboard::flow::HttpMethod::Post => client
-                .post(url)
-                .header("content-type", "application/json")
-                .body(body.unwrap_or_default()),
+            switchboard::flow::HttpMethod::Post => {
+                client.post(url).header("content-type", "application/json").body(body.unwrap_or_default())
+            }
         };
         let response = request.send().await.ok()?;
         let status = response.status().as_u16();

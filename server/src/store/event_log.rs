@@ -84,7 +84,8 @@ where
 
     /// Writes a webhook delivery for each of these (just inserted) events and each active
     /// endpoint of its workspace that names its type; personal `user:{id}` copies are not
-    /// delivered (the conversation's own event is). In the events' transaction: a committed
+    /// delivered (the conversation's own event is), nor a bot session's own stream
+    /// (`session:{id}`: its start and end are delivered from the inbox). In the events' transaction: a committed
     /// event always has its deliveries.
     async fn enqueue_deliveries(tx: &mut Transaction<'static, D>, ids: &[Uuid]) -> Result<(), StoreError> {
         let placeholders = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
@@ -93,7 +94,7 @@ where
                                            next_attempt_at, created_at)
              select w.endpoint_id, e.event_id, e.workspace_id, e.type, 'pending', 0, e.occurred_at, e.occurred_at
              from event e join webhook_endpoint w on w.workspace_id = e.workspace_id
-             where e.event_id in ({placeholders}) and w.active = true and e.topic not like 'user:%'
+             where e.event_id in ({placeholders}) and w.active = true and e.topic not like 'user:%' and e.topic not like 'session:%'
                and (w.events = '*' or w.events like '%,' || e.type || ',%')"
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));

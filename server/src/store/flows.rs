@@ -39,7 +39,8 @@ const FLOW_COLUMNS: &str =
 
 /// JSON this server wrote that no longer reads: a broken row, told as such.
 fn read<T: serde::de::DeserializeOwned>(what: &str, value: Value) -> Result<T, StoreError> {
-    serde_json::from_value(value).map_err(|e| StoreError::Internal(format!("a stored {what} does not read: {e}")))
+    serde_json::from_value(value)
+        .map_err(|e| StoreError::Internal(format!("a stored {what} does not read: {e}")))
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<Value, StoreError> {
@@ -96,7 +97,8 @@ const SESSION_COLUMNS: &str = "bot_session_id, workspace_id, flow_id, flow_versi
 impl TryFrom<SessionRow> for BotSession {
     type Error = StoreError;
     fn try_from(r: SessionRow) -> Result<Self, StoreError> {
-        let bad = |what: &str, v: &str| StoreError::Internal(format!("a bot session's {what} `{v}` does not read"));
+        let bad =
+            |what: &str, v: &str| StoreError::Internal(format!("a bot session's {what} `{v}` does not read"));
         Ok(BotSession {
             id: r.bot_session_id.into(),
             workspace_id: r.workspace_id.into(),
@@ -145,7 +147,12 @@ where
     for<'a> Option<&'a str>: Encode<'a, D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
-    async fn create_flow(&self, workspace_id: WorkspaceId, draft: &FlowDraft, by: UserId) -> Result<Flow, StoreError> {
+    async fn create_flow(
+        &self,
+        workspace_id: WorkspaceId,
+        draft: &FlowDraft,
+        by: UserId,
+    ) -> Result<Flow, StoreError> {
         let at = switchboard::time::now();
         let (triggers, graph) = (json(&draft.triggers)?, json(&draft.graph)?);
         let row: FlowRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -165,7 +172,12 @@ where
         row.try_into()
     }
 
-    async fn update_flow(&self, workspace_id: WorkspaceId, id: FlowId, draft: &FlowDraft) -> Result<Flow, StoreError> {
+    async fn update_flow(
+        &self,
+        workspace_id: WorkspaceId,
+        id: FlowId,
+        draft: &FlowDraft,
+    ) -> Result<Flow, StoreError> {
         let (triggers, graph) = (json(&draft.triggers)?, json(&draft.graph)?);
         let row: Option<FlowRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "update flow set name = $3, triggers = $4, draft = $5, updated_at = $6
@@ -183,7 +195,12 @@ where
         row.ok_or(StoreError::NotFound)?.try_into()
     }
 
-    async fn set_flow_enabled(&self, workspace_id: WorkspaceId, id: FlowId, enabled: bool) -> Result<Flow, StoreError> {
+    async fn set_flow_enabled(
+        &self,
+        workspace_id: WorkspaceId,
+        id: FlowId,
+        enabled: bool,
+    ) -> Result<Flow, StoreError> {
         let row: Option<FlowRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "update flow set enabled = $3, updated_at = $4
              where workspace_id = $1 and flow_id = $2 returning {FLOW_COLUMNS}"
@@ -242,7 +259,12 @@ where
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn publish_flow(&self, workspace_id: WorkspaceId, id: FlowId, by: UserId) -> Result<FlowVersion, StoreError> {
+    async fn publish_flow(
+        &self,
+        workspace_id: WorkspaceId,
+        id: FlowId,
+        by: UserId,
+    ) -> Result<FlowVersion, StoreError> {
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;
         let row: Option<(Json<Value>, i32)> = sqlx::query_as(
@@ -268,7 +290,13 @@ where
         .await
         .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
-        Ok(FlowVersion { flow_id: id, version, graph: read("flow", graph.0)?, published_by: Some(by), published_at: at })
+        Ok(FlowVersion {
+            flow_id: id,
+            version,
+            graph: read("flow", graph.0)?,
+            published_by: Some(by),
+            published_at: at,
+        })
     }
 
     async fn flow_version(&self, flow_id: FlowId, version: i32) -> Result<Option<FlowVersion>, StoreError> {
@@ -323,8 +351,15 @@ where
         let session: BotSession = row.try_into()?;
         let ws = new.workspace_id;
         let mut events = vec![
-            Self::append_event(&mut tx, ws, Topic::Inbox(ws), EventBody::SessionStarted(session.clone()), None, at)
-                .await?,
+            Self::append_event(
+                &mut tx,
+                ws,
+                Topic::Inbox(ws),
+                EventBody::SessionStarted(session.clone()),
+                None,
+                at,
+            )
+            .await?,
         ];
         let status = EventBody::SessionStatusChanged(SessionStatusChanged {
             session_id: id,
@@ -387,15 +422,24 @@ where
         let topic = Topic::Session(step.id);
         let mut events = Vec::new();
         for message in step.messages {
-            let body =
-                EventBody::SessionMessage(SessionMessage { session_id: step.id, from_bot: message.from_bot, message });
+            let body = EventBody::SessionMessage(SessionMessage {
+                session_id: step.id,
+                from_bot: message.from_bot,
+                message,
+            });
             events.push(Self::append_event(&mut tx, ws, topic, body, None, at).await?);
         }
         if let Some(mut executed) = step.executed {
             executed.step = session.steps;
-            events.push(Self::append_event(&mut tx, ws, topic, EventBody::SessionNodeExecuted(executed), None, at).await?);
+            events.push(
+                Self::append_event(&mut tx, ws, topic, EventBody::SessionNodeExecuted(executed), None, at)
+                    .await?,
+            );
         }
-        if status_before != session.status.as_str() || node_before != session.current_node || step.wait_until.is_some() {
+        if status_before != session.status.as_str()
+            || node_before != session.current_node
+            || step.wait_until.is_some()
+        {
             let body = EventBody::SessionStatusChanged(SessionStatusChanged {
                 session_id: step.id,
                 status: session.status,
@@ -437,7 +481,11 @@ where
         row.map(TryInto::try_into).transpose()
     }
 
-    async fn bot_sessions(&self, workspace_id: WorkspaceId, filter: &SessionFilter) -> Result<Vec<BotSession>, StoreError> {
+    async fn bot_sessions(
+        &self,
+        workspace_id: WorkspaceId,
+        filter: &SessionFilter,
+    ) -> Result<Vec<BotSession>, StoreError> {
         let rows: Vec<SessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "select {SESSION_COLUMNS} from bot_session
              where workspace_id = $1 and ($2 is null or flow_id = $2) and ($3 is null or status = $3)
@@ -479,15 +527,20 @@ where
     }
 
     async fn business_hours(&self, workspace_id: WorkspaceId) -> Result<Option<BusinessHours>, StoreError> {
-        let row: Option<Json<Value>> = sqlx::query_scalar("select hours from business_hours where workspace_id = $1")
-            .bind(workspace_id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let row: Option<Json<Value>> =
+            sqlx::query_scalar("select hours from business_hours where workspace_id = $1")
+                .bind(workspace_id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
         row.map(|j| read("workspace's business hours", j.0)).transpose()
     }
 
-    async fn set_business_hours(&self, workspace_id: WorkspaceId, hours: Option<&BusinessHours>) -> Result<(), StoreError> {
+    async fn set_business_hours(
+        &self,
+        workspace_id: WorkspaceId,
+        hours: Option<&BusinessHours>,
+    ) -> Result<(), StoreError> {
         let Some(hours) = hours else {
             sqlx::query("delete from business_hours where workspace_id = $1")
                 .bind(workspace_id.as_uuid())
