@@ -12,6 +12,7 @@ use super::state::{Inbox, Typing, page_visible, sort};
 impl Inbox {
     /// Applies one event to the page.
     pub(super) fn apply(self, body: EventBody) {
+        self.notify(&body);
         match body {
             EventBody::MessageCreated(message) => self.message_arrived(message, true),
             EventBody::MessageUpdated(message) => self.message_arrived(message, false),

@@ -4,5 +4,6 @@ mod actions;
 pub mod desk;
 mod events;
 pub mod jump;
+pub mod notify;
 pub mod outbox;
 pub mod state;

@@ -1,6 +1,7 @@
 //! The caller's own account: change the password, see the sessions signed in, revoke one, sign
 //! out everywhere. Each of these closes the affected realtime connections on the server at once.
-//! Below them, the workspace's canned replies, which every agent may keep (`canned.rs`).
+//! Below them, what the user is notified of (`notifications.rs`), and the workspace's canned
+//! replies, which every agent may keep (`canned.rs`).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -39,6 +40,7 @@ fn AccountShell(me: Me) -> impl IntoView {
             <p class="muted">{format!("{} · {}", me.user.name, me.user.email)}</p>
             <PasswordSection />
             <SessionsSection />
+            <super::notifications::NotificationSettingsSection />
             <super::canned::CannedReplies />
         </main>
     }
