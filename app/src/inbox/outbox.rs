@@ -175,6 +175,7 @@ impl Inbox {
                 "reply_to": message.reply_to,
                 "parent_id": message.parent_id,
                 "show_in_conversation": message.show_in_conversation,
+                "note": message.note,
             });
             match rt.rpc("send_message", args).await {
                 Ok(reply) => {

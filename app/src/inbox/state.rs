@@ -411,22 +411,23 @@ impl Inbox {
         });
     }
 
-    /// Sends a message in the open conversation (answering `reply_to`, quoted above it): shown
-    /// at once as pending, then acknowledged.
+    /// Sends a message in the open conversation (answering `reply_to`, quoted above it), or a
+    /// private `note` for the team: shown at once as pending, then acknowledged.
     pub fn send(
         self,
         text: String,
         attachments: Vec<switchboard::media::Attachment>,
         reply_to: Option<MessageId>,
+        note: bool,
     ) {
-        self.send_queued(text, attachments, reply_to, None, false);
+        self.send_queued(text, attachments, reply_to, None, false, note);
     }
 
     /// Replies in the thread of `parent` (a message of the open room), and in the conversation
     /// too when `also_in_conversation`. Queued like any send, so it waits for the connection
     /// and is retried the same way; the thread panel shows it at once as pending.
     pub fn send_in_thread(self, text: String, parent: MessageId, also_in_conversation: bool) {
-        self.send_queued(text, Vec::new(), None, Some(parent), also_in_conversation);
+        self.send_queued(text, Vec::new(), None, Some(parent), also_in_conversation, false);
     }
 
     fn send_queued(
@@ -436,6 +437,7 @@ impl Inbox {
         reply_to: Option<MessageId>,
         parent_id: Option<MessageId>,
         show_in_conversation: bool,
+        note: bool,
     ) {
         let Some(conversation) = self.thread.with_untracked(|t| t.conversation) else { return };
         let Some(channel_id) = self.conversations.with_untracked(|list| {
@@ -468,7 +470,7 @@ impl Inbox {
             show_in_conversation,
             thread: None,
             sender_name: None,
-            note: false,
+            note,
             from_bot: false,
         };
         self.thread.update(|t| t.upsert(optimistic.clone()));

@@ -2,8 +2,9 @@
 //! conversation), typing notices, the length counter, and files picked, dropped or pasted,
 //! uploaded at once with their progress and sent with the text as their caption. A reply
 //! chosen in a message's actions shows above it (Escape stops replying). Typing `@` suggests
-//! people to mention, `/` the canned replies (`mentions.rs`). A frozen room's composer is
-//! closed; a room in slow mode says so.
+//! people to mention, `/` the canned replies (`mentions.rs`). In a conversation with a contact,
+//! the "Note" toggle makes the next sends private notes, which only the team reads (tinted
+//! while on). A frozen room's composer is closed; a room in slow mode says so.
 
 use std::collections::HashMap;
 
@@ -33,9 +34,13 @@ pub fn Composer() -> impl IntoView {
     let files = RwSignal::new(Vec::<PendingFile>::new());
     // Each file's upload number (see `upload::cancel`).
     let uploads = StoredValue::new(HashMap::<u64, u64>::new());
+    // Writing a private note instead of a message.
+    let note = RwSignal::new(false);
     Effect::new(move |previous: Option<Option<switchboard::ConversationId>>| {
         let id = inbox.thread.with(|t| t.conversation);
         if previous.is_some_and(|p| p != id) {
+            // Each conversation starts with a message to the customer, not a note.
+            note.set(false);
             // Files belong to the conversation they were picked in: never sent to the next one.
             uploads.update_value(|u| u.drain().for_each(|(_, id)| upload::cancel(id)));
             files.set(Vec::new());
@@ -193,6 +198,9 @@ pub fn Composer() -> impl IntoView {
         }
     });
     let frozen = move || open_conversation().is_some_and(|c| c.frozen);
+    // Notes are for conversations with a contact (a room's readers are all its members).
+    let can_note = Memo::new(move |_| open_conversation().is_some_and(|c| c.contact_id.is_some()));
+    let noting = move || note.get() && can_note.get();
     let slow_mode = move || open_conversation().and_then(|c| c.slow_mode_secs);
     // Characters as the server counts them (of the trimmed text); shown near the limit.
     let length = Memo::new(move |_| text.with(|t| t.trim().chars().count()));
@@ -278,7 +286,8 @@ pub fn Composer() -> impl IntoView {
             // Refused here, before anything is sent; the text stays to be shortened.
             return;
         }
-        inbox.send(body.trim().to_owned(), attachments, ui.replying.get_untracked());
+        let as_note = untrack(noting);
+        inbox.send(body.trim().to_owned(), attachments, ui.replying.get_untracked(), as_note);
         ui.replying.set(None);
         text.set(String::new());
         files.set(Vec::new());
@@ -370,6 +379,7 @@ pub fn Composer() -> impl IntoView {
         <form
             class="composer"
             class:dragging=move || dragging.get()
+            class:note=noting
             on:submit=move |ev| { ev.prevent_default(); send(); }
             on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); dragging.set(true); }
             on:dragleave=move |_| dragging.set(false)
@@ -407,10 +417,36 @@ pub fn Composer() -> impl IntoView {
                 <span class="visually-hidden">"Attach files"</span>
                 <input type="file" multiple data-testid="attach-input" on:change=on_pick />
             </label>
+            <Show when=move || can_note.get()>
+                <button
+                    type="button"
+                    class="filter"
+                    class:active=noting
+                    aria-pressed=move || noting().to_string()
+                    title="Write a private note: only your team sees it"
+                    data-testid="note-toggle"
+                    on:click=move |_| {
+                        note.update(|n| *n = !*n);
+                        if let Some(field) = field.get_untracked() {
+                            let _ = field.focus();
+                        }
+                    }
+                >
+                    "Note"
+                </button>
+            </Show>
             <SuggestionList popup pick />
             <textarea
                 rows="1"
-                placeholder=move || if frozen() { "This room is frozen: no new messages" } else { "Type a message" }
+                placeholder=move || {
+                    if frozen() {
+                        "This room is frozen: no new messages"
+                    } else if noting() {
+                        "Private note: only your team sees this"
+                    } else {
+                        "Type a message"
+                    }
+                }
                 aria-label="Message"
                 data-testid="composer"
                 node_ref=field

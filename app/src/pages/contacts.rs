@@ -1,19 +1,23 @@
 //! The contacts page: the workspace's contacts, searched as one types, each with their
 //! identities on every channel; one contact's details to edit (name, notes, attributes), its
 //! conversations, merging another contact into it; and writing first to someone on a channel
-//! ("New conversation"). Everything is fetched from the browser once hydrated.
+//! ("New conversation"; on WhatsApp's Cloud API with an approved template). `?contact={id}`
+//! opens that contact (the inbox's contact panel links here). Everything is fetched from the
+//! browser once hydrated.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use serde_json::{Map, Value, json};
 use switchboard::contact::{ContactCard, ContactDetails, Started};
-use switchboard::{Channel, ContactId, Me};
+use switchboard::{Channel, ChannelId, ContactId, Me};
 
+use super::contact_panel::{ConversationLinks, Identities};
 use super::inbox::{TopBar, short_time};
 use super::search::after_pause;
+use super::templates::{TemplateChoice, TemplateFields};
 use crate::api::current_user;
 use crate::client::http;
 
@@ -50,10 +54,6 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn channel_name(self, id: switchboard::ChannelId) -> String {
-        self.channels.with(|l| l.iter().find(|c| c.id == id).map(|c| c.name.clone())).unwrap_or_default()
-    }
-
     fn open(self, id: ContactId) {
         spawn_local(async move {
             match http::get::<ContactDetails>(&format!("/contacts/{id}")).await {
@@ -83,6 +83,13 @@ fn ContactsShell(me: Me) -> impl IntoView {
                 ctx.channels.set(list);
             }
         })
+    });
+    // A link to one contact (`?contact={id}`) opens it.
+    let query = use_query_map();
+    Effect::new(move |_| {
+        if let Some(id) = query.with(|q| q.get("contact").and_then(|c| c.parse::<uuid::Uuid>().ok())) {
+            ctx.open(ContactId(id));
+        }
     });
     view! {
         <div class="app">
@@ -194,7 +201,7 @@ fn ContactList(ctx: Ctx) -> impl IntoView {
                                         <span class="title" dir="auto">{c.name.clone()}</span>
                                         <span class="time">{seen}</span>
                                     </span>
-                                    <Identities ctx card=c.clone() />
+                                    <Identities channels=ctx.channels identities=c.identities.clone() />
                                     <span class="channel-badge">{count}</span>
                                 </button>
                             </li>
@@ -207,19 +214,6 @@ fn ContactList(ctx: Ctx) -> impl IntoView {
             </Show>
         </section>
     }
-}
-
-/// "Mock: +49151…, WhatsApp: 1555…": who they are on each channel.
-#[component]
-fn Identities(ctx: Ctx, card: ContactCard) -> impl IntoView {
-    let ids = card.identities;
-    let text = move || {
-        ids.iter()
-            .map(|i| format!("{}: {}", ctx.channel_name(i.channel_id), i.external_id))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    view! { <span class="preview" data-testid="identities">{text}</span> }
 }
 
 /// An attribute's value as typed: numbers and true/false stay such, the rest is text.
@@ -269,7 +263,7 @@ fn Details(ctx: Ctx, d: ContactDetails) -> impl IntoView {
     view! {
         <div data-testid="contact-details">
             <h2 dir="auto">{card.name.clone()}</h2>
-            <p class="hint"><Identities ctx card=card.clone() /></p>
+            <p class="hint"><Identities channels=ctx.channels identities=card.identities.clone() /></p>
             <form class="stack" on:submit=save>
                 <label class="field">"Name" <input data-testid="contact-name" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) /></label>
                 <label class="field">"Notes" <textarea rows="4" data-testid="contact-notes" prop:value=move || notes.get() on:input=move |ev| notes.set(event_target_value(&ev))></textarea></label>
@@ -293,13 +287,7 @@ fn Details(ctx: Ctx, d: ContactDetails) -> impl IntoView {
                 })}
             </form>
             <h3>"Conversations"</h3>
-            <ul>
-                {d.conversations.iter().map(|c| {
-                    let when = c.last_message_at.map(short_time).unwrap_or_default();
-                    let label = format!("{} · {}", ctx.channel_name(c.channel_id), c.title);
-                    view! { <li><a href=format!("/inbox?c={}", c.id)>{label}</a> " " <span class="time">{when}</span></li> }
-                }).collect_view()}
-            </ul>
+            <ConversationLinks channels=ctx.channels list=d.conversations />
             <Merge ctx id name=card.name />
         </div>
     }
@@ -365,7 +353,7 @@ fn Merge(ctx: Ctx, id: ContactId, name: String) -> impl IntoView {
                         <li><button class="link-button" on:click={
                             let c = c.clone();
                             move |_| chosen.set(Some(c.clone()))
-                        }>{c.name.clone()}</button> " " <Identities ctx card=c.clone() /></li>
+                        }>{c.name.clone()}</button> " " <Identities channels=ctx.channels identities=c.identities.clone() /></li>
                     </For>
                 </ul>
                 {move || chosen.get().map(|other| {
@@ -389,30 +377,46 @@ fn Merge(ctx: Ctx, id: ContactId, name: String) -> impl IntoView {
     }
 }
 
-/// Writing first to someone: channel, their id there, a name and the first message.
+/// Writing first to someone: channel, their id there, a name and the first message; on a
+/// channel with a reply window (WhatsApp's Cloud API) that message is an approved template.
 #[component]
 fn NewConversation(ctx: Ctx) -> impl IntoView {
-    let channel = RwSignal::new(String::new());
+    let channel = RwSignal::new(None::<ChannelId>);
     let to = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let navigate = use_navigate();
+    // The channel chosen (the list's first until one is).
+    let chosen = Memo::new(move |_| {
+        ctx.channels.with(|l| {
+            l.iter().find(|c| Some(c.id) == channel.get()).or(l.first()).map(|c| (c.id, c.provider))
+        })
+    });
+    // Only a template reaches someone who has not written in the window.
+    let templated =
+        Memo::new(move |_| chosen.get().filter(|(_, p)| p.reply_window_secs().is_some()).map(|(id, _)| id));
+    let choice = TemplateChoice::new();
+    Effect::new(move |_| {
+        if let Some(id) = templated.get() {
+            choice.load(id);
+        }
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let channel_id = channel.get_untracked();
-        let channel_id = if channel_id.is_empty() {
-            ctx.channels.with_untracked(|l| l.first().map(|c| c.id.to_string())).unwrap_or_default()
-        } else {
-            channel_id
-        };
+        let Some((channel_id, _)) = chosen.get_untracked() else { return };
+        let template = untrack(move || choice.ready());
+        if templated.get_untracked().is_some() && template.is_none() {
+            return;
+        }
         let name = name.get_untracked();
         let body = json!({
             "channel_id": channel_id,
             "to": to.get_untracked(),
             "name": (!name.trim().is_empty()).then_some(name),
-            "text": text.get_untracked(),
+            "text": if template.is_some() { String::new() } else { text.get_untracked() },
+            "template": template,
             "client_message_id": uuid::Uuid::now_v7().to_string(),
         });
         busy.set(true);
@@ -432,7 +436,7 @@ fn NewConversation(ctx: Ctx) -> impl IntoView {
             <h2>"New conversation"</h2>
             <label class="field">
                 "Channel"
-                <select data-testid="start-channel" on:change=move |ev| channel.set(event_target_value(&ev))>
+                <select data-testid="start-channel" on:change=move |ev| channel.set(event_target_value(&ev).parse().ok().map(ChannelId))>
                     <For each=move || ctx.channels.get() key=|c| c.id let:c>
                         <option value=c.id.to_string()>{format!("{} ({})", c.name, c.provider.as_str())}</option>
                     </For>
@@ -440,12 +444,25 @@ fn NewConversation(ctx: Ctx) -> impl IntoView {
             </label>
             <label class="field">"To" <input required data-testid="start-to" placeholder="Phone number or id on the network" prop:value=move || to.get() on:input=move |ev| to.set(event_target_value(&ev)) /></label>
             <label class="field">"Name" <input data-testid="start-name" placeholder="Optional" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) /></label>
-            <label class="field">"Message" <textarea required rows="3" data-testid="start-text" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea></label>
+            <Show
+                when=move || templated.get().is_some()
+                fallback=move || view! {
+                    <label class="field">"Message" <textarea required rows="3" data-testid="start-text" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea></label>
+                }
+            >
+                <fieldset data-testid="start-template">
+                    <legend>"Template"</legend>
+                    <p class="hint">"This network lets a business write first with an approved template only."</p>
+                    <TemplateFields choice />
+                </fieldset>
+            </Show>
             <Show when=move || error.get().is_some()>
                 <p class="form-error" role="alert" data-testid="start-error">{move || error.get()}</p>
             </Show>
             <div class="row-buttons">
-                <button type="submit" disabled=move || busy.get()>"Start conversation"</button>
+                <button type="submit" disabled=move || busy.get() || (templated.get().is_some() && choice.preview().is_none())>
+                    "Start conversation"
+                </button>
                 <button type="button" class="link-button" on:click=move |_| ctx.composing.set(false)>"Cancel"</button>
             </div>
         </form>
