@@ -91,6 +91,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/moderation") view=pages::moderation::ModerationPage />
                 <Route path=path!("/contacts") view=pages::contacts::ContactsPage />
                 <Route path=path!("/account") view=pages::account::AccountPage />
+                <Route path=path!("/flows") view=pages::flows::FlowsPage />
+                <Route path=path!("/bot-sessions") view=pages::bot_sessions::BotSessionsPage />
+                <Route path=path!("/bot-sessions/:id") view=pages::bot_sessions::BotSessionPage />
                 <Route path=path!("/channels/:id/auth") view=pages::channel_auth::ChannelAuthPage />
             </Routes>
         </Router>

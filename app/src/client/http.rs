@@ -53,6 +53,11 @@ fn unreachable(_: gloo_net::Error) -> ApiError {
 }
 
 async fn refusal(response: Response) -> ApiError {
+    refusal_of_field(response).await.0
+}
+
+/// The refusal, and the field it is about when the server named one (a validation error).
+async fn refusal_of_field(response: Response) -> (ApiError, Option<String>) {
     #[derive(serde::Deserialize)]
     struct Body {
         error: Inner,
@@ -60,13 +65,15 @@ async fn refusal(response: Response) -> ApiError {
     #[derive(serde::Deserialize)]
     struct Inner {
         message: String,
+        #[serde(default)]
+        field: Option<String>,
     }
     let status = response.status();
-    let message = match response.json::<Body>().await {
-        Ok(body) => body.error.message,
-        Err(_) => format!("The server answered {status}."),
+    let (message, field) = match response.json::<Body>().await {
+        Ok(body) => (body.error.message, body.error.field),
+        Err(_) => (format!("The server answered {status}."), None),
     };
-    ApiError { status, message }
+    (ApiError { status, message }, field)
 }
 
 async fn run<T: DeserializeOwned>(request: Result<Request, gloo_net::Error>) -> Result<T, ApiError> {
@@ -113,6 +120,13 @@ pub async fn send<T: DeserializeOwned>(
     body: &serde_json::Value,
 ) -> Result<T, ApiError> {
     run(with_body(scoped(RequestBuilder::new(&url(path)).method(method)), body)).await
+}
+
+/// `POST /api/v1{path}` with no body, for a form that shows a refusal beside the field it
+/// names (the second half of the error).
+pub async fn post_naming_field(path: &str) -> Result<(), (ApiError, Option<String>)> {
+    let response = scoped(Request::post(&url(path))).send().await.map_err(|e| (unreachable(e), None))?;
+    if response.ok() { Ok(()) } else { Err(refusal_of_field(response).await) }
 }
 
 /// `DELETE /api/v1{path}`.

@@ -32,8 +32,8 @@ pub enum Link {
 /// Something the server sent that the app cares about.
 #[derive(Clone, Debug)]
 pub enum Incoming {
-    /// An event on a topic: persisted (it had an offset) or ephemeral.
-    Event { topic: Topic, body: Box<EventBody> },
+    /// An event on a topic: persisted (with its offset in the topic's log) or ephemeral (none).
+    Event { topic: Topic, offset: Option<u64>, body: Box<EventBody> },
     /// A topic was subscribed. `recovered` is false when missed events could not be replayed
     /// (first subscribe, or too far behind): the app reloads what the topic covers.
     Subscribed { topic: Topic, recovered: bool },
@@ -570,7 +570,8 @@ impl Realtime {
     }
 
     fn publication(&self, topic: Topic, publication: &Value) {
-        if let Some(offset) = publication.get("offset").and_then(Value::as_u64) {
+        let offset = publication.get("offset").and_then(Value::as_u64);
+        if let Some(offset) = offset {
             let mut inner = self.inner.borrow_mut();
             let Some(state) = inner.topics.get_mut(&topic) else { return };
             match &mut state.position {
@@ -582,7 +583,7 @@ impl Realtime {
         }
         let Some(data) = publication.get("data") else { return };
         match EventBody::deserialize(data) {
-            Ok(body) => self.handle(Incoming::Event { topic, body: Box::new(body) }),
+            Ok(body) => self.handle(Incoming::Event { topic, offset, body: Box::new(body) }),
             // A kind this build does not know (a newer server): skipped, the rest still applies.
             Err(e) => leptos::logging::debug_warn!("ignored a publication on {topic}: {e}"),
         }

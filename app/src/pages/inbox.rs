@@ -56,7 +56,9 @@ pub fn TopBar(me: Me) -> impl IntoView {
             <nav class="top-nav" aria-label="Sections">
                 <A href="/inbox">"Inbox"</A>
                 <A href="/contacts">"Contacts"</A>
+                <A href="/bot-sessions">"Bots"</A>
                 <Show when=move || admin>
+                    <A href="/flows">"Flows"</A>
                     <A href="/admin">"Admin"</A>
                     <A href="/moderation">"Moderation"</A>
                 </Show>
@@ -168,6 +170,7 @@ fn InboxShell(me: Me, list: Vec<ConversationSummary>) -> impl IntoView {
 
     view! {
         <div class="app">
+            <crate::inbox::notify::Alerts me=me.clone() />
             <TopBar me />
             <super::shortcuts::Shortcuts />
             <ConnectionBanner />
@@ -279,6 +282,7 @@ fn ChannelRail(rail_open: RwSignal<bool>) -> impl IntoView {
             <h2>"Filters"</h2>
             <div class="filters">{filter_button("All", Filter::All)} {filter_button("Unread", Filter::Unread)}</div>
             <DeskFilters />
+            <crate::inbox::notify::EnableButton />
             <h2>"Channels"</h2>
             <Show
                 when=move || inbox.channels.with(|c| !c.is_empty())
@@ -414,13 +418,14 @@ fn ConversationList(selected: Memo<Option<ConversationId>>, rail_open: RwSignal<
                         each=move || visible.get()
                         key=|c| {
                             let conv = &c.conversation;
-                            (conv.id, c.unread_count, conv.last_message_at, conv.last_message_preview.clone(), conv.title.clone(), conv.last_message_sender_user_id, conv.status, conv.assignee_id, conv.label_ids.clone())
+                            (conv.id, c.unread_count, c.unread_mentions, conv.last_message_at, conv.last_message_preview.clone(), conv.title.clone(), conv.last_message_sender_user_id, conv.status, conv.assignee_id, conv.label_ids.clone())
                         }
                         let:c
                     >
                         {
                             let id = c.conversation.id;
                             let unread = c.unread_count;
+                            let mentioned = c.unread_mentions != 0;
                             let time = c.conversation.last_message_at.map(short_time).unwrap_or_default();
                             // The channels may load after the list (the list is rendered on the server).
                             let channel_id = c.conversation.channel_id;
@@ -465,6 +470,13 @@ fn ConversationList(selected: Memo<Option<ConversationId>>, rail_open: RwSignal<
                                                         {unread.to_string()}
                                                     </span>
                                                 </Show>
+                                                // A message or note that mentions this user, not read yet.
+                                                {mentioned.then(|| view! {
+                                                    <span class="unread" data-testid="mention-marker" title="You were mentioned">
+                                                        <span aria-hidden="true">"@"</span>
+                                                        <span class="visually-hidden">"You were mentioned"</span>
+                                                    </span>
+                                                })}
                                             </span>
                                             <span class="channel-badge">{badge}</span>
                                             <RowTags labels=c.conversation.label_ids.clone() status=c.conversation.status assignee=c.conversation.assignee_id />

@@ -1,5 +1,6 @@
 //! The open conversation: header, pinned bar, a virtualized message list and the composer,
-//! and the thread panel beside them when a thread is open (`threads.rs`).
+//! and one side panel beside them: a room's thread (`threads.rs`) or the contact's details
+//! (`contact_panel.rs`). The team's private notes show tinted and labelled in the list.
 //!
 //! The list keeps only the rows near the viewport in the DOM. Each row's height is measured
 //! once it has been shown; rows never shown count with an estimate. Spacers above and below
@@ -169,6 +170,22 @@ pub fn ThreadPane() -> impl IntoView {
     let ui = MessageUi::provide(inbox);
     // The panel is built again only for another thread (not when the same one is asked for).
     let open_thread = Memo::new(move |_| ui.thread.get());
+    // The contact's panel: one side panel at a time, so a thread opened closes it.
+    let contact = Memo::new(move |_| conversation.with(|c| c.as_ref().and_then(|c| c.contact_id)));
+    let has_contact = Memo::new(move |_| contact.with(Option::is_some));
+    let contact_open = RwSignal::new(false);
+    let contact_button = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if open_thread.get().is_some() {
+            contact_open.set(false);
+        }
+    });
+    let close_contact = Callback::new(move |()| {
+        contact_open.set(false);
+        if let Some(b) = contact_button.get_untracked() {
+            let _ = b.focus();
+        }
+    });
     view! {
         <div class="thread">
             <super::attachments::LightboxView />
@@ -196,6 +213,21 @@ pub fn ThreadPane() -> impl IntoView {
                         }}
                     </p>
                 </div>
+                {move || has_contact.get().then(|| view! {
+                    <button
+                        type="button"
+                        class="filter"
+                        node_ref=contact_button
+                        aria-expanded=move || contact_open.get().to_string()
+                        data-testid="contact-open"
+                        on:click=move |_| {
+                            ui.thread.set(None);
+                            contact_open.update(|o| *o = !*o);
+                        }
+                    >
+                        "Contact"
+                    </button>
+                })}
                 <super::desk::DeskControls conversation />
             </header>
             <Show
@@ -210,6 +242,7 @@ pub fn ThreadPane() -> impl IntoView {
                 {move || blocked.get().map(|why| view! { <p class="hint blocked" role="status" data-testid="contact-blocked">{why}</p> })}
                 <MessageList />
                 <super::desk::HandledBy conversation />
+                <super::bot_bar::BotBar />
                 {move || match template_only.get() {
                     Some((channel_id, conversation_id)) => view! {
                         <super::templates::TemplatePicker channel_id conversation_id />
@@ -220,6 +253,11 @@ pub fn ThreadPane() -> impl IntoView {
             </Show>
         </div>
         {move || open_thread.get().map(|parent| view! { <ThreadPanel parent /> })}
+        {move || {
+            contact.get().filter(|_| contact_open.get()).map(|contact| view! {
+                <super::contact_panel::ContactPanel contact close=close_contact />
+            })
+        }}
     }
 }
 
@@ -477,10 +515,14 @@ fn RowView(row: Row, room: bool) -> impl IntoView {
                     <div
                         class="bubble"
                         class:failed=failed
+                        class:note=message.note
                         class:flash=move || ui.flash.get() == Some(id)
                         data-testid="message"
                         data-status=status
+                        data-note=message.note.then_some("true")
                     >
+                        {message.note.then(|| view! { <span class="note-label">"Private note"</span> })}
+                        {message.from_bot.then(|| view! { <span class="bot-tag" data-testid="bot-tag">"Bot"</span> })}
                         {move || author().map(|name| view! { <span class="author" data-testid="author">{name}</span> })}
                         {quoted.map(|quoted| view! { <Quote id=quoted /> })}
                         {(!deleted && !message.attachments.is_empty())

@@ -20,7 +20,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use super::{AppState, SITE_BODY_LIMIT};
 
 /// Pages that need a signed-in user (prefix match).
-const PRIVATE_PAGES: [&str; 6] = ["/inbox", "/admin", "/moderation", "/channels", "/account", "/contacts"];
+const PRIVATE_PAGES: [&str; 8] =
+    ["/inbox", "/admin", "/moderation", "/channels", "/account", "/contacts", "/flows", "/bot-sessions"];
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(app::App);

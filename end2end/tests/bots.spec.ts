@@ -1,0 +1,139 @@
+// Chatbot flows from the browser: a flow built in the editor and published, a Mock contact
+// writing on its channel, the session watched live on its page while the contact answers, the
+// bot's bar above the composer and the "Bot" tag on its messages; and a flow with a branch to
+// nowhere refused with its node highlighted.
+import AxeBuilder from '@axe-core/playwright';
+import { Page } from '@playwright/test';
+import { ALICE, Channel, Conversation, api, expect, mockWrites, signIn, test } from './helpers';
+
+const SECRET = 'whsec_e2e_bots_secret';
+const AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
+
+/** WCAG 2.2 AA on the page as it is: no violations. */
+async function axe(page: Page): Promise<void> {
+  const results = await new AxeBuilder({ page }).withTags(AA).analyze();
+  expect(results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+}
+
+/** The Mock contact `from` writes `text` on `channel`. */
+async function write(page: Page, channel: Channel, from: string, name: string, text: string): Promise<void> {
+  await mockWrites(page, channel, SECRET, { id: `wamid.${from}.${Date.now()}`, from, name, text });
+}
+
+/** The editor's row of the node with this id. */
+function node(page: Page, id: string) {
+  return page.locator(`[data-testid="flow-node"][data-node="${id}"]`);
+}
+
+test('build_a_flow_and_watch_its_session_live', async ({ page, context }) => {
+  test.setTimeout(90_000);
+  await signIn(page, ALICE);
+  const stamp = Date.now();
+  const channel = await api<Channel>(page, 'POST', '/channels', {
+    provider: 'mock',
+    name: `Bots ${stamp}`,
+    config: { webhook_secret: SECRET },
+  });
+  const flowName = `Welcome ${stamp}`;
+
+  // Build greet (send) → question (ask) in the editor.
+  await page.goto('/flows');
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await page.getByRole('button', { name: 'New flow' }).click();
+  const editor = page.getByRole('form', { name: 'Flow' });
+  await editor.getByLabel('Name', { exact: true }).fill(flowName);
+  await editor.getByLabel(`Bots ${stamp} (mock)`).check();
+  await editor.getByRole('button', { name: 'Add a node' }).click();
+  await node(page, 'node1').getByLabel('Id').fill('greet');
+  await node(page, 'greet').getByLabel('Text', { exact: true }).fill('Welcome to the shop!');
+  await editor.getByRole('button', { name: 'Add a node' }).click();
+  await node(page, 'node1').getByLabel('Id').fill('question');
+  await node(page, 'question').getByLabel('Type').selectOption('ask');
+  await node(page, 'question').getByLabel('Question', { exact: true }).fill('What is your order number?');
+  await node(page, 'question').getByLabel('Keep the answer in').fill('order');
+  await node(page, 'greet').getByLabel('Next').selectOption('question');
+  await expect(editor.getByLabel('Start node')).toHaveValue('greet');
+  await axe(page);
+  await editor.getByRole('button', { name: 'Save draft' }).click();
+  await expect(editor.getByRole('status')).toHaveText('Draft saved.');
+  await editor.getByRole('button', { name: 'Publish' }).click();
+  await expect(editor.getByRole('status')).toHaveText('Published.');
+  const row = page.getByTestId('flow-row').filter({ hasText: flowName });
+  await expect(row).toContainText('version 1');
+  await expect(row.getByRole('checkbox')).toBeChecked();
+
+  // A new contact writes on the channel while the sessions page is open: the flow greets them
+  // and asks, and its session appears in the list without a reload.
+  await page.goto('/bot-sessions');
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  const session = page.getByTestId('session-row').filter({ hasText: flowName });
+  // Loaded and subscribed (the subscribe loads the list again): what comes next is live.
+  await page.waitForLoadState('networkidle');
+  await expect(session).toHaveCount(0);
+  const from = `+49154${stamp % 1_000_000}`;
+  const contact = `Grace ${stamp}`;
+  await write(page, channel, from, contact, 'Hi there');
+  // The list hears of starts and ends; the step to waiting is the session page's to show.
+  await expect(session).toBeVisible();
+  await session.getByRole('link').click();
+  await expect(page).toHaveURL(/\/bot-sessions\/[0-9a-f-]+$/);
+  await expect(page.getByTestId('session-status')).toHaveText('waiting input');
+  await expect(page.getByTestId('session-node')).toHaveText('question');
+  const transcript = page.getByTestId('session-message');
+  await expect(transcript.filter({ hasText: 'Welcome to the shop!' })).toContainText('Bot');
+  await expect(transcript.filter({ hasText: 'What is your order number?' })).toContainText('Bot');
+  const trail = page.getByTestId('session-trail-node');
+  await expect(trail).toHaveCount(2);
+  await expect(trail.nth(0)).toContainText('greet');
+  await expect(trail.nth(1)).toContainText('question');
+  await axe(page);
+
+  // In the inbox, the conversation shows the running bot above the composer, its messages tagged.
+  const conversations = await api<Conversation[]>(page, 'GET', '/conversations');
+  const conversation = conversations.find((c) => c.channel_id === channel.id)!;
+  const inbox = await context.newPage();
+  await inbox.goto(`/inbox?c=${conversation.id}`);
+  await expect(inbox.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await expect(inbox.getByTestId('bot-bar')).toContainText(`running: ${flowName}, at question`);
+  await expect(inbox.getByTestId('message').filter({ hasText: 'Welcome to the shop!' }).getByTestId('bot-tag')).toHaveText('Bot');
+  await expect(inbox.getByTestId('message').filter({ hasText: 'Hi there' }).getByTestId('bot-tag')).toHaveCount(0);
+
+  // The contact answers while the session's page is open: it follows without a reload.
+  await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+  await write(page, channel, from, contact, 'A-1234');
+  await expect(transcript.filter({ hasText: 'A-1234' })).toHaveCount(1);
+  await expect(transcript.filter({ hasText: 'A-1234' })).not.toContainText('Bot');
+  await expect(page.getByTestId('session-status')).toHaveText('completed');
+  await expect(page.getByTestId('session-variables')).toContainText('order = A-1234');
+  await expect(page.getByRole('button', { name: 'Stop the bot' })).toHaveCount(0);
+  expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+  // The bar goes once the bot has finished.
+  await expect(inbox.getByTestId('bot-bar')).toHaveCount(0);
+});
+
+test('publish_shows_a_branch_to_nowhere_on_its_node', async ({ page }) => {
+  await signIn(page, ALICE);
+  const name = `Broken ${Date.now()}`;
+  await api(page, 'POST', '/flows', {
+    name,
+    triggers: { new_conversation_on: [], keywords: [] },
+    graph: {
+      start: 'first',
+      nodes: [
+        { id: 'first', label: '', action: { type: 'send', text: 'Hello', next: 'second' } },
+        { id: 'second', label: '', action: { type: 'send', text: 'And then', next: 'ghost' } },
+      ],
+    },
+  });
+  await page.goto('/flows');
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await page.getByTestId('flow-row').filter({ hasText: name }).getByRole('button', { name: 'Edit' }).click();
+  const editor = page.getByRole('form', { name: 'Flow' });
+  await expect(node(page, 'second')).toBeVisible();
+  await expect(node(page, 'second')).not.toHaveClass(/\bbad\b/);
+  await editor.getByRole('button', { name: 'Publish' }).click();
+  await expect(editor.getByRole('alert')).toContainText(/ghost/);
+  await expect(node(page, 'second')).toHaveClass(/\bbad\b/);
+  await expect(node(page, 'first')).not.toHaveClass(/\bbad\b/);
+  await expect(page.getByTestId('flow-row').filter({ hasText: name })).toContainText('not published');
+});
