@@ -17,8 +17,11 @@ SITE="${SITE:-$ROOT/target/site-release}"
 # Raised from 700,000 / 3,700 for the agent's desk (assignment, status and snooze, labels,
 # canned replies, search, contacts, shortcuts: 751,358 B WASM and 3,886 B CSS measured); the figures
 # are in docs/performance.md.
-WASM_BR_LIMIT=760000
-CSS_BR_LIMIT=4200
+# Raised from 760,000 / 4,200 for the desk's browser half and the chatbot pages (834,519 B WASM
+# and 4,050 B CSS measured); lazily loaded chunks for the pages the inbox's first paint never
+# runs come before any new page.
+WASM_BR_LIMIT=850000
+CSS_BR_LIMIT=4500
 
 # The one hashed file of its kind, and its brotli twin.
 twin() {

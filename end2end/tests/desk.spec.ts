@@ -3,8 +3,7 @@
 // from the header and filtered by, and snoozing, resolving and reopening.
 import AxeBuilder from '@axe-core/playwright';
 import { Page } from '@playwright/test';
-import { createHmac } from 'node:crypto';
-import { ALICE, BOB, Channel, Conversation, agent, api, demoConversation, expect, openConversation, test } from './helpers';
+import { ALICE, BOB, Channel, Conversation, agent, api, demoConversation, expect, mockWrites, openConversation, test } from './helpers';
 
 const AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
 
@@ -21,13 +20,7 @@ async function newContact(page: Page, name: string): Promise<Conversation> {
   });
   const channel = hooked;
   const from = `+49152${Date.now() % 1_000_000}${++contacts}`;
-  const body = JSON.stringify({ events: [{ type: 'message', id: `wamid.${from}`, from, name, text: 'Hello, I need some help' }] });
-  const signature = 'sha256=' + createHmac('sha256', SECRET).update(body).digest('hex');
-  const response = await page.request.post(`/webhooks/mock/${channel.id}`, {
-    headers: { 'content-type': 'application/json', 'x-mock-signature': signature },
-    data: body,
-  });
-  expect(response.ok()).toBeTruthy();
+  await mockWrites(page, channel, SECRET, { id: `wamid.${from}`, from, name, text: 'Hello, I need some help' });
   const conversations = await api<Conversation[]>(page, 'GET', '/conversations');
   return conversations.find((c) => c.channel_id === channel.id && c.title === name)!;
 }

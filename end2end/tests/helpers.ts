@@ -1,4 +1,5 @@
 import { Browser, BrowserContext, Page, expect, test as base } from '@playwright/test';
+import { createHmac } from 'node:crypto';
 
 export { expect };
 
@@ -110,6 +111,25 @@ export interface Channel {
   provider: string;
   status: string;
   config: Record<string, unknown>;
+}
+
+/**
+ * A Mock contact writes on `channel` through the network's signed webhook (the channel was made
+ * with `config.webhook_secret` = `secret`), as the real network would deliver it.
+ */
+export async function mockWrites(
+  page: Page,
+  channel: Channel,
+  secret: string,
+  message: { id: string; from: string; name: string; text: string },
+): Promise<void> {
+  const body = JSON.stringify({ events: [{ type: 'message', ...message }] });
+  const signature = 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+  const response = await page.request.post(`/webhooks/mock/${channel.id}`, {
+    headers: { 'content-type': 'application/json', 'x-mock-signature': signature },
+    data: body,
+  });
+  expect(response.ok()).toBeTruthy();
 }
 
 /** The demo's Mock channel and one of its conversations. Each test uses its own contact. */

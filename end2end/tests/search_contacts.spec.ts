@@ -3,8 +3,7 @@
 // network), and the inbox's keyboard shortcuts.
 import AxeBuilder from '@axe-core/playwright';
 import { Page } from '@playwright/test';
-import { createHmac } from 'node:crypto';
-import { ALICE, Channel, Conversation, api, expect, signIn, test } from './helpers';
+import { ALICE, Channel, Conversation, api, expect, mockWrites, signIn, test } from './helpers';
 
 /** WCAG 2.2 AA (as accessibility.spec.ts checks the other pages): no violations. */
 async function expectAccessible(page: Page, what: string): Promise<void> {
@@ -23,13 +22,7 @@ async function mockContact(page: Page, name: string): Promise<{ channel: Channel
     config: { webhook_secret: secret },
   });
   const from = `+49153${Date.now() % 1_000_000}`;
-  const body = JSON.stringify({ events: [{ type: 'message', id: `wamid.${from}`, from, name, text: 'Hello there' }] });
-  const signature = 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
-  const response = await page.request.post(`/webhooks/mock/${channel.id}`, {
-    headers: { 'content-type': 'application/json', 'x-mock-signature': signature },
-    data: body,
-  });
-  expect(response.ok()).toBeTruthy();
+  await mockWrites(page, channel, secret, { id: `wamid.${from}`, from, name, text: 'Hello there' });
   const conversations = await api<Conversation[]>(page, 'GET', '/conversations');
   return { channel, conversation: conversations.find((c) => c.channel_id === channel.id)! };
 }
