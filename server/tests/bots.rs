@@ -235,9 +235,13 @@ async fn a_new_conversation_runs_the_flow_and_hands_over(app: AppState, _raw: Ra
         ]
     );
     assert!(events.windows(2).all(|w| w[1].offset == w[0].offset + 1), "gapless offsets");
-    let (status, listed) = call(&app, &alice, "GET", &format!("/api/v1/bot-sessions/{}/events", done.id), None).await;
+    let (status, listed) =
+        call(&app, &alice, "GET", &format!("/api/v1/bot-sessions/{}/events", done.id), None).await;
     assert_eq!((status.as_u16(), listed.as_array().map(Vec::len)), (200, Some(events.len())));
-    assert_eq!((listed[0]["type"].as_str(), listed[0]["offset"].as_i64()), (Some("session.status_changed"), Some(1)));
+    assert_eq!(
+        (listed[0]["type"].as_str(), listed[0]["offset"].as_i64()),
+        (Some("session.status_changed"), Some(1))
+    );
     let inbox = app.store.events_after(Topic::Inbox(ws), 0, 1000).await.unwrap();
     let kinds: Vec<&str> = inbox
         .iter()

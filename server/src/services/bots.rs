@@ -238,7 +238,11 @@ impl BotService {
     }
 
     /// The events of a session's topic so far (at most [`MAX_SESSION_EVENTS`]), oldest first.
-    pub async fn events(&self, actor: Actor, id: BotSessionId) -> Result<Vec<switchboard::Event>, ServiceError> {
+    pub async fn events(
+        &self,
+        actor: Actor,
+        id: BotSessionId,
+    ) -> Result<Vec<switchboard::Event>, ServiceError> {
         self.session(actor, id).await?;
         Ok(self.store.events_after(switchboard::Topic::Session(id), 0, MAX_SESSION_EVENTS).await?)
     }
