@@ -73,6 +73,10 @@ pub enum EventKind {
     /// A bot session ended (on `session:{id}` and the workspace's inbox).
     #[serde(rename = "session.completed")]
     SessionCompleted,
+    /// Ephemeral: a message or note mentions the reader (on their own `user:{id}` topic, so an
+    /// inbox that is not watching the conversation hears of it).
+    #[serde(rename = "mention")]
+    Mentioned,
     /// Ephemeral: someone is typing in a conversation.
     #[serde(rename = "typing")]
     Typing,
@@ -85,7 +89,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 23] = [
+    pub const ALL: [EventKind; 24] = [
         EventKind::MessageCreated,
         EventKind::MessageUpdated,
         EventKind::MessageDeleted,
@@ -106,6 +110,7 @@ impl EventKind {
         EventKind::SessionNodeExecuted,
         EventKind::SessionStatusChanged,
         EventKind::SessionCompleted,
+        EventKind::Mentioned,
         EventKind::Typing,
         EventKind::PresenceOnline,
         EventKind::PresenceOffline,
@@ -134,6 +139,7 @@ impl EventKind {
             EventKind::SessionNodeExecuted => "session.node_executed",
             EventKind::SessionStatusChanged => "session.status_changed",
             EventKind::SessionCompleted => "session.completed",
+            EventKind::Mentioned => "mention",
             EventKind::Typing => "typing",
             EventKind::PresenceOnline => "presence.online",
             EventKind::PresenceOffline => "presence.offline",
@@ -142,7 +148,10 @@ impl EventKind {
 
     /// Relayed to whoever listens now, never written to the log nor recovered.
     pub fn is_ephemeral(&self) -> bool {
-        matches!(self, EventKind::Typing | EventKind::PresenceOnline | EventKind::PresenceOffline)
+        matches!(
+            self,
+            EventKind::Typing | EventKind::PresenceOnline | EventKind::PresenceOffline | EventKind::Mentioned
+        )
     }
 }
 
@@ -209,6 +218,8 @@ pub enum EventBody {
     SessionNodeExecuted(crate::flow::events::NodeExecuted),
     SessionStatusChanged(crate::flow::events::SessionStatusChanged),
     SessionCompleted(crate::flow::events::SessionCompleted),
+    /// The message (or note) that mentions the reader.
+    Mentioned(Message),
     Typing(Typing),
     PresenceOnline(UserPresence),
     PresenceOffline(UserPresence),
@@ -365,6 +376,7 @@ impl EventBody {
             EventBody::SessionNodeExecuted(_) => EventKind::SessionNodeExecuted,
             EventBody::SessionStatusChanged(_) => EventKind::SessionStatusChanged,
             EventBody::SessionCompleted(_) => EventKind::SessionCompleted,
+            EventBody::Mentioned(_) => EventKind::Mentioned,
             EventBody::Typing(_) => EventKind::Typing,
             EventBody::PresenceOnline(_) => EventKind::PresenceOnline,
             EventBody::PresenceOffline(_) => EventKind::PresenceOffline,
@@ -374,7 +386,9 @@ impl EventBody {
     /// The conversation the event is about, if it is about one.
     pub fn conversation_id(&self) -> Option<ConversationId> {
         match self {
-            EventBody::MessageCreated(m) | EventBody::MessageUpdated(m) => Some(m.conversation_id),
+            EventBody::MessageCreated(m) | EventBody::MessageUpdated(m) | EventBody::Mentioned(m) => {
+                Some(m.conversation_id)
+            }
             EventBody::MessageDeleted(d) => Some(d.conversation_id),
             EventBody::MessageStatus(s) => Some(s.conversation_id),
             EventBody::ConversationCreated(c) => Some(c.id),
@@ -423,6 +437,7 @@ impl EventBody {
             EventKind::SessionNodeExecuted => EventBody::SessionNodeExecuted(read(kind, payload)?),
             EventKind::SessionStatusChanged => EventBody::SessionStatusChanged(read(kind, payload)?),
             EventKind::SessionCompleted => EventBody::SessionCompleted(read(kind, payload)?),
+            EventKind::Mentioned => EventBody::Mentioned(read(kind, payload)?),
             EventKind::Typing => EventBody::Typing(read(kind, payload)?),
             EventKind::PresenceOnline => EventBody::PresenceOnline(read(kind, payload)?),
             EventKind::PresenceOffline => EventBody::PresenceOffline(read(kind, payload)?),
@@ -442,7 +457,9 @@ struct Payload<'a>(&'a EventBody);
 impl Serialize for Payload<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.0 {
-            EventBody::MessageCreated(m) | EventBody::MessageUpdated(m) => m.serialize(s),
+            EventBody::MessageCreated(m) | EventBody::MessageUpdated(m) | EventBody::Mentioned(m) => {
+                m.serialize(s)
+            }
             EventBody::MessageDeleted(p) => p.serialize(s),
             EventBody::MessageStatus(p) => p.serialize(s),
             EventBody::ConversationCreated(p) => p.serialize(s),

@@ -219,7 +219,10 @@ fn kinds_name_themselves_and_parse_back() {
         assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
     }
     let ephemeral: Vec<_> = EventKind::ALL.into_iter().filter(EventKind::is_ephemeral).collect();
-    assert_eq!(ephemeral, [EventKind::Typing, EventKind::PresenceOnline, EventKind::PresenceOffline]);
+    assert_eq!(
+        ephemeral,
+        [EventKind::Mentioned, EventKind::Typing, EventKind::PresenceOnline, EventKind::PresenceOffline]
+    );
 }
 
 #[test]

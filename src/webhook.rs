@@ -112,6 +112,7 @@ pub fn deliverable(kind: EventKind) -> bool {
             | EventKind::SessionMessage
             | EventKind::SessionNodeExecuted
             | EventKind::SessionStatusChanged
+            | EventKind::Mentioned
     )
 }
 

@@ -165,6 +165,31 @@ test('notify_a_mention_in_a_note', async ({ browser }) => {
       tag: `conversation:${conversation.id}`,
     },
   ]);
+
+  // Bob reads another conversation, in view: a mention in Mia's still reaches him at once (on
+  // his own topic, a note being only on its conversation's), and her row shows the "@".
+  const miaName = `Mention Mia ${Date.now()}`;
+  const mia = await newContact(alice.page, miaName);
+  const other = await newContact(alice.page, `Other Olga ${Date.now()}`);
+  await bob.page.evaluate(() => ((window as unknown as { __hidden: boolean }).__hidden = false));
+  await openConversation(bob.page, other.conversation.id);
+  const miaRow = bob.page.getByTestId('conversation-item').filter({ hasText: miaName });
+  await expect(miaRow).toHaveCount(1);
+  await expect(miaRow.getByTestId('mention-marker')).toHaveCount(0);
+  // A note just after the page loaded may come before its first subscribe: written again
+  // until one is told.
+  for (let attempt = 0; ; attempt++) {
+    const text = `@bob the courier called (${attempt})`;
+    await api(alice.page, 'POST', `/conversations/${mia.conversation.id}/messages`, { text, note: true });
+    try {
+      const bodies = async () => (await shown(bob.page, mia.conversation.id)).map((n) => n.body);
+      await expect.poll(bodies, { timeout: 2_000 }).toContain(text);
+      break;
+    } catch (error) {
+      if (attempt === 4) throw error;
+    }
+  }
+  await expect(miaRow.getByTestId('mention-marker')).toBeVisible();
   await alice.context.close();
   await bob.context.close();
 });

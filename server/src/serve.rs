@@ -155,6 +155,18 @@ fn leptos_options(args: &ServeArgs) -> LeptosOptions {
         .build()
 }
 
+/// Tells a person's own topic of a message that mentions them (ephemeral: an open inbox shows a
+/// notification and the list's "@" marker; a closed one has the push).
+fn mention_relay(realtime: Arc<crate::realtime::Realtime>) -> crate::services::notify::MentionRelay {
+    crate::services::notify::MentionRelay(Arc::new(move |user, message| {
+        realtime.publish(crate::realtime::BusMessage::Ephemeral {
+            topic: switchboard::Topic::User(user).to_string(),
+            body: switchboard::EventBody::Mentioned(message.clone()),
+            except: None,
+        })
+    }))
+}
+
 /// Runs the server until SIGTERM or SIGINT.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     crate::telemetry::init(args.common.log_format);
@@ -192,6 +204,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         state.store.clone(),
         crate::services::notify::PushConfig {
             allow_private: args.webhooks_allow_private,
+            relay: Some(mention_relay(state.realtime.clone())),
             ..Default::default()
         },
     );

@@ -75,7 +75,15 @@ async fn wait_for(received: &Received, n: usize) -> Vec<(HeaderMap, Vec<u8>)> {
 async fn customer_messages_reach_agents_as_batched_signed_encrypted_pushes(app: AppState, _raw: Raw) {
     let keys = Arc::new(VapidKeys::generate());
     app.messages.set_push_keys(keys.clone());
+    // Mentions are also told at once (serve relays them to the person's own topic).
+    let mentions =
+        Arc::new(std::sync::Mutex::new(Vec::<(switchboard::UserId, switchboard::MessageId)>::new()));
+    let told = mentions.clone();
+    let relay = switchboard_server::services::notify::MentionRelay(Arc::new(move |user, message| {
+        told.lock().unwrap().push((user, message.id));
+    }));
     let config = switchboard_server::services::notify::PushConfig {
+        relay: Some(relay),
         window: Duration::from_millis(700),
         allow_private: true,
         subject: "mailto:ops@example.com".into(),
@@ -184,6 +192,25 @@ async fn customer_messages_reach_agents_as_batched_signed_encrypted_pushes(app: 
         assert_eq!(received.lock().unwrap().len(), 2, "quiet hours hold pushes");
     }
     assert_eq!(call(&app, &bob, "PUT", "/api/v1/me/notification-settings", Some(json!({}))).await.0, 200);
+
+    // A note that mentions Bob is relayed to him at once; a plain note, or customer messages,
+    // are not mentions.
+    assert!(mentions.lock().unwrap().is_empty(), "no mention so far");
+    let uri = format!("/api/v1/conversations/{conversation}/messages");
+    let (status, plain_note) =
+        call(&app, &alice, "POST", &uri, Some(json!({"text": "checking", "note": true}))).await;
+    assert_eq!(status, 201, "{plain_note}");
+    let (status, note) =
+        call(&app, &alice, "POST", &uri, Some(json!({"text": "@bob can you take this?", "note": true})))
+            .await;
+    assert_eq!(status, 201, "{note}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while mentions.lock().unwrap().is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let note_id: switchboard::MessageId = note["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(*mentions.lock().unwrap(), [(bob_id, note_id)]);
 
     // A subscription the push service calls gone is forgotten.
     assert_eq!(

@@ -32,6 +32,20 @@ impl Inbox {
                 })
             }),
             EventBody::Typing(typing) => self.someone_typing(typing),
+            // Mentioned somewhere this page is not reading: the row's "@" marker, at once.
+            EventBody::Mentioned(message) => {
+                let reading = page_visible()
+                    && self.thread.with_untracked(|t| t.conversation) == Some(message.conversation_id);
+                if !reading {
+                    self.conversations.update(|list| {
+                        if let Some(c) =
+                            list.iter_mut().find(|c| c.conversation.id == message.conversation_id)
+                        {
+                            c.unread_mentions += 1;
+                        }
+                    });
+                }
+            }
             EventBody::ConversationCreated(conversation) => {
                 if switchboard::access::is_room(&conversation)
                     && let Some(rt) = self.rt()

@@ -92,8 +92,9 @@ extern "C" {
 }
 
 /// What the page needs to decide whom a message concerns: who the user is, what they want to
-/// hear of, and the messages already told of (a message arrives in two events when its
-/// conversation is open: `message.created` and the list's `conversation.updated`).
+/// hear of, and the messages already told of (a message may arrive in up to three events:
+/// `message.created` when its conversation is open, the list's `conversation.updated`, and
+/// `mention` on the user's own topic when it mentions them).
 #[derive(Default)]
 struct Watch {
     email: String,
@@ -110,7 +111,7 @@ impl Inbox {
     /// Shows a notification for a new message that calls for one (see the module's notes).
     pub(super) fn notify(self, body: &EventBody) {
         let (conversation, id, text, preview, direction, sender) = match body {
-            EventBody::MessageCreated(m) => {
+            EventBody::MessageCreated(m) | EventBody::Mentioned(m) => {
                 (m.conversation_id, m.id, m.text.as_str(), m.preview(), m.direction, m.sender_user_id)
             }
             EventBody::ConversationUpdated(ConversationUpdated {

@@ -76,9 +76,26 @@ impl MessageService {
     }
 }
 
+/// Told of each person a message mentions (as their settings allow), at once and whether or not
+/// they have a push subscription: `serve` relays it to their own `user:{id}` topic, so an inbox
+/// that is not watching the conversation (a note is only on the conversation's topic) hears of it.
+#[derive(Clone)]
+pub struct MentionRelay(pub Arc<TellMention>);
+
+/// What a [`MentionRelay`] calls: the person mentioned and the message.
+pub type TellMention = dyn Fn(UserId, &Message) + Send + Sync;
+
+impl std::fmt::Debug for MentionRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MentionRelay")
+    }
+}
+
 /// How the dispatcher sends.
 #[derive(Clone, Debug)]
 pub struct PushConfig {
+    /// Where mentions are told at once (none: pushes only).
+    pub relay: Option<MentionRelay>,
     /// How long a person's notifications gather before one push goes out.
     pub window: Duration,
     /// Push services on private addresses (tests, an on-premises push service).
@@ -90,6 +107,7 @@ pub struct PushConfig {
 impl Default for PushConfig {
     fn default() -> Self {
         Self {
+            relay: None,
             window: Duration::from_secs(5),
             allow_private: false,
             subject: "mailto:admin@localhost".into(),
@@ -134,7 +152,10 @@ pub async fn dispatch(
         if let Some(message) = message {
             match recipients(store.as_ref(), &message).await {
                 Ok(people) => {
-                    for (user, title) in people {
+                    for (user, title, mentioned) in people {
+                        if let (true, Some(relay)) = (mentioned, &config.relay) {
+                            (relay.0)(user, &message);
+                        }
                         let batch = batches.entry(user).or_default();
                         batch.due.get_or_insert(tokio::time::Instant::now() + config.window);
                         batch.count += 1;
@@ -162,7 +183,7 @@ pub async fn dispatch(
 async fn recipients(
     store: &dyn Store,
     message: &Message,
-) -> Result<Vec<(UserId, String)>, switchboard::StoreError> {
+) -> Result<Vec<(UserId, String, bool)>, switchboard::StoreError> {
     let Some(conversation) = store.conversation(message.workspace_id, message.conversation_id).await? else {
         return Ok(Vec::new());
     };
@@ -187,7 +208,7 @@ async fn recipients(
             || (customer && conversation.assignee_id == Some(member.user_id) && settings.assigned)
             || (customer && conversation.assignee_id.is_none() && settings.unassigned);
         if wanted {
-            out.push((member.user_id, conversation.title.clone()));
+            out.push((member.user_id, conversation.title.clone(), mentioned));
         }
     }
     Ok(out)
