@@ -48,6 +48,7 @@ async fn create_flow(
     Ok((StatusCode::CREATED, Json(state.bots.create_flow(member.actor, req).await?)))
 }
 
+/// One flow: its draft, triggers and latest version.
 #[utoipa::path(get, path = "/flows/{id}", tag = "bots", security(("bearer" = []), ("cookie" = [])), params(("id" = String, Path, description = "Flow id")), responses((status = 200, body = Flow), ApiErrors))]
 async fn get_flow(
     State(state): State<AppState>,

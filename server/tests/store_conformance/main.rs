@@ -6,6 +6,7 @@ mod channels;
 mod chat;
 #[path = "../common/mod.rs"]
 mod common;
+mod desk;
 mod invitations;
 mod linked;
 mod media;
@@ -77,6 +78,9 @@ store_test!(
     chat::send_rules_are_decided_in_the_write,
     linked::echoes_of_our_sends_never_show_twice,
     linked::history_is_read_ordered_and_added_once,
+    desk::labels_assignment_and_status_change_conversations_with_their_events,
+    desk::canned_replies_settings_and_push_subscriptions_round_trip,
+    desk::flows_version_and_sessions_advance_once,
 );
 
 // Fixtures shared by the behaviours.
