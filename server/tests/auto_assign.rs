@@ -7,25 +7,11 @@ mod common;
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use common::*;
 use serde_json::{Value, json};
 use switchboard_server::http::AppState;
 
 app_test!(round_robin_among_the_agents_online);
-
-async fn call(
-    app: &AppState,
-    token: &str,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let response = send(app, authed(method, uri, token, body)).await;
-    let status = response.status();
-    let text = body_text(response).await;
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 async fn user_id(app: &AppState, token: &str) -> String {
     app.accounts.authenticate(token).await.unwrap().user.id.to_string()

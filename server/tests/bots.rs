@@ -10,7 +10,6 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use common::*;
 use serde_json::{Value, json};
 use switchboard::flow::{BotSession, Completion, SessionStatus};
@@ -26,19 +25,6 @@ app_test!(
     a_crash_between_send_and_record_sends_nothing_twice,
     the_session_topic_is_read_like_its_conversation_by_staff,
 );
-
-async fn call(
-    app: &AppState,
-    token: &str,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let response = send(app, authed(method, uri, token, body)).await;
-    let status = response.status();
-    let text = body_text(response).await;
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 /// Alice (owner), Bob's id, a Mock channel.
 async fn setup(app: &AppState) -> (String, String, Channel) {

@@ -5,7 +5,6 @@
 #[macro_use]
 mod common;
 
-use axum::http::StatusCode;
 use common::*;
 use serde_json::{Value, json};
 use switchboard_server::http::AppState;
@@ -15,19 +14,6 @@ app_test!(
     merging_keeps_every_conversation,
     agents_write_first_where_the_network_allows,
 );
-
-async fn call(
-    app: &AppState,
-    token: &str,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let response = send(app, authed(method, uri, token, body)).await;
-    let status = response.status();
-    let text = body_text(response).await;
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 async fn mock_channel(app: &AppState, token: &str, name: &str) -> switchboard::Channel {
     let created = create_channel(app, token, json!({"provider": "mock", "name": name})).await;

@@ -8,7 +8,6 @@ mod common;
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use common::*;
 use serde_json::{Value, json};
 use switchboard_server::http::AppState;
@@ -22,19 +21,6 @@ app_test!(
     notes_stay_with_the_team,
     search_finds_words_where_the_caller_may_read,
 );
-
-async fn call(
-    app: &AppState,
-    token: &str,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let response = send(app, authed(method, uri, token, body)).await;
-    let status = response.status();
-    let text = body_text(response).await;
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 /// `count` conversations with contacts of one Mock channel, newest last.
 async fn conversations(app: &AppState, token: &str, count: usize) -> Vec<String> {

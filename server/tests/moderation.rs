@@ -49,19 +49,6 @@ async fn room(app: &AppState) -> Room {
     Room { alice, bob, alice_id, bob_id, id }
 }
 
-async fn call(
-    app: &AppState,
-    token: &str,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let response = send(app, authed(method, uri, token, body)).await;
-    let status = response.status();
-    let text = body_text(response).await;
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 async fn say(app: &AppState, token: &str, conv: &str, text: &str) -> (StatusCode, Value) {
     call(app, token, "POST", &format!("/api/v1/conversations/{conv}/messages"), Some(json!({"text": text})))
         .await

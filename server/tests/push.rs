@@ -48,19 +48,6 @@ async fn push_service() -> (String, Received) {
     (format!("http://{addr}"), received)
 }
 
-async fn call(
-    app: &AppState,
-    token: &str,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let response = send(app, authed(method, uri, token, body)).await;
-    let status = response.status();
-    let text = body_text(response).await;
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 async fn wait_for(received: &Received, n: usize) -> Vec<(HeaderMap, Vec<u8>)> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {

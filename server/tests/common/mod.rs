@@ -184,7 +184,7 @@ pub fn state_with_realtime(
         store,
         leptos: LeptosOptions::builder().output_name("switchboard").site_root("target/site").build(),
         site: Arc::new(switchboard_server::http::site::Site::disk("target/site", "switchboard")),
-        http: Arc::new(HttpConfig { trust_proxy: true }),
+        http: Arc::new(HttpConfig { trust_proxy: true, metrics_token: None }),
     }
 }
 
@@ -507,6 +507,20 @@ pub fn get(uri: &str, bearer: Option<&str>) -> Request<Body> {
         req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
     }
     req.body(Body::empty()).unwrap()
+}
+
+/// A call to the API as `token`: its status and its JSON answer (`null` when it has none).
+pub async fn call(
+    app: &AppState,
+    token: &str,
+    method: &str,
+    uri: &str,
+    body: Option<serde_json::Value>,
+) -> (axum::http::StatusCode, serde_json::Value) {
+    let response = send(app, authed(method, uri, token, body)).await;
+    let status = response.status();
+    let text = body_text(response).await;
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
 }
 
 pub async fn body_text(response: Response<Body>) -> String {

@@ -29,18 +29,6 @@ impl Drop for Wa {
     }
 }
 
-pub async fn call(
-    app: &AppState,
-    alice: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let response = send(app, authed(method, path, alice, body)).await;
-    let status = response.status().as_u16();
-    (status, body_json(response).await)
-}
-
 /// A `whapi` channel at the fake, before any sign-in.
 pub async fn channel(app: &AppState, fake_base: &str, alice: &str, extra: Value) -> String {
     let mut config = json!({ "api_base_url": fake_base, "health_interval_secs": 1 });
@@ -63,7 +51,9 @@ pub async fn give_token(app: &AppState, alice: &str, id: &str, token: &str) -> (
     .await;
     assert_eq!(status, 200);
     let answer = json!({ "kind": "token", "value": token });
-    call(app, alice, "POST", &format!("/api/v1/channels/{id}/auth/submit"), Some(answer)).await
+    let (status, body) =
+        call(app, alice, "POST", &format!("/api/v1/channels/{id}/auth/submit"), Some(answer)).await;
+    (status.as_u16(), body)
 }
 
 pub async fn auth_state(app: &AppState, alice: &str, id: &str) -> Value {
