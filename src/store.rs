@@ -366,6 +366,17 @@ pub struct Sent {
 /// Written into each new row (the table's default of 5 predates the 16-minute wait).
 pub const OUTBOX_MAX_ATTEMPTS: u32 = 6;
 
+/// One channel's outgoing messages not yet taken by the network (queued, being sent or
+/// paused), as `/metrics` reports them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxBacklog {
+    pub workspace_id: WorkspaceId,
+    pub channel_id: ChannelId,
+    pub depth: u64,
+    /// How long the oldest of them has waited.
+    pub oldest_age: std::time::Duration,
+}
+
 /// A claimed outbox row: what to send, through which channel, on which attempt.
 #[derive(Clone, Debug)]
 pub struct OutboxJob {
@@ -419,6 +430,8 @@ pub trait OutboxRepo: Send + Sync {
         conversation_id: Option<crate::ConversationId>,
         until: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Every channel's backlog, at `now`; channels with none are left out.
+    async fn outbox_backlog(&self, now: DateTime<Utc>) -> Result<Vec<OutboxBacklog>, StoreError>;
     /// Re-queues a `failed` outbound message: the message is `pending` again, its outbox row
     /// starts over, and a `message.status` event is written. `NotFound` if the message is not in
     /// the workspace; `Conflict { constraint: "message_not_failed" }` unless it failed.

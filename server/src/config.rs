@@ -104,6 +104,9 @@ pub struct ServeArgs {
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
     #[arg(long, env = "SWITCHBOARD_TRUST_PROXY")]
     pub trust_proxy: bool,
+    /// A bearer token for `GET /metrics`; without it the metrics answer loopback peers only.
+    #[arg(long, env = "SWITCHBOARD_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Hours a sign-in stays valid (1–8760, a year).
     #[arg(long, env = "SWITCHBOARD_SESSION_HOURS", default_value_t = 168,
           value_parser = clap::value_parser!(u64).range(1..=8760))]

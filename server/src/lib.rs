@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod fakes;
 pub mod http;
 pub mod media;
+pub mod metrics;
 pub mod providers;
 pub mod qr;
 pub mod realtime;

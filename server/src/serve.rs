@@ -122,7 +122,10 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
         mock,
         leptos: leptos_options(args),
         site: Arc::new(http::site::Site::for_build(&args.site_root, env!("LEPTOS_OUTPUT_NAME"))),
-        http: Arc::new(HttpConfig { trust_proxy: args.trust_proxy }),
+        http: Arc::new(HttpConfig {
+            trust_proxy: args.trust_proxy,
+            metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
+        }),
     })
 }
 

@@ -18,8 +18,8 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A run this long counts as healthy: the next crash starts the backoff over.
 const HEALTHY_RUN: Duration = Duration::from_secs(60);
 
-/// Restarts per task name since the process started (read by tests and logs; the future
-/// `/metrics` endpoint exposes the same counters).
+/// Restarts per task name since the process started (read by tests and logs; `/metrics`
+/// exposes the same counts as `switchboard_task_restarts_total`).
 static RESTARTS: LazyLock<Mutex<HashMap<&'static str, u64>>> = LazyLock::new(Default::default);
 
 /// How often the task `name` has been restarted after a panic.
@@ -31,6 +31,7 @@ fn count_restart(name: &'static str) -> u64 {
     let mut map = RESTARTS.lock().unwrap_or_else(|e| e.into_inner());
     let n = map.entry(name).or_default();
     *n += 1;
+    crate::metrics::metrics().task_restarts.get_or_create(&crate::metrics::TaskLabels { task: name }).inc();
     *n
 }
 

@@ -53,6 +53,8 @@ pub const SITE_BODY_LIMIT: usize = 256 * 1024;
 pub struct HttpConfig {
     /// Trust `X-Forwarded-For` for the client address.
     pub trust_proxy: bool,
+    /// The bearer token `GET /metrics` asks for; without one it answers loopback only.
+    pub metrics_token: Option<String>,
 }
 
 /// Everything a handler may need; cheap to clone.
@@ -94,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(files::router())
         .route("/connection/websocket", axum::routing::get(crate::realtime::connection::endpoint))
+        .route("/metrics", axum::routing::get(crate::metrics::get_metrics))
         .merge(web::router(&state))
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), extract::client_addr))
@@ -112,6 +115,8 @@ pub fn router(state: AppState) -> Router {
         .layer(security_header("x-frame-options", "DENY"))
         .layer(security_header("referrer-policy", "same-origin"))
         .layer(CatchPanicLayer::custom(|_| panic_response()))
+        // Outermost, so the status counted is the one sent (a caught panic's 500 included).
+        .layer(axum::middleware::from_fn(crate::metrics::count_requests))
         .with_state(state)
 }
 

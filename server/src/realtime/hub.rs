@@ -123,6 +123,9 @@ pub struct Kill {
 impl Kill {
     pub fn fire(&self, reason: Disconnect) {
         if !self.fired.swap(true, Ordering::AcqRel) {
+            if reason == Disconnect::SLOW {
+                crate::metrics::metrics().slow_disconnects.inc();
+            }
             *self.reason.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
             self.notify.notify_one();
         }
@@ -154,8 +157,12 @@ pub struct ConnHandle {
 impl ConnHandle {
     /// Queues without waiting; a full queue disconnects the consumer as slow.
     fn offer(&self, item: Out) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(item) {
-            self.kill.fire(Disconnect::SLOW);
+        match self.tx.try_send(item) {
+            Ok(()) => {
+                crate::metrics::metrics().deliveries.inc();
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => self.kill.fire(Disconnect::SLOW),
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
 }
@@ -356,6 +363,11 @@ impl Hub {
         }
     }
 
+    /// How many subscriptions this node's connections hold, over every topic.
+    pub fn subscription_count(&self) -> usize {
+        self.read().topics.values().map(HashMap::len).sum()
+    }
+
     /// How many local connections listen to the topic.
     pub fn local_subscribers(&self, topic: &str) -> usize {
         self.read().topics.get(topic).map_or(0, HashMap::len)
@@ -397,7 +409,13 @@ impl Hub {
         match message {
             BusMessage::Event { event } => {
                 let frame = protocol::event_push(&self.outgoing(event));
-                self.deliver(&event.topic.to_string(), Some(event.offset), frame, None, false);
+                let delivered =
+                    self.deliver(&event.topic.to_string(), Some(event.offset), frame, None, false);
+                if delivered > 0 && event.kind() == switchboard::EventKind::MessageCreated {
+                    let since = switchboard::time::now() - event.occurred_at;
+                    let seconds = since.to_std().map_or(0.0, |d| d.as_secs_f64());
+                    crate::metrics::metrics().send_delivery.observe(seconds);
+                }
             }
             BusMessage::Terminate { target, why } => {
                 let closed = self.terminate(target, *why);
@@ -474,7 +492,7 @@ impl Hub {
     }
 
     /// Hands one pre-serialized frame to every local subscriber of the topic (only those who
-    /// asked for join/leave, for those pushes).
+    /// asked for join/leave, for those pushes); answers how many it was offered to.
     fn deliver(
         &self,
         topic: &str,
@@ -482,18 +500,21 @@ impl Hub {
         frame: String,
         except: Option<&str>,
         join_leave: bool,
-    ) {
+    ) -> usize {
         let state = self.read();
         let Some((topic, subs)) = state.topics.get_key_value(topic) else {
-            return;
+            return 0;
         };
         let publication = Arc::new(Publication { topic: topic.clone(), offset, frame: Bytes::from(frame) });
+        let mut offered = 0;
         for (client, sub) in subs {
             if except == Some(&**client) || (join_leave && !sub.join_leave) {
                 continue;
             }
             sub.conn.offer(Out::Pub(publication.clone()));
+            offered += 1;
         }
+        offered
     }
 
     /// Panics if the registry's indexes disagree (for tests).

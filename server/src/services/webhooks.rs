@@ -191,6 +191,15 @@ impl WebhookService {
             .for_each_concurrent(None, |delivery| async move {
                 let (endpoint, event) = (delivery.endpoint_id, delivery.event.id);
                 let outcome = self.attempt(delivery).await;
+                let name = match outcome {
+                    AttemptOutcome::Delivered { .. } => "delivered",
+                    AttemptOutcome::Retry { .. } => "retry",
+                    AttemptOutcome::Dead { .. } => "dead",
+                };
+                crate::metrics::metrics()
+                    .webhook_deliveries
+                    .get_or_create(&crate::metrics::OutcomeLabels { outcome: name })
+                    .inc();
                 if let Err(e) = self.store.finish_delivery(endpoint, event, &outcome, switchboard::time::now()).await {
                     tracing::warn!(error = %e, webhook_id = %endpoint, "a delivery's outcome could not be recorded");
                 }

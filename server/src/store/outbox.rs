@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
 use switchboard::event::StatusChanged;
-use switchboard::store::{OutboxJob, OutboxRepo, StoreError};
+use switchboard::store::{OutboxBacklog, OutboxJob, OutboxRepo, StoreError};
 use switchboard::{
     ChannelId, ConversationId, Event, EventBody, Message, MessageId, MessageStatus, Topic, WorkspaceId,
 };
@@ -331,6 +331,26 @@ where
         };
         query.bind(until).execute(&self.pool).await.map_err(map_err)?;
         Ok(())
+    }
+
+    async fn outbox_backlog(&self, now: DateTime<Utc>) -> Result<Vec<OutboxBacklog>, StoreError> {
+        let rows: Vec<(Uuid, Uuid, i64, DateTime<Utc>)> = sqlx::query_as(
+            "select workspace_id, channel_id, count(*), min(created_at) from outbox
+             where status in ('queued', 'sending', 'paused')
+             group by workspace_id, channel_id order by workspace_id, channel_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(workspace_id, channel_id, depth, oldest)| OutboxBacklog {
+                workspace_id: workspace_id.into(),
+                channel_id: channel_id.into(),
+                depth: depth.max(0) as u64,
+                oldest_age: (now - oldest).to_std().unwrap_or_default(),
+            })
+            .collect())
     }
 
     async fn retry_message(&self, workspace_id: WorkspaceId, id: MessageId) -> Result<Message, StoreError> {

@@ -42,6 +42,7 @@ impl SendQueue {
         W: Fn(Vec<NewOutbound>) -> F + Send + 'static,
         F: Future<Output = Vec<Result<Sent, StoreError>>> + Send + 'static,
     {
+        let queued = std::time::Instant::now();
         let (reply, answer) = oneshot::channel();
         let start = {
             let mut queue = self.lock();
@@ -52,7 +53,13 @@ impl SendQueue {
             let drain = Drain(self.clone());
             tokio::spawn(async move { drain.run(write).await });
         }
-        answer.await.unwrap_or_else(|_| Err(StoreError::Internal("the send was dropped unwritten".into())))
+        let sent = answer
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Internal("the send was dropped unwritten".into())));
+        if sent.is_ok() {
+            crate::metrics::metrics().send_commit.observe(queued.elapsed().as_secs_f64());
+        }
+        sent
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
@@ -81,6 +88,7 @@ impl Drain {
                 queue.waiting.drain(..n).collect()
             };
             let (outs, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+            crate::metrics::metrics().write_group_size.observe(outs.len() as f64);
             let mut results = write(outs).await.into_iter();
             for reply in replies {
                 let result = results.next().unwrap_or_else(|| {

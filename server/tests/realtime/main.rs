@@ -1,7 +1,7 @@
 //! The realtime gateway over a real WebSocket: the Centrifugo protocol's commands, topic
 //! authorization, recovery from the event log, presence, typing; `access_ended.rs`: sockets
 //! closed when access ends; `limits.rs`: slow consumers, pings, frame and connection limits,
-//! origins and shutdown.
+//! origins and shutdown; `metrics.rs`: `GET /metrics` and its guard.
 
 #[macro_use]
 #[path = "../common/mod.rs"]
@@ -9,6 +9,7 @@ mod common;
 mod access_ended;
 mod limits;
 mod media;
+mod metrics;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ use access_ended::{
 };
 use limits::rpc_sends_are_limited_per_user;
 use media::attachments_travel_with_fresh_links_never_stored_in_the_log;
+use metrics::metrics_count_what_the_node_does;
 
 app_test!(
     subscribers_receive_rest_sends_in_order,
@@ -47,6 +49,7 @@ app_test!(
     rpc_sends_are_limited_per_user,
     every_command_gets_the_protocols_answer,
     attachments_travel_with_fresh_links_never_stored_in_the_log,
+    metrics_count_what_the_node_does,
 );
 
 /// Serves the app on a free loopback port.
@@ -518,6 +521,7 @@ async fn a_slow_consumer_is_disconnected_to_recover() {
     let addr = serve(&app).await;
     let (mut client, _) = Client::connect(addr, &realtime_token(&app, &alice).await).await;
     subscribe(&mut client, &topic(conv)).await;
+    let slow_before = switchboard_server::metrics::metrics().slow_disconnects.get();
     // The client reads nothing while far more is published than its socket and queue hold.
     let filler = "x".repeat(16 * 1024);
     for _ in 0..4000 {
@@ -535,6 +539,10 @@ async fn a_slow_consumer_is_disconnected_to_recover() {
     let closed = client.closed().await;
     assert_eq!(closed.code, 3008, "{closed:?}");
     assert_eq!(closed.reason, "slow");
+    assert!(
+        switchboard_server::metrics::metrics().slow_disconnects.get() > slow_before,
+        "the slow consumer is counted for /metrics"
+    );
 }
 
 #[tokio::test]
