@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The performance scenarios (issue 7) against release builds, server and generator pinned to
-# different cores. Usage: scripts/bench.sh [idle|rooms|room2000|postgres|cluster|all]
+# The performance scenarios against release builds, server and generator pinned to different
+# cores. Usage: scripts/bench.sh [idle|rooms|room2000|churn|postgres|cluster|all]
 # Prints each scenario's table and writes its JSON under bench-results/. In the room scenarios
 # 100 connections send (SENDERS): a connection's commands run one at a time, in order, so the
 # number of senders bounds how many sends can be in flight.
+# Every connection is its own app user, and rooms are made of their real memberships
+# (USERS=one: the demo's alice holds every socket, as the first round measured).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$ROOT/scripts/env.sh"
@@ -34,6 +36,7 @@ start_server() {
   # The generator sends as one user: lift the per-user send limit (by environment, which an
   # older build given as SWITCHBOARD_BIN ignores).
   SWITCHBOARD_SEND_RATE_PER_SEC=10000 SWITCHBOARD_SEND_BURST=100000 SWITCHBOARD_MAX_CONNECTIONS=1000000 \
+  SWITCHBOARD_API_KEY_REQUESTS_PER_SEC=100000 \
   RUST_LOG=warn taskset -c "$SERVER_CPU" "$BIN" serve --demo --addr "127.0.0.1:$port" --data-dir "$data" \
     --secret-key "$(printf '7e%.0s' $(seq 32))" "$@" >"$data/out.log" 2>&1 &
   SERVER_PID=$!
@@ -50,7 +53,9 @@ start_server() {
 
 stop_servers() { cleanup; pids=(); sleep 1; }
 
-bench() { taskset -c "$BENCH_CPU" "$BENCH" "$@"; }
+USERS_FLAG=(--distinct-users)
+[[ "${USERS:-distinct}" == one ]] && USERS_FLAG=()
+bench() { taskset -c "$BENCH_CPU" "$BENCH" "${USERS_FLAG[@]}" "$@"; }
 
 scenario_idle() {
   start_server 3901
@@ -71,6 +76,17 @@ scenario_room2000() {
   start_server 3903
   bench --addr 127.0.0.1:3903 --server-pid "$SERVER_PID" --connections 2000 --rooms 1 --senders 1 \
     --rates 50 --step-secs "${STEP_SECS:-10}" --label "2000 in one room, SQLite" --json "$OUT/room2000.json"
+  stop_servers
+}
+
+# Churn (the AnyCable method): every listener drops its socket every ~15 s and recovers what
+# it missed by offset; the report gives the share of deliveries that arrived, duplicates and
+# the recovery latency.
+scenario_churn() {
+  start_server 3906
+  bench --addr 127.0.0.1:3906 --server-pid "$SERVER_PID" --connections 1000 --rooms 100 \
+    --senders "${SENDERS:-100}" --rates "${RATES:-1000}" --step-secs "${STEP_SECS:-60}" --churn-secs 15 \
+    --drain-secs 5 --label "churn: 1000 in 100 rooms, reconnecting every ~15 s, SQLite" --json "$OUT/churn.json"
   stop_servers
 }
 
@@ -103,8 +119,9 @@ case "${1:-all}" in
   idle) scenario_idle ;;
   rooms) scenario_rooms ;;
   room2000) scenario_room2000 ;;
+  churn) scenario_churn ;;
   postgres) scenario_postgres ;;
   cluster) scenario_cluster ;;
-  all) scenario_idle; scenario_rooms; scenario_room2000; scenario_postgres; scenario_cluster ;;
-  *) echo "usage: $0 [idle|rooms|room2000|postgres|cluster|all]" >&2; exit 2 ;;
+  all) scenario_idle; scenario_rooms; scenario_room2000; scenario_churn; scenario_postgres; scenario_cluster ;;
+  *) echo "usage: $0 [idle|rooms|room2000|churn|postgres|cluster|all]" >&2; exit 2 ;;
 esac

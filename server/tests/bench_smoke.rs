@@ -5,21 +5,27 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-#[test]
-fn the_generator_sends_and_counts_every_delivery() {
-    let dir = tempfile::tempdir().unwrap();
+/// Starts the demo server on a free port: the process and its address.
+fn server(dir: &std::path::Path) -> (std::process::Child, String) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args(["serve", "--addr", "127.0.0.1:0", "--demo", "--data-dir"])
-        .arg(dir.path())
         .env("RUST_LOG", "warn")
         // The generator sends as one user, faster than the default per-user send limit.
         .env("SWITCHBOARD_SEND_RATE_PER_SEC", "10000")
         .env("SWITCHBOARD_SEND_BURST", "100000")
+        .arg(dir)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let first = BufReader::new(server.stdout.take().unwrap()).lines().next().unwrap().unwrap();
     let addr = first.rsplit("http://").next().unwrap().to_owned();
+    (server, addr)
+}
+
+#[test]
+fn the_generator_sends_and_counts_every_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, addr) = server(dir.path());
     let report_path = dir.path().join("report.json");
     let out = Command::new(env!("CARGO_BIN_EXE_switchboard-bench"))
         .args(["--addr", &addr, "--server-pid", &server.id().to_string()])
@@ -48,4 +54,36 @@ fn the_generator_sends_and_counts_every_delivery() {
         step["p50_ms"].as_f64().unwrap() > 0.0
             && step["max_ms"].as_f64().unwrap() >= step["p99_ms"].as_f64().unwrap()
     );
+}
+
+/// Each socket its own app user, in rooms of real members, dropping and recovering its socket
+/// about every second: every message still reaches every listener exactly once.
+#[test]
+fn distinct_users_under_churn_recover_every_delivery_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, addr) = server(dir.path());
+    let report_path = dir.path().join("churn.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard-bench"))
+        .args(["--addr", &addr, "--server-pid", &server.id().to_string(), "--distinct-users"])
+        .args(["--connections", "12", "--rooms", "3", "--senders", "3", "--rates", "30"])
+        .args(["--step-secs", "4", "--drain-secs", "2", "--churn-secs", "1", "--label", "churn", "--json"])
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    assert_eq!(report["connections"], 12, "{report}");
+    assert_eq!(report["rooms"], 3);
+    let step = &report["steps"][0];
+    assert_eq!(step["sent"], 120, "{step}");
+    assert_eq!(step["send_errors"], 0, "each sender is a member of the rooms it sends to: {step}");
+    assert_eq!(step["deliveries_expected"], 480);
+    assert!(step["reconnects"].as_u64().unwrap() >= 12, "every listener churned at least once: {step}");
+    assert_eq!(step["recovery_failures"], 0, "{step}");
+    assert_eq!((step["lost"].as_u64(), step["duplicated"].as_u64()), (Some(0), Some(0)), "{step}");
+    assert_eq!(step["deliveries"], 480);
+    assert_eq!(step["delivered_share"], 1.0);
+    assert!(step["recovery_p99_ms"].as_f64().unwrap() > 0.0);
 }

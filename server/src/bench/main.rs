@@ -57,6 +57,15 @@ struct Args {
     /// How long to wait for the last deliveries after a step.
     #[arg(long, default_value_t = 3)]
     drain_secs: u64,
+    /// Every listening connection is its own app user (created through an API key, with a
+    /// user token each), and every room is created with its listeners as members; each sender
+    /// is a member of the rooms it sends to. Without it, the demo's alice holds every socket.
+    #[arg(long)]
+    distinct_users: bool,
+    /// Churn: each listener drops its socket at a random point every ~this many seconds
+    /// (uniform in 0.5–1.5×), reconnects and recovers what it missed by offset. 0: no churn.
+    #[arg(long, default_value_t = 0.0)]
+    churn_secs: f64,
     /// Write the report as JSON here too.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
@@ -133,16 +142,34 @@ async fn http(
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// Opens a socket, connects and subscribes to `channel`.
-async fn open(addr: SocketAddr, token: &str, channel: &str) -> anyhow::Result<Socket> {
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/connection/websocket"), None, true)
-            .await?;
-    let connect = json!({"id": 1, "connect": {"token": token, "name": "bench"}}).to_string();
-    let subscribe = json!({"id": 2, "subscribe": {"channel": channel}}).to_string();
+/// Where a subscription stands in its topic's log.
+#[derive(Clone, Debug, Default)]
+struct Position {
+    epoch: String,
+    offset: i64,
+}
+
+/// Opens a socket, connects and subscribes to the listener's channel (recovering from
+/// `from`, when given); answers the socket and the subscribe reply.
+async fn open(listener: &Listener, from: Option<&Position>) -> anyhow::Result<(Socket, Value)> {
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
+        format!("ws://{}/connection/websocket", listener.addr),
+        None,
+        true,
+    )
+    .await?;
+    let connect = json!({"id": 1, "connect": {"token": listener.token, "name": "bench"}}).to_string();
+    let mut subscribe = json!({"channel": listener.channel});
+    if let Some(position) = from {
+        subscribe["recover"] = json!(true);
+        subscribe["epoch"] = json!(position.epoch);
+        subscribe["offset"] = json!(position.offset);
+    }
+    let subscribe = json!({"id": 2, "subscribe": subscribe}).to_string();
     ws.send(Ws::Text(format!("{connect}\n{subscribe}").into())).await?;
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut replies = 0;
+    let mut reply = Value::Null;
     while replies < 2 {
         let left = deadline.saturating_duration_since(Instant::now());
         let Some(message) = tokio::time::timeout(left, ws.next()).await.context("connect timed out")? else {
@@ -153,13 +180,16 @@ async fn open(addr: SocketAddr, token: &str, channel: &str) -> anyhow::Result<So
                 if line.contains("\"error\"") {
                     bail!("refused: {line}");
                 }
+                if line.starts_with("{\"id\":2,") {
+                    reply = serde_json::from_str(line)?;
+                }
                 if line.starts_with("{\"id\":") {
                     replies += 1;
                 }
             }
         }
     }
-    Ok(ws)
+    Ok((ws, reply))
 }
 
 /// What one listener saw.
@@ -169,6 +199,12 @@ struct Seen {
     latencies: Vec<u32>,
     /// Message sequence numbers received (for losses and duplicates).
     seqs: HashMap<u64, u32>,
+    /// Churn: sockets dropped and opened again…
+    reconnects: u64,
+    /// …the time from the drop to the recovering subscribe's reply, µs…
+    recoveries: Vec<u32>,
+    /// …and the replies that said the missed publications could not all be recovered.
+    recovery_failures: u64,
 }
 
 /// Reads `"text":"bench <seq> <sent_us>"` out of a `message.created` publication without a
@@ -184,11 +220,90 @@ fn bench_stamp(line: &str) -> Option<(u64, u64)> {
     Some((seq, sent))
 }
 
-/// A listener: answers pings, records every bench message it gets.
-async fn listen(mut ws: Socket, seen: Arc<Mutex<Seen>>, stop: Arc<tokio::sync::Notify>) {
+/// The offset of a publication pushed on a subscription (`"offset":N` closes the `pub`).
+fn push_offset(line: &str) -> Option<i64> {
+    if !line.starts_with("{\"push\"") || !line.contains("\"pub\":") {
+        return None;
+    }
+    let at = line.rfind("\"offset\":")? + "\"offset\":".len();
+    let digits: String = line[at..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// The bench stamps of the publications a subscribe reply recovered.
+fn recovered_stamps(reply: &Value) -> Vec<(u64, u64)> {
+    let publications = reply["subscribe"]["publications"].as_array().map(Vec::as_slice).unwrap_or_default();
+    publications
+        .iter()
+        .filter(|p| p["data"]["type"] == "message.created")
+        .filter_map(|p| {
+            let text = p["data"]["payload"]["text"].as_str()?.strip_prefix("bench ")?;
+            let mut parts = text.split(' ');
+            Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// One listening connection: where it connects, as whom, to what.
+#[derive(Clone)]
+struct Listener {
+    addr: SocketAddr,
+    token: String,
+    channel: String,
+    /// Mean seconds between drops (churn), if any.
+    churn: Option<f64>,
+}
+
+/// A listener: answers pings, records every bench message it gets; under churn, drops its
+/// socket now and then and resubscribes from the last offset it saw, counting what the
+/// recovery brings back like any other delivery.
+async fn listen(
+    listener: Listener,
+    mut ws: Socket,
+    mut position: Position,
+    seen: Arc<Mutex<Seen>>,
+    stop: Arc<tokio::sync::Notify>,
+) {
+    let next_drop = |churn: f64| {
+        tokio::time::Instant::now() + Duration::from_secs_f64(churn * (0.5 + rand::random::<f64>()))
+    };
+    let mut drop_at = listener.churn.map(next_drop);
     loop {
+        let churn_due = async {
+            match drop_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = stop.notified() => return,
+            () = churn_due => {
+                let _ = ws.close(None).await;
+                let began = Instant::now();
+                let reopened = open(&listener, Some(&position)).await;
+                let mut seen = seen.lock().await;
+                seen.reconnects += 1;
+                match reopened {
+                    Ok((socket, reply)) => {
+                        seen.recoveries.push(began.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                        if reply["subscribe"]["recovered"] != true {
+                            seen.recovery_failures += 1;
+                        }
+                        let now = now_us();
+                        for (seq, sent) in recovered_stamps(&reply) {
+                            seen.latencies.push(now.saturating_sub(sent).min(u32::MAX as u64) as u32);
+                            *seen.seqs.entry(seq).or_default() += 1;
+                        }
+                        position.offset = position.offset.max(reply["subscribe"]["offset"].as_i64().unwrap_or(0));
+                        ws = socket;
+                    }
+                    Err(e) => {
+                        eprintln!("a reconnect failed: {e:#}");
+                        return;
+                    }
+                }
+                drop_at = listener.churn.map(next_drop);
+            }
             message = ws.next() => {
                 let Some(Ok(message)) = message else { return };
                 let Ws::Text(text) = message else { continue };
@@ -198,7 +313,12 @@ async fn listen(mut ws: Socket, seen: Arc<Mutex<Seen>>, stop: Arc<tokio::sync::N
                 for line in text.split('\n') {
                     if line == "{}" {
                         pong = true;
-                    } else if let Some(stamp) = bench_stamp(line) {
+                        continue;
+                    }
+                    if let Some(offset) = push_offset(line) {
+                        position.offset = position.offset.max(offset);
+                    }
+                    if let Some(stamp) = bench_stamp(line) {
                         got.push(stamp);
                     }
                 }
@@ -234,6 +354,14 @@ struct Step {
     p999_ms: f64,
     max_ms: f64,
     server_cpu_secs: f64,
+    /// Share of the expected deliveries that arrived at least once (1.0: nothing missing).
+    delivered_share: f64,
+    /// Churn: reconnects, recovery latency (drop → recovering subscribe answered) and the
+    /// recoveries the server could not complete.
+    reconnects: u64,
+    recovery_p50_ms: f64,
+    recovery_p99_ms: f64,
+    recovery_failures: u64,
 }
 
 #[derive(serde::Serialize, Default)]
@@ -260,6 +388,105 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)] as f64 / 1000.0
 }
 
+/// Who holds the sockets: a token per listener (one for all without `--distinct-users`), and
+/// each sender's token with the rooms (indexes) it sends to.
+struct People {
+    listeners: Vec<String>,
+    senders: Vec<(String, Vec<usize>)>,
+}
+
+impl People {
+    fn one(token: &str, args: &Args) -> Self {
+        People { listeners: vec![token.to_owned()], senders: Vec::with_capacity(args.senders) }
+    }
+}
+
+/// An API key, an app user with a user token per listener, and rooms made of their listeners:
+/// room `r` holds listeners `i` with `i % rooms == r`. Sender `s` is listener `s`'s user (a
+/// member of room `s`) and sends to the rooms `r` with `r % senders == s`, added to those
+/// it is not in yet.
+async fn distinct_users(
+    args: &Args,
+    session: &str,
+    channel_id: &str,
+) -> anyhow::Result<(Vec<String>, People)> {
+    let run = now_us();
+    let (status, key) = http(
+        args.addr,
+        "POST",
+        "/api/v1/api-keys",
+        Some(session),
+        Some(json!({"name": format!("bench {run}"), "scope": "server"})),
+    )
+    .await?;
+    if status != 201 {
+        bail!("cannot create the bench API key ({status}): {key}");
+    }
+    let key = key["secret"].as_str().context("no key secret")?.to_owned();
+    let made = futures_util::stream::iter(0..args.connections)
+        .map(|i| {
+            let key = key.clone();
+            async move {
+                let external = format!("bench-{run}-{i}");
+                let path = format!("/api/v1/users/{external}");
+                let (status, user) = http(
+                    args.addr,
+                    "PUT",
+                    &path,
+                    Some(&key),
+                    Some(json!({"name": format!("Bench user {i}")})),
+                )
+                .await?;
+                if status != 201 {
+                    bail!("cannot create an app user ({status}): {user}");
+                }
+                let (status, token) =
+                    http(args.addr, "POST", &format!("{path}/token"), Some(&key), Some(json!({}))).await?;
+                if status != 200 && status != 201 {
+                    bail!("cannot mint a user token ({status}): {token}");
+                }
+                let id = user["user_id"].as_str().context("no user id")?.to_owned();
+                Ok::<_, anyhow::Error>((id, token["token"].as_str().context("no user token")?.to_owned()))
+            }
+        })
+        .buffered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (ids, tokens): (Vec<String>, Vec<String>) = made.into_iter().unzip();
+    let n_rooms = args.rooms.max(1).min(ids.len().max(1));
+    let n_senders = args.senders.max(1).min(n_rooms);
+    let mut rooms = Vec::with_capacity(n_rooms);
+    for r in 0..n_rooms {
+        let mut members: Vec<&String> = ids.iter().skip(r).step_by(n_rooms).collect();
+        let sender = &ids[r % n_senders];
+        if !members.contains(&sender) {
+            members.push(sender);
+        }
+        let mut chunks = members.chunks(1000);
+        let first = chunks.next().unwrap_or_default();
+        let body = json!({"channel_id": channel_id, "title": format!("bench room {r}"), "member_ids": first});
+        let (status, room) = http(args.addr, "POST", "/api/v1/conversations", Some(&key), Some(body)).await?;
+        if status != 201 {
+            bail!("cannot create a room ({status}): {room}");
+        }
+        let room = room["id"].as_str().context("no room id")?.to_owned();
+        for more in chunks {
+            let path = format!("/api/v1/conversations/{room}/members");
+            let (status, answer) =
+                http(args.addr, "POST", &path, Some(&key), Some(json!({"user_ids": more}))).await?;
+            if status != 200 {
+                bail!("cannot add room members ({status}): {answer}");
+            }
+        }
+        rooms.push(room);
+    }
+    let senders =
+        (0..n_senders).map(|s| (tokens[s].clone(), (s..n_rooms).step_by(n_senders).collect())).collect();
+    Ok((rooms, People { listeners: tokens, senders }))
+}
+
 async fn run(args: &Args) -> anyhow::Result<Report> {
     let (status, login) = http(
         args.addr,
@@ -279,7 +506,8 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
 
     // Rooms in an in-app channel: messages are stored and delivered, no outside network.
     let mut rooms = Vec::new();
-    if !args.idle {
+    let mut people = People::one(&token, args);
+    if !args.idle || args.distinct_users {
         let name = format!("bench {}", now_us());
         let (status, channel) = http(
             args.addr,
@@ -293,14 +521,20 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
             bail!("cannot create the bench channel ({status}): {channel}");
         }
         let channel_id = channel["id"].as_str().context("no channel id")?.to_owned();
-        for i in 0..args.rooms.max(1) {
-            let body = json!({"channel_id": channel_id, "title": format!("bench room {i}")});
-            let (status, room) =
-                http(args.addr, "POST", "/api/v1/conversations", Some(&session), Some(body)).await?;
-            if status != 201 {
-                bail!("cannot create a room ({status}): {room}");
+        if args.distinct_users {
+            (rooms, people) = distinct_users(args, &session, &channel_id).await?;
+        } else {
+            for i in 0..args.rooms.max(1) {
+                let body = json!({"channel_id": channel_id, "title": format!("bench room {i}")});
+                let (status, room) =
+                    http(args.addr, "POST", "/api/v1/conversations", Some(&session), Some(body)).await?;
+                if status != 201 {
+                    bail!("cannot create a room ({status}): {room}");
+                }
+                rooms.push(room["id"].as_str().context("no room id")?.to_owned());
             }
-            rooms.push(room["id"].as_str().context("no room id")?.to_owned());
+            people.senders =
+                (0..args.senders.max(1)).map(|_| (token.clone(), (0..rooms.len()).collect())).collect();
         }
     }
 
@@ -312,22 +546,33 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
     let mut listeners = Vec::new();
     let tenth = (args.connections / 10).max(1);
     let mut warm = None;
+    let churn = (args.churn_secs > 0.0).then_some(args.churn_secs);
     for i in 0..args.connections {
         if i == tenth {
             warm = proc_stats(args.server_pid).map(|s| (s.0, i - failures));
         }
-        let channel = if args.idle {
+        let channel = if rooms.is_empty() {
             format!("inbox:{workspace}")
         } else {
             format!("conversation:{}", rooms[i % rooms.len()])
         };
-        match open(args.listen_addr.unwrap_or(args.addr), &token, &channel).await {
-            Ok(ws) => {
+        let listener = Listener {
+            addr: args.listen_addr.unwrap_or(args.addr),
+            token: people.listeners[i % people.listeners.len()].clone(),
+            channel,
+            churn,
+        };
+        match open(&listener, None).await {
+            Ok((ws, reply)) => {
                 let seen = Arc::new(Mutex::new(Seen::default()));
                 if !args.idle {
                     seen_by_room[i % rooms.len()].push(seen.clone());
                 }
-                listeners.push(tokio::spawn(listen(ws, seen, stop.clone())));
+                let position = Position {
+                    epoch: reply["subscribe"]["epoch"].as_str().unwrap_or_default().to_owned(),
+                    offset: reply["subscribe"]["offset"].as_i64().unwrap_or(0),
+                };
+                listeners.push(tokio::spawn(listen(listener, ws, position, seen, stop.clone())));
             }
             Err(e) => {
                 failures += 1;
@@ -365,7 +610,7 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
 
     let seq = Arc::new(AtomicU64::new(0));
     for &rate in &args.rates {
-        let step = send_step(args, &token, &rooms, rate, &seq, &seen_by_room).await?;
+        let step = send_step(args, &people.senders, &rooms, rate, &seq, &seen_by_room).await?;
         report.steps.push(step);
     }
     stop.notify_waiters();
@@ -379,7 +624,7 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
 /// deliveries to drain, then counts what every listener got.
 async fn send_step(
     args: &Args,
-    token: &str,
+    people: &[(String, Vec<usize>)],
     rooms: &[String],
     rate: u64,
     seq: &Arc<AtomicU64>,
@@ -389,16 +634,17 @@ async fn send_step(
         *room.lock().await = Seen::default();
     }
     let cpu_before = proc_stats(args.server_pid).map_or(0.0, |s| s.1);
-    let senders = args.senders.max(1);
+    let senders = people.len().max(1);
     let total = rate * args.step_secs;
     let per_sender = total / senders as u64;
     let errors = Arc::new(AtomicU64::new(0));
     let sent_by_room: Arc<Vec<AtomicU64>> = Arc::new(rooms.iter().map(|_| AtomicU64::new(0)).collect());
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for s in 0..senders {
+    for (s, (token, mine)) in people.iter().enumerate() {
         let addr = args.addr;
-        let token = token.to_owned();
+        let token = token.clone();
+        let mine = mine.clone();
         let rooms = rooms.to_vec();
         let seq = seq.clone();
         let errors = errors.clone();
@@ -427,7 +673,7 @@ async fn send_step(
                 tokio::select! {
                     _ = tick.tick(), if done < per_sender => {
                         let n = seq.fetch_add(1, Ordering::Relaxed);
-                        let room = (n as usize + s) % rooms.len();
+                        let room = mine[(n as usize + s) % mine.len()];
                         let data = json!({"conversation_id": rooms[room], "text": format!("bench {n} {}", now_us())});
                         let cmd = json!({"id": 10 + done, "rpc": {"method": "send_message", "data": data}}).to_string();
                         sent_by_room[room].fetch_add(1, Ordering::Relaxed);
@@ -469,6 +715,7 @@ async fn send_step(
     step.send_errors = errors.load(Ordering::Relaxed);
     step.send_rate = step.sent as f64 / send_secs;
     let mut latencies = Vec::new();
+    let mut recoveries = Vec::new();
     for (room, listeners) in seen_by_room.iter().enumerate() {
         let sent = sent_by_room[room].load(Ordering::Relaxed);
         for l in listeners {
@@ -478,8 +725,17 @@ async fn send_step(
             step.duplicated += seen.seqs.values().map(|&n| u64::from(n.saturating_sub(1))).sum::<u64>();
             step.lost += sent.saturating_sub(seen.seqs.len() as u64);
             latencies.extend_from_slice(&seen.latencies);
+            recoveries.extend_from_slice(&seen.recoveries);
+            step.reconnects += seen.reconnects;
+            step.recovery_failures += seen.recovery_failures;
         }
     }
+    recoveries.sort_unstable();
+    step.recovery_p50_ms = percentile(&recoveries, 0.50);
+    step.recovery_p99_ms = percentile(&recoveries, 0.99);
+    let unique = step.deliveries - step.duplicated;
+    step.delivered_share =
+        if step.deliveries_expected == 0 { 1.0 } else { unique as f64 / step.deliveries_expected as f64 };
     latencies.sort_unstable();
     step.deliveries_per_sec = step.deliveries as f64 / send_secs;
     step.p50_ms = percentile(&latencies, 0.50);
@@ -542,6 +798,18 @@ fn print_table(report: &Report) {
             s.max_ms,
             s.server_cpu_secs
         );
+        if s.reconnects > 0 {
+            println!(
+                "{:>8} churn: {} reconnects, recovery p50 {:.2} ms, p99 {:.2} ms, {} not recovered; {:.4} % of deliveries arrived, {} twice",
+                "",
+                s.reconnects,
+                s.recovery_p50_ms,
+                s.recovery_p99_ms,
+                s.recovery_failures,
+                s.delivered_share * 100.0,
+                s.duplicated
+            );
+        }
     }
 }
 
@@ -557,6 +825,20 @@ mod tests {
         assert_eq!(bench_stamp(&status), None);
         let other = created.replace("bench 42", "hello 42");
         assert_eq!(bench_stamp(&other), None);
+    }
+
+    #[test]
+    fn offsets_come_from_pushed_publications_and_recovered_stamps_from_the_reply() {
+        let push = r#"{"push":{"channel":"conversation:x","pub":{"data":{"type":"message.created","payload":{"text":"bench 7 1"}},"offset":1234}}}"#;
+        assert_eq!(push_offset(push), Some(1234));
+        assert_eq!(push_offset(r#"{"id":2,"subscribe":{"offset":9}}"#), None);
+        assert_eq!(push_offset(r#"{"push":{"channel":"inbox:x","join":{"info":{}}}}"#), None);
+        let reply = json!({"id": 2, "subscribe": {"recovered": true, "offset": 12, "publications": [
+            {"data": {"type": "message.created", "payload": {"text": "bench 5 100"}}, "offset": 10},
+            {"data": {"type": "conversation.updated", "payload": {"text": "bench 6 200"}}, "offset": 11},
+            {"data": {"type": "message.created", "payload": {"text": "hello"}}, "offset": 12},
+        ]}});
+        assert_eq!(recovered_stamps(&reply), vec![(5, 100)]);
     }
 
     #[test]
