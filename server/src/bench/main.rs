@@ -150,8 +150,8 @@ struct Position {
 }
 
 /// Opens a socket, connects and subscribes to the listener's channel (recovering from
-/// `from`, when given); answers the socket and the subscribe reply.
-async fn open(listener: &Listener, from: Option<&Position>) -> anyhow::Result<(Socket, Value)> {
+/// `from`, when given).
+async fn open(listener: &Listener, from: Option<&Position>) -> anyhow::Result<Opened> {
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
         format!("ws://{}/connection/websocket", listener.addr),
         None,
@@ -170,6 +170,7 @@ async fn open(listener: &Listener, from: Option<&Position>) -> anyhow::Result<(S
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut replies = 0;
     let mut reply = Value::Null;
+    let mut early = Vec::new();
     while replies < 2 {
         let left = deadline.saturating_duration_since(Instant::now());
         let Some(message) = tokio::time::timeout(left, ws.next()).await.context("connect timed out")? else {
@@ -177,19 +178,31 @@ async fn open(listener: &Listener, from: Option<&Position>) -> anyhow::Result<(S
         };
         if let Ws::Text(text) = message? {
             for line in text.split('\n') {
-                if line.contains("\"error\"") {
-                    bail!("refused: {line}");
-                }
-                if line.starts_with("{\"id\":2,") {
-                    reply = serde_json::from_str(line)?;
-                }
                 if line.starts_with("{\"id\":") {
+                    if line.contains("\"error\"") {
+                        bail!("refused: {line}");
+                    }
+                    if line.starts_with("{\"id\":2,") {
+                        reply = serde_json::from_str(line)?;
+                    }
                     replies += 1;
+                } else if !line.is_empty() && line != "{}" {
+                    // Publications held during the subscribe follow its reply at once, often in
+                    // the same frame: they are deliveries like any other.
+                    early.push(line.to_owned());
                 }
             }
         }
     }
-    Ok((ws, reply))
+    Ok(Opened { ws, reply, early })
+}
+
+/// A socket just connected and subscribed: the subscribe reply, and the pushes that came with
+/// or right after it.
+struct Opened {
+    ws: Socket,
+    reply: Value,
+    early: Vec<String>,
 }
 
 /// What one listener saw.
@@ -205,6 +218,16 @@ struct Seen {
     recoveries: Vec<u32>,
     /// …and the replies that said the missed publications could not all be recovered.
     recovery_failures: u64,
+}
+
+impl Seen {
+    /// Records bench messages (sequence, sent at µs) received at `now` µs.
+    fn record(&mut self, now: u64, stamps: Vec<(u64, u64)>) {
+        for (seq, sent) in stamps {
+            self.latencies.push(now.saturating_sub(sent).min(u32::MAX as u64) as u32);
+            *self.seqs.entry(seq).or_default() += 1;
+        }
+    }
 }
 
 /// Reads `"text":"bench <seq> <sent_us>"` out of a `message.created` publication without a
@@ -254,16 +277,44 @@ struct Listener {
     churn: Option<f64>,
 }
 
+/// Takes in lines a listener received: notes their offsets and the bench messages among them.
+/// Answers whether a ping asks for a pong.
+async fn absorb<'a>(
+    lines: impl Iterator<Item = &'a str>,
+    position: &mut Position,
+    seen: &Mutex<Seen>,
+) -> bool {
+    let now = now_us();
+    let mut pong = false;
+    let mut got = Vec::new();
+    for line in lines {
+        if line == "{}" {
+            pong = true;
+            continue;
+        }
+        if let Some(offset) = push_offset(line) {
+            position.offset = position.offset.max(offset);
+        }
+        if let Some(stamp) = bench_stamp(line) {
+            got.push(stamp);
+        }
+    }
+    if !got.is_empty() {
+        seen.lock().await.record(now, got);
+    }
+    pong
+}
+
 /// A listener: answers pings, records every bench message it gets; under churn, drops its
 /// socket now and then and resubscribes from the last offset it saw, counting what the
 /// recovery brings back like any other delivery.
-async fn listen(
-    listener: Listener,
-    mut ws: Socket,
-    mut position: Position,
-    seen: Arc<Mutex<Seen>>,
-    stop: Arc<tokio::sync::Notify>,
-) {
+async fn listen(listener: Listener, opened: Opened, seen: Arc<Mutex<Seen>>, stop: Arc<tokio::sync::Notify>) {
+    let mut position = Position {
+        epoch: opened.reply["subscribe"]["epoch"].as_str().unwrap_or_default().to_owned(),
+        offset: opened.reply["subscribe"]["offset"].as_i64().unwrap_or(0),
+    };
+    let mut ws = opened.ws;
+    absorb(opened.early.iter().map(String::as_str), &mut position, &seen).await;
     let next_drop = |churn: f64| {
         tokio::time::Instant::now() + Duration::from_secs_f64(churn * (0.5 + rand::random::<f64>()))
     };
@@ -281,55 +332,33 @@ async fn listen(
                 let _ = ws.close(None).await;
                 let began = Instant::now();
                 let reopened = open(&listener, Some(&position)).await;
-                let mut seen = seen.lock().await;
-                seen.reconnects += 1;
-                match reopened {
-                    Ok((socket, reply)) => {
-                        seen.recoveries.push(began.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                        if reply["subscribe"]["recovered"] != true {
-                            seen.recovery_failures += 1;
-                        }
-                        let now = now_us();
-                        for (seq, sent) in recovered_stamps(&reply) {
-                            seen.latencies.push(now.saturating_sub(sent).min(u32::MAX as u64) as u32);
-                            *seen.seqs.entry(seq).or_default() += 1;
-                        }
-                        position.offset = position.offset.max(reply["subscribe"]["offset"].as_i64().unwrap_or(0));
-                        ws = socket;
-                    }
+                let elapsed = began.elapsed().as_micros().min(u32::MAX as u128) as u32;
+                let reopened = match reopened {
+                    Ok(reopened) => reopened,
                     Err(e) => {
                         eprintln!("a reconnect failed: {e:#}");
                         return;
                     }
+                };
+                {
+                    let mut seen = seen.lock().await;
+                    seen.reconnects += 1;
+                    seen.recoveries.push(elapsed);
+                    if reopened.reply["subscribe"]["recovered"] != true {
+                        seen.recovery_failures += 1;
+                    }
+                    seen.record(now_us(), recovered_stamps(&reopened.reply));
                 }
+                let top = reopened.reply["subscribe"]["offset"].as_i64().unwrap_or(0);
+                position.offset = position.offset.max(top);
+                absorb(reopened.early.iter().map(String::as_str), &mut position, &seen).await;
+                ws = reopened.ws;
                 drop_at = listener.churn.map(next_drop);
             }
             message = ws.next() => {
                 let Some(Ok(message)) = message else { return };
                 let Ws::Text(text) = message else { continue };
-                let now = now_us();
-                let mut pong = false;
-                let mut got = Vec::new();
-                for line in text.split('\n') {
-                    if line == "{}" {
-                        pong = true;
-                        continue;
-                    }
-                    if let Some(offset) = push_offset(line) {
-                        position.offset = position.offset.max(offset);
-                    }
-                    if let Some(stamp) = bench_stamp(line) {
-                        got.push(stamp);
-                    }
-                }
-                if !got.is_empty() {
-                    let mut seen = seen.lock().await;
-                    for (seq, sent) in got {
-                        seen.latencies.push(now.saturating_sub(sent).min(u32::MAX as u64) as u32);
-                        *seen.seqs.entry(seq).or_default() += 1;
-                    }
-                }
-                if pong && ws.send(Ws::Text("{}".into())).await.is_err() {
+                if absorb(text.split('\n'), &mut position, &seen).await && ws.send(Ws::Text("{}".into())).await.is_err() {
                     return;
                 }
             }
@@ -563,16 +592,12 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
             churn,
         };
         match open(&listener, None).await {
-            Ok((ws, reply)) => {
+            Ok(opened) => {
                 let seen = Arc::new(Mutex::new(Seen::default()));
                 if !args.idle {
                     seen_by_room[i % rooms.len()].push(seen.clone());
                 }
-                let position = Position {
-                    epoch: reply["subscribe"]["epoch"].as_str().unwrap_or_default().to_owned(),
-                    offset: reply["subscribe"]["offset"].as_i64().unwrap_or(0),
-                };
-                listeners.push(tokio::spawn(listen(listener, ws, position, seen, stop.clone())));
+                listeners.push(tokio::spawn(listen(listener, opened, seen, stop.clone())));
             }
             Err(e) => {
                 failures += 1;
