@@ -40,10 +40,56 @@ pub(crate) use rpc::rpc_error;
 /// The server's name and version, as told in the connect and refresh replies.
 const VERSION: &str = concat!("switchboard ", env!("CARGO_PKG_VERSION"));
 
-async fn run(mut socket: WebSocket, gateway: Gateway, credentials: handshake::Credentials) {
-    let Some(connected) = Box::pin(handshake::handshake(&mut socket, &gateway, &credentials)).await else {
+async fn run(socket: WebSocket, gateway: Gateway, credentials: handshake::Credentials) {
+    // Boxed: the set-up's futures (the handshake, the reads of memberships and session) are
+    // large and done with once it is connected; an idle connection's task should not carry
+    // their state (5.5 KB per task before, see docs/performance.md).
+    let Some(ready) = Box::pin(start(socket, gateway, credentials)).await else {
         return;
     };
+    ready.serve().await;
+}
+
+/// A connection past its connect reply, ready to read commands and write pushes.
+struct Ready {
+    conn: commands::Conn,
+    writer: writer::Writer,
+    stream: futures_util::stream::SplitStream<WebSocket>,
+    /// Commands that came in the connect's frame after it.
+    rest: Vec<String>,
+    kill: Arc<Kill>,
+    _registered: Deregister,
+}
+
+impl Ready {
+    /// Runs the reader and the writer side by side until either ends.
+    async fn serve(self) {
+        let Ready { mut conn, writer, stream, rest, kill, _registered } = self;
+        // Both halves boxed where they are made: a future moved into `select!` takes a second
+        // slot in this task's state, which every idle connection carries.
+        let mut writer = Box::pin(writer.run());
+        let reading = Box::pin(conn.read(stream, rest));
+        tokio::select! {
+            () = &mut writer => {}
+            () = reading => {
+                if kill.is_fired() {
+                    // Let the writer say why before the socket goes.
+                    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+                }
+            }
+        }
+        conn.cleanup();
+    }
+}
+
+/// The handshake and the connect reply: the connection registered with the hub, or `None`
+/// once it has been closed.
+async fn start(
+    mut socket: WebSocket,
+    gateway: Gateway,
+    credentials: handshake::Credentials,
+) -> Option<Ready> {
+    let connected = handshake::handshake(&mut socket, &gateway, &credentials).await?;
     let handshake::Connected { who, expires, id: connect_id, rest } = connected;
     let realtime = gateway.realtime().clone();
     let config = realtime.config.clone();
@@ -52,7 +98,7 @@ async fn run(mut socket: WebSocket, gateway: Gateway, credentials: handshake::Cr
         Err(e) => {
             tracing::error!(error = %e, "cannot load memberships for a realtime connection");
             handshake::close(&mut socket, Disconnect::SERVER_ERROR).await;
-            return;
+            return None;
         }
     };
     let client: Arc<str> = uuid::Uuid::now_v7().to_string().into();
@@ -74,18 +120,18 @@ async fn run(mut socket: WebSocket, gateway: Gateway, credentials: handshake::Cr
         Ok(true) => {}
         Ok(false) => {
             handshake::close(&mut socket, Disconnect::SIGNED_OUT).await;
-            return;
+            return None;
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot read the session of a realtime connection");
             handshake::close(&mut socket, Disconnect::SERVER_ERROR).await;
-            return;
+            return None;
         }
     }
     if kill.is_fired() {
         let reason = kill.fired().await;
         handshake::close(&mut socket, reason).await;
-        return;
+        return None;
     }
     let reply = Reply::new(
         connect_id,
@@ -100,7 +146,7 @@ async fn run(mut socket: WebSocket, gateway: Gateway, credentials: handshake::Cr
         }),
     );
     if socket.send(handshake::text(reply.encode())).await.is_err() {
-        return;
+        return None;
     }
     realtime.publish(BusMessage::Online {
         workspaces: workspaces.clone(),
@@ -122,18 +168,8 @@ async fn run(mut socket: WebSocket, gateway: Gateway, credentials: handshake::Cr
         typing: HashMap::new(),
         actors: HashMap::new(),
     };
-    let writer = writer::Writer::new(sink, rx, kill.clone(), gateway, pong, expires_at).run();
-    tokio::pin!(writer);
-    tokio::select! {
-        () = &mut writer => {}
-        () = conn.read(stream, rest) => {
-            if kill.is_fired() {
-                // Let the writer say why before the socket goes.
-                let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
-            }
-        }
-    }
-    conn.cleanup();
+    let writer = writer::Writer::new(sink, rx, kill.clone(), gateway, pong, expires_at);
+    Some(Ready { conn, writer, stream, rest, kill, _registered })
 }
 
 /// Takes a connection out of the hub's registry when it ends, however it ends.

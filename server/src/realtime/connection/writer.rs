@@ -114,7 +114,9 @@ impl Writer {
                     }
                 }
                 () = sleep_until(gap_deadline) => {
-                    if let Err(e) = self.fill_gaps().await {
+                    // Boxed: a read of the log is a large future, and rare; a waiting writer
+                    // should not carry its state.
+                    if let Err(e) = Box::pin(self.fill_gaps()).await {
                         tracing::warn!(error = %e, "cannot read a publication gap from the log");
                         self.kill.fire(Disconnect::SERVER_ERROR);
                     } else if !self.flush().await {
