@@ -156,7 +156,7 @@ async fn start(
 
     let (sink, stream) = socket.split();
     let pong = Arc::new(AtomicBool::new(true));
-    let mut conn = commands::Conn {
+    let conn = commands::Conn {
         gateway: gateway.clone(),
         who,
         workspaces,
