@@ -137,3 +137,46 @@ test('publish_shows_a_branch_to_nowhere_on_its_node', async ({ page }) => {
   await expect(node(page, 'first')).not.toHaveClass(/\bbad\b/);
   await expect(page.getByTestId('flow-row').filter({ hasText: name })).toContainText('not published');
 });
+
+test('the_bot_bar_follows_its_session_without_a_message', async ({ page, context }) => {
+  test.setTimeout(60_000);
+  await signIn(page, ALICE);
+  const stamp = Date.now();
+  const channel = await api<Channel>(page, 'POST', '/channels', {
+    provider: 'mock',
+    name: `Bar ${stamp}`,
+    config: { webhook_secret: SECRET },
+  });
+  const flowName = `Bar flow ${stamp}`;
+  const flow = await api<{ id: string }>(page, 'POST', '/flows', {
+    name: flowName,
+    triggers: { new_conversation_on: [channel.id], keywords: [] },
+    graph: {
+      start: 'ask',
+      nodes: [
+        { id: 'ask', label: '', action: { type: 'ask', text: 'Your name, please?', variable: 'name', next: 'bye' } },
+        { id: 'bye', label: '', action: { type: 'end' } },
+      ],
+    },
+  });
+  await api(page, 'POST', `/flows/${flow.id}/publish`);
+  await api(page, 'PUT', `/flows/${flow.id}/enabled`, { enabled: true });
+  await write(page, channel, `+49155${stamp % 1_000_000}`, `Ada ${stamp}`, 'Hello');
+  await expect
+    .poll(async () => (await api<Conversation[]>(page, 'GET', '/conversations')).some((c) => c.channel_id === channel.id))
+    .toBe(true);
+  const conversation = (await api<Conversation[]>(page, 'GET', '/conversations')).find((c) => c.channel_id === channel.id)!;
+  const inbox = await context.newPage();
+  await inbox.goto(`/inbox?c=${conversation.id}`);
+  await expect(inbox.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await expect(inbox.getByTestId('bot-bar')).toContainText(`running: ${flowName}, at ask`);
+  await inbox.waitForLoadState('networkidle');
+  const messages = await inbox.getByTestId('message').count();
+
+  // Stopped from elsewhere (the API, another agent's session page): no message is written,
+  // and the bar goes anyway, from the session's own events.
+  const session = await api<{ id: string }>(page, 'GET', `/conversations/${conversation.id}/bot`);
+  await api(page, 'POST', `/bot-sessions/${session.id}/stop`);
+  await expect(inbox.getByTestId('bot-bar')).toHaveCount(0);
+  await expect(inbox.getByTestId('message')).toHaveCount(messages);
+});

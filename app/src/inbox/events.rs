@@ -69,12 +69,13 @@ impl Inbox {
             EventBody::ReadUpdated(read) => self.set_unread(read.conversation_id, read.unread_count),
             // Others' reads: the inbox shows no per-message receipts yet.
             EventBody::ReadReceipt(_) => {}
-            // Bot sessions: their own pages follow them.
+            // Bot sessions: the bot bar asks again at each step, status change, start and end
+            // (their messages reach the thread through the conversation's own topic).
             EventBody::SessionStarted(_)
-            | EventBody::SessionMessage(_)
             | EventBody::SessionNodeExecuted(_)
             | EventBody::SessionStatusChanged(_)
-            | EventBody::SessionCompleted(_) => {}
+            | EventBody::SessionCompleted(_) => self.bot_events.update(|n| *n += 1),
+            EventBody::SessionMessage(_) => {}
             EventBody::ChannelStatus(change) => self.channels.update(|list| {
                 if let Some(c) = list.iter_mut().find(|c| c.id == change.channel_id) {
                     c.status = change.status;

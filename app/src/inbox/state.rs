@@ -135,6 +135,9 @@ pub struct Inbox {
     /// Thread replies that arrived live in the open conversation (the thread panel takes its
     /// own from here).
     pub thread_replies: RwSignal<Vec<Message>>,
+    /// Bumped by each event of a bot session the inbox follows (the bot bar's, on its
+    /// `session:{id}`, and every start or end on the inbox topic): the bar asks again.
+    pub bot_events: RwSignal<u32>,
     /// Assignment, status and labels: the list's views and what they need (`desk.rs`).
     pub desk: super::desk::Desk,
 }
@@ -161,6 +164,7 @@ impl Inbox {
             error: RwSignal::new(None),
             pins_changed: RwSignal::new(0),
             thread_replies: RwSignal::new(Vec::new()),
+            bot_events: RwSignal::new(0),
             desk: super::desk::Desk::new(),
         }
     }

@@ -1,12 +1,13 @@
 //! The bar above the composer while a bot answers the open conversation: which flow, at which
-//! node, and a Stop button. It asks again when another conversation opens and when the
-//! conversation's messages change (each step of a bot sends or receives one, and an agent's
-//! reply stops it).
+//! node, and a Stop button. It asks again when another conversation opens, when the
+//! conversation's messages change (an agent's reply stops the bot), and at every event of the
+//! running session: the inbox follows its `session:{id}` while the bar shows it, so the node
+//! moves and the bar goes away (a timeout, a stop elsewhere) without a message.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use switchboard::BotSessionId;
 use switchboard::flow::BotSession;
+use switchboard::{BotSessionId, Topic};
 
 use crate::client::http;
 use crate::inbox::state::Inbox;
@@ -20,6 +21,7 @@ pub fn BotBar() -> impl IntoView {
     let bot = RwSignal::new(None::<BotSession>);
     let error = RwSignal::new(None::<String>);
     Effect::new(move |_| {
+        inbox.bot_events.track();
         let Some(id) = seen.get().0 else {
             bot.set(None);
             return;
@@ -31,6 +33,27 @@ pub fn BotBar() -> impl IntoView {
                 bot.set(found.ok().flatten());
             }
         });
+    });
+    // The shown session's own topic, followed while it is shown.
+    let followed = Memo::new(move |_| bot.with(|b| b.as_ref().map(|s| s.id)));
+    Effect::new(move |previous: Option<Option<BotSessionId>>| {
+        let now = followed.get();
+        if let Some(client) = crate::client::realtime::Realtime::current() {
+            if let Some(Some(old)) = previous.filter(|old| *old != now) {
+                client.unsubscribe(Topic::Session(old));
+            }
+            if let Some(id) = now {
+                client.subscribe(Topic::Session(id));
+            }
+        }
+        now
+    });
+    on_cleanup(move || {
+        if let (Some(client), Some(Some(id))) =
+            (crate::client::realtime::Realtime::current(), followed.try_get_untracked())
+        {
+            client.unsubscribe(Topic::Session(id));
+        }
     });
     let stop = move |id: BotSessionId| {
         error.set(None);
