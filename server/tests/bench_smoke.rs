@@ -43,6 +43,7 @@ fn the_generator_sends_and_counts_every_delivery() {
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
     assert!(report["server_rss_after"].as_u64().unwrap() > 0, "RSS read from /proc");
     assert!(report["marginal_bytes_per_connection"].is_u64(), "{report}");
+    assert!(report["connect_cpu_us"].as_f64().is_some_and(|us| us >= 0.0), "{report}");
     let step = &report["steps"][0];
     assert_eq!(step["sent"], 40, "{step}");
     assert_eq!(step["send_errors"], 0);

@@ -406,6 +406,9 @@ struct Report {
     /// RSS growth per connection from the first tenth connected to the last: what one more
     /// connection costs, without the one-time growth (and the noise) of the server's start.
     marginal_bytes_per_connection: u64,
+    /// Server CPU spent while the connections opened (upgrade, connect with its token check,
+    /// subscribe), per connection, µs.
+    connect_cpu_us: f64,
     steps: Vec<Step>,
 }
 
@@ -623,6 +626,7 @@ async fn run(args: &Args) -> anyhow::Result<Report> {
     };
     if let (Some(b), Some(a)) = (before, after) {
         report.bytes_per_connection = a.0.saturating_sub(b.0) / opened.max(1) as u64;
+        report.connect_cpu_us = (a.1 - b.1).max(0.0) * 1e6 / opened.max(1) as f64;
     }
     if let (Some((rss, count)), Some(a)) = (warm, after) {
         report.marginal_bytes_per_connection =
@@ -774,12 +778,13 @@ async fn send_step(
 
 fn print_table(report: &Report) {
     println!(
-        "{} — {} connections ({} failed), {} rooms, connected in {:.1}s; server RSS {:.1} → {:.1} MiB ({} B/connection; {} B each past the first tenth)",
+        "{} — {} connections ({} failed), {} rooms, connected in {:.1}s ({:.0} µs of server CPU each); server RSS {:.1} → {:.1} MiB ({} B/connection; {} B each past the first tenth)",
         report.label,
         report.connections,
         report.connection_failures,
         report.rooms,
         report.connect_secs,
+        report.connect_cpu_us,
         report.server_rss_before as f64 / 1048576.0,
         report.server_rss_after as f64 / 1048576.0,
         report.bytes_per_connection,
