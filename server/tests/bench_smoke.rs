@@ -22,25 +22,45 @@ fn server(dir: &std::path::Path) -> (std::process::Child, String) {
     (server, addr)
 }
 
-#[test]
-fn the_generator_sends_and_counts_every_delivery() {
+/// Runs the generator with `args` against a fresh demo server, which it stops after: the
+/// printed table and the JSON report.
+fn bench(args: &[&str]) -> (String, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, addr) = server(dir.path());
     let report_path = dir.path().join("report.json");
     let out = Command::new(env!("CARGO_BIN_EXE_switchboard-bench"))
-        .args(["--addr", &addr, "--server-pid", &server.id().to_string()])
-        .args(["--connections", "12", "--rooms", "3", "--senders", "2", "--rates", "40"])
-        .args(["--step-secs", "1", "--drain-secs", "1", "--label", "smoke", "--json"])
+        .args(["--addr", &addr, "--server-pid", &server.id().to_string(), "--json"])
         .arg(&report_path)
+        .args(args)
         .output()
         .unwrap();
     let _ = server.kill();
     let _ = server.wait();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let table = String::from_utf8_lossy(&out.stdout);
+    let report = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), report)
+}
+
+#[test]
+fn the_generator_sends_and_counts_every_delivery() {
+    let (table, report) = bench(&[
+        "--connections",
+        "12",
+        "--rooms",
+        "3",
+        "--senders",
+        "2",
+        "--rates",
+        "40",
+        "--step-secs",
+        "1",
+        "--drain-secs",
+        "1",
+        "--label",
+        "smoke",
+    ]);
     assert!(table.contains("smoke — 12 connections (0 failed), 3 rooms"), "{table}");
 
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
     assert!(report["server_rss_after"].as_u64().unwrap() > 0, "RSS read from /proc");
     assert!(report["marginal_bytes_per_connection"].is_u64(), "{report}");
     assert!(report["connect_cpu_us"].as_f64().is_some_and(|us| us >= 0.0), "{report}");
@@ -61,20 +81,25 @@ fn the_generator_sends_and_counts_every_delivery() {
 /// about every second: every message still reaches every listener exactly once.
 #[test]
 fn distinct_users_under_churn_recover_every_delivery_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut server, addr) = server(dir.path());
-    let report_path = dir.path().join("churn.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard-bench"))
-        .args(["--addr", &addr, "--server-pid", &server.id().to_string(), "--distinct-users"])
-        .args(["--connections", "12", "--rooms", "3", "--senders", "3", "--rates", "30"])
-        .args(["--step-secs", "4", "--drain-secs", "2", "--churn-secs", "1", "--label", "churn", "--json"])
-        .arg(&report_path)
-        .output()
-        .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let (_, report) = bench(&[
+        "--distinct-users",
+        "--connections",
+        "12",
+        "--rooms",
+        "3",
+        "--senders",
+        "3",
+        "--rates",
+        "30",
+        "--step-secs",
+        "4",
+        "--drain-secs",
+        "2",
+        "--churn-secs",
+        "1",
+        "--label",
+        "churn",
+    ]);
     assert_eq!(report["connections"], 12, "{report}");
     assert_eq!(report["rooms"], 3);
     let step = &report["steps"][0];
