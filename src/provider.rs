@@ -61,6 +61,27 @@ pub struct Capabilities {
     /// is accepted: a gateway takes its API token, then links the phone by QR or pairing code.
     #[serde(default)]
     pub linking_methods: Vec<AuthMethod>,
+    /// Shows quick-reply buttons under a message (a chatbot's choices), and how many and how
+    /// long; a message with more or longer ones goes out with them as numbered lines instead.
+    #[serde(default)]
+    pub buttons: Option<ButtonLimits>,
+}
+
+/// How many quick-reply buttons a network shows under one message, and their longest label
+/// (in characters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ButtonLimits {
+    pub max: u8,
+    pub max_label: u16,
+}
+
+impl ButtonLimits {
+    /// Whether these labels show as the network's buttons.
+    pub fn fit(&self, labels: &[String]) -> bool {
+        labels.len() <= usize::from(self.max)
+            && labels.iter().all(|l| l.chars().count() <= usize::from(self.max_label))
+    }
 }
 
 /// A setting a channel of this provider is created with (the admin page asks for it).
@@ -341,6 +362,11 @@ pub struct OutboundMessage {
     /// A pre-approved template to send instead of free text (the text is then its rendering).
     #[serde(default)]
     pub template: Option<crate::message::TemplateSend>,
+    /// Quick-reply buttons to show under the text, within the network's
+    /// [`Capabilities::buttons`] (the send path folds any others into the text); pressing one
+    /// answers with its label.
+    #[serde(default)]
+    pub buttons: Vec<String>,
 }
 
 /// Delivery progress of an outbound message, as the network reports it.

@@ -339,6 +339,8 @@ pub struct NewOutbound {
     pub note: bool,
     /// Sent by a chatbot flow's session (the sender is the flow version's publisher).
     pub from_bot: bool,
+    /// Quick-reply buttons, already checked and within the network's limits.
+    pub buttons: Vec<String>,
     pub trace_id: Option<String>,
 }
 

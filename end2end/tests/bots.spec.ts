@@ -180,3 +180,63 @@ test('the_bot_bar_follows_its_session_without_a_message', async ({ page, context
   await expect(inbox.getByTestId('bot-bar')).toHaveCount(0);
   await expect(inbox.getByTestId('message')).toHaveCount(messages);
 });
+
+test('a_choice_shows_its_quick_replies_in_the_inbox_and_on_the_session_page', async ({ page, context }) => {
+  test.setTimeout(60_000);
+  await signIn(page, ALICE);
+  const stamp = Date.now();
+  const channel = await api<Channel>(page, 'POST', '/channels', {
+    provider: 'mock',
+    name: `Buttons ${stamp}`,
+    config: { webhook_secret: SECRET },
+  });
+  const flow = await api<{ id: string }>(page, 'POST', '/flows', {
+    name: `Buttons flow ${stamp}`,
+    triggers: { new_conversation_on: [channel.id], keywords: [] },
+    graph: {
+      start: 'menu',
+      nodes: [
+        {
+          id: 'menu',
+          label: '',
+          action: {
+            type: 'choice',
+            text: 'Sales or support?',
+            variable: 'topic',
+            choices: [
+              { label: 'Sales', next: 'bye' },
+              { label: 'Support', next: 'bye' },
+            ],
+          },
+        },
+        { id: 'bye', label: '', action: { type: 'send', text: 'Noted: {{topic}}', next: null } },
+      ],
+    },
+  });
+  await api(page, 'POST', `/flows/${flow.id}/publish`);
+  await api(page, 'PUT', `/flows/${flow.id}/enabled`, { enabled: true });
+  const phone = `+49156${stamp % 1_000_000}`;
+  await write(page, channel, phone, `Bea ${stamp}`, 'Hello');
+  await expect
+    .poll(async () => (await api<Conversation[]>(page, 'GET', '/conversations')).some((c) => c.channel_id === channel.id))
+    .toBe(true);
+  const conversation = (await api<Conversation[]>(page, 'GET', '/conversations')).find((c) => c.channel_id === channel.id)!;
+  const inbox = await context.newPage();
+  await inbox.goto(`/inbox?c=${conversation.id}`);
+  await expect(inbox.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  // The Mock network shows buttons: the inbox shows them under the bot's text, not numbered.
+  const asked = inbox.getByTestId('message').filter({ hasText: 'Sales or support?' });
+  await expect(asked.getByTestId('quick-replies').getByRole('listitem')).toHaveText(['Sales', 'Support']);
+  await expect(asked).not.toContainText('1. Sales');
+
+  const session = await api<{ id: string }>(page, 'GET', `/conversations/${conversation.id}/bot`);
+  await page.goto(`/bot-sessions/${session.id}`);
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  const line = page.getByTestId('session-message').filter({ hasText: 'Sales or support?' });
+  await expect(line.getByTestId('quick-replies').getByRole('listitem')).toHaveText(['Sales', 'Support']);
+  // The contact's press is its label: the branch follows, live on both pages.
+  await write(page, channel, phone, `Bea ${stamp}`, 'Support');
+  await expect(page.getByTestId('session-status')).toHaveText('completed');
+  await expect(page.getByTestId('session-variables')).toContainText('topic = Support');
+  await expect(inbox.getByTestId('message').filter({ hasText: 'Noted: Support' })).toHaveCount(1);
+});

@@ -189,7 +189,12 @@ async fn replies_reach_the_callback_signed_and_wait_out_its_429(app: AppState, _
         retry_after: None,
     });
     let uri = format!("/api/v1/conversations/{conversation}/messages");
-    assert_eq!(call(&app, "POST", &uri, &alice, Some(json!({"text": "yes, gladly"}))).await.0, 201);
+    assert_eq!(
+        call(&app, "POST", &uri, &alice, Some(json!({"text": "yes, gladly", "buttons": ["Thanks", "More"]})))
+            .await
+            .0,
+        201
+    );
     let clock = Arc::new(ManualClock::new(switchboard::time::now()));
     let worker = OutboxWorker::new(app.store.clone(), app.channels.providers().clone(), fast())
         .with_channels(app.channels.clone())
@@ -211,6 +216,7 @@ async fn replies_reach_the_callback_signed_and_wait_out_its_429(app: AppState, _
     verify_signature(&headers, &body, &secret);
     let posted: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!((posted["to"].as_str(), posted["text"].as_str()), (Some("cust-9"), Some("yes, gladly")));
+    assert_eq!(posted["buttons"], json!(["Thanks", "More"]), "quick replies for the partner to render");
     assert_eq!(
         headers["switchboard-id"].to_str().unwrap(),
         posted["id"].as_str().unwrap(),

@@ -24,6 +24,7 @@ app_test!(
     a_waiting_session_and_its_timeout_survive_a_restart,
     a_crash_between_send_and_record_sends_nothing_twice,
     the_session_topic_is_read_like_its_conversation_by_staff,
+    choices_are_the_networks_buttons_where_they_fit_and_numbered_lines_otherwise,
 );
 
 /// Alice (owner), Bob's id, a Mock channel.
@@ -95,7 +96,8 @@ async fn session_until(
     }
 }
 
-/// The texts of the conversation's messages, oldest first, bot messages marked `bot:`.
+/// The texts of the conversation's messages, oldest first, bot messages marked `bot:`, quick-reply
+/// buttons after the text in brackets.
 async fn transcript(app: &AppState, token: &str, conversation: ConversationId) -> Vec<String> {
     let uri = format!("/api/v1/conversations/{conversation}/messages?limit=50");
     let (_, list) = call(app, token, "GET", &uri, None).await;
@@ -105,7 +107,12 @@ async fn transcript(app: &AppState, token: &str, conversation: ConversationId) -
         .iter()
         .map(|m| {
             let bot = if m["from_bot"] == true { "bot:" } else { "" };
-            format!("{bot}{}", m["text"].as_str().unwrap())
+            let buttons: Vec<&str> =
+                m["buttons"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            match buttons.is_empty() {
+                true => format!("{bot}{}", m["text"].as_str().unwrap()),
+                false => format!("{bot}{} [{}]", m["text"].as_str().unwrap(), buttons.join("|")),
+            }
         })
         .collect();
     out.reverse();
@@ -175,7 +182,7 @@ async fn a_new_conversation_runs_the_flow_and_hands_over(app: AppState, _raw: Ra
     assert_eq!(live["id"], waiting.id.to_string());
     assert_eq!(
         transcript(&app, &alice, conversation).await,
-        ["hello", "bot:Hi Maria!", "bot:Sales or support?\n\n1. Sales\n2. Support"]
+        ["hello", "bot:Hi Maria!", "bot:Sales or support? [Sales|Support]"]
     );
 
     contact_writes(&app, &channel, "+15550101", "Maria Lopez", "sales").await;
@@ -346,7 +353,7 @@ async fn a_crash_between_send_and_record_sends_nothing_twice(app: AppState, _raw
     assert_eq!(waiting.id, stuck.id);
     assert_eq!(
         transcript(&app, &alice, conversation).await,
-        ["hi", "bot:Hi Cy!", "bot:Sales or support?\n\n1. Sales\n2. Support"]
+        ["hi", "bot:Hi Cy!", "bot:Sales or support? [Sales|Support]"]
     );
     assert_eq!(waiting.messages_sent, 2);
     runner.abort();
@@ -382,5 +389,66 @@ async fn the_session_topic_is_read_like_its_conversation_by_staff(app: AppState,
     assert!(matches!(topic(app.store.as_ref(), stranger, &name).await, Err(TopicRefusal::Denied)));
     let nowhere = Topic::Session(switchboard::BotSessionId::new()).to_string();
     assert!(matches!(topic(app.store.as_ref(), bob, &nowhere).await, Err(TopicRefusal::Denied)));
+    runner.abort();
+}
+
+/// On a connected Mock channel (buttons like WhatsApp's: three of twenty characters), a choice of
+/// two goes out as the network's buttons and the contact's press picks its branch; a choice of
+/// four goes out as numbered lines and the contact's "3" picks the third.
+async fn choices_are_the_networks_buttons_where_they_fit_and_numbered_lines_otherwise(
+    app: AppState,
+    _raw: Raw,
+) {
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    // The contact presses the second button, and answers anything else with "3".
+    let config = json!({"press_button": 2, "reply_text": "3", "reply_after_ms": 50, "delivered_after_ms": 10, "read_after_ms": 20});
+    let created =
+        create_channel(&app, &alice, json!({"provider": "mock", "name": "Mock", "config": config})).await;
+    let id: switchboard::ChannelId = created["id"].as_str().unwrap().parse().unwrap();
+    let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
+    let channel = app.store.channel(ws, id).await.unwrap().unwrap();
+    sign_in_by_token(&app, &alice, &id.to_string()).await;
+    let connected = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !app.mock.is_connected(id) {
+        assert!(tokio::time::Instant::now() < connected, "the Mock channel never connected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let flow = json!({
+        "name": "Menu bot",
+        "triggers": {"new_conversation_on": [id]},
+        "graph": {"start": "menu", "nodes": [
+            {"id": "menu", "action": {"type": "choice", "text": "Sales or support?", "variable": "topic",
+                "choices": [{"label": "Sales", "next": "bye"}, {"label": "Support", "next": "more"}]}},
+            {"id": "more", "action": {"type": "choice", "text": "Which product?", "variable": "product",
+                "choices": [{"label": "Alpha", "next": "bye"}, {"label": "Beta", "next": "bye"},
+                            {"label": "Gamma", "next": "bye"}, {"label": "Delta", "next": "bye"}]}},
+            {"id": "bye", "action": {"type": "send", "text": "Noted: {{topic}} {{product}}", "next": null}},
+        ]},
+    });
+    published(&app, &alice, flow).await;
+    let runner = listening(&app, app.bots.clone());
+    let sender = spawn_outbox(&app);
+    let conversation =
+        contact_writes(&app, &channel, "+15550000001", "Maria Lopez", "hello").await.conversation.id;
+    let done = session_until(&app, conversation, |s| s.status == SessionStatus::Completed).await;
+    assert_eq!(done.variables.get("topic").map(String::as_str), Some("Support"), "the pressed button");
+    assert_eq!(done.variables.get("product").map(String::as_str), Some("Gamma"), "the third line");
+    let transcript = transcript(&app, &alice, conversation).await;
+    assert_eq!(
+        transcript[..5],
+        [
+            "hello",
+            "bot:Sales or support? [Sales|Support]",
+            "Support",
+            "bot:Which product?\n\n1. Alpha\n2. Beta\n3. Gamma\n4. Delta",
+            "3",
+        ],
+        "{transcript:?}"
+    );
+    // The network showed buttons for the first choice only.
+    let shown = app.mock.received_buttons(id);
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0].1, ["Sales", "Support"]);
+    sender.abort();
     runner.abort();
 }

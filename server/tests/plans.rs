@@ -168,6 +168,7 @@ fn outbound(ws: WorkspaceId, conversation_id: ConversationId, sender: UserId, te
         show_in_conversation: false,
         note: false,
         from_bot: false,
+        buttons: Vec::new(),
         trace_id: None,
     }
 }
@@ -211,6 +212,7 @@ fn statements(backend: switchboard::store::Backend, w: &World) -> Vec<(&'static 
             Text("all"),
             Bool(false),
             Bool(false),
+            NullText,
         ]);
     }
     vec![

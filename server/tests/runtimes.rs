@@ -199,6 +199,7 @@ fn outbound(key: &str, to: &str, text: &str) -> switchboard::provider::OutboundM
         media: Vec::new(),
         reply_to: None,
         template: None,
+        buttons: Vec::new(),
     }
 }
 

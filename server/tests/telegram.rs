@@ -437,6 +437,20 @@ async fn sends_reach_the_bot_api_and_stop_at_sent(app: AppState, _raw: Raw) {
     );
     assert!(call.get("parse_mode").is_none());
     assert_eq!(photo["photo"]["file_name"], "label.png");
+    // Quick-reply buttons: a reply keyboard that folds away after a press (few short labels
+    // share a row, others get one each); the press comes back as the contact's text.
+    let asked = tg.reply(&conversation, json!({ "text": "Which one?", "buttons": ["Red", "Blue"] })).await;
+    assert_eq!(asked["buttons"], json!(["Red", "Blue"]));
+    let call = tg.wait_calls("sendMessage", 3).await.remove(2);
+    assert_eq!(
+        call["reply_markup"],
+        json!({ "keyboard": [[{ "text": "Red" }, { "text": "Blue" }]], "one_time_keyboard": true, "resize_keyboard": true })
+    );
+    tg.wait_status(asked["id"].as_str().unwrap(), "sent").await;
+    let labels = ["Next-day delivery", "Pick up in the shop"];
+    tg.reply(&conversation, json!({ "text": "How?", "buttons": labels })).await;
+    let call = tg.wait_calls("sendMessage", 4).await.remove(3);
+    assert_eq!(call["reply_markup"]["keyboard"], json!([[{ "text": labels[0] }], [{ "text": labels[1] }]]));
 }
 
 async fn rate_limits_blocked_chats_and_revoked_tokens(app: AppState, _raw: Raw) {

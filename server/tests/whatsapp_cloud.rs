@@ -2,7 +2,8 @@
 //! (`switchboard_server::fakes::whatsapp_cloud`), on SQLite and PostgreSQL: sign-in by token,
 //! the webhook handshake, signed webhooks of every documented message type, statuses (one that
 //! races the send's answer included), the 24-hour window and templates, a 429 storm, a token
-//! revoked mid-traffic, and read receipts.
+//! revoked mid-traffic, read receipts, and quick-reply buttons (reply buttons, lists, a flow's
+//! choice answered by a press).
 
 #[macro_use]
 mod common;
@@ -28,6 +29,7 @@ app_test!(
     a_revoked_token_fails_the_channel_and_messages_wait,
     reading_a_conversation_sends_one_read_receipt,
     an_agents_reaction_reaches_the_customer,
+    quick_replies_are_reply_buttons_or_a_list_and_a_press_answers_a_flow,
 );
 
 const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -611,4 +613,96 @@ async fn an_agents_reaction_reaches_the_customer(app: AppState, _raw: Raw) {
         json!({ "message_id": "wamid.x1", "emoji": "" }),
         "none left: taken back"
     );
+}
+
+async fn quick_replies_are_reply_buttons_or_a_list_and_a_press_answers_a_flow(app: AppState, _raw: Raw) {
+    let wa = connected(app).await;
+    wa.customer_sends("wamid.in", text("Can I change my order?")).await;
+    // Up to three short labels: reply buttons, ids in order.
+    let sent =
+        body_json(wa.reply(json!({ "text": "What would you like?", "buttons": ["Change", "Cancel"] })).await)
+            .await;
+    assert_eq!(sent["buttons"], json!(["Change", "Cancel"]), "{sent}");
+    let request = wa.wait_sent_count(1).await.remove(0);
+    assert_eq!(
+        request,
+        json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER, "type": "interactive",
+                "interactive": { "type": "button", "body": { "text": "What would you like?" }, "action": { "buttons": [
+                    { "type": "reply", "reply": { "id": "choice-1", "title": "Change" } },
+                    { "type": "reply", "reply": { "id": "choice-2", "title": "Cancel" } } ] } } })
+    );
+    wa.wait_status(sent["id"].as_str().unwrap(), "sent").await;
+    // More than three, or longer than a reply button's twenty characters: a list of rows.
+    let labels = ["Small", "Medium", "Large", "Extra large", "A size of twenty-two"];
+    let listed = body_json(wa.reply(json!({ "text": "Which size?", "buttons": labels })).await).await;
+    let request = wa.wait_sent_count(2).await.remove(1);
+    assert_eq!(request["interactive"]["type"], "list", "{request}");
+    assert_eq!(request["interactive"]["action"]["button"], "Choose");
+    let rows: Vec<&str> = request["interactive"]["action"]["sections"][0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(rows, labels);
+    wa.wait_status(listed["id"].as_str().unwrap(), "sent").await;
+    // Past a list row's 24 characters: numbered lines of plain text, and no buttons kept.
+    let long = body_json(
+        wa.reply(json!({ "text": "Pick a plan", "buttons": ["Basic", "The professional plan, yearly"] }))
+            .await,
+    )
+    .await;
+    assert_eq!(long["text"], "Pick a plan\n\n1. Basic\n2. The professional plan, yearly", "{long}");
+    assert!(long.get("buttons").is_none(), "{long}");
+    let request = wa.wait_sent_count(3).await.remove(2);
+    assert_eq!(request["type"], "text");
+    // Buttons are checked before anything is stored.
+    for (body, why) in [
+        (json!({ "text": "x", "buttons": (0..11).map(|i| i.to_string()).collect::<Vec<_>>() }), "too many"),
+        (json!({ "text": "x", "buttons": ["Yes", "YES"] }), "alike"),
+        (json!({ "text": "x", "buttons": [""] }), "empty"),
+        (json!({ "text": "x", "buttons": ["Yes"], "note": true }), "on a note"),
+    ] {
+        let response = wa.reply(body).await;
+        assert_eq!(response.status(), 422, "{why}");
+        assert_eq!(body_json(response).await["error"]["field"], "buttons", "{why}");
+    }
+
+    // A flow's choice goes out as buttons; the customer's press picks the branch.
+    let flow = json!({
+        "name": "Menu",
+        "graph": {"start": "menu", "nodes": [
+            {"id": "menu", "action": {"type": "choice", "text": "Sales or support?", "variable": "topic",
+                "choices": [{"label": "Sales", "next": "bye"}, {"label": "Support", "next": "bye"}]}},
+            {"id": "bye", "action": {"type": "send", "text": "Noted: {{topic}}", "next": null}},
+        ]},
+    });
+    let (status, created) = call(&wa.app, &wa.alice, "POST", "/api/v1/flows", Some(flow)).await;
+    assert_eq!(status, 201, "{created}");
+    let flow_id = created["id"].as_str().unwrap().to_owned();
+    let (status, _) =
+        call(&wa.app, &wa.alice, "POST", &format!("/api/v1/flows/{flow_id}/publish"), None).await;
+    assert_eq!(status, 200);
+    let messages = std::sync::Arc::new(tokio::sync::Mutex::new(wa.app.realtime.bus().watch_messages()));
+    let runner = tokio::spawn(wa.app.bots.clone().listen(messages));
+    let conversation = wa.conversation_id().await;
+    let start = json!({ "flow_id": flow_id });
+    let (status, session) =
+        call(&wa.app, &wa.alice, "POST", &format!("/api/v1/conversations/{conversation}/bot"), Some(start))
+            .await;
+    assert_eq!(status, 201, "{session}");
+    let request = wa.wait_sent_count(4).await.remove(3);
+    assert_eq!(request["interactive"]["type"], "button", "{request}");
+    assert_eq!(request["interactive"]["action"]["buttons"][1]["reply"]["title"], "Support");
+    wa.customer_sends(
+        "wamid.press",
+        json!({ "type": "interactive", "interactive": { "type": "button_reply", "button_reply": { "id": "choice-2", "title": "Support" } } }),
+    )
+    .await;
+    let bye = wa.wait_sent_count(5).await.remove(4);
+    assert_eq!(bye["text"]["body"], "Noted: Support", "{bye}");
+    let uri = format!("/api/v1/bot-sessions/{}", session["id"].as_str().unwrap());
+    let (_, done) = call(&wa.app, &wa.alice, "GET", &uri, None).await;
+    assert_eq!(done["variables"]["topic"], "Support", "{done}");
+    runner.abort();
 }

@@ -29,9 +29,11 @@ pub const MAX_NODES: usize = 200;
 /// Longest text a node sends.
 pub const MAX_NODE_TEXT: usize = 4096;
 /// Most choices a choice node offers.
-pub const MAX_CHOICES: usize = 10;
+pub const MAX_CHOICES: usize = crate::message::MAX_BUTTONS;
 /// Longest label of a node or a choice.
 pub const MAX_LABEL: usize = 80;
+// A choice is sent as a quick-reply button: its label must pass as one.
+const _: () = assert!(MAX_LABEL <= crate::message::MAX_BUTTON_LABEL);
 /// The shortest and longest wait for a customer's answer.
 pub const MIN_TIMEOUT_SECS: u32 = 10;
 pub const MAX_TIMEOUT_SECS: u32 = 7 * 24 * 3600;
@@ -369,10 +371,13 @@ impl FlowGraph {
                 let mut seen = HashSet::new();
                 for choice in choices {
                     let label = choice.label.trim();
-                    if label.is_empty() || label.chars().count() > MAX_LABEL {
+                    if label.is_empty()
+                        || label.chars().count() > MAX_LABEL
+                        || label.chars().any(char::is_control)
+                    {
                         return Err(ValidationError::new(
                             field,
-                            format!("A choice's label is 1 to {MAX_LABEL} characters"),
+                            format!("A choice's label is 1 to {MAX_LABEL} printable characters"),
                         ));
                     }
                     if !seen.insert(label.to_lowercase()) {

@@ -45,8 +45,8 @@ pub struct Env {
 /// What a step asks the server to do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Effect {
-    /// Send this text to the customer; `choices` are offered as buttons where the network has
-    /// them (the text already lists them, numbered, for networks without).
+    /// Send this text to the customer; `choices` are offered as buttons (the send path shows
+    /// them as numbered lines of the text on a network without buttons).
     Send {
         text: String,
         choices: Vec<String>,
@@ -144,10 +144,7 @@ pub fn step(
                     None => Ok(Step {
                         executed: None,
                         effects: vec![Effect::Send {
-                            text: list_choices(
-                                &format!("Please pick one of these. {}", render(text, vars)),
-                                &labels,
-                            ),
+                            text: format!("Please pick one of these. {}", render(text, vars)),
                             choices: labels.iter().map(|l| l.to_string()).collect(),
                         }],
                         next: Next::Wait {
@@ -173,7 +170,7 @@ pub fn step(
             let labels: Vec<&str> = choices.iter().map(|c| c.label.as_str()).collect();
             ran(
                 vec![Effect::Send {
-                    text: list_choices(&render(text, vars), &labels),
+                    text: render(text, vars),
                     choices: labels.iter().map(|l| l.to_string()).collect(),
                 }],
                 Next::Wait { node: node.to_owned(), timeout_secs: timeout.as_ref().map(|t| t.seconds) },
@@ -210,17 +207,6 @@ pub fn pick(labels: &[&str], answer: &str) -> Option<usize> {
     }
     let answer = answer.to_lowercase();
     labels.iter().position(|l| l.trim().to_lowercase() == answer)
-}
-
-/// The text followed by the choices as numbered lines: how a network without buttons shows
-/// them.
-pub fn list_choices(text: &str, labels: &[&str]) -> String {
-    let mut out = text.trim_end().to_owned();
-    out.push('\n');
-    for (i, label) in labels.iter().enumerate() {
-        out.push_str(&format!("\n{}. {}", i + 1, label.trim()));
-    }
-    out
 }
 
 fn holds(test: &Test, vars: &BTreeMap<String, String>, env: Env) -> bool {

@@ -202,6 +202,7 @@ impl Inbox {
             parent_id: message.parent_id,
             show_in_conversation: message.show_in_conversation,
             note: message.note,
+            buttons: Vec::new(),
         };
         crate::api::send_message(self.workspace, conversation, send)
             .await
@@ -241,6 +242,7 @@ mod tests {
             thread: None,
             note: false,
             from_bot: false,
+            buttons: Vec::new(),
             sender_name: None,
         }
     }

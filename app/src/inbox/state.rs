@@ -476,6 +476,7 @@ impl Inbox {
             sender_name: None,
             note,
             from_bot: false,
+            buttons: Vec::new(),
         };
         self.thread.update(|t| t.upsert(optimistic.clone()));
         self.enqueue(optimistic);
@@ -655,6 +656,7 @@ mod tests {
             thread: None,
             note: false,
             from_bot: false,
+            buttons: Vec::new(),
             sender_name: None,
         }
     }

@@ -256,6 +256,8 @@ fn SessionDetail(me: Me) -> impl IntoView {
                         <li class="bubble" class:out=m.from_bot data-testid="session-message">
                             {m.from_bot.then(|| view! { <span class="bot-tag">"Bot"</span> " " })}
                             {m.message.text.clone()}
+                            {(!m.message.buttons.is_empty())
+                                .then(|| view! { <crate::pages::thread::QuickReplies labels=m.message.buttons.clone() /> })}
                         </li>
                     }),
                     _ => None,

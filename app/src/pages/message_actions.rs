@@ -628,6 +628,7 @@ mod tests {
             thread: None,
             note: false,
             from_bot: false,
+            buttons: Vec::new(),
             sender_name: None,
         }
     }

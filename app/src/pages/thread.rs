@@ -538,6 +538,7 @@ fn RowView(row: Row, room: bool) -> impl IntoView {
                                 </div>
                             </Show>
                         })}
+                        {(!deleted && !message.buttons.is_empty()).then(|| view! { <QuickReplies labels=message.buttons.clone() /> })}
                         {(!message.reactions.is_empty()).then(|| view! { <Reactions id reactions=message.reactions.clone() /> })}
                         {summary.map(|summary| view! { <ThreadLink id summary /> })}
                         <span class="meta">
@@ -617,6 +618,7 @@ mod tests {
                 thread: None,
                 note: false,
                 from_bot: false,
+                buttons: Vec::new(),
                 sender_name: None,
             })
             .collect()
@@ -682,5 +684,16 @@ mod tests {
         let after = rows_of(&m)[1].clone();
         assert_eq!(before.key(), after.key());
         assert_ne!(before.render_key(), after.render_key());
+    }
+}
+
+/// The quick-reply buttons a message offered the contact (a chatbot's choices), as the
+/// contact's network showed them: the contact presses them, the team only reads them.
+#[component]
+pub fn QuickReplies(labels: Vec<String>) -> impl IntoView {
+    view! {
+        <ul class="quick-replies" data-testid="quick-replies" aria-label="Quick replies offered">
+            {labels.into_iter().map(|label| view! { <li>{label}</li> }).collect_view()}
+        </ul>
     }
 }

@@ -334,6 +334,7 @@ mod tests {
             thread: None,
             note: false,
             from_bot: false,
+            buttons: Vec::new(),
             sender_name: None,
         }
     }

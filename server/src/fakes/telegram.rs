@@ -300,6 +300,15 @@ async fn method(
             ok(json!(fake.updates(offset, timeout).await))
         }
         "sendMessage" => {
+            if let Some(markup) = body.get("reply_markup")
+                && !keyboard_reads(markup)
+            {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "Bad Request: can't parse reply keyboard markup JSON object",
+                    None,
+                );
+            }
             ok(fake.sent(&chat, json!({ "text": body.get("text").cloned().unwrap_or_default() })))
         }
         "sendPhoto" | "sendDocument" | "sendVoice" | "sendAudio" | "sendVideo" | "sendSticker"
@@ -321,6 +330,19 @@ async fn method(
         "deleteMessage" | "setMessageReaction" => ok(json!(true)),
         _ => error(StatusCode::NOT_FOUND, "Not Found: method not found", None),
     }
+}
+
+/// Whether a reply keyboard is rows of buttons, each with a non-empty text.
+fn keyboard_reads(markup: &Value) -> bool {
+    markup["keyboard"].as_array().is_some_and(|rows| {
+        !rows.is_empty()
+            && rows.iter().all(|row| {
+                row.as_array().is_some_and(|buttons| {
+                    !buttons.is_empty()
+                        && buttons.iter().all(|b| b["text"].as_str().is_some_and(|t| !t.is_empty()))
+                })
+            })
+    })
 }
 
 async fn file(State(fake): State<FakeTelegram>, Path((bot, path)): Path<(String, String)>) -> Response {

@@ -356,6 +356,16 @@ async fn post_message(
             Some(kind),
         );
     }
+    if kind == "interactive"
+        && let Some(why) = interactive_problem(&body["interactive"])
+    {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            131009,
+            "(#131009) Parameter value is not valid",
+            Some(why),
+        );
+    }
     let wamid = fake.next_wamid();
     let race = fake.lock().race.take();
     if let Some(race) = race {
@@ -369,6 +379,50 @@ async fn post_message(
         "messages": [{ "id": wamid }]
     }))
     .into_response()
+}
+
+/// What the Cloud API refuses in a reply buttons or list message (its documented bounds), if
+/// anything.
+fn interactive_problem(interactive: &Value) -> Option<&'static str> {
+    let chars = |v: &Value| v.as_str().map(|s| s.chars().count());
+    let body = chars(&interactive["body"]["text"]).filter(|n| *n > 0);
+    let titles_within = |items: &[Value], title: &str, max: usize| {
+        items.iter().all(|i| i.pointer(title).and_then(|t| chars(t)).is_some_and(|n| (1..=max).contains(&n)))
+    };
+    match interactive["type"].as_str() {
+        Some("button") => {
+            let buttons = interactive["action"]["buttons"].as_array().map(Vec::as_slice).unwrap_or_default();
+            if !body.is_some_and(|n| n <= 1024) {
+                Some("interactive.body.text: 1 to 1024 characters")
+            } else if buttons.is_empty() || buttons.len() > 3 {
+                Some("interactive.action.buttons: 1 to 3 buttons")
+            } else if !titles_within(buttons, "/reply/title", 20)
+                || buttons.iter().any(|b| b["type"] != "reply" || !b["reply"]["id"].is_string())
+            {
+                Some("interactive.action.buttons: each a reply with an id and a title of 1 to 20 characters")
+            } else {
+                None
+            }
+        }
+        Some("list") => {
+            let sections =
+                interactive["action"]["sections"].as_array().map(Vec::as_slice).unwrap_or_default();
+            let rows: Vec<Value> =
+                sections.iter().flat_map(|s| s["rows"].as_array().cloned().unwrap_or_default()).collect();
+            if !body.is_some_and(|n| n <= 4096) {
+                Some("interactive.body.text: 1 to 4096 characters")
+            } else if !chars(&interactive["action"]["button"]).is_some_and(|n| (1..=20).contains(&n)) {
+                Some("interactive.action.button: 1 to 20 characters")
+            } else if sections.is_empty() || rows.is_empty() || rows.len() > 10 {
+                Some("interactive.action.sections: 1 to 10 rows in all")
+            } else if !titles_within(&rows, "/title", 24) || rows.iter().any(|r| !r["id"].is_string()) {
+                Some("interactive.action.sections.rows: each an id and a title of 1 to 24 characters")
+            } else {
+                None
+            }
+        }
+        _ => Some("interactive.type: button or list"),
+    }
 }
 
 /// `POST /{version}/{phone_number_id}/media` (multipart: `messaging_product`, `type`, `file`).

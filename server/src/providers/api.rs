@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard::provider::{
-    AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, Capabilities, ChannelEvent, Contact,
+    AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, ButtonLimits, Capabilities, ChannelEvent, Contact,
     DeliveryStatus, Direction, OutboundMessage, Provider, ProviderError, ProviderMessage, RateLimitScope,
     ShownOnce, TokenField,
 };
@@ -209,6 +209,7 @@ impl Provider for ApiChannel {
             edits: false,
             delivery_receipts: true,
             linking_methods: Vec::new(),
+            buttons: Some(ButtonLimits { max: 10, max_label: 80 }),
         }
     }
 
@@ -294,6 +295,7 @@ impl Provider for ApiChannel {
             "to": message.contact_id,
             "text": message.text,
             "reply_to": message.reply_to,
+            "buttons": message.buttons,
         }))
         .map_err(|e| ProviderError::Permanent { message: e.to_string() })?;
         let client = match client_for(&callback_url, self.allow_private, CALLBACK_TIMEOUT).await {

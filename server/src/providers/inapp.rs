@@ -41,6 +41,7 @@ impl Provider for InApp {
             edits: false,
             delivery_receipts: false,
             linking_methods: Vec::new(),
+            buttons: None,
         }
     }
 

@@ -230,9 +230,14 @@ impl BotService {
             let mut messages: Vec<Message> = incoming.take().into_iter().collect();
             for (n, effect) in step.effects.into_iter().enumerate() {
                 match effect {
-                    Effect::Send { text, .. } => {
+                    Effect::Send { text, choices } => {
                         let key = format!("bot:{}:{}:{n}", session.id, session.steps);
-                        let req = SendMessage { text, client_message_id: Some(key), ..Default::default() };
+                        let req = SendMessage {
+                            text,
+                            buttons: choices,
+                            client_message_id: Some(key),
+                            ..Default::default()
+                        };
                         let sent = self
                             .messages
                             .send_from(actor, session.conversation_id, req, None, None, true)

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use switchboard::message::{Template, TemplateSend};
+use switchboard::provider::ButtonLimits;
 use switchboard::validate::ValidationError;
 use switchboard::{ChannelId, ConversationId, MessageId, WorkspaceId};
 
@@ -81,6 +82,26 @@ impl ChannelService {
                 )
             })?;
         Ok(template.render(&send.parameters)?)
+    }
+
+    /// How many quick-reply buttons, how long, the conversation's network shows (none: it has
+    /// no buttons, and labels go out as numbered lines).
+    pub async fn button_limits(
+        &self,
+        actor: Actor,
+        conversation_id: ConversationId,
+    ) -> Result<Option<ButtonLimits>, ServiceError> {
+        let conversation = self
+            .store()
+            .conversation(actor.workspace_id, conversation_id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        let channel = self
+            .store()
+            .channel(actor.workspace_id, conversation.channel_id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        Ok(self.providers().get(channel.provider).and_then(|p| p.capabilities().buttons))
     }
 
     /// Tells the network that the contact's messages up to `up_to` were read, once per message

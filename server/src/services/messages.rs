@@ -104,6 +104,42 @@ impl MessageService {
         messages
     }
 
+    /// The text and buttons a send goes out with: the buttons checked, and kept where the
+    /// conversation's network shows that many that long, else folded into the text as
+    /// numbered lines (which an answer's number picks as well as its label).
+    async fn with_buttons(
+        &self,
+        actor: Actor,
+        conversation_id: ConversationId,
+        req: &SendMessage,
+        text: String,
+        attachments: usize,
+    ) -> Result<(String, Vec<String>), ServiceError> {
+        let buttons = message::buttons(&req.buttons)?;
+        if buttons.is_empty() {
+            return Ok((text, buttons));
+        }
+        if req.note || req.template.is_some() || attachments > 0 || text.is_empty() {
+            return Err(ValidationError::new(
+                "buttons",
+                "buttons go under a text of their own: not on a note, a template or attachments",
+            )
+            .into());
+        }
+        let limits = match &self.channels {
+            Some(channels) => channels.button_limits(actor, conversation_id).await?,
+            None => None,
+        };
+        if limits.is_some_and(|l| l.fit(&buttons)) {
+            return Ok((text, buttons));
+        }
+        let folded = message::with_numbered_buttons(&text, &buttons);
+        let folded = message::message_text(&folded).map_err(|_| {
+            ValidationError::new("text", "is too long to carry its buttons as numbered lines")
+        })?;
+        Ok((folded, Vec::new()))
+    }
+
     /// Sends a message into a conversation: validated, written with its events and outbox row
     /// in one transaction, idempotent by the client's id (or the `Idempotency-Key`).
     pub async fn send(
@@ -150,6 +186,8 @@ impl MessageService {
                 }
             },
         };
+        let (text, buttons) =
+            self.with_buttons(actor, conversation_id, &req, text, attachments.len()).await?;
         let body_key = req.client_message_id.as_deref().map(message::client_message_id).transpose()?;
         let header_key = idempotency_key.map(message::client_message_id).transpose()?;
         let key = match (header_key, body_key) {
@@ -196,6 +234,7 @@ impl MessageService {
             show_in_conversation: req.show_in_conversation,
             note: req.note,
             from_bot,
+            buttons,
             trace_id,
         };
         let sent = match self.store.send_message(outbound).await {

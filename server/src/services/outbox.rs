@@ -228,6 +228,7 @@ impl OutboxWorker {
             media,
             reply_to,
             template: job.message.template.clone(),
+            buttons: job.message.buttons.clone(),
         };
         match provider.send(&channel, credentials.as_ref(), outbound).await {
             Ok(external_id) => {

@@ -115,16 +115,16 @@ pub fn advance_read_positions(backend: Backend, rows: usize) -> String {
     )
 }
 
-/// A group's messages, 18 values a row, returning the stored rows.
+/// A group's messages, 19 values a row, returning the stored rows.
 pub fn insert_messages(backend: Backend, rows: usize) -> String {
     format!(
         concat!(
             "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text,
                                   client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id, attachments,
-                                  template, parent_id, visibility, note, from_bot)
+                                  template, parent_id, visibility, note, from_bot, buttons)
              values {} returning ",
             message_columns!()
         ),
-        Params::new(backend).rows(rows, 18)
+        Params::new(backend).rows(rows, 19)
     )
 }

@@ -13,7 +13,7 @@ macro_rules! message_columns {
     () => {
         "message_id, workspace_id, conversation_id, channel_id, direction, status, text, external_id, \
          client_message_id, sender_user_id, error, created_at, edited_at, deleted_at, reply_to_message_id, attachments, \
-         template, reactions, sender_name, parent_id, visibility, reply_count, last_reply_at, thread_participants, note, from_bot"
+         template, reactions, sender_name, parent_id, visibility, reply_count, last_reply_at, thread_participants, note, from_bot, buttons"
     };
 }
 
@@ -265,6 +265,8 @@ pub struct MessageRow {
     pub thread_participants: Option<String>,
     pub note: bool,
     pub from_bot: bool,
+    /// The quick-reply buttons, as a JSON array of labels (null: none).
+    pub buttons: Option<String>,
 }
 
 impl TryFrom<MessageRow> for switchboard::Message {
@@ -307,6 +309,11 @@ impl TryFrom<MessageRow> for switchboard::Message {
             sender_name: r.sender_name,
             note: r.note,
             from_bot: r.from_bot,
+            buttons: match r.buttons.as_deref() {
+                None | Some("") => Vec::new(),
+                Some(json) => serde_json::from_str(json)
+                    .map_err(|e| StoreError::Internal(format!("a message's buttons do not read: {e}")))?,
+            },
             reactions: match r.reactions.as_deref() {
                 None | Some("") => Vec::new(),
                 Some(json) => serde_json::from_str(json)

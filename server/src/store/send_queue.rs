@@ -134,6 +134,7 @@ mod tests {
             show_in_conversation: false,
             note: false,
             from_bot: false,
+            buttons: Vec::new(),
             trace_id: None,
         }
     }

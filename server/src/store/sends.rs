@@ -413,7 +413,11 @@ where
                     .bind(out.parent_id.map(|p| p.as_uuid()))
                     .bind(visibility(i, &id))
                     .bind(out.note)
-                    .bind(out.from_bot);
+                    .bind(out.from_bot)
+                    .bind(
+                        (!out.buttons.is_empty())
+                            .then(|| serde_json::to_string(&out.buttons).unwrap_or_default()),
+                    );
             }
             for row in query.fetch_all(&mut *tx).await.map_err(map_err)? {
                 let message: Message = row.try_into()?;

@@ -231,6 +231,7 @@ async fn inbound_mock_traffic_lands_in_the_inbox(app: AppState, _raw: Raw) {
         media: Vec::new(),
         reply_to: None,
         template: None,
+        buttons: Vec::new(),
     };
     app.mock.send(&ch, None, out).await.unwrap();
     for _ in 0..500 {

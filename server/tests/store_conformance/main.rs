@@ -171,6 +171,7 @@ pub fn outbound(
         show_in_conversation: false,
         note: false,
         from_bot: false,
+        buttons: Vec::new(),
         trace_id: None,
     }
 }

@@ -37,6 +37,9 @@ pub struct MockConfig {
     /// On connect, each contact's ten earlier messages arrive as history and are recorded (as a
     /// linked phone's would be: read, in order); off by default.
     pub history_on_connect: bool,
+    /// The contact answers a message that has quick-reply buttons by pressing this one
+    /// (1-based: the answer is its label) instead of writing `reply_text`; none by default.
+    pub press_button: Option<u8>,
 }
 
 impl Default for MockConfig {
@@ -58,9 +61,16 @@ impl Default for MockConfig {
             reject_contacts: Vec::new(),
             webhook_secret: None,
             history_on_connect: false,
+            press_button: None,
         }
     }
 }
+
+/// The quick-reply buttons the Mock network shows under a message: WhatsApp's reply buttons'
+/// limits (three, of twenty characters), so both a button send and the numbered-lines fallback
+/// can be seen on it.
+pub const BUTTONS: switchboard::provider::ButtonLimits =
+    switchboard::provider::ButtonLimits { max: 3, max_label: 20 };
 
 /// Most contacts a Mock account may have.
 pub const MAX_CONTACTS: u32 = 50;
@@ -92,6 +102,9 @@ impl MockConfig {
         }
         if !(0.0..=1.0).contains(&parsed.failure_rate) {
             return refuse("failure_rate", "must be between 0 and 1".into());
+        }
+        if parsed.press_button.is_some_and(|n| n == 0 || n > BUTTONS.max) {
+            return refuse("press_button", format!("must be 1 to {}", BUTTONS.max));
         }
         if parsed.reply_text.len() > 4096 {
             return refuse("reply_text", "is longer than 4096 bytes".into());

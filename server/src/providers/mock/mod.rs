@@ -18,6 +18,10 @@
 //! - Faults: `failure_rate` (0.0–1.0, retryable), `rate_limit_next` (the next N sends get 429
 //!   with `rate_limit_retry_after_secs`, default 30), `outage_until` (RFC 3339 time; sends fail
 //!   until then), `reject_contacts` (external ids that refuse every message, permanently).
+//! - Buttons: the network shows up to three quick-reply buttons of twenty characters under a
+//!   message (WhatsApp's reply buttons' limits; more or longer are refused, permanently);
+//!   `press_button` (1–3) makes the contact answer such a message by pressing that button,
+//!   its label being the answer. Sends' buttons are on record ([`MockNetwork::received_buttons`]).
 //! - History: `history_on_connect` (off by default) delivers each contact's ten earlier messages
 //!   on connect, recorded as history (read, in order), as a linked phone's are.
 //!
@@ -74,6 +78,8 @@ struct SendLog {
     order: Vec<String>,
     /// The files the channel's sends carried.
     media: Vec<ReceivedMedia>,
+    /// The quick-reply buttons of each send that had some: its idempotency key, the labels.
+    buttons: Vec<(String, Vec<String>)>,
 }
 
 /// A file a send delivered to the network.
@@ -131,6 +137,12 @@ impl MockNetwork {
         self.sends.lock().expect("mock lock").get(&channel_id).map(|l| l.media.clone()).unwrap_or_default()
     }
 
+    /// The quick-reply buttons the channel's sends showed, in order: each send's idempotency
+    /// key and labels.
+    pub fn received_buttons(&self, channel_id: ChannelId) -> Vec<(String, Vec<String>)> {
+        self.sends.lock().expect("mock lock").get(&channel_id).map(|l| l.buttons.clone()).unwrap_or_default()
+    }
+
     /// Whether the channel holds a live connection to the network.
     pub fn is_connected(&self, channel_id: ChannelId) -> bool {
         self.sinks.lock().expect("mock lock").contains_key(&channel_id)
@@ -155,6 +167,7 @@ impl MockNetwork {
         external_id: &str,
         contact: &Contact,
         text: &str,
+        pressed: Option<&str>,
     ) {
         let ms = std::time::Duration::from_millis;
         let media = media::requested(text);
@@ -181,10 +194,10 @@ impl MockNetwork {
                 external_id: format!("{external_id}-reply"),
                 contact_id: contact.external_id.clone(),
                 direction: Direction::Inbound,
-                text: if media.is_empty() {
-                    config.reply_text.replace("{text}", text)
-                } else {
-                    String::new()
+                text: match (pressed, media.is_empty()) {
+                    (Some(label), _) => label.to_owned(),
+                    (None, true) => config.reply_text.replace("{text}", text),
+                    (None, false) => String::new(),
                 },
                 sent_at: switchboard::time::after_millis(switchboard::time::now(), after),
                 media: media.clone(),
@@ -238,6 +251,7 @@ impl Provider for MockNetwork {
             edits: false,
             delivery_receipts: true,
             linking_methods: Vec::new(),
+            buttons: Some(BUTTONS),
         }
     }
 
@@ -598,6 +612,14 @@ impl Provider for MockNetwork {
                 message: format!("unknown contact {}", message.contact_id),
             });
         };
+        if !BUTTONS.fit(&message.buttons) {
+            return Err(ProviderError::Permanent {
+                message: format!(
+                    "the network shows at most {} buttons of {} characters",
+                    BUTTONS.max, BUTTONS.max_label
+                ),
+            });
+        }
         if config.reject_contacts.contains(&contact.external_id) {
             return Err(ProviderError::Permanent {
                 message: format!("{} does not accept messages", contact.name),
@@ -632,6 +654,9 @@ impl Provider for MockNetwork {
             }
             log.sent.insert(message.idempotency_key.clone());
             log.order.push(message.idempotency_key.clone());
+            if !message.buttons.is_empty() {
+                log.buttons.push((message.idempotency_key.clone(), message.buttons.clone()));
+            }
             log.media.extend(message.media.iter().map(|m| ReceivedMedia {
                 key: message.idempotency_key.clone(),
                 file_name: m.attachment.file_name.clone(),
@@ -643,7 +668,12 @@ impl Provider for MockNetwork {
             (true, Some(first)) => first.attachment.label(),
             _ => message.text.clone(),
         };
-        self.simulate_recipient(&config, sink, &external_id, &contact, &said);
+        // A contact who presses a button answers with its label.
+        let pressed = config
+            .press_button
+            .and_then(|n| message.buttons.get(usize::from(n).saturating_sub(1)))
+            .map(String::as_str);
+        self.simulate_recipient(&config, sink, &external_id, &contact, &said, pressed);
         Ok(external_id)
     }
 }

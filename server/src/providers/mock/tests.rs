@@ -54,6 +54,7 @@ async fn sends_need_a_connection_and_a_known_contact_and_are_idempotent() {
         media: Vec::new(),
         reply_to: None,
         template: None,
+        buttons: Vec::new(),
     };
     assert!(matches!(net.send(&ch, None, msg.clone()).await, Err(ProviderError::Retryable { .. })));
 

@@ -21,8 +21,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard::media::AttachmentKind;
 use switchboard::provider::{
-    AuthHint, AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, Capabilities, ChannelEvent, ConfigField,
-    EventSink, OutboundMedia, OutboundMessage, Provider, ProviderError, TokenField,
+    AuthHint, AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, ButtonLimits, Capabilities, ChannelEvent,
+    ConfigField, EventSink, OutboundMedia, OutboundMessage, Provider, ProviderError, TokenField,
 };
 use switchboard::validate::ValidationError;
 use switchboard::{Channel, ChannelId, ProviderKind};
@@ -237,6 +237,19 @@ fn text_body(chat_id: &str, text: &str) -> Value {
     body
 }
 
+/// Quick-reply buttons as a reply keyboard: pressing one sends its label as the contact's own
+/// message (seen in the chat, read like any answer), and the keyboard folds away after one
+/// press. A few short labels share a row; others get a row each.
+fn reply_keyboard(labels: &[String]) -> Value {
+    let one_row = labels.len() <= 3 && labels.iter().all(|l| l.chars().count() <= 16);
+    let button = |l: &String| json!({ "text": l });
+    let rows: Vec<Vec<Value>> = match one_row {
+        true => vec![labels.iter().map(button).collect()],
+        false => labels.iter().map(|l| vec![button(l)]).collect(),
+    };
+    json!({ "keyboard": rows, "one_time_keyboard": true, "resize_keyboard": true })
+}
+
 /// A sent message's external id.
 fn sent_id(sent: &Value) -> Result<String, ProviderError> {
     match (sent.pointer("/chat/id").and_then(Value::as_i64), sent.get("message_id").and_then(Value::as_i64)) {
@@ -339,6 +352,7 @@ impl Provider for Telegram {
             edits: true,
             delivery_receipts: false,
             linking_methods: Vec::new(),
+            buttons: Some(ButtonLimits { max: 10, max_label: 80 }),
         }
     }
 
@@ -501,6 +515,9 @@ impl Provider for Telegram {
         let mut body = text_body(&message.contact_id, &message.text);
         if let Some(id) = message.reply_to.as_deref().and_then(updates::message_id_of) {
             body["reply_parameters"] = json!({ "message_id": id, "allow_sending_without_reply": true });
+        }
+        if !message.buttons.is_empty() {
+            body["reply_markup"] = reply_keyboard(&message.buttons);
         }
         let sent: Value = api.call("sendMessage", &body).await?;
         sent_id(&sent)

@@ -262,6 +262,7 @@ impl Provider for Whapi {
             edits: true,
             delivery_receipts: true,
             linking_methods: vec![AuthMethod::Qr, AuthMethod::PairingCode],
+            buttons: None,
         }
     }
 

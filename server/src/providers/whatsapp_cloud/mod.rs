@@ -19,8 +19,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard::media::AttachmentKind;
 use switchboard::provider::{
-    AuthHint, AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, Capabilities, OutboundMedia,
-    OutboundMessage, Provider, ProviderError, TokenField,
+    AuthHint, AuthMethod, AuthProgress, AuthPrompt, AuthSubmission, ButtonLimits, Capabilities,
+    OutboundMedia, OutboundMessage, Provider, ProviderError, TokenField,
 };
 use switchboard::validate::ValidationError;
 use switchboard::{Channel, ChannelId, ProviderKind};
@@ -167,6 +167,39 @@ fn envelope(to: &str, reply_to: Option<&str>, kind: &str, content: Value) -> Val
     body
 }
 
+/// Longest reply button title and body of a reply buttons message; beyond either (or past three
+/// buttons) the choices go as a list message, whose rows take 24 characters and body 4,096.
+const REPLY_BUTTON_TITLE: usize = 20;
+const REPLY_BUTTONS_BODY: usize = 1024;
+const REPLY_BUTTONS: usize = 3;
+/// The button that opens a list message's rows.
+const LIST_BUTTON: &str = "Choose";
+
+/// The `interactive` object of a text with quick-reply buttons: reply buttons when they fit,
+/// else a list message of one section. The contact's press comes back as a `button_reply` or
+/// `list_reply` with the label as its title (the webhook reads it as the text).
+fn interactive(text: &str, labels: &[String]) -> Value {
+    let short = labels.iter().all(|l| l.chars().count() <= REPLY_BUTTON_TITLE);
+    if labels.len() <= REPLY_BUTTONS && short && text.chars().count() <= REPLY_BUTTONS_BODY {
+        let buttons: Vec<Value> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| json!({ "type": "reply", "reply": { "id": format!("choice-{}", i + 1), "title": l } }))
+            .collect();
+        return json!({ "type": "button", "body": { "text": text }, "action": { "buttons": buttons } });
+    }
+    let rows: Vec<Value> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| json!({ "id": format!("choice-{}", i + 1), "title": l }))
+        .collect();
+    json!({
+        "type": "list",
+        "body": { "text": text },
+        "action": { "button": LIST_BUTTON, "sections": [{ "rows": rows }] },
+    })
+}
+
 /// A text in WhatsApp's formatting (`*bold*`, `_italic_`, `~strike~`…) when it has any.
 pub(crate) fn whatsapp_text(text: &str) -> String {
     if switchboard::markdown::is_formatted(text) {
@@ -260,6 +293,7 @@ impl Provider for WhatsAppCloud {
             edits: false,
             delivery_receipts: true,
             linking_methods: Vec::new(),
+            buttons: Some(ButtonLimits { max: 10, max_label: 24 }),
         }
     }
 
@@ -389,6 +423,10 @@ impl Provider for WhatsAppCloud {
                 content["components"] = json!([{ "type": "body", "parameters": parameters }]);
             }
             return api.send_message(&envelope(&message.contact_id, reply_to, "template", content)).await;
+        }
+        if !message.buttons.is_empty() {
+            let content = interactive(&message.text, &message.buttons);
+            return api.send_message(&envelope(&message.contact_id, reply_to, "interactive", content)).await;
         }
         let content = json!({ "preview_url": false, "body": message.text });
         api.send_message(&envelope(&message.contact_id, reply_to, "text", content)).await

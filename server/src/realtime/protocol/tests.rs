@@ -248,6 +248,7 @@ fn a_message_push_carries_what_a_client_applies_and_no_more() {
         thread: None,
         note: false,
         from_bot: false,
+        buttons: Vec::new(),
         sender_name: None,
     };
     let topic = switchboard::Topic::Conversation(message.conversation_id);
