@@ -1,6 +1,8 @@
 //! Automatic assignment, on SQLite and PostgreSQL: a channel that assigns by itself gives each
 //! unassigned conversation a customer writes in to the next agent online, round-robin, and
-//! nobody when it is off; who is online is what the bus says (as another node would).
+//! nobody when it is off; who is online is what the bus says (as another node would); a
+//! conversation a chatbot flow starts on is left to the bot, even when the assigner hears the
+//! message first.
 
 #[macro_use]
 mod common;
@@ -11,7 +13,7 @@ use common::*;
 use serde_json::{Value, json};
 use switchboard_server::http::AppState;
 
-app_test!(round_robin_among_the_agents_online);
+app_test!(round_robin_among_the_agents_online, a_conversation_a_flow_starts_is_left_to_the_bot);
 
 async fn user_id(app: &AppState, token: &str) -> String {
     app.accounts.authenticate(token).await.unwrap().user.id.to_string()
@@ -100,5 +102,50 @@ async fn round_robin_among_the_agents_online(app: AppState, _raw: Raw) {
         .collect();
     assert_eq!(by.len(), 6);
     assert!(by.iter().all(|b| b.is_null()));
+    assigner.abort();
+}
+
+async fn a_conversation_a_flow_starts_is_left_to_the_bot(app: AppState, _raw: Raw) {
+    use switchboard_server::realtime::BusMessage;
+    let alice = login(&app, "alice@example.com", "demo-password").await;
+    let alice_id = user_id(&app, &alice).await;
+    let created = create_channel(&app, &alice, json!({"provider": "mock", "name": "Mock"})).await;
+    let id: switchboard::ChannelId = created["id"].as_str().unwrap().parse().unwrap();
+    let ws = app.store.workspace_by_name("Acme Support").await.unwrap().unwrap().id;
+    let channel = app.store.channel(ws, id).await.unwrap().unwrap();
+    let uri = format!("/api/v1/channels/{id}/auto-assign");
+    assert_eq!(call(&app, &alice, "PUT", &uri, Some(json!({"enabled": true}))).await.0, 200);
+    app.realtime.hub.apply(&BusMessage::Online {
+        workspaces: vec![ws],
+        user: alice_id.parse().unwrap(),
+        client: "client-a".into(),
+    });
+    let flow = json!({
+        "name": "Greeter",
+        "triggers": {"new_conversation_on": [id]},
+        "graph": {"start": "hi", "nodes": [{"id": "hi", "action": {"type": "send", "text": "Hi!", "next": null}}]},
+    });
+    let (status, created) = call(&app, &alice, "POST", "/api/v1/flows", Some(flow)).await;
+    assert_eq!(status, 201, "{created}");
+    let publish = format!("/api/v1/flows/{}/publish", created["id"].as_str().unwrap());
+    assert_eq!(call(&app, &alice, "POST", &publish, None).await.0, 200);
+    // Only the assigner listens (no bot runner): the worst order of the two.
+    let inbound = std::sync::Arc::new(tokio::sync::Mutex::new(app.realtime.bus().watch_messages()));
+    let assigner = tokio::spawn(switchboard_server::services::desk::auto_assign(
+        app.store.clone(),
+        app.realtime.hub.clone(),
+        inbound,
+    ));
+    let new = contact_writes(&app, &channel, "+15550900", "New", "hello").await.conversation.id;
+    // A later message of it that starts nothing (no keyword, the conversation no longer new) is
+    // the assigner's: it shows the assigner was listening all along.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(app.store.conversation(ws, new).await.unwrap().unwrap().assignee_id, None, "the bot's");
+    contact_writes(&app, &channel, "+15550900", "New", "anyone?").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while app.store.conversation(ws, new).await.unwrap().unwrap().assignee_id.is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "never assigned");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assigner.abort();
 }

@@ -10,6 +10,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::receiver::{Receiver, Reply};
 use common::*;
 use serde_json::{Value, json};
 use switchboard::flow::{BotSession, Completion, SessionStatus};
@@ -25,6 +26,7 @@ app_test!(
     a_crash_between_send_and_record_sends_nothing_twice,
     the_session_topic_is_read_like_its_conversation_by_staff,
     choices_are_the_networks_buttons_where_they_fit_and_numbered_lines_otherwise,
+    an_http_node_calls_with_the_variables_and_branches_on_the_status,
 );
 
 /// Alice (owner), Bob's id, a Mock channel.
@@ -450,5 +452,54 @@ async fn choices_are_the_networks_buttons_where_they_fit_and_numbered_lines_othe
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert_eq!(shown[0].1, ["Sales", "Support"]);
     sender.abort();
+    runner.abort();
+}
+
+/// An `http` node posts its body with the variables filled in (and a key that stays the same if
+/// the step runs again), keeps the answer in its variable and takes `ok` on a 2xx; a 5xx takes
+/// `failed`.
+async fn an_http_node_calls_with_the_variables_and_branches_on_the_status(app: AppState, _raw: Raw) {
+    let (alice, _, channel) = setup(&app).await;
+    let (receiver, url) = Receiver::default().start().await;
+    receiver.script.lock().unwrap().extend([
+        Reply { status: 200, body: "{\"eta\":\"Tuesday\"}".into(), retry_after: None },
+        Reply::status(503),
+    ]);
+    let flow = json!({
+        "name": "Order lookup",
+        "triggers": {"new_conversation_on": [channel.id]},
+        "graph": {"start": "order", "nodes": [
+            {"id": "order", "action": {"type": "ask", "text": "Your order number?", "variable": "order", "next": "lookup"}},
+            {"id": "lookup", "action": {"type": "http", "method": "POST", "url": url,
+                "body": "{\"order\": \"{{order}}\", \"name\": \"{{contact.first_name}}\"}",
+                "variable": "answer", "ok": "found", "failed": "sorry"}},
+            {"id": "found", "action": {"type": "send", "text": "Found: {{answer}}", "next": null}},
+            {"id": "sorry", "action": {"type": "send", "text": "The lookup is down", "next": null}},
+        ]},
+    });
+    published(&app, &alice, flow).await;
+    let runner = listening(&app, app.bots.clone());
+    let mut seen = Vec::new();
+    for (n, phone) in ["+15550301", "+15550302"].into_iter().enumerate() {
+        let conversation = contact_writes(&app, &channel, phone, "Ana Silva", "hi").await.conversation.id;
+        session_until(&app, conversation, |s| s.status == SessionStatus::WaitingInput).await;
+        contact_writes(&app, &channel, phone, "Ana Silva", &format!("A-{n}")).await;
+        let done = session_until(&app, conversation, |s| s.status == SessionStatus::Completed).await;
+        seen.push((done, transcript(&app, &alice, conversation).await));
+    }
+    let bodies = receiver.bodies();
+    assert_eq!(bodies[0], json!({"order": "A-0", "name": "Ana"}));
+    assert_eq!(bodies[1]["order"], "A-1");
+    let keys: Vec<String> = receiver
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(h, _)| h["idempotency-key"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(keys[0], format!("bot:{}:2", seen[0].0.id), "the session and its step");
+    assert_eq!(seen[0].0.variables.get("answer").map(String::as_str), Some("{\"eta\":\"Tuesday\"}"));
+    assert_eq!(seen[0].1.last().map(String::as_str), Some("bot:Found: {\"eta\":\"Tuesday\"}"));
+    assert_eq!(seen[1].1.last().map(String::as_str), Some("bot:The lookup is down"), "a 503 fails");
     runner.abort();
 }

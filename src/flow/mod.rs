@@ -551,6 +551,26 @@ pub struct Flow {
     pub published_at: Option<DateTime<Utc>>,
 }
 
+/// The flow a customer's `message` starts in its `conversation`, if any: among the enabled,
+/// published flows, one whose keyword the message is, else one for new conversations on the
+/// channel when this message opened the conversation (its write made the conversation: an
+/// imported history's conversation is older than any message that arrives live). The bot
+/// runner starts it; the automatic assignment leaves the conversation to it.
+pub fn triggered<'a>(
+    flows: &'a [Flow],
+    message: &crate::message::Message,
+    conversation: &crate::message::Conversation,
+) -> Option<&'a Flow> {
+    if message.direction != crate::provider::Direction::Inbound || conversation.contact_id.is_none() {
+        return None;
+    }
+    let live = || flows.iter().filter(|f| f.enabled && f.version > 0);
+    let new = (message.created_at - conversation.created_at).num_seconds().abs() < 2;
+    live()
+        .find(|f| f.triggers.matches_keyword(&message.text))
+        .or_else(|| live().find(|f| new && f.triggers.new_conversation_on.contains(&conversation.channel_id)))
+}
+
 /// A published version, as a session runs it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -7,3 +7,4 @@ pub mod jump;
 pub mod notify;
 pub mod outbox;
 pub mod state;
+mod thread;

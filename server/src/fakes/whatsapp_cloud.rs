@@ -387,12 +387,12 @@ fn interactive_problem(interactive: &Value) -> Option<&'static str> {
     let chars = |v: &Value| v.as_str().map(|s| s.chars().count());
     let body = chars(&interactive["body"]["text"]).filter(|n| *n > 0);
     let titles_within = |items: &[Value], title: &str, max: usize| {
-        items.iter().all(|i| i.pointer(title).and_then(|t| chars(t)).is_some_and(|n| (1..=max).contains(&n)))
+        items.iter().all(|i| i.pointer(title).and_then(&chars).is_some_and(|n| (1..=max).contains(&n)))
     };
     match interactive["type"].as_str() {
         Some("button") => {
             let buttons = interactive["action"]["buttons"].as_array().map(Vec::as_slice).unwrap_or_default();
-            if !body.is_some_and(|n| n <= 1024) {
+            if body.is_none_or(|n| n > 1024) {
                 Some("interactive.body.text: 1 to 1024 characters")
             } else if buttons.is_empty() || buttons.len() > 3 {
                 Some("interactive.action.buttons: 1 to 3 buttons")
@@ -409,7 +409,7 @@ fn interactive_problem(interactive: &Value) -> Option<&'static str> {
                 interactive["action"]["sections"].as_array().map(Vec::as_slice).unwrap_or_default();
             let rows: Vec<Value> =
                 sections.iter().flat_map(|s| s["rows"].as_array().cloned().unwrap_or_default()).collect();
-            if !body.is_some_and(|n| n <= 4096) {
+            if body.is_none_or(|n| n > 4096) {
                 Some("interactive.body.text: 1 to 4096 characters")
             } else if !chars(&interactive["action"]["button"]).is_some_and(|n| (1..=20).contains(&n)) {
                 Some("interactive.action.button: 1 to 20 characters")

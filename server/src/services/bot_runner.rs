@@ -97,14 +97,8 @@ impl BotService {
     /// Starts the flow a customer's message triggers, if any: a keyword first, else a flow for
     /// new conversations on the channel when this message opened the conversation.
     async fn trigger(&self, message: Message) -> Result<(), ServiceError> {
-        let flows: Vec<Flow> = self
-            .store
-            .flows(message.workspace_id)
-            .await?
-            .into_iter()
-            .filter(|f| f.enabled && f.version > 0)
-            .collect();
-        if flows.is_empty() {
+        let flows: Vec<Flow> = self.store.flows(message.workspace_id).await?;
+        if !flows.iter().any(|f| f.enabled && f.version > 0) {
             return Ok(());
         }
         let Some(conversation) =
@@ -112,16 +106,7 @@ impl BotService {
         else {
             return Ok(());
         };
-        if conversation.contact_id.is_none() {
-            return Ok(());
-        }
-        // The conversation was made by this message's own write (an imported history's
-        // conversation is older than any message that arrives live).
-        let new = (message.created_at - conversation.created_at).num_seconds().abs() < 2;
-        let chosen = flows.iter().find(|f| f.triggers.matches_keyword(&message.text)).or_else(|| {
-            flows.iter().find(|f| new && f.triggers.new_conversation_on.contains(&conversation.channel_id))
-        });
-        if let Some(flow) = chosen {
+        if let Some(flow) = switchboard::flow::triggered(&flows, &message, &conversation) {
             match self.start(flow, &conversation, None).await {
                 Ok(_) | Err(ServiceError::Conflict(_)) => {}
                 Err(e) => return Err(e),
@@ -217,7 +202,9 @@ impl BotService {
             if session.status == SessionStatus::Running
                 && let Some((method, url, body)) = run::http_request(&graph, &node, &vars)
             {
-                input = Input::Http(self.call(method, &url, body).await);
+                // The same key if a crash makes the step run again: the receiver can tell.
+                let key = format!("bot:{}:{}", session.id, session.steps);
+                input = Input::Http(self.call(method, &url, body, &key).await);
             }
             let step = match run::step(&graph, session.status, &node, &mut vars, input.clone(), env) {
                 Ok(step) => step,
@@ -322,7 +309,7 @@ impl BotService {
                     Err(e) => Err(e.into()),
                 }
             }
-            None => Ok(super::desk::assign_one(self.store.as_ref(), &self.hub, ws, id).await?),
+            None => Ok(super::desk::assign_one(self.store.as_ref(), &self.hub, ws, id, None).await?),
         }
     }
 
@@ -342,6 +329,7 @@ impl BotService {
         method: switchboard::flow::HttpMethod,
         url: &str,
         body: Option<String>,
+        idempotency_key: &str,
     ) -> Option<HttpAnswer> {
         let client =
             crate::services::webhooks::client_for(url, self.allow_private, HTTP_TIMEOUT).await.ok()?;
@@ -351,7 +339,7 @@ impl BotService {
                 client.post(url).header("content-type", "application/json").body(body.unwrap_or_default())
             }
         };
-        let response = request.send().await.ok()?;
+        let response = request.header("idempotency-key", idempotency_key).send().await.ok()?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await.ok()?;
         let body = String::from_utf8_lossy(&bytes[..bytes.len().min(16 * 1024)]).into_owned();

@@ -330,19 +330,22 @@ pub async fn auto_assign(
             continue;
         }
         let (workspace, id) = (message.workspace_id, message.conversation_id);
-        if let Err(e) = assign_one(store.as_ref(), &hub, workspace, id).await {
+        if let Err(e) = assign_one(store.as_ref(), &hub, workspace, id, Some(&message)).await {
             tracing::warn!(error = %e, conversation_id = %id, "automatic assignment failed");
         }
     }
 }
 
 /// Gives a waiting conversation to the next agent online, when its channel assigns by itself
-/// and no bot is answering it (the bot's hand-over calls this again).
+/// and no bot is answering it (the bot's hand-over calls this again). A customer's `message`
+/// that starts a flow leaves the conversation to the bot even before its session exists: the
+/// bot runner hears the same message, and whichever acts first, the bot hands over.
 pub(crate) async fn assign_one(
     store: &dyn Store,
     hub: &crate::realtime::Hub,
     workspace: switchboard::WorkspaceId,
     id: ConversationId,
+    message: Option<&switchboard::Message>,
 ) -> Result<(), StoreError> {
     let Some(conversation) = store.conversation(workspace, id).await? else { return Ok(()) };
     let waiting = conversation.contact_id.is_some()
@@ -352,6 +355,12 @@ pub(crate) async fn assign_one(
         return Ok(());
     }
     let Some(turns) = store.auto_assign(conversation.channel_id).await? else { return Ok(()) };
+    if let Some(message) = message {
+        let flows = store.flows(workspace).await?;
+        if switchboard::flow::triggered(&flows, message, &conversation).is_some() {
+            return Ok(());
+        }
+    }
     let online: Vec<switchboard::UserId> = store
         .members(workspace)
         .await?
