@@ -1,7 +1,9 @@
 // Chatbot flows from the browser: a flow built in the editor and published, a Mock contact
 // writing on its channel, the session watched live on its page while the contact answers, the
-// bot's bar above the composer and the "Bot" tag on its messages; and a flow with a branch to
-// nowhere refused with its node highlighted.
+// bot's bar above the composer and the "Bot" tag on its messages; a choice's quick-reply buttons
+// in the inbox and on the session page; the editor's condition, label, hand-over and call rows
+// written as the API keeps them; and a flow with a branch to nowhere refused with its node
+// highlighted.
 import AxeBuilder from '@axe-core/playwright';
 import { Page } from '@playwright/test';
 import { ALICE, Channel, Conversation, api, expect, mockWrites, signIn, test } from './helpers';
@@ -239,4 +241,74 @@ test('a_choice_shows_its_quick_replies_in_the_inbox_and_on_the_session_page', as
   await expect(page.getByTestId('session-status')).toHaveText('completed');
   await expect(page.getByTestId('session-variables')).toContainText('topic = Support');
   await expect(inbox.getByTestId('message').filter({ hasText: 'Noted: Support' })).toHaveCount(1);
+});
+
+test('the_editor_builds_conditions_labels_hand_overs_and_calls', async ({ page }) => {
+  test.setTimeout(60_000);
+  await signIn(page, ALICE);
+  const stamp = Date.now();
+  const label = await api<{ id: string; name: string }>(page, 'POST', '/labels', { name: `Refund ${stamp % 100000}` });
+  const members = await api<{ user_id: string; name: string }[]>(page, 'GET', '/members');
+  const bob = members.find((m) => m.name === 'Bob Chen')!;
+  const flowName = `Router ${stamp}`;
+  await page.goto('/flows');
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await page.getByRole('button', { name: 'New flow' }).click();
+  const editor = page.getByRole('form', { name: 'Flow' });
+  await editor.getByLabel('Name', { exact: true }).fill(flowName);
+  const add = async (id: string, kind: string) => {
+    await editor.getByRole('button', { name: 'Add a node' }).click();
+    await node(page, 'node1').getByLabel('Id').fill(id);
+    await node(page, id).getByLabel('Type').selectOption(kind);
+  };
+  await add('check', 'condition');
+  await add('tag', 'set_label');
+  await add('agent', 'hand_over');
+  await add('lookup', 'http');
+
+  // check: "topic contains refund" → tag, otherwise → lookup.
+  await node(page, 'check').getByRole('button', { name: 'Add a rule' }).click();
+  const rule = node(page, 'check').getByTestId('flow-rule').first();
+  await rule.getByLabel('Test').selectOption('contains');
+  await rule.getByLabel('Variable').fill('topic');
+  await rule.getByLabel('Value').fill('refund');
+  await rule.getByLabel('Goes to').selectOption('tag');
+  await node(page, 'check').getByLabel('Otherwise').selectOption('lookup');
+  // tag: the label, then the agent.
+  await node(page, 'tag').getByLabel('Label').selectOption(label.id);
+  await node(page, 'tag').getByLabel('Next').selectOption('agent');
+  await node(page, 'agent').getByLabel('Give it to').selectOption(bob.user_id);
+  // lookup: POST with the variables, both outcomes to the agent.
+  await node(page, 'lookup').getByLabel('Method').selectOption('POST');
+  await node(page, 'lookup').getByLabel('URL').fill('https://orders.example/lookup');
+  await node(page, 'lookup').getByLabel('Body').fill('{"topic": "{{topic}}"}');
+  await node(page, 'lookup').getByLabel('Keep the answer in').fill('answer');
+  await node(page, 'lookup').getByLabel('On success').selectOption('agent');
+  await node(page, 'lookup').getByLabel('On failure').selectOption('agent');
+  await editor.getByLabel('Start node').selectOption('check');
+  await axe(page);
+  await editor.getByRole('button', { name: 'Publish' }).click();
+  await expect(editor.getByRole('status')).toHaveText('Published.');
+
+  // What the form wrote is the graph the API keeps.
+  const flows = await api<{ id: string; name: string; draft: { start: string; nodes: { id: string; action: Record<string, unknown> }[] } }[]>(page, 'GET', '/flows');
+  const flow = flows.find((f) => f.name === flowName)!;
+  const action = (id: string) => flow.draft.nodes.find((n) => n.id === id)!.action;
+  expect(flow.draft.start).toBe('check');
+  expect(action('check')).toMatchObject({
+    type: 'condition',
+    rules: [{ test: { type: 'contains', variable: 'topic', value: 'refund' }, next: 'tag' }],
+    otherwise: 'lookup',
+  });
+  expect(action('tag')).toMatchObject({ type: 'set_label', label_id: label.id, next: 'agent' });
+  expect(action('agent')).toMatchObject({ type: 'hand_over', assignee: bob.user_id });
+  expect(action('lookup')).toMatchObject({
+    type: 'http',
+    method: 'POST',
+    url: 'https://orders.example/lookup',
+    body: '{"topic": "{{topic}}"}',
+    variable: 'answer',
+    ok: 'agent',
+    failed: 'agent',
+  });
 });
