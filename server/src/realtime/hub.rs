@@ -12,9 +12,10 @@
 //! on every node: the service publishes [`BusMessage::Terminate`], and each hub closes its
 //! matching connections with the code of [`AccessEnded`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -135,6 +136,11 @@ impl Kill {
         self.fired.load(Ordering::Acquire)
     }
 
+    /// Why it was fired, if it was.
+    pub fn reason(&self) -> Option<Disconnect> {
+        *self.reason.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Waits until fired; answers why.
     pub async fn fired(&self) -> Disconnect {
         loop {
@@ -198,6 +204,26 @@ struct State {
     presence: HashMap<String, HashMap<String, ClientInfo>>,
     /// (workspace, user) → the user's open connections in the cluster.
     online: HashMap<(WorkspaceId, UserId), HashSet<String>>,
+    /// The terminations applied lately, oldest first (see [`Hub::register`]).
+    ended: VecDeque<(Instant, Target, AccessEnded)>,
+    /// When the newest termination dropped from `ended` early (past [`MAX_ENDED`]) was applied.
+    forgotten: Option<Instant>,
+}
+
+/// How long a termination is remembered for the connections still between reading their
+/// credentials and registering (a handshake takes at most its connect timeout, 10 s by default).
+pub const ENDED_KEPT: Duration = Duration::from_secs(300);
+/// At most this many remembered terminations; past it the oldest are forgotten early.
+const MAX_ENDED: usize = 10_000;
+
+impl Target {
+    /// Whether the target names a connection of this user and session.
+    fn names(&self, user: UserId, session: SessionId) -> bool {
+        match *self {
+            Target::Session { session: s } => s == session,
+            Target::User { user: u, keep } => u == user && keep != Some(session),
+        }
+    }
 }
 
 /// The node's hub.
@@ -258,16 +284,41 @@ impl Hub {
 
     /// Registers a live local connection, so [`BusMessage::Terminate`] can reach it. Pair with
     /// [`Hub::deregister`] when it closes.
-    pub fn register(&self, client: &Arc<str>, user: UserId, session: SessionId, kill: Arc<Kill>) {
+    ///
+    /// `since` is a moment before the connection's credentials were read. A termination that
+    /// names it and was applied since then fires its `kill` here: its access ended between that
+    /// read and now, and the `Terminate` (published after the change committed, so after the
+    /// read) came before the connection could hear it. False when the hub cannot vouch for all
+    /// of that time (`since` is older than what it remembers): the caller reads the credentials
+    /// again instead.
+    pub fn register(
+        &self,
+        client: &Arc<str>,
+        user: UserId,
+        session: SessionId,
+        kill: Arc<Kill>,
+        since: Instant,
+    ) -> bool {
         let mut state = self.write();
         state.by_user.entry(user).or_default().insert(client.clone());
         state.by_session.entry(session).or_default().insert(client.clone());
         state.conns.insert(client.clone(), Live { user, session, kill: kill.clone() });
+        let vouched = since.elapsed() < ENDED_KEPT && state.forgotten.is_none_or(|f| f < since);
+        let ended = state
+            .ended
+            .iter()
+            .rev()
+            .take_while(|(at, ..)| *at >= since)
+            .find(|(_, t, _)| t.names(user, session));
+        if let Some((_, _, why)) = ended {
+            kill.fire(why.disconnect());
+        }
         drop(state);
         // After the insert: either `shutdown` saw this connection, or this sees its flag.
         if self.closing.load(Ordering::SeqCst) {
             kill.fire(Disconnect::SHUTDOWN);
         }
+        vouched
     }
 
     /// The node is shutting down: closes every live local connection with Centrifugo's
@@ -333,7 +384,17 @@ impl Hub {
     /// Closes this node's connections the target names; answers how many.
     fn terminate(&self, target: &Target, why: AccessEnded) -> usize {
         let reason = why.disconnect();
-        let state = self.read();
+        let mut state = self.write();
+        // Remembered for the connections registering next (see `register`), under the same
+        // lock as the registry: a connection is either found here or finds this.
+        let now = Instant::now();
+        while state.ended.front().is_some_and(|(at, ..)| now.duration_since(*at) >= ENDED_KEPT) {
+            state.ended.pop_front();
+        }
+        if state.ended.len() >= MAX_ENDED {
+            state.forgotten = state.ended.pop_front().map(|(at, ..)| at);
+        }
+        state.ended.push_back((now, *target, why));
         let mut n = 0;
         state.matching(target, |live| {
             live.kill.fire(reason);
@@ -563,9 +624,47 @@ mod tests {
     fn conn(hub: &Hub, user: UserId, session: SessionId) -> (Arc<str>, Arc<Kill>) {
         let client: Arc<str> = uuid::Uuid::now_v7().to_string().into();
         let kill = Arc::new(Kill::default());
-        hub.register(&client, user, session, kill.clone());
+        assert!(hub.register(&client, user, session, kill.clone(), Instant::now()));
         hub.check_invariants();
         (client, kill)
+    }
+
+    #[test]
+    fn a_connection_whose_access_ended_while_it_registered_is_closed() {
+        let hub = Hub::new();
+        let (ann, bob) = (UserId(uuid::Uuid::now_v7()), UserId(uuid::Uuid::now_v7()));
+        let (laptop, phone) = (SessionId::new(), SessionId::new());
+        let register = |user, session, since| {
+            let client: Arc<str> = uuid::Uuid::now_v7().to_string().into();
+            let kill = Arc::new(Kill::default());
+            let vouched = hub.register(&client, user, session, kill.clone(), since);
+            (vouched, kill)
+        };
+        let before = Instant::now();
+        hub.apply(&BusMessage::Terminate {
+            target: Target::Session { session: laptop },
+            why: AccessEnded::SignedOut,
+        });
+        let after = Instant::now();
+        // The credentials were read before the sign-out was applied: closed, saying why.
+        let (vouched, kill) = register(ann, laptop, before);
+        assert!(vouched && kill.is_fired());
+        assert_eq!(kill.reason(), Some(AccessEnded::SignedOut.disconnect()));
+        // Read after it: the read saw the session ended already, or this is another session.
+        assert!(!register(ann, laptop, after).1.is_fired());
+        assert!(!register(ann, phone, before).1.is_fired());
+        // A password change ends the user's other sessions, not the one it kept.
+        hub.apply(&BusMessage::Terminate {
+            target: Target::User { user: ann, keep: Some(laptop) },
+            why: AccessEnded::PasswordChanged,
+        });
+        assert!(register(ann, phone, after).1.is_fired());
+        assert!(!register(ann, laptop, after).1.is_fired());
+        assert!(!register(bob, phone, after).1.is_fired());
+        // Past what the hub remembers, it cannot vouch: the caller reads the store again.
+        if let Some(long_ago) = Instant::now().checked_sub(ENDED_KEPT) {
+            assert!(!register(bob, SessionId::new(), long_ago).0);
+        }
     }
 
     #[test]
