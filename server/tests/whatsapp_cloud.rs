@@ -638,20 +638,12 @@ async fn quick_replies_are_reply_buttons_or_a_list_and_a_press_answers_a_flow(ap
     let request = wa.wait_sent_count(2).await.remove(1);
     assert_eq!(request["interactive"]["type"], "list", "{request}");
     assert_eq!(request["interactive"]["action"]["button"], "Choose");
-    let rows: Vec<&str> = request["interactive"]["action"]["sections"][0]["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["title"].as_str().unwrap())
-        .collect();
-    assert_eq!(rows, labels);
+    let rows = request["interactive"]["action"]["sections"][0]["rows"].as_array().unwrap();
+    assert_eq!(rows.iter().map(|r| r["title"].clone()).collect::<Value>(), json!(labels));
     wa.wait_status(listed["id"].as_str().unwrap(), "sent").await;
     // Past a list row's 24 characters: numbered lines of plain text, and no buttons kept.
-    let long = body_json(
-        wa.reply(json!({ "text": "Pick a plan", "buttons": ["Basic", "The professional plan, yearly"] }))
-            .await,
-    )
-    .await;
+    let long = json!({ "text": "Pick a plan", "buttons": ["Basic", "The professional plan, yearly"] });
+    let long = body_json(wa.reply(long).await).await;
     assert_eq!(long["text"], "Pick a plan\n\n1. Basic\n2. The professional plan, yearly", "{long}");
     assert!(long.get("buttons").is_none(), "{long}");
     let request = wa.wait_sent_count(3).await.remove(2);

@@ -58,16 +58,7 @@ impl ChannelService {
         conversation_id: ConversationId,
         send: &TemplateSend,
     ) -> Result<String, ServiceError> {
-        let conversation = self
-            .store()
-            .conversation(actor.workspace_id, conversation_id)
-            .await?
-            .ok_or(ServiceError::NotFound("conversation"))?;
-        let channel = self
-            .store()
-            .channel(actor.workspace_id, conversation.channel_id)
-            .await?
-            .ok_or(ServiceError::NotFound("conversation"))?;
+        let channel = self.conversation_channel(actor, conversation_id).await?;
         let templates = self.channel_templates(&channel).await?;
         if templates.is_empty() {
             return Err(ValidationError::new("template", "this channel sends no templates").into());
@@ -84,13 +75,12 @@ impl ChannelService {
         Ok(template.render(&send.parameters)?)
     }
 
-    /// How many quick-reply buttons, how long, the conversation's network shows (none: it has
-    /// no buttons, and labels go out as numbered lines).
-    pub async fn button_limits(
+    /// The channel a conversation of the actor's workspace is on.
+    async fn conversation_channel(
         &self,
         actor: Actor,
         conversation_id: ConversationId,
-    ) -> Result<Option<ButtonLimits>, ServiceError> {
+    ) -> Result<switchboard::Channel, ServiceError> {
         let conversation = self
             .store()
             .conversation(actor.workspace_id, conversation_id)
@@ -101,6 +91,17 @@ impl ChannelService {
             .channel(actor.workspace_id, conversation.channel_id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
+        Ok(channel)
+    }
+
+    /// How many quick-reply buttons, how long, the conversation's network shows (none: it has
+    /// no buttons, and labels go out as numbered lines).
+    pub async fn button_limits(
+        &self,
+        actor: Actor,
+        conversation_id: ConversationId,
+    ) -> Result<Option<ButtonLimits>, ServiceError> {
+        let channel = self.conversation_channel(actor, conversation_id).await?;
         Ok(self.providers().get(channel.provider).and_then(|p| p.capabilities().buttons))
     }
 

@@ -414,10 +414,7 @@ where
                     .bind(visibility(i, &id))
                     .bind(out.note)
                     .bind(out.from_bot)
-                    .bind(
-                        (!out.buttons.is_empty())
-                            .then(|| serde_json::to_string(&out.buttons).unwrap_or_default()),
-                    );
+                    .bind((!out.buttons.is_empty()).then(|| serde_json::json!(out.buttons).to_string()));
             }
             for row in query.fetch_all(&mut *tx).await.map_err(map_err)? {
                 let message: Message = row.try_into()?;
