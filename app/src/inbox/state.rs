@@ -22,6 +22,22 @@ use crate::client::realtime::{Incoming, Link, Realtime};
 /// How many messages one history page holds.
 pub const PAGE: u32 = 200;
 
+/// How many times a list read overlapped by list events is tried before its snapshot is taken.
+const LIST_READS: u32 = 3;
+
+/// Whether an event changes the conversation list (its entries, counts or order).
+fn changes_list(body: &switchboard::EventBody) -> bool {
+    use switchboard::EventBody as E;
+    matches!(
+        body,
+        E::ConversationCreated(_)
+            | E::ConversationUpdated(_)
+            | E::ReadUpdated(_)
+            | E::Mentioned(_)
+            | E::ContactPresence(_)
+    )
+}
+
 /// Someone typing in the open conversation, until `until` (ms).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Typing {
@@ -70,6 +86,9 @@ pub struct Inbox {
     pub bot_events: RwSignal<u32>,
     /// Assignment, status and labels: the list's views and what they need (`desk.rs`).
     pub desk: super::desk::Desk,
+    /// Counts the events that change the conversation list: a list read that overlapped one
+    /// is read again, or its older snapshot would undo what the event showed.
+    list_events: StoredValue<u64>,
 }
 
 impl Inbox {
@@ -96,6 +115,7 @@ impl Inbox {
             thread_replies: RwSignal::new(Vec::new()),
             bot_events: RwSignal::new(0),
             desk: super::desk::Desk::new(),
+            list_events: StoredValue::new(0),
         }
     }
 
@@ -151,14 +171,24 @@ impl Inbox {
                 Err(e) => self.fail(e),
             }
             self.load_desk().await;
-            match crate::api::list_conversations(self.workspace).await.map_err(server_fn_error) {
-                Ok(mut list) => {
-                    sort(&mut list);
-                    self.follow_rooms(&list);
-                    self.conversations.set(list);
-                    self.loaded.set(true);
+            // An event that changed the list while it was read may be missing from the
+            // snapshot (read before it was written) and would be undone by it: read again,
+            // a few times at most (a busy workspace keeps changing).
+            for attempt in 1..=LIST_READS {
+                let before = self.list_events.try_get_value();
+                match crate::api::list_conversations(self.workspace).await.map_err(server_fn_error) {
+                    Ok(mut list) => {
+                        if self.list_events.try_get_value() != before && attempt < LIST_READS {
+                            continue;
+                        }
+                        sort(&mut list);
+                        self.follow_rooms(&list);
+                        self.conversations.try_set(list);
+                        self.loaded.try_set(true);
+                    }
+                    Err(e) => self.fail(e),
                 }
-                Err(e) => self.fail(e),
+                break;
             }
         });
     }
@@ -477,7 +507,12 @@ impl Inbox {
                 }
             }
             Incoming::Refused { .. } => {}
-            Incoming::Event { body, .. } => self.apply(*body),
+            Incoming::Event { body, .. } => {
+                if changes_list(&body) {
+                    self.list_events.update_value(|n| *n += 1);
+                }
+                self.apply(*body)
+            }
         }
     }
 

@@ -33,6 +33,9 @@ pub struct MessageUi {
     /// The message whose text is being edited, and the text so far.
     pub editing: RwSignal<Option<MessageId>>,
     pub draft: RwSignal<String>,
+    /// Why the last save of that edit was refused. Kept here, not in the editor, so a row
+    /// rendered again (a status or reaction arriving) still shows it.
+    pub edit_error: RwSignal<Option<String>>,
     /// The message the composer's next send answers.
     pub replying: RwSignal<Option<MessageId>>,
     /// A message to bring into view: the list scrolls to it and clears this.
@@ -63,6 +66,7 @@ impl MessageUi {
             confirm: RwSignal::new(None),
             editing: RwSignal::new(None),
             draft: RwSignal::new(String::new()),
+            edit_error: RwSignal::new(None),
             replying: RwSignal::new(None),
             jump: RwSignal::new(None),
             flash: RwSignal::new(None),
@@ -396,6 +400,7 @@ pub fn MessageMenu(offer: Offer) -> impl IntoView {
     let edit = move |_| {
         ui.menu.set(None);
         ui.draft.set(edit_text.clone());
+        ui.edit_error.set(None);
         ui.editing.set(Some(id));
     };
     let delete = move |_| {
@@ -523,7 +528,7 @@ pub fn EditForm(id: MessageId) -> impl IntoView {
     let inbox = expect_context::<Inbox>();
     let ui = expect_context::<MessageUi>();
     let field = NodeRef::<Textarea>::new();
-    let error = RwSignal::new(None::<String>);
+    let error = ui.edit_error;
     let saving = RwSignal::new(false);
     Effect::new(move |_| {
         request_animation_frame(move || {
