@@ -99,6 +99,16 @@ pub async fn conversation(
         .conversation_standing(actor.workspace_id, id, actor.user_id)
         .await?
         .ok_or(ServiceError::NotFound("conversation"))?;
+    grant(actor, conversation, room_role, right)
+}
+
+/// The rules' decision on facts read: `right` granted, or refused in words.
+fn grant(
+    actor: Actor,
+    conversation: Conversation,
+    room_role: Option<switchboard::access::RoomRole>,
+    right: Right,
+) -> Result<Granted, ServiceError> {
     let standing = Standing {
         role: actor.role,
         room: switchboard::access::is_room(&conversation),
@@ -112,23 +122,22 @@ pub async fn conversation(
 }
 
 /// Like [`conversation`], for a caller who names no workspace (the realtime gateway: a
-/// conversation id alone): the workspace is the one of the caller's that holds it. 404 when
-/// none does (the gateway answers that as "permission denied", like a room it may not read,
-/// so ids of other workspaces stay secret).
+/// conversation id alone): the workspace is the conversation's, if the caller is of it (one
+/// read). 404 when the conversation does not exist or is of no workspace of theirs (the
+/// gateway answers that as "permission denied", like a room it may not read, so ids of other
+/// workspaces stay secret).
 pub async fn conversation_of_user(
     store: &dyn Store,
     user_id: UserId,
     id: ConversationId,
     right: Right,
 ) -> Result<Granted, ServiceError> {
-    for membership in store.memberships(user_id).await? {
-        let actor = Actor { user_id, workspace_id: membership.workspace.id, role: membership.role };
-        match conversation(store, actor, id, right).await {
-            Err(ServiceError::NotFound(_)) => continue,
-            other => return other,
-        }
-    }
-    Err(ServiceError::NotFound("conversation"))
+    let (role, conversation, room_role) = store
+        .conversation_standing_of_user(id, user_id)
+        .await?
+        .ok_or(ServiceError::NotFound("conversation"))?;
+    let actor = Actor { user_id, workspace_id: conversation.workspace_id, role };
+    grant(actor, conversation, room_role, right)
 }
 
 /// Whether `user` may read the named topic (subscribe, history, presence): `user:{id}` as

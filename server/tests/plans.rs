@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 /// Tables whose size grows with members or messages: a plan must reach them by an index.
 /// (`conversation` too: the list reads one workspace's, never every workspace's.)
-const GROWING: [&str; 12] = [
+const GROWING: [&str; 14] = [
     "message",
     "ban",
     "pinned_message",
@@ -30,6 +30,8 @@ const GROWING: [&str; 12] = [
     "user_account",
     "event",
     "conversation",
+    "api_key",
+    "app_user",
 ];
 
 struct World {
@@ -325,6 +327,16 @@ fn statements(backend: switchboard::store::Backend, w: &World) -> Vec<(&'static 
         ),
         ("mark_read: target message", hot::READ_TARGET.to_owned(), vec![Id(room), Id(last)]),
         (
+            "connect: a user token's key and app user",
+            hot::USER_TOKEN_GRANT.to_owned(),
+            vec![Id(ws), Text("uma")],
+        ),
+        (
+            "subscribe: a conversation and the caller's roles",
+            hot::CONVERSATION_STANDING_OF_USER.to_owned(),
+            vec![Id(room), Id(reader)],
+        ),
+        (
             "send: the group's senders' bans (2 senders)",
             hot::senders_bans(backend, 2),
             vec![now_value, Id(reader), Id(ws)],
@@ -361,6 +373,8 @@ fn fault(backend: switchboard::store::Backend, line: &str) -> Option<&'static st
                 "w" => "member",
                 "u" => "user_account",
                 "c" => "conversation",
+                "k" => "api_key",
+                "a" => "app_user",
                 other => other,
             };
             GROWING.contains(&table).then_some("a scan of a table that grows with members or messages")

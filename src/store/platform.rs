@@ -69,6 +69,13 @@ pub trait PlatformRepo: Send + Sync {
         workspace_id: WorkspaceId,
         external_id: &str,
     ) -> Result<Option<AppUser>, StoreError>;
+    /// What a user token names, in one read: its key (any state), and the app user with that
+    /// external id in the key's workspace, with their account, if there is one.
+    async fn user_token_grant(
+        &self,
+        key_id: ApiKeyId,
+        external_id: &str,
+    ) -> Result<Option<(KeyGrant, Option<(AppUser, crate::User)>)>, StoreError>;
     /// The app user behind an account, with their workspace.
     async fn app_user_by_id(&self, user_id: UserId) -> Result<Option<(WorkspaceId, AppUser)>, StoreError>;
     /// The workspace's app users ordered by external id, after `after`, at most `limit`.

@@ -47,6 +47,15 @@ pub trait RoomRepo: Send + Sync {
         conversation_id: ConversationId,
         user_id: UserId,
     ) -> Result<Option<(Conversation, Option<crate::access::RoomRole>)>, StoreError>;
+    /// The conversation, wherever it is, with the user's role in its workspace (a member's, or
+    /// `user` for an active app user of it) and in the room: `None` when the conversation does
+    /// not exist or the user is not of its workspace. One read, for callers that name no
+    /// workspace (the realtime gateway).
+    async fn conversation_standing_of_user(
+        &self,
+        conversation_id: ConversationId,
+        user_id: UserId,
+    ) -> Result<Option<(crate::MemberRole, Conversation, Option<crate::access::RoomRole>)>, StoreError>;
     /// Adds members to a room of the workspace (those already in it stay as they are); a new
     /// member starts with the room's history read.
     /// Answers the members after the change and how many of `users` were added (0: nothing

@@ -215,6 +215,9 @@ pub struct SendMessageArgs {
     /// A private note for the team (conversations with a contact).
     #[serde(default)]
     pub note: bool,
+    /// Quick-reply labels under the text (the network's own buttons where it has them).
+    #[serde(default)]
+    pub buttons: Vec<String>,
 }
 
 #[derive(Debug, PartialEq, Eq, Deserialize)]

@@ -131,6 +131,7 @@ impl AccountService {
 
     /// The app user behind a user token, after its key's signature, its expiry, the key and
     /// the user are checked (in that order, so a forger learns nothing about keys or users).
+    /// The key and the user are read together, in one query, before any check.
     pub(crate) async fn user_token_caller(&self, token: &str) -> Result<Authenticated, AuthError> {
         let claims = peek_claims(token).ok_or(refused(TokenProblem::Invalid))?;
         let key_id: ApiKeyId = claims
@@ -138,8 +139,13 @@ impl AccountService {
             .and_then(|v| v.as_str())
             .and_then(|v| v.parse().ok())
             .ok_or(refused(TokenProblem::Invalid))?;
-        let KeyGrant { key, workspace_id } =
-            self.store().api_key(key_id).await.map_err(internal)?.ok_or(refused(TokenProblem::Invalid))?;
+        let subject = claims.get("sub").and_then(|v| v.as_str()).ok_or(refused(TokenProblem::Invalid))?;
+        let (KeyGrant { key, .. }, account) = self
+            .store()
+            .user_token_grant(key_id, subject)
+            .await
+            .map_err(internal)?
+            .ok_or(refused(TokenProblem::Invalid))?;
         let secret = self.keys.secret(key.id);
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
@@ -158,21 +164,12 @@ impl AccountService {
         if key.revoked_at.is_some() {
             return Err(refused(TokenProblem::KeyRevoked));
         }
-        let app_user = self
-            .store()
-            .app_user(workspace_id, &claims.sub)
-            .await
-            .map_err(internal)?
-            .ok_or(refused(TokenProblem::Invalid))?;
+        // The signed subject is the one the read looked up (the same payload, now verified).
+        let (app_user, user) =
+            account.filter(|_| claims.sub == subject).ok_or(refused(TokenProblem::Invalid))?;
         if app_user.deactivated_at.is_some() {
             return Err(refused(TokenProblem::UserDeactivated));
         }
-        let user = self
-            .store()
-            .user(app_user.user_id)
-            .await
-            .map_err(internal)?
-            .ok_or(refused(TokenProblem::Invalid))?;
         let expires_at =
             chrono::DateTime::from_timestamp(claims.exp, 0).ok_or(refused(TokenProblem::Invalid))?;
         Ok(Authenticated {

@@ -1,11 +1,41 @@
-//! The statements on the hot paths of unread state (a send, the list, `mark_read`), named
-//! here so the plans test (`server/tests/plans.rs`) explains the very text the store runs
+//! The statements on the hot paths (a send, the list, `mark_read`, a connect's token check and
+//! subscribe),
+//! named here so the plans test (`server/tests/plans.rs`) explains the very text the store runs
 //! and fails on a correlated subquery or a scan that grows with members (issue 25).
 
 use switchboard::store::Backend;
 
 use super::backend::Params;
-use super::rows::message_columns;
+use super::rows::{conversation_columns, message_columns};
+
+/// A user token's check in one read: key `$1` (any state), and the app user with external id
+/// `$2` in the key's workspace with their account (left-joined: nulls when there is none).
+/// Three primary or unique key lookups.
+pub const USER_TOKEN_GRANT: &str =
+    "select k.key_id, k.workspace_id, k.user_id, k.name, k.scope, k.created_by, k.created_at,
+            k.last_used_at, k.revoked_at,
+            a.user_id as app_user_id, u.name as app_name, u.email as app_email,
+            a.image_url as app_image_url, a.custom as app_custom,
+            a.deactivated_at as app_deactivated_at, a.created_at as app_created_at,
+            a.updated_at as app_updated_at, u.created_at as account_created_at
+     from api_key k
+     left join app_user a on a.workspace_id = k.workspace_id and a.external_id = $2
+     left join user_account u on u.user_id = a.user_id
+     where k.key_id = $1";
+
+/// A conversation `$1` with user `$2`'s roles: in its workspace (a member's role, or `user` for
+/// an active app user of it; null when neither) and in the room (null when not a member). The
+/// realtime gateway's access check, by conversation id alone. Primary key lookups only.
+pub const CONVERSATION_STANDING_OF_USER: &str = concat!(
+    "select c.*, cm.role as room_role,
+            coalesce(w.role, case when a.user_id is null then null else 'user' end) as workspace_role
+     from (select ",
+    conversation_columns!(),
+    " from conversation where conversation_id = $1) c
+     left join conversation_member cm on cm.conversation_id = c.conversation_id and cm.user_id = $2
+     left join member w on w.workspace_id = c.workspace_id and w.user_id = $2
+     left join app_user a on a.workspace_id = c.workspace_id and a.user_id = $2 and a.deactivated_at is null"
+);
 
 /// Who may be in a room of workspace `$1`: user `$2` if one of its people (a `member` row) or
 /// an active user of its app. Finds `user_id` once, or nothing.

@@ -90,6 +90,63 @@ impl From<AppUserRow> for (WorkspaceId, AppUser) {
     }
 }
 
+/// A key with the app user a token of it names (left-joined: absent when there is none).
+#[derive(sqlx::FromRow)]
+struct TokenGrantRow {
+    #[sqlx(flatten)]
+    key: KeyRow,
+    app_user_id: Option<Uuid>,
+    app_name: Option<String>,
+    app_email: Option<String>,
+    app_image_url: Option<String>,
+    app_custom: Option<Json<Value>>,
+    app_deactivated_at: Option<DateTime<Utc>>,
+    app_created_at: Option<DateTime<Utc>>,
+    app_updated_at: Option<DateTime<Utc>>,
+    account_created_at: Option<DateTime<Utc>>,
+}
+
+impl TokenGrantRow {
+    fn into_grant(
+        self,
+        external_id: &str,
+    ) -> Result<(KeyGrant, Option<(AppUser, switchboard::User)>), StoreError> {
+        let account = match (
+            self.app_user_id,
+            self.app_name,
+            self.app_email,
+            self.app_created_at,
+            self.app_updated_at,
+            self.account_created_at,
+        ) {
+            (
+                Some(id),
+                Some(name),
+                Some(email),
+                Some(created_at),
+                Some(updated_at),
+                Some(account_created_at),
+            ) => {
+                let app_user = AppUser {
+                    external_id: external_id.to_owned(),
+                    user_id: id.into(),
+                    name: name.clone(),
+                    image_url: self.app_image_url,
+                    custom: self.app_custom.map(|c| c.0).unwrap_or_default(),
+                    role: APP_USER_ROLE.to_owned(),
+                    deactivated_at: self.app_deactivated_at,
+                    created_at,
+                    updated_at,
+                };
+                let user = switchboard::User { id: id.into(), email, name, created_at: account_created_at };
+                Some((app_user, user))
+            }
+            _ => None,
+        };
+        Ok((KeyGrant::try_from(self.key)?, account))
+    }
+}
+
 impl<D: Backend> SqlStore<D>
 where
     for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
@@ -351,6 +408,22 @@ where
             .app_user_where("a.workspace_id = $1 and a.external_id = $2", workspace_id.as_uuid(), external_id)
             .await?;
         Ok(found.map(|(_, user)| user))
+    }
+
+    async fn user_token_grant(
+        &self,
+        key_id: ApiKeyId,
+        external_id: &str,
+    ) -> Result<Option<(KeyGrant, Option<(AppUser, switchboard::User)>)>, StoreError> {
+        // One read where a user token's check used to make three (the key, the app user, the
+        // account): a connect's accept path runs it.
+        let row: Option<TokenGrantRow> = sqlx::query_as(super::hot::USER_TOKEN_GRANT)
+            .bind(key_id.as_uuid())
+            .bind(external_id.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| r.into_grant(external_id)).transpose()
     }
 
     async fn app_user_by_id(&self, user_id: UserId) -> Result<Option<(WorkspaceId, AppUser)>, StoreError> {

@@ -9,7 +9,7 @@ use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
 use switchboard::access::RoomRole;
 use switchboard::event::{ConversationChange, ConversationUpdated};
 use switchboard::store::{RoomQuery, RoomRepo, RoomSort, StoreError};
-use switchboard::{Conversation, ConversationId, Event, EventBody, Topic, UserId, WorkspaceId};
+use switchboard::{Conversation, ConversationId, Event, EventBody, MemberRole, Topic, UserId, WorkspaceId};
 
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
 use super::rows::{self, conversation_columns};
@@ -131,6 +131,31 @@ where
         let Some(row) = row else { return Ok(None) };
         let role = row.room_role.map(|r| r.parse().map_err(StoreError::Internal)).transpose()?;
         Ok(Some((row.conversation.into(), role)))
+    }
+
+    async fn conversation_standing_of_user(
+        &self,
+        conversation_id: ConversationId,
+        user_id: UserId,
+    ) -> Result<Option<(MemberRole, Conversation, Option<RoomRole>)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            conversation: rows::ConversationRow,
+            room_role: Option<String>,
+            workspace_role: Option<String>,
+        }
+        let row: Option<Row> = sqlx::query_as(super::hot::CONVERSATION_STANDING_OF_USER)
+            .bind(conversation_id.as_uuid())
+            .bind(user_id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let Some(Row { conversation, room_role, workspace_role: Some(workspace_role) }) = row else {
+            return Ok(None);
+        };
+        let room_role = room_role.map(|r| r.parse().map_err(StoreError::Internal)).transpose()?;
+        Ok(Some((rows::role(&workspace_role)?, conversation.into(), room_role)))
     }
 
     async fn add_room_members(

@@ -239,6 +239,13 @@ async fn refusals_follow_the_protocol(app: AppState, _raw: Raw) {
         .call(json!({"rpc": {"method": "send_message", "data": {"conversation_id": conv, "text": "   "}}}))
         .await;
     assert_eq!(reply["error"]["code"], 422, "the status REST answers: {reply}");
+    // Quick-reply buttons, checked as over REST.
+    let data = json!({"conversation_id": conv, "text": "Still there?", "buttons": ["Yes", "No"]});
+    let reply = a.call(json!({"rpc": {"method": "send_message", "data": data}})).await;
+    assert_eq!(reply["rpc"]["data"]["message"]["buttons"], json!(["Yes", "No"]), "{reply}");
+    let data = json!({"conversation_id": conv, "text": "Which?", "buttons": ["Yes", "yes"]});
+    let reply = a.call(json!({"rpc": {"method": "send_message", "data": data}})).await;
+    assert_eq!(reply["error"]["code"], 422, "{reply}");
 
     // Refresh with a token of the same user extends the connection; another user's is refused.
     let reply = a.call(json!({"refresh": {"token": realtime_token(&app, &alice).await}})).await;

@@ -69,7 +69,7 @@ impl Conn {
             parent_id: args.parent_id,
             show_in_conversation: args.show_in_conversation,
             note: args.note,
-            buttons: Vec::new(),
+            buttons: args.buttons,
         };
         let trace = Some(uuid::Uuid::now_v7().to_string());
         let sent = self

@@ -83,6 +83,7 @@ fn rpc_calls_parse_once_with_their_arguments() {
             parent_id: None,
             show_in_conversation: false,
             note: false,
+            buttons: Vec::new(),
         })
     );
     let data = json!({"conversation_id": CONVERSATION, "up_to": MESSAGE});
