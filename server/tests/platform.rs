@@ -353,6 +353,7 @@ async fn a_user_token_connects_the_realtime_gateway_until_its_key_is_revoked(app
     // The offline token is the SDK's connection token.
     let (mut client, connected) = Client::connect(addr, &offline_token(&secret, &key_id, "uma", 600)).await;
     assert_eq!(connected["data"]["user_id"], uma["user_id"]);
+    assert_eq!(connected["data"]["workspaces"], json!([ws]), "her app's workspace, and no other");
     assert!(connected["expires"] == true, "the token's expiry is the connection's: {connected}");
     let topic = format!("conversation:{room}");
     let reply = client.call(json!({"subscribe": {"channel": topic}})).await;

@@ -104,8 +104,9 @@ pub enum Via {
     Session,
     /// An API key's secret: the key's own account, a workspace admin.
     ApiKey { key: ApiKeyId, scope: ApiKeyScope },
-    /// A user token an API key signed, for one of the app's users.
-    UserToken { key: ApiKeyId },
+    /// A user token an API key signed, for one of the app's users (who belong to the key's
+    /// workspace, and to no other).
+    UserToken { key: ApiKeyId, workspace: switchboard::WorkspaceId },
 }
 
 impl Authenticated {

@@ -140,7 +140,7 @@ impl AccountService {
             .and_then(|v| v.parse().ok())
             .ok_or(refused(TokenProblem::Invalid))?;
         let subject = claims.get("sub").and_then(|v| v.as_str()).ok_or(refused(TokenProblem::Invalid))?;
-        let (KeyGrant { key, .. }, account) = self
+        let (KeyGrant { key, workspace_id }, account) = self
             .store()
             .user_token_grant(key_id, subject)
             .await
@@ -176,7 +176,7 @@ impl AccountService {
             user,
             session_id: SessionId(key.id.as_uuid()),
             session_expires_at: expires_at,
-            via: Via::UserToken { key: key.id },
+            via: Via::UserToken { key: key.id, workspace: workspace_id },
         })
     }
 
@@ -205,7 +205,7 @@ impl AccountService {
             Via::ApiKey { key, .. } => {
                 self.store().api_key(key).await?.is_some_and(|g| g.key.revoked_at.is_none())
             }
-            Via::UserToken { key } => {
+            Via::UserToken { key, .. } => {
                 let key_ok = self.store().api_key(key).await?.is_some_and(|g| g.key.revoked_at.is_none());
                 let user_ok = self
                     .store()

@@ -11,7 +11,7 @@ use switchboard::{ConversationId, Event, Store, StoreError, Topic, UserId, Works
 
 use super::super::protocol::Error;
 use super::super::{Realtime, RealtimeConfig, topics};
-use crate::services::accounts::{Authenticated, TokenRefusal};
+use crate::services::accounts::{Authenticated, TokenRefusal, Via};
 use crate::services::{AccountService, Actor, MessageService, ServiceError};
 
 /// A connection's view of the server. Cheap to clone (four `Arc`s).
@@ -65,9 +65,13 @@ impl Gateway {
         self.accounts.authenticate_realtime(token).await
     }
 
-    /// The workspaces the user belongs to (where their online presence is told).
-    pub async fn workspaces(&self, user: UserId) -> Result<Vec<WorkspaceId>, StoreError> {
-        Ok(self.store.memberships(user).await?.into_iter().map(|m| m.workspace.id).collect())
+    /// The workspaces the caller belongs to (where their online presence is told). An app
+    /// user's is their token's key's, checked active with the token: no read.
+    pub async fn workspaces(&self, who: &Authenticated) -> Result<Vec<WorkspaceId>, StoreError> {
+        if let Via::UserToken { workspace, .. } = who.via {
+            return Ok(vec![workspace]);
+        }
+        Ok(self.store.memberships(who.user.id).await?.into_iter().map(|m| m.workspace.id).collect())
     }
 
     /// Whether what authenticated the connection still holds: the session (not signed out,

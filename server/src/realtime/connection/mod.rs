@@ -95,7 +95,7 @@ async fn start(
     let handshake::Connected { who, expires, id: connect_id, rest } = connected;
     let realtime = gateway.realtime().clone();
     let config = realtime.config.clone();
-    let workspaces = match gateway.workspaces(who.user.id).await {
+    let workspaces = match gateway.workspaces(&who).await {
         Ok(workspaces) => workspaces,
         Err(e) => {
             tracing::error!(error = %e, "cannot load memberships for a realtime connection");
