@@ -201,7 +201,7 @@ struct State {
     /// topic → local subscribers by client id.
     topics: HashMap<Arc<str>, HashMap<Arc<str>, Sub>>,
     /// topic → every subscriber in the cluster (client id → info).
-    presence: HashMap<String, HashMap<String, ClientInfo>>,
+    presence: HashMap<String, HashMap<Arc<str>, ClientInfo>>,
     /// (workspace, user) → the user's open connections in the cluster.
     online: HashMap<(WorkspaceId, UserId), HashSet<String>>,
     /// The terminations applied lately, oldest first (see [`Hub::register`]).
@@ -435,26 +435,25 @@ impl Hub {
     }
 
     /// Everyone subscribed to the topic across the cluster.
-    pub fn presence(&self, topic: &str) -> HashMap<String, ClientInfo> {
+    pub fn presence(&self, topic: &str) -> HashMap<Arc<str>, ClientInfo> {
         self.read().presence.get(topic).cloned().unwrap_or_default()
     }
 
     /// Who is connected in the workspace across the cluster: client id → info (the inbox
     /// topic's presence).
-    pub fn online_in(&self, workspace: WorkspaceId) -> HashMap<String, ClientInfo> {
+    pub fn online_in(&self, workspace: WorkspaceId) -> HashMap<Arc<str>, ClientInfo> {
         let state = self.read();
         let mut out = HashMap::new();
         for ((ws, user), clients) in &state.online {
             if *ws != workspace {
                 continue;
             }
+            let user: Arc<str> = user.to_string().into();
             for client in clients {
-                let info = ClientInfo {
-                    user: user.to_string(),
-                    client: client.clone(),
-                    conn_info: serde_json::Value::Null,
-                };
-                out.insert(client.clone(), info);
+                let client: Arc<str> = client.as_str().into();
+                let info =
+                    ClientInfo { user: user.clone(), client: client.clone(), conn_info: Default::default() };
+                out.insert(client, info);
             }
         }
         out

@@ -234,7 +234,7 @@ impl Conn {
             Err(e) => return Outcome::reply(id, Err(e)),
         };
         let body = if stats {
-            let users: HashSet<&str> = presence.values().map(|i| i.user.as_str()).collect();
+            let users: HashSet<&str> = presence.values().map(|i| &*i.user).collect();
             ReplyBody::PresenceStats(PresenceStatsResult {
                 num_clients: presence.len(),
                 num_users: users.len(),

@@ -107,9 +107,9 @@ async fn start(
     let (tx, rx) = mpsc::channel(config.queue_capacity.max(16));
     let kill = Arc::new(Kill::default());
     let info = ClientInfo {
-        user: who.user.id.to_string(),
-        client: client.to_string(),
-        conn_info: serde_json::json!({ "name": who.user.name }),
+        user: who.user.id.to_string().into(),
+        client: client.clone(),
+        conn_info: Arc::new(serde_json::json!({ "name": who.user.name })),
     };
     let expires_at = Arc::new(AtomicI64::new(expires.unwrap_or(who.session_expires_at.timestamp())));
     let ttl = expires.map(|exp| (exp - switchboard::time::now().timestamp()).max(1));

@@ -150,8 +150,12 @@ fn replies_are_the_documented_json() {
     assert_eq!(Reply::new(3, ReplyBody::Unsubscribe {}).encode(), r#"{"id":3,"unsubscribe":{}}"#);
     assert_eq!(Reply::new(4, ReplyBody::Ping {}).encode(), r#"{"id":4,"ping":{}}"#);
 
-    let info = ClientInfo { user: USER.into(), client: "c1".into(), conn_info: json!({"name": "Ann"}) };
-    let presence = HashMap::from([("c1".to_owned(), info)]);
+    let info = ClientInfo { user: USER.into(), client: "c1".into(), conn_info: json!({"name": "Ann"}).into() };
+    // Between nodes it travels as the same plain JSON, shared parts and all.
+    let sent = serde_json::to_string(&info).unwrap();
+    assert_eq!(sent, format!(r#"{{"user":"{USER}","client":"c1","conn_info":{{"name":"Ann"}}}}"#));
+    assert_eq!(serde_json::from_str::<ClientInfo>(&sent).unwrap(), info);
+    let presence = HashMap::from([("c1".into(), info)]);
     let expected = r#"{"id":5,"presence":{"presence":{"c1":{"user":"0190a1b2-0000-7000-8000-000000000001","client":"c1","conn_info":{"name":"Ann"}}}}}"#;
     assert_eq!(Reply::new(5, ReplyBody::Presence(PresenceResult { presence: &presence })).encode(), expected);
     let stats = ReplyBody::PresenceStats(PresenceStatsResult { num_clients: 3, num_users: 2 });
@@ -279,7 +283,7 @@ fn pushes_are_the_documented_json() {
         ephemeral_push("conversation:x", &data),
         r#"{"push":{"channel":"conversation:x","pub":{"data":{"payload":{"expires_in_ms":6000},"type":"typing"}}}}"#
     );
-    let info = ClientInfo { user: "u1".into(), client: "c1".into(), conn_info: serde_json::Value::Null };
+    let info = ClientInfo { user: "u1".into(), client: "c1".into(), conn_info: serde_json::Value::Null.into() };
     assert_eq!(
         join_push("conversation:x", &info),
         r#"{"push":{"channel":"conversation:x","join":{"info":{"user":"u1","client":"c1","conn_info":null}}}}"#
