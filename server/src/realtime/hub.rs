@@ -451,8 +451,7 @@ impl Hub {
             let user: Arc<str> = user.to_string().into();
             for client in clients {
                 let client: Arc<str> = client.as_str().into();
-                let info =
-                    ClientInfo { user: user.clone(), client: client.clone(), conn_info: Default::default() };
+                let info = ClientInfo::new(user.clone(), client.clone(), &serde_json::Value::Null);
                 out.insert(client, info);
             }
         }

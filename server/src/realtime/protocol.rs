@@ -381,15 +381,34 @@ impl AccessEnded {
 /// Who is behind a connection, as shown in presence and join/leave. Its parts are shared:
 /// the hub keeps one in every conversation's presence the connection subscribed to, and a
 /// clone is three reference counts, not three allocations.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClientInfo {
     #[serde(with = "shared")]
     pub user: Arc<str>,
     #[serde(with = "shared")]
     pub client: Arc<str>,
+    /// Kept as its JSON text (a parsed map would be some 640 bytes per connection).
     #[serde(with = "shared")]
-    pub conn_info: Arc<serde_json::Value>,
+    pub conn_info: Arc<RawValue>,
 }
+
+impl ClientInfo {
+    /// The info of a connection: the user, the client id, and what is told of it (`null`:
+    /// nothing).
+    pub fn new(user: Arc<str>, client: Arc<str>, conn_info: &serde_json::Value) -> Self {
+        let conn_info = serde_json::value::to_raw_value(conn_info)
+            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned());
+        ClientInfo { user, client, conn_info: Arc::from(conn_info) }
+    }
+}
+
+impl PartialEq for ClientInfo {
+    fn eq(&self, other: &Self) -> bool {
+        self.user == other.user && self.client == other.client && self.conn_info.get() == other.conn_info.get()
+    }
+}
+
+impl Eq for ClientInfo {}
 
 /// An `Arc` (de)serialized as what it holds (serde's own impls need its `rc` feature).
 mod shared {

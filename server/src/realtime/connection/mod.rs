@@ -106,11 +106,11 @@ async fn start(
     let client: Arc<str> = uuid::Uuid::now_v7().to_string().into();
     let (tx, rx) = mpsc::channel(config.queue_capacity.max(16));
     let kill = Arc::new(Kill::default());
-    let info = ClientInfo {
-        user: who.user.id.to_string().into(),
-        client: client.clone(),
-        conn_info: Arc::new(serde_json::json!({ "name": who.user.name })),
-    };
+    let info = ClientInfo::new(
+        who.user.id.to_string().into(),
+        client.clone(),
+        &serde_json::json!({ "name": who.user.name }),
+    );
     let expires_at = Arc::new(AtomicI64::new(expires.unwrap_or(who.session_expires_at.timestamp())));
     let ttl = expires.map(|exp| (exp - switchboard::time::now().timestamp()).max(1));
     // Registered before the reply, so access that ends from now on reaches this socket; and

@@ -150,7 +150,7 @@ fn replies_are_the_documented_json() {
     assert_eq!(Reply::new(3, ReplyBody::Unsubscribe {}).encode(), r#"{"id":3,"unsubscribe":{}}"#);
     assert_eq!(Reply::new(4, ReplyBody::Ping {}).encode(), r#"{"id":4,"ping":{}}"#);
 
-    let info = ClientInfo { user: USER.into(), client: "c1".into(), conn_info: json!({"name": "Ann"}).into() };
+    let info = ClientInfo::new(USER.into(), "c1".into(), &json!({"name": "Ann"}));
     // Between nodes it travels as the same plain JSON, shared parts and all.
     let sent = serde_json::to_string(&info).unwrap();
     assert_eq!(sent, format!(r#"{{"user":"{USER}","client":"c1","conn_info":{{"name":"Ann"}}}}"#));
@@ -283,7 +283,7 @@ fn pushes_are_the_documented_json() {
         ephemeral_push("conversation:x", &data),
         r#"{"push":{"channel":"conversation:x","pub":{"data":{"payload":{"expires_in_ms":6000},"type":"typing"}}}}"#
     );
-    let info = ClientInfo { user: "u1".into(), client: "c1".into(), conn_info: serde_json::Value::Null.into() };
+    let info = ClientInfo::new("u1".into(), "c1".into(), &serde_json::Value::Null);
     assert_eq!(
         join_push("conversation:x", &info),
         r#"{"push":{"channel":"conversation:x","join":{"info":{"user":"u1","client":"c1","conn_info":null}}}}"#
