@@ -404,7 +404,9 @@ impl ClientInfo {
 
 impl PartialEq for ClientInfo {
     fn eq(&self, other: &Self) -> bool {
-        self.user == other.user && self.client == other.client && self.conn_info.get() == other.conn_info.get()
+        self.user == other.user
+            && self.client == other.client
+            && self.conn_info.get() == other.conn_info.get()
     }
 }
 
