@@ -22,8 +22,23 @@ use crate::client::realtime::{Incoming, Link, Realtime};
 /// How many messages one history page holds.
 pub const PAGE: u32 = 200;
 
-/// How many times a list read overlapped by list events is tried before its snapshot is taken.
+/// How many times a list or history read overlapped by events it may lack is tried before its
+/// snapshot is taken.
 const LIST_READS: u32 = 3;
+
+/// Whether an event changes a conversation's messages as the thread shows them.
+fn changes_thread(body: &switchboard::EventBody) -> bool {
+    use switchboard::EventBody as E;
+    matches!(
+        body,
+        E::MessageCreated(_)
+            | E::MessageUpdated(_)
+            | E::MessageStatus(_)
+            | E::MessageDeleted(_)
+            | E::ReactionAdded(_)
+            | E::ReactionRemoved(_)
+    )
+}
 
 /// Whether an event changes the conversation list (its entries, counts or order).
 fn changes_list(body: &switchboard::EventBody) -> bool {
@@ -89,6 +104,9 @@ pub struct Inbox {
     /// Counts the events that change the conversation list: a list read that overlapped one
     /// is read again, or its older snapshot would undo what the event showed.
     list_events: StoredValue<u64>,
+    /// Counts the message events (created, edited, status, deleted, reactions): a history
+    /// read that overlapped one is read again, like the list.
+    thread_events: StoredValue<u64>,
 }
 
 impl Inbox {
@@ -116,6 +134,7 @@ impl Inbox {
             bot_events: RwSignal::new(0),
             desk: super::desk::Desk::new(),
             list_events: StoredValue::new(0),
+            thread_events: StoredValue::new(0),
         }
     }
 
@@ -253,8 +272,20 @@ impl Inbox {
     /// yet acknowledged stay).
     fn load_latest(self, id: ConversationId) {
         spawn_local(async move {
-            let page =
-                crate::api::load_history(self.workspace, id, None, PAGE).await.map_err(server_fn_error);
+            // As for the list: a message event that arrived while the page was read may be
+            // missing from it (a status that was applied to the older copy, or to nothing yet)
+            // and would be undone by it, so such a page is read again, a few times at most.
+            let mut page;
+            let mut attempt = 1;
+            loop {
+                let before = self.thread_events.try_get_value();
+                page =
+                    crate::api::load_history(self.workspace, id, None, PAGE).await.map_err(server_fn_error);
+                if page.is_err() || self.thread_events.try_get_value() == before || attempt == LIST_READS {
+                    break;
+                }
+                attempt += 1;
+            }
             match page {
                 Ok(mut page) => {
                     page.reverse();
@@ -510,6 +541,9 @@ impl Inbox {
             Incoming::Event { body, .. } => {
                 if changes_list(&body) {
                     self.list_events.update_value(|n| *n += 1);
+                }
+                if changes_thread(&body) {
+                    self.thread_events.update_value(|n| *n += 1);
                 }
                 self.apply(*body)
             }
