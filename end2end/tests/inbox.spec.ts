@@ -1,6 +1,6 @@
 import { Page } from '@playwright/test';
 import { createHmac } from 'node:crypto';
-import { test, expect, ALICE, BOB, agent, api, demoConversation, openConversation, screenshot, Channel, Conversation } from './helpers';
+import { test, expect, ALICE, BOB, agent, api, demoConversation, mockWrites, openConversation, screenshot, Channel, Conversation } from './helpers';
 
 function messages(page: Page, text: string | RegExp) {
   return page.getByTestId('message').filter({ hasText: text });
@@ -112,6 +112,74 @@ test('show_typing_indicator', async ({ browser }) => {
   await expect(alice.page.getByTestId('composer')).toHaveValue('Let me che');
   await alice.context.close();
   await bob.context.close();
+});
+
+// The page reads its list again after its first subscribe; a new conversation whose events
+// arrive while that read is on its way must not be undone by the older answer (docs/inbox.md,
+// "Live state and snapshots"). The read is held here: answered by the server, then a contact
+// writes (the page shows them live), and only then does the older answer land.
+test('a_list_read_that_crosses_a_new_conversation_is_read_again', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  const page = alice.page;
+  const secret = 'whsec_e2e_inbox_crossing';
+  const channel = await api<Channel>(page, 'POST', '/channels', {
+    provider: 'mock',
+    name: `Crossing ${Date.now()}`,
+    config: { webhook_secret: secret },
+  });
+  const name = `Rae Crossing ${Date.now() % 100000}`;
+  const item = page.getByTestId('conversation-item').filter({ hasText: name });
+  let reads = 0;
+  await page.route('**/_fn/conversations', async (route) => {
+    reads += 1;
+    if (reads > 1) return route.continue();
+    const older = await route.fetch();
+    const from = `+49156${Date.now() % 1_000_000}`;
+    await mockWrites(page, channel, secret, { id: `wamid.${from}`, from, name, text: 'Am I on the list?' });
+    await expect(item).toBeVisible();
+    await route.fulfill({ response: older });
+  });
+  await page.goto('/inbox');
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  // The older answer made the page read the list again, and the conversation stayed.
+  await expect.poll(() => reads, { timeout: 10_000 }).toBeGreaterThan(1);
+  await expect(item).toBeVisible();
+  await alice.context.close();
+});
+
+// The same for the open conversation's first page: an edit that arrives live while the page
+// is on its way must not be put back to the older text.
+test('a_history_read_that_crosses_an_edit_is_read_again', async ({ browser }) => {
+  const alice = await agent(browser, ALICE);
+  const page = alice.page;
+  const secret = 'whsec_e2e_history_crossing';
+  const channel = await api<Channel>(page, 'POST', '/channels', {
+    provider: 'mock',
+    name: `History ${Date.now()}`,
+    config: { webhook_secret: secret },
+  });
+  const from = `+49157${Date.now() % 1_000_000}`;
+  await mockWrites(page, channel, secret, { id: `wamid.${from}`, from, name: 'Hal History', text: 'Hello' });
+  const conversations = await api<Conversation[]>(page, 'GET', '/conversations');
+  const conversation = conversations.find((c) => c.channel_id === channel.id)!;
+  const sent = await api<{ id: string }>(page, 'POST', `/conversations/${conversation.id}/messages`, {
+    text: 'First draft',
+  });
+  let reads = 0;
+  await page.route('**/_fn/history', async (route) => {
+    reads += 1;
+    if (reads > 1) return route.continue();
+    const older = await route.fetch();
+    await api(page, 'PATCH', `/messages/${sent.id}`, { text: 'Second thought' });
+    await expect(messages(page, 'Second thought')).toBeVisible();
+    await route.fulfill({ response: older });
+  });
+  await page.goto(`/inbox?c=${conversation.id}`);
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await expect.poll(() => reads, { timeout: 10_000 }).toBeGreaterThan(1);
+  await expect(messages(page, 'Second thought')).toBeVisible();
+  await expect(messages(page, 'First draft')).toHaveCount(0);
+  await alice.context.close();
 });
 
 test.describe('reconnect', () => {
