@@ -127,6 +127,8 @@ test('a_list_read_that_crosses_a_new_conversation_is_read_again', async ({ brows
     name: `Crossing ${Date.now()}`,
     config: { webhook_secret: secret },
   });
+  // Signed in, the page is on the inbox already: away first, so the held read is the next page's.
+  await page.goto('about:blank');
   const name = `Rae Crossing ${Date.now() % 100000}`;
   const item = page.getByTestId('conversation-item').filter({ hasText: name });
   let reads = 0;
@@ -165,6 +167,7 @@ test('a_history_read_that_crosses_an_edit_is_read_again', async ({ browser }) =>
   const sent = await api<{ id: string }>(page, 'POST', `/conversations/${conversation.id}/messages`, {
     text: 'First draft',
   });
+  await page.goto('about:blank');
   let reads = 0;
   await page.route('**/_fn/history', async (route) => {
     reads += 1;
