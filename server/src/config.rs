@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use switchboard::MemberRole;
 
+pub use crate::store::SqliteSync;
+
 /// Switchboard: a self-hosted multi-channel inbox and chat engine.
 #[derive(Debug, Parser)]
 #[command(name = "switchboard", version, args_conflicts_with_subcommands = true)]
@@ -52,6 +54,14 @@ pub struct CommonArgs {
     #[arg(long, env = "SWITCHBOARD_DB_MAX_CONNECTIONS", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_max_connections: u32,
+    /// When a SQLite commit reaches the disk. `normal` (the default): an acknowledged write
+    /// survives the process being killed; a power loss or an operating-system crash may take
+    /// back the last commits before the write-ahead log was last synced (the database stays
+    /// whole). `full`: every commit is synced before it is acknowledged, so it survives a power
+    /// loss too, for one `fsync` per write group. PostgreSQL follows its own
+    /// `synchronous_commit`.
+    #[arg(long, env = "SWITCHBOARD_SQLITE_SYNC", value_enum, default_value_t = SqliteSync::Normal)]
+    pub sqlite_sync: SqliteSync,
     /// Log format: human-readable text or one JSON object per line.
     #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -79,6 +79,7 @@ pub async fn open_store_with(
     }
     let mut options = StoreOptions::new(url.clone()).with_broker(broker);
     options.max_connections = common.db_max_connections;
+    options.sqlite_sync = common.sqlite_sync;
     store::open(&options)
         .await
         .with_context(|| format!("cannot open the database {}", store::redact_url(&url)))

@@ -3,102 +3,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
-
-/// A running server; killed if the test fails before stopping it.
-struct Server {
-    child: Child,
-    base: String,
-    banner: Vec<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(data_dir: &std::path::Path, extra: &[&str]) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--addr", "127.0.0.1:0", "--demo", "--data-dir"])
-        .arg(data_dir)
-        .args(extra)
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the switchboard binary");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().expect("the server prints its URL").unwrap();
-    let base = first.rsplit(' ').next().unwrap().to_owned();
-    assert!(base.starts_with("http://127.0.0.1:"), "{first}");
-    let mut banner = vec![first];
-    for _ in 0..3 {
-        banner.push(lines.next().expect("the demo sign-in is printed").unwrap());
-    }
-    Server { child, base, banner }
-}
-
-/// A bare HTTP/1.1 GET; returns the status and the body.
-async fn http_get(base: &str, path: &str) -> (u16, String) {
-    let addr = base.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await.unwrap();
-    let status = raw.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (status, body)
-}
-
-/// A bare HTTP/1.1 request with an optional bearer token and JSON body; returns the status
-/// and the body as JSON.
-async fn http_json(
-    base: &str,
-    method: &str,
-    path: &str,
-    bearer: Option<&str>,
-    body: Option<serde_json::Value>,
-) -> (u16, serde_json::Value) {
-    let addr = base.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await.unwrap();
-    let status = raw.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
-    (status, serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {raw}")))
-}
-
-fn terminate_and_wait(server: &mut Server) -> std::process::ExitStatus {
-    let pid = server.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "the server did not stop within 15 s of SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::process::{BIN, http_get, http_json, start, terminate_and_wait};
 
 #[tokio::test]
 async fn serves_the_demo_on_sqlite_and_stops_on_sigterm() {
@@ -129,10 +36,7 @@ async fn serves_the_demo_on_sqlite_and_stops_on_sigterm() {
 async fn sigterm_tells_realtime_clients_to_reconnect_before_exiting() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path(), &[]);
-    let login = serde_json::json!({"email": "alice@example.com", "password": "demo-password"});
-    let (status, session) = http_json(&server.base, "POST", "/api/v1/auth/login", None, Some(login)).await;
-    assert_eq!(status, 200, "{session}");
-    let session = session["token"].as_str().unwrap().to_owned();
+    let session = common::process::sign_in(&server.base, "alice@example.com").await;
     let (status, token) =
         http_json(&server.base, "GET", "/api/v1/realtime/token", Some(&session), None).await;
     assert_eq!(status, 200, "{token}");

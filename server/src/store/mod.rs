@@ -83,6 +83,15 @@ impl std::fmt::Debug for Listener {
     }
 }
 
+/// When a SQLite commit reaches the disk: `Normal` syncs the write-ahead log at checkpoints
+/// (a commit survives the process dying, not the machine losing power), `Full` at every commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SqliteSync {
+    #[default]
+    Normal,
+    Full,
+}
+
 /// How to open the database.
 #[derive(Clone)]
 pub struct StoreOptions {
@@ -92,6 +101,8 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// How long a caller waits for a pooled connection before `Unavailable`.
     pub acquire_timeout: Duration,
+    /// When a SQLite commit reaches the disk (PostgreSQL ignores it).
+    pub sqlite_sync: SqliteSync,
     /// Where the store publishes the events each write commits (by default nowhere: a store
     /// no one subscribes to, such as the `migrate` command's).
     pub broker: Arc<dyn Broker>,
@@ -103,6 +114,7 @@ impl StoreOptions {
             url: url.into(),
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
+            sqlite_sync: SqliteSync::Normal,
             broker: Arc::new(NoBroker),
         }
     }
@@ -119,6 +131,7 @@ impl std::fmt::Debug for StoreOptions {
             .field("url", &redact_url(&self.url))
             .field("max_connections", &self.max_connections)
             .field("acquire_timeout", &self.acquire_timeout)
+            .field("sqlite_sync", &self.sqlite_sync)
             .finish_non_exhaustive()
     }
 }

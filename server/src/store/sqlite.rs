@@ -34,7 +34,10 @@ impl SqlStore<Sqlite> {
             .create_if_missing(true)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(match options.sqlite_sync {
+                super::SqliteSync::Normal => SqliteSynchronous::Normal,
+                super::SqliteSync::Full => SqliteSynchronous::Full,
+            })
             .journal_mode(if in_memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal });
         // An in-memory database exists per connection: one connection, or each sees its own.
         let max = if in_memory { 1 } else { options.max_connections.max(1) };

@@ -17,6 +17,7 @@ use switchboard_server::services::{AccountService, AuthConfig, ChannelService};
 use switchboard_server::store::{PgStore, SqliteStore, StoreOptions};
 use tower::ServiceExt;
 
+pub mod process;
 pub mod receiver;
 pub mod ws;
 
