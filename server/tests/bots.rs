@@ -22,6 +22,7 @@ app_test!(
     publishing_validates_and_freezes_a_version,
     a_new_conversation_runs_the_flow_and_hands_over,
     an_agent_reply_stops_the_bot,
+    a_reply_queued_behind_the_message_that_starts_the_bot_stops_it,
     a_waiting_session_and_its_timeout_survive_a_restart,
     a_crash_between_send_and_record_sends_nothing_twice,
     the_session_topic_is_read_like_its_conversation_by_staff,
@@ -291,6 +292,23 @@ async fn an_agent_reply_stops_the_bot(app: AppState, _raw: Raw) {
     let (status, stopped) = call(&app, &alice, "POST", &stop, None).await;
     assert_eq!((status.as_u16(), stopped["completion"].as_str()), (200, Some("stopped_by_agent")));
     assert_eq!(call(&app, &alice, "POST", &stop, None).await.0, 409);
+    runner.abort();
+}
+
+/// The runner takes the messages that queued up together, and reads the sessions of the team's
+/// messages once for all of them: a reply queued right behind the customer's message that
+/// starts the bot must still find (and stop) the session that message started.
+async fn a_reply_queued_behind_the_message_that_starts_the_bot_stops_it(app: AppState, _raw: Raw) {
+    let (alice, bob_id, channel) = setup(&app).await;
+    published(&app, &alice, support_flow(&channel, &bob_id, 60)).await;
+    let queued = Arc::new(tokio::sync::Mutex::new(app.realtime.bus().watch_messages()));
+    let conversation = contact_writes(&app, &channel, "+15550109", "Ann", "hi").await.conversation.id;
+    let uri = format!("/api/v1/conversations/{conversation}/messages");
+    assert_eq!(call(&app, &alice, "POST", &uri, Some(json!({"text": "On it"}))).await.0, 201);
+    // Both wait in the queue; the runner starts now and takes them as one batch.
+    let runner = tokio::spawn(app.bots.clone().listen(queued));
+    let stopped = session_until(&app, conversation, |s| s.status == SessionStatus::Stopped).await;
+    assert_eq!(stopped.completion, Some(Completion::AgentReplied));
     runner.abort();
 }
 

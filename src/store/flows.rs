@@ -106,6 +106,11 @@ pub trait FlowRepo: Send + Sync {
     async fn bot_session(&self, id: BotSessionId) -> Result<Option<BotSession>, StoreError>;
     /// The running or waiting session of a conversation.
     async fn live_session(&self, conversation_id: ConversationId) -> Result<Option<BotSession>, StoreError>;
+    /// Which of these conversations have a running or waiting session (one read for many).
+    async fn conversations_with_live_sessions(
+        &self,
+        conversation_ids: &[ConversationId],
+    ) -> Result<std::collections::HashSet<ConversationId>, StoreError>;
     async fn bot_sessions(
         &self,
         workspace_id: WorkspaceId,

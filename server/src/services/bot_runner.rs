@@ -10,6 +10,7 @@
 //! and for running sessions nobody has touched for a while (their server stopped), so waits,
 //! timeouts and half-run steps survive a restart.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -21,7 +22,7 @@ use switchboard::flow::{BotSession, Completion, Flow, SessionStatus};
 use switchboard::message::SendMessage;
 use switchboard::provider::Direction;
 use switchboard::store::{NewAssignment, NewSession, SessionAdvance};
-use switchboard::{Conversation, Message, StoreError};
+use switchboard::{Conversation, ConversationId, Message, StoreError};
 
 use super::bots::BotService;
 use super::{Actor, ServiceError};
@@ -36,14 +37,47 @@ pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 impl BotService {
     /// Follows the messages stored on this node: starts flows, hands answers to waiting
     /// sessions, stops a session when an agent writes.
+    ///
+    /// Messages are taken as they queued up. The team's messages (every room message among
+    /// them) matter only where a bot is running, so one read for the whole batch finds those
+    /// conversations, instead of one read per message; the rest are taken one at a time, in
+    /// order, as before. A team message whose conversation had a message taken earlier in the
+    /// batch is taken too (that message may have started a session).
     pub async fn listen(
         self: Arc<Self>,
         messages: Arc<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Message>>>,
     ) {
         let mut messages = messages.lock().await;
-        while let Some(message) = messages.recv().await {
-            if let Err(e) = self.on_message(message).await {
-                tracing::warn!(error = %e, "a bot could not take a message");
+        let mut batch = Vec::new();
+        while messages.recv_many(&mut batch, 256).await > 0 {
+            let replies: Vec<ConversationId> = batch
+                .iter()
+                .filter(|m| m.direction == Direction::Outbound && !m.note && !m.from_bot)
+                .map(|m| m.conversation_id)
+                .collect();
+            let live = if replies.is_empty() {
+                Some(HashSet::new())
+            } else {
+                match self.store.conversations_with_live_sessions(&replies).await {
+                    Ok(live) => Some(live),
+                    Err(e) => {
+                        // Read again per message instead.
+                        tracing::warn!(error = %e, "bot sessions could not be read for a batch");
+                        None
+                    }
+                }
+            };
+            let mut taken: HashSet<ConversationId> = HashSet::new();
+            for message in batch.drain(..) {
+                let conversation = message.conversation_id;
+                let idle = live.as_ref().is_some_and(|live| !live.contains(&conversation));
+                if message.direction == Direction::Outbound && idle && !taken.contains(&conversation) {
+                    continue;
+                }
+                taken.insert(conversation);
+                if let Err(e) = self.on_message(message).await {
+                    tracing::warn!(error = %e, "a bot could not take a message");
+                }
             }
         }
     }

@@ -184,11 +184,15 @@ async fn recipients(
     store: &dyn Store,
     message: &Message,
 ) -> Result<Vec<(UserId, String, bool)>, switchboard::StoreError> {
+    // Customers' messages and the team's notes; the team's replies to customers are not news
+    // (told by the message itself, so the replies, every room message among them, cost no read).
+    if message.direction == Direction::Outbound && !message.note {
+        return Ok(Vec::new());
+    }
     let Some(conversation) = store.conversation(message.workspace_id, message.conversation_id).await? else {
         return Ok(Vec::new());
     };
-    // Customers' messages and the team's notes; the team's replies to customers are not news.
-    if conversation.contact_id.is_none() || (message.direction == Direction::Outbound && !message.note) {
+    if conversation.contact_id.is_none() {
         return Ok(Vec::new());
     }
     let now = switchboard::time::now();

@@ -17,7 +17,7 @@ use switchboard::flow::{
 use switchboard::store::{FlowRepo, NewSession, SessionAdvance, SessionFilter, StoreError};
 use switchboard::{BotSessionId, ConversationId, EventBody, FlowId, Topic, UserId, WorkspaceId};
 
-use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
+use super::backend::{Backend, Bind, Column, Params, RowsAffected, SqlStore};
 use super::map_err;
 
 #[derive(sqlx::FromRow)]
@@ -479,6 +479,32 @@ where
         .await
         .map_err(map_err)?;
         row.map(TryInto::try_into).transpose()
+    }
+
+    async fn conversations_with_live_sessions(
+        &self,
+        conversation_ids: &[ConversationId],
+    ) -> Result<std::collections::HashSet<ConversationId>, StoreError> {
+        let mut ids: Vec<Uuid> = conversation_ids.iter().map(|c| c.as_uuid()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut found = std::collections::HashSet::new();
+        // In chunks, well under both backends' bind-parameter limits.
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "select conversation_id from bot_session
+                 where conversation_id in ({}) and status in ('running', 'waiting_input')",
+                Params::new(D::KIND).list(chunk.len())
+            );
+            let mut query = sqlx::query_scalar::<_, Uuid>(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            found.extend(
+                query.fetch_all(&self.pool).await.map_err(map_err)?.into_iter().map(ConversationId::from),
+            );
+        }
+        Ok(found)
     }
 
     async fn bot_sessions(
