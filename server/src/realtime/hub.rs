@@ -12,14 +12,13 @@
 //! on every node: the service publishes [`BusMessage::Terminate`], and each hub closes its
 //! matching connections with the code of [`AccessEnded`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use smallvec::SmallVec;
 use switchboard::event::UserPresence;
 use switchboard::{Event, EventBody, SessionId, UserId, WorkspaceId};
 use tokio::sync::{Notify, mpsc};
@@ -184,50 +183,6 @@ struct Sub {
 // Every connection's queue allocates its items by blocks of 32: keep them small.
 const _: () = assert!(std::mem::size_of::<Out>() <= 24);
 
-/// The connections of one user (or session, or a user's in one workspace): nearly always one,
-/// kept inline, so an index entry needs no allocation of its own (a set per user cost ~100
-/// bytes per connection, several times over, with every connection its own user).
-#[derive(Default)]
-struct Clients(SmallVec<[Arc<str>; 1]>);
-
-impl Clients {
-    /// Adds `client`; false if it was there.
-    fn insert(&mut self, client: &str, shared: impl FnOnce() -> Arc<str>) -> bool {
-        if self.contains(client) {
-            return false;
-        }
-        self.0.push(shared());
-        true
-    }
-
-    /// Takes `client` out; false if it was not there.
-    fn remove(&mut self, client: &str) -> bool {
-        match self.0.iter().position(|c| &**c == client) {
-            Some(i) => {
-                self.0.swap_remove(i);
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn contains(&self, client: &str) -> bool {
-        self.0.iter().any(|c| &**c == client)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &Arc<str>> {
-        self.0.iter()
-    }
-}
-
 /// A live local connection in the registry.
 struct Live {
     user: UserId,
@@ -240,15 +195,15 @@ struct State {
     /// Every live local connection (subscribed or not) by client id…
     conns: HashMap<Arc<str>, Live>,
     /// …by user…
-    by_user: HashMap<UserId, Clients>,
+    by_user: HashMap<UserId, HashSet<Arc<str>>>,
     /// …and by session.
-    by_session: HashMap<SessionId, Clients>,
+    by_session: HashMap<SessionId, HashSet<Arc<str>>>,
     /// topic → local subscribers by client id.
     topics: HashMap<Arc<str>, HashMap<Arc<str>, Sub>>,
     /// topic → every subscriber in the cluster (client id → info).
     presence: HashMap<String, HashMap<Arc<str>, ClientInfo>>,
     /// (workspace, user) → the user's open connections in the cluster.
-    online: HashMap<(WorkspaceId, UserId), Clients>,
+    online: HashMap<(WorkspaceId, UserId), HashSet<String>>,
     /// The terminations applied lately, oldest first (see [`Hub::register`]).
     ended: VecDeque<(Instant, Target, AccessEnded)>,
     /// When the newest termination dropped from `ended` early (past [`MAX_ENDED`]) was applied.
@@ -295,7 +250,7 @@ impl State {
             Target::User { keep, .. } => *keep,
             Target::Session { .. } => None,
         };
-        for client in clients.into_iter().flat_map(Clients::iter) {
+        for client in clients.into_iter().flatten() {
             if let Some(live) = self.conns.get(client)
                 && Some(live.session) != keep
             {
@@ -345,8 +300,8 @@ impl Hub {
         since: Instant,
     ) -> bool {
         let mut state = self.write();
-        state.by_user.entry(user).or_default().insert(client, || client.clone());
-        state.by_session.entry(session).or_default().insert(client, || client.clone());
+        state.by_user.entry(user).or_default().insert(client.clone());
+        state.by_session.entry(session).or_default().insert(client.clone());
         state.conns.insert(client.clone(), Live { user, session, kill: kill.clone() });
         let vouched = since.elapsed() < ENDED_KEPT && state.forgotten.is_none_or(|f| f < since);
         let ended = state
@@ -494,8 +449,8 @@ impl Hub {
                 continue;
             }
             let user: Arc<str> = user.to_string().into();
-            for client in clients.iter() {
-                let client = client.clone();
+            for client in clients {
+                let client: Arc<str> = client.as_str().into();
                 let info = ClientInfo::new(user.clone(), client.clone(), &serde_json::Value::Null);
                 out.insert(client, info);
             }
@@ -558,7 +513,7 @@ impl Hub {
                     let first = {
                         let mut state = self.write();
                         let set = state.online.entry((*ws, *user)).or_default();
-                        set.insert(client, || client.as_str().into()) && set.len() == 1
+                        set.insert(client.clone()) && set.len() == 1
                     };
                     if first {
                         self.announce(*ws, *user, true, client);
@@ -636,13 +591,13 @@ impl Hub {
         }
         for (user, clients) in &state.by_user {
             assert!(!clients.is_empty(), "empty set for user {user}");
-            for client in clients.iter() {
+            for client in clients {
                 assert!(state.conns.get(client).is_some_and(|l| l.user == *user), "stale {client} of {user}");
             }
         }
         for (session, clients) in &state.by_session {
             assert!(!clients.is_empty(), "empty set for session {session}");
-            for client in clients.iter() {
+            for client in clients {
                 assert!(state.conns.get(client).is_some_and(|l| l.session == *session), "stale {client}");
             }
         }
