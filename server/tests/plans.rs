@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 /// Tables whose size grows with members or messages: a plan must reach them by an index.
 /// (`conversation` too: the list reads one workspace's, never every workspace's.)
-const GROWING: [&str; 14] = [
+const GROWING: [&str; 15] = [
     "message",
     "ban",
     "pinned_message",
@@ -32,6 +32,7 @@ const GROWING: [&str; 14] = [
     "conversation",
     "api_key",
     "app_user",
+    "bot_session",
 ];
 
 struct World {
@@ -345,6 +346,11 @@ fn statements(backend: switchboard::store::Backend, w: &World) -> Vec<(&'static 
             "mark_read: move the position",
             hot::ADVANCE_READ_POSITION.to_owned(),
             vec![Id(reader), Id(room), Id(ws), Id(last), now_value],
+        ),
+        (
+            "stored messages: the live bot sessions of a batch's conversations (2)",
+            hot::conversations_with_live_sessions(backend, 2),
+            vec![Id(room), Id(contact)],
         ),
         ("unread count in a room", hot::UNREAD_COUNT.to_owned(), vec![Id(room), Id(reader), Bool(true), nil]),
         (

@@ -17,7 +17,7 @@ use switchboard::flow::{
 use switchboard::store::{FlowRepo, NewSession, SessionAdvance, SessionFilter, StoreError};
 use switchboard::{BotSessionId, ConversationId, EventBody, FlowId, Topic, UserId, WorkspaceId};
 
-use super::backend::{Backend, Bind, Column, Params, RowsAffected, SqlStore};
+use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
 use super::map_err;
 
 #[derive(sqlx::FromRow)]
@@ -491,11 +491,7 @@ where
         let mut found = std::collections::HashSet::new();
         // In chunks, well under both backends' bind-parameter limits.
         for chunk in ids.chunks(500) {
-            let sql = format!(
-                "select conversation_id from bot_session
-                 where conversation_id in ({}) and status in ('running', 'waiting_input')",
-                Params::new(D::KIND).list(chunk.len())
-            );
+            let sql = super::hot::conversations_with_live_sessions(D::KIND, chunk.len());
             let mut query = sqlx::query_scalar::<_, Uuid>(sqlx::AssertSqlSafe(sql));
             for id in chunk {
                 query = query.bind(*id);

@@ -145,6 +145,16 @@ pub fn advance_read_positions(backend: Backend, rows: usize) -> String {
     )
 }
 
+/// Which of `conversations` have a running or waiting bot session: the bot runner's one read
+/// for a batch of stored messages. One search of the live-session unique index per id.
+pub fn conversations_with_live_sessions(backend: Backend, conversations: usize) -> String {
+    format!(
+        "select conversation_id from bot_session
+         where conversation_id in ({}) and status in ('running', 'waiting_input')",
+        Params::new(backend).list(conversations)
+    )
+}
+
 /// A group's messages, 19 values a row, returning the stored rows.
 pub fn insert_messages(backend: Backend, rows: usize) -> String {
     format!(
