@@ -147,6 +147,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_NATS_QUEUE", default_value_t = 65_536,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
     pub nats_queue: usize,
+    /// The NATS subject this cluster's nodes share: two clusters on one NATS server each take
+    /// their own (letters, digits, `-`, `_` and `.`-separated tokens; no wildcards).
+    #[arg(long, env = "SWITCHBOARD_NATS_SUBJECT", default_value = crate::realtime::NATS_SUBJECT,
+          value_parser = parse_nats_subject)]
+    pub nats_subject: String,
     /// Seconds between the realtime server's pings (a client silent until the next ping is
     /// disconnected; 1–3600).
     #[arg(long, env = "SWITCHBOARD_PING_SECS", default_value_t = 25,
@@ -246,6 +251,15 @@ pub struct UserCreateArgs {
     pub common: CommonArgs,
 }
 
+fn parse_nats_subject(raw: &str) -> Result<String, String> {
+    let token_ok =
+        |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if raw.len() > 200 || !raw.split('.').all(token_ok) {
+        return Err("a NATS subject is 1–200 characters of `.`-separated tokens of letters, digits, `-` and `_` (no wildcards)".into());
+    }
+    Ok(raw.to_owned())
+}
+
 fn parse_role(raw: &str) -> Result<MemberRole, String> {
     raw.parse()
 }
@@ -277,6 +291,27 @@ mod tests {
         assert!(!format!("{args:?}").contains("very-secret-value"));
         let help = Cli::command().find_subcommand_mut("serve").unwrap().render_long_help().to_string();
         assert!(help.contains("--s3-secret-access-key") && !help.contains("very-secret-value"));
+    }
+
+    #[test]
+    fn a_nats_subject_is_plain_tokens_without_wildcards() {
+        let subject = |raw: &str| {
+            Cli::try_parse_from(["switchboard", "serve", "--nats-subject", raw]).map(|cli| {
+                match cli.command {
+                    Some(Command::Serve(args)) => args.nats_subject,
+                    _ => unreachable!("serve"),
+                }
+            })
+        };
+        assert_eq!(subject("acme.prod-1.bus").unwrap(), "acme.prod-1.bus");
+        for bad in ["", "a..b", "a.*", "a.>", "with space", ".lead", "trail.", &"x".repeat(201)] {
+            assert!(subject(bad).is_err(), "{bad:?} was accepted");
+        }
+        let Some(Command::Serve(args)) = Cli::try_parse_from(["switchboard", "serve"]).unwrap().command
+        else {
+            panic!("serve")
+        };
+        assert_eq!(args.nats_subject, crate::realtime::NATS_SUBJECT);
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub struct Metrics {
     pub subscriptions: Gauge,
     pub deliveries: Counter,
     pub slow_disconnects: Counter,
+    /// Times this node may have missed the other nodes' messages and closed its connections.
+    pub link_resyncs: Counter,
     /// A send queued for the write → its group committed.
     pub send_commit: Histogram,
     /// A message's event (stamped when its write began) → handed to this node's first
@@ -104,6 +106,12 @@ impl Metrics {
             "Connections closed because their queue was full",
             slow_disconnects.clone(),
         );
+        let link_resyncs = Counter::default();
+        registry.register(
+            "nats_resyncs",
+            "Times the NATS link dropped (or fell behind) and this node closed its connections to read their access again",
+            link_resyncs.clone(),
+        );
         let send_commit = Histogram::new(latency_buckets());
         registry.register(
             "send_commit_seconds",
@@ -146,6 +154,7 @@ impl Metrics {
             subscriptions,
             deliveries,
             slow_disconnects,
+            link_resyncs,
             send_commit,
             send_delivery,
             write_group_size,

@@ -79,7 +79,11 @@ pub async fn build_state(args: &ServeArgs, public_url: &str) -> anyhow::Result<A
         .with_channels(channels.clone()),
     );
     if let Some(url) = &args.nats_url {
-        let options = crate::realtime::NatsOptions { queue: args.nats_queue.max(1), ..Default::default() };
+        let options = crate::realtime::NatsOptions {
+            subject: args.nats_subject.clone(),
+            queue: args.nats_queue.max(1),
+            ..Default::default()
+        };
         crate::realtime::nats::connect(&bus, store.clone(), url, options).await?;
     }
     let realtime = crate::realtime::Realtime::new(

@@ -29,10 +29,13 @@ impl Drop for Node {
     }
 }
 
-fn start(database_url: &str, data_dir: &std::path::Path, demo: bool) -> Node {
+/// A node of the cluster that shares `subject` on the local NATS (each run its own, so nothing
+/// else on that NATS crosses it).
+fn start(database_url: &str, data_dir: &std::path::Path, subject: &str, demo: bool) -> Node {
     let mut command = Command::new(BIN);
     command
         .args(["serve", "--addr", "127.0.0.1:0", "--nats-url", NATS_URL, "--database-url", database_url])
+        .args(["--nats-subject", subject])
         .arg("--data-dir")
         .arg(data_dir)
         // One secret for the cluster: a token from one node works on the other.
@@ -99,8 +102,9 @@ async fn two_nodes_share_events_over_nats_and_a_moving_client_recovers() {
     let database_url = common::postgres_url().await;
     let dir_a = tempfile::tempdir().unwrap();
     let dir_b = tempfile::tempdir().unwrap();
-    let a = start(&database_url, dir_a.path(), true);
-    let b = start(&database_url, dir_b.path(), false);
+    let subject = format!("switchboard.test.{}", uuid::Uuid::new_v4().simple());
+    let a = start(&database_url, dir_a.path(), &subject, true);
+    let b = start(&database_url, dir_b.path(), &subject, false);
 
     let (status, login) = http(
         &a,

@@ -334,6 +334,22 @@ impl Hub {
         state.conns.len()
     }
 
+    /// This node may have missed bus messages of the other nodes (its NATS link dropped, or its
+    /// subscription fell behind and NATS dropped some), a termination among them. Closes every
+    /// local connection with "insufficient state" (the client reconnects, its credentials are
+    /// read again, and it recovers what it missed), and a connection whose credentials were read
+    /// before now reads them again when it registers (see [`Hub::register`]). Call it once
+    /// messages reach this node again. Answers how many connections were closed.
+    pub fn lost_track(&self) -> usize {
+        let mut state = self.write();
+        let now = Instant::now();
+        state.forgotten = Some(state.forgotten.map_or(now, |f| f.max(now)));
+        for live in state.conns.values() {
+            live.kill.fire(Disconnect::INSUFFICIENT_STATE);
+        }
+        state.conns.len()
+    }
+
     /// Whether [`Hub::shutdown`] was called.
     pub fn is_closing(&self) -> bool {
         self.closing.load(Ordering::SeqCst)

@@ -99,8 +99,13 @@ pub async fn connect(
     options: NatsOptions,
 ) -> anyhow::Result<Arc<Link>> {
     use futures_util::StreamExt;
+    let (link_events, heard) = mpsc::unbounded_channel();
     let client = async_nats::ConnectOptions::new()
         .name(format!("switchboard-{}", bus.node()))
+        .event_callback(move |event| {
+            let _ = link_events.send(event);
+            std::future::ready(())
+        })
         .connect(url)
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to NATS at {url}: {e}"))?;
@@ -131,6 +136,7 @@ pub async fn connect(
     let relay = link.clone();
     crate::supervise::spawn("nats_relay", move || relay.clone().run_relay());
 
+    tokio::spawn(watch_connection(heard, link.client.clone(), Arc::downgrade(bus)));
     let me = Arc::downgrade(bus);
     tokio::spawn(async move {
         while let Some(message) = subscription.next().await {
@@ -156,7 +162,55 @@ pub async fn connect(
     Ok(link)
 }
 
+/// Core NATS delivers at most once: what was published while this node's connection was down,
+/// or what NATS dropped because this node's subscription fell behind, never arrives. Events
+/// are safe (each connection reads a gap from the log), but a lost termination would leave a
+/// connection open whose access ended. So once messages reach this node again (the connection
+/// is back and its subscription renewed, which a flush confirms), the hub closes every local
+/// connection to have its access read again (see [`super::hub::Hub::lost_track`]).
+async fn watch_connection(
+    mut heard: mpsc::UnboundedReceiver<async_nats::Event>,
+    client: async_nats::Client,
+    bus: std::sync::Weak<Bus>,
+) {
+    use async_nats::Event;
+    let mut dropped = false;
+    while let Some(event) = heard.recv().await {
+        let lost = match event {
+            Event::Disconnected => {
+                tracing::warn!("lost the connection to NATS; reconnecting");
+                dropped = true;
+                false
+            }
+            // The first connect is announced too: only a connection that comes back lost track.
+            Event::Connected => std::mem::take(&mut dropped),
+            Event::SlowConsumer(_) => true,
+            _ => false,
+        };
+        if !lost {
+            continue;
+        }
+        // The renewed subscription was queued before the reconnect was announced; NATS answers
+        // the flush after it, so from here on what the other nodes publish reaches this node.
+        if let Err(e) = client.flush().await {
+            tracing::warn!(error = %e, "cannot confirm the NATS subscription after a reconnect");
+        }
+        let Some(bus) = bus.upgrade() else { return };
+        let closed = bus.hub().lost_track();
+        crate::metrics::metrics().link_resyncs.inc();
+        tracing::warn!(
+            closed,
+            "may have missed messages of the other nodes; closed this node's connections to read their access again"
+        );
+    }
+}
+
 impl Link {
+    /// Whether this node's connection to NATS is up.
+    pub fn connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
     /// Queues a message for the other nodes. Never blocks: a committed event that finds the
     /// queue full goes to the relay instead.
     pub(super) fn forward(&self, message: BusMessage) {

@@ -327,6 +327,9 @@ impl Disconnect {
     pub const EXPIRED: Self = Self { code: 3005, reason: "connection expired" };
     pub const SLOW: Self = Self { code: 3008, reason: "slow" };
     pub const WRITE_ERROR: Self = Self { code: 3009, reason: "write error" };
+    /// The node may have missed what the other nodes told it (its NATS link dropped): the
+    /// client reconnects, its access is read again, and it recovers what it missed.
+    pub const INSUFFICIENT_STATE: Self = Self { code: 3010, reason: "insufficient state" };
     pub const NO_PONG: Self = Self { code: 3012, reason: "no pong" };
     pub const INVALID_TOKEN: Self = Self { code: 3500, reason: "invalid token" };
     pub const BAD_REQUEST: Self = Self { code: 3501, reason: "bad request" };

@@ -49,6 +49,32 @@ fn a_connection_whose_access_ended_while_it_registered_is_closed() {
 }
 
 #[test]
+fn a_hub_that_lost_track_closes_every_connection_and_vouches_for_no_earlier_read() {
+    let hub = Hub::new();
+    let (ann, bob) = (UserId(uuid::Uuid::now_v7()), UserId(uuid::Uuid::now_v7()));
+    let (_c1, k1) = conn(&hub, ann, SessionId::new());
+    let (_c2, k2) = conn(&hub, bob, SessionId::new());
+    let read_before = Instant::now();
+    assert_eq!(hub.lost_track(), 2);
+    for kill in [&k1, &k2] {
+        assert_eq!(kill.reason(), Some(Disconnect::INSUFFICIENT_STATE));
+    }
+    let read_after = Instant::now();
+    // Credentials read before the hub lost track may predate a termination it never heard:
+    // the connection reads them again. Read after: the hub vouches, and nothing closes it.
+    let register = |since| {
+        let client: Arc<str> = uuid::Uuid::now_v7().to_string().into();
+        let kill = Arc::new(Kill::default());
+        (hub.register(&client, ann, SessionId::new(), kill.clone(), since), kill)
+    };
+    let (vouched, kill) = register(read_before);
+    assert!(!vouched && !kill.is_fired());
+    let (vouched, kill) = register(read_after);
+    assert!(vouched && !kill.is_fired());
+    hub.check_invariants();
+}
+
+#[test]
 fn terminate_closes_exactly_the_connections_its_target_names() {
     let hub = Hub::new();
     let (ann, bob) = (UserId(uuid::Uuid::now_v7()), UserId(uuid::Uuid::now_v7()));
