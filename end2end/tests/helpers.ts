@@ -1,5 +1,5 @@
 import { Browser, BrowserContext, Page, expect, test as base } from '@playwright/test';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
 
 export { expect };
 
@@ -113,6 +113,17 @@ export interface Channel {
   config: Record<string, unknown>;
 }
 
+/** The Mock network calls `channel`'s webhook with `events`, signed with the channel's `secret`. */
+export async function mockEvents(page: Page, channel: Channel, secret: string, events: unknown[]): Promise<void> {
+  const body = JSON.stringify({ events });
+  const signature = 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+  const response = await page.request.post(`/webhooks/mock/${channel.id}`, {
+    headers: { 'content-type': 'application/json', 'x-mock-signature': signature },
+    data: body,
+  });
+  expect(response.ok()).toBeTruthy();
+}
+
 /**
  * A Mock contact writes on `channel` through the network's signed webhook (the channel was made
  * with `config.webhook_secret` = `secret`), as the real network would deliver it.
@@ -123,13 +134,37 @@ export async function mockWrites(
   secret: string,
   message: { id: string; from: string; name: string; text: string },
 ): Promise<void> {
-  const body = JSON.stringify({ events: [{ type: 'message', ...message }] });
-  const signature = 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
-  const response = await page.request.post(`/webhooks/mock/${channel.id}`, {
-    headers: { 'content-type': 'application/json', 'x-mock-signature': signature },
-    data: body,
-  });
-  expect(response.ok()).toBeTruthy();
+  await mockEvents(page, channel, secret, [{ type: 'message', ...message }]);
+}
+
+/** A Mock channel of the test's own, named `name`, with a webhook secret for `mockWrites`. */
+export async function mockChannel(page: Page, name: string): Promise<{ channel: Channel; secret: string }> {
+  const secret = `whsec_e2e_${randomBytes(12).toString('hex')}`;
+  const channel = await api<Channel>(page, 'POST', '/channels', { provider: 'mock', name, config: { webhook_secret: secret } });
+  return { channel, secret };
+}
+
+/** A phone number no other test's contact has. */
+export function newPhone(): string {
+  return `+4915${randomInt(10_000_000, 100_000_000)}`;
+}
+
+/**
+ * A Mock channel of the test's own (named `channelName`) and a new contact `name` who writes
+ * `text` on it: the conversation that opened, and the contact's number.
+ */
+export async function mockContact(
+  page: Page,
+  name: string,
+  { channelName = `Mock ${name}`, text = `Hello from ${name}` } = {},
+): Promise<{ channel: Channel; secret: string; conversation: Conversation; from: string }> {
+  const { channel, secret } = await mockChannel(page, channelName);
+  const from = newPhone();
+  await mockWrites(page, channel, secret, { id: `wamid.${from}`, from, name, text });
+  const conversations = await api<Conversation[]>(page, 'GET', '/conversations');
+  const conversation = conversations.find((c) => c.channel_id === channel.id);
+  if (!conversation) throw new Error(`no conversation opened on ${channel.name}`);
+  return { channel, secret, conversation, from };
 }
 
 /** The demo's Mock channel and one of its conversations. Each test uses its own contact. */

@@ -1,6 +1,5 @@
 import { Page } from '@playwright/test';
-import { createHmac } from 'node:crypto';
-import { test, expect, ALICE, BOB, agent, api, demoConversation, mockWrites, openConversation, screenshot, Channel, Conversation } from './helpers';
+import { test, expect, ALICE, BOB, agent, api, demoConversation, mockChannel, mockContact, mockEvents, mockWrites, newPhone, openConversation, screenshot, Channel, Conversation } from './helpers';
 
 function messages(page: Page, text: string | RegExp) {
   return page.getByTestId('message').filter({ hasText: text });
@@ -121,12 +120,7 @@ test('show_typing_indicator', async ({ browser }) => {
 test('a_list_read_that_crosses_a_new_conversation_is_read_again', async ({ browser }) => {
   const alice = await agent(browser, ALICE);
   const page = alice.page;
-  const secret = 'whsec_e2e_inbox_crossing';
-  const channel = await api<Channel>(page, 'POST', '/channels', {
-    provider: 'mock',
-    name: `Crossing ${Date.now()}`,
-    config: { webhook_secret: secret },
-  });
+  const { channel, secret } = await mockChannel(page, `Crossing ${Date.now()}`);
   // Signed in, the page is on the inbox already: away first, so the held read is the next page's.
   await page.goto('about:blank');
   const name = `Rae Crossing ${Date.now() % 100000}`;
@@ -136,7 +130,7 @@ test('a_list_read_that_crosses_a_new_conversation_is_read_again', async ({ brows
     reads += 1;
     if (reads > 1) return route.continue();
     const older = await route.fetch();
-    const from = `+49156${Date.now() % 1_000_000}`;
+    const from = newPhone();
     await mockWrites(page, channel, secret, { id: `wamid.${from}`, from, name, text: 'Am I on the list?' });
     await expect(item).toBeVisible();
     await route.fulfill({ response: older });
@@ -154,16 +148,7 @@ test('a_list_read_that_crosses_a_new_conversation_is_read_again', async ({ brows
 test('a_history_read_that_crosses_an_edit_is_read_again', async ({ browser }) => {
   const alice = await agent(browser, ALICE);
   const page = alice.page;
-  const secret = 'whsec_e2e_history_crossing';
-  const channel = await api<Channel>(page, 'POST', '/channels', {
-    provider: 'mock',
-    name: `History ${Date.now()}`,
-    config: { webhook_secret: secret },
-  });
-  const from = `+49157${Date.now() % 1_000_000}`;
-  await mockWrites(page, channel, secret, { id: `wamid.${from}`, from, name: 'Hal History', text: 'Hello' });
-  const conversations = await api<Conversation[]>(page, 'GET', '/conversations');
-  const conversation = conversations.find((c) => c.channel_id === channel.id)!;
+  const { conversation } = await mockContact(page, 'Hal History', { channelName: `History ${Date.now()}`, text: 'Hello' });
   const sent = await api<{ id: string }>(page, 'POST', `/conversations/${conversation.id}/messages`, {
     text: 'First draft',
   });
@@ -437,26 +422,12 @@ test('show_an_unknown_or_forbidden_conversation_as_such', async ({ browser }) =>
 
 test('show_contact_presence', async ({ browser }) => {
   const alice = await agent(browser, ALICE);
-  const secret = 'whsec_e2e_presence';
-  const channel = await api<Channel>(alice.page, 'POST', '/channels', {
-    provider: 'mock',
-    name: `Hooked ${Date.now()}`,
-    config: { webhook_secret: secret },
+  const { channel, secret, conversation, from } = await mockContact(alice.page, 'Grace Hopper', {
+    channelName: `Hooked ${Date.now()}`,
+    text: 'Are you there?',
   });
   // The Mock network calls our webhook, signed as it would be.
-  const hook = async (events: unknown[]) => {
-    const body = JSON.stringify({ events });
-    const signature = 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
-    const response = await alice.page.request.post(`/webhooks/mock/${channel.id}`, {
-      headers: { 'content-type': 'application/json', 'x-mock-signature': signature },
-      data: body,
-    });
-    expect(response.ok()).toBeTruthy();
-  };
-  const from = `+49151${Date.now() % 1_000_000}`;
-  await hook([{ type: 'message', id: `wamid.${from}`, from, name: 'Grace Hopper', text: 'Are you there?' }]);
-  const conversations = await api<Conversation[]>(alice.page, 'GET', '/conversations');
-  const conversation = conversations.find((c) => c.channel_id === channel.id)!;
+  const hook = (events: unknown[]) => mockEvents(alice.page, channel, secret, events);
   await openConversation(alice.page, conversation.id);
   await expect(alice.page.getByTestId('contact-presence')).toHaveText('');
 

@@ -3,7 +3,7 @@
 // network), and the inbox's keyboard shortcuts.
 import AxeBuilder from '@axe-core/playwright';
 import { Page } from '@playwright/test';
-import { ALICE, Channel, Conversation, api, expect, mockWrites, signIn, test } from './helpers';
+import { ALICE, Channel, Conversation, api, expect, mockContact, signIn, test } from './helpers';
 
 /** WCAG 2.2 AA (as accessibility.spec.ts checks the other pages): no violations. */
 async function expectAccessible(page: Page, what: string): Promise<void> {
@@ -11,20 +11,6 @@ async function expectAccessible(page: Page, what: string): Promise<void> {
   const results = await new AxeBuilder({ page }).withTags(tags).analyze();
   const found = results.violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => n.target.join(' ')) }));
   expect(found, `${what}: accessibility violations`).toEqual([]);
-}
-
-/** A Mock channel of the test's own, and a new contact named `name` writing on it. */
-async function mockContact(page: Page, name: string): Promise<{ channel: Channel; conversation: Conversation }> {
-  const secret = 'whsec_e2e_contacts_secret';
-  const channel = await api<Channel>(page, 'POST', '/channels', {
-    provider: 'mock',
-    name: `Contacts ${Date.now()}`,
-    config: { webhook_secret: secret },
-  });
-  const from = `+49153${Date.now() % 1_000_000}`;
-  await mockWrites(page, channel, secret, { id: `wamid.${from}`, from, name, text: 'Hello there' });
-  const conversations = await api<Conversation[]>(page, 'GET', '/conversations');
-  return { channel, conversation: conversations.find((c) => c.channel_id === channel.id)! };
 }
 
 test('search_opens_an_older_message', async ({ page }) => {
@@ -67,16 +53,16 @@ test('search_opens_an_older_message', async ({ page }) => {
 test('edit_contact_and_start_conversation', async ({ page }) => {
   await signIn(page, ALICE);
   const name = `Ada ${Date.now()}`;
-  const { channel } = await mockContact(page, name);
+  const { channel, from } = await mockContact(page, name);
   const otherName = `Augusta ${Date.now()}`;
-  const { channel: otherChannel } = await mockContact(page, otherName);
+  const { channel: otherChannel, from: otherFrom } = await mockContact(page, otherName);
 
   await page.getByRole('link', { name: 'Contacts', exact: true }).click();
   await expect(page).toHaveURL(/\/contacts$/);
   await page.getByTestId('contact-search').fill(name);
   const item = page.getByTestId('contact').filter({ hasText: name });
   await expect(item).toHaveCount(1);
-  await expect(item.getByTestId('identities')).toContainText(`${channel.name}: +49153`);
+  await expect(item.getByTestId('identities')).toContainText(`${channel.name}: ${from}`);
   await item.click();
 
   const details = page.getByTestId('contact-details');
@@ -97,8 +83,8 @@ test('edit_contact_and_start_conversation', async ({ page }) => {
   await merge.getByRole('searchbox', { name: 'Contact to merge' }).fill(otherName);
   await merge.getByRole('button', { name: otherName }).click();
   await merge.getByTestId('merge-confirm').click();
-  await expect(details.getByTestId('identities').first()).toContainText(`${otherChannel.name}: +49153`);
-  await expect(details.getByTestId('identities').first()).toContainText(`${channel.name}: +49153`);
+  await expect(details.getByTestId('identities').first()).toContainText(`${otherChannel.name}: ${otherFrom}`);
+  await expect(details.getByTestId('identities').first()).toContainText(`${channel.name}: ${from}`);
   await expect(details.getByRole('heading', { name: renamed })).toBeVisible();
   // Searching for the other's name finds the one kept, through its merged identity.
   await page.getByTestId('contact-search').fill(otherName);
