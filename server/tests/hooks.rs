@@ -130,7 +130,9 @@ async fn a_delivery_that_keeps_failing_is_dead_until_sent_again(app: AppState, _
     let alice = login(&app, "alice@example.com", "demo-password").await;
     let (receiver, url) = Receiver::default().start().await;
     *receiver.always.lock().unwrap() = Some(Reply::status(503));
-    let (id, secret) = endpoint(&app, &alice, &url, json!(["*"])).await;
+    // One type only: with `*` the room's other events had deliveries of their own, still being
+    // retried when this one was given up, and the count below saw them.
+    let (id, secret) = endpoint(&app, &alice, &url, json!(["message.created"])).await;
     let short =
         service(&app, WebhookConfig { retry_for: Duration::from_millis(400), ..test_webhook_config() });
     let room = room(&app, &alice).await;
