@@ -56,10 +56,53 @@ impl Default for NatsOptions {
 }
 
 /// What one NATS message carries: a node's bus messages, in order.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct Envelope {
     node: String,
     messages: Vec<BusMessage>,
+}
+
+/// An [`Envelope`] as it is read: each message is parsed on its own, so one that this node
+/// cannot read (a bug, or a newer node's kind) costs that message, not the batch around it.
+#[derive(Deserialize)]
+struct Received<'a> {
+    #[serde(borrow)]
+    node: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    messages: Vec<&'a serde_json::value::RawValue>,
+}
+
+/// Applies what another node published to `bus`'s hub (its own messages come back too, and are
+/// skipped). Answers how many messages it could not read.
+fn receive(bus: &Bus, payload: &[u8]) -> usize {
+    let received = match serde_json::from_slice::<Received>(payload) {
+        Ok(received) => received,
+        Err(e) => {
+            tracing::warn!(error = %e, "ignoring a malformed bus message");
+            return 1;
+        }
+    };
+    if received.node == bus.node() {
+        return 0;
+    }
+    let mut unreadable = 0;
+    for raw in received.messages {
+        match serde_json::from_str::<BusMessage>(raw.get()) {
+            // One message that trips a bug must not end this node's fan-out.
+            Ok(message) => {
+                let applied =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| bus.hub().apply(&message)));
+                if applied.is_err() {
+                    tracing::error!("applying a bus message from another node panicked; skipped");
+                }
+            }
+            Err(e) => {
+                unreadable += 1;
+                tracing::warn!(error = %e, "ignoring a bus message this node cannot read");
+            }
+        }
+    }
+    unreadable
 }
 
 /// The forwarder and the relay of one node.
@@ -141,21 +184,7 @@ pub async fn connect(
     tokio::spawn(async move {
         while let Some(message) = subscription.next().await {
             let Some(bus) = me.upgrade() else { break };
-            match serde_json::from_slice::<Envelope>(&message.payload) {
-                Ok(envelope) if envelope.node != bus.node() => {
-                    // One message that trips a bug must not end this node's fan-out.
-                    let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        for message in &envelope.messages {
-                            bus.hub().apply(message);
-                        }
-                    }));
-                    if applied.is_err() {
-                        tracing::error!("applying a bus message from another node panicked; skipped");
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "ignoring a malformed bus message"),
-            }
+            receive(&bus, &message.payload);
         }
     });
     tracing::info!(url = %crate::store::redact_url(url), "realtime fan-out over NATS");
@@ -359,5 +388,66 @@ impl Link {
     #[doc(hidden)]
     pub fn crash_forwarder(&self) {
         self.crash.store(true, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use switchboard::{SessionId, UserId};
+
+    use super::super::hub::{Kill, Target};
+    use super::super::protocol::{AccessEnded, ClientInfo, Disconnect};
+    use super::*;
+
+    fn envelope(node: &str, messages: Vec<BusMessage>) -> Vec<u8> {
+        serde_json::to_vec(&Envelope { node: node.to_owned(), messages }).unwrap()
+    }
+
+    #[test]
+    fn a_join_and_a_leave_cross_to_another_node() {
+        let info = ClientInfo::new("u1".into(), "c1".into(), &serde_json::json!({"name": "Ann \"A\""}));
+        let topic = "conversation:x".to_owned();
+        let payload = envelope(
+            "other",
+            vec![
+                BusMessage::Join { topic: topic.clone(), info: info.clone() },
+                BusMessage::Leave { topic: topic.clone(), info: info.clone() },
+            ],
+        );
+        let received: Received = serde_json::from_slice(&payload).unwrap();
+        for raw in received.messages {
+            match serde_json::from_str::<BusMessage>(raw.get()).unwrap() {
+                BusMessage::Join { info: back, .. } | BusMessage::Leave { info: back, .. } => {
+                    assert_eq!(back, info);
+                    assert_eq!(back.conn_info.get(), r#"{"name":"Ann \"A\""}"#);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_message_this_node_cannot_read_costs_only_itself() {
+        let bus = Bus::new();
+        let (user, session) = (UserId(uuid::Uuid::now_v7()), SessionId::new());
+        let kill = Arc::new(Kill::default());
+        assert!(bus.hub().register(&Arc::from("c1"), user, session, kill.clone(), Instant::now()));
+        let terminate = serde_json::to_string(&BusMessage::Terminate {
+            target: Target::Session { session },
+            why: AccessEnded::SignedOut,
+        })
+        .unwrap();
+        let payload =
+            format!(r#"{{"node":"other","messages":[{{"kind":"from_a_newer_node"}},{terminate}]}}"#);
+        assert_eq!(receive(&bus, payload.as_bytes()), 1);
+        assert_eq!(kill.reason(), Some(Disconnect::SIGNED_OUT), "the sign-out in the same batch was applied");
+        // This node's own messages come back from NATS and are skipped.
+        let kill = Arc::new(Kill::default());
+        assert!(bus.hub().register(&Arc::from("c2"), user, session, kill.clone(), Instant::now()));
+        let own = format!(r#"{{"node":"{}","messages":[{terminate}]}}"#, bus.node());
+        assert_eq!(receive(&bus, own.as_bytes()), 0);
+        assert!(!kill.is_fired());
     }
 }

@@ -391,7 +391,7 @@ pub struct ClientInfo {
     #[serde(with = "shared")]
     pub client: Arc<str>,
     /// Kept as its JSON text (a parsed map would be some 640 bytes per connection).
-    #[serde(with = "shared")]
+    #[serde(serialize_with = "shared::serialize", deserialize_with = "raw_json")]
     pub conn_info: Arc<RawValue>,
 }
 
@@ -414,6 +414,14 @@ impl PartialEq for ClientInfo {
 }
 
 impl Eq for ClientInfo {}
+
+/// JSON text read as any JSON value and kept as its text. A `RawValue` cannot be read where
+/// serde buffers the input first, as it does for an internally tagged enum such as the bus's
+/// `BusMessage`: read directly, every join and leave that came from another node was refused.
+fn raw_json<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Arc<RawValue>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    serde_json::value::to_raw_value(&value).map(Arc::from).map_err(serde::de::Error::custom)
+}
 
 /// An `Arc` (de)serialized as what it holds (serde's own impls need its `rc` feature).
 mod shared {
