@@ -116,8 +116,17 @@ async fn acknowledged_sends_survive_sigkill(extra: &[&str]) {
     assert!(twice.is_empty(), "stored more than once: {twice:?}");
     // Nothing but the acknowledged and the in-flight sends appeared.
     let acked: HashSet<&String> = acked.iter().collect();
-    let extra_rows = after.keys().filter(|t| !before.contains_key(*t) && !acked.contains(t)).count();
-    assert!(extra_rows <= SENDERS, "{extra_rows} unacknowledged rows for {SENDERS} sends in flight");
+    // This test's sends only: the demo's own history may still be arriving from its Mock
+    // network when `before` is read (on a loaded machine, well after the first conversation).
+    let extra_rows: Vec<&String> = after
+        .keys()
+        .filter(|t| t.starts_with("crash ") && !before.contains_key(*t) && !acked.contains(t))
+        .collect();
+    assert!(
+        extra_rows.len() <= SENDERS,
+        "{} unacknowledged rows for {SENDERS} sends in flight: {extra_rows:?}",
+        extra_rows.len()
+    );
 }
 
 #[tokio::test]
