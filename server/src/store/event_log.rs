@@ -15,6 +15,18 @@ use super::backend::{Backend, Bind, Column, Params, SqlStore};
 use super::map_err;
 use super::rows;
 
+/// The webhook deliveries of the events in `{events}` (the `event` table, or the rows a statement
+/// just appended): one per active endpoint of the event's workspace that names its type.
+/// Personal `user:{id}` copies are not delivered (the conversation's own event is), nor a bot
+/// session's own stream (`session:{id}`: its start and end are delivered from the inbox).
+const DELIVERIES_OF: &str =
+    "insert into webhook_delivery (endpoint_id, event_id, workspace_id, event_type, status,
+                                  attempts, next_attempt_at, created_at)
+    select w.endpoint_id, e.event_id, e.workspace_id, e.type, 'pending', 0, e.occurred_at, e.occurred_at
+    from {events} e join webhook_endpoint w on w.workspace_id = e.workspace_id
+    where w.active = true and e.topic not like 'user:%' and e.topic not like 'session:%'
+      and (w.events = '*' or w.events like '%,' || e.type || ',%')";
+
 impl<D: Backend> SqlStore<D>
 where
     for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
@@ -82,20 +94,13 @@ where
         Ok(event)
     }
 
-    /// Writes a webhook delivery for each of these (just inserted) events and each active
-    /// endpoint of its workspace that names its type; personal `user:{id}` copies are not
-    /// delivered (the conversation's own event is), nor a bot session's own stream
-    /// (`session:{id}`: its start and end are delivered from the inbox). In the events' transaction: a committed
-    /// event always has its deliveries.
+    /// Writes the webhook deliveries ([`DELIVERIES_OF`]) of these just inserted events, in the
+    /// events' transaction: a committed event always has its deliveries.
     async fn enqueue_deliveries(tx: &mut Transaction<'static, D>, ids: &[Uuid]) -> Result<(), StoreError> {
-        let placeholders = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
         let sql = format!(
-            "insert into webhook_delivery (endpoint_id, event_id, workspace_id, event_type, status, attempts,
-                                           next_attempt_at, created_at)
-             select w.endpoint_id, e.event_id, e.workspace_id, e.type, 'pending', 0, e.occurred_at, e.occurred_at
-             from event e join webhook_endpoint w on w.workspace_id = e.workspace_id
-             where e.event_id in ({placeholders}) and w.active = true and e.topic not like 'user:%' and e.topic not like 'session:%'
-               and (w.events = '*' or w.events like '%,' || e.type || ',%')"
+            "{} and e.event_id in ({})",
+            DELIVERIES_OF.replace("{events}", "event"),
+            Params::new(D::KIND).list(ids.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in ids {
@@ -157,6 +162,96 @@ where
             event.offset = take(topic)?;
         }
         Ok(log_offsets)
+    }
+
+    /// Numbers `events` (in order) and appends them to the log with their webhook deliveries
+    /// (`event_ws` one per event). On PostgreSQL it is one statement: the counters' row locks
+    /// (the workspace's log above all, which every write in the workspace takes) are then held
+    /// for that statement and the commit, not for three round trips and the commit. SQLite has
+    /// one writer and no data-modifying `with`: the counters' upsert, then the insert.
+    pub(crate) async fn append_events(
+        tx: &mut Transaction<'static, D>,
+        events: &mut [Event],
+        event_ws: &[WorkspaceId],
+    ) -> Result<(), StoreError> {
+        use std::collections::{BTreeMap, HashMap};
+        if events.is_empty() {
+            return Ok(());
+        }
+        if D::KIND == switchboard::store::Backend::Sqlite {
+            let log_offsets = Self::take_offsets(tx, events, event_ws).await?;
+            return Self::insert_events(tx, events, event_ws, &log_offsets).await;
+        }
+        let logs: Vec<String> = event_ws.iter().map(|ws| format!("log:{ws}")).collect();
+        let topics: Vec<String> = events.iter().map(|e| e.topic.to_string()).collect();
+        // Counters in the order every writer takes them: the workspace logs first (as in
+        // `take_offsets`), so writers never deadlock on them.
+        let mut counts: BTreeMap<(bool, &str), i64> = BTreeMap::new();
+        for key in &logs {
+            *counts.entry((false, key.as_str())).or_default() += 1;
+        }
+        for topic in &topics {
+            *counts.entry((true, topic.as_str())).or_default() += 1;
+        }
+        // Each event's offset on a counter is its new value less the group's later events on
+        // that counter.
+        let mut later: HashMap<&str, i64> = HashMap::with_capacity(counts.len());
+        let mut backs = vec![(0_i64, 0_i64); events.len()];
+        for i in (0..events.len()).rev() {
+            let topic = later.entry(topics[i].as_str()).or_default();
+            backs[i].0 = *topic;
+            *topic += 1;
+            let log = later.entry(logs[i].as_str()).or_default();
+            backs[i].1 = *log;
+            *log += 1;
+        }
+        let mut p = Params::new(D::KIND);
+        let sql = format!(
+            "with counters as (
+               insert into topic_offset (topic, last_offset) values {counters}
+               on conflict (topic) do update set last_offset = topic_offset.last_offset + excluded.last_offset
+               returning topic, last_offset),
+             incoming (event_id, workspace_id, topic, log, topic_back, log_back, type, schema_version,
+                       occurred_at, trace_id, payload) as (values {incoming}),
+             appended as (
+               insert into event (event_id, workspace_id, topic, topic_offset, type, schema_version, occurred_at,
+                                  trace_id, payload, workspace_offset)
+               select i.event_id, i.workspace_id, i.topic, t.last_offset - i.topic_back, i.type, i.schema_version,
+                      i.occurred_at, i.trace_id, i.payload, l.last_offset - i.log_back
+               from incoming i join counters t on t.topic = i.topic join counters l on l.topic = i.log
+               returning event_id, workspace_id, topic, type, occurred_at, topic_offset),
+             delivered as ({deliveries})
+             select event_id, topic_offset from appended",
+            counters = p.rows(counts.len(), 2),
+            incoming = p.rows(events.len(), 11),
+            deliveries = DELIVERIES_OF.replace("{events}", "appended"),
+        );
+        let mut query = sqlx::query_as::<_, (Uuid, i64)>(sqlx::AssertSqlSafe(sql));
+        for ((_, key), count) in &counts {
+            query = query.bind(*key).bind(*count);
+        }
+        for (i, event) in events.iter().enumerate() {
+            query = query
+                .bind(event.id.as_uuid())
+                .bind(event_ws[i].as_uuid())
+                .bind(&topics[i])
+                .bind(&logs[i])
+                .bind(backs[i].0)
+                .bind(backs[i].1)
+                .bind(event.kind().as_str())
+                .bind(event.schema_version as i32)
+                .bind(event.occurred_at)
+                .bind(&event.trace_id)
+                .bind(Json(event.body.payload()));
+        }
+        let offsets: HashMap<Uuid, i64> =
+            query.fetch_all(&mut **tx).await.map_err(map_err)?.into_iter().collect();
+        for event in events.iter_mut() {
+            event.offset = *offsets
+                .get(&event.id.as_uuid())
+                .ok_or_else(|| StoreError::Internal(format!("event {} was not appended", event.id)))?;
+        }
+        Ok(())
     }
 
     /// Inserts numbered events (`event_ws` and `log_offsets` one per event).

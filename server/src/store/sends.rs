@@ -608,8 +608,7 @@ where
                 ));
                 event_owner.push(owner);
             }
-            let log_offsets = Self::take_offsets(&mut tx, &mut events, &event_ws).await?;
-            Self::insert_events(&mut tx, &events, &event_ws, &log_offsets).await?;
+            Self::append_events(&mut tx, &mut events, &event_ws).await?;
         }
         if let Err(err) = tx.commit().await {
             // Not retried one by one: a commit that failed on the way back (a lost
