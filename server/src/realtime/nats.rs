@@ -179,7 +179,27 @@ pub async fn connect(
     let relay = link.clone();
     crate::supervise::spawn("nats_relay", move || relay.clone().run_relay());
 
-    tokio::spawn(watch_connection(heard, link.client.clone(), Arc::downgrade(bus)));
+    let client = link.client.clone();
+    let confirm = move || {
+        let client = client.clone();
+        async move {
+            if let Err(e) = client.flush().await {
+                tracing::warn!(error = %e, "cannot confirm the NATS subscription after a reconnect");
+            }
+        }
+    };
+    let node = Arc::downgrade(bus);
+    let lost_track = move || {
+        if let Some(bus) = node.upgrade() {
+            let closed = bus.hub().lost_track();
+            crate::metrics::metrics().link_resyncs.inc();
+            tracing::warn!(
+                closed,
+                "may have missed messages of the other nodes; closed this node's connections to read their access again"
+            );
+        }
+    };
+    tokio::spawn(watch_connection(heard, confirm, lost_track));
     let me = Arc::downgrade(bus);
     tokio::spawn(async move {
         while let Some(message) = subscription.next().await {
@@ -195,15 +215,23 @@ pub async fn connect(
 /// or what NATS dropped because this node's subscription fell behind, never arrives. Events
 /// are safe (each connection reads a gap from the log), but a lost termination would leave a
 /// connection open whose access ended. So once messages reach this node again (the connection
-/// is back and its subscription renewed, which a flush confirms), the hub closes every local
-/// connection to have its access read again (see [`super::hub::Hub::lost_track`]).
-async fn watch_connection(
+/// is back and its subscription renewed, which `confirm` checks), `lost_track` closes every
+/// local connection to have its access read again (see [`super::hub::Hub::lost_track`]).
+///
+/// A slow consumer is reported once per dropped message: a burst settles first and is acted on
+/// once, and two such resyncs are at least [`RESYNC_SPACING`] apart, so a node that keeps
+/// falling behind does not close its clients again while they reconnect.
+async fn watch_connection<C, F>(
     mut heard: mpsc::UnboundedReceiver<async_nats::Event>,
-    client: async_nats::Client,
-    bus: std::sync::Weak<Bus>,
-) {
+    confirm: C,
+    lost_track: impl Fn(),
+) where
+    C: Fn() -> F,
+    F: std::future::Future<Output = ()>,
+{
     use async_nats::Event;
     let mut dropped = false;
+    let mut last: Option<tokio::time::Instant> = None;
     while let Some(event) = heard.recv().await {
         let lost = match event {
             Event::Disconnected => {
@@ -219,20 +247,32 @@ async fn watch_connection(
         if !lost {
             continue;
         }
-        // The renewed subscription was queued before the reconnect was announced; NATS answers
-        // the flush after it, so from here on what the other nodes publish reaches this node.
-        if let Err(e) = client.flush().await {
-            tracing::warn!(error = %e, "cannot confirm the NATS subscription after a reconnect");
+        let wait =
+            last.map_or(RESYNC_SETTLE, |at| RESYNC_SETTLE.max(RESYNC_SPACING.saturating_sub(at.elapsed())));
+        tokio::time::sleep(wait).await;
+        while let Ok(more) = heard.try_recv() {
+            match more {
+                Event::Disconnected => dropped = true,
+                Event::Connected => dropped = false,
+                _ => {}
+            }
         }
-        let Some(bus) = bus.upgrade() else { return };
-        let closed = bus.hub().lost_track();
-        crate::metrics::metrics().link_resyncs.inc();
-        tracing::warn!(
-            closed,
-            "may have missed messages of the other nodes; closed this node's connections to read their access again"
-        );
+        if dropped {
+            // Gone again: its return acts.
+            continue;
+        }
+        // The renewed subscription was queued before the reconnect was announced; NATS answers
+        // a flush after it, so from then on what the other nodes publish reaches this node.
+        confirm().await;
+        lost_track();
+        last = Some(tokio::time::Instant::now());
     }
 }
+
+/// How long a burst of lost-message reports settles before the node acts on it.
+const RESYNC_SETTLE: Duration = Duration::from_millis(250);
+/// The least time between two resyncs of a node.
+const RESYNC_SPACING: Duration = Duration::from_secs(5);
 
 impl Link {
     /// Whether this node's connection to NATS is up.
@@ -403,6 +443,51 @@ mod tests {
 
     fn envelope(node: &str, messages: Vec<BusMessage>) -> Vec<u8> {
         serde_json::to_vec(&Envelope { node: node.to_owned(), messages }).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_of_lost_messages_is_one_resync_and_resyncs_are_spaced() {
+        use async_nats::Event;
+        use std::sync::atomic::AtomicUsize;
+        let resyncs = Arc::new(AtomicUsize::new(0));
+        let (tell, heard) = mpsc::unbounded_channel();
+        let counted = resyncs.clone();
+        let watcher = tokio::spawn(watch_connection(
+            heard,
+            || async {},
+            move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+            },
+        ));
+        let count = || resyncs.load(Ordering::SeqCst);
+        // The first connect is no loss.
+        tell.send(Event::Connected).unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(count(), 0);
+        // A hundred dropped messages: one resync, once the burst settled.
+        for sid in 0..100 {
+            tell.send(Event::SlowConsumer(sid)).unwrap();
+        }
+        tokio::time::sleep(RESYNC_SETTLE / 2).await;
+        assert_eq!(count(), 0, "not while the burst goes on");
+        tokio::time::sleep(RESYNC_SETTLE).await;
+        assert_eq!(count(), 1);
+        // More right after: held back until the spacing has passed.
+        tell.send(Event::SlowConsumer(1)).unwrap();
+        tokio::time::sleep(RESYNC_SPACING / 2).await;
+        assert_eq!(count(), 1);
+        tokio::time::sleep(RESYNC_SPACING).await;
+        assert_eq!(count(), 2);
+        // A connection that drops and comes back resyncs once it is back, not while it is gone.
+        tokio::time::sleep(RESYNC_SPACING).await;
+        tell.send(Event::Disconnected).unwrap();
+        tokio::time::sleep(RESYNC_SPACING).await;
+        assert_eq!(count(), 2);
+        tell.send(Event::Connected).unwrap();
+        tokio::time::sleep(RESYNC_SETTLE * 2).await;
+        assert_eq!(count(), 3);
+        drop(tell);
+        watcher.await.unwrap();
     }
 
     #[test]
