@@ -27,6 +27,20 @@ const DELIVERIES_OF: &str =
     where w.active = true and e.topic not like 'user:%' and e.topic not like 'session:%'
       and (w.events = '*' or w.events like '%,' || e.type || ',%')";
 
+/// How far each counter moves for these events (`logs` and `topics` one per event), in the
+/// order every writer takes them: the workspace logs first, then the topics, each sorted, so
+/// writers never deadlock on the counters.
+fn tally<'a>(logs: &'a [String], topics: &'a [String]) -> std::collections::BTreeMap<(bool, &'a str), i64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for key in logs {
+        *counts.entry((false, key.as_str())).or_default() += 1;
+    }
+    for topic in topics {
+        *counts.entry((true, topic.as_str())).or_default() += 1;
+    }
+    counts
+}
+
 impl<D: Backend> SqlStore<D>
 where
     for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
@@ -43,22 +57,8 @@ where
     for<'a> Option<&'a str>: Encode<'a, D>,
     for<'a> Json<&'a Value>: Encode<'a, D> + Type<D>,
 {
-    /// Hands out the next offset of a counter (a topic, or a workspace's log), locking its
-    /// row until the transaction ends.
-    async fn next_offset(tx: &mut Transaction<'static, D>, key: &str) -> Result<i64, StoreError> {
-        let (offset,): (i64,) = sqlx::query_as(
-            "insert into topic_offset (topic, last_offset) values ($1, 1)
-             on conflict (topic) do update set last_offset = topic_offset.last_offset + 1
-             returning last_offset",
-        )
-        .bind(key)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(map_err)?;
-        Ok(offset)
-    }
-
-    /// Appends one event to `topic` with the topic's next offset, inside `tx`.
+    /// Appends one event to `topic` with the topic's next offset, inside `tx` (see
+    /// [`Self::append_events`]).
     pub(crate) async fn append_event(
         tx: &mut Transaction<'static, D>,
         workspace_id: WorkspaceId,
@@ -67,30 +67,9 @@ where
         trace_id: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<Event, StoreError> {
-        // The workspace's log first, then the topic: every transaction takes these
-        // counters in the same order, so writers never deadlock on them.
-        let workspace_offset = Self::next_offset(tx, &format!("log:{workspace_id}")).await?;
-        let name = topic.to_string();
-        let offset = Self::next_offset(tx, &name).await?;
-        let event = Event { offset, ..Event::new(topic, body, trace_id, at) };
-        sqlx::query(
-            "insert into event (event_id, workspace_id, topic, topic_offset, type, schema_version, occurred_at, trace_id, payload, workspace_offset)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(event.id.as_uuid())
-        .bind(workspace_id.as_uuid())
-        .bind(&name)
-        .bind(event.offset)
-        .bind(event.kind().as_str())
-        .bind(event.schema_version as i32)
-        .bind(event.occurred_at)
-        .bind(&event.trace_id)
-        .bind(Json(&event.body.payload()))
-        .bind(workspace_offset)
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?;
-        Self::enqueue_deliveries(tx, &[event.id.as_uuid()]).await?;
+        let mut events = [Event::new(topic, body, trace_id, at)];
+        Self::append_events(tx, &mut events, &[workspace_id]).await?;
+        let [event] = events;
         Ok(event)
     }
 
@@ -119,18 +98,10 @@ where
         events: &mut [Event],
         event_ws: &[WorkspaceId],
     ) -> Result<Vec<i64>, StoreError> {
-        use std::collections::{BTreeMap, HashMap};
+        use std::collections::HashMap;
         let logs: Vec<String> = event_ws.iter().map(|ws| format!("log:{ws}")).collect();
         let topics: Vec<String> = events.iter().map(|e| e.topic.to_string()).collect();
-        // Workspace logs sort first: every transaction takes a log before its topics
-        // (as `append_event` does), so writers never deadlock on the counters.
-        let mut counts: BTreeMap<(bool, &str), i64> = BTreeMap::new();
-        for key in &logs {
-            *counts.entry((false, key.as_str())).or_default() += 1;
-        }
-        for topic in &topics {
-            *counts.entry((true, topic.as_str())).or_default() += 1;
-        }
+        let counts = tally(&logs, &topics);
         let sql = format!(
             "insert into topic_offset (topic, last_offset) values {}
              on conflict (topic) do update set last_offset = topic_offset.last_offset + excluded.last_offset
@@ -174,7 +145,7 @@ where
         events: &mut [Event],
         event_ws: &[WorkspaceId],
     ) -> Result<(), StoreError> {
-        use std::collections::{BTreeMap, HashMap};
+        use std::collections::HashMap;
         if events.is_empty() {
             return Ok(());
         }
@@ -184,15 +155,7 @@ where
         }
         let logs: Vec<String> = event_ws.iter().map(|ws| format!("log:{ws}")).collect();
         let topics: Vec<String> = events.iter().map(|e| e.topic.to_string()).collect();
-        // Counters in the order every writer takes them: the workspace logs first (as in
-        // `take_offsets`), so writers never deadlock on them.
-        let mut counts: BTreeMap<(bool, &str), i64> = BTreeMap::new();
-        for key in &logs {
-            *counts.entry((false, key.as_str())).or_default() += 1;
-        }
-        for topic in &topics {
-            *counts.entry((true, topic.as_str())).or_default() += 1;
-        }
+        let counts = tally(&logs, &topics);
         // Each event's offset on a counter is its new value less the group's later events on
         // that counter.
         let mut later: HashMap<&str, i64> = HashMap::with_capacity(counts.len());
