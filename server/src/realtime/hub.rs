@@ -342,8 +342,7 @@ impl Hub {
     /// messages reach this node again. Answers how many connections were closed.
     pub fn lost_track(&self) -> usize {
         let mut state = self.write();
-        let now = Instant::now();
-        state.forgotten = Some(state.forgotten.map_or(now, |f| f.max(now)));
+        state.forgotten = Some(Instant::now());
         for live in state.conns.values() {
             live.kill.fire(Disconnect::INSUFFICIENT_STATE);
         }
