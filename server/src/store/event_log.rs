@@ -12,6 +12,7 @@ use switchboard::store::{EventLog, StoreError};
 use switchboard::{Event, EventBody, Topic, UserId, WorkspaceId};
 
 use super::backend::{Backend, Bind, Column, Params, SqlStore};
+use super::batch::Batch;
 use super::map_err;
 use super::rows;
 
@@ -73,91 +74,40 @@ where
         Ok(event)
     }
 
-    /// Writes the webhook deliveries ([`DELIVERIES_OF`]) of these just inserted events, in the
-    /// events' transaction: a committed event always has its deliveries.
-    async fn enqueue_deliveries(tx: &mut Transaction<'static, D>, ids: &[Uuid]) -> Result<(), StoreError> {
-        let sql = format!(
-            "{} and e.event_id in ({})",
-            DELIVERIES_OF.replace("{events}", "event"),
-            Params::new(D::KIND).list(ids.len())
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in ids {
-            query = query.bind(*id);
-        }
-        query.execute(&mut **tx).await.map_err(map_err)?;
-        Ok(())
-    }
-
-    /// Numbers `events` (in order) from their topics' counters and their workspaces'
-    /// logs (`event_ws`, one per event) in one statement: each counter moves by its
-    /// count and the events take the numbers up to its new value. Returns each event's
-    /// log offset.
-    pub(crate) async fn take_offsets(
-        tx: &mut Transaction<'static, D>,
-        events: &mut [Event],
-        event_ws: &[WorkspaceId],
-    ) -> Result<Vec<i64>, StoreError> {
-        use std::collections::HashMap;
-        let logs: Vec<String> = event_ws.iter().map(|ws| format!("log:{ws}")).collect();
-        let topics: Vec<String> = events.iter().map(|e| e.topic.to_string()).collect();
-        let counts = tally(&logs, &topics);
-        let sql = format!(
-            "insert into topic_offset (topic, last_offset) values {}
-             on conflict (topic) do update set last_offset = topic_offset.last_offset + excluded.last_offset
-             returning topic, last_offset",
-            Params::new(D::KIND).rows(counts.len(), 2)
-        );
-        let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
-        for ((_, key), count) in &counts {
-            query = query.bind(*key).bind(*count);
-        }
-        let tops: HashMap<String, i64> =
-            query.fetch_all(&mut **tx).await.map_err(map_err)?.into_iter().collect();
-        let mut next: HashMap<String, i64> = HashMap::with_capacity(counts.len());
-        for ((_, key), count) in &counts {
-            let top = tops
-                .get(*key)
-                .ok_or_else(|| StoreError::Internal(format!("no offset came back for {key}")))?;
-            next.insert((*key).to_owned(), top - count + 1);
-        }
-        let mut take = |key: &str| -> Result<i64, StoreError> {
-            let n =
-                next.get_mut(key).ok_or_else(|| StoreError::Internal(format!("{key} was not counted")))?;
-            *n += 1;
-            Ok(*n - 1)
-        };
-        let mut log_offsets = Vec::with_capacity(events.len());
-        for ((event, log), topic) in events.iter_mut().zip(&logs).zip(&topics) {
-            log_offsets.push(take(log)?);
-            event.offset = take(topic)?;
-        }
-        Ok(log_offsets)
-    }
-
     /// Numbers `events` (in order) and appends them to the log with their webhook deliveries
-    /// (`event_ws` one per event). On PostgreSQL it is one statement: the counters' row locks
-    /// (the workspace's log above all, which every write in the workspace takes) are then held
-    /// for that statement and the commit, not for three round trips and the commit. SQLite has
-    /// one writer and no data-modifying `with`: the counters' upsert, then the insert.
+    /// ([`DELIVERIES_OF`]; `event_ws` one per event), inside `tx`: a committed event always has
+    /// its offsets and its deliveries. See [`Self::append_events_after`].
     pub(crate) async fn append_events(
         tx: &mut Transaction<'static, D>,
         events: &mut [Event],
         event_ws: &[WorkspaceId],
     ) -> Result<(), StoreError> {
+        Self::append_events_after(tx, &mut Batch::default(), events, event_ws).await
+    }
+
+    /// [`Self::append_events`] after the statements `batch` holds, sent with them on SQLite.
+    ///
+    /// Each counter (the topic's, and the workspace log's `log:{workspace}`) moves once, by its
+    /// count of the events, and the events take the numbers up to its new value: an event's
+    /// offset is the counter's new value less the events after it in the group on that counter.
+    /// On PostgreSQL that is one statement (data-modifying `with`), so the counters' row locks
+    /// — the workspace log's above all, which every write in the workspace takes — are held for
+    /// one statement and the commit. SQLite (one writer, no data-modifying `with`) runs the
+    /// counters' upsert, the insert numbered from the counters' rows and the deliveries as one
+    /// string, a single hand-off with whatever the batch held.
+    pub(crate) async fn append_events_after(
+        tx: &mut Transaction<'static, D>,
+        batch: &mut Batch<D>,
+        events: &mut [Event],
+        event_ws: &[WorkspaceId],
+    ) -> Result<(), StoreError> {
         use std::collections::HashMap;
         if events.is_empty() {
-            return Ok(());
-        }
-        if D::KIND == switchboard::store::Backend::Sqlite {
-            let log_offsets = Self::take_offsets(tx, events, event_ws).await?;
-            return Self::insert_events(tx, events, event_ws, &log_offsets).await;
+            return batch.flush(tx).await;
         }
         let logs: Vec<String> = event_ws.iter().map(|ws| format!("log:{ws}")).collect();
         let topics: Vec<String> = events.iter().map(|e| e.topic.to_string()).collect();
         let counts = tally(&logs, &topics);
-        // Each event's offset on a counter is its new value less the group's later events on
-        // that counter.
         let mut later: HashMap<&str, i64> = HashMap::with_capacity(counts.len());
         let mut backs = vec![(0_i64, 0_i64); events.len()];
         for i in (0..events.len()).rev() {
@@ -169,83 +119,72 @@ where
             *log += 1;
         }
         let mut p = Params::new(D::KIND);
-        let sql = format!(
-            "with counters as (
-               insert into topic_offset (topic, last_offset) values {counters}
-               on conflict (topic) do update set last_offset = topic_offset.last_offset + excluded.last_offset
-               returning topic, last_offset),
-             incoming (event_id, workspace_id, topic, log, topic_back, log_back, type, schema_version,
-                       occurred_at, trace_id, payload) as (values {incoming}),
-             appended as (
-               insert into event (event_id, workspace_id, topic, topic_offset, type, schema_version, occurred_at,
-                                  trace_id, payload, workspace_offset)
-               select i.event_id, i.workspace_id, i.topic, t.last_offset - i.topic_back, i.type, i.schema_version,
-                      i.occurred_at, i.trace_id, i.payload, l.last_offset - i.log_back
-               from incoming i join counters t on t.topic = i.topic join counters l on l.topic = i.log
-               returning event_id, workspace_id, topic, type, occurred_at, topic_offset),
-             delivered as ({deliveries})
-             select event_id, topic_offset from appended",
-            counters = p.rows(counts.len(), 2),
-            incoming = p.rows(events.len(), 11),
-            deliveries = DELIVERIES_OF.replace("{events}", "appended"),
+        let upsert = format!(
+            "insert into topic_offset (topic, last_offset) values {}
+             on conflict (topic) do update set last_offset = topic_offset.last_offset + excluded.last_offset",
+            p.rows(counts.len(), 2)
         );
-        let mut query = sqlx::query_as::<_, (Uuid, i64)>(sqlx::AssertSqlSafe(sql));
+        let incoming = format!(
+            "incoming (event_id, workspace_id, topic, log, topic_back, log_back, type, schema_version,
+                       occurred_at, trace_id, payload) as (values {})",
+            p.rows(events.len(), 11)
+        );
+        let append = |counters: &str, returning: &str| {
+            format!(
+                "insert into event (event_id, workspace_id, topic, topic_offset, type, schema_version, occurred_at,
+                                    trace_id, payload, workspace_offset)
+                 select i.event_id, i.workspace_id, i.topic, t.last_offset - i.topic_back, i.type, i.schema_version,
+                        i.occurred_at, i.trace_id, i.payload, l.last_offset - i.log_back
+                 from incoming i join {counters} t on t.topic = i.topic join {counters} l on l.topic = i.log
+                 returning {returning}"
+            )
+        };
+        if D::KIND == switchboard::store::Backend::Sqlite {
+            batch.statement(&upsert);
+            batch.statement(&format!("with {incoming} {}", append("topic_offset", "event_id, topic_offset")));
+        } else {
+            batch.statement(&format!(
+                "with counters as ({upsert} returning topic, last_offset), {incoming},
+                 appended as ({}), delivered as ({})
+                 select event_id, topic_offset from appended",
+                append("counters", "event_id, workspace_id, topic, type, occurred_at, topic_offset"),
+                DELIVERIES_OF.replace("{events}", "appended"),
+            ));
+        }
         for ((_, key), count) in &counts {
-            query = query.bind(*key).bind(*count);
+            batch.bind(*key).bind(*count);
         }
         for (i, event) in events.iter().enumerate() {
-            query = query
+            batch
                 .bind(event.id.as_uuid())
                 .bind(event_ws[i].as_uuid())
-                .bind(&topics[i])
-                .bind(&logs[i])
+                .bind(topics[i].as_str())
+                .bind(logs[i].as_str())
                 .bind(backs[i].0)
                 .bind(backs[i].1)
                 .bind(event.kind().as_str())
                 .bind(event.schema_version as i32)
                 .bind(event.occurred_at)
-                .bind(&event.trace_id)
+                .bind(event.trace_id.as_deref())
                 .bind(Json(event.body.payload()));
         }
-        let offsets: HashMap<Uuid, i64> =
-            query.fetch_all(&mut **tx).await.map_err(map_err)?.into_iter().collect();
+        if D::KIND == switchboard::store::Backend::Sqlite {
+            let ids = Params::new(D::KIND).list(events.len());
+            batch.statement(&format!(
+                "{} and e.event_id in ({ids})",
+                DELIVERIES_OF.replace("{events}", "event")
+            ));
+            for event in events.iter() {
+                batch.bind(event.id.as_uuid());
+            }
+        }
+        let offsets: HashMap<Uuid, i64> = batch.read::<(Uuid, i64)>(tx).await?.into_iter().collect();
         for event in events.iter_mut() {
             event.offset = *offsets
                 .get(&event.id.as_uuid())
                 .ok_or_else(|| StoreError::Internal(format!("event {} was not appended", event.id)))?;
         }
         Ok(())
-    }
-
-    /// Inserts numbered events (`event_ws` and `log_offsets` one per event).
-    pub(crate) async fn insert_events(
-        tx: &mut Transaction<'static, D>,
-        events: &[Event],
-        event_ws: &[WorkspaceId],
-        log_offsets: &[i64],
-    ) -> Result<(), StoreError> {
-        let sql = format!(
-            "insert into event (event_id, workspace_id, topic, topic_offset, type, schema_version, occurred_at, trace_id, payload, workspace_offset)
-             values {}",
-            Params::new(D::KIND).rows(events.len(), 10)
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for ((event, ws), log) in events.iter().zip(event_ws).zip(log_offsets) {
-            query = query
-                .bind(event.id.as_uuid())
-                .bind(ws.as_uuid())
-                .bind(event.topic.to_string())
-                .bind(event.offset)
-                .bind(event.kind().as_str())
-                .bind(event.schema_version as i32)
-                .bind(event.occurred_at)
-                .bind(&event.trace_id)
-                .bind(Json(event.body.payload()))
-                .bind(*log);
-        }
-        query.execute(&mut **tx).await.map_err(map_err)?;
-        let ids: Vec<Uuid> = events.iter().map(|e| e.id.as_uuid()).collect();
-        Self::enqueue_deliveries(tx, &ids).await
     }
 }
 

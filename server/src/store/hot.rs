@@ -6,7 +6,7 @@
 use switchboard::store::Backend;
 
 use super::backend::Params;
-use super::rows::{conversation_columns, message_columns};
+use super::rows::conversation_columns;
 
 /// A user token's check in one read: key `$1` (any state), and the app user with external id
 /// `$2` in the key's workspace with their account (left-joined: nulls when there is none).
@@ -155,16 +155,13 @@ pub fn conversations_with_live_sessions(backend: Backend, conversations: usize) 
     )
 }
 
-/// A group's messages, 19 values a row, returning the stored rows.
+/// A group's messages, 19 values a row (the rest of a new message's columns take their defaults).
 pub fn insert_messages(backend: Backend, rows: usize) -> String {
     format!(
-        concat!(
-            "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text,
-                                  client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id, attachments,
-                                  template, parent_id, visibility, note, from_bot, buttons)
-             values {} returning ",
-            message_columns!()
-        ),
+        "insert into message (message_id, workspace_id, conversation_id, channel_id, direction, status, text,
+                              client_message_id, sender_user_id, created_at, updated_at, reply_to_message_id, attachments,
+                              template, parent_id, visibility, note, from_bot, buttons)
+         values {}",
         Params::new(backend).rows(rows, 19)
     )
 }

@@ -231,7 +231,7 @@ where
         message: &Message,
         room: bool,
     ) -> Result<(), StoreError> {
-        if !message.text.contains('@') {
+        if !mentions_someone(message) {
             return Ok(());
         }
         let readers: Vec<(Uuid, String, String)> = if room {
@@ -449,4 +449,9 @@ where
         self.listener.committed(&events);
         Ok(Some(message))
     }
+}
+
+/// Whether a message may mention someone (an `@` in its text): only then are its mentions read.
+pub(crate) fn mentions_someone(message: &Message) -> bool {
+    message.text.contains('@')
 }

@@ -5,6 +5,7 @@
 //! | file | what |
 //! | --- | --- |
 //! | `event_log.rs` | offsets, append, reads after a topic offset or a log position, epoch |
+//! | `batch.rs` | a transaction's statements sent together (one hand-off on SQLite) |
 //! | `sends.rs`, `send_queue.rs` | outbound messages, written by group commit |
 //! | `ingest.rs` | inbound messages from the networks |
 //! | `history.rs` | a linked phone's past chats, recorded as history |
@@ -27,6 +28,7 @@ use switchboard::store::{Broker, NoBroker, StoreError};
 
 mod accounts;
 pub mod backend;
+mod batch;
 mod channels;
 mod contacts;
 mod conversations;

@@ -17,6 +17,7 @@ use switchboard::{
 };
 
 use super::backend::{Backend, Bind, Column, Params, SqlStore};
+use super::batch::Batch;
 use super::moderation::SendRule;
 use super::rows::{self, conversation_columns, message_columns};
 use super::{hot, map_err};
@@ -352,6 +353,7 @@ where
     ) -> Result<Vec<Result<Sent, StoreError>>, StoreError> {
         let at = switchboard::time::now();
         let mut tx = self.begin_write().await?;
+        let mut batch = Batch::<D>::default();
 
         let Planned { plans, conversations, parents } = Self::plan(&mut tx, outs).await?;
         let new: Vec<(usize, MessageId, bool)> = plans
@@ -390,44 +392,73 @@ where
         let mut event_owner: Vec<usize> = Vec::new();
         let mut event_ws: Vec<WorkspaceId> = Vec::new();
         if !new.is_empty() {
-            // The messages.
+            // The messages, built here from what is written (no row read back), sent with the
+            // next statement that must run.
             let sql = hot::insert_messages(D::KIND, new.len());
-            let mut query = sqlx::query_as::<_, rows::MessageRow>(sqlx::AssertSqlSafe(sql));
+            batch.statement(&sql);
             for &(i, id, local) in &new {
                 let out = outs[i];
-                query = query
-                    .bind(id.as_uuid())
-                    .bind(out.workspace_id.as_uuid())
-                    .bind(out.conversation_id.as_uuid())
-                    .bind(channel_of[&id].as_uuid())
-                    .bind("outbound")
-                    .bind(if local { "sent" } else { "pending" })
-                    .bind(&out.text)
-                    .bind(&out.client_message_id)
-                    .bind(out.sender.as_uuid())
+                let row = rows::MessageRow {
+                    message_id: id.as_uuid(),
+                    workspace_id: out.workspace_id.as_uuid(),
+                    conversation_id: out.conversation_id.as_uuid(),
+                    channel_id: channel_of[&id].as_uuid(),
+                    direction: "outbound".to_owned(),
+                    status: if local { "sent" } else { "pending" }.to_owned(),
+                    text: out.text.clone(),
+                    external_id: None,
+                    client_message_id: out.client_message_id.clone(),
+                    sender_user_id: Some(out.sender.as_uuid()),
+                    error: None,
+                    created_at: at,
+                    edited_at: None,
+                    deleted_at: None,
+                    reply_to_message_id: out.reply_to.map(|r| r.as_uuid()),
+                    attachments: super::media::attachments_json(carried[&id]),
+                    template: out.template.as_ref().map(|t| serde_json::to_string(t).unwrap_or_default()),
+                    reactions: None,
+                    sender_name: None,
+                    parent_id: out.parent_id.map(|p| p.as_uuid()),
+                    visibility: visibility(i, &id).to_owned(),
+                    reply_count: 0,
+                    last_reply_at: None,
+                    thread_participants: None,
+                    note: out.note,
+                    from_bot: out.from_bot,
+                    buttons: (!out.buttons.is_empty()).then(|| serde_json::json!(out.buttons).to_string()),
+                };
+                batch
+                    .bind(row.message_id)
+                    .bind(row.workspace_id)
+                    .bind(row.conversation_id)
+                    .bind(row.channel_id)
+                    .bind(row.direction.as_str())
+                    .bind(row.status.as_str())
+                    .bind(row.text.as_str())
+                    .bind(row.client_message_id.as_deref())
+                    .bind(row.sender_user_id)
                     .bind(at)
                     .bind(at)
-                    .bind(out.reply_to.map(|r| r.as_uuid()))
-                    .bind(super::media::attachments_json(carried[&id]))
-                    .bind(out.template.as_ref().map(|t| serde_json::to_string(t).unwrap_or_default()))
-                    .bind(out.parent_id.map(|p| p.as_uuid()))
-                    .bind(visibility(i, &id))
-                    .bind(out.note)
-                    .bind(out.from_bot)
-                    .bind((!out.buttons.is_empty()).then(|| serde_json::json!(out.buttons).to_string()));
-            }
-            for row in query.fetch_all(&mut *tx).await.map_err(map_err)? {
+                    .bind(row.reply_to_message_id)
+                    .bind(row.attachments.as_deref())
+                    .bind(row.template.as_deref())
+                    .bind(row.parent_id)
+                    .bind(row.visibility.as_str())
+                    .bind(row.note)
+                    .bind(row.from_bot)
+                    .bind(row.buttons.as_deref());
                 let message: Message = row.try_into()?;
                 messages.insert(message.id, message);
             }
-            if messages.len() != new.len() {
-                return Err(StoreError::Internal("a grouped insert returned the wrong rows".into()));
-            }
+            batch.write(&mut tx).await?;
             let taken: Vec<(AttachmentId, MessageId)> = carried
                 .iter()
                 .flat_map(|(message, attachments)| attachments.iter().map(|a| (a.id, *message)))
                 .collect();
-            Self::attach(&mut tx, &taken).await?;
+            if !taken.is_empty() {
+                batch.flush(&mut tx).await?;
+                Self::attach(&mut tx, &taken).await?;
+            }
 
             // Each conversation's last activity: its last message shown (no thread reply, shadowed message or note).
             let mut last: Vec<(ConversationId, &Message)> = Vec::new();
@@ -470,22 +501,19 @@ where
                     senders = senders,
                     list = p.list(last.len())
                 );
-                let mut query =
-                    sqlx::query_as::<_, rows::ConversationRow>(sqlx::AssertSqlSafe(sql)).bind(at).bind(at);
+                batch.statement(&sql).bind(at).bind(at);
                 for (conversation, message) in &last {
-                    query = query.bind(conversation.as_uuid()).bind(message.preview());
+                    batch.bind(conversation.as_uuid()).bind(message.preview());
                 }
                 for (conversation, message) in &last {
-                    query =
-                        query.bind(conversation.as_uuid()).bind(message.sender_user_id.map(|u| u.as_uuid()));
+                    batch.bind(conversation.as_uuid()).bind(message.sender_user_id.map(|u| u.as_uuid()));
                 }
                 for (conversation, _) in &last {
-                    query = query.bind(conversation.as_uuid());
+                    batch.bind(conversation.as_uuid());
                 }
-                query
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(map_err)?
+                batch
+                    .read::<rows::ConversationRow>(&mut tx)
+                    .await?
                     .into_iter()
                     .map(|row| {
                         let conversation: Conversation = row.into();
@@ -509,40 +537,29 @@ where
                 }
             }
             if !read.is_empty() {
-                let sql = hot::advance_read_positions(D::KIND, read.len());
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                batch.statement(&hot::advance_read_positions(D::KIND, read.len()));
                 for ((sender, conversation), (workspace, message)) in &read {
-                    query = query
+                    batch
                         .bind(sender.as_uuid())
                         .bind(conversation.as_uuid())
                         .bind(workspace.as_uuid())
                         .bind(message.as_uuid())
                         .bind(at);
                 }
-                query.execute(&mut *tx).await.map_err(map_err)?;
-            }
-            for (_, id, _) in &new {
-                let message = &messages[id];
-                if hidden.contains(id) {
-                    continue;
-                }
-                let room =
-                    conversations.get(&message.conversation_id).is_some_and(|c| c.contact_id.is_none());
-                Self::write_mentions(&mut tx, message, room).await?;
+                batch.write(&mut tx).await?;
             }
 
             // Network sends go to the outbox.
             let queued: Vec<&Message> =
                 new.iter().filter(|(_, _, local)| !local).map(|(_, id, _)| &messages[id]).collect();
             if !queued.is_empty() {
-                let sql = format!(
+                batch.statement(&format!(
                     "insert into outbox (outbox_id, workspace_id, channel_id, message_id, next_attempt_at, status, created_at, updated_at, max_attempts)
                      values {}",
                     Params::new(D::KIND).rows(queued.len(), 9)
-                );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                ));
                 for message in &queued {
-                    query = query
+                    batch
                         .bind(Uuid::now_v7())
                         .bind(message.workspace_id.as_uuid())
                         .bind(message.channel_id.as_uuid())
@@ -553,7 +570,22 @@ where
                         .bind(at)
                         .bind(OUTBOX_MAX_ATTEMPTS as i32);
                 }
-                query.execute(&mut *tx).await.map_err(map_err)?;
+                batch.write(&mut tx).await?;
+            }
+
+            // Mentions and threads write on the transaction itself: after what the batch holds.
+            let mentioning = |m: &Message| !hidden.contains(&m.id) && super::messages::mentions_someone(m);
+            if new.iter().any(|(_, id, _)| mentioning(&messages[id]) || messages[id].parent_id.is_some()) {
+                batch.flush(&mut tx).await?;
+            }
+            for (_, id, _) in &new {
+                let message = &messages[id];
+                if hidden.contains(id) {
+                    continue;
+                }
+                let room =
+                    conversations.get(&message.conversation_id).is_some_and(|c| c.contact_id.is_none());
+                Self::write_mentions(&mut tx, message, room).await?;
             }
 
             // The threads' first messages, with their replies counted.
@@ -608,7 +640,7 @@ where
                 ));
                 event_owner.push(owner);
             }
-            Self::append_events(&mut tx, &mut events, &event_ws).await?;
+            Self::append_events_after(&mut tx, &mut batch, &mut events, &event_ws).await?;
         }
         if let Err(err) = tx.commit().await {
             // Not retried one by one: a commit that failed on the way back (a lost

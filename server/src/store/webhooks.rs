@@ -1,5 +1,5 @@
 //! Outgoing webhooks: endpoints, and the deliveries the event log writes for them (see
-//! `event_log::enqueue_deliveries`), claimed, attempted and finished like the outbox's rows.
+//! `event_log::DELIVERIES_OF`), claimed, attempted and finished like the outbox's rows.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

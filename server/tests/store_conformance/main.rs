@@ -67,6 +67,7 @@ store_test!(
     sends::sends_written_as_a_group_answer_each_caller_like_lone_sends,
     sends::only_a_rooms_members_post_in_it_decided_in_the_write,
     sends::replies_take_the_group_path_and_keep_their_idempotency,
+    sends::a_groups_answers_are_the_rows_it_stored,
     invitations::invitations_are_one_pending_per_address_and_refresh_in_place,
     invitations::accepting_an_invitation_adds_the_member_and_sets_a_default_only_once,
     invitations::accepting_as_a_new_user_is_one_transaction,

@@ -263,3 +263,64 @@ async fn postgres_nodes_racing_on_one_key_store_one_message() {
         one.messages(ws, conv, None, 50).await.unwrap().into_iter().filter(|m| m.text == "race").count();
     assert_eq!(race, 20);
 }
+
+/// A group's answers are built from what it writes, not read back: every kind of send in one
+/// group (a network send, a room post, a thread reply in and out of the conversation, a note, a
+/// bot's buttons, a keyed reply, a mention) answers with the row as stored, and its events are
+/// the stored ones.
+pub async fn a_groups_answers_are_the_rows_it_stored(store: &dyn Store) {
+    let ws = workspace(store, "Acme").await;
+    let (a, bob) = (user(store, "a@example.com").await, user(store, "bob@example.com").await);
+    store.put_member(ws.id, a.id, MemberRole::Agent, now()).await.unwrap();
+    store.put_member(ws.id, bob.id, MemberRole::Agent, now()).await.unwrap();
+    let mock = store.create_channel(new_channel(ws.id, "Mock")).await.unwrap();
+    let chat = store.ingest_inbound(inbound(ws.id, mock.id, "+1555", "e-1", "hi")).await.unwrap().unwrap();
+    let (chat, first) = (chat.conversation.id, chat.message.id);
+    let room = room(store, ws.id, &[a.id, bob.id]).await.id;
+    let parent = store.send_message(outbound(ws.id, room, a.id, "a thread", None)).await.unwrap().message.id;
+    let with = |text: &str, f: &dyn Fn(&mut switchboard::store::NewOutbound)| {
+        let mut out = outbound(ws.id, room, a.id, text, None);
+        f(&mut out);
+        out
+    };
+
+    let r = tokio::join!(
+        store.send_message(outbound(ws.id, chat, a.id, "to the network", Some("k-1"))),
+        store.send_message(outbound(ws.id, room, bob.id, "hello @a", None)),
+        store.send_message(with("in the thread", &|o| o.parent_id = Some(parent))),
+        store.send_message(with("in the thread and the room", &|o| {
+            o.parent_id = Some(parent);
+            o.show_in_conversation = true;
+        })),
+        store.send_message(switchboard::store::NewOutbound {
+            note: true,
+            ..outbound(ws.id, chat, a.id, "a note", None)
+        }),
+        store.send_message(with("pick one", &|o| {
+            o.from_bot = true;
+            o.buttons = vec!["Yes".into(), "No".into()];
+        })),
+        store.send_message(switchboard::store::NewOutbound {
+            reply_to: Some(first),
+            ..outbound(ws.id, chat, a.id, "re", Some("k-2"))
+        }),
+    );
+    let sent =
+        [r.0.unwrap(), r.1.unwrap(), r.2.unwrap(), r.3.unwrap(), r.4.unwrap(), r.5.unwrap(), r.6.unwrap()];
+    assert!(sent.iter().all(|s| s.created));
+    assert!(sent.iter().all(|s| s.message.created_at == sent[0].message.created_at), "one group");
+    for s in &sent {
+        let stored = store.message(ws.id, s.message.id).await.unwrap();
+        assert_eq!(stored.as_ref(), Some(&s.message), "{:?} as answered is as stored", s.message.text);
+        for event in &s.events {
+            let logged = store.events_after(event.topic, event.offset - 1, 1).await.unwrap();
+            assert_eq!(logged, std::slice::from_ref(event), "{} of {:?}", event.kind(), s.message.text);
+        }
+    }
+    assert_eq!(sent[4].message.note, true);
+    assert_eq!(sent[5].message.buttons, ["Yes", "No"]);
+    assert_eq!(sent[6].message.reply_to, Some(first));
+    // The thread's first message counts both replies, as stored.
+    let parent = store.message(ws.id, parent).await.unwrap().unwrap();
+    assert_eq!(parent.thread.map(|t| t.reply_count), Some(2));
+}
