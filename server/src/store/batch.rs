@@ -8,12 +8,17 @@
 //! at [`Batch::flush`]: a group of writes is one hand-off. PostgreSQL takes one statement per
 //! round trip (its extended protocol), so there each statement runs as soon as it is complete.
 //!
+//! sqlx 0.9 marks several statements in one prepared string as deprecated (SQLite alone allows
+//! it); the store's conformance suite runs every batch on both backends, so an upgrade that
+//! drops it fails there, not in production.
+//!
 //! Statements in a batch use [`super::backend::Params`] placeholders (`?` on SQLite): a
 //! numbered `$n` would count from the first statement of the string. Anything that runs on
 //! the transaction directly must come after a [`Batch::flush`], or it would run before the
 //! statements still held.
 
-use sqlx::{Arguments, Encode, Executor, FromRow, Transaction, Type};
+use futures_util::TryStreamExt;
+use sqlx::{Arguments, Either, Encode, Executor, FromRow, Transaction, Type};
 use switchboard::store::StoreError;
 
 use super::backend::Backend;
@@ -25,11 +30,13 @@ pub(crate) struct Batch<D: Backend> {
     args: D::Arguments,
     /// The first value that could not be encoded: the batch fails with it when it runs.
     unbound: Option<sqlx::error::BoxDynError>,
+    /// PostgreSQL: the rows of the statements run since the last [`Batch::rows`].
+    sets: Vec<Vec<D::Row>>,
 }
 
 impl<D: Backend> Default for Batch<D> {
     fn default() -> Self {
-        Self { sql: String::new(), args: D::Arguments::default(), unbound: None }
+        Self { sql: String::new(), args: D::Arguments::default(), unbound: None, sets: Vec::new() }
     }
 }
 
@@ -62,7 +69,49 @@ where
 
     /// Ends a statement that returns nothing: held on SQLite, run now on PostgreSQL.
     pub(crate) async fn write(&mut self, tx: &mut Transaction<'static, D>) -> Result<(), StoreError> {
-        if Self::holds() { Ok(()) } else { self.flush(tx).await }
+        if Self::holds() {
+            return Ok(());
+        }
+        self.flush(tx).await?;
+        self.sets.push(Vec::new());
+        Ok(())
+    }
+
+    /// Ends a statement whose rows [`Self::rows`] returns: held on SQLite, run now on PostgreSQL.
+    pub(crate) async fn query(&mut self, tx: &mut Transaction<'static, D>) -> Result<(), StoreError> {
+        if Self::holds() {
+            return Ok(());
+        }
+        let (sql, args) = self.take()?;
+        let rows = sqlx::query_with::<D, _>(sqlx::AssertSqlSafe(sql), args)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(map_err)?;
+        self.sets.push(rows);
+        Ok(())
+    }
+
+    /// Runs the statements held and returns the rows of every statement ended since the last
+    /// call, one set per statement in order (a write's is empty). Read them with [`decode`].
+    pub(crate) async fn rows(
+        &mut self,
+        tx: &mut Transaction<'static, D>,
+    ) -> Result<Vec<Vec<D::Row>>, StoreError> {
+        if !Self::holds() {
+            return Ok(std::mem::take(&mut self.sets));
+        }
+        let (sql, args) = self.take()?;
+        let mut sets = Vec::new();
+        let mut set = Vec::new();
+        let mut results = (&mut **tx).fetch_many(sqlx::query_with::<D, _>(sqlx::AssertSqlSafe(sql), args));
+        // Each statement's rows come first, then its result.
+        while let Some(item) = results.try_next().await.map_err(map_err)? {
+            match item {
+                Either::Left(_) => sets.push(std::mem::take(&mut set)),
+                Either::Right(row) => set.push(row),
+            }
+        }
+        Ok(sets)
     }
 
     /// Ends a statement whose rows are wanted and runs it, after the statements held. Only
@@ -71,6 +120,7 @@ where
     where
         R: for<'r> FromRow<'r, D::Row> + Send + Unpin,
     {
+        self.sets.clear();
         let (sql, args) = self.take()?;
         sqlx::query_as_with::<D, R, _>(sqlx::AssertSqlSafe(sql), args)
             .fetch_all(&mut **tx)
@@ -89,10 +139,17 @@ where
     }
 
     fn take(&mut self) -> Result<(String, D::Arguments), StoreError> {
-        let taken = std::mem::take(self);
-        match taken.unbound {
+        let (sql, args) = (std::mem::take(&mut self.sql), std::mem::take(&mut self.args));
+        match self.unbound.take() {
             Some(err) => Err(map_err(sqlx::Error::Encode(err))),
-            None => Ok((taken.sql, taken.args)),
+            None => Ok((sql, args)),
         }
     }
+}
+
+/// One statement's rows, as `R`.
+pub(crate) fn decode<D: Backend, R: for<'r> FromRow<'r, D::Row>>(
+    rows: &[D::Row],
+) -> Result<Vec<R>, StoreError> {
+    rows.iter().map(|row| R::from_row(row).map_err(map_err)).collect()
 }

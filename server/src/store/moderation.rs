@@ -23,7 +23,7 @@ const BAN_COLUMNS: &str =
     "ban_id, workspace_id, user_id, conversation_id, shadow, reason, created_by, created_at, expires_at";
 
 #[derive(sqlx::FromRow)]
-struct BanRow {
+pub(crate) struct BanRow {
     ban_id: Uuid,
     workspace_id: Uuid,
     user_id: Uuid,
@@ -152,7 +152,8 @@ where
     }
 
     /// The moderation rules for each send of a group whose rooms are `rooms` (not for sends
-    /// answered from their key already), read in its transaction: a ban in force refuses it (a
+    /// answered from their key already), decided in its transaction from the senders' `bans` in
+    /// force (read with the group's conversations) and its own reads: a ban refuses a send (a
     /// shadow ban hides it), a frozen room refuses everyone, slow mode refuses a member who
     /// posted too recently (not the room's moderators nor the workspace's admins). Sends into
     /// rooms in slow mode move their sender's last post, here, in the same transaction.
@@ -162,6 +163,7 @@ where
         answered: impl Fn(&NewOutbound) -> bool,
         rooms: &HashMap<ConversationId, &Conversation>,
         places: &HashMap<(ConversationId, UserId), RoomRole>,
+        bans: Vec<Ban>,
         at: DateTime<Utc>,
     ) -> Result<Vec<SendRule>, StoreError> {
         let mut rules = vec![SendRule::Post; outs.len()];
@@ -175,18 +177,6 @@ where
         if in_room.is_empty() {
             return Ok(rules);
         }
-        let mut senders: Vec<UserId> = in_room.iter().map(|i| outs[*i].sender).collect();
-        senders.sort_unstable_by_key(|u| u.as_uuid());
-        senders.dedup();
-        // (On SQLite the placeholders are `?`: the text's order is the binding order.)
-        let sql = super::hot::senders_bans(D::KIND, senders.len());
-        let mut query = sqlx::query_as::<_, BanRow>(sqlx::AssertSqlSafe(sql)).bind(at);
-        for s in &senders {
-            query = query.bind(s.as_uuid());
-        }
-        let bans: Vec<Ban> =
-            query.fetch_all(&mut **tx).await.map_err(map_err)?.into_iter().map(Into::into).collect();
-
         // Last posts in the group's slow rooms.
         let slow: Vec<usize> = in_room
             .iter()

@@ -17,7 +17,7 @@ use switchboard::{
 };
 
 use super::backend::{Backend, Bind, Column, Params, SqlStore};
-use super::batch::Batch;
+use super::batch::{Batch, decode};
 use super::moderation::SendRule;
 use super::rows::{self, conversation_columns, message_columns};
 use super::{hot, map_err};
@@ -117,37 +117,33 @@ where
     /// a conversation of another workspace is not found, a reply to a message of another
     /// conversation is a conflict, and everything else is a new message.
     async fn plan(tx: &mut Transaction<'static, D>, outs: &[&NewOutbound]) -> Result<Planned, StoreError> {
-        // Keys used before: such a send answers with the first message.
+        // One batch of reads (one hand-off on SQLite): the keys used before, the conversations
+        // with their channels' providers, the senders' places in them, the senders' bans.
+        let now = switchboard::time::now();
+        let mut batch = Batch::<D>::default();
         let keys: Vec<(ConversationId, &str)> = outs
             .iter()
             .filter_map(|o| o.client_message_id.as_deref().map(|k| (o.conversation_id, k)))
             .collect();
-        let mut keyed: HashMap<(ConversationId, String), Message> = HashMap::new();
         if !keys.is_empty() {
             let mut p = Params::new(D::KIND);
             let test: Vec<String> = keys
                 .iter()
                 .map(|_| format!("(conversation_id = {} and client_message_id = {})", p.next(), p.next()))
                 .collect();
-            let sql =
-                format!(concat!("select ", message_columns!(), " from message where {}"), test.join(" or "));
-            let mut query = sqlx::query_as::<_, rows::MessageRow>(sqlx::AssertSqlSafe(sql));
+            batch.statement(&format!(
+                concat!("select ", message_columns!(), " from message where {}"),
+                test.join(" or ")
+            ));
             for (conversation, key) in &keys {
-                query = query.bind(conversation.as_uuid()).bind(*key);
+                batch.bind(conversation.as_uuid()).bind(*key);
             }
-            for row in query.fetch_all(&mut **tx).await.map_err(map_err)? {
-                let message: Message = row.try_into()?;
-                if let Some(key) = message.client_message_id.clone() {
-                    keyed.insert((message.conversation_id, key), message);
-                }
-            }
+            batch.query(tx).await?;
         }
-
-        // The conversations, with their channels' providers.
         let mut ids: Vec<ConversationId> = outs.iter().map(|o| o.conversation_id).collect();
         ids.sort_unstable_by_key(|id| id.as_uuid());
         ids.dedup();
-        let sql = format!(
+        batch.statement(&format!(
             concat!(
                 "select ",
                 conversation_columns!(),
@@ -155,49 +151,67 @@ where
                  from conversation where conversation_id in ({})"
             ),
             Params::new(D::KIND).list(ids.len())
-        );
-        let mut query = sqlx::query_as::<_, Target>(sqlx::AssertSqlSafe(sql));
+        ));
         for id in &ids {
-            query = query.bind(id.as_uuid());
+            batch.bind(id.as_uuid());
+        }
+        batch.query(tx).await?;
+        // Who may post: in a room, its members only. Their places are read here, in the write's
+        // transaction, so a member removed before this send commits can never post (and a send
+        // costs no read of its own before the write).
+        let mut senders: Vec<UserId> = outs.iter().map(|o| o.sender).collect();
+        senders.sort_unstable_by_key(|id| id.as_uuid());
+        senders.dedup();
+        let mut p = Params::new(D::KIND);
+        batch.statement(&format!(
+            "select conversation_id, user_id, role from conversation_member
+             where conversation_id in ({}) and user_id in ({})",
+            p.list(ids.len()),
+            p.list(senders.len())
+        ));
+        for id in &ids {
+            batch.bind(id.as_uuid());
+        }
+        for id in &senders {
+            batch.bind(id.as_uuid());
+        }
+        batch.query(tx).await?;
+        batch.statement(&hot::senders_bans(D::KIND, senders.len())).bind(now);
+        for id in &senders {
+            batch.bind(id.as_uuid());
+        }
+        batch.query(tx).await?;
+        let sets = batch.rows(tx).await?;
+        let mut sets = sets.iter();
+        let mut set = || {
+            sets.next().ok_or_else(|| StoreError::Internal("a read of the group's batch is missing".into()))
+        };
+
+        let mut keyed: HashMap<(ConversationId, String), Message> = HashMap::new();
+        if !keys.is_empty() {
+            for row in decode::<D, rows::MessageRow>(set()?)? {
+                let message: Message = row.try_into()?;
+                if let Some(key) = message.client_message_id.clone() {
+                    keyed.insert((message.conversation_id, key), message);
+                }
+            }
         }
         let mut targets: HashMap<ConversationId, (Conversation, ProviderKind)> = HashMap::new();
-        for t in query.fetch_all(&mut **tx).await.map_err(map_err)? {
+        for t in decode::<D, Target>(set()?)? {
             let conversation: Conversation = t.conversation.into();
             let provider: ProviderKind = t.provider.parse().map_err(StoreError::Internal)?;
             targets.insert(conversation.id, (conversation, provider));
         }
-        let now = switchboard::time::now();
-
-        // Who may post: in a room, its members only. Their places in the group's rooms are read
-        // here, in the write's transaction, so a member removed before this send commits can
-        // never post (and a send costs no read of its own before the write).
-        let mut rooms: Vec<ConversationId> =
-            targets.values().filter(|(c, _)| switchboard::access::is_room(c)).map(|(c, _)| c.id).collect();
-        rooms.sort_unstable_by_key(|id| id.as_uuid());
+        let is_room =
+            |id: &ConversationId| targets.get(id).is_some_and(|(c, _)| switchboard::access::is_room(c));
         let mut places: HashMap<(ConversationId, UserId), RoomRole> = HashMap::new();
-        if !rooms.is_empty() {
-            let mut senders: Vec<UserId> = outs.iter().map(|o| o.sender).collect();
-            senders.sort_unstable_by_key(|id| id.as_uuid());
-            senders.dedup();
-            let mut p = Params::new(D::KIND);
-            let sql = format!(
-                "select conversation_id, user_id, role from conversation_member
-                 where conversation_id in ({}) and user_id in ({})",
-                p.list(rooms.len()),
-                p.list(senders.len())
-            );
-            let mut query = sqlx::query_as::<_, (Uuid, Uuid, String)>(sqlx::AssertSqlSafe(sql));
-            for id in &rooms {
-                query = query.bind(id.as_uuid());
-            }
-            for id in &senders {
-                query = query.bind(id.as_uuid());
-            }
-            for (conversation, user, role) in query.fetch_all(&mut **tx).await.map_err(map_err)? {
+        for (conversation, user, role) in decode::<D, (Uuid, Uuid, String)>(set()?)? {
+            if is_room(&conversation.into()) {
                 places
                     .insert((conversation.into(), user.into()), role.parse().map_err(StoreError::Internal)?);
             }
         }
+        let bans = decode::<D, super::moderation::BanRow>(set()?)?.into_iter().map(Into::into).collect();
 
         // The conversations of the messages replied to: a reply stays in its conversation.
         let mut replied: Vec<MessageId> = outs.iter().filter_map(|o| o.reply_to).collect();
@@ -232,7 +246,7 @@ where
                 .as_deref()
                 .is_some_and(|k| keyed.contains_key(&(o.conversation_id, k.to_owned())))
         };
-        let rules = Self::send_rules(tx, outs, answered, &rooms_of, &places, now).await?;
+        let rules = Self::send_rules(tx, outs, answered, &rooms_of, &places, bans, now).await?;
 
         // The uploads the sends carry: each must be the sender's, in the workspace, unused (also
         // by an earlier send of this group).
