@@ -501,19 +501,17 @@ where
                         .join(" ")
                 };
                 let (previews, senders) = (cases(), cases());
+                // SQLite has one writer, and this transaction read these rows in its plan: the
+                // update's result is known, so the statement goes with the group's other writes.
+                // On PostgreSQL another writer may have changed a row since: it is read back.
+                let known = D::KIND == switchboard::store::Backend::Sqlite;
                 let sql = format!(
-                    concat!(
-                        "update conversation set last_message_at = {at_1}, updated_at = {at_2},
+                    "update conversation set last_message_at = {at_1}, updated_at = {at_2},
                        last_message_preview = case conversation_id {previews} end,
                        last_message_sender_user_id = case conversation_id {senders} end
-                     where conversation_id in ({list}) returning ",
-                        conversation_columns!()
-                    ),
-                    at_1 = at_1,
-                    at_2 = at_2,
-                    previews = previews,
-                    senders = senders,
-                    list = p.list(last.len())
+                     where conversation_id in ({list}){returning}",
+                    list = p.list(last.len()),
+                    returning = if known { "" } else { concat!(" returning ", conversation_columns!()) },
                 );
                 batch.statement(&sql).bind(at).bind(at);
                 for (conversation, message) in &last {
@@ -525,15 +523,28 @@ where
                 for (conversation, _) in &last {
                     batch.bind(conversation.as_uuid());
                 }
-                batch
-                    .read::<rows::ConversationRow>(&mut tx)
-                    .await?
-                    .into_iter()
-                    .map(|row| {
-                        let conversation: Conversation = row.into();
-                        (conversation.id, conversation)
-                    })
-                    .collect()
+                if known {
+                    batch.write(&mut tx).await?;
+                    last.iter()
+                        .filter_map(|(id, message)| {
+                            let mut conversation = conversations.get(id)?.clone();
+                            conversation.last_message_at = Some(at);
+                            conversation.last_message_preview = Some(message.preview());
+                            conversation.last_message_sender_user_id = message.sender_user_id;
+                            Some((*id, conversation))
+                        })
+                        .collect()
+                } else {
+                    batch
+                        .read::<rows::ConversationRow>(&mut tx)
+                        .await?
+                        .into_iter()
+                        .map(|row| {
+                            let conversation: Conversation = row.into();
+                            (conversation.id, conversation)
+                        })
+                        .collect()
+                }
             };
 
             // Each sender has read their own message: one position row per sender and
