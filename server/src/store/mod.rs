@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | `event_log.rs` | offsets, append, reads after a topic offset or a log position, epoch |
 //! | `batch.rs` | a transaction's statements sent together (one hand-off on SQLite) |
-//! | `sends.rs`, `send_queue.rs` | outbound messages, written by group commit |
+//! | `sends.rs`, `send_plan.rs`, `send_queue.rs` | outbound messages, written by group commit; what each send of a group comes to |
 //! | `ingest.rs` | inbound messages from the networks |
 //! | `history.rs` | a linked phone's past chats, recorded as history |
 //! | `messages.rs` | message reads, edits, deletes; what every message write shares |
@@ -51,6 +51,7 @@ mod reactions;
 mod rooms;
 mod rows;
 mod search;
+mod send_plan;
 mod send_queue;
 mod sends;
 mod sqlite;
