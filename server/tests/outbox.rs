@@ -127,7 +127,13 @@ async fn sent_messages_follow_receipts_to_read(app: AppState, _raw: Raw) {
     let w = worker(&app);
     assert_eq!(w.tick().await.unwrap(), 1);
     let sent = &outbound(&app, &channel, conv).await[0];
-    assert_eq!(sent.status, MessageStatus::Sent);
+    // The receipts come 20 and 40 ms after the send: a busy machine may see them already here
+    // (the events below show the order).
+    assert!(
+        matches!(sent.status, MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read),
+        "{:?}",
+        sent.status
+    );
     assert_eq!(
         sent.external_id.as_deref(),
         Some(format!("mock-{}", message.id).as_str()),
