@@ -317,7 +317,7 @@ pub async fn a_groups_answers_are_the_rows_it_stored(store: &dyn Store) {
             assert_eq!(logged, std::slice::from_ref(event), "{} of {:?}", event.kind(), s.message.text);
         }
     }
-    assert_eq!(sent[4].message.note, true);
+    assert!(sent[4].message.note);
     assert_eq!(sent[5].message.buttons, ["Yes", "No"]);
     assert_eq!(sent[6].message.reply_to, Some(first));
     // The thread's first message counts both replies, as stored.
