@@ -22,12 +22,32 @@ fn server(dir: &std::path::Path) -> (std::process::Child, String) {
     (server, addr)
 }
 
+/// Starts `switchboard-relay` (the benchmarks' baseline) on a free port.
+fn relay() -> (std::process::Child, String) {
+    let mut relay = Command::new(env!("CARGO_BIN_EXE_switchboard-relay"))
+        .args(["--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(relay.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    let addr = first.rsplit("http://").next().unwrap().to_owned();
+    (relay, addr)
+}
+
 /// Runs the generator with `args` against a fresh demo server, which it stops after: the
 /// printed table and the JSON report.
 fn bench(args: &[&str]) -> (String, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, addr) = server(dir.path());
-    let report_path = dir.path().join("report.json");
+    bench_against(server(dir.path()), dir.path(), args)
+}
+
+/// Runs the generator with `args` against a started process, which it stops after.
+fn bench_against(
+    (mut server, addr): (std::process::Child, String),
+    dir: &std::path::Path,
+    args: &[&str],
+) -> (String, serde_json::Value) {
+    let report_path = dir.join("report.json");
     let out = Command::new(env!("CARGO_BIN_EXE_switchboard-bench"))
         .args(["--addr", &addr, "--server-pid", &server.id().to_string(), "--json"])
         .arg(&report_path)
@@ -112,4 +132,40 @@ fn distinct_users_under_churn_recover_every_delivery_once() {
     assert_eq!(step["deliveries"], 480);
     assert_eq!(step["delivered_share"], 1.0);
     assert!(step["recovery_p99_ms"].as_f64().unwrap() > 0.0);
+}
+
+/// The relay the benchmarks measure Switchboard against answers the generator's set-up and
+/// commands, and carries every message to every listener of its room once, each its own user
+/// or one user for all.
+#[test]
+fn the_relay_baseline_carries_every_message_to_every_listener() {
+    for users in [&["--distinct-users"][..], &[]] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = users.to_vec();
+        args.extend([
+            "--connections",
+            "12",
+            "--rooms",
+            "3",
+            "--senders",
+            "3",
+            "--rates",
+            "60",
+            "--step-secs",
+            "1",
+            "--drain-secs",
+            "1",
+            "--label",
+            "relay",
+        ]);
+        let (table, report) = bench_against(relay(), dir.path(), &args);
+        assert!(table.contains("relay — 12 connections (0 failed), 3 rooms"), "{table}");
+        let step = &report["steps"][0];
+        assert_eq!(step["sent"], 60, "{step}");
+        assert_eq!(step["send_errors"], 0, "{step}");
+        assert_eq!(step["deliveries_expected"], 240, "{step}");
+        assert_eq!(step["deliveries"], 240, "{step}");
+        assert_eq!((step["lost"].as_u64(), step["duplicated"].as_u64()), (Some(0), Some(0)), "{step}");
+        assert!(report["server_rss_after"].as_u64().unwrap() > 0, "the relay's RSS read from /proc");
+    }
 }
