@@ -29,10 +29,11 @@ pub async fn endpoint(ws: WebSocketUpgrade, State(gateway): State<Gateway>, head
         // Small: an idle connection keeps its read buffer; bigger frames still arrive whole.
         .read_buffer_size(1024)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| async move {
-            // Held until the connection ends, however it ends.
-            let _slot = slot;
-            super::run(socket, gateway, credentials).await;
+        .on_upgrade(move |socket| {
+            // The slot is held until the connection ends, however it ends. No `async` block
+            // here: it would keep a second copy of the socket for the connection's life.
+            use futures_util::FutureExt;
+            super::run(socket, gateway, credentials).map(move |()| drop(slot))
         })
 }
 

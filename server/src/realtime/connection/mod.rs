@@ -40,14 +40,25 @@ pub(crate) use rpc::rpc_error;
 /// The server's name and version, as told in the connect and refresh replies.
 const VERSION: &str = concat!("switchboard ", env!("CARGO_PKG_VERSION"));
 
-async fn run(socket: WebSocket, gateway: Gateway, credentials: handshake::Credentials) {
-    // Boxed: the set-up's futures (the handshake, the reads of memberships and session) are
-    // large and done with once it is connected; an idle connection's task should not carry
-    // their state (5.5 KB per task before, see docs/performance.md).
-    let Some(ready) = Box::pin(start(socket, gateway, credentials)).await else {
-        return;
-    };
-    ready.serve().await;
+/// A connection's whole life, from the upgraded socket. Every idle connection's task carries
+/// this future's state, so it is built to hold only what the connection needs:
+/// - the set-up (the handshake, the reads of memberships and session) is boxed: large, and done
+///   with once connected (5.5 KB per task when it was not, see docs/performance.md);
+/// - it is chained with combinators, not written as an `async fn`, and [`Ready::serve`] takes
+///   its parts apart before its `async` block: an `async fn` keeps its arguments (the socket,
+///   the gateway, the credentials; `self`) in its state for as long as it runs, even once they
+///   have been moved on, and the task carried each of them twice.
+fn run(
+    socket: WebSocket,
+    gateway: Gateway,
+    credentials: handshake::Credentials,
+) -> impl Future<Output = ()> + Send {
+    use futures_util::FutureExt;
+    use futures_util::future::Either;
+    Box::pin(start(socket, gateway, credentials)).then(|ready| match ready {
+        Some(ready) => Either::Left(ready.serve()),
+        None => Either::Right(std::future::ready(())),
+    })
 }
 
 /// A connection past its connect reply, ready to read commands and write pushes.
@@ -62,23 +73,28 @@ struct Ready {
 }
 
 impl Ready {
-    /// Runs the reader and the writer side by side until either ends.
-    async fn serve(self) {
-        let Ready { mut conn, writer, stream, rest, kill, _registered } = self;
+    /// Runs the reader and the writer side by side until either ends. Not an `async fn`: its
+    /// block holds each part once (see [`run`]).
+    fn serve(self) -> impl Future<Output = ()> + Send {
+        let Ready { mut conn, writer, stream, rest, kill, _registered: registered } = self;
         // Both halves boxed where they are made: a future moved into `select!` takes a second
         // slot in this task's state, which every idle connection carries.
         let mut writer = Box::pin(writer.run());
-        let reading = Box::pin(conn.read(stream, rest));
-        tokio::select! {
-            () = &mut writer => {}
-            () = reading => {
-                if kill.is_fired() {
-                    // Let the writer say why before the socket goes.
-                    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+        async move {
+            let reading = Box::pin(conn.read(stream, rest));
+            tokio::select! {
+                () = &mut writer => {}
+                () = reading => {
+                    if kill.is_fired() {
+                        // Let the writer say why before the socket goes.
+                        let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+                    }
                 }
             }
+            conn.cleanup();
+            // Out of the hub's registry only now (named here, so the block holds it).
+            drop(registered);
         }
-        conn.cleanup();
     }
 }
 
