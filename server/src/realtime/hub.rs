@@ -12,7 +12,7 @@
 //! on every node: the service publishes [`BusMessage::Terminate`], and each hub closes its
 //! matching connections with the code of [`AccessEnded`].
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -21,9 +21,13 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use switchboard::event::UserPresence;
 use switchboard::{Event, EventBody, SessionId, UserId, WorkspaceId};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use super::protocol::{self, AccessEnded, ClientInfo, Disconnect};
+use super::queue;
+use few::Few;
+
+mod few;
 
 /// What travels between the places events are made and the hubs of every node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -156,7 +160,7 @@ impl Kill {
 #[derive(Clone, Debug)]
 pub struct ConnHandle {
     pub client: Arc<str>,
-    pub tx: mpsc::Sender<Out>,
+    pub tx: queue::Sender<Out>,
     pub kill: Arc<Kill>,
 }
 
@@ -167,8 +171,8 @@ impl ConnHandle {
             Ok(()) => {
                 crate::metrics::metrics().deliveries.inc();
             }
-            Err(mpsc::error::TrySendError::Full(_)) => self.kill.fire(Disconnect::SLOW),
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(queue::TrySendError::Full(_)) => self.kill.fire(Disconnect::SLOW),
+            Err(queue::TrySendError::Closed(_)) => {}
         }
     }
 }
@@ -180,7 +184,7 @@ struct Sub {
     join_leave: bool,
 }
 
-// Every connection's queue allocates its items by blocks of 32: keep them small.
+// Every queued item is one of these: keep them small.
 const _: () = assert!(std::mem::size_of::<Out>() <= 24);
 
 /// A live local connection in the registry.
@@ -195,15 +199,15 @@ struct State {
     /// Every live local connection (subscribed or not) by client id…
     conns: HashMap<Arc<str>, Live>,
     /// …by user…
-    by_user: HashMap<UserId, HashSet<Arc<str>>>,
+    by_user: HashMap<UserId, Few<Arc<str>>>,
     /// …and by session.
-    by_session: HashMap<SessionId, HashSet<Arc<str>>>,
+    by_session: HashMap<SessionId, Few<Arc<str>>>,
     /// topic → local subscribers by client id.
     topics: HashMap<Arc<str>, HashMap<Arc<str>, Sub>>,
     /// topic → every subscriber in the cluster (client id → info).
     presence: HashMap<String, HashMap<Arc<str>, ClientInfo>>,
     /// (workspace, user) → the user's open connections in the cluster.
-    online: HashMap<(WorkspaceId, UserId), HashSet<String>>,
+    online: HashMap<(WorkspaceId, UserId), Few<String>>,
     /// The terminations applied lately, oldest first (see [`Hub::register`]).
     ended: VecDeque<(Instant, Target, AccessEnded)>,
     /// When the newest termination dropped from `ended` early (past [`MAX_ENDED`]) was applied.
@@ -250,7 +254,7 @@ impl State {
             Target::User { keep, .. } => *keep,
             Target::Session { .. } => None,
         };
-        for client in clients.into_iter().flatten() {
+        for client in clients.into_iter().flat_map(Few::iter) {
             if let Some(live) = self.conns.get(client)
                 && Some(live.session) != keep
             {
@@ -464,7 +468,7 @@ impl Hub {
                 continue;
             }
             let user: Arc<str> = user.to_string().into();
-            for client in clients {
+            for client in clients.iter() {
                 let client: Arc<str> = client.as_str().into();
                 let info = ClientInfo::new(user.clone(), client.clone(), &serde_json::Value::Null);
                 out.insert(client, info);
@@ -606,13 +610,13 @@ impl Hub {
         }
         for (user, clients) in &state.by_user {
             assert!(!clients.is_empty(), "empty set for user {user}");
-            for client in clients {
+            for client in clients.iter() {
                 assert!(state.conns.get(client).is_some_and(|l| l.user == *user), "stale {client} of {user}");
             }
         }
         for (session, clients) in &state.by_session {
             assert!(!clients.is_empty(), "empty set for session {session}");
-            for client in clients {
+            for client in clients.iter() {
                 assert!(state.conns.get(client).is_some_and(|l| l.session == *session), "stale {client}");
             }
         }

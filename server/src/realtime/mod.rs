@@ -17,6 +17,7 @@ pub mod connection;
 pub mod hub;
 pub mod nats;
 pub mod protocol;
+pub mod queue;
 pub mod topics;
 
 pub use bus::Bus;

@@ -21,11 +21,10 @@ use std::time::Duration;
 
 use axum::extract::ws::WebSocket;
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
 
-use super::Realtime;
 use super::hub::{BusMessage, ConnHandle, Kill};
 use super::protocol::{ClientInfo, ConnectData, ConnectResult, Disconnect, Reply, ReplyBody};
+use super::{Realtime, queue};
 
 mod commands;
 mod gateway;
@@ -120,7 +119,7 @@ async fn start(
         }
     };
     let client: Arc<str> = uuid::Uuid::now_v7().to_string().into();
-    let (tx, rx) = mpsc::channel(config.queue_capacity.max(16));
+    let (tx, rx) = queue::channel(config.queue_capacity.max(16));
     let kill = Arc::new(Kill::default());
     let info = ClientInfo::new(
         who.user.id.to_string().into(),

@@ -14,12 +14,11 @@ use axum::extract::ws::{Message, WebSocket};
 use bytes::Bytes;
 use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::super::RealtimeConfig;
 use super::super::hub::{Activation, Kill, Out};
 use super::super::protocol::{self, Disconnect};
+use super::super::queue;
 use super::{Gateway, handshake};
 
 /// Where a subscription stands in its topic, on the writer's side.
@@ -38,11 +37,13 @@ const MAX_AHEAD: usize = 4096;
 /// The writing half.
 pub(super) struct Writer {
     sink: SplitSink<WebSocket, Message>,
-    rx: mpsc::Receiver<Out>,
+    rx: queue::Receiver<Out>,
     kill: Arc<Kill>,
     /// For the log reads that fill gaps.
     gateway: Gateway,
-    config: RealtimeConfig,
+    /// From the realtime config: only these two, not a copy of it all.
+    ping_interval: Duration,
+    gap_wait: Duration,
     /// Whether the client answered the last ping.
     pong: Arc<AtomicBool>,
     /// When the connection's credentials expire (Unix seconds); moved on by `refresh`.
@@ -61,21 +62,21 @@ const BATCH_BYTES: usize = 64 * 1024;
 impl Writer {
     pub fn new(
         sink: SplitSink<WebSocket, Message>,
-        rx: mpsc::Receiver<Out>,
+        rx: queue::Receiver<Out>,
         kill: Arc<Kill>,
         gateway: Gateway,
         pong: Arc<AtomicBool>,
         expires_at: Arc<AtomicI64>,
     ) -> Self {
-        let config = gateway.config().clone();
-        Self { sink, rx, kill, gateway, config, pong, expires_at, subs: HashMap::new(), buf: Vec::new() }
+        let (ping_interval, gap_wait) = (gateway.config().ping_interval, gateway.config().gap_wait);
+        let subs = HashMap::new();
+        Self { sink, rx, kill, gateway, ping_interval, gap_wait, pong, expires_at, subs, buf: Vec::new() }
     }
 
     /// Writes until the queue closes, the socket fails or the connection is killed (then the
     /// close frame says why).
     pub async fn run(mut self) {
-        let mut ping =
-            tokio::time::interval_at(Instant::now() + self.config.ping_interval, self.config.ping_interval);
+        let mut ping = tokio::time::interval_at(Instant::now() + self.ping_interval, self.ping_interval);
         let kill = self.kill.clone();
         loop {
             let gap_deadline = self.gap_deadline();
@@ -91,8 +92,8 @@ impl Writer {
                     self.handle(item);
                     while self.buf.len() < BATCH_BYTES {
                         match self.rx.try_recv() {
-                            Ok(item) => self.handle(item),
-                            Err(_) => break,
+                            Some(item) => self.handle(item),
+                            None => break,
                         }
                     }
                     if !self.flush().await {
@@ -183,7 +184,7 @@ impl Writer {
     }
 
     fn gap_deadline(&self) -> Option<Instant> {
-        self.subs.values().filter_map(|s| s.gap_since).min().map(|since| since + self.config.gap_wait)
+        self.subs.values().filter_map(|s| s.gap_since).min().map(|since| since + self.gap_wait)
     }
 
     /// Reads the publications a gap is missing from the log (they were committed, since a
@@ -193,7 +194,7 @@ impl Writer {
         let due: Vec<Arc<str>> = self
             .subs
             .iter()
-            .filter(|(_, s)| s.gap_since.is_some_and(|since| since + self.config.gap_wait <= now))
+            .filter(|(_, s)| s.gap_since.is_some_and(|since| since + self.gap_wait <= now))
             .map(|(t, _)| t.clone())
             .collect();
         for topic in due {
