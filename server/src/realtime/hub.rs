@@ -12,7 +12,7 @@
 //! on every node: the service publishes [`BusMessage::Terminate`], and each hub closes its
 //! matching connections with the code of [`AccessEnded`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -25,9 +25,6 @@ use tokio::sync::Notify;
 
 use super::protocol::{self, AccessEnded, ClientInfo, Disconnect};
 use super::queue;
-use few::Few;
-
-mod few;
 
 /// What travels between the places events are made and the hubs of every node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -199,15 +196,15 @@ struct State {
     /// Every live local connection (subscribed or not) by client id…
     conns: HashMap<Arc<str>, Live>,
     /// …by user…
-    by_user: HashMap<UserId, Few<Arc<str>>>,
+    by_user: HashMap<UserId, HashSet<Arc<str>>>,
     /// …and by session.
-    by_session: HashMap<SessionId, Few<Arc<str>>>,
+    by_session: HashMap<SessionId, HashSet<Arc<str>>>,
     /// topic → local subscribers by client id.
     topics: HashMap<Arc<str>, HashMap<Arc<str>, Sub>>,
     /// topic → every subscriber in the cluster (client id → info).
     presence: HashMap<String, HashMap<Arc<str>, ClientInfo>>,
     /// (workspace, user) → the user's open connections in the cluster.
-    online: HashMap<(WorkspaceId, UserId), Few<String>>,
+    online: HashMap<(WorkspaceId, UserId), HashSet<String>>,
     /// The terminations applied lately, oldest first (see [`Hub::register`]).
     ended: VecDeque<(Instant, Target, AccessEnded)>,
     /// When the newest termination dropped from `ended` early (past [`MAX_ENDED`]) was applied.
@@ -254,7 +251,7 @@ impl State {
             Target::User { keep, .. } => *keep,
             Target::Session { .. } => None,
         };
-        for client in clients.into_iter().flat_map(Few::iter) {
+        for client in clients.into_iter().flatten() {
             if let Some(live) = self.conns.get(client)
                 && Some(live.session) != keep
             {
@@ -468,7 +465,7 @@ impl Hub {
                 continue;
             }
             let user: Arc<str> = user.to_string().into();
-            for client in clients.iter() {
+            for client in clients {
                 let client: Arc<str> = client.as_str().into();
                 let info = ClientInfo::new(user.clone(), client.clone(), &serde_json::Value::Null);
                 out.insert(client, info);
@@ -610,13 +607,13 @@ impl Hub {
         }
         for (user, clients) in &state.by_user {
             assert!(!clients.is_empty(), "empty set for user {user}");
-            for client in clients.iter() {
+            for client in clients {
                 assert!(state.conns.get(client).is_some_and(|l| l.user == *user), "stale {client} of {user}");
             }
         }
         for (session, clients) in &state.by_session {
             assert!(!clients.is_empty(), "empty set for session {session}");
-            for client in clients.iter() {
+            for client in clients {
                 assert!(state.conns.get(client).is_some_and(|l| l.session == *session), "stale {client}");
             }
         }
