@@ -47,7 +47,11 @@ impl SqlStore<Sqlite> {
             .max_connections(max)
             .test_before_acquire(false)
             .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect.clone())
+            .connect_with(if in_memory {
+                connect.clone()
+            } else {
+                connect.clone().pragma("cache_size", READER_CACHE)
+            })
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         // One connection for write transactions: writers queue here, in order, instead of
@@ -68,6 +72,15 @@ impl SqlStore<Sqlite> {
         Ok(Self::with_pools(pool, writer, options.broker.clone()))
     }
 }
+
+/// Each reading connection's page cache (`PRAGMA cache_size`; negative: KiB), a quarter of
+/// SQLite's default. In WAL mode a reading connection drops its whole cache at the start of a
+/// read once another connection has committed since its last one, so while anything is being
+/// written (a chat server's normal state) its cache holds only the pages read since the last
+/// commit; the operating system's page cache holds the file once for all of them. At the default
+/// the pool's ten caches grew to ~20 MB while 10,000 sockets connected without a write
+/// (docs/performance.md). The writer, whose own commits keep its cache valid, keeps the default.
+const READER_CACHE: &str = "-512";
 
 /// Prepared statements the writer keeps: the grouped send's statements in each of
 /// `MAX_GROUP` sizes, and the rest.
