@@ -39,7 +39,7 @@ pub use moderation::{ModerationRepo, RoomRules};
 pub use notify::NotifyRepo;
 pub use pins::PinRepo;
 pub use platform::{KeyGrant, NewApiKey, PlatformRepo};
-pub use rooms::{RoomQuery, RoomRepo, RoomSort};
+pub use rooms::{RoomQuery, RoomRepo, RoomSort, StandingOfUser};
 pub use webhooks::{AttemptOutcome, DueDelivery, NewWebhook, WebhookRepo};
 
 /// Why a store call failed. `Send + Sync` so it crosses tasks.

@@ -144,38 +144,69 @@ pub async fn conversation_of_user(
 /// that user, `inbox:{workspace_id}` as a member of the workspace, `conversation:{id}` as one
 /// who may read the conversation. `Invalid` for a name that is no topic.
 pub async fn topic(store: &dyn Store, user_id: UserId, name: &str) -> Result<Topic, TopicRefusal> {
+    let topic = topic_named(name)?;
+    readable(store, user_id, topic).await.map(|_| topic)
+}
+
+/// The topic a name names, in the one spelling events are published under; `Unknown` for
+/// anything else.
+pub fn topic_named(name: &str) -> Result<Topic, TopicRefusal> {
     let topic: Topic = name.parse().map_err(|_| TopicRefusal::Unknown)?;
     // Events are published under the canonical name: another spelling of the same id
     // (upper-case hex) would subscribe to a name nothing is ever published on.
     if topic.to_string() != name {
         return Err(TopicRefusal::Unknown);
     }
+    Ok(topic)
+}
+
+/// [`topic`]'s decision and the topic's position (the offset of its latest event, 0 when it
+/// has none), for a subscribe that already listens for the topic's publications: a
+/// conversation's in one read.
+pub async fn topic_position(store: &dyn Store, user_id: UserId, topic: Topic) -> Result<i64, TopicRefusal> {
+    let Topic::Conversation(id) = topic else {
+        readable(store, user_id, topic).await?;
+        return store.topic_position(topic).await.map_err(|e| TopicRefusal::Failed(e.into()));
+    };
+    let found =
+        store.conversation_standing_at(id, user_id).await.map_err(|e| TopicRefusal::Failed(e.into()))?;
+    let Some(((role, conversation, room_role), position)) = found else { return Err(TopicRefusal::Denied) };
+    let actor = Actor { user_id, workspace_id: conversation.workspace_id, role };
+    grant(actor, conversation, room_role, Right::Read).map_err(refusal)?;
+    Ok(position)
+}
+
+async fn readable(store: &dyn Store, user_id: UserId, topic: Topic) -> Result<(), TopicRefusal> {
     match topic {
-        Topic::User(id) if id == user_id => Ok(topic),
+        Topic::User(id) if id == user_id => Ok(()),
         Topic::User(_) => Err(TopicRefusal::Denied),
         Topic::Inbox(ws) => {
             match store.member(ws, user_id).await.map_err(|e| TopicRefusal::Failed(e.into()))? {
-                Some(_) => Ok(topic),
+                Some(_) => Ok(()),
                 None => Err(TopicRefusal::Denied),
             }
         }
-        Topic::Conversation(id) => match conversation_of_user(store, user_id, id, Right::Read).await {
-            Ok(_) => Ok(topic),
-            Err(ServiceError::Forbidden(_) | ServiceError::NotFound(_)) => Err(TopicRefusal::Denied),
-            Err(e) => Err(TopicRefusal::Failed(e)),
-        },
+        Topic::Conversation(id) => {
+            conversation_of_user(store, user_id, id, Right::Read).await.map(|_| ()).map_err(refusal)
+        }
         // A bot session is read like its conversation, by the workspace's staff.
         Topic::Session(id) => {
             let session = store.bot_session(id).await.map_err(|e| TopicRefusal::Failed(e.into()))?;
             let Some(session) = session else { return Err(TopicRefusal::Denied) };
             match conversation_of_user(store, user_id, session.conversation_id, Right::Read).await {
-                Ok(granted) if granted.actor.role.is_staff() => Ok(topic),
-                Ok(_) | Err(ServiceError::Forbidden(_) | ServiceError::NotFound(_)) => {
-                    Err(TopicRefusal::Denied)
-                }
-                Err(e) => Err(TopicRefusal::Failed(e)),
+                Ok(granted) if granted.actor.role.is_staff() => Ok(()),
+                Ok(_) => Err(TopicRefusal::Denied),
+                Err(e) => Err(refusal(e)),
             }
         }
+    }
+}
+
+/// A refused conversation as a topic's refusal: not theirs (or not there) is denied alike.
+fn refusal(e: ServiceError) -> TopicRefusal {
+    match e {
+        ServiceError::Forbidden(_) | ServiceError::NotFound(_) => TopicRefusal::Denied,
+        e => TopicRefusal::Failed(e),
     }
 }
 

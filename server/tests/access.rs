@@ -7,6 +7,8 @@
 #[macro_use]
 mod common;
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::http::{Request, header};
 use common::ws::Client;
@@ -20,6 +22,7 @@ app_test!(
     a_room_is_private_to_its_members_and_open_to_admins,
     members_are_added_and_removed_through_the_api,
     a_removed_member_is_disconnected_and_cannot_subscribe_again,
+    a_refused_subscribe_hears_nothing_of_a_busy_room,
     server_functions_act_in_the_workspace_the_page_shows,
     rest_and_rpc_refuse_alike,
 );
@@ -288,6 +291,43 @@ async fn a_removed_member_is_disconnected_and_cannot_subscribe_again(app: AppSta
     assert_eq!(reply["error"]["code"], 403, "{reply}");
     // Bob was not touched.
     assert!(bob.call(json!({"presence_stats": {"channel": topic}})).await.get("error").is_none());
+}
+
+/// A subscribe listens for the topic's publications before its access check (read with the
+/// topic's position, in one read): while it is decided, what is published waits in the
+/// writer, and a refusal drops it. Carol, outside the room, asks again and again while Bob
+/// posts: every answer is a refusal, and nothing of the room reaches her socket.
+async fn a_refused_subscribe_hears_nothing_of_a_busy_room(app: AppState, _raw: Raw) {
+    let c = cast(&app).await;
+    let topic = format!("conversation:{}", c.room);
+    let addr = serve_app(&app).await;
+    let (mut carol, _) = Client::connect(addr, &realtime_token(&app, &c.carol).await).await;
+    let (mut bob, _) = Client::connect(addr, &realtime_token(&app, &c.bob).await).await;
+    assert!(bob.call(json!({"subscribe": {"channel": topic}})).await.get("error").is_none());
+
+    let posting = tokio::spawn({
+        let (app, bob) = (app.clone(), c.bob.clone());
+        async move {
+            for i in 0..25 {
+                assert_eq!(post(&app, &bob, c.room, &format!("secret {i}")).await.0, 201);
+            }
+        }
+    });
+    let mut refused = 0;
+    while refused < 5 || !posting.is_finished() {
+        let reply = carol.call(json!({"subscribe": {"channel": topic}})).await;
+        assert_eq!(reply["error"]["code"], 103, "{reply}");
+        refused += 1;
+    }
+    posting.await.unwrap();
+    // Bob heard all 25 (within the per-user send burst); Carol, nothing at all.
+    let mut heard = 0;
+    while heard < 25 {
+        heard += usize::from(bob.publication(&topic).await["data"]["type"] == "message.created");
+    }
+    let stray = carol.try_push(Duration::from_millis(300)).await;
+    assert!(stray.is_none(), "a refused subscriber got {stray:?}");
+    assert_eq!(app.realtime.hub.local_subscribers(&topic), 1, "only Bob listens");
 }
 
 fn form_post(uri: &str, body: &str, cookie: &str) -> Request<Body> {

@@ -338,6 +338,11 @@ fn statements(backend: switchboard::store::Backend, w: &World) -> Vec<(&'static 
             vec![Id(room), Id(reader)],
         ),
         (
+            "subscribe: the caller's roles and the topic's position",
+            hot::CONVERSATION_STANDING_AT.to_owned(),
+            vec![Id(room), Id(reader), Text(Box::leak(format!("conversation:{room}").into_boxed_str()))],
+        ),
+        (
             "send: the group's senders' bans (2 senders)",
             hot::senders_bans(backend, 2),
             vec![now_value, Id(reader), Id(ws)],

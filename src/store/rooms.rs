@@ -37,6 +37,9 @@ pub struct RoomQuery {
 /// Every change commits its events with it (`conversation.updated` with the member list on
 /// the room's topic; for each added user, `conversation.created` on their own topic, so the
 /// room appears in their list).
+/// A conversation with a user's role in its workspace and in the room.
+pub type StandingOfUser = (crate::MemberRole, Conversation, Option<crate::access::RoomRole>);
+
 #[async_trait]
 pub trait RoomRepo: Send + Sync {
     /// The workspace's conversation with the user's role in it (`None` if they are not a
@@ -55,7 +58,15 @@ pub trait RoomRepo: Send + Sync {
         &self,
         conversation_id: ConversationId,
         user_id: UserId,
-    ) -> Result<Option<(crate::MemberRole, Conversation, Option<crate::access::RoomRole>)>, StoreError>;
+    ) -> Result<Option<StandingOfUser>, StoreError>;
+    /// [`conversation_standing_of_user`](Self::conversation_standing_of_user) and, in the same
+    /// read, the offset of the latest event on the conversation's topic (0 when it has none): a
+    /// realtime subscribe's access check and position, read once the subscriber listens.
+    async fn conversation_standing_at(
+        &self,
+        conversation_id: ConversationId,
+        user_id: UserId,
+    ) -> Result<Option<(StandingOfUser, i64)>, StoreError>;
     /// Adds members to a room of the workspace (those already in it stay as they are); a new
     /// member starts with the room's history read.
     /// Answers the members after the change and how many of `users` were added (0: nothing

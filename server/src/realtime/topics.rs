@@ -16,11 +16,25 @@ fn denied() -> Error {
 
 /// Whether `user` may read the named topic; the protocol's error if not.
 pub async fn authorize(store: &dyn Store, user: UserId, name: &str) -> Result<Topic, Error> {
-    access::topic(store, user, name).await.map_err(|refusal| match refusal {
+    access::topic(store, user, name).await.map_err(error)
+}
+
+/// The topic a name names; 102 "unknown channel" if none.
+pub fn named(name: &str) -> Result<Topic, Error> {
+    access::topic_named(name).map_err(error)
+}
+
+/// Whether `user` may read the topic, with its position (see [`access::topic_position`]).
+pub async fn authorize_at(store: &dyn Store, user: UserId, topic: Topic) -> Result<i64, Error> {
+    access::topic_position(store, user, topic).await.map_err(error)
+}
+
+fn error(refusal: TopicRefusal) -> Error {
+    match refusal {
         TopicRefusal::Unknown => Error::new(codes::UNKNOWN_CHANNEL, "unknown channel"),
         TopicRefusal::Denied => denied(),
         TopicRefusal::Failed(e) => super::connection::rpc_error(e),
-    })
+    }
 }
 
 /// The caller as a member of the workspace holding the conversation, if they may read it:

@@ -23,19 +23,33 @@ pub const USER_TOKEN_GRANT: &str =
      left join user_account u on u.user_id = a.user_id
      where k.key_id = $1";
 
+/// A conversation `$1` with user `$2`'s roles, the columns before `from` given by the caller.
+macro_rules! standing_of_user {
+    ($($extra:literal)?) => {
+        concat!(
+            "select c.*, cm.role as room_role,
+                    coalesce(w.role, case when a.user_id is null then null else 'user' end) as workspace_role",
+            $($extra,)?
+            " from (select ",
+            conversation_columns!(),
+            " from conversation where conversation_id = $1) c
+             left join conversation_member cm on cm.conversation_id = c.conversation_id and cm.user_id = $2
+             left join member w on w.workspace_id = c.workspace_id and w.user_id = $2
+             left join app_user a on a.workspace_id = c.workspace_id and a.user_id = $2 and a.deactivated_at is null"
+        )
+    };
+}
+
 /// A conversation `$1` with user `$2`'s roles: in its workspace (a member's role, or `user` for
 /// an active app user of it; null when neither) and in the room (null when not a member). The
 /// realtime gateway's access check, by conversation id alone. Primary key lookups only.
-pub const CONVERSATION_STANDING_OF_USER: &str = concat!(
-    "select c.*, cm.role as room_role,
-            coalesce(w.role, case when a.user_id is null then null else 'user' end) as workspace_role
-     from (select ",
-    conversation_columns!(),
-    " from conversation where conversation_id = $1) c
-     left join conversation_member cm on cm.conversation_id = c.conversation_id and cm.user_id = $2
-     left join member w on w.workspace_id = c.workspace_id and w.user_id = $2
-     left join app_user a on a.workspace_id = c.workspace_id and a.user_id = $2 and a.deactivated_at is null"
-);
+pub const CONVERSATION_STANDING_OF_USER: &str = standing_of_user!();
+
+/// [`CONVERSATION_STANDING_OF_USER`] and the offset of the latest event on topic `$3` (the
+/// conversation's; null when it has none): a realtime subscribe's access check and position in
+/// one read. One primary key lookup more, not correlated with the rows.
+pub const CONVERSATION_STANDING_AT: &str =
+    standing_of_user!(", (select last_offset from topic_offset where topic = $3) as topic_offset");
 
 /// Who may be in a room of workspace `$1`: user `$2` if one of its people (a `member` row) or
 /// an active user of its app. Finds `user_id` once, or nothing.

@@ -8,8 +8,8 @@ use sqlx::types::{Json, Uuid};
 use sqlx::{ColumnIndex, Encode, Executor, Transaction, Type};
 use switchboard::access::RoomRole;
 use switchboard::event::{ConversationChange, ConversationUpdated};
-use switchboard::store::{RoomQuery, RoomRepo, RoomSort, StoreError};
-use switchboard::{Conversation, ConversationId, Event, EventBody, MemberRole, Topic, UserId, WorkspaceId};
+use switchboard::store::{RoomQuery, RoomRepo, RoomSort, StandingOfUser, StoreError};
+use switchboard::{Conversation, ConversationId, Event, EventBody, Topic, UserId, WorkspaceId};
 
 use super::backend::{Backend, Bind, Column, RowsAffected, SqlStore};
 use super::rows::{self, conversation_columns};
@@ -66,6 +66,38 @@ where
         .await
         .map_err(map_err)?;
         row.map(Into::into).ok_or(StoreError::NotFound)
+    }
+
+    /// A conversation with the user's roles (`sql`: [`super::hot::CONVERSATION_STANDING_OF_USER`]),
+    /// and with `topic`, the offset of its latest event ([`super::hot::CONVERSATION_STANDING_AT`]).
+    async fn standing_of_user(
+        &self,
+        sql: &'static str,
+        conversation_id: ConversationId,
+        user_id: UserId,
+        topic: Option<String>,
+    ) -> Result<Option<(StandingOfUser, i64)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            conversation: rows::ConversationRow,
+            room_role: Option<String>,
+            workspace_role: Option<String>,
+            #[sqlx(default)]
+            topic_offset: Option<i64>,
+        }
+        let mut query = sqlx::query_as(sql).bind(conversation_id.as_uuid()).bind(user_id.as_uuid());
+        if let Some(topic) = topic {
+            query = query.bind(topic);
+        }
+        let row: Option<Row> = query.fetch_optional(&self.pool).await.map_err(map_err)?;
+        let Some(Row { conversation, room_role, workspace_role: Some(workspace_role), topic_offset }) = row
+        else {
+            return Ok(None);
+        };
+        let room_role = room_role.map(|r| r.parse().map_err(StoreError::Internal)).transpose()?;
+        let standing = (rows::role(&workspace_role)?, conversation.into(), room_role);
+        Ok(Some((standing, topic_offset.unwrap_or(0))))
     }
 
     /// The `conversation.updated` a membership change puts on the room's topic.
@@ -137,25 +169,20 @@ where
         &self,
         conversation_id: ConversationId,
         user_id: UserId,
-    ) -> Result<Option<(MemberRole, Conversation, Option<RoomRole>)>, StoreError> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            conversation: rows::ConversationRow,
-            room_role: Option<String>,
-            workspace_role: Option<String>,
-        }
-        let row: Option<Row> = sqlx::query_as(super::hot::CONVERSATION_STANDING_OF_USER)
-            .bind(conversation_id.as_uuid())
-            .bind(user_id.as_uuid())
-            .fetch_optional(&self.pool)
+    ) -> Result<Option<StandingOfUser>, StoreError> {
+        let found =
+            self.standing_of_user(super::hot::CONVERSATION_STANDING_OF_USER, conversation_id, user_id, None);
+        Ok(found.await?.map(|(standing, _)| standing))
+    }
+
+    async fn conversation_standing_at(
+        &self,
+        conversation_id: ConversationId,
+        user_id: UserId,
+    ) -> Result<Option<(StandingOfUser, i64)>, StoreError> {
+        let topic = Topic::Conversation(conversation_id).to_string();
+        self.standing_of_user(super::hot::CONVERSATION_STANDING_AT, conversation_id, user_id, Some(topic))
             .await
-            .map_err(map_err)?;
-        let Some(Row { conversation, room_role, workspace_role: Some(workspace_role) }) = row else {
-            return Ok(None);
-        };
-        let room_role = room_role.map(|r| r.parse().map_err(StoreError::Internal)).transpose()?;
-        Ok(Some((rows::role(&workspace_role)?, conversation.into(), room_role)))
     }
 
     async fn add_room_members(

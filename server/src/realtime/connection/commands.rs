@@ -19,6 +19,7 @@ use super::super::protocol::{
     ClientInfo, Command, Disconnect, Error, EventPublications, HistoryRequest, HistoryResult, PresenceResult,
     PresenceStatsResult, RefreshResult, Reply, ReplyBody, Request, SubscribeRequest, SubscribeResult, codes,
 };
+use super::super::topics;
 use super::{Gateway, VERSION, handshake};
 use crate::services::Actor;
 use crate::services::accounts::{Authenticated, TokenRefusal};
@@ -158,9 +159,11 @@ impl Conn {
         if self.subs.len() >= self.gateway.config().max_subscriptions {
             return Err(Error::new(codes::LIMIT_EXCEEDED, "limit exceeded"));
         }
-        let topic_kind = self.gateway.authorize(self.who.user.id, &req.channel).await?;
+        let topic_kind = topics::named(&req.channel)?;
         let topic: Arc<str> = req.channel.as_str().into();
         // Held from here on, so nothing committed after the position is read can be missed.
+        // Access is decided with the position, in one read: until it is granted the topic's
+        // publications wait in the writer, which drops them if it is refused.
         self.handle.tx.send(Out::Pending(topic.clone())).await.map_err(|_| gone())?;
         let realtime = self.gateway.realtime();
         realtime.hub.subscribe(&topic, self.handle.clone(), req.join_leave);
@@ -196,8 +199,8 @@ impl Conn {
 
     /// The topic's position and, when the client asks to recover and can, what it missed.
     async fn position(&self, topic: Topic, req: &SubscribeRequest) -> Result<Position, Error> {
+        let top = self.gateway.authorize_at(self.who.user.id, topic).await?;
         let epoch = self.gateway.epoch().await.map_err(store_error)?;
-        let top = self.gateway.topic_position(topic).await.map_err(store_error)?;
         let mut position = Position { top, epoch, recovered: false, missed: Vec::new() };
         if !req.recover {
             return Ok(position);
@@ -261,9 +264,9 @@ impl Conn {
 
     /// The page of the log a history request asks for, the epoch and the topic's offset.
     async fn history_page(&self, req: &HistoryRequest) -> Result<(Vec<Event>, String, i64), Error> {
-        let topic = self.gateway.authorize(self.who.user.id, &req.channel).await?;
+        let topic = topics::named(&req.channel)?;
+        let top = self.gateway.authorize_at(self.who.user.id, topic).await?;
         let epoch = self.gateway.epoch().await.map_err(store_error)?;
-        let top = self.gateway.topic_position(topic).await.map_err(store_error)?;
         let limit = if req.limit < 0 { MAX_HISTORY } else { (req.limit as u32).min(MAX_HISTORY) };
         if limit == 0 {
             return Ok((Vec::new(), epoch, top));

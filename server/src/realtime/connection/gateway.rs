@@ -101,9 +101,10 @@ impl Gateway {
         self.realtime.epoch().await
     }
 
-    /// The offset of the topic's latest event (0 when it has none).
-    pub async fn topic_position(&self, topic: Topic) -> Result<i64, StoreError> {
-        self.store.topic_position(topic).await
+    /// Whether `user` may read the topic, and its position (the offset of its latest event),
+    /// read together where they can be: a subscribe's, once it listens for the topic.
+    pub async fn authorize_at(&self, user: UserId, topic: Topic) -> Result<i64, Error> {
+        topics::authorize_at(self.store.as_ref(), user, topic).await
     }
 
     /// Up to `limit` events of the topic after offset `after`, in order.
