@@ -50,10 +50,12 @@ pub struct CommonArgs {
     /// Directory for the SQLite database and the generated secret key.
     #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
-    /// Largest number of pooled database connections (1–1000).
-    #[arg(long, env = "SWITCHBOARD_DB_MAX_CONNECTIONS", default_value_t = 10,
+    /// Largest number of pooled database connections (1–1000). Default: on PostgreSQL 10; on
+    /// SQLite twice the machine's cores, from 2 to 10 (reading connections; writes have one
+    /// of their own), see [`default_pool_size`].
+    #[arg(long, env = "SWITCHBOARD_DB_MAX_CONNECTIONS",
           value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub db_max_connections: u32,
+    pub db_max_connections: Option<u32>,
     /// When a SQLite commit reaches the disk. `normal` (the default): an acknowledged write
     /// survives the process being killed; a power loss or an operating-system crash may take
     /// back the last commits before the write-ahead log was last synced (the database stays
@@ -75,6 +77,22 @@ impl CommonArgs {
             _ => format!("sqlite://{}", self.data_dir.join("switchboard.db").display()),
         }
     }
+
+    /// The pool size asked for, or [`default_pool_size`] for the database.
+    pub fn pool_size(&self, url: &str) -> u32 {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.db_max_connections.unwrap_or_else(|| default_pool_size(url, cores))
+    }
+}
+
+/// Pooled connections when none is asked for. PostgreSQL: 10. SQLite: twice the cores, from
+/// 2 to 10. Each SQLite connection is a thread of sqlx's with its own page cache, and a read of
+/// a cached file is CPU work: more readers than the cores can run only add thread switches (the
+/// pool hands its idle connections out in turn, each on a thread that slept). 10,000 sockets
+/// connecting cost 309 µs of CPU each with 4 on a 2-core machine, 329–339 µs with 10
+/// (docs/performance.md).
+pub fn default_pool_size(url: &str, cores: usize) -> u32 {
+    if url.starts_with("sqlite:") { (2 * cores).clamp(2, 10) as u32 } else { 10 }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -273,6 +291,18 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sqlite_pools_follow_the_cores_and_postgres_keeps_ten() {
+        let sqlite = "sqlite://./data/switchboard.db";
+        let sizes: Vec<u32> =
+            [1, 2, 4, 5, 64].into_iter().map(|cores| default_pool_size(sqlite, cores)).collect();
+        assert_eq!(sizes, [2, 4, 8, 10, 10]);
+        assert_eq!(default_pool_size("postgres://db/switchboard", 2), 10);
+        let cli = Cli::try_parse_from(["switchboard", "serve", "--db-max-connections", "3"]).unwrap();
+        let Some(Command::Serve(args)) = cli.command else { panic!("serve") };
+        assert_eq!(args.common.pool_size(sqlite), 3, "an asked size wins");
     }
 
     #[test]

@@ -78,7 +78,7 @@ pub async fn open_store_with(
             .with_context(|| format!("cannot create the data dir {}", common.data_dir.display()))?;
     }
     let mut options = StoreOptions::new(url.clone()).with_broker(broker);
-    options.max_connections = common.db_max_connections;
+    options.max_connections = common.pool_size(&url);
     options.sqlite_sync = common.sqlite_sync;
     store::open(&options)
         .await
