@@ -52,7 +52,7 @@ pub struct CommonArgs {
     pub data_dir: PathBuf,
     /// Largest number of pooled database connections (1–1000). Default: on PostgreSQL 10; on
     /// SQLite twice the machine's cores, from 2 to 10 (reading connections; writes have one
-    /// of their own), see [`default_pool_size`].
+    /// of their own).
     #[arg(long, env = "SWITCHBOARD_DB_MAX_CONNECTIONS",
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_max_connections: Option<u32>,
